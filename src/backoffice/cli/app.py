@@ -1,0 +1,182 @@
+"""The `backoffice` command: Typer commands over the library, user errors as one line and status 2."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from datetime import datetime, timezone as dt_timezone
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from backoffice.errors import BadOption, UserError
+from backoffice.events.reader import OnBadRows, read_log
+from backoffice.mapping.analyze import DEFAULT_MAX_ACTIVITIES, DEFAULT_MAX_PATHS, analyze
+from backoffice.mapping.model import Lanes, ProcessMap
+
+app = typer.Typer(help="Backoffice: map how back-office work really moves, from the evidence in event logs.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+console = Console()
+errors = Console(stderr=True)
+_state = {"debug": False}
+
+DEMO_LOG = "DomesticDeclarations.xes.gz"
+DEMO_TITLE = "travel-expense declarations and their approvals at a university (BPI Challenge 2020)"
+
+
+@app.callback()
+def _options(debug: Annotated[bool, typer.Option("--debug", help="Show a traceback for errors.")] = False) -> None:
+    _state["debug"] = debug
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("reading"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                    console=errors, transient=True, disable=not errors.is_terminal)
+
+
+def _instant(text: str | None, option: str, zone: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise BadOption(option, text, "a date or time such as 2024-01-31 or 2024-01-31T12:00+01:00") from exc
+    if value.tzinfo is None:
+        try:
+            value = value.replace(tzinfo=ZoneInfo(zone))
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise BadOption("--timezone", zone, "an IANA zone name such as Europe/Amsterdam or UTC") from exc
+    return value.astimezone(dt_timezone.utc)
+
+
+def render_outputs(process_map: ProcessMap, *, json_path: Path | None, html_path: Path | None,
+                   mermaid_path: Path | None, bpmn_path: Path | None) -> dict[Path, str]:
+    """Render every asked-for report in memory, so a failure leaves no file half-written."""
+    documents: dict[Path, str] = {}
+    if json_path:
+        documents[json_path] = process_map.model_dump_json(indent=2)
+    if html_path:
+        from backoffice.mapping.html_report import render_html
+        documents[html_path] = render_html(process_map)
+    if mermaid_path:
+        from backoffice.mapping.mermaid import render_mermaid
+        documents[mermaid_path] = render_mermaid(process_map)
+    if bpmn_path:
+        from backoffice.mapping.bpmn import render_bpmn
+        documents[bpmn_path] = render_bpmn(process_map)
+    return documents
+
+
+@app.command("map")
+def map_command(
+    log_path: Annotated[Path, typer.Argument(metavar="LOG", help="CSV, XES, XES.gz, Parquet or OCEL 2.0 JSON file.")],
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the whole analysis as JSON.")] = None,
+    html_path: Annotated[Optional[Path], typer.Option("--html", help="Write a self-contained HTML report.")] = None,
+    mermaid_path: Annotated[Optional[Path], typer.Option("--mermaid", help="Write a Mermaid flowchart.")] = None,
+    bpmn_path: Annotated[Optional[Path], typer.Option("--bpmn", help="Write BPMN 2.0 XML with lanes.")] = None,
+    lanes: Annotated[Optional[Lanes], typer.Option(help="Swimlanes and handoffs by role, resource, system or "
+                                                        "group; default: the first the log has.")] = None,
+    sla: Annotated[Optional[str], typer.Option("--sla", help="Cycle-time target, e.g. 5d or 36h.")] = None,
+    sla_from: Annotated[Optional[str], typer.Option("--sla-from", help="Case attribute holding a deadline.")] = None,
+    since: Annotated[Optional[str], typer.Option(help="Keep cases that started on or after this date.")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Keep cases that started before this date.")] = None,
+    min_path_count: Annotated[int, typer.Option("--min-path-count", help="Hide paths followed fewer times.")] = 1,
+    variant_coverage: Annotated[Optional[float], typer.Option(
+        "--variant-coverage", help="Keep the top variants covering this share of cases, e.g. 0.8.")] = None,
+    step_kinds: Annotated[Optional[Path], typer.Option("--step-kinds", help="YAML: activity -> "
+                                                       "straight_through | human | approval.")] = None,
+    top: Annotated[int, typer.Option(help="Rows per table in the terminal.")] = 10,
+    max_activities: Annotated[int, typer.Option("--max-activities")] = DEFAULT_MAX_ACTIVITIES,
+    max_paths: Annotated[int, typer.Option("--max-paths")] = DEFAULT_MAX_PATHS,
+    case: Annotated[Optional[str], typer.Option("--case", help="Column holding the case id.")] = None,
+    activity: Annotated[Optional[str], typer.Option("--activity", help="Column holding the activity.")] = None,
+    timestamp: Annotated[Optional[str], typer.Option("--timestamp", help="Column holding the time.")] = None,
+    resource: Annotated[Optional[str], typer.Option("--resource")] = None,
+    role: Annotated[Optional[str], typer.Option("--role")] = None,
+    system: Annotated[Optional[str], typer.Option("--system")] = None,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="Column holding exception reasons.")] = None,
+    group: Annotated[Optional[str], typer.Option("--group")] = None,
+    log_format: Annotated[Optional[str], typer.Option("--format", help="csv, xes, parquet or ocel.")] = None,
+    timezone: Annotated[str, typer.Option(help="Zone of timestamps without an offset.")] = "UTC",
+    timestamp_format: Annotated[Optional[str], typer.Option("--timestamp-format",
+                                                            help="strptime format, e.g. '%d-%m-%Y %H:%M'.")] = None,
+    encoding: Annotated[Optional[str], typer.Option(help="Text encoding of a CSV file.")] = None,
+    delimiter: Annotated[Optional[str], typer.Option(help="Field separator of a CSV file.")] = None,
+    on_bad_rows: Annotated[OnBadRows, typer.Option("--on-bad-rows", help="fail, or skip and count.")] = OnBadRows.FAIL,
+    object_type: Annotated[Optional[str], typer.Option("--object-type", help="OCEL: object type to map.")] = None,
+    synonyms: Annotated[Optional[Path], typer.Option(help="YAML: canonical activity -> list of labels.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables in the terminal.")] = False,
+) -> None:
+    """Map how work really moves in an event log: paths, variants, waits, handoffs, rework, SLA."""
+    with _progress() as progress:
+        task = progress.add_task("read", total=None)
+        log = read_log(log_path, format=log_format, case=case, activity=activity, timestamp=timestamp,
+                       resource=resource, role=role, system=system, reason=reason, group=group,
+                       timezone=timezone, timestamp_format=timestamp_format, encoding=encoding,
+                       delimiter=delimiter, on_bad_rows=on_bad_rows, object_type=object_type, synonyms=synonyms,
+                       progress=lambda done, total: progress.update(task, completed=done, total=total))
+    process_map = analyze(log, lanes=lanes, sla_target=sla, sla_from=sla_from,
+                          since=_instant(since, "--since", timezone), until=_instant(until, "--until", timezone),
+                          min_path_count=min_path_count, variant_coverage=variant_coverage, step_kinds=step_kinds,
+                          max_activities=max_activities, max_paths=max_paths, top_variants=top)
+    from backoffice.cli.outputs import write_all
+    write_all(render_outputs(process_map, json_path=json_path, html_path=html_path,
+                             mermaid_path=mermaid_path, bpmn_path=bpmn_path))
+    if not quiet:
+        from backoffice.cli.terminal import show_map
+        show_map(console, process_map, top=top)
+    if log.skipped_rows:
+        errors.print(f"skipped {log.skipped_rows:,} unreadable rows (--on-bad-rows skip)")
+    for label, path in (("JSON", json_path), ("HTML report", html_path), ("Mermaid", mermaid_path),
+                        ("BPMN", bpmn_path)):
+        if path:
+            console.print(f"{label}: {path}")
+
+
+@app.command()
+def demo(out: Annotated[Path, typer.Option(help="Folder for the report.")] = Path("backoffice-report"),
+         quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False) -> None:
+    """Map a bundled real log (BPI Challenge 2020 travel declarations) into an HTML report."""
+    sample = resources.files("backoffice") / "samples" / DEMO_LOG
+    with resources.as_file(sample) as path:
+        console.print(f"Mapping {DEMO_LOG}: {DEMO_TITLE}")
+        out.mkdir(parents=True, exist_ok=True)
+        map_command(path, json_path=out / "map.json", html_path=out / "map.html", mermaid_path=out / "map.mmd",
+                    bpmn_path=out / "map.bpmn", lanes=Lanes.ROLE, sla="14d", quiet=quiet,
+                    **_MAP_DEFAULTS)
+    console.print(f"[bold green]Open the map:[/bold green] {(out / 'map.html').resolve()}")
+
+
+# The defaults of map's remaining options, for calling it as a function from other commands.
+_MAP_DEFAULTS = dict(sla_from=None, since=None, until=None, min_path_count=1, variant_coverage=None,
+                     step_kinds=None, top=10, max_activities=DEFAULT_MAX_ACTIVITIES, max_paths=DEFAULT_MAX_PATHS,
+                     case=None, activity=None, timestamp=None, resource=None, role=None, system=None, reason=None,
+                     group=None, log_format=None, timezone="UTC", timestamp_format=None, encoding=None,
+                     delimiter=None, on_bad_rows=OnBadRows.FAIL, object_type=None, synonyms=None)
+
+
+@app.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of `map --json` output."""
+    import json
+    console.print_json(json.dumps(ProcessMap.model_json_schema()))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line; a user's mistake prints one line and exits with status 2."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except UserError as exc:
+        if _state["debug"]:
+            traceback.print_exc()
+        errors.print(f"[bold red]error:[/bold red] {exc.message}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""Every error Backoffice raises on purpose, under one root.
+
+A user error carries the data that locates the mistake (file, line, column, field, value)
+and renders itself as one sentence that also says what was expected. The command line
+prints that sentence and exits with status 2; the API will answer 4xx with the same data.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+
+class BackofficeError(Exception):
+    """Root of every error Backoffice raises on purpose."""
+
+
+class UserError(BackofficeError):
+    """A mistake in what the user gave us: a file, an option, a value. Never a bug."""
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _where(path: Path | str, line: int | None = None, column: int | None = None) -> str:
+    where = str(path)
+    if line is not None:
+        where += f", line {line}"
+    if column is not None:
+        where += f", column {column}"
+    return where
+
+
+def suggest(name: str, choices: Iterable[str]) -> str | None:
+    """Return the choice closest to name, or None when nothing is close."""
+    lowered = {choice.lower(): choice for choice in choices}
+    match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.5)
+    return lowered[match[0]] if match else None
+
+
+class LogFileError(UserError):
+    """An event log file that cannot be read as asked."""
+
+    def __init__(self, path: Path | str, problem: str, *, line: int | None = None,
+                 column: int | None = None, expected: str | None = None) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.column = column
+        self.problem = problem
+        self.expected = expected
+        message = f"{_where(path, line, column)}: {problem}"
+        if expected:
+            message += f"; expected {expected}"
+        super().__init__(message)
+
+
+class LogFileNotFound(LogFileError):
+    """The log file does not exist or cannot be opened."""
+
+    def __init__(self, path: Path | str, reason: str = "no such file") -> None:
+        super().__init__(path, f"cannot open the file ({reason})",
+                         expected="a readable CSV, XES, XES.gz, Parquet or OCEL 2.0 JSON file")
+
+
+class UnknownLogFormat(LogFileError):
+    """The file name does not say which reader to use."""
+
+    def __init__(self, path: Path | str) -> None:
+        super().__init__(path, "cannot tell the format from the file name",
+                         expected="a name ending in .csv, .tsv, .txt, .xes, .xes.gz, .parquet, "
+                                  ".jsonocel or .json, or --format")
+
+
+class EmptyLog(LogFileError):
+    """The file holds no events."""
+
+    def __init__(self, path: Path | str, detail: str = "the file holds no events") -> None:
+        super().__init__(path, detail, expected="at least one event")
+
+
+class MissingColumn(LogFileError):
+    """A required column of the event schema was not found."""
+
+    def __init__(self, path: Path | str, role: str, found: Sequence[str],
+                 suggestion: str | None, option: str) -> None:
+        self.role = role
+        self.found = list(found)
+        self.suggestion = suggestion
+        shown = ", ".join(found[:30]) + (" ..." if len(found) > 30 else "")
+        hint = f" Did you mean {option} {suggestion!r}?" if suggestion else ""
+        super().__init__(path, f"no {role} column; columns found: {shown}.{hint}",
+                         expected=f"a column named as in the event schema, or {option} NAME")
+
+
+class BadTimestamp(LogFileError):
+    """A timestamp value that cannot be parsed."""
+
+    def __init__(self, path: Path | str, *, row: int, value: str, column: str,
+                 line: int | None = None) -> None:
+        self.row = row
+        self.value = value
+        self.column_name = column
+        where_row = f"row {row}"
+        super().__init__(path, f"{where_row}: cannot read {value!r} in column {column!r} as a timestamp",
+                         line=line,
+                         expected="an ISO 8601 timestamp such as 2024-03-01T09:30:00+01:00, or "
+                                  "--timestamp-format, or --on-bad-rows skip")
+
+
+class NotUtf8(LogFileError):
+    """The file is not UTF-8 and no encoding was given."""
+
+    def __init__(self, path: Path | str, *, line: int | None = None, byte_offset: int | None = None) -> None:
+        self.byte_offset = byte_offset
+        at = f" (byte {byte_offset})" if byte_offset is not None else ""
+        super().__init__(path, f"the file is not UTF-8{at}", line=line,
+                         expected="UTF-8 text, or --encoding (for example --encoding latin-1)")
+
+
+class TruncatedGzip(LogFileError):
+    """A gzip file that ends early or is damaged."""
+
+    def __init__(self, path: Path | str, detail: str = "the gzip stream ends early") -> None:
+        super().__init__(path, f"the compressed file is damaged or truncated ({detail})",
+                         expected="a complete gzip file")
+
+
+class MalformedXml(LogFileError):
+    """An XES file that is not well-formed XML."""
+
+    def __init__(self, path: Path | str, *, line: int | None, column: int | None, detail: str) -> None:
+        super().__init__(path, f"malformed XML: {detail}", line=line, column=column,
+                         expected="a well-formed XES (IEEE 1849) document")
+
+
+class BadOption(UserError):
+    """A command-line option or argument with a value we cannot use."""
+
+    def __init__(self, option: str, value: object, expected: str) -> None:
+        self.option = option
+        self.value = value
+        self.expected = expected
+        super().__init__(f"{option} {value!r}: expected {expected}")
+
+
+class ConfigFileError(UserError):
+    """A small YAML file we read (synonyms, step kinds) that is wrong."""
+
+    def __init__(self, path: Path | str, problem: str, *, line: int | None = None,
+                 column: int | None = None, expected: str | None = None) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.column = column
+        message = f"{_where(path, line, column)}: {problem}"
+        if expected:
+            message += f"; expected {expected}"
+        super().__init__(message)
+
+
+class OutputFileError(UserError):
+    """A report cannot be written where the user asked."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        super().__init__(f"{path}: cannot write the file ({reason}); expected a writable path")

@@ -1,0 +1,1 @@
+"""The event schema, the readers of event logs, and activity normalization."""

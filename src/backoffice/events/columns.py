@@ -1,0 +1,99 @@
+"""Recognise which source column holds which field of the event schema."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from backoffice.errors import MissingColumn, suggest
+from backoffice.events.schema import OPTIONAL, REQUIRED, Column
+
+# Names other exporters use for the schema's fields, compared after folding case and
+# dropping spaces, underscores, dashes and dots. The XES standard names come first.
+ALIASES: dict[Column, tuple[str, ...]] = {
+    Column.CASE_ID: ("case:concept:name", "case_id", "case", "caseid", "case id", "case number",
+                     "ticket", "ticket id", "request id", "trace id", "case:id"),
+    Column.ACTIVITY: ("concept:name", "activity", "activity name", "event", "event name", "task",
+                      "step", "action", "operation"),
+    Column.TIMESTAMP: ("time:timestamp", "timestamp", "time", "date", "datetime", "event time",
+                       "complete timestamp", "end time", "completed at", "occurred at"),
+    Column.RESOURCE: ("org:resource", "resource", "user", "performer", "agent", "actor",
+                      "executed by", "done by"),
+    Column.ROLE: ("org:role", "role", "lane", "team"),
+    Column.SYSTEM: ("system", "application", "source system", "channel system"),
+    Column.LIFECYCLE: ("lifecycle:transition", "lifecycle", "transition", "event type"),
+    Column.REASON: ("reason", "reason code", "exception", "exception reason", "rework reason"),
+    Column.GROUP: ("org:group", "group", "workgroup", "department group"),
+}
+
+OPTION_OF: dict[Column, str] = {
+    Column.CASE_ID: "--case", Column.ACTIVITY: "--activity", Column.TIMESTAMP: "--timestamp",
+    Column.RESOURCE: "--resource", Column.ROLE: "--role", Column.SYSTEM: "--system",
+    Column.REASON: "--reason", Column.LIFECYCLE: "--lifecycle", Column.GROUP: "--group",
+}
+
+
+def _fold(name: str) -> str:
+    return re.sub(r"[\s_\-.]+", "", name).lower()
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Which source column feeds each schema column; attributes are the rest."""
+
+    fields: dict[Column, str]
+    attributes: tuple[str, ...]
+
+
+def resolve_columns(found: Sequence[str], given: Mapping[Column, str | None], *,
+                    path: Path | str) -> ColumnMapping:
+    """Map source column names onto the schema.
+
+    Args:
+        found: the source's column names, in order.
+        given: names the user chose (--case, --activity ...); None means recognise.
+        path: the file, for error messages.
+
+    Raises:
+        MissingColumn: a required column is neither given nor recognised, or a given one
+            does not exist; the message lists the columns found and the likely one.
+    """
+    folded = {}
+    for name in found:
+        folded.setdefault(_fold(name), name)
+    fields: dict[Column, str] = {}
+    for column in (*REQUIRED, *OPTIONAL):
+        chosen = given.get(column)
+        if chosen:
+            if chosen not in found:
+                raise MissingColumn(path, f"{column} column {chosen!r} (named by {OPTION_OF[column]})",
+                                    found, suggest(chosen, found), OPTION_OF[column])
+            fields[column] = chosen
+            continue
+        for alias in ALIASES[column]:
+            source = folded.get(_fold(alias))
+            if source is not None and source not in fields.values():
+                fields[column] = source
+                break
+    for column in REQUIRED:
+        if column not in fields:
+            raise MissingColumn(path, str(column).replace("_", " "), found,
+                                _likely(column, found, fields.values()), OPTION_OF[column])
+    used = set(fields.values())
+    return ColumnMapping(fields=fields, attributes=tuple(name for name in found if name not in used))
+
+
+def _likely(column: Column, found: Sequence[str], taken) -> str | None:
+    free = [name for name in found if name not in set(taken)]
+    for alias in ALIASES[column]:
+        hit = suggest(alias, free)
+        if hit:
+            return hit
+    hints = {Column.CASE_ID: ("id", "number", "no", "key"), Column.ACTIVITY: ("name", "status", "state"),
+             Column.TIMESTAMP: ("time", "date", "at", "ts")}[column]
+    for name in free:
+        if any(hint in _fold(name) for hint in hints):
+            return name
+    return None

@@ -1,0 +1,26 @@
+"""What a file reader hands on: the source's own columns, in file order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+# Called with (units done, units in all) while a reader works through a file; the units are
+# bytes of the file on disk, so compressed and plain files report alike.
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class RawEvents:
+    """Events as a reader found them, before column mapping and timestamp parsing.
+
+    Attributes:
+        table: one row per event in file order; columns named as in the source (XES keys
+            such as `concept:name`, trace attributes prefixed `case:`, CSV headers as written).
+        lines: for each row, the line of the source it came from, when the format has lines.
+    """
+
+    table: pa.Table
+    lines: pa.Array | None = None

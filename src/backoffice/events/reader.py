@@ -1,0 +1,180 @@
+"""read_log: any supported file to an event log in the schema, with bad rows named."""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from backoffice.errors import BadOption, BadTimestamp, EmptyLog, LogFileError, LogFileNotFound, UnknownLogFormat
+from backoffice.events.columns import ColumnMapping, resolve_columns
+from backoffice.events.normalize import load_synonyms, normalize_activities
+from backoffice.events.raw import ProgressCallback, RawEvents
+from backoffice.events.schema import OPTIONAL, ORDER, Column, EventLog
+from backoffice.events.timestamps import check_timezone, parse_timestamps
+
+
+class LogFormat(StrEnum):
+    """The file formats read_log understands."""
+
+    CSV = "csv"
+    XES = "xes"
+    PARQUET = "parquet"
+    OCEL = "ocel"
+
+
+class OnBadRows(StrEnum):
+    """What to do with a row whose case, activity or timestamp cannot be read."""
+
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+def detect_format(path: Path) -> LogFormat:
+    """Tell the format from the file name."""
+    name = path.name.lower()
+    for suffix, kind in ((".xes.gz", LogFormat.XES), (".xes", LogFormat.XES), (".parquet", LogFormat.PARQUET),
+                         (".pq", LogFormat.PARQUET), (".jsonocel", LogFormat.OCEL), (".json", LogFormat.OCEL),
+                         (".csv", LogFormat.CSV), (".csv.gz", LogFormat.CSV), (".tsv", LogFormat.CSV),
+                         (".tsv.gz", LogFormat.CSV), (".txt", LogFormat.CSV)):
+        if name.endswith(suffix):
+            return kind
+    raise UnknownLogFormat(path)
+
+
+def read_log(path: Path | str, *, format: LogFormat | str | None = None,
+             case: str | None = None, activity: str | None = None, timestamp: str | None = None,
+             resource: str | None = None, role: str | None = None, system: str | None = None,
+             reason: str | None = None, lifecycle: str | None = None, group: str | None = None,
+             timezone: str = "UTC", timestamp_format: str | None = None,
+             encoding: str | None = None, delimiter: str | None = None,
+             on_bad_rows: OnBadRows | str = OnBadRows.FAIL, object_type: str | None = None,
+             synonyms: Path | str | dict[str, str] | None = None,
+             progress: ProgressCallback | None = None) -> EventLog:
+    """Read an event log file into the event schema.
+
+    Args:
+        path: a CSV/TSV (optionally .gz), XES or XES.gz, Parquet, or OCEL 2.0 JSON file.
+        format: the format, when the file name does not tell it.
+        case, activity, timestamp, resource, role, system, reason, lifecycle, group: the
+            source column for each schema field; None recognises the schema's own names and
+            the XES standard names.
+        timezone: the zone of timestamps that carry no offset.
+        timestamp_format: a strptime format, when timestamps are not ISO 8601.
+        encoding, delimiter: for delimited text; detected when None (encoding: UTF-8).
+        on_bad_rows: "fail" names the first bad row; "skip" leaves bad rows out and counts them.
+        object_type: for OCEL, the object type whose objects become cases.
+        synonyms: a YAML file (or a ready mapping of folded label to name) of activity synonyms.
+        progress: called with (bytes read, bytes in all) on long reads.
+
+    Returns:
+        The events, sorted by case and time, ties in file order.
+
+    Raises:
+        UserError subclasses naming the file and, where it applies, the row, line and value.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise LogFileNotFound(path)
+    if path.is_dir():
+        raise LogFileNotFound(path, "it is a folder")
+    if not os.access(path, os.R_OK):
+        raise LogFileNotFound(path, "permission denied")
+    try:
+        kind = LogFormat(format) if format else detect_format(path)
+    except ValueError as exc:
+        raise BadOption("--format", format, "one of csv, xes, parquet, ocel") from exc
+    try:
+        policy = OnBadRows(on_bad_rows)
+    except ValueError as exc:
+        raise BadOption("--on-bad-rows", on_bad_rows, "fail or skip") from exc
+    check_timezone(timezone)
+    synonym_table = load_synonyms(synonyms) if isinstance(synonyms, (str, Path)) else synonyms
+    given = {Column.CASE_ID: case, Column.ACTIVITY: activity, Column.TIMESTAMP: timestamp,
+             Column.RESOURCE: resource, Column.ROLE: role, Column.SYSTEM: system,
+             Column.REASON: reason, Column.LIFECYCLE: lifecycle, Column.GROUP: group}
+
+    if kind is LogFormat.CSV:
+        from backoffice.events.csv_reader import csv_columns, read_csv
+        mapping = resolve_columns(csv_columns(path, delimiter=delimiter, encoding=encoding), given, path=path)
+        raw = read_csv(path, text_columns=mapping.fields.values(), delimiter=delimiter, encoding=encoding)
+    elif kind is LogFormat.PARQUET:
+        from backoffice.events.parquet_reader import parquet_columns, read_parquet
+        mapping = resolve_columns(parquet_columns(path), given, path=path)
+        raw = read_parquet(path)
+    elif kind is LogFormat.XES:
+        from backoffice.events.xes_reader import read_xes
+        raw = read_xes(path, progress=progress)
+        mapping = resolve_columns(raw.table.column_names, given, path=path)
+    else:
+        from backoffice.events.ocel_reader import read_ocel
+        raw = read_ocel(path, object_type=object_type)
+        mapping = resolve_columns(raw.table.column_names, given, path=path)
+    return to_event_log(raw, mapping, path=path, timezone=timezone, timestamp_format=timestamp_format,
+                        on_bad_rows=policy, synonyms=synonym_table)
+
+
+def to_event_log(raw: RawEvents, mapping: ColumnMapping, *, path: Path, timezone: str = "UTC",
+                 timestamp_format: str | None = None, on_bad_rows: OnBadRows = OnBadRows.FAIL,
+                 synonyms: dict[str, str] | None = None) -> EventLog:
+    """Map a reader's columns onto the schema, parse timestamps and drop or refuse bad rows."""
+    table = raw.table
+    rows = table.num_rows
+    source_ts = mapping.fields[Column.TIMESTAMP]
+    parsed = parse_timestamps(table.column(source_ts), timezone=timezone, timestamp_format=timestamp_format)
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {
+        Column.CASE_ID: _text(table.column(mapping.fields[Column.CASE_ID])),
+        Column.ACTIVITY: _text(table.column(mapping.fields[Column.ACTIVITY])),
+        Column.TIMESTAMP: parsed.values,
+    }
+    for column in OPTIONAL:
+        if column in mapping.fields:
+            columns[column] = _text(table.column(mapping.fields[column]))
+    columns[ORDER] = pa.array(range(rows), pa.int64())
+    for name in mapping.attributes:
+        if name not in columns:
+            columns[name] = table.column(name)
+    events = pa.table(columns)
+
+    bad = pc.or_(pc.or_(pc.is_null(events.column(Column.CASE_ID)), pc.is_null(events.column(Column.ACTIVITY))),
+                 pc.is_null(events.column(Column.TIMESTAMP)))
+    bad_count = pc.sum(bad.cast(pa.int64())).as_py() or 0
+    if bad_count and on_bad_rows is OnBadRows.FAIL:
+        raise _first_bad_row(raw, mapping, events, bad, path)
+    if bad_count:
+        events = events.filter(pc.invert(bad))
+        if events.num_rows == 0:
+            raise EmptyLog(path, f"every one of the {rows} rows was skipped as unreadable")
+    events = events.set_column(events.column_names.index(Column.ACTIVITY), Column.ACTIVITY,
+                               normalize_activities(events.column(Column.ACTIVITY), synonyms))
+    notes = (f"{bad_count} unreadable rows skipped",) if bad_count else ()
+    return EventLog.from_table(events, source=str(path), skipped_rows=bad_count, notes=notes)
+
+
+def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Cast to text and treat empty or blank values as missing (a missing value is no handoff)."""
+    if not pa.types.is_string(column.type):
+        column = column.cast(pa.string())
+    blank = pc.equal(pc.utf8_trim_whitespace(column), "")
+    return pc.if_else(blank, pa.scalar(None, pa.string()), column)
+
+
+def _first_bad_row(raw: RawEvents, mapping: ColumnMapping, events: pa.Table, bad: pa.ChunkedArray,
+                   path: Path) -> LogFileError:
+    position = pc.indices_nonzero(bad)[0].as_py()
+    line = raw.lines[position].as_py() if raw.lines is not None else None
+    row = position + 1
+    for column in (Column.CASE_ID, Column.ACTIVITY):
+        if events.column(column)[position].as_py() is None:
+            return LogFileError(path, f"row {row}: the {column} value in column "
+                                      f"{mapping.fields[column]!r} is empty", line=line,
+                                expected="a value on every row, or --on-bad-rows skip")
+    value = raw.table.column(mapping.fields[Column.TIMESTAMP])[position].as_py()
+    if value is None or str(value).strip() == "":
+        return LogFileError(path, f"row {row}: the timestamp in column "
+                                  f"{mapping.fields[Column.TIMESTAMP]!r} is empty", line=line,
+                            expected="a timestamp on every row, or --on-bad-rows skip")
+    return BadTimestamp(path, row=row, value=str(value), column=mapping.fields[Column.TIMESTAMP], line=line)

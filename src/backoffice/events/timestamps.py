@@ -1,0 +1,106 @@
+"""Turn timestamp text into UTC instants: offsets converted, naive values placed in a zone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from backoffice.errors import BadOption
+from backoffice.events.schema import TIMESTAMP_TYPE
+
+# Tried in order when the values are not ISO 8601; the first that reads every value wins.
+# Day-first comes before month-first because most back-office exports here are European.
+COMMON_FORMATS = (
+    "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%Y/%m/%d %H:%M:%S", "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M", "%Y%m%d%H%M%S", "%d-%m-%Y", "%d/%m/%Y", "%m/%d/%Y", "%Y-%m-%d %H:%M:%S.%f",
+)
+
+
+@dataclass(frozen=True)
+class ParsedTimestamps:
+    """UTC instants, with the positions of values that could not be read."""
+
+    values: pa.Array
+    bad_positions: list[int]
+
+
+def check_timezone(timezone: str) -> None:
+    """Refuse a zone name the time zone database does not know."""
+    try:
+        duckdb.connect().execute(f"SET TimeZone = '{timezone.replace(chr(39), '')}'")
+    except duckdb.Error as exc:
+        raise BadOption("--timezone", timezone, "an IANA zone name such as Europe/Amsterdam or UTC") from exc
+
+
+def parse_timestamps(values: pa.Array | pa.ChunkedArray, *, timezone: str = "UTC",
+                     timestamp_format: str | None = None, max_bad: int = 1) -> ParsedTimestamps:
+    """Parse timestamps into UTC.
+
+    Values with an offset are converted to UTC; values without one are read as local time
+    in `timezone`. Already-typed timestamps are converted the same way.
+
+    Args:
+        values: text or timestamps.
+        timezone: the zone of naive values.
+        timestamp_format: a strptime format; None tries ISO 8601, then common formats.
+        max_bad: stop collecting bad positions after this many (all are nulls anyway).
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    con = duckdb.connect()
+    con.execute(f"SET TimeZone = '{timezone.replace(chr(39), '')}'")
+    con.register("raw", pa.table({"v": values}))
+    if pa.types.is_timestamp(values.type):
+        parsed = con.sql("SELECT v::TIMESTAMPTZ AS t FROM raw").to_arrow_table().column(0)
+    elif pa.types.is_date(values.type):
+        parsed = con.sql("SELECT v::TIMESTAMP::TIMESTAMPTZ AS t FROM raw").to_arrow_table().column(0)
+    else:
+        if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
+            con.unregister("raw")
+            con.register("raw", pa.table({"v": values.cast(pa.string())}))
+        parsed = _parse_text(con, timestamp_format)
+    parsed = parsed.cast(TIMESTAMP_TYPE).combine_chunks() if isinstance(parsed, pa.ChunkedArray) \
+        else parsed.cast(TIMESTAMP_TYPE)
+    bad_mask = pc.and_(pc.is_null(parsed), pc.is_valid(values))
+    bad = []
+    if pc.any(bad_mask).as_py():
+        bad = pc.indices_nonzero(bad_mask).to_pylist() if max_bad <= 0 else \
+            pc.indices_nonzero(bad_mask)[:max_bad].to_pylist()
+    return ParsedTimestamps(values=parsed, bad_positions=bad)
+
+
+def _parse_text(con: duckdb.DuckDBPyConnection, timestamp_format: str | None) -> pa.ChunkedArray:
+    if timestamp_format:
+        return _strptime(con, timestamp_format)
+    parsed = con.sql("SELECT TRY_CAST(trim(v) AS TIMESTAMPTZ) AS t FROM raw").to_arrow_table().column(0)
+    failures = con.execute("SELECT count(*) FROM raw WHERE v IS NOT NULL AND trim(v) <> '' "
+                       "AND TRY_CAST(trim(v) AS TIMESTAMPTZ) IS NULL").fetchall()[0][0]
+    if not failures:
+        return parsed
+    sample = [row[0] for row in con.execute("SELECT v FROM raw WHERE v IS NOT NULL AND "
+                                        "TRY_CAST(trim(v) AS TIMESTAMPTZ) IS NULL LIMIT 50").fetchall()]
+    for fmt in COMMON_FORMATS:
+        if all(_reads(con, value, fmt) for value in sample):
+            attempt = _strptime(con, fmt)
+            if attempt.null_count <= parsed.null_count:
+                return attempt
+    return parsed
+
+
+def _reads(con: duckdb.DuckDBPyConnection, value: str, fmt: str) -> bool:
+    return con.execute("SELECT try_strptime(trim(?), ?) IS NOT NULL", [value, fmt]).fetchall()[0][0]
+
+
+def _strptime(con: duckdb.DuckDBPyConnection, fmt: str) -> pa.ChunkedArray:
+    try:
+        con.execute("SELECT try_strptime('2000-01-01', ?)", [fmt]).fetchall()
+    except duckdb.Error as exc:
+        raise BadOption("--timestamp-format", fmt, "a strptime format such as '%d-%m-%Y %H:%M'") from exc
+    # try_strptime gives TIMESTAMPTZ when the format has %z and a naive TIMESTAMP otherwise;
+    # the naive one is then read in the session zone by the cast.
+    literal = "'" + fmt.replace("'", "''") + "'"
+    return con.sql(f"SELECT try_strptime(trim(v), {literal})::TIMESTAMPTZ AS t FROM raw").to_arrow_table().column(0)

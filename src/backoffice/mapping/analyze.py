@@ -1,0 +1,167 @@
+"""analyze: an event log in, the whole as-is map out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+
+from backoffice.errors import BadOption, EmptyLog
+from backoffice.events.schema import Column, EventLog
+from backoffice.mapping import exceptions as exception_section
+from backoffice.mapping import handoffs as handoff_section
+from backoffice.mapping import paths, rework, sla, variants
+from backoffice.mapping.durations import parse_duration
+from backoffice.mapping.model import Edge, Filters, Lanes, ProcessMap, StepKind, StepKindShare, Summary
+from backoffice.mapping.step_kinds import classify, is_service_account, load_step_kinds
+from backoffice.mapping.workspace import Scope, open_workspace
+
+# Past these, a map stops being readable: keep the most frequent and say so.
+DEFAULT_MAX_ACTIVITIES = 150
+DEFAULT_MAX_PATHS = 400
+LANE_PREFERENCE = (Lanes.ROLE, Lanes.GROUP, Lanes.SYSTEM, Lanes.RESOURCE)
+
+
+def choose_lanes(log: EventLog, lanes: Lanes | str | None) -> tuple[Lanes, str | None, list[str]]:
+    """Pick the lane column: the one asked for, else the first of role, group, system, resource with values."""
+    notes: list[str] = []
+    if lanes is not None:
+        try:
+            chosen = Lanes(lanes)
+        except ValueError as exc:
+            raise BadOption("--lanes", lanes, "one of role, resource, system, group") from exc
+        if log.has_values(chosen.value):
+            return chosen, chosen.value, notes
+        notes.append(f"the log has no {chosen.value} values: no lanes, and no handoffs by {chosen.value}")
+        return chosen, None, notes
+    for candidate in LANE_PREFERENCE:
+        if log.has_values(candidate.value):
+            return candidate, candidate.value, notes
+    notes.append("the log names no role, group, system or resource: no lanes and no handoffs")
+    return Lanes.ROLE, None, notes
+
+
+def analyze(log: EventLog, *, lanes: Lanes | str | None = None, sla_target: str | None = None,
+            sla_from: str | None = None, since: datetime | None = None, until: datetime | None = None,
+            min_path_count: int = 1, variant_coverage: float | None = None, top_variants: int = 10,
+            max_activities: int = DEFAULT_MAX_ACTIVITIES, max_paths: int = DEFAULT_MAX_PATHS,
+            step_kinds: Path | str | dict[str, StepKind] | None = None) -> ProcessMap:
+    """Compute the as-is map of an event log.
+
+    Args:
+        log: the events (see `backoffice.read_log`).
+        lanes: role, resource, system or group; None picks the first the log has values for.
+        sla_target: a cycle-time target such as "5d"; `sla_from` instead names a case
+            attribute holding each case's deadline.
+        since, until: keep the cases that started in [since, until).
+        min_path_count: leave out of the map paths followed fewer times than this.
+        variant_coverage: keep the most frequent variants that together cover this share of cases.
+        top_variants: how many slowest variants to rank.
+        max_activities, max_paths: past these, the map keeps the most frequent and says so.
+        step_kinds: a YAML file (or a ready mapping) overriding the classification of activities.
+
+    Raises:
+        BadOption: an option value that cannot be used.
+        EmptyLog: no case is left after the filters.
+    """
+    if variant_coverage is not None and not 0 < variant_coverage <= 1:
+        raise BadOption("--variant-coverage", variant_coverage, "a share between 0 and 1, such as 0.8")
+    if min_path_count < 1:
+        raise BadOption("--min-path-count", min_path_count, "a whole number of 1 or more")
+    if sla_target and sla_from:
+        raise BadOption("--sla", sla_target, "either --sla or --sla-from, not both")
+    target_seconds = parse_duration(sla_target) if sla_target else None
+    overrides = load_step_kinds(step_kinds) if isinstance(step_kinds, (str, Path)) else step_kinds
+
+    lane_kind, lane_column, notes = choose_lanes(log, lanes)
+    notes = list(log.notes) + notes
+    con, scope_notes = open_workspace(log, lane_column=lane_column,
+                                      scope=Scope(since=since, until=until, variant_coverage=variant_coverage))
+    notes += scope_notes
+    cases, events, activity_count = con.execute(
+        "SELECT (SELECT count(*) FROM cases), count(*), count(DISTINCT activity) FROM steps").fetchall()[0]
+    if not cases:
+        raise EmptyLog(log.source, "no case is left after the filters (date range or variant coverage)")
+
+    all_edges = paths.edges(con)
+    facts = paths.activity_facts(con)
+    kinds = _kinds(facts, paths.resource_names(con), overrides)
+    all_activities = paths.build_activities(facts, kinds)
+    all_variants = variants.variants(con)
+    starts, ends = paths.start_and_end(con)
+    first, last = con.execute("SELECT min(started), max(ended) FROM cases").fetchall()[0]
+
+    shown_activities, shown_edges, view_notes = _readable_view(all_activities, all_edges, min_path_count=min_path_count,
+                                                               max_activities=max_activities, max_paths=max_paths)
+    notes += view_notes
+    summary = Summary(source=log.source, cases=cases, events=events, activities=activity_count,
+                      variants=len(all_variants), first_event=first, last_event=last,
+                      start_activities=starts, end_activities=ends, skipped_rows=log.skipped_rows)
+    if target_seconds is not None:
+        sla_result = sla.sla_by_duration(con, target_seconds=target_seconds, label=sla_target)
+    elif sla_from:
+        sla_result = sla.sla_by_deadline(con, log, attribute=sla_from)
+    else:
+        sla_result = None
+    exceptions = (exception_section.exceptions(con, column=Column.REASON.value)
+                  if log.has_values(Column.REASON) else None)
+    return ProcessMap(
+        lanes=lane_kind, summary=summary,
+        filters=Filters(since=since, until=until, min_path_count=min_path_count,
+                        variant_coverage=variant_coverage, max_activities=max_activities),
+        activities=shown_activities, edges=shown_edges, variants=all_variants,
+        slowest_variants=variants.slowest(all_variants, top=top_variants),
+        cycle_time=variants.cycle_time(con),
+        waiting_paths=paths.waiting_paths(all_edges), waiting_activities=paths.waiting_activities(all_activities),
+        handoffs=handoff_section.handoffs(con), rework=rework.rework(con), exceptions=exceptions, sla=sla_result,
+        step_kinds=_step_kind_shares(con, kinds, cases), notes=notes)
+
+
+def _kinds(facts: list[dict], resources: list[tuple[str, str, int]],
+           overrides: dict[str, StepKind] | None) -> dict[str, StepKind]:
+    machine: dict[str, int] = {}
+    named: dict[str, int] = {}
+    for activity, resource, count in resources:
+        named[activity] = named.get(activity, 0) + count
+        if is_service_account(resource):
+            machine[activity] = machine.get(activity, 0) + count
+    return {fact["name"]: classify(fact["name"], lane=fact["lane"], overrides=overrides,
+                                   service_share=machine.get(fact["name"], 0) / named[fact["name"]]
+                                   if named.get(fact["name"]) else None)
+            for fact in facts}
+
+
+def _step_kind_shares(con, kinds: dict[str, StepKind], cases: int) -> list[StepKindShare]:
+    con.register("step_kind_of", pa.table({"activity": list(kinds), "kind": [kind.value for kind in kinds.values()]}))
+    rows = con.execute("""
+        SELECT k.kind, count(*), count(DISTINCT s.case_id), coalesce(sum(s.t - s.prev_t), 0)
+        FROM steps s JOIN step_kind_of k USING (activity) GROUP BY k.kind""").fetchall()
+    by_kind = {row[0]: row for row in rows}
+    shares = []
+    for kind in StepKind:
+        _, count, touched, waited = by_kind.get(kind.value, (kind.value, 0, 0, 0.0))
+        shares.append(StepKindShare(kind=kind, activities=sorted(a for a, k in kinds.items() if k is kind),
+                                    events=count, share_of_cases=touched / cases if cases else 0.0,
+                                    wait_before=float(waited)))
+    return shares
+
+
+def _readable_view(activities, edges: list[Edge], *, min_path_count: int, max_activities: int,
+                   max_paths: int):
+    """Keep what a person can read: frequent-enough paths between the most frequent activities."""
+    notes = []
+    kept_edges = [edge for edge in edges if edge.count >= min_path_count]
+    if len(kept_edges) < len(edges):
+        notes.append(f"left out {len(edges) - len(kept_edges):,} paths followed fewer than {min_path_count} times")
+    kept_activities = activities
+    if len(activities) > max_activities:
+        kept_activities = activities[:max_activities]
+        names = {activity.name for activity in kept_activities}
+        kept_edges = [edge for edge in kept_edges if edge.source in names and edge.target in names]
+        notes.append(f"the log has {len(activities):,} activities: the map keeps the {max_activities} most "
+                     f"frequent and the paths between them")
+    if len(kept_edges) > max_paths:
+        notes.append(f"the map keeps the {max_paths} most frequent of {len(kept_edges):,} paths")
+        kept_edges = kept_edges[:max_paths]
+    return kept_activities, kept_edges, notes

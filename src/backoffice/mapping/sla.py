@@ -1,0 +1,57 @@
+"""SLA attainment: cases within a target cycle time, or within a deadline each case carries."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from backoffice.errors import BadOption
+from backoffice.events.schema import Column, EventLog
+from backoffice.events.timestamps import parse_timestamps
+from backoffice.mapping.model import Sla, SlaOffender
+
+
+def sla_by_duration(con: duckdb.DuckDBPyConnection, *, target_seconds: float, label: str,
+                    worst: int = 10) -> Sla:
+    """Share of cases whose cycle time (first to last event) is within the target."""
+    measured, within = con.execute("SELECT count(*), count(*) FILTER (WHERE cycle <= $target) FROM cases",
+                                   {"target": target_seconds}).fetchall()[0]
+    rows = con.execute("""SELECT case_id, cycle FROM cases WHERE cycle > $target
+                          ORDER BY cycle DESC, case_id LIMIT $worst""",
+                       {"target": target_seconds, "worst": worst}).fetchall()
+    return Sla(target=label, cases_measured=measured, within=within,
+               attainment=within / measured if measured else 0.0,
+               worst=[SlaOffender(case_id=case, cycle_time=cycle, target=target_seconds,
+                                  over_by=cycle - target_seconds) for case, cycle in rows])
+
+
+def sla_by_deadline(con: duckdb.DuckDBPyConnection, log: EventLog, *, attribute: str, worst: int = 10) -> Sla:
+    """Share of cases whose last event is at or before the deadline held in a case attribute.
+
+    Raises:
+        BadOption: the attribute does not exist or holds no readable timestamps.
+    """
+    if attribute not in log.table.column_names:
+        raise BadOption("--sla-from", attribute,
+                        f"a column of the log; found: {', '.join(log.attribute_columns) or 'no attribute columns'}")
+    values = log.table.column(attribute)
+    parsed = parse_timestamps(values, max_bad=0)
+    if parsed.values.null_count == len(parsed.values):
+        raise BadOption("--sla-from", attribute, "a column holding deadlines as timestamps")
+    deadlines = pa.table({"case_id": log.table.column(Column.CASE_ID), "deadline": parsed.values})
+    deadlines = deadlines.filter(pc.is_valid(deadlines.column("deadline")))
+    con.register("deadline_values", deadlines)
+    con.execute("""CREATE OR REPLACE TEMP TABLE deadlines AS
+                   SELECT case_id, epoch(min(deadline)) AS due FROM deadline_values GROUP BY case_id""")
+    measured, within = con.execute("""
+        SELECT count(*), count(*) FILTER (WHERE epoch(c.ended) <= d.due)
+        FROM cases c JOIN deadlines d USING (case_id)""").fetchall()[0]
+    rows = con.execute("""
+        SELECT c.case_id, c.cycle, d.due - epoch(c.started), epoch(c.ended) - d.due
+        FROM cases c JOIN deadlines d USING (case_id) WHERE epoch(c.ended) > d.due
+        ORDER BY 4 DESC, 1 LIMIT $worst""", {"worst": worst}).fetchall()
+    return Sla(target=f"deadline in {attribute}", cases_measured=measured, within=within,
+               attainment=within / measured if measured else 0.0,
+               worst=[SlaOffender(case_id=case, cycle_time=cycle, target=target, over_by=over)
+                      for case, cycle, target, over in rows])
