@@ -1,0 +1,82 @@
+"""The `backoffice` command as a user runs it: real processes, exit statuses, files written or not."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+INVOICES = """case_id,activity,timestamp,resource,role
+1,Submit,2024-01-01T09:00:00Z,ann,clerk
+1,Approve,2024-01-01T11:00:00Z,bob,manager
+2,Submit,2024-01-01T09:00:00Z,ann,clerk
+2,Approve,2024-01-02T10:00:00Z,bob,manager
+"""
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "backoffice.cli.app", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def test_map_prints_a_summary_and_writes_json(write_csv, tmp_path):
+    out = tmp_path / "map.json"
+    result = run("map", str(write_csv(INVOICES)), "--json", str(out), "--sla", "1d")
+    assert result.returncode == 0, result.stderr
+    assert "cases" in result.stdout and "Submit → Approve" in result.stdout
+    document = json.loads(out.read_text())
+    assert (document["summary"]["cases"], document["summary"]["events"]) == (2, 4)
+    assert document["summary"]["activities"] == 2 and document["summary"]["variants"] == 1
+    (only_edge,) = document["edges"]
+    assert (only_edge["source"], only_edge["target"], only_edge["count"]) == ("Submit", "Approve", 2)
+    assert only_edge["wait"]["median"] == pytest.approx((2 * 3600 + 25 * 3600) / 2)
+    assert document["variants"][0]["activities"] == ["Submit", "Approve"] and document["variants"][0]["cases"] == 2
+    assert document["sla"]["within"] == 1
+
+
+def test_a_user_error_is_one_line_and_status_2(tmp_path):
+    result = run("map", str(tmp_path / "missing.csv"))
+    assert result.returncode == 2
+    assert "missing.csv" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = run("--debug", "map", str(tmp_path / "missing.csv"))
+    assert result.returncode == 2 and "Traceback" in result.stderr
+
+
+def test_a_bad_timestamp_names_row_and_value_on_the_command_line(write_csv):
+    result = run("map", str(write_csv("case_id,activity,timestamp\nA,a,2024-01-01\nA,b,31/02/2024x\n")))
+    assert result.returncode == 2
+    assert "line 3" in result.stderr and "'31/02/2024x'" in result.stderr
+
+
+def test_skipping_bad_rows_reports_the_count(write_csv):
+    result = run("map", str(write_csv("case_id,activity,timestamp\nA,a,2024-01-01\nA,b,never\n")),
+                 "--on-bad-rows", "skip", "--quiet")
+    assert result.returncode == 0 and "skipped 1 unreadable rows" in result.stderr
+
+
+def test_nothing_is_written_when_one_output_cannot_be(write_csv, tmp_path):
+    json_out = tmp_path / "map.json"
+    result = run("map", str(write_csv(INVOICES)), "--json", str(json_out),
+                 "--mermaid", str(tmp_path / "no-such-folder" / "map.mmd"))
+    assert result.returncode == 2 and "no-such-folder" in result.stderr
+    assert not json_out.exists()
+    assert not list(tmp_path.glob(".map.json.*"))
+
+
+def test_an_unknown_option_value_is_status_2(write_csv):
+    result = run("map", str(write_csv(INVOICES)), "--lanes", "floor")
+    assert result.returncode == 2
+
+
+def test_schema_prints_the_json_schema_of_the_map():
+    result = run("schema")
+    assert result.returncode == 0
+    schema = json.loads(result.stdout)
+    assert {"summary", "edges", "variants"} <= set(schema["properties"])

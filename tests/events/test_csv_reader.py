@@ -1,0 +1,177 @@
+"""Reading delimited logs: column recognition, time zones, file order, and every bad input."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pyarrow.parquet as pq
+import pytest
+
+from backoffice import read_log
+from backoffice.errors import (BadOption, BadTimestamp, ConfigFileError, EmptyLog, LogFileError, LogFileNotFound, MissingColumn,
+                               NotUtf8, UnknownLogFormat)
+
+
+def utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=timezone.utc)
+
+
+def test_schema_names_are_recognised_and_other_columns_become_attributes(write_csv):
+    path = write_csv("case_id,activity,timestamp,resource,role,system,reason,amount\n"
+                     "A,Submit,2024-01-01T09:00:00Z,ann,clerk,ERP,,10.5\n")
+    log = read_log(path)
+    row = log.table.to_pylist()[0]
+    assert (row["case_id"], row["activity"], row["resource"], row["role"], row["system"]) == \
+        ("A", "Submit", "ann", "clerk", "ERP")
+    assert row["reason"] is None
+    assert log.attribute_columns == ["amount"]
+    assert row["amount"] == 10.5
+
+
+def test_xes_standard_names_in_a_csv_header_are_recognised(write_csv):
+    path = write_csv("case:concept:name;concept:name;time:timestamp;org:resource;org:role;org:group;"
+                     "lifecycle:transition\n7;Approve;2024-01-01 09:00:00;bob;manager;finance;complete\n")
+    row = read_log(path).table.to_pylist()[0]
+    assert (row["case_id"], row["activity"], row["resource"], row["role"], row["group"], row["lifecycle"]) == \
+        ("7", "Approve", "bob", "manager", "finance", "complete")
+
+
+def test_named_columns_override_recognition(write_csv):
+    path = write_csv("ticket,step,when,agent\nT1,Open,2024-01-01 09:00,amy\n")
+    log = read_log(path, case="ticket", activity="step", timestamp="when", resource="agent")
+    assert log.table.column("resource").to_pylist() == ["amy"]
+
+
+def test_offsets_are_converted_to_utc_not_relabelled(write_csv):
+    path = write_csv("case_id,activity,timestamp\nA,a,2024-03-01T10:00:00+02:00\nA,b,2024-03-01T10:00:00-05:00\n")
+    assert read_log(path).table.column("timestamp").to_pylist() == [utc(2024, 3, 1, 8), utc(2024, 3, 1, 15)]
+
+
+def test_naive_timestamps_are_utc_unless_a_timezone_is_given(write_csv):
+    path = write_csv("case_id,activity,timestamp\nA,a,2024-07-01 12:00:00\n")
+    assert read_log(path).table.column("timestamp").to_pylist() == [utc(2024, 7, 1, 12)]
+    assert read_log(path, timezone="Europe/Amsterdam").table.column("timestamp").to_pylist() == \
+        [utc(2024, 7, 1, 10)]
+
+
+def test_day_first_timestamps_are_detected(write_csv):
+    path = write_csv("case_id,activity,timestamp\nA,a,13-01-2024 09:30:00\nA,b,14-01-2024 10:00:00\n")
+    assert read_log(path).table.column("timestamp").to_pylist()[0] == utc(2024, 1, 13, 9, 30)
+
+
+def test_ties_in_timestamp_keep_file_order(write_csv):
+    path = write_csv("case_id,activity,timestamp\nA,third,2024-01-01 10:00\nA,first,2024-01-01 09:00\n"
+                     "A,zeta,2024-01-01 10:00\nA,alpha,2024-01-01 10:00\n")
+    assert read_log(path).table.column("activity").to_pylist() == ["first", "third", "zeta", "alpha"]
+
+
+def test_activity_labels_are_trimmed_and_folded_to_one_spelling(write_csv):
+    path = write_csv("case_id,activity,timestamp\nA,Approve  Invoice,2024-01-01\nB, approve invoice ,2024-01-01\n"
+                     "C,Approve Invoice,2024-01-01\n")
+    assert set(read_log(path).table.column("activity").to_pylist()) == {"Approve Invoice"}
+
+
+def test_synonyms_file_maps_team_labels_to_one_name(write_csv, tmp_path):
+    synonyms = tmp_path / "synonyms.yaml"
+    synonyms.write_text("Approve invoice:\n  - OK by manager\n  - mgr approval\n", encoding="utf-8")
+    path = write_csv("case_id,activity,timestamp\nA,ok by Manager,2024-01-01\nB,MGR approval,2024-01-01\n")
+    assert set(read_log(path, synonyms=synonyms).table.column("activity").to_pylist()) == {"Approve invoice"}
+
+
+def test_encoding_and_delimiter_can_be_given(write_csv):
+    path = write_csv("case_id|activity|timestamp\nA|Prüfen|2024-01-01\n".encode("cp1252"))
+    assert read_log(path, encoding="cp1252", delimiter="|").table.column("activity").to_pylist() == ["Prüfen"]
+
+
+def test_blank_optional_values_are_missing_not_empty_strings(write_csv):
+    path = write_csv("case_id,activity,timestamp,resource\nA,a,2024-01-01,  \n")
+    assert read_log(path).table.column("resource").to_pylist() == [None]
+
+
+def test_parquet_logs_read_with_the_same_mapping(tmp_path, write_csv):
+    csv = write_csv("case_id,activity,timestamp,amount\nA,a,2024-01-01T00:00:00Z,3\nA,b,2024-01-02T00:00:00Z,3\n")
+    parquet = tmp_path / "log.parquet"
+    pq.write_table(read_log(csv).table, parquet)
+    log = read_log(parquet)
+    assert log.table.column("activity").to_pylist() == ["a", "b"]
+    assert log.table.column("timestamp").to_pylist()[1] == utc(2024, 1, 2)
+
+
+# Bad input: one clear error naming the file and where, never a traceback or a partial log.
+
+def test_a_missing_file_is_named(tmp_path):
+    with pytest.raises(LogFileNotFound, match="nothing.csv"):
+        read_log(tmp_path / "nothing.csv")
+
+
+def test_an_unknown_extension_asks_for_format(tmp_path):
+    path = tmp_path / "log.dat"
+    path.write_text("x")
+    with pytest.raises(UnknownLogFormat, match="--format"):
+        read_log(path)
+
+
+def test_an_empty_file_is_refused(write_csv):
+    with pytest.raises(EmptyLog, match="empty"):
+        read_log(write_csv(""))
+
+
+def test_a_header_without_rows_is_refused(write_csv):
+    with pytest.raises(EmptyLog, match="header but no rows"):
+        read_log(write_csv("case_id,activity,timestamp\n"))
+
+
+def test_a_missing_timestamp_column_lists_columns_and_suggests_one(write_csv):
+    path = write_csv("case_id,activity,tstamp\nA,a,2024-01-01\n")
+    with pytest.raises(MissingColumn) as caught:
+        read_log(path)
+    message = str(caught.value)
+    assert "no timestamp column" in message and "case_id, activity, tstamp" in message
+    assert "--timestamp 'tstamp'" in message
+
+
+def test_a_named_column_that_does_not_exist_is_refused_with_a_suggestion(write_csv):
+    path = write_csv("case_id,activity,timestamp\nA,a,2024-01-01\n")
+    with pytest.raises(MissingColumn, match="'activty'.*Did you mean --activity 'activity'"):
+        read_log(path, activity="activty")
+
+
+def test_an_unparseable_timestamp_names_row_line_and_value(write_csv):
+    path = write_csv("case_id,activity,timestamp\nA,a,2024-01-01 09:00\nA,b,yesterday\n")
+    with pytest.raises(BadTimestamp) as caught:
+        read_log(path)
+    assert caught.value.row == 2 and caught.value.line == 3 and caught.value.value == "yesterday"
+    assert "line 3" in str(caught.value) and "'yesterday'" in str(caught.value)
+
+
+def test_bad_rows_can_be_skipped_and_are_counted(write_csv):
+    path = write_csv("case_id,activity,timestamp\nA,a,2024-01-01 09:00\nA,b,yesterday\n,c,2024-01-01\n")
+    log = read_log(path, on_bad_rows="skip")
+    assert len(log) == 1 and log.skipped_rows == 2
+    assert "2 unreadable rows skipped" in log.notes
+
+
+def test_an_empty_case_id_is_named(write_csv):
+    path = write_csv("case_id,activity,timestamp\nA,a,2024-01-01\n,b,2024-01-01\n")
+    with pytest.raises(LogFileError, match="line 3: row 2: the case_id value in column 'case_id' is empty"):
+        read_log(path)
+
+
+def test_a_file_that_is_not_utf8_names_the_line_and_asks_for_encoding(write_csv):
+    path = write_csv(b"case_id,activity,timestamp\nA,a,2024-01-01\nA,Pr\xfcfen,2024-01-02\n")
+    with pytest.raises(NotUtf8, match=r"line 3.*--encoding"):
+        read_log(path)
+
+
+def test_an_unknown_timezone_is_refused(write_csv):
+    path = write_csv("case_id,activity,timestamp\nA,a,2024-01-01\n")
+    with pytest.raises(BadOption, match="--timezone 'Mars/Olympus'"):
+        read_log(path, timezone="Mars/Olympus")
+
+
+def test_a_bad_synonyms_file_names_its_line(write_csv, tmp_path):
+    synonyms = tmp_path / "synonyms.yaml"
+    synonyms.write_text("Approve:\n  - a\n - b\n", encoding="utf-8")
+    path = write_csv("case_id,activity,timestamp\nA,a,2024-01-01\n")
+    with pytest.raises(ConfigFileError, match=r"synonyms.yaml, line 3"):
+        read_log(path, synonyms=synonyms)
