@@ -1,128 +1,169 @@
-"""Read delimited text (CSV, TSV, optionally gzipped) with DuckDB's reader and sniffer."""
+"""Read delimited text (CSV, TSV, optionally gzipped) with Arrow's multi-threaded CSV reader.
+
+Text columns come back dictionary-encoded: a log repeats the same few hundred activity,
+resource and role names millions of times, and codes take a tenth of the memory.
+"""
 
 from __future__ import annotations
 
 import codecs
+import csv
+import gzip
+import io
 import re
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
+import pyarrow.csv as pacsv
 
-from backoffice.errors import EmptyLog, LogFileError, NotUtf8
+from backoffice.errors import BadOption, EmptyLog, LogFileError, NotUtf8, TruncatedGzip
 from backoffice.events.raw import RawEvents
 
-# DuckDB decodes these itself; any other encoding is transcoded to UTF-8 first.
-DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-16": "utf-16", "utf16": "utf-16",
-                    "latin-1": "latin-1", "latin1": "latin-1", "iso-8859-1": "latin-1"}
+SNIFF_BYTES = 1 << 16
+DELIMITERS = ",;\t|"
+TEXT = pa.dictionary(pa.int32(), pa.string())
 
 
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def _open_binary(path: Path) -> io.BufferedIOBase:
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+
+
+def _sample(path: Path) -> bytes:
+    try:
+        with _open_binary(path) as stream:
+            return stream.read(SNIFF_BYTES)
+    except (EOFError, OSError) as exc:
+        if isinstance(exc, gzip.BadGzipFile) or isinstance(exc, EOFError):
+            raise TruncatedGzip(path, str(exc)) from exc
+        raise
+
+
+def _check_encoding(encoding: str | None) -> str:
+    if not encoding:
+        return "utf8"
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise BadOption("--encoding", encoding, "a codec name such as utf-8, latin-1 or cp1252") from exc
+
+
+def sniff_delimiter(path: Path, encoding: str | None) -> str:
+    """Guess the field separator from the first lines; a comma when nothing else fits."""
+    sample = _sample(path)
+    text = sample.decode(_check_encoding(encoding), errors="replace")
+    lines = text.splitlines()
+    if len(sample) == SNIFF_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line of a cut sample may be partial
+    try:
+        return csv.Sniffer().sniff("\n".join(lines[:50]), delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        header = lines[0] if lines else ""
+        return max(DELIMITERS, key=header.count) if any(d in header for d in DELIMITERS) else ","
 
 
 def csv_columns(path: Path, *, delimiter: str | None = None, encoding: str | None = None) -> list[str]:
-    """Return the header of a delimited file, as the sniffer reads it."""
+    """Return the header of a delimited file."""
     if path.stat().st_size == 0:
         raise EmptyLog(path, "the file is empty")
-    with _readable(path, encoding) as (source, duck_encoding):
-        con = duckdb.connect()
-        try:
-            relation = con.sql(f"SELECT * FROM {_reader(source, delimiter, duck_encoding, {})} LIMIT 0")
-            return list(relation.columns)
-        except duckdb.Error as exc:
-            raise _translate(path, exc) from exc
+    delimiter = delimiter or sniff_delimiter(path, encoding)
+    text = _sample(path).decode(_check_encoding(encoding), errors="replace")
+    if not text.strip():
+        raise EmptyLog(path, "the file is empty")
+    return next(csv.reader(io.StringIO(text.splitlines()[0]), delimiter=delimiter))
 
 
-def read_csv(path: Path, *, text_columns: Iterable[str] = (), delimiter: str | None = None,
-             encoding: str | None = None) -> RawEvents:
+def read_csv(path: Path, *, text_columns: Iterable[str] = (), time_columns: Iterable[str] = (),
+             columns: Iterable[str] | None = None, delimiter: str | None = None, encoding: str | None = None) -> RawEvents:
     """Read a delimited file into the source's columns, in file order.
 
     Args:
         path: a .csv, .tsv or .txt file, gzipped or not.
-        text_columns: columns to keep as text whatever the sniffer thinks (the case id,
-            activity and timestamp, which we parse ourselves).
-        delimiter: the field separator; None lets DuckDB's sniffer detect it.
-        encoding: the text encoding; None means UTF-8 and a non-UTF-8 file is refused.
+        text_columns: columns to keep as (dictionary-encoded) text whatever they look like:
+            the case id, activity, lanes.
+        time_columns: columns to keep as plain text, for timestamps we parse ourselves.
+        columns: read only these columns; None reads every column.
+        delimiter: the field separator; None sniffs it from the first lines.
+        encoding: the text encoding; None means UTF-8, and a non-UTF-8 file is refused.
 
     Raises:
         NotUtf8: the file is not UTF-8 and no encoding was given (names the line).
         EmptyLog: the file is empty or holds only a header.
-        LogFileError: DuckDB cannot make rows of it (names the line when DuckDB does).
+        LogFileError: a row that cannot be split into the header's fields (names the line).
     """
-    types = {name: "VARCHAR" for name in text_columns}
-    with _readable(path, encoding) as (source, duck_encoding):
-        con = duckdb.connect()
-        try:
-            table = con.sql(f"SELECT * FROM {_reader(source, delimiter, duck_encoding, types)}").to_arrow_table()
-        except duckdb.Error as exc:
-            raise _translate(path, exc) from exc
+    delimiter = delimiter or sniff_delimiter(path, encoding)
+    codec = _check_encoding(encoding)
+    types = {name: TEXT for name in text_columns} | {name: pa.string() for name in time_columns}
+    convert = pacsv.ConvertOptions(column_types=types, include_columns=list(columns) if columns is not None else None,
+                                   strings_can_be_null=True, auto_dict_encode=True,
+                                   auto_dict_max_cardinality=10_000)
+    read = pacsv.ReadOptions(encoding=codec)
+    try:
+        table = pacsv.read_csv(path, read_options=read, convert_options=convert,
+                               parse_options=pacsv.ParseOptions(delimiter=delimiter))
+    except pa.ArrowInvalid as exc:
+        if "newline" in str(exc).lower() or "expected" in str(exc).lower():
+            # Quoted fields holding line breaks need the slower, line-aware parser.
+            try:
+                table = pacsv.read_csv(path, read_options=read, convert_options=convert,
+                                       parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True))
+            except pa.ArrowInvalid as again:
+                raise _translate(path, again, delimiter, codec) from again
+        else:
+            raise _translate(path, exc, delimiter, codec) from exc
+    except (EOFError, OSError) as exc:
+        raise TruncatedGzip(path, str(exc)) if path.name.lower().endswith(".gz") else \
+            LogFileError(path, f"cannot read the file ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise LogFileError(path, f"cannot decode the file as {encoding} ({exc.reason})",
+                           expected=f"text in {encoding}") from exc
     if table.num_rows == 0:
-        raise EmptyLog(path, "the file holds a header but no rows" if table.num_columns > 1
-                       else "the file is empty")
-    # With one record per line, data row i sits on line i + 2 (after the header).
-    lines = pa.array(range(2, table.num_rows + 2), pa.int64())
-    return RawEvents(table=table, lines=lines)
+        raise EmptyLog(path, "the file holds a header but no rows")
+    return RawEvents(table=table, line_of=lambda position: _line_of_row(path, delimiter, codec, position))
 
 
-class _readable:
-    """Give DuckDB a file it can decode: the file itself, or a UTF-8 copy of it."""
-
-    def __init__(self, path: Path, encoding: str | None) -> None:
-        self.path = path
-        self.encoding = encoding
-        self.copy: tempfile._TemporaryFileWrapper | None = None
-
-    def __enter__(self) -> tuple[Path, str]:
-        if not self.encoding:
-            return self.path, "utf-8"
-        key = self.encoding.lower()
-        if key in DUCKDB_ENCODINGS:
-            return self.path, DUCKDB_ENCODINGS[key]
-        try:
-            codecs.lookup(self.encoding)
-        except LookupError as exc:
-            from backoffice.errors import BadOption
-            raise BadOption("--encoding", self.encoding, "a Python codec name such as utf-8, latin-1, cp1252") from exc
-        self.copy = tempfile.NamedTemporaryFile(suffix=".csv", mode="w", encoding="utf-8")
-        try:
-            with open(self.path, encoding=self.encoding, newline="") as original:
-                for block in iter(lambda: original.read(1 << 20), ""):
-                    self.copy.write(block)
-        except UnicodeDecodeError as exc:
-            raise LogFileError(self.path, f"cannot decode byte {exc.start} as {self.encoding}",
-                               expected=f"text in {self.encoding}") from exc
-        self.copy.flush()
-        return Path(self.copy.name), "utf-8"
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.copy is not None:
-            self.copy.close()
-
-
-def _reader(path: Path, delimiter: str | None, encoding: str, types: dict[str, str]) -> str:
-    options = [f"encoding={_sql_text(encoding)}", "header=true"]
-    if delimiter:
-        options.append(f"delim={_sql_text(delimiter)}")
-    if types:
-        inner = ", ".join(f"{_sql_text(name)}: {_sql_text(kind)}" for name, kind in types.items())
-        options.append(f"types={{{inner}}}")
-    return f"read_csv({_sql_text(str(path))}, {', '.join(options)})"
-
-
-def _translate(path: Path, exc: duckdb.Error) -> LogFileError:
+def _translate(path: Path, exc: pa.ArrowInvalid, delimiter: str, codec: str) -> LogFileError:
+    """Turn Arrow's message into one that names the line, by reading the file again (error path only)."""
     text = str(exc)
-    line_match = re.search(r"Line: (\d+)", text)
-    line = int(line_match.group(1)) if line_match else None
-    if "unicode" in text.lower() or "utf-8" in text.lower() or "utf8" in text.lower():
-        return NotUtf8(path, line=line)
-    if "gzip" in text.lower() or "compressed" in text.lower():
-        from backoffice.errors import TruncatedGzip
-        return TruncatedGzip(path, text.splitlines()[0])
+    if "Empty CSV file" in text:
+        return EmptyLog(path, "the file is empty")
+    if "UTF8" in text or "utf8" in text.lower():
+        return NotUtf8(path, line=_first_undecodable_line(path))
+    match = re.search(r"Expected (\d+) columns, got (\d+)", text)
+    if match:
+        line = _first_ragged_line(path, delimiter, codec, int(match.group(1)))
+        return LogFileError(path, f"the row has {match.group(2)} fields where the header has {match.group(1)}",
+                            line=line, expected="the same number of fields on every row (or --delimiter)")
     first = text.splitlines()[0] if text else type(exc).__name__
-    first = re.sub(r"^[A-Za-z ]*Error: ", "", first)
-    return LogFileError(path, f"cannot read the rows ({first})", line=line,
-                        expected="delimited text with one header row and the same number of fields "
-                                 "on every row (or --delimiter)")
+    return LogFileError(path, f"cannot read the rows ({first})",
+                        expected="delimited text with one header row (or --delimiter, --encoding)")
+
+
+def _line_of_row(path: Path, delimiter: str, codec: str, position: int) -> int | None:
+    """The line where data row `position` (0-based) ends, counting quoted line breaks."""
+    with _open_binary(path) as raw, io.TextIOWrapper(raw, encoding=codec, errors="replace", newline="") as stream:
+        reader = csv.reader(stream, delimiter=delimiter)
+        next(reader, None)  # the header
+        for number, _ in enumerate(reader):
+            if number == position:
+                return reader.line_num
+    return None
+
+
+def _first_undecodable_line(path: Path) -> int | None:
+    with _open_binary(path) as stream:
+        for number, line in enumerate(stream, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return None
+
+
+def _first_ragged_line(path: Path, delimiter: str, codec: str, expected: int) -> int | None:
+    with _open_binary(path) as raw, io.TextIOWrapper(raw, encoding=codec, errors="replace", newline="") as stream:
+        reader = csv.reader(stream, delimiter=delimiter)
+        for row in reader:
+            if row and len(row) != expected:
+                return reader.line_num
+    return None

@@ -61,27 +61,36 @@ def load_synonyms(path: Path | str) -> dict[str, str]:
 
 
 def normalize_activities(labels: pa.Array | pa.ChunkedArray,
-                         synonyms: dict[str, str] | None = None) -> pa.Array:
+                         synonyms: dict[str, str] | None = None) -> pa.ChunkedArray:
     """Fold spaces and case of activity labels and apply synonyms.
 
     Labels that fold to the same key get one spelling: the canonical name from the synonyms
     file, else the most frequent original spelling (trimmed, spaces collapsed), so the map
-    still reads like the source ("Approve invoice", not "approve invoice").
+    still reads like the source ("Approve invoice", not "approve invoice"). The work is done
+    on the dictionary of distinct labels, never row by row; the result is dictionary-encoded
+    with one entry per name.
     """
-    encoded = pc.dictionary_encode(labels).combine_chunks() if isinstance(labels, pa.ChunkedArray) \
-        else pc.dictionary_encode(labels)
-    dictionary = encoded.dictionary.to_pylist()
-    counts = pc.value_counts(encoded.indices).to_pylist()
-    frequency = {item["values"]: item["counts"] for item in counts}
+    if isinstance(labels, pa.Array):
+        labels = pa.chunked_array([labels])
+    if not pa.types.is_dictionary(labels.type):
+        labels = pc.dictionary_encode(labels)
+    labels = labels.unify_dictionaries()
+    if labels.num_chunks == 0:
+        return labels
+    dictionary = labels.chunk(0).dictionary.to_pylist()
+    indices = pa.chunked_array([chunk.indices for chunk in labels.chunks], type=labels.type.index_type)
+    frequency = {item["values"]: item["counts"] for item in pc.value_counts(indices).to_pylist()}
     synonyms = synonyms or {}
     best: dict[str, tuple[int, str]] = {}
     for index, label in enumerate(dictionary):
-        tidy = re.sub(r"\s+", " ", label).strip()
         key = fold_label(label)
-        if key in synonyms:
-            continue
         seen = frequency.get(index, 0)
-        if key not in best or seen > best[key][0]:
-            best[key] = (seen, tidy)
+        if key not in synonyms and (key not in best or seen > best[key][0]):
+            best[key] = (seen, re.sub(r"\s+", " ", label).strip())
     spelled = [synonyms.get(fold_label(label)) or best[fold_label(label)][1] for label in dictionary]
-    return pc.take(pa.array(spelled, pa.string()), encoded.indices)
+    names = list(dict.fromkeys(spelled))
+    position = {name: number for number, name in enumerate(names)}
+    remap = pa.array([position[name] for name in spelled], labels.type.index_type)
+    names_array = pa.array(names, pa.string())
+    return pa.chunked_array([pa.DictionaryArray.from_arrays(pc.take(remap, chunk.indices), names_array)
+                             for chunk in labels.chunks], type=labels.type)

@@ -19,8 +19,16 @@ class RawEvents:
     Attributes:
         table: one row per event in file order; columns named as in the source (XES keys
             such as `concept:name`, trace attributes prefixed `case:`, CSV headers as written).
-        lines: for each row, the line of the source it came from, when the format has lines.
+        lines: for each row, the line of the source it came from, when the reader knows it
+            cheaply; else `line_of` finds it on demand (only error messages need it).
     """
 
     table: pa.Table
     lines: pa.Array | None = None
+    line_of: Callable[[int], int | None] | None = None
+
+    def line(self, position: int) -> int | None:
+        """Return the source line of the row at `position` (0-based), when it can be known."""
+        if self.lines is not None:
+            return self.lines[position].as_py()
+        return self.line_of(position) if self.line_of else None

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from backoffice.errors import BadOption, BadTimestamp, EmptyLog, LogFileError, LogFileNotFound, UnknownLogFormat
+from backoffice.bulk import no_cycle_collection
+from backoffice.errors import (BadOption, BadTimestamp, EmptyLog, LogFileError, LogFileNotFound, MissingColumn,
+                               UnknownLogFormat, suggest)
 from backoffice.events.columns import ColumnMapping, resolve_columns
 from backoffice.events.normalize import load_synonyms, normalize_activities
 from backoffice.events.raw import ProgressCallback, RawEvents
@@ -45,6 +48,7 @@ def detect_format(path: Path) -> LogFormat:
     raise UnknownLogFormat(path)
 
 
+@no_cycle_collection()
 def read_log(path: Path | str, *, format: LogFormat | str | None = None,
              case: str | None = None, activity: str | None = None, timestamp: str | None = None,
              resource: str | None = None, role: str | None = None, system: str | None = None,
@@ -52,7 +56,7 @@ def read_log(path: Path | str, *, format: LogFormat | str | None = None,
              timezone: str = "UTC", timestamp_format: str | None = None,
              encoding: str | None = None, delimiter: str | None = None,
              on_bad_rows: OnBadRows | str = OnBadRows.FAIL, object_type: str | None = None,
-             synonyms: Path | str | dict[str, str] | None = None,
+             synonyms: Path | str | dict[str, str] | None = None, attributes: bool | Sequence[str] = True,
              progress: ProgressCallback | None = None) -> EventLog:
     """Read an event log file into the event schema.
 
@@ -68,6 +72,8 @@ def read_log(path: Path | str, *, format: LogFormat | str | None = None,
         on_bad_rows: "fail" names the first bad row; "skip" leaves bad rows out and counts them.
         object_type: for OCEL, the object type whose objects become cases.
         synonyms: a YAML file (or a ready mapping of folded label to name) of activity synonyms.
+        attributes: keep every other column (True), none (False), or the ones named; leaving
+            out what an analysis does not use saves memory on large CSV and Parquet files.
         progress: called with (bytes read, bytes in all) on long reads.
 
     Returns:
@@ -99,22 +105,38 @@ def read_log(path: Path | str, *, format: LogFormat | str | None = None,
 
     if kind is LogFormat.CSV:
         from backoffice.events.csv_reader import csv_columns, read_csv
-        mapping = resolve_columns(csv_columns(path, delimiter=delimiter, encoding=encoding), given, path=path)
-        raw = read_csv(path, text_columns=mapping.fields.values(), delimiter=delimiter, encoding=encoding)
+        mapping = _projected(resolve_columns(csv_columns(path, delimiter=delimiter, encoding=encoding), given,
+                                             path=path), attributes, path)
+        time_column = mapping.fields[Column.TIMESTAMP]
+        raw = read_csv(path, text_columns=[name for name in mapping.fields.values() if name != time_column],
+                       time_columns=[time_column], columns=[*mapping.fields.values(), *mapping.attributes],
+                       delimiter=delimiter, encoding=encoding)
     elif kind is LogFormat.PARQUET:
         from backoffice.events.parquet_reader import parquet_columns, read_parquet
-        mapping = resolve_columns(parquet_columns(path), given, path=path)
-        raw = read_parquet(path)
+        mapping = _projected(resolve_columns(parquet_columns(path), given, path=path), attributes, path)
+        raw = read_parquet(path, columns=[*mapping.fields.values(), *mapping.attributes])
     elif kind is LogFormat.XES:
         from backoffice.events.xes_reader import read_xes
         raw = read_xes(path, progress=progress)
-        mapping = resolve_columns(raw.table.column_names, given, path=path)
+        mapping = _projected(resolve_columns(raw.table.column_names, given, path=path), attributes, path)
     else:
         from backoffice.events.ocel_reader import read_ocel
         raw = read_ocel(path, object_type=object_type)
-        mapping = resolve_columns(raw.table.column_names, given, path=path)
+        mapping = _projected(resolve_columns(raw.table.column_names, given, path=path), attributes, path)
     return to_event_log(raw, mapping, path=path, timezone=timezone, timestamp_format=timestamp_format,
                         on_bad_rows=policy, synonyms=synonym_table)
+
+
+def _projected(mapping: ColumnMapping, attributes: bool | Sequence[str], path: Path) -> ColumnMapping:
+    """Keep the attribute columns asked for; a named one that is missing is an error."""
+    if attributes is True:
+        return mapping
+    wanted = [] if attributes is False else list(attributes)
+    for name in wanted:
+        if name not in mapping.attributes and name not in mapping.fields.values():
+            raise MissingColumn(path, f"attribute column {name!r}", list(mapping.fields.values()) + list(mapping.attributes),
+                                suggest(name, mapping.attributes), "--sla-from")
+    return ColumnMapping(fields=mapping.fields, attributes=tuple(name for name in mapping.attributes if name in wanted))
 
 
 def to_event_log(raw: RawEvents, mapping: ColumnMapping, *, path: Path, timezone: str = "UTC",
@@ -155,17 +177,28 @@ def to_event_log(raw: RawEvents, mapping: ColumnMapping, *, path: Path, timezone
 
 
 def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Cast to text and treat empty or blank values as missing (a missing value is no handoff)."""
-    if not pa.types.is_string(column.type):
-        column = column.cast(pa.string())
-    blank = pc.equal(pc.utf8_trim_whitespace(column), "")
-    return pc.if_else(blank, pa.scalar(None, pa.string()), column)
+    """Text, dictionary-encoded, with empty or blank values as missing (a missing value is no handoff)."""
+    if not pa.types.is_dictionary(column.type):
+        if not pa.types.is_string(column.type):
+            column = column.cast(pa.string())
+        column = pc.dictionary_encode(column)
+    elif not pa.types.is_string(column.type.value_type):
+        column = pc.dictionary_encode(column.cast(pa.string()))
+    chunks = []
+    for chunk in column.chunks:
+        # Blank check on the dictionary only: a few hundred names, not millions of rows.
+        blank = pc.equal(pc.utf8_trim_whitespace(chunk.dictionary), "")
+        if pc.any(blank).as_py():
+            indices = pc.if_else(pc.take(blank, chunk.indices), pa.scalar(None, chunk.indices.type), chunk.indices)
+            chunk = pa.DictionaryArray.from_arrays(indices, chunk.dictionary)
+        chunks.append(chunk)
+    return pa.chunked_array(chunks, type=column.type)
 
 
 def _first_bad_row(raw: RawEvents, mapping: ColumnMapping, events: pa.Table, bad: pa.ChunkedArray,
                    path: Path) -> LogFileError:
     position = pc.indices_nonzero(bad)[0].as_py()
-    line = raw.lines[position].as_py() if raw.lines is not None else None
+    line = raw.line(position)
     row = position + 1
     for column in (Column.CASE_ID, Column.ACTIVITY):
         if events.column(column)[position].as_py() is None:

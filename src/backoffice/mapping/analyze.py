@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
 
+from backoffice.bulk import no_cycle_collection
 from backoffice.errors import BadOption, EmptyLog
 from backoffice.events.schema import Column, EventLog
 from backoffice.mapping import exceptions as exception_section
@@ -15,7 +16,7 @@ from backoffice.mapping import paths, rework, sla, variants
 from backoffice.mapping.durations import parse_duration
 from backoffice.mapping.model import Edge, Filters, Lanes, ProcessMap, StepKind, StepKindShare, Summary
 from backoffice.mapping.step_kinds import classify, is_service_account, load_step_kinds
-from backoffice.mapping.workspace import Scope, open_workspace
+from backoffice.mapping.workspace import Scope, Workspace, open_workspace
 
 # Past these, a map stops being readable: keep the most frequent and say so.
 DEFAULT_MAX_ACTIVITIES = 150
@@ -42,6 +43,7 @@ def choose_lanes(log: EventLog, lanes: Lanes | str | None) -> tuple[Lanes, str |
     return Lanes.ROLE, None, notes
 
 
+@no_cycle_collection()
 def analyze(log: EventLog, *, lanes: Lanes | str | None = None, sla_target: str | None = None,
             sla_from: str | None = None, since: datetime | None = None, until: datetime | None = None,
             min_path_count: int = 1, variant_coverage: float | None = None, top_variants: int = 10,
@@ -76,21 +78,22 @@ def analyze(log: EventLog, *, lanes: Lanes | str | None = None, sla_target: str 
 
     lane_kind, lane_column, notes = choose_lanes(log, lanes)
     notes = list(log.notes) + notes
-    con, scope_notes = open_workspace(log, lane_column=lane_column,
-                                      scope=Scope(since=since, until=until, variant_coverage=variant_coverage))
-    notes += scope_notes
-    cases, events, activity_count = con.execute(
+    ws = open_workspace(log, lane_column=lane_column,
+                        scope=Scope(since=since, until=until, variant_coverage=variant_coverage))
+    notes += ws.notes
+    cases, events, activity_count = ws.con.execute(
         "SELECT (SELECT count(*) FROM cases), count(*), count(DISTINCT activity) FROM steps").fetchall()[0]
     if not cases:
         raise EmptyLog(log.source, "no case is left after the filters (date range or variant coverage)")
 
-    all_edges = paths.edges(con)
-    facts = paths.activity_facts(con)
-    kinds = _kinds(facts, paths.resource_names(con), overrides)
+    all_edges = paths.edges(ws)
+    facts = paths.activity_facts(ws)
+    kinds = _kinds(facts, paths.resource_names(ws), overrides)
     all_activities = paths.build_activities(facts, kinds)
-    all_variants = variants.variants(con)
-    starts, ends = paths.start_and_end(con)
-    first, last = con.execute("SELECT min(started), max(ended) FROM cases").fetchall()[0]
+    all_variants = variants.variants(ws)
+    starts, ends = paths.start_and_end(ws, variants.cases_per_variant(ws))
+    first, last = (datetime.fromtimestamp(value, timezone.utc) for value in
+                   ws.con.execute("SELECT min(started), max(ended) FROM cases").fetchall()[0])
 
     shown_activities, shown_edges, view_notes = _readable_view(all_activities, all_edges, min_path_count=min_path_count,
                                                                max_activities=max_activities, max_paths=max_paths)
@@ -99,12 +102,12 @@ def analyze(log: EventLog, *, lanes: Lanes | str | None = None, sla_target: str 
                       variants=len(all_variants), first_event=first, last_event=last,
                       start_activities=starts, end_activities=ends, skipped_rows=log.skipped_rows)
     if target_seconds is not None:
-        sla_result = sla.sla_by_duration(con, target_seconds=target_seconds, label=sla_target)
+        sla_result = sla.sla_by_duration(ws, target_seconds=target_seconds, label=sla_target)
     elif sla_from:
-        sla_result = sla.sla_by_deadline(con, log, attribute=sla_from)
+        sla_result = sla.sla_by_deadline(ws, log, attribute=sla_from)
     else:
         sla_result = None
-    exceptions = (exception_section.exceptions(con, column=Column.REASON.value)
+    exceptions = (exception_section.exceptions(ws, column=Column.REASON.value)
                   if log.has_values(Column.REASON) else None)
     return ProcessMap(
         lanes=lane_kind, summary=summary,
@@ -112,10 +115,10 @@ def analyze(log: EventLog, *, lanes: Lanes | str | None = None, sla_target: str 
                         variant_coverage=variant_coverage, max_activities=max_activities),
         activities=shown_activities, edges=shown_edges, variants=all_variants,
         slowest_variants=variants.slowest(all_variants, top=top_variants),
-        cycle_time=variants.cycle_time(con),
+        cycle_time=variants.cycle_time(ws),
         waiting_paths=paths.waiting_paths(all_edges), waiting_activities=paths.waiting_activities(all_activities),
-        handoffs=handoff_section.handoffs(con), rework=rework.rework(con), exceptions=exceptions, sla=sla_result,
-        step_kinds=_step_kind_shares(con, kinds, cases), notes=notes)
+        handoffs=handoff_section.handoffs(ws), rework=rework.rework(ws), exceptions=exceptions, sla=sla_result,
+        step_kinds=_step_kind_shares(ws, kinds, cases), notes=notes)
 
 
 def _kinds(facts: list[dict], resources: list[tuple[str, str, int]],
@@ -132,10 +135,12 @@ def _kinds(facts: list[dict], resources: list[tuple[str, str, int]],
             for fact in facts}
 
 
-def _step_kind_shares(con, kinds: dict[str, StepKind], cases: int) -> list[StepKindShare]:
-    con.register("step_kind_of", pa.table({"activity": list(kinds), "kind": [kind.value for kind in kinds.values()]}))
-    rows = con.execute("""
-        SELECT k.kind, count(*), count(DISTINCT s.case_id), coalesce(sum(s.t - s.prev_t), 0)
+def _step_kind_shares(ws: Workspace, kinds: dict[str, StepKind], cases: int) -> list[StepKindShare]:
+    code = {name: index for index, name in enumerate(ws.activities)}
+    ws.con.register("step_kind_of", pa.table({"activity": pa.array([code[name] for name in kinds], pa.int32()),
+                                              "kind": [kind.value for kind in kinds.values()]}))
+    rows = ws.con.execute("""
+        SELECT k.kind, count(*), count(DISTINCT s.case_id), coalesce(sum(s.wait), 0)
         FROM steps s JOIN step_kind_of k USING (activity) GROUP BY k.kind""").fetchall()
     by_kind = {row[0]: row for row in rows}
     shares = []

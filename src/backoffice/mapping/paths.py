@@ -2,47 +2,42 @@
 
 from __future__ import annotations
 
-import duckdb
+from collections import Counter
 
 from backoffice.mapping.model import Activity, ActivityCount, Edge, StepKind, TimeSink
-from backoffice.mapping.workspace import stats_columns, stats_of
-
-WAIT = "(t - prev_t)"
+from backoffice.mapping.workspace import Workspace, stats_columns, stats_fields, stats_of
 
 
-def edges(con: duckdb.DuckDBPyConnection) -> list[Edge]:
+def edges(ws: Workspace) -> list[Edge]:
     """Every directly-follows path, most frequent first."""
-    rows = con.execute(f"""
-        SELECT prev_activity, activity, count(*), count(DISTINCT case_id), {stats_columns(WAIT)},
-               count(*) FILTER (WHERE prev_lane IS NOT NULL AND lane IS NOT NULL AND prev_lane <> lane)
-        FROM steps WHERE prev_activity IS NOT NULL
-        GROUP BY prev_activity, activity
-        ORDER BY count(*) DESC, prev_activity, activity""").fetchall()
-    return [Edge(source=row[0], target=row[1], count=row[2], cases=row[3], wait=stats_of(row[4:10]),
-                 handoffs=row[10]) for row in rows]
+    rows = ws.con.execute(f"""
+        SELECT prev_activity, activity, count(*), count(DISTINCT case_id), {stats_columns('wait')},
+               count(*) FILTER (WHERE prev_lane >= 0 AND lane >= 0 AND prev_lane <> lane)
+        FROM steps WHERE prev_activity >= 0
+        GROUP BY prev_activity, activity""").fetchall()
+    found = [Edge(source=ws.activities[row[0]], target=ws.activities[row[1]], count=row[2],
+                  cases=row[3], wait=stats_fields(row[4:10]), handoffs=row[10]) for row in rows]
+    return sorted(found, key=lambda edge: (-edge.count, edge.source, edge.target))
 
 
-def activity_facts(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """Per activity: counts, the lane doing it most, service-account share, waiting before it."""
-    rows = con.execute(f"""
-        WITH lanes AS (
-            SELECT activity, arg_max(lane, n) AS lane FROM (
-                SELECT activity, lane, count(*) AS n FROM steps WHERE lane IS NOT NULL GROUP BY ALL)
-            GROUP BY activity),
-        firsts AS (SELECT activity, count(*) AS n FROM (
-            SELECT DISTINCT case_id, activity FROM steps) GROUP BY activity)
-        SELECT s.activity, count(*), count(DISTINCT s.case_id), any_value(l.lane),
-               count(*) - any_value(f.n), {stats_columns('(s.t - s.prev_t)')}
-        FROM steps s LEFT JOIN lanes l USING (activity) LEFT JOIN firsts f USING (activity)
-        GROUP BY s.activity ORDER BY count(*) DESC, s.activity""").fetchall()
-    return [{"name": row[0], "events": row[1], "cases": row[2], "lane": row[3], "repeats": row[4],
-             "wait_before": stats_of(row[5:11]) if row[5] else None} for row in rows]
+def activity_facts(ws: Workspace) -> list[dict]:
+    """Per activity: counts, the lane doing it most, and the waiting before it."""
+    lanes = dict(ws.con.execute("""
+        SELECT activity, arg_max(lane, n) FROM (
+            SELECT activity, lane, count(*) AS n FROM steps WHERE lane >= 0 GROUP BY ALL)
+        GROUP BY activity""").fetchall())
+    rows = ws.con.execute(f"""
+        SELECT activity, count(*), count(DISTINCT case_id), {stats_columns('wait')}
+        FROM steps GROUP BY activity""").fetchall()
+    facts = [{"name": ws.activities[row[0]], "events": row[1], "cases": row[2], "lane": ws.lane(lanes.get(row[0])),
+              "repeats": row[1] - row[2], "wait_before": stats_of(row[3:9]) if row[3] else None} for row in rows]
+    return sorted(facts, key=lambda fact: (-fact["events"], fact["name"]))
 
 
-def resource_names(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
+def resource_names(ws: Workspace) -> list[tuple[str, str, int]]:
     """(activity, resource, events) for every pair, to judge who does the work."""
-    return con.execute("SELECT activity, resource, count(*) FROM steps WHERE resource IS NOT NULL "
-                       "GROUP BY ALL").fetchall()
+    rows = ws.con.execute("SELECT activity, resource, count(*) FROM steps WHERE resource >= 0 GROUP BY ALL").fetchall()
+    return [(ws.activities[activity], ws.resources[resource], count) for activity, resource, count in rows]
 
 
 def build_activities(facts: list[dict], kinds: dict[str, StepKind]) -> list[Activity]:
@@ -52,12 +47,18 @@ def build_activities(facts: list[dict], kinds: dict[str, StepKind]) -> list[Acti
             for fact in facts]
 
 
-def start_and_end(con: duckdb.DuckDBPyConnection) -> tuple[list[ActivityCount], list[ActivityCount]]:
+def start_and_end(ws: Workspace, variant_cases: dict[int, int]) -> tuple[list[ActivityCount], list[ActivityCount]]:
     """How many cases start and end with each activity."""
-    starts = con.execute("SELECT trace[1], count(*) FROM cases GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
-    ends = con.execute("SELECT trace[-1], count(*) FROM cases GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
-    return ([ActivityCount(activity=a, cases=n) for a, n in starts],
-            [ActivityCount(activity=a, cases=n) for a, n in ends])
+    starts: Counter[str] = Counter()
+    ends: Counter[str] = Counter()
+    for variant, cases in variant_cases.items():
+        trace = ws.traces[variant]
+        starts[ws.activities[trace[0]]] += cases
+        ends[ws.activities[trace[-1]]] += cases
+
+    def ranked(counter: Counter[str]) -> list[ActivityCount]:
+        return [ActivityCount(activity=name, cases=n) for name, n in sorted(counter.items(), key=lambda i: (-i[1], i[0]))]
+    return ranked(starts), ranked(ends)
 
 
 def waiting_paths(all_edges: list[Edge], *, top: int = 10) -> list[TimeSink]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -10,11 +9,12 @@ from backoffice.errors import BadOption
 from backoffice.events.schema import Column, EventLog
 from backoffice.events.timestamps import parse_timestamps
 from backoffice.mapping.model import Sla, SlaOffender
+from backoffice.mapping.workspace import Workspace
 
 
-def sla_by_duration(con: duckdb.DuckDBPyConnection, *, target_seconds: float, label: str,
-                    worst: int = 10) -> Sla:
+def sla_by_duration(ws: Workspace, *, target_seconds: float, label: str, worst: int = 10) -> Sla:
     """Share of cases whose cycle time (first to last event) is within the target."""
+    con = ws.con
     measured, within = con.execute("SELECT count(*), count(*) FILTER (WHERE cycle <= $target) FROM cases",
                                    {"target": target_seconds}).fetchall()[0]
     rows = con.execute("""SELECT case_id, cycle FROM cases WHERE cycle > $target
@@ -22,11 +22,11 @@ def sla_by_duration(con: duckdb.DuckDBPyConnection, *, target_seconds: float, la
                        {"target": target_seconds, "worst": worst}).fetchall()
     return Sla(target=label, cases_measured=measured, within=within,
                attainment=within / measured if measured else 0.0,
-               worst=[SlaOffender(case_id=case, cycle_time=cycle, target=target_seconds,
+               worst=[SlaOffender(case_id=ws.case_ids[case], cycle_time=cycle, target=target_seconds,
                                   over_by=cycle - target_seconds) for case, cycle in rows])
 
 
-def sla_by_deadline(con: duckdb.DuckDBPyConnection, log: EventLog, *, attribute: str, worst: int = 10) -> Sla:
+def sla_by_deadline(ws: Workspace, log: EventLog, *, attribute: str, worst: int = 10) -> Sla:
     """Share of cases whose last event is at or before the deadline held in a case attribute.
 
     Raises:
@@ -39,19 +39,23 @@ def sla_by_deadline(con: duckdb.DuckDBPyConnection, log: EventLog, *, attribute:
     parsed = parse_timestamps(values, max_bad=0)
     if parsed.values.null_count == len(parsed.values):
         raise BadOption("--sla-from", attribute, "a column holding deadlines as timestamps")
-    deadlines = pa.table({"case_id": log.table.column(Column.CASE_ID), "deadline": parsed.values})
+    deadlines = pa.table({"name": log.table.column(Column.CASE_ID).cast(pa.string()), "deadline": parsed.values})
     deadlines = deadlines.filter(pc.is_valid(deadlines.column("deadline")))
+    con = ws.con
     con.register("deadline_values", deadlines)
+    con.register("case_names", pa.table({"case_id": pa.array(range(len(ws.case_ids)), pa.int32()),
+                                         "name": pa.array(ws.case_ids, pa.string())}))
     con.execute("""CREATE OR REPLACE TEMP TABLE deadlines AS
-                   SELECT case_id, epoch(min(deadline)) AS due FROM deadline_values GROUP BY case_id""")
+                   SELECT n.case_id, epoch(min(v.deadline)) AS due
+                   FROM deadline_values v JOIN case_names n USING (name) GROUP BY n.case_id""")
     measured, within = con.execute("""
-        SELECT count(*), count(*) FILTER (WHERE epoch(c.ended) <= d.due)
+        SELECT count(*), count(*) FILTER (WHERE c.ended <= d.due)
         FROM cases c JOIN deadlines d USING (case_id)""").fetchall()[0]
     rows = con.execute("""
-        SELECT c.case_id, c.cycle, d.due - epoch(c.started), epoch(c.ended) - d.due
-        FROM cases c JOIN deadlines d USING (case_id) WHERE epoch(c.ended) > d.due
+        SELECT c.case_id, c.cycle, d.due - c.started, c.ended - d.due
+        FROM cases c JOIN deadlines d USING (case_id) WHERE c.ended > d.due
         ORDER BY 4 DESC, 1 LIMIT $worst""", {"worst": worst}).fetchall()
     return Sla(target=f"deadline in {attribute}", cases_measured=measured, within=within,
                attainment=within / measured if measured else 0.0,
-               worst=[SlaOffender(case_id=case, cycle_time=cycle, target=target, over_by=over)
+               worst=[SlaOffender(case_id=ws.case_ids[case], cycle_time=cycle, target=target, over_by=over)
                       for case, cycle, target, over in rows])

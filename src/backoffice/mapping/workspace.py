@@ -1,7 +1,9 @@
-"""The DuckDB tables every section of the map reads: steps (events with their neighbours) and cases.
+"""The tables every section of the map reads: steps (events with their neighbours) and cases.
 
-One pass of window functions gives each event its previous and next step, so paths,
-handoffs, rework and exceptions are plain GROUP BYs over one table.
+The event log is grouped by case and sorted by time, so each event's previous step is simply
+the row before it when both belong to the same case. We compute that with numpy over
+integer codes (one shift, no window function, no string comparison), hand DuckDB small
+integer tables to aggregate, and turn codes back into names only in the final, small results.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from backoffice.events.schema import Column, EventLog
 from backoffice.mapping.model import DurationStats
 
-SEQ = "seq"
+NONE = -1  # the code of a missing value (no lane, no resource, no reason, no previous step)
 
 
 def stats_columns(expression: str) -> str:
@@ -25,11 +29,16 @@ def stats_columns(expression: str) -> str:
             f"coalesce(max({expression}), 0)")
 
 
+def stats_fields(values: tuple) -> dict[str, float]:
+    """The fields of DurationStats from the six values `stats_columns` selects."""
+    count, total, mean, median, p90, maximum = values
+    return {"count": int(count), "total": float(total), "mean": float(mean), "median": float(median),
+            "p90": float(p90), "max": float(maximum)}
+
+
 def stats_of(values: tuple) -> DurationStats:
     """Build DurationStats from the six values `stats_columns` selects."""
-    count, total, mean, median, p90, maximum = values
-    return DurationStats(count=int(count), total=float(total), mean=float(mean), median=float(median),
-                         p90=float(p90), max=float(maximum))
+    return DurationStats(**stats_fields(values))
 
 
 @dataclass(frozen=True)
@@ -41,61 +50,120 @@ class Scope:
     variant_coverage: float | None = None
 
 
-def open_workspace(log: EventLog, *, lane_column: str | None, scope: Scope,
-                   progress=None) -> tuple[duckdb.DuckDBPyConnection, list[str]]:
-    """Load the log into DuckDB and build the `cases` and `steps` tables.
+@dataclass
+class Workspace:
+    """A DuckDB connection holding `steps` and `cases`, and the names behind their codes."""
 
-    Returns:
-        the connection, and notes on what the scope left out.
-    """
+    con: duckdb.DuckDBPyConnection
+    activities: list[str]
+    lanes: list[str]
+    resources: list[str]
+    reasons: list[str]
+    case_ids: list[str]
+    traces: list[tuple[int, ...]]
+    notes: list[str]
+    steps: pa.Table
+
+    def activity(self, code: int | None) -> str | None:
+        return None if code is None or code == NONE else self.activities[code]
+
+    def lane(self, code: int | None) -> str | None:
+        return None if code is None or code == NONE else self.lanes[code]
+
+
+def codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str]]:
+    """Integer codes of a text column (NONE where missing) and the names they stand for."""
+    encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.unify_dictionaries().combine_chunks() if encoded.num_chunks > 1 else encoded.chunk(0)
+    indices = encoded.indices.fill_null(NONE).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    return indices, encoded.dictionary.to_pylist()
+
+
+def open_workspace(log: EventLog, *, lane_column: str | None, scope: Scope) -> Workspace:
+    """Encode the log, apply the scope's filters, and register `steps` and `cases` with DuckDB."""
     table = log.table
-    keep = [Column.CASE_ID, Column.ACTIVITY, Column.TIMESTAMP, Column.RESOURCE, Column.REASON]
-    events = table.select(keep).append_column(SEQ, pa.array(range(table.num_rows), pa.int64()))
-    lane_values = table.column(lane_column) if lane_column else pa.nulls(table.num_rows, pa.string())
-    events = events.append_column("lane", lane_values)
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.register("log_events", events)
+    rows = table.num_rows
+    case_codes, _ = codes(table.column(Column.CASE_ID))
+    activity, activity_names = codes(table.column(Column.ACTIVITY))
+    lane, lane_names = codes(table.column(lane_column)) if lane_column else (np.full(rows, NONE, np.int32), [])
+    resource, resource_names = codes(table.column(Column.RESOURCE))
+    reason, reason_names = codes(table.column(Column.REASON))
+    seconds = table.column(Column.TIMESTAMP).combine_chunks().cast(pa.int64()).to_numpy() / 1e6
+    case_ids_all = table.column(Column.CASE_ID).combine_chunks()
+
+    starts = np.flatnonzero(np.r_[True, case_codes[1:] != case_codes[:-1]])
+    ends = np.r_[starts[1:], rows]
+    variant, traces = _variants(activity, starts, ends)
     notes: list[str] = []
 
-    con.execute(f"""
-        CREATE TABLE all_cases AS
-        SELECT case_id,
-               list(activity ORDER BY {SEQ}) AS trace,
-               min(timestamp) AS started, max(timestamp) AS ended,
-               epoch(max(timestamp)) - epoch(min(timestamp)) AS cycle,
-               count(*) AS events
-        FROM log_events GROUP BY case_id""")
-    conditions = []
+    keep = np.ones(len(starts), dtype=bool)
     if scope.since is not None:
-        conditions.append("started >= $since")
+        keep &= seconds[starts] >= scope.since.timestamp()
     if scope.until is not None:
-        conditions.append("started < $until")
-    where = " AND ".join(conditions) or "true"
-    params = {key: value for key, value in (("since", scope.since), ("until", scope.until)) if value is not None}
-    con.execute(f"CREATE TABLE cases AS SELECT * FROM all_cases WHERE {where}", params)
-    total, kept = con.execute("SELECT (SELECT count(*) FROM all_cases), (SELECT count(*) FROM cases)").fetchall()[0]
-    if kept < total:
-        notes.append(f"date range kept {kept:,} of {total:,} cases (cases that started in the range)")
-    if scope.variant_coverage is not None and kept:
-        # Keep the most frequent variants until they cover the asked share of cases.
-        con.execute("""
-            CREATE TABLE kept_variants AS
-            SELECT trace FROM (
-                SELECT trace, n, sum(n) OVER (ORDER BY n DESC, trace ROWS UNBOUNDED PRECEDING) - n AS before
-                FROM (SELECT trace, count(*) AS n FROM cases GROUP BY trace))
-            WHERE before < $coverage * (SELECT count(*) FROM cases)""", {"coverage": scope.variant_coverage})
-        con.execute("DELETE FROM cases WHERE trace NOT IN (SELECT trace FROM kept_variants)")
-        after = con.execute("SELECT count(*) FROM cases").fetchall()[0][0]
-        notes.append(f"variant coverage {scope.variant_coverage:.0%} kept {after:,} of {kept:,} cases")
-    con.execute(f"""
-        CREATE TABLE steps AS
-        SELECT e.case_id, e.activity, epoch(e.timestamp) AS t, e.resource, e.reason, e.lane, e.{SEQ},
-               lag(e.activity) OVER w AS prev_activity,
-               lag(epoch(e.timestamp)) OVER w AS prev_t,
-               lag(e.lane) OVER w AS prev_lane,
-               lead(e.activity) OVER w AS next_activity,
-               row_number() OVER w AS pos
-        FROM log_events e SEMI JOIN cases c ON e.case_id = c.case_id
-        WINDOW w AS (PARTITION BY e.case_id ORDER BY e.{SEQ})""")
-    return con, notes
+        keep &= seconds[starts] < scope.until.timestamp()
+    if not keep.all():
+        notes.append(f"date range kept {int(keep.sum()):,} of {len(starts):,} cases (cases that started in the range)")
+    if scope.variant_coverage is not None and keep.any():
+        before = int(keep.sum())
+        keep &= _covering(variant, keep, scope.variant_coverage)
+        notes.append(f"variant coverage {scope.variant_coverage:.0%} kept {int(keep.sum()):,} of {before:,} cases")
+    if not keep.all():
+        event_keep = np.repeat(keep, ends - starts)
+        activity, lane, resource, reason, seconds = (array[event_keep] for array in
+                                                     (activity, lane, resource, reason, seconds))
+        case_ids_all = case_ids_all.filter(pa.array(event_keep))
+        lengths = (ends - starts)[keep]
+        starts = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64) if len(lengths) else np.array([], np.int64)
+        ends = starts + lengths
+        variant = variant[keep]
+
+    count = len(activity)
+    case = np.repeat(np.arange(len(starts), dtype=np.int32), ends - starts)
+    first = np.zeros(count, dtype=bool)
+    first[starts] = True
+    last = np.zeros(count, dtype=bool)
+    last[ends - 1] = True
+    previous = np.roll(activity, 1)
+    previous[first] = NONE
+    previous_lane = np.roll(lane, 1)
+    previous_lane[first] = NONE
+    following = np.roll(activity, -1)
+    following[last] = NONE
+    wait = np.where(first, np.nan, seconds - np.roll(seconds, 1))
+    position = np.arange(count, dtype=np.int64) - np.repeat(starts, ends - starts) + 1
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    steps = pa.table({"case_id": case, "activity": activity, "t": seconds, "lane": lane, "resource": resource,
+                      "reason": reason, "prev_activity": previous, "prev_lane": previous_lane,
+                      "next_activity": following, "wait": pa.array(wait, from_pandas=True), "pos": position})
+    con.register("steps", steps)
+    started, ended = seconds[starts], seconds[ends - 1]
+    cases = pa.table({"case_id": np.arange(len(starts), dtype=np.int32), "variant": variant,
+                      "started": started, "ended": ended, "cycle": ended - started,
+                      "events": (ends - starts).astype(np.int64)})
+    con.register("cases", cases)
+    case_ids = case_ids_all.take(pa.array(starts)).cast(pa.string()).to_pylist() if len(starts) else []
+    return Workspace(con=con, activities=activity_names, lanes=lane_names, resources=resource_names,
+                     reasons=reason_names, case_ids=case_ids, traces=traces, notes=notes, steps=steps)
+
+
+def _variants(activity: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+    """Number each case's sequence of activities; equal sequences get equal numbers."""
+    raw = activity.astype(np.int32, copy=False).tobytes()
+    numbers: dict[bytes, int] = {}
+    variant = np.empty(len(starts), dtype=np.int32)
+    for index, (start, end) in enumerate(zip(starts.tolist(), ends.tolist())):
+        variant[index] = numbers.setdefault(raw[4 * start:4 * end], len(numbers))
+    traces = [tuple(np.frombuffer(key, dtype=np.int32).tolist()) for key in numbers]
+    return variant, traces
+
+
+def _covering(variant: np.ndarray, keep: np.ndarray, coverage: float) -> np.ndarray:
+    """Mark the cases of the most frequent variants that together cover `coverage` of the cases."""
+    counts = np.bincount(variant[keep], minlength=int(variant.max()) + 1)
+    order = np.lexsort((np.arange(len(counts)), -counts))  # most cases first, ties by first seen
+    covered_before = np.cumsum(counts[order]) - counts[order]
+    chosen = order[(covered_before < coverage * keep.sum()) & (counts[order] > 0)]
+    return np.isin(variant, chosen)
