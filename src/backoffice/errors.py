@@ -94,8 +94,8 @@ class MissingColumn(LogFileError):
         self.found = list(found)
         self.suggestion = suggestion
         shown = ", ".join(found[:30]) + (" ..." if len(found) > 30 else "")
-        hint = f" Did you mean {option} {suggestion!r}?" if suggestion else ""
-        super().__init__(path, f"no {role} column; columns found: {shown}.{hint}",
+        hint = f"; did you mean {option} {suggestion!r}?" if suggestion else ""
+        super().__init__(path, f"no {role} column (columns found: {shown}){hint}",
                          expected=f"a column named as in the event schema, or {option} NAME")
 
 

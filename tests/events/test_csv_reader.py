@@ -132,7 +132,7 @@ def test_a_missing_timestamp_column_lists_columns_and_suggests_one(write_csv):
 
 def test_a_named_column_that_does_not_exist_is_refused_with_a_suggestion(write_csv):
     path = write_csv("case_id,activity,timestamp\nA,a,2024-01-01\n")
-    with pytest.raises(MissingColumn, match="'activty'.*Did you mean --activity 'activity'"):
+    with pytest.raises(MissingColumn, match="'activty'.*did you mean --activity 'activity'"):
         read_log(path, activity="activty")
 
 

@@ -24,11 +24,15 @@ def write_all(documents: dict[Path, str]) -> None:
         if not os.access(folder, os.W_OK):
             raise OutputFileError(path, "permission denied")
     staged: list[tuple[str, Path]] = []
+    # mkstemp makes private files; reports get the permissions any new file would get.
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         for path, text in documents.items():
             handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
                 stream.write(text)
+            os.chmod(temporary, 0o666 & ~umask)
             staged.append((temporary, path))
         for temporary, path in staged:
             os.replace(temporary, path)

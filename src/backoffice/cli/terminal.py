@@ -62,11 +62,12 @@ def show_map(console: Console, process_map: ProcessMap, *, top: int = 10) -> Non
     console.print(f"[bold]Rework[/bold]: {rework.cases_affected:,} cases ({rework.share_of_cases:.1%}) repeat a step"
                   + (f"; they take {humanize(rework.added_time)} longer at the median" if rework.added_time else ""))
     kinds = Table(title="Step kinds: what could run straight through", title_justify="left")
-    for column in ("kind", "activities", "events", "cases touched", "waiting before"):
+    for column in ("kind", "activities", "events", "cases touched", "share of waiting"):
         kinds.add_column(column)
+    all_waiting = sum(share.wait_before for share in process_map.step_kinds) or 1.0
     for share in process_map.step_kinds:
         kinds.add_row(KIND_LABEL[share.kind], str(len(share.activities)), f"{share.events:,}",
-                      f"{share.share_of_cases:.1%}", humanize(share.wait_before))
+                      f"{share.share_of_cases:.1%}", f"{share.wait_before / all_waiting:.0%}")
     console.print(kinds)
     if process_map.exceptions:
         reasons = Table(title="Exceptions by reason", title_justify="left")

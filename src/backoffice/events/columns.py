@@ -18,7 +18,7 @@ ALIASES: dict[Column, tuple[str, ...]] = {
     Column.ACTIVITY: ("concept:name", "activity", "activity name", "event", "event name", "task",
                       "step", "action", "operation"),
     Column.TIMESTAMP: ("time:timestamp", "timestamp", "time", "date", "datetime", "event time",
-                       "complete timestamp", "end time", "completed at", "occurred at"),
+                       "complete timestamp", "end time", "completed at", "occurred at", "when"),
     Column.RESOURCE: ("org:resource", "resource", "user", "performer", "agent", "actor",
                       "executed by", "done by"),
     Column.ROLE: ("org:role", "role", "lane", "team"),
