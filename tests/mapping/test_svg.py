@@ -7,7 +7,7 @@ from lxml import etree
 
 from backoffice.errors import BadOption
 from backoffice.mapping.layout import layout_map
-from backoffice.mapping.svg import humanize_duration, render_svg
+from backoffice.mapping.svg import render_svg
 
 from .map_fixtures import (
     APPROVE,
@@ -154,11 +154,3 @@ def test_the_self_loop_is_drawn_once_per_measure():
     loop = edge_group(root, layout, ASK, ASK)
     assert "self_loop" in loop.get("class")
     assert len(loop.xpath("svg:path", namespaces=NS)) == 2
-
-
-@pytest.mark.parametrize(("seconds", "text"), [
-    (0, "0 s"), (45, "45 s"), (12 * 60, "12 min"), (4 * HOUR, "4 h"), (90 * 60, "1.5 h"),
-    (3.2 * DAY, "3.2 d"), (30 * DAY, "30 d"), (400 * DAY, "1.1 y"), (None, "–"),
-])
-def test_durations_read_as_short_human_units(seconds, text):
-    assert humanize_duration(seconds) == text

@@ -32,7 +32,8 @@ from backoffice.mapping.layout import (
     layout_map,
 )
 from backoffice.mapping.model import Activity, ProcessMap, StepKind
-from backoffice.mapping.svg import format_count, humanize_duration
+from backoffice.mapping.durations import humanize
+from backoffice.mapping.svg import format_count
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
@@ -143,7 +144,7 @@ def _q(namespace: str, tag: str) -> str:
 def _describe(activity: Activity) -> str:
     wait = activity.wait_before.median if activity.wait_before else None
     return (f"{activity.kind.value.replace('_', '-')} step: {format_count(activity.events)} events in "
-            f"{format_count(activity.cases)} cases; median wait before {humanize_duration(wait)}")
+            f"{format_count(activity.cases)} cases; median wait before {humanize(wait)}")
 
 
 def _flow_graph(layout: MapLayout, activities: dict[str, Activity]) -> tuple[list[_Shape], list[_Flow]]:

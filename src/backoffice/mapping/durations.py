@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from backoffice.errors import BadOption
@@ -27,18 +28,18 @@ def parse_duration(text: str, *, option: str = "--sla") -> float:
 
 
 def humanize(seconds: float | None) -> str:
-    """Return a short reading of a duration: 45 s, 12 min, 3.5 h, 2.1 d, 6.0 w."""
-    if seconds is None:
+    """Return a short reading of a duration: "45 s", "12 min", "4 h", "3.2 d", "1.5 y".
+
+    None or NaN reads as an en dash; a negative duration (rework that saves time) keeps its sign.
+    """
+    if seconds is None or math.isnan(seconds):
         return "–"
-    value = abs(seconds)
-    if value < 60:
-        text = f"{value:.0f} s"
-    elif value < 3600:
-        text = f"{value / 60:.0f} min"
-    elif value < 86400:
-        text = f"{value / 3600:.1f} h"
-    elif value < 14 * 86400:
-        text = f"{value / 86400:.1f} d"
-    else:
-        text = f"{value / 604800:.1f} w"
-    return ("-" if seconds < 0 else "") + text
+    if seconds < 0:
+        return "-" + humanize(-seconds)
+    for unit, size, limit in (("s", 1, 60), ("min", 60, 3600), ("h", 3600, 48 * 3600),
+                              ("d", 86400, 365 * 86400), ("y", 365 * 86400, math.inf)):
+        if seconds < limit:
+            value = seconds / size
+            break
+    text = f"{value:.0f}" if value >= 10 or unit in ("s", "min") else f"{value:.1f}".removesuffix(".0")
+    return f"{text} {unit}"

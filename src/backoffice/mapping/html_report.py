@@ -15,7 +15,8 @@ from markupsafe import Markup
 
 from backoffice.mapping.layout import layout_map
 from backoffice.mapping.model import ProcessMap, StepKind, TimeSink, Variant
-from backoffice.mapping.svg import KIND_STYLE, format_count, humanize_duration, render_svg
+from backoffice.mapping.durations import humanize
+from backoffice.mapping.svg import KIND_STYLE, format_count, render_svg
 
 TOP_VARIANTS = 20
 FIT_WIDTH_UP_TO = 2000.0  # wider maps open at actual size: shrunk to fit, their labels are unreadable
@@ -61,7 +62,7 @@ def render_html(process_map: ProcessMap) -> str:
     """
     environment = Environment(loader=PackageLoader("backoffice.mapping", "templates"), autoescape=True,
                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    environment.filters.update(duration=humanize_duration, number=format_count, percent=_percent,
+    environment.filters.update(duration=humanize, number=format_count, percent=_percent,
                                day=_day)
     layout = layout_map(process_map)
     template = environment.get_template("report.html.j2")
@@ -96,7 +97,7 @@ def _time_span(process_map: ProcessMap) -> str:
     first, last = process_map.summary.first_event, process_map.summary.last_event
     if first is None or last is None:
         return "–"
-    return humanize_duration((last - first).total_seconds())
+    return humanize((last - first).total_seconds())
 
 
 def _slowest(process_map: ProcessMap) -> list[Variant]:
@@ -120,18 +121,18 @@ def _findings(process_map: ProcessMap) -> list[str]:
                         f"{format_count(process_map.summary.variants)} different paths in all.")
     stats = process_map.cycle_time.stats
     if stats.count:
-        findings.append(f"A case takes {humanize_duration(stats.median)} from first to last step "
-                        f"(median); one in ten takes more than {humanize_duration(stats.p90)}.")
+        findings.append(f"A case takes {humanize(stats.median)} from first to last step "
+                        f"(median); one in ten takes more than {humanize(stats.p90)}.")
     if process_map.waiting_paths:
         sink = process_map.waiting_paths[0]
-        each = f", {humanize_duration(sink.total_wait / sink.count)} each on average" if sink.count else ""
+        each = f", {humanize(sink.total_wait / sink.count)} each on average" if sink.count else ""
         findings.append(f"Most waiting happens between “{sink.source or 'start'}” and “{sink.target}”: "
-                        f"{humanize_duration(sink.total_wait)} in total over {format_count(sink.count)} "
+                        f"{humanize(sink.total_wait)} in total over {format_count(sink.count)} "
                         f"steps{each}.")
     if process_map.rework.cases_affected:
         added = process_map.rework.added_time
         findings.append(f"{_percent(process_map.rework.share_of_cases)} of cases repeat a step"
-                        + (f", which adds a median {humanize_duration(added)}." if added and added > 0 else "."))
+                        + (f", which adds a median {humanize(added)}." if added and added > 0 else "."))
     if process_map.handoffs:
         total = sum(h.count for h in process_map.handoffs)
         findings.append(f"Work changes hands {format_count(total)} times between "
@@ -169,18 +170,18 @@ def _histogram(process_map: ProcessMap, *, width: float = 720, height: float = 2
         bar_height = cases / most * plot_height
         bars.append(HistogramBar(x=left + i * slot + 1, y=top + plot_height - bar_height, width=max(slot - 2, 1),
                                  height=bar_height, cases=cases,
-                                 label=f"{humanize_duration(start)} – {humanize_duration(end)}: "
+                                 label=f"{humanize(start)} – {humanize(end)}: "
                                        f"{format_count(cases)} cases"))
     step = max(round(len(bins) / 6), 1)
-    ticks = [(left + i * slot, humanize_duration(bins[i][0])) for i in range(0, len(bins), step)]
+    ticks = [(left + i * slot, humanize(bins[i][0])) for i in range(0, len(bins), step)]
     if bins:
         tail = bins[-1][1] - bins[-1][0] > 1.5 * (bins[0][1] - bins[0][0])
         # A last bin holding the long tail is labelled under its bar; its tooltip gives the real end.
-        last = ((left + plot_width - slot / 2, f"≥ {humanize_duration(bins[-1][0])}") if tail
-                else (left + plot_width, humanize_duration(bins[-1][1])))
+        last = ((left + plot_width - slot / 2, f"≥ {humanize(bins[-1][0])}") if tail
+                else (left + plot_width, humanize(bins[-1][1])))
         ticks = [t for t in ticks if last[0] - t[0] >= 56] + [last]
     stats = process_map.cycle_time.stats
-    markers = [(x_of(value), f"{name} {humanize_duration(value)}")
+    markers = [(x_of(value), f"{name} {humanize(value)}")
                for name, value in (("median", stats.median), ("p90", stats.p90))
                if bins and stats.count and bins[0][0] <= value <= bins[-1][1]]
     return Histogram(width=width, height=height, baseline=top + plot_height, bars=tuple(bars),

@@ -25,6 +25,7 @@ from backoffice.mapping.layout import (
     RouteShape,
     layout_map,
 )
+from backoffice.mapping.durations import humanize
 from backoffice.mapping.model import Activity, ProcessMap, StepKind
 
 Measure = Literal["frequency", "time"]
@@ -58,23 +59,6 @@ STYLE = """
 .process-map .edge:hover path { stroke-opacity: 1; }
 .process-map .edge path { fill: none; stroke-linecap: round; }
 """
-
-
-def humanize_duration(seconds: float | None) -> str:
-    """Return a short reading of a duration: "45 s", "12 min", "4 h", "3.2 d", "1.5 y".
-
-    Args:
-        seconds: the duration; None or a negative value reads as an en dash.
-    """
-    if seconds is None or seconds < 0 or math.isnan(seconds):
-        return "–"
-    for unit, size, limit in (("s", 1, 60), ("min", 60, 3600), ("h", 3600, 48 * 3600),
-                              ("d", 86400, 365 * 86400), ("y", 365 * 86400, math.inf)):
-        if seconds < limit:
-            value = seconds / size
-            break
-    text = f"{value:.0f}" if value >= 10 or unit in ("s", "min") else f"{value:.1f}".removesuffix(".0")
-    return f"{text} {unit}"
 
 
 def format_count(count: int) -> str:
@@ -251,7 +235,7 @@ def _edge_title(route: EdgeRoute, source: NodeBox, target: NodeBox) -> str:
         return f"{start} → {end}: {format_count(route.count)} cases"
     edge = route.edge
     text = (f"{start} → {end}: {format_count(edge.count)} times in {format_count(edge.cases)} cases; "
-            f"median wait {humanize_duration(edge.wait.median)}, p90 {humanize_duration(edge.wait.p90)}")
+            f"median wait {humanize(edge.wait.median)}, p90 {humanize(edge.wait.p90)}")
     if edge.handoffs:
         text += f"; {format_count(edge.handoffs)} handoffs"
     return text
@@ -286,7 +270,7 @@ def _edge_labels(parent: etree._Element, route: EdgeRoute) -> None:
     x, y = route.label_at.x, route.label_at.y + 4
     _text(parent, x, y, format_count(route.count), "edge-label measure-frequency", **{"text-anchor": "middle"})
     if route.edge is not None:
-        _text(parent, x, y, humanize_duration(route.edge.wait.median), "edge-label measure-time",
+        _text(parent, x, y, humanize(route.edge.wait.median), "edge-label measure-time",
               **{"text-anchor": "middle"})
 
 
@@ -301,7 +285,7 @@ def _node(parent: etree._Element, node: NodeBox, activity: Activity | None, proc
         f"{activity.name}\n{kind_label}; lane: {activity.lane or 'unassigned'}\n"
         f"{format_count(activity.events)} events in {format_count(activity.cases)} cases"
         + (f"; repeated {format_count(activity.repeats)} times" if activity.repeats else "")
-        + f"\nmedian wait before: {humanize_duration(wait)}")
+        + f"\nmedian wait before: {humanize(wait)}")
     _sub(group, "rect", x=f"{node.x:.1f}", y=f"{node.y:.1f}", width=f"{node.width:.0f}",
          height=f"{node.height:.0f}", rx="7", fill=fill, stroke=stroke, **{"stroke-width": "1.5"})
     _sub(group, "rect", x=f"{node.x:.1f}", y=f"{node.y:.1f}", width="5", height=f"{node.height:.0f}",
@@ -317,7 +301,7 @@ def _node(parent: etree._Element, node: NodeBox, activity: Activity | None, proc
         # Too long for the box at 11px: the cases stay in the tooltip.
         volume = with_cases if len(with_cases) * VALUE_CHAR_WIDTH <= node.width - 20 else volume
     _text(group, node.x + 12, bottom, volume, "node-value measure-frequency")
-    waited = f"median wait before {humanize_duration(wait)}" if wait is not None else "no wait measured before"
+    waited = f"median wait before {humanize(wait)}" if wait is not None else "no wait measured before"
     _text(group, node.x + 12, bottom, waited, "node-value measure-time")
 
 
