@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -108,13 +109,19 @@ def read_log(path: Path | str, *, format: LogFormat | str | None = None,
         mapping = _projected(resolve_columns(csv_columns(path, delimiter=delimiter, encoding=encoding), given,
                                              path=path), attributes, path)
         time_column = mapping.fields[Column.TIMESTAMP]
-        raw = read_csv(path, text_columns=[name for name in mapping.fields.values() if name != time_column],
-                       time_columns=[time_column], columns=[*mapping.fields.values(), *mapping.attributes],
+        case_column = mapping.fields[Column.CASE_ID]
+        # Case ids are read as plain text: they are nearly unique, so per-block dictionaries
+        # would cost more to merge than one encoding of the whole column.
+        raw = read_csv(path, text_columns=[name for name in mapping.fields.values()
+                                           if name not in (time_column, case_column)],
+                       time_columns=[time_column, case_column], columns=[*mapping.fields.values(), *mapping.attributes],
                        delimiter=delimiter, encoding=encoding)
     elif kind is LogFormat.PARQUET:
         from backoffice.events.parquet_reader import parquet_columns, read_parquet
         mapping = _projected(resolve_columns(parquet_columns(path), given, path=path), attributes, path)
-        raw = read_parquet(path, columns=[*mapping.fields.values(), *mapping.attributes])
+        raw = read_parquet(path, columns=[*mapping.fields.values(), *mapping.attributes],
+                           dictionary_columns=[name for column, name in mapping.fields.items()
+                                               if column not in (Column.CASE_ID, Column.TIMESTAMP)])
     elif kind is LogFormat.XES:
         from backoffice.events.xes_reader import read_xes
         raw = read_xes(path, progress=progress)
@@ -148,14 +155,14 @@ def to_event_log(raw: RawEvents, mapping: ColumnMapping, *, path: Path, timezone
     source_ts = mapping.fields[Column.TIMESTAMP]
     parsed = parse_timestamps(table.column(source_ts), timezone=timezone, timestamp_format=timestamp_format)
     columns: dict[str, pa.Array | pa.ChunkedArray] = {
-        Column.CASE_ID: _text(table.column(mapping.fields[Column.CASE_ID])),
+        Column.CASE_ID: _text(table.column(mapping.fields[Column.CASE_ID]), nearly_unique=True),
         Column.ACTIVITY: _text(table.column(mapping.fields[Column.ACTIVITY])),
         Column.TIMESTAMP: parsed.values,
     }
     for column in OPTIONAL:
         if column in mapping.fields:
             columns[column] = _text(table.column(mapping.fields[column]))
-    columns[ORDER] = pa.array(range(rows), pa.int64())
+    columns[ORDER] = pa.array(np.arange(rows, dtype=np.int64))
     for name in mapping.attributes:
         if name not in columns:
             columns[name] = table.column(name)
@@ -176,23 +183,31 @@ def to_event_log(raw: RawEvents, mapping: ColumnMapping, *, path: Path, timezone
     return EventLog.from_table(events, source=str(path), skipped_rows=bad_count, notes=notes)
 
 
-def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Text, dictionary-encoded, with empty or blank values as missing (a missing value is no handoff)."""
-    if not pa.types.is_dictionary(column.type):
-        if not pa.types.is_string(column.type):
+def _text(column: pa.ChunkedArray, *, nearly_unique: bool = False) -> pa.ChunkedArray:
+    """Text as one dictionary-encoded chunk, with empty or blank values as missing.
+
+    A missing value is no handoff, so blanks must not become a lane called "". Columns of
+    few distinct values (activities, roles) are encoded per block and the small dictionaries
+    merged; nearly unique ones (case ids) are joined first and encoded once, because merging
+    a hundred dictionaries of a million entries each takes longer than the whole map.
+    """
+    if nearly_unique or not pa.types.is_dictionary(column.type):
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
             column = column.cast(pa.string())
-        column = pc.dictionary_encode(column)
-    elif not pa.types.is_string(column.type.value_type):
-        column = pc.dictionary_encode(column.cast(pa.string()))
-    chunks = []
-    for chunk in column.chunks:
-        # Blank check on the dictionary only: a few hundred names, not millions of rows.
-        blank = pc.equal(pc.utf8_trim_whitespace(chunk.dictionary), "")
-        if pc.any(blank).as_py():
-            indices = pc.if_else(pc.take(blank, chunk.indices), pa.scalar(None, chunk.indices.type), chunk.indices)
-            chunk = pa.DictionaryArray.from_arrays(indices, chunk.dictionary)
-        chunks.append(chunk)
-    return pa.chunked_array(chunks, type=column.type)
+        encoded = pc.dictionary_encode(column.combine_chunks())
+    else:
+        if not pa.types.is_string(column.type.value_type):
+            column = pc.dictionary_encode(column.cast(pa.string()))
+        encoded = column.unify_dictionaries().combine_chunks() if column.num_chunks > 1 else column.chunk(0)
+    # Blank check on the dictionary only: a few hundred names, not millions of rows.
+    blank = pc.equal(pc.utf8_trim_whitespace(encoded.dictionary), "")
+    if pc.any(blank).as_py():
+        indices = pc.if_else(pc.take(blank, encoded.indices), pa.scalar(None, encoded.indices.type),
+                             encoded.indices)
+        encoded = pa.DictionaryArray.from_arrays(indices, encoded.dictionary)
+    return pa.chunked_array([encoded])
 
 
 def _first_bad_row(raw: RawEvents, mapping: ColumnMapping, events: pa.Table, bad: pa.ChunkedArray,

@@ -114,8 +114,11 @@ def case_time_order(table: pa.Table) -> np.ndarray | None:
         return None
     case_column = table.column(Column.CASE_ID)
     if not pa.types.is_dictionary(case_column.type):
-        case_column = pc.dictionary_encode(case_column)
-    case_column = case_column.unify_dictionaries().combine_chunks()
+        case_column = pc.dictionary_encode(case_column.combine_chunks())
+    elif case_column.num_chunks == 1:
+        case_column = case_column.chunk(0)
+    else:
+        case_column = case_column.unify_dictionaries().combine_chunks()
     cases = case_column.indices.to_numpy(zero_copy_only=False)
     times = table.column(Column.TIMESTAMP).combine_chunks().cast(pa.int64()).to_numpy()
     positions = table.column(ORDER).combine_chunks().to_numpy()
@@ -156,7 +159,7 @@ def conform(table: pa.Table) -> pa.Table:
                                                          and _text_type(column.type)):
                 column = column.cast(schema_field.type)
         elif name == ORDER:
-            column = pa.array(range(rows), pa.int64())
+            column = pa.array(np.arange(rows, dtype=np.int64))
         else:
             column = pa.nulls(rows, schema_field.type)
         columns.append(column)

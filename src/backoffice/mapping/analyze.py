@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pyarrow as pa
+import numpy as np
 
 from backoffice.bulk import no_cycle_collection
 from backoffice.errors import BadOption, EmptyLog
@@ -16,7 +16,7 @@ from backoffice.mapping import paths, rework, sla, variants
 from backoffice.mapping.durations import parse_duration
 from backoffice.mapping.model import Edge, Filters, Lanes, ProcessMap, StepKind, StepKindShare, Summary
 from backoffice.mapping.step_kinds import classify, is_service_account, load_step_kinds
-from backoffice.mapping.workspace import Scope, Workspace, open_workspace
+from backoffice.mapping.workspace import Scope, Workspace, first_in_case, open_workspace
 
 # Past these, a map stops being readable: keep the most frequent and say so.
 DEFAULT_MAX_ACTIVITIES = 150
@@ -136,20 +136,19 @@ def _kinds(facts: list[dict], resources: list[tuple[str, str, int]],
 
 
 def _step_kind_shares(ws: Workspace, kinds: dict[str, StepKind], cases: int) -> list[StepKindShare]:
-    code = {name: index for index, name in enumerate(ws.activities)}
-    ws.con.register("step_kind_of", pa.table({"activity": pa.array([code[name] for name in kinds], pa.int32()),
-                                              "kind": [kind.value for kind in kinds.values()]}))
-    rows = ws.con.execute("""
-        SELECT k.kind, count(*), count(DISTINCT s.case_id), coalesce(sum(s.wait), 0)
-        FROM steps s JOIN step_kind_of k USING (activity) GROUP BY k.kind""").fetchall()
-    by_kind = {row[0]: row for row in rows}
-    shares = []
-    for kind in StepKind:
-        _, count, touched, waited = by_kind.get(kind.value, (kind.value, 0, 0, 0.0))
-        shares.append(StepKindShare(kind=kind, activities=sorted(a for a, k in kinds.items() if k is kind),
-                                    events=count, share_of_cases=touched / cases if cases else 0.0,
-                                    wait_before=float(waited)))
-    return shares
+    order = list(StepKind)
+    kind_of_activity = np.array([order.index(kinds[name]) if name in kinds else 0 for name in ws.activities]
+                                or [0], dtype=np.int64)
+    kind = kind_of_activity[ws.steps.column("activity").to_numpy()]
+    wait = np.nan_to_num(ws.steps.column("wait").to_numpy(zero_copy_only=False))
+    events = np.bincount(kind, minlength=len(order))
+    touched = np.bincount(kind[first_in_case(ws.steps.column("case_id").to_numpy(), kind, len(order))],
+                          minlength=len(order))
+    waited = np.bincount(kind, weights=wait, minlength=len(order))
+    return [StepKindShare(kind=step_kind, activities=sorted(a for a, k in kinds.items() if k is step_kind),
+                          events=int(events[index]), share_of_cases=touched[index] / cases if cases else 0.0,
+                          wait_before=float(waited[index]))
+            for index, step_kind in enumerate(order)]
 
 
 def _readable_view(activities, edges: list[Edge], *, min_path_count: int, max_activities: int,

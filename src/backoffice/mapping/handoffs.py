@@ -13,7 +13,7 @@ def handoffs(ws: Workspace) -> list[Handoff]:
     did the step, so we cannot claim the work changed hands.
     """
     rows = ws.con.execute(f"""
-        SELECT prev_lane, lane, count(*), count(DISTINCT case_id), {stats_columns('wait')}
+        SELECT prev_lane, lane, count(*), count(*) FILTER (WHERE first_handoff), {stats_columns('wait')}
         FROM steps
         WHERE prev_lane >= 0 AND lane >= 0 AND prev_lane <> lane
         GROUP BY prev_lane, lane""").fetchall()

@@ -11,7 +11,7 @@ from backoffice.mapping.workspace import Workspace, stats_columns, stats_fields,
 def edges(ws: Workspace) -> list[Edge]:
     """Every directly-follows path, most frequent first."""
     rows = ws.con.execute(f"""
-        SELECT prev_activity, activity, count(*), count(DISTINCT case_id), {stats_columns('wait')},
+        SELECT prev_activity, activity, count(*), count(*) FILTER (WHERE first_edge), {stats_columns('wait')},
                count(*) FILTER (WHERE prev_lane >= 0 AND lane >= 0 AND prev_lane <> lane)
         FROM steps WHERE prev_activity >= 0
         GROUP BY prev_activity, activity""").fetchall()
@@ -27,7 +27,7 @@ def activity_facts(ws: Workspace) -> list[dict]:
             SELECT activity, lane, count(*) AS n FROM steps WHERE lane >= 0 GROUP BY ALL)
         GROUP BY activity""").fetchall())
     rows = ws.con.execute(f"""
-        SELECT activity, count(*), count(DISTINCT case_id), {stats_columns('wait')}
+        SELECT activity, count(*), count(*) FILTER (WHERE first_activity), {stats_columns('wait')}
         FROM steps GROUP BY activity""").fetchall()
     facts = [{"name": ws.activities[row[0]], "events": row[1], "cases": row[2], "lane": ws.lane(lanes.get(row[0])),
               "repeats": row[1] - row[2], "wait_before": stats_of(row[3:9]) if row[3] else None} for row in rows]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from backoffice.mapping.model import Rework, ReworkActivity, ReworkLoop
 from backoffice.mapping.workspace import NONE, Workspace
@@ -11,15 +11,8 @@ from backoffice.mapping.workspace import NONE, Workspace
 
 def repeated_events(ws: Workspace) -> pa.Table:
     """The events whose activity already happened earlier in the same case."""
-    case = ws.steps.column("case_id").to_numpy()
-    activity = ws.steps.column("activity").to_numpy()
-    key = case.astype(np.int64) * max(len(ws.activities), 1) + activity
-    # np.unique's return_index gives each (case, activity) pair's first row; rows are in time order.
-    _, first_rows = np.unique(key, return_index=True)
-    repeat = np.ones(len(key), dtype=bool)
-    repeat[first_rows] = False
-    return pa.table({"case_id": case[repeat], "activity": activity[repeat],
-                     "prev_activity": ws.steps.column("prev_activity").to_numpy()[repeat]})
+    repeat = pc.invert(ws.steps.column("first_activity"))
+    return ws.steps.select(["case_id", "activity", "prev_activity"]).filter(repeat)
 
 
 def rework(ws: Workspace, *, top: int = 20) -> Rework:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -43,7 +44,7 @@ def sla_by_deadline(ws: Workspace, log: EventLog, *, attribute: str, worst: int 
     deadlines = deadlines.filter(pc.is_valid(deadlines.column("deadline")))
     con = ws.con
     con.register("deadline_values", deadlines)
-    con.register("case_names", pa.table({"case_id": pa.array(range(len(ws.case_ids)), pa.int32()),
+    con.register("case_names", pa.table({"case_id": pa.array(np.arange(len(ws.case_ids), dtype=np.int32)),
                                          "name": pa.array(ws.case_ids, pa.string())}))
     con.execute("""CREATE OR REPLACE TEMP TABLE deadlines AS
                    SELECT n.case_id, epoch(min(v.deadline)) AS due

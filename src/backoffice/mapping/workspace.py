@@ -73,6 +73,8 @@ class Workspace:
 
 def codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str]]:
     """Integer codes of a text column (NONE where missing) and the names they stand for."""
+    if isinstance(column, pa.ChunkedArray) and not pa.types.is_dictionary(column.type):
+        column = column.combine_chunks()
     encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.unify_dictionaries().combine_chunks() if encoded.num_chunks > 1 else encoded.chunk(0)
@@ -133,9 +135,19 @@ def open_workspace(log: EventLog, *, lane_column: str | None, scope: Scope) -> W
     wait = np.where(first, np.nan, seconds - np.roll(seconds, 1))
     position = np.arange(count, dtype=np.int64) - np.repeat(starts, ends - starts) + 1
 
+    # "In how many cases" as a flag on the first row of each case that has the thing, so
+    # DuckDB counts flags instead of running COUNT(DISTINCT case) over every row.
+    activities_wide = max(len(activity_names), 1)
+    edge = np.where(previous == NONE, NONE, previous.astype(np.int64) * activities_wide + activity)
+    lanes_wide = max(len(lane_names), 1) + 1
+    handoff = np.where((previous_lane == NONE) | (lane == NONE) | (previous_lane == lane), NONE,
+                       previous_lane.astype(np.int64) * lanes_wide + lane)
+
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    steps = pa.table({"case_id": case, "activity": activity, "t": seconds, "lane": lane, "resource": resource,
+    steps = pa.table({"first_activity": first_in_case(case, activity, activities_wide),
+                      "first_edge": first_in_case(case, edge, activities_wide * activities_wide),
+                      "first_handoff": first_in_case(case, handoff, lanes_wide * lanes_wide),"case_id": case, "activity": activity, "t": seconds, "lane": lane, "resource": resource,
                       "reason": reason, "prev_activity": previous, "prev_lane": previous_lane,
                       "next_activity": following, "wait": pa.array(wait, from_pandas=True), "pos": position})
     con.register("steps", steps)
@@ -147,6 +159,17 @@ def open_workspace(log: EventLog, *, lane_column: str | None, scope: Scope) -> W
     case_ids = case_ids_all.take(pa.array(starts)).cast(pa.string()).to_pylist() if len(starts) else []
     return Workspace(con=con, activities=activity_names, lanes=lane_names, resources=resource_names,
                      reasons=reason_names, case_ids=case_ids, traces=traces, notes=notes, steps=steps)
+
+
+def first_in_case(case: np.ndarray, code: np.ndarray, width: int) -> np.ndarray:
+    """Flag the first row of each case holding each code (codes in [0, width); NONE never flagged)."""
+    key = case.astype(np.int64) * width + code
+    # np.unique gives each key's first row; rows are in case and time order.
+    _, rows = np.unique(key, return_index=True)
+    flags = np.zeros(len(code), dtype=bool)
+    flags[rows] = True
+    flags[code == NONE] = False
+    return flags
 
 
 def _variants(activity: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, list[tuple[int, ...]]]:
