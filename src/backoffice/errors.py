@@ -170,3 +170,121 @@ class OutputFileError(UserError):
     def __init__(self, path: Path | str, reason: str) -> None:
         self.path = Path(path)
         super().__init__(f"{path}: cannot write the file ({reason}); expected a writable path")
+
+
+# Data contracts
+
+
+class ContractFileError(UserError):
+    """A data contract file that is not a valid contract: where the mistake is and what was expected."""
+
+    def __init__(self, path: Path | str, problem: str, *, line: int | None = None, column: int | None = None,
+                 key: str | None = None, expected: str | None = None) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.column = column
+        self.key = key
+        self.problem = problem
+        self.expected = expected
+        message = f"{_where(path, line, column)}: {problem}"
+        if expected:
+            message += f"; expected {expected}"
+        super().__init__(message)
+
+
+class InvalidContract(ContractFileError):
+    """A data contract file with several mistakes, all found in one reading; each is in `problems`."""
+
+    def __init__(self, path: Path | str, problems: Sequence[ContractFileError]) -> None:
+        first = problems[0]
+        super().__init__(path, first.problem, line=first.line, column=first.column, key=first.key,
+                         expected=first.expected)
+        self.problems = list(problems)
+        # One line per mistake, so the user fixes them all in one pass instead of one per run.
+        self.message = f"{path}: {len(problems)} problems in the contract\n" + "\n".join(
+            f"  {problem.message}" for problem in problems)
+
+
+class PayloadFileError(UserError):
+    """A payload file that cannot be read as JSON, JSON Lines or YAML."""
+
+    def __init__(self, path: Path | str, problem: str, *, line: int | None = None, column: int | None = None,
+                 expected: str | None = None) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.column = column
+        self.problem = problem
+        self.expected = expected
+        message = f"{_where(path, line, column)}: {problem}"
+        if expected:
+            message += f"; expected {expected}"
+        super().__init__(message)
+
+
+class ContractsNotComparable(UserError):
+    """Two contract files compared as versions of one contract, though their names differ."""
+
+    def __init__(self, old_name: str, new_name: str) -> None:
+        self.old_name = old_name
+        self.new_name = new_name
+        super().__init__(f"cannot compare contract {old_name!r} with contract {new_name!r}; "
+                         f"expected two versions of one contract (the same name)")
+
+
+# Workflow definitions
+
+from dataclasses import dataclass  # noqa: E402  (kept in this section: the file is shared by sections)
+
+
+@dataclass(frozen=True)
+class DefinitionProblem:
+    """One mistake (or, as a warning, one risk) in a definition file: where, what, what was expected."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+    expected: str | None = None
+    code: str = "invalid"
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        text = f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"
+        return text + (f"; expected {self.expected}" if self.expected else "")
+
+
+class DefinitionError(UserError):
+    """A workflow definition that cannot be used; every problem found in one reading is in `problems`."""
+
+    def __init__(self, path: Path | str, problems: Sequence[DefinitionProblem]) -> None:
+        self.path = Path(path)
+        self.problems = list(problems)
+        first = self.problems[0]
+        if len(self.problems) == 1:
+            message = str(first)
+        else:
+            # One line per mistake, so the user fixes them all in one pass instead of one per run.
+            message = f"{path}: {len(self.problems)} problems in the definition\n" + "\n".join(
+                f"  {problem}" for problem in self.problems)
+        super().__init__(message)
+
+
+class UnknownState(UserError):
+    """A state that the workflow definition does not have."""
+
+    def __init__(self, workflow: str, state: str, known: Sequence[str]) -> None:
+        self.workflow = workflow
+        self.state = state
+        close = suggest(state, known)
+        hint = f" (did you mean {close!r}?)" if close else ""
+        super().__init__(f"workflow {workflow!r} has no state {state!r}{hint}; expected one of {', '.join(known)}")
+
+
+class ExpressionFailed(UserError):
+    """A CEL expression of a definition that cannot be evaluated on the case at hand."""
+
+    def __init__(self, expression: str, reason: str) -> None:
+        self.expression = expression
+        self.reason = reason
+        super().__init__(f"the expression {expression!r} failed: {reason}; "
+                         f"expected the case to hold the fields the expression reads")

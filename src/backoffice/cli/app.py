@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+from backoffice.cli.contract_commands import contract_app
+from backoffice.cli.definition_commands import check_command
 from backoffice.errors import BadOption, UserError
 from backoffice.events.reader import OnBadRows, read_log
 from backoffice.mapping.analyze import DEFAULT_MAX_ACTIVITIES, DEFAULT_MAX_PATHS, analyze
@@ -167,6 +169,10 @@ def schema_command() -> None:
     """Print the JSON Schema of `map --json` output."""
     import json
     console.print_json(json.dumps(ProcessMap.model_json_schema()))
+
+
+app.add_typer(contract_app, name="contract")
+app.command("check")(check_command)
 
 
 def main(argv: list[str] | None = None) -> None:
