@@ -139,3 +139,16 @@ def test_the_real_domestic_declarations_log_renders():
     assert len(boxes) == len(process_map.activities)
     assert f"{process_map.summary.cases:,}" in section(document, "Summary").text_content()
     assert len(section(document, "Variants").xpath(".//tbody/tr")) == min(20, len(process_map.variants))
+
+
+def test_small_shares_keep_a_decimal_and_a_map_without_lanes_says_so(write_csv):
+    from backoffice import read_log
+    from backoffice.mapping import analyze
+    from backoffice.mapping.html_report import render_html
+
+    # 1 case in 40 follows the rare variant: 2.5%, which must not read as "3%" or "0%".
+    rows = ["case_id,activity,timestamp"] + [f"{n},a,2024-01-01T00:00:00Z\n{n},{'c' if n == 0 else 'b'},"
+                                             f"2024-01-01T01:00:00Z" for n in range(40)]
+    html = render_html(analyze(read_log(write_csv("\n".join(rows) + "\n"))))
+    assert "2.5%" in html
+    assert "no lanes: the log names no" in html

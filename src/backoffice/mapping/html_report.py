@@ -68,6 +68,7 @@ def render_html(process_map: ProcessMap) -> str:
     template = environment.get_template("report.html.j2")
     return template.render(
         map=process_map,
+        has_lanes=any(activity.lane for activity in process_map.activities),
         summary=process_map.summary,
         map_svg=Markup(render_svg(process_map, layout)),  # built and escaped by lxml
         fit_map=layout.width <= FIT_WIDTH_UP_TO,
@@ -86,7 +87,12 @@ def render_html(process_map: ProcessMap) -> str:
 
 
 def _percent(share: float | None, digits: int = 0) -> str:
-    return "–" if share is None else f"{share * 100:.{digits}f}%"
+    """A share as a percentage; small non-zero shares keep a decimal so they never read as 0%."""
+    if share is None:
+        return "–"
+    if 0 < share * 100 < 10 and digits == 0:
+        digits = 1
+    return f"{share * 100:.{digits}f}%"
 
 
 def _day(moment: datetime | None) -> str:
