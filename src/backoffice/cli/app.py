@@ -177,6 +177,12 @@ app.command("check")(check_command)
 
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; a user's mistake prints one line and exits with status 2."""
+    # Arrow's default allocator (mimalloc) keeps what it frees for reuse; a command that reads
+    # a large log once then works in numpy would carry that cache to its peak (4.2 GiB instead
+    # of 3.0 GiB on a 15M-event log). The system allocator hands memory back.
+    import pyarrow
+
+    pyarrow.set_memory_pool(pyarrow.system_memory_pool())
     try:
         app(args=argv, standalone_mode=True)
     except UserError as exc:
