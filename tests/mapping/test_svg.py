@@ -13,8 +13,6 @@ from .map_fixtures import (
     APPROVE,
     ASK,
     CHECK,
-    DAY,
-    HOUR,
     PAY,
     REJECT,
     SUBMIT,
