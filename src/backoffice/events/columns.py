@@ -92,7 +92,7 @@ def _likely(column: Column, found: Sequence[str], taken) -> str | None:
         if hit:
             return hit
     hints = {Column.CASE_ID: ("id", "number", "no", "key"), Column.ACTIVITY: ("name", "status", "state"),
-             Column.TIMESTAMP: ("time", "date", "at", "ts")}[column]
+             Column.TIMESTAMP: ("time", "date", "at", "ts", "start", "end", "created", "updated", "when")}[column]
     for name in free:
         if any(hint in _fold(name) for hint in hints):
             return name
