@@ -288,3 +288,156 @@ class ExpressionFailed(UserError):
         self.reason = reason
         super().__init__(f"the expression {expression!r} failed: {reason}; "
                          f"expected the case to hold the fields the expression reads")
+
+
+# Engine
+
+
+class DatabaseUnavailable(UserError):
+    """The engine's database cannot be opened: a bad URL, a missing folder, a server that does not answer."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"cannot open the database {url}: {reason}; expected a SQLite file path (backoffice.db) "
+                         f"or a URL such as postgresql+psycopg://user@host:5432/dbname")
+
+
+class UnknownWorkflow(UserError):
+    """A workflow (or one version of it) that was never deployed."""
+
+    def __init__(self, workflow: str, known: Sequence[str], version: int | None = None) -> None:
+        self.workflow = workflow
+        self.version = version
+        self.known = list(known)
+        if version is not None:
+            super().__init__(f"workflow {workflow!r} has no deployed version {version}; "
+                             f"expected one of versions {', '.join(map(str, known)) or 'none'}")
+            return
+        close = suggest(workflow, known)
+        hint = f" (did you mean {close!r}?)" if close else ""
+        super().__init__(f"no workflow {workflow!r} is deployed{hint}; expected one of "
+                         f"{', '.join(known) or 'none yet (deploy one with backoffice deploy FILE)'}")
+
+
+class WorkflowNotActive(UserError):
+    """A workflow whose latest version is a draft or retired: it takes no new cases."""
+
+    def __init__(self, workflow: str, version: int, status: str) -> None:
+        self.workflow = workflow
+        self.version = version
+        self.status = status
+        super().__init__(f"workflow {workflow!r} version {version} is {status} and takes no new cases; "
+                         f"expected an active version (deploy one with status: active)")
+
+
+class VersionAlreadyDeployed(UserError):
+    """A definition whose version number is deployed already, with other content: versions are immutable."""
+
+    def __init__(self, workflow: str, version: int, latest: int) -> None:
+        self.workflow = workflow
+        self.version = version
+        self.latest = latest
+        super().__init__(f"workflow {workflow!r} version {version} is already deployed with other content, and "
+                         f"deployed versions never change; expected version: {latest + 1} for a changed definition")
+
+
+class VersionOutOfOrder(UserError):
+    """A new definition numbered below the latest deployed version of its workflow."""
+
+    def __init__(self, workflow: str, version: int, latest: int) -> None:
+        self.workflow = workflow
+        self.version = version
+        self.latest = latest
+        super().__init__(f"workflow {workflow!r} version {version} is older than the deployed version {latest}; "
+                         f"expected version: {latest + 1} or more for a new definition")
+
+
+class UnknownCase(UserError):
+    """A case id that no case has."""
+
+    def __init__(self, case_id: object) -> None:
+        self.case_id = case_id
+        super().__init__(f"no case {case_id}; expected the id of a started case (see backoffice case list)")
+
+
+class ContractViolation(UserError):
+    """Case data that breaks the workflow's data contract; every violation is in `violations`."""
+
+    def __init__(self, workflow: str, violations: Sequence[object]) -> None:
+        self.workflow = workflow
+        self.violations = list(violations)
+        count = len(self.violations)
+        # One line per violation, so the sender fixes them all in one pass instead of one per try.
+        self.message = (f"the data breaks the inputs of workflow {workflow!r} ({count} "
+                        f"violation{'' if count == 1 else 's'}):\n"
+                        + "\n".join(f"  {violation}" for violation in self.violations))
+        super().__init__(self.message)
+
+
+class IdempotencyKeyReused(UserError):
+    """An idempotency key sent again with a different payload: a retry must send the same request."""
+
+    def __init__(self, workflow: str, key: str, case_id: object) -> None:
+        self.workflow = workflow
+        self.key = key
+        self.case_id = case_id
+        super().__init__(f"idempotency key {key!r} of workflow {workflow!r} already started case {case_id} with "
+                         f"another payload; expected the same payload on a retry, or a new key for a new request")
+
+
+class DuplicateIdempotencyKey(BackofficeError):
+    """The store refused a second case with an idempotency key: the engine answers with the first case."""
+
+    def __init__(self, workflow: str, key: str) -> None:
+        self.workflow = workflow
+        self.key = key
+        super().__init__(f"a case of workflow {workflow!r} with idempotency key {key!r} exists")
+
+
+class TransitionNotAllowed(UserError):
+    """A move the case's definition version does not allow now, and why."""
+
+    def __init__(self, case_id: object, state: str, to: str, reason: str) -> None:
+        self.case_id = case_id
+        self.state = state
+        self.to = to
+        self.reason = reason
+        super().__init__(f"case {case_id} cannot move from {state!r} to {to!r}: {reason}")
+
+
+class StaleVersion(UserError):
+    """An update based on an old version of a case: refused, never merged, so nobody's change is lost."""
+
+    def __init__(self, case_id: object, expected: int, actual: int) -> None:
+        self.case_id = case_id
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"case {case_id} is at version {actual}, not {expected}: someone changed it since you "
+                         f"read it; expected --expected-version {actual} after checking the case again")
+
+
+# Template library
+
+
+class UnknownTemplate(UserError):
+    """A template name that the library of workflows does not have."""
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        self.name = name
+        self.known = list(known)
+        close = suggest(name, known)
+        hint = f" (did you mean {close!r}?)" if close else ""
+        super().__init__(f"no template {name!r} in the library{hint}; expected one of {', '.join(known)} "
+                         f"(see backoffice templates)")
+
+
+class TemplateTargetExists(UserError):
+    """Copying a template would overwrite a file that is already there: nothing is written."""
+
+    def __init__(self, path: Path | str, template: str | None = None) -> None:
+        self.path = Path(path)
+        self.template = template
+        copy = f" the template {template!r}" if template else " a template"
+        super().__init__(f"{path}: already exists, and copying{copy} never overwrites a file; expected a "
+                         f"destination where no such file is (another folder or file name)")

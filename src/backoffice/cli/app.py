@@ -16,6 +16,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from backoffice.cli.contract_commands import contract_app
 from backoffice.cli.definition_commands import check_command
+from backoffice.cli.engine_commands import audit_app, case_app, deploy_command
+from backoffice.cli.readiness_commands import prioritize_command, readiness_command
+from backoffice.cli.template_commands import new_command, templates_command
 from backoffice.errors import BadOption, UserError
 from backoffice.events.reader import OnBadRows, read_log
 from backoffice.mapping.analyze import DEFAULT_MAX_ACTIVITIES, DEFAULT_MAX_PATHS, analyze
@@ -173,6 +176,13 @@ def schema_command() -> None:
 
 app.add_typer(contract_app, name="contract")
 app.command("check")(check_command)
+app.command("deploy")(deploy_command)
+app.add_typer(case_app, name="case")
+app.add_typer(audit_app, name="audit")
+app.command("readiness")(readiness_command)
+app.command("prioritize")(prioritize_command)
+app.command("templates")(templates_command)
+app.command("new")(new_command)
 
 
 def main(argv: list[str] | None = None) -> None:

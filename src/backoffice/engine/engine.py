@@ -1,0 +1,285 @@
+"""The engine: deploy definitions, start cases through one front door, and move them by the rules.
+
+    engine = Engine(SqlStore.open("backoffice.db"))
+    engine.deploy("service-request.yaml", actor="lead", now=now)
+    case = engine.start_case("service-request", payload, actor=Actor("ann"), now=now, idempotency_key="mail-42")
+    case = engine.transition(case.id, "triage", actor=Actor("bob", "service-desk"),
+                             expected_version=case.version, now=now)
+
+Time is passed in, never read here, so tests run on a fixed clock. Each change writes the
+case, its event and its audit record in one store transaction: all of it or none of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from backoffice.definitions.model import REQUESTER, DefinitionStatus, Priority
+from backoffice.engine.audit import AuditAction, AuditEntry, canonical_json, seal
+from backoffice.engine.cases import Actor, Case, Decision, utc
+from backoffice.engine.events import EngineEvent, change_attributes
+from backoffice.engine.ports import NewCase, Store, StoredVersion, StoreTransaction
+from backoffice.engine.rules import Routing, check_transition, context, route
+from backoffice.engine.versions import DeployedVersion, RunningVersion, read_version, running_version
+from backoffice.errors import (ContractViolation, DuplicateIdempotencyKey, IdempotencyKeyReused, StaleVersion,
+                               TransitionNotAllowed, UnknownCase, UnknownWorkflow, VersionAlreadyDeployed,
+                               VersionOutOfOrder, WorkflowNotActive)
+
+
+class Engine:
+    """Runs workflow definitions over a store (see `backoffice.engine.ports.Store`)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        # Deployed versions never change, so each is rebuilt from its JSON once per engine.
+        self._running: dict[tuple[str, int], RunningVersion] = {}
+
+    # --- definitions ---
+
+    def deploy(self, path: Path | str, *, actor: str, now: datetime) -> DeployedVersion:
+        """Deploy a definition file as an immutable version; the same content again gives the same version.
+
+        Running cases keep the version they started on; new cases start on the highest version.
+
+        Raises:
+            DefinitionError, ContractFileError: the file or its contract has errors (all listed).
+            VersionAlreadyDeployed: its version number is deployed with other content.
+            VersionOutOfOrder: it is new content numbered below the latest deployed version.
+        """
+        now = utc(now)
+        candidate = read_version(path, actor=actor, now=now)
+        existing = self._existing_version(candidate)
+        if existing is not None:
+            return DeployedVersion.of(existing, created=False)
+        try:
+            with self.store.transaction() as tx:
+                stored = tx.insert_version(candidate)
+                self._audit(tx, AuditEntry(AuditAction.WORKFLOW_DEPLOYED, actor=actor, at=now,
+                                           workflow=stored.workflow, version=stored.version,
+                                           detail={"content_hash": stored.content_hash, "file": str(path),
+                                                   "status": stored.status}))
+        except VersionAlreadyDeployed:
+            # Someone deployed the same version meanwhile: the same content is the same version.
+            existing = self._existing_version(candidate)
+            if existing is None:
+                raise
+            return DeployedVersion.of(existing, created=False)
+        return DeployedVersion.of(stored, created=True)
+
+    def versions(self, workflow: str | None = None) -> Sequence[StoredVersion]:
+        """Return the deployed versions (of one workflow, or all)."""
+        return self.store.versions(workflow)
+
+    def running(self, workflow: str, version: int | None = None) -> RunningVersion:
+        """Return a deployed version ready to run (the latest when version is None).
+
+        Raises:
+            UnknownWorkflow: nothing is deployed under that name (or not that version).
+        """
+        key = (workflow, version) if version is not None else None
+        if key is not None and key in self._running:
+            return self._running[key]
+        stored = self.store.version(workflow, version)
+        if stored is None:
+            if version is None:
+                raise UnknownWorkflow(workflow, sorted({v.workflow for v in self.store.versions()}))
+            raise UnknownWorkflow(workflow, [v.version for v in self.store.versions(workflow)], version)
+        key = (stored.workflow, stored.version)
+        if key not in self._running:
+            self._running[key] = running_version(stored)
+        return self._running[key]
+
+    # --- cases ---
+
+    def start_case(self, workflow: str, payload: Mapping[str, Any], *, actor: Actor, now: datetime,
+                   idempotency_key: str | None = None) -> Case:
+        """Start a case on the workflow's latest version, after checking its payload against the inputs.
+
+        With an idempotency key, a retry returns the case the first call started (same id), and no
+        second case is made, even under concurrent retries. Routing rules assign queue, owner and
+        priority. The starting actor is the case's requester.
+
+        Raises:
+            UnknownWorkflow: the workflow is not deployed.
+            WorkflowNotActive: its latest version is a draft or retired.
+            ContractViolation: the payload breaks the inputs; every violation is listed.
+            IdempotencyKeyReused: the key started a case with another payload.
+        """
+        now = utc(now)
+        intake_hash = hashlib.sha256(canonical_json(dict(payload)).encode("utf-8")).hexdigest() \
+            if isinstance(payload, Mapping) else None
+        if idempotency_key is not None:
+            earlier = self._replay(workflow, idempotency_key, intake_hash)
+            if earlier is not None:
+                return earlier
+        running = self.running(workflow)
+        definition = running.definition
+        if definition.status is not DefinitionStatus.ACTIVE:
+            raise WorkflowNotActive(workflow, definition.version, str(definition.status))
+        violations = running.violations(payload)
+        if violations:
+            raise ContractViolation(workflow, violations)
+        data = dict(payload)
+        state = definition.intake_state
+        # The case as routing rules see it before it exists: it has no id yet.
+        unstored = Case(id=0, workflow=workflow, definition_version=definition.version, state=state, data=data,
+                        requester=actor.id, created_at=now, updated_at=now)
+        routing = route(definition, entering=None, current=Routing(queue=None, owner=None, priority=Priority.NORMAL),
+                        variables=context(data=data, case=unstored.expression_fields(), actor=actor, now=now))
+        new_case = NewCase(workflow=workflow, definition_version=definition.version, state=state, data=data,
+                           requester=actor.id, created_at=now, priority=routing.priority, queue=routing.queue,
+                           owner=routing.owner, idempotency_key=idempotency_key, intake_hash=intake_hash)
+        try:
+            return self._write_intake(new_case, actor=actor)
+        except DuplicateIdempotencyKey:
+            # A concurrent retry won the race: answer with its case, as a later retry would get.
+            earlier = self._replay(workflow, idempotency_key or "", intake_hash)
+            if earlier is None:
+                raise
+            return earlier
+
+    def can_transition(self, case_id: int, to: str, *, actor: Actor, now: datetime,
+                       data: Mapping[str, Any] | None = None) -> Decision:
+        """Ask whether `actor` may move the case to `to` now (with `data`), and if not, why.
+
+        Raises:
+            UnknownCase: there is no such case.
+        """
+        case = self.case(case_id)
+        decision, merged = self._decide(case, to, actor=actor, now=utc(now), data=data)
+        violations = self.running(case.workflow, case.definition_version).violations(merged) if decision else []
+        if violations:
+            return Decision(False, "the data would break the inputs: " + "; ".join(map(str, violations)))
+        return decision
+
+    def transition(self, case_id: int, to: str, *, actor: Actor, expected_version: int, now: datetime,
+                   data: Mapping[str, Any] | None = None) -> Case:
+        """Move a case to another state, by the rules of the definition version the case started on.
+
+        `data` adds to or replaces fields of the case data; the result must still pass the inputs.
+
+        Raises:
+            UnknownCase: there is no such case.
+            StaleVersion: the case is no longer at `expected_version` (nothing is merged).
+            TransitionNotAllowed: the definition does not allow this move now; the reason says why.
+            ContractViolation: the data after the move breaks the inputs.
+        """
+        now = utc(now)
+        case = self.case(case_id)
+        if case.version != expected_version:
+            raise StaleVersion(case_id=case.id, expected=expected_version, actual=case.version)
+        decision, merged = self._decide(case, to, actor=actor, now=now, data=data)
+        if not decision:
+            raise TransitionNotAllowed(case_id=case.id, state=case.state, to=to, reason=decision.reason or "")
+        running = self.running(case.workflow, case.definition_version)
+        violations = running.violations(merged)
+        if violations:
+            raise ContractViolation(case.workflow, violations)
+        definition = running.definition
+        moved_fields = {**case.expression_fields(), "state": to, "previous_state": case.state, "updated_at": now}
+        current = Routing(queue=case.queue, owner=case.owner, priority=case.priority)
+        routing = route(definition, entering=to, current=current,
+                        variables=context(data=merged, case=moved_fields, actor=actor, now=now))
+        changed = {key: value for key, value in (data or {}).items() if case.data.get(key, _ABSENT) != value}
+        moved = Case(**{**case.__dict__, "state": to, "previous_state": case.state, "data": merged,
+                        "updated_at": now, "queue": routing.queue, "owner": routing.owner,
+                        "priority": routing.priority})
+        with self.store.transaction() as tx:
+            stored = tx.update_case(moved, expected_version=expected_version)
+            event = tx.insert_event(EngineEvent(
+                case_id=case.id, activity=decision.transition or to, timestamp=now, workflow=case.workflow,
+                version=case.definition_version, resource=actor.id, role=decision.role,
+                attributes=change_attributes(from_state=case.state, to_state=to, case_version=stored.version,
+                                             queue=stored.queue, priority=str(stored.priority), owner=stored.owner,
+                                             changed=changed, transition=decision.transition)))
+            self._audit(tx, AuditEntry(AuditAction.CASE_TRANSITIONED, actor=actor.id, role=decision.role, at=now,
+                                       case_id=case.id, workflow=case.workflow, version=case.definition_version,
+                                       detail={"event_id": event.id, "from_state": case.state, "to_state": to,
+                                               "transition": decision.transition, "case_version": stored.version,
+                                               "data": changed, "queue": stored.queue,
+                                               "priority": str(stored.priority), "owner": stored.owner}))
+        return stored
+
+    def case(self, case_id: int) -> Case:
+        """Return a case.
+
+        Raises:
+            UnknownCase: there is no such case.
+        """
+        found = self.store.case(case_id)
+        if found is None:
+            raise UnknownCase(case_id)
+        return found
+
+    def cases(self, *, workflow: str | None = None, state: str | None = None, queue: str | None = None,
+              after_id: int = 0, limit: int = 100) -> Sequence[Case]:
+        """Return cases in id order, after `after_id` (for paging), filtered by what is given."""
+        return self.store.cases(workflow=workflow, state=state, queue=queue, after_id=after_id, limit=limit)
+
+    def history(self, case_id: int) -> Sequence[EngineEvent]:
+        """Return a case's events in order.
+
+        Raises:
+            UnknownCase: there is no such case.
+        """
+        self.case(case_id)
+        return self.store.events(case_id)
+
+    # --- inside ---
+
+    def _decide(self, case: Case, to: str, *, actor: Actor, now: datetime, data: Mapping[str, Any] | None
+                ) -> tuple[Decision, dict[str, Any]]:
+        # The case's own version decides, even when a newer one is deployed.
+        definition = self.running(case.workflow, case.definition_version).definition
+        merged = {**case.data, **(data or {})}
+        return check_transition(definition, case, to, actor=actor, data=merged, now=now), merged
+
+    def _write_intake(self, new_case: NewCase, *, actor: Actor) -> Case:
+        role = actor.role or REQUESTER
+        with self.store.transaction() as tx:
+            case = tx.insert_case(new_case)
+            event = tx.insert_event(EngineEvent(
+                case_id=case.id, activity=case.state, timestamp=case.created_at, workflow=case.workflow,
+                version=case.definition_version, resource=actor.id, role=role,
+                attributes=change_attributes(from_state=None, to_state=case.state, case_version=case.version,
+                                             queue=case.queue, priority=str(case.priority), owner=case.owner,
+                                             changed={})))
+            self._audit(tx, AuditEntry(AuditAction.CASE_STARTED, actor=actor.id, role=role, at=case.created_at,
+                                       case_id=case.id, workflow=case.workflow, version=case.definition_version,
+                                       detail={"event_id": event.id, "state": case.state, "data": dict(case.data),
+                                               "idempotency_key": case.idempotency_key, "queue": case.queue,
+                                               "priority": str(case.priority), "owner": case.owner}))
+        return case
+
+    def _replay(self, workflow: str, key: str, intake_hash: str | None) -> Case | None:
+        found = self.store.case_by_key(workflow, key)
+        if found is None:
+            return None
+        case, stored_hash = found
+        if stored_hash != intake_hash:
+            raise IdempotencyKeyReused(workflow, key, case.id)
+        return case
+
+    def _existing_version(self, candidate: StoredVersion) -> StoredVersion | None:
+        """Return the stored version with this content, or None for new content; refuse a clash."""
+        latest = self.store.version(candidate.workflow)
+        same_number = self.store.version(candidate.workflow, candidate.version)
+        if same_number is not None:
+            if same_number.content_hash == candidate.content_hash:
+                return same_number
+            raise VersionAlreadyDeployed(candidate.workflow, candidate.version, latest.version if latest else 0)
+        if latest is not None and candidate.version < latest.version:
+            raise VersionOutOfOrder(candidate.workflow, candidate.version, latest.version)
+        return None
+
+    @staticmethod
+    def _audit(tx: StoreTransaction, entry: AuditEntry) -> None:
+        # Locked last, so the chain head is held for the shortest time by concurrent writers.
+        tx.insert_audit(seal(entry, tx.lock_audit_head()))
+
+
+_ABSENT = object()

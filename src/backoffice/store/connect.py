@@ -1,0 +1,84 @@
+"""Open the engine's database: one SQLite file by default, or PostgreSQL by URL (psycopg 3).
+
+SQLite runs in WAL mode (readers never wait for the writer), with a busy timeout (a writer
+waits its turn instead of failing), foreign keys on, and full sync (a committed change
+survives a power cut). Writing transactions begin with BEGIN IMMEDIATE: a transaction that
+read first and wrote later would otherwise fail with "database is locked" when another
+writer committed in between, instead of waiting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+
+from backoffice.errors import DatabaseUnavailable
+
+DEFAULT_DATABASE = "backoffice.db"
+BUSY_TIMEOUT_MS = 30_000
+WRITE = "backoffice_write"
+"""The execution option that marks a connection's transaction as writing (BEGIN IMMEDIATE on SQLite)."""
+
+
+def database_url(target: str | Path) -> str:
+    """Return the SQLAlchemy URL for a file path or a URL.
+
+    A path (`backoffice.db`, `/srv/ops/engine.db`) is a SQLite file; `postgresql://...` and
+    `postgres://...` use psycopg 3.
+
+    Raises:
+        DatabaseUnavailable: a URL of a database the engine does not run on.
+    """
+    text = str(target).strip()
+    if "://" not in text:
+        return f"sqlite:///{Path(text).expanduser().resolve()}"
+    scheme, rest = text.split("://", 1)
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        return f"postgresql+psycopg://{rest}"
+    if scheme in ("sqlite", "sqlite+pysqlite"):
+        return f"sqlite://{rest}"
+    raise DatabaseUnavailable(shown(text), f"the engine runs on SQLite or PostgreSQL, not {scheme}")
+
+
+def shown(url: str) -> str:
+    """Return a URL as it may be printed: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url
+
+
+def create_engine(target: str | Path) -> sa.Engine:
+    """Return a SQLAlchemy engine for a file path or URL, set up for the engine's transactions."""
+    url = database_url(target)
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise DatabaseUnavailable(shown(url), "the URL cannot be read") from exc
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not Path(database).parent.is_dir():
+            raise DatabaseUnavailable(shown(url), f"the folder {Path(database).parent} does not exist")
+        engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+
+
+def _sqlite_connect(dbapi_connection, connection_record) -> None:
+    # Take BEGIN out of the driver's hands: _sqlite_begin says when and how a transaction starts.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode = WAL", f"busy_timeout = {BUSY_TIMEOUT_MS}", "foreign_keys = ON",
+                   "synchronous = FULL"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _sqlite_begin(connection: sa.Connection) -> None:
+    writing = connection.get_execution_options().get(WRITE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")

@@ -1,0 +1,1 @@
+"""Migrations of the engine's tables, oldest first. Each is frozen once released: add a new one instead."""

@@ -1,0 +1,238 @@
+"""The engine's store on SQLAlchemy Core: SQLite or PostgreSQL, one implementation.
+
+Rows become the engine's frozen values here and nowhere else. A write the database refuses
+is translated by the name of the constraint it broke into the domain's error (a retried
+intake, a version deployed twice); every other database error is a bug or an outage and
+propagates as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from backoffice.definitions.model import Priority
+from backoffice.engine.audit import AuditHead, AuditRecord
+from backoffice.engine.cases import Case
+from backoffice.engine.events import EngineEvent, Lifecycle
+from backoffice.engine.ports import NewCase, StoredVersion
+from backoffice.errors import DuplicateIdempotencyKey, StaleVersion, UnknownCase, VersionAlreadyDeployed
+from backoffice.store.connect import DEFAULT_DATABASE, WRITE, create_engine, shown
+from backoffice.store.migrate import migrate
+from backoffice.store.tables import audit_head, audit_records, cases, events, metadata, workflow_versions
+
+UNIQUE_KEY = "uq_cases_workflow_idempotency_key"
+UNIQUE_VERSION = "uq_workflow_versions_workflow_version"
+
+
+class SqlStore:
+    """The engine's storage in one SQL database (see `backoffice.engine.ports.Store`)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, target: str | Path = DEFAULT_DATABASE, *, upgrade: bool = True) -> SqlStore:
+        """Open the database at a file path or URL, migrating its tables to the newest revision first.
+
+        Raises:
+            DatabaseUnavailable: the database cannot be reached or opened.
+        """
+        engine = create_engine(target)
+        if upgrade:
+            migrate(engine)
+        return cls(engine)
+
+    @property
+    def url(self) -> str:
+        """The database URL, without its password."""
+        return shown(self.engine.url.render_as_string(hide_password=False))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- writes ---
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlTransaction]:
+        """Open a writing transaction: committed when the block ends, rolled back when it raises."""
+        with self.engine.connect().execution_options(**{WRITE: True}) as connection, connection.begin():
+            yield SqlTransaction(connection)
+
+    # --- reads ---
+
+    def version(self, workflow: str, version: int | None = None) -> StoredVersion | None:
+        query = sa.select(workflow_versions).where(workflow_versions.c.workflow == workflow)
+        if version is None:
+            query = query.order_by(workflow_versions.c.version.desc()).limit(1)
+        else:
+            query = query.where(workflow_versions.c.version == version)
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        return _version(row) if row is not None else None
+
+    def versions(self, workflow: str | None = None) -> Sequence[StoredVersion]:
+        query = sa.select(workflow_versions).order_by(workflow_versions.c.workflow, workflow_versions.c.version)
+        if workflow is not None:
+            query = query.where(workflow_versions.c.workflow == workflow)
+        with self.engine.connect() as connection:
+            return [_version(row) for row in connection.execute(query)]
+
+    def case(self, case_id: int) -> Case | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(cases).where(cases.c.id == case_id)).first()
+        return _case(row) if row is not None else None
+
+    def case_by_key(self, workflow: str, idempotency_key: str) -> tuple[Case, str | None] | None:
+        query = sa.select(cases).where(cases.c.workflow == workflow, cases.c.idempotency_key == idempotency_key)
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        return (_case(row), row.intake_hash) if row is not None else None
+
+    def cases(self, *, workflow: str | None = None, state: str | None = None, queue: str | None = None,
+              after_id: int = 0, limit: int = 100) -> Sequence[Case]:
+        query = sa.select(cases).where(cases.c.id > after_id).order_by(cases.c.id).limit(limit)
+        for column, value in ((cases.c.workflow, workflow), (cases.c.state, state), (cases.c.queue, queue)):
+            if value is not None:
+                query = query.where(column == value)
+        with self.engine.connect() as connection:
+            return [_case(row) for row in connection.execute(query)]
+
+    def events(self, case_id: int) -> Sequence[EngineEvent]:
+        query = sa.select(events).where(events.c.case_id == case_id).order_by(events.c.id)
+        with self.engine.connect() as connection:
+            return [_event(row) for row in connection.execute(query)]
+
+    def audit_records(self, *, after_seq: int = 0, limit: int = 1000) -> Sequence[AuditRecord]:
+        query = (sa.select(audit_records).where(audit_records.c.seq > after_seq)
+                 .order_by(audit_records.c.seq).limit(limit))
+        with self.engine.connect() as connection:
+            return [AuditRecord(**row._mapping) for row in connection.execute(query)]
+
+    def audit_head(self) -> AuditHead:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(audit_head.c.seq, audit_head.c.hash)
+                                     .where(audit_head.c.id == 1)).one()
+        return AuditHead(row.seq, row.hash)
+
+
+class SqlTransaction:
+    """The writes of one change, on one connection inside one transaction."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self.connection = connection
+
+    def insert_version(self, version: StoredVersion) -> StoredVersion:
+        values = {name: getattr(version, name) for name in workflow_versions.c.keys() if name != "id"}
+        try:
+            result = self.connection.execute(sa.insert(workflow_versions).values(**values))
+        except sa.exc.IntegrityError as exc:
+            if constraint_name(exc) == UNIQUE_VERSION:
+                raise VersionAlreadyDeployed(version.workflow, version.version, version.version) from exc
+            raise
+        return replace(version, id=result.inserted_primary_key[0])
+
+    def insert_case(self, case: NewCase) -> Case:
+        version_id = (sa.select(workflow_versions.c.id)
+                      .where(workflow_versions.c.workflow == case.workflow,
+                             workflow_versions.c.version == case.definition_version).scalar_subquery())
+        values = dict(workflow=case.workflow, definition_version=case.definition_version,
+                      workflow_version_id=version_id, state=case.state, previous_state=None, data=dict(case.data),
+                      priority=str(case.priority), queue=case.queue, owner=case.owner, requester=case.requester,
+                      version=1, idempotency_key=case.idempotency_key, intake_hash=case.intake_hash,
+                      created_at=case.created_at, updated_at=case.created_at)
+        try:
+            result = self.connection.execute(sa.insert(cases).values(**values))
+        except sa.exc.IntegrityError as exc:
+            if constraint_name(exc) == UNIQUE_KEY:
+                raise DuplicateIdempotencyKey(case.workflow, case.idempotency_key or "") from exc
+            raise
+        return Case(id=result.inserted_primary_key[0], workflow=case.workflow,
+                    definition_version=case.definition_version, state=case.state, data=case.data,
+                    requester=case.requester, created_at=case.created_at, updated_at=case.created_at, version=1,
+                    priority=case.priority, queue=case.queue, owner=case.owner,
+                    idempotency_key=case.idempotency_key)
+
+    def update_case(self, case: Case, *, expected_version: int) -> Case:
+        # The version in the WHERE clause is the real guard: two writers that both read version
+        # N cannot both move it to N + 1, whatever the engine checked before.
+        result = self.connection.execute(
+            sa.update(cases).where(cases.c.id == case.id, cases.c.version == expected_version)
+            .values(state=case.state, previous_state=case.previous_state, data=dict(case.data),
+                    priority=str(case.priority), queue=case.queue, owner=case.owner, updated_at=case.updated_at,
+                    version=expected_version + 1))
+        if result.rowcount != 1:
+            actual = self.connection.execute(sa.select(cases.c.version).where(cases.c.id == case.id)).scalar()
+            if actual is None:
+                raise UnknownCase(case.id)
+            raise StaleVersion(case_id=case.id, expected=expected_version, actual=actual)
+        return replace(case, version=expected_version + 1)
+
+    def insert_event(self, event: EngineEvent) -> EngineEvent:
+        values = dict(case_id=event.case_id, activity=event.activity, timestamp=event.timestamp,
+                      resource=event.resource, role=event.role, system=event.system, lifecycle=str(event.lifecycle),
+                      reason=event.reason, workflow=event.workflow, version=event.version,
+                      attributes=dict(event.attributes))
+        result = self.connection.execute(sa.insert(events).values(**values))
+        return replace(event, id=result.inserted_primary_key[0])
+
+    def lock_audit_head(self) -> AuditHead:
+        # FOR UPDATE on PostgreSQL; on SQLite the whole database is this transaction's already.
+        row = self.connection.execute(sa.select(audit_head.c.seq, audit_head.c.hash)
+                                      .where(audit_head.c.id == 1).with_for_update()).one()
+        return AuditHead(row.seq, row.hash)
+
+    def insert_audit(self, record: AuditRecord) -> None:
+        self.connection.execute(sa.insert(audit_records).values(**record.__dict__))
+        self.connection.execute(sa.update(audit_head).where(audit_head.c.id == 1)
+                                .values(seq=record.seq, hash=record.hash))
+
+
+def constraint_name(exc: sa.exc.IntegrityError) -> str | None:
+    """Return the name of the constraint a refused write broke, on PostgreSQL and SQLite alike."""
+    diagnostics = getattr(exc.orig, "diag", None)
+    if diagnostics is not None:  # psycopg names it
+        return diagnostics.constraint_name
+    # SQLite names the columns instead: "UNIQUE constraint failed: cases.workflow, cases.idempotency_key".
+    match = re.search(r"UNIQUE constraint failed: (.+)$", str(exc.orig))
+    if match is None:
+        return None
+    table_name, columns = None, []
+    for qualified in match[1].split(","):
+        table_name, _, column = qualified.strip().partition(".")
+        columns.append(column)
+    table = metadata.tables.get(table_name or "")
+    for constraint in table.constraints if table is not None else ():
+        if isinstance(constraint, (sa.UniqueConstraint, sa.PrimaryKeyConstraint)) \
+                and [column.name for column in constraint.columns] == columns:
+            return str(constraint.name)
+    return None
+
+
+def _version(row: sa.Row) -> StoredVersion:
+    return StoredVersion(**row._mapping)
+
+
+def _case(row: sa.Row) -> Case:
+    return Case(id=row.id, workflow=row.workflow, definition_version=row.definition_version, state=row.state,
+                data=row.data, requester=row.requester, created_at=row.created_at, updated_at=row.updated_at,
+                version=row.version, previous_state=row.previous_state, priority=Priority(row.priority),
+                queue=row.queue, owner=row.owner, idempotency_key=row.idempotency_key)
+
+
+def _event(row: sa.Row) -> EngineEvent:
+    return EngineEvent(case_id=row.case_id, activity=row.activity, timestamp=row.timestamp, workflow=row.workflow,
+                       version=row.version, resource=row.resource, role=row.role, system=row.system,
+                       lifecycle=Lifecycle(row.lifecycle), reason=row.reason, attributes=row.attributes,
+                       id=row.id)

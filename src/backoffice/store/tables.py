@@ -1,0 +1,141 @@
+"""The engine's tables, in SQLAlchemy Core, for SQLite and PostgreSQL alike.
+
+Constraint names follow one convention, so the store can tell which rule a write broke
+from the name the database reports (`uq_cases_workflow_idempotency_key` means a retried
+intake). The first migration (migrations/versions) creates exactly these tables; a test
+checks that the two never drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+NAMING = {
+    "pk": "pk_%(table_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
+metadata = sa.MetaData(naming_convention=NAMING)
+
+
+class UtcDateTime(sa.TypeDecorator):
+    """A time stored in UTC and read back as an aware UTC time, on SQLite as on PostgreSQL.
+
+    SQLite has no time zone type: without this, times would come back naive there and aware on
+    PostgreSQL, and an audit hash computed over them would differ between the two.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"{value!r} has no time zone; the store keeps aware times only")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+# JSONB on PostgreSQL: indexable, and compact on disk.
+Json: Any = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+# 64-bit ids on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the rowid and counts up by itself.
+Id: Any = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Hash = sa.String(64)
+
+workflow_versions = sa.Table(
+    "workflow_versions", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("workflow", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("content_hash", Hash, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("definition_json", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("contract_name", sa.Text),
+    sa.Column("contract_source", sa.Text),
+    sa.Column("deployed_at", UtcDateTime, nullable=False),
+    sa.Column("deployed_by", sa.Text, nullable=False),
+    sa.UniqueConstraint("workflow", "version"),
+)
+
+cases = sa.Table(
+    "cases", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("workflow", sa.Text, nullable=False),
+    sa.Column("definition_version", sa.Integer, nullable=False),
+    sa.Column("workflow_version_id", Id, sa.ForeignKey("workflow_versions.id"), nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("previous_state", sa.Text),
+    sa.Column("data", Json, nullable=False),
+    sa.Column("priority", sa.Text, nullable=False),
+    sa.Column("queue", sa.Text),
+    sa.Column("owner", sa.Text),
+    sa.Column("requester", sa.Text, nullable=False),
+    # The optimistic-concurrency counter: every change adds one, and states the one it read.
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("idempotency_key", sa.Text),
+    sa.Column("intake_hash", Hash),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("workflow", "idempotency_key"),
+    sa.Index(None, "workflow", "state"),
+    sa.Index(None, "queue", "state"),
+)
+
+events = sa.Table(
+    "events", metadata,
+    # The id is the order of arrival: ties in timestamp keep it (DESIGN.md, the event schema).
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("case_id", Id, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("activity", sa.Text, nullable=False),
+    sa.Column("timestamp", UtcDateTime, nullable=False),
+    sa.Column("resource", sa.Text),
+    sa.Column("role", sa.Text),
+    sa.Column("system", sa.Text),
+    sa.Column("lifecycle", sa.Text),
+    sa.Column("reason", sa.Text),
+    sa.Column("workflow", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("attributes", Json, nullable=False),
+    sa.Index(None, "case_id"),
+    sa.Index(None, "workflow", "timestamp"),
+)
+
+audit_records = sa.Table(
+    "audit_records", metadata,
+    # Given by the engine (head + 1), not by the database: the chain must have no gaps.
+    sa.Column("seq", Id, primary_key=True, autoincrement=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("role", sa.Text),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("case_id", Id),
+    sa.Column("workflow", sa.Text),
+    sa.Column("version", sa.Integer),
+    # The canonical JSON text that was hashed, kept as text so it reads back byte for byte.
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("prev_hash", Hash, nullable=False),
+    sa.Column("hash", Hash, nullable=False),
+    sa.Index(None, "case_id"),
+)
+
+audit_head = sa.Table(
+    "audit_head", metadata,
+    # One row (id 1): the chain's last seq and hash. Writers lock it, so appends never fork the chain.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("hash", Hash, nullable=False),
+    sa.CheckConstraint("id = 1", name="single_row"),
+)
