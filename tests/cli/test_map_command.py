@@ -80,3 +80,38 @@ def test_schema_prints_the_json_schema_of_the_map():
     assert result.returncode == 0
     schema = json.loads(result.stdout)
     assert {"summary", "edges", "variants"} <= set(schema["properties"])
+
+
+def test_map_of_the_engines_own_events_is_one_command_away(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from backoffice.definitions import LIBRARY
+    from backoffice.engine import Actor, Engine
+    from backoffice.store import SqlStore
+
+    start = datetime(2024, 3, 4, 9, tzinfo=timezone.utc)
+    database = tmp_path / "engine.db"
+    store = SqlStore.open(database)
+    engine = Engine(store)
+    engine.deploy(LIBRARY / "service-request.yaml", actor="lead", now=start)
+    for number in range(3):
+        case = engine.start_case("service-request", {
+            "summary": "Printer jammed", "description": "Eats paper", "category": "it", "urgency": "normal",
+            "requester_email": "ann@example.com"}, actor=Actor("ann"), now=start + timedelta(hours=number))
+        engine.transition(case.id, "triage", actor=Actor("bob", "service-desk"), expected_version=case.version,
+                          now=start + timedelta(hours=number + 1))
+    store.close()
+
+    out = tmp_path / "live.json"
+    result = run("map", "--db", str(database), "--json", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(out.read_text())
+    assert (document["summary"]["cases"], document["summary"]["events"]) == (3, 6)
+    assert [(e["source"], e["target"], e["count"]) for e in document["edges"]] == [("new", "accept", 3)]
+    assert document["edges"][0]["wait"]["median"] == 3600
+
+
+def test_map_needs_a_log_or_a_database_not_both(write_csv, tmp_path):
+    assert run("map").returncode == 2
+    both = run("map", str(write_csv(INVOICES)), "--db", str(tmp_path / "x.db"))
+    assert both.returncode == 2 and "not both" in both.stderr

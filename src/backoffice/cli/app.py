@@ -21,6 +21,7 @@ from backoffice.cli.readiness_commands import prioritize_command, readiness_comm
 from backoffice.cli.template_commands import new_command, templates_command
 from backoffice.errors import BadOption, UserError
 from backoffice.events.reader import OnBadRows, read_log
+from backoffice.events.schema import EventLog
 from backoffice.mapping.analyze import DEFAULT_MAX_ACTIVITIES, DEFAULT_MAX_PATHS, analyze
 from backoffice.mapping.model import Lanes, ProcessMap
 
@@ -77,9 +78,21 @@ def render_outputs(process_map: ProcessMap, *, json_path: Path | None, html_path
     return documents
 
 
+def _read_file(path: Path, **options) -> EventLog:
+    """Read a log file with a progress bar on long reads (options as for `read_log`)."""
+    with _progress() as progress:
+        task = progress.add_task("read", total=None)
+        return read_log(path, progress=lambda done, total: progress.update(task, completed=done, total=total),
+                        **options)
+
+
 @app.command("map")
 def map_command(
-    log_path: Annotated[Path, typer.Argument(metavar="LOG", help="CSV, XES, XES.gz, Parquet or OCEL 2.0 JSON file.")],
+    log_path: Annotated[Optional[Path], typer.Argument(
+        metavar="[LOG]", help="CSV, XES, XES.gz, Parquet or OCEL 2.0 JSON file; or --db.")] = None,
+    db: Annotated[Optional[str], typer.Option("--db", help="Map the engine's own events in this database "
+                                                           "(file or URL) instead of a log file.")] = None,
+    workflow: Annotated[Optional[str], typer.Option("--workflow", help="With --db: one workflow's events.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the whole analysis as JSON.")] = None,
     html_path: Annotated[Optional[Path], typer.Option("--html", help="Write a self-contained HTML report.")] = None,
     mermaid_path: Annotated[Optional[Path], typer.Option("--mermaid", help="Write a Mermaid flowchart.")] = None,
@@ -118,15 +131,22 @@ def map_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables in the terminal.")] = False,
 ) -> None:
     """Map how work really moves in an event log: paths, variants, waits, handoffs, rework, SLA."""
-    with _progress() as progress:
-        task = progress.add_task("read", total=None)
-        log = read_log(log_path, format=log_format, case=case, activity=activity, timestamp=timestamp,
-                       resource=resource, role=role, system=system, reason=reason, group=group,
-                       timezone=timezone, timestamp_format=timestamp_format, encoding=encoding,
-                       delimiter=delimiter, on_bad_rows=on_bad_rows, object_type=object_type, synonyms=synonyms,
-                       # The map reads no attribute but a deadline: leaving the rest unread saves memory.
-                       attributes=[sla_from] if sla_from else False,
-                       progress=lambda done, total: progress.update(task, completed=done, total=total))
+    if (log_path is None) == (db is None):
+        raise BadOption("LOG", str(log_path) if log_path else "(none)",
+                        "either a log file or --db DATABASE, and not both")
+    if db is not None:
+        # The engine writes events in the schema the map reads: live work maps like evidence.
+        from backoffice.store.event_log import read_engine_log
+        log = read_engine_log(db, workflow=workflow)
+    else:
+        log = _read_file(log_path, format=log_format, case=case, activity=activity, timestamp=timestamp,
+                         resource=resource, role=role, system=system, reason=reason, group=group,
+                         timezone=timezone, timestamp_format=timestamp_format, encoding=encoding,
+                         delimiter=delimiter, on_bad_rows=on_bad_rows, object_type=object_type,
+                         # The map reads no attribute but a deadline: leaving the rest unread saves memory.
+                         synonyms=synonyms, attributes=[sla_from] if sla_from else False)
+    if not len(log):
+        raise BadOption("--db", db, "a database whose engine has written events (deploy and start a case first)")
     process_map = analyze(log, lanes=lanes, sla_target=sla, sla_from=sla_from,
                           since=_instant(since, "--since", timezone), until=_instant(until, "--until", timezone),
                           min_path_count=min_path_count, variant_coverage=variant_coverage, step_kinds=step_kinds,
@@ -160,7 +180,8 @@ def demo(out: Annotated[Path, typer.Option(help="Folder for the report.")] = Pat
 
 
 # The defaults of map's remaining options, for calling it as a function from other commands.
-_MAP_DEFAULTS = dict(sla_from=None, since=None, until=None, min_path_count=1, variant_coverage=None,
+_MAP_DEFAULTS = dict(db=None, workflow=None, sla_from=None, since=None, until=None, min_path_count=1,
+                     variant_coverage=None,
                      step_kinds=None, top=10, max_activities=DEFAULT_MAX_ACTIVITIES, max_paths=DEFAULT_MAX_PATHS,
                      case=None, activity=None, timestamp=None, resource=None, role=None, system=None, reason=None,
                      group=None, log_format=None, timezone="UTC", timestamp_format=None, encoding=None,
