@@ -17,6 +17,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from backoffice.cli.contract_commands import contract_app
 from backoffice.cli.definition_commands import check_command
 from backoffice.cli.engine_commands import audit_app, case_app, deploy_command
+from backoffice.cli.evidence_commands import conform_command, docs_command, draft_command
 from backoffice.cli.readiness_commands import prioritize_command, readiness_command
 from backoffice.cli.template_commands import new_command, templates_command
 from backoffice.errors import BadOption, UserError
@@ -204,6 +205,9 @@ app.command("readiness")(readiness_command)
 app.command("prioritize")(prioritize_command)
 app.command("templates")(templates_command)
 app.command("new")(new_command)
+app.command("draft")(draft_command)
+app.command("conform")(conform_command)
+app.command("docs")(docs_command)
 
 
 def main(argv: list[str] | None = None) -> None:
