@@ -441,3 +441,144 @@ class TemplateTargetExists(UserError):
         copy = f" the template {template!r}" if template else " a template"
         super().__init__(f"{path}: already exists, and copying{copy} never overwrites a file; expected a "
                          f"destination where no such file is (another folder or file name)")
+
+
+# Tasks, approvals and exceptions
+
+
+class UnknownTask(UserError):
+    """A task id that does not exist."""
+
+    def __init__(self, task_id: object) -> None:
+        self.task_id = task_id
+        super().__init__(f"no task {task_id}; expected the id of a task (see backoffice task list)")
+
+
+class TaskClosed(UserError):
+    """A task that is already completed or cancelled: nothing more can be done on it."""
+
+    def __init__(self, task_id: object, status: str) -> None:
+        self.task_id = task_id
+        self.status = status
+        super().__init__(f"task {task_id} is {status}; expected an open task (see backoffice task list)")
+
+
+class TaskAlreadyClaimed(UserError):
+    """A task someone else holds a live claim on: one claimant at a time."""
+
+    def __init__(self, task_id: object, claimed_by: str, until: object) -> None:
+        self.task_id = task_id
+        self.claimed_by = claimed_by
+        self.until = until
+        super().__init__(f"task {task_id} is claimed by {claimed_by} until {until}; expected a task nobody "
+                         f"holds (or wait until the claim expires)")
+
+
+class TaskNotClaimed(UserError):
+    """Completing or releasing a task without holding its claim."""
+
+    def __init__(self, task_id: object, actor: str, claimed_by: str | None) -> None:
+        self.task_id = task_id
+        self.actor = actor
+        self.claimed_by = claimed_by
+        holder = f"it is claimed by {claimed_by}" if claimed_by else "nobody holds it"
+        super().__init__(f"{actor} does not hold the claim on task {task_id} ({holder}, or the claim expired); "
+                         f"expected to claim it first (backoffice task claim {task_id})")
+
+
+class NotEligibleForTask(UserError):
+    """A task for another role or person."""
+
+    def __init__(self, task_id: object, actor: str, needed: str) -> None:
+        self.task_id = task_id
+        self.actor = actor
+        self.needed = needed
+        super().__init__(f"task {task_id} is for {needed}, and {actor} is not; expected an actor who is")
+
+
+class NoApprovalHere(UserError):
+    """Voting on a case that is not in an approval state."""
+
+    def __init__(self, case_id: object, state: str) -> None:
+        self.case_id = case_id
+        self.state = state
+        super().__init__(f"case {case_id} is in {state!r}, which is no approval; expected a case waiting "
+                         f"for approval")
+
+
+class NotAnApprover(UserError):
+    """Someone the approval does not name, or whose vote is cast already."""
+
+    def __init__(self, case_id: object, actor: str, approvers: Sequence[str]) -> None:
+        self.case_id = case_id
+        self.actor = actor
+        self.approvers = list(approvers)
+        super().__init__(f"{actor} has no open approval on case {case_id}; expected one of "
+                         f"{', '.join(approvers) or 'nobody (all votes are in)'}")
+
+
+class SeparationOfDuties(UserError):
+    """An approval by someone the definition's separation of duties excludes."""
+
+    def __init__(self, case_id: object, actor: str, rule: str) -> None:
+        self.case_id = case_id
+        self.actor = actor
+        self.rule = rule
+        super().__init__(f"separation of duties: {actor} may not approve case {case_id}, because {rule}; "
+                         f"expected an approver who did not touch the case")
+
+
+class EvidenceMissing(UserError):
+    """An approval before the evidence the definition requires is attached."""
+
+    def __init__(self, case_id: object, documents: Sequence[str], fields: Sequence[str]) -> None:
+        self.case_id = case_id
+        self.documents = list(documents)
+        self.fields = list(fields)
+        parts = [f"documents {', '.join(documents)}" if documents else "",
+                 f"fields {', '.join(fields)}" if fields else ""]
+        super().__init__(f"case {case_id} lacks the evidence its approval requires: "
+                         f"{' and '.join(p for p in parts if p)}; expected them attached "
+                         f"(--evidence NAME) or filled first")
+
+
+class DelegationNotAllowed(UserError):
+    """Delegating an approval the definition does not let be delegated."""
+
+    def __init__(self, case_id: object, state: str) -> None:
+        self.case_id = case_id
+        self.state = state
+        super().__init__(f"the approval in {state!r} of case {case_id} cannot be delegated (delegation: false); "
+                         f"expected the named approvers to decide")
+
+
+class UnknownExceptionReason(UserError):
+    """A reason code the definition's exception taxonomy lacks."""
+
+    def __init__(self, reason: str, known: Sequence[str]) -> None:
+        self.reason = reason
+        self.known = list(known)
+        close = suggest(reason, known)
+        hint = f" (did you mean {close!r}?)" if close else ""
+        super().__init__(f"no exception reason {reason!r}{hint}; expected one of {', '.join(known) or 'none'}")
+
+
+class ExceptionNotAllowed(UserError):
+    """Raising an exception in a state the taxonomy's raised_in does not name."""
+
+    def __init__(self, case_id: object, reason: str, state: str, allowed: Sequence[str]) -> None:
+        self.case_id = case_id
+        self.reason = reason
+        self.state = state
+        self.allowed = list(allowed)
+        super().__init__(f"exception {reason!r} cannot be raised on case {case_id} in {state!r}; expected a case "
+                         f"in {', '.join(allowed) or 'an open state'}")
+
+
+class NoOpenException(UserError):
+    """Resolving an exception on a case that has none open."""
+
+    def __init__(self, case_id: object) -> None:
+        self.case_id = case_id
+        super().__init__(f"case {case_id} has no open exception; expected a case with one "
+                         f"(backoffice exception raise)")

@@ -221,3 +221,132 @@ def _routing(case: Case) -> str:
 def _when(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
+
+
+task_app = typer.Typer(help="Work queues: list, take, release and complete tasks.", no_args_is_help=True)
+exception_app = typer.Typer(help="Raise and resolve exceptions by reason code.", no_args_is_help=True)
+Lease = Annotated[int, typer.Option("--lease", min=1, help="Minutes the claim lasts unless renewed.")]
+
+
+def _actor(actor: str | None, role: str | None):
+    from backoffice.engine import Actor
+    return Actor(_actor_id(actor), role)
+
+
+def _task_line(task) -> str:
+    held = f", claimed by {task.claimed_by}" if task.claimed_by else ""
+    due = f", due {_when(task.due_at)}" if task.due_at else ""
+    who = task.assignee or task.role or "anyone"
+    return (f"task {task.id}: case {task.case_id} {task.state} ({task.kind}), queue {task.queue or '-'}, "
+            f"for {who}, priority {task.priority}{due}{held}")
+
+
+@task_app.command("list")
+def task_list(
+    queue: Annotated[Optional[str], typer.Option("--queue", help="Only this queue.")] = None,
+    case_id: Annotated[Optional[int], typer.Option("--case", help="Only this case.")] = None,
+    db: Db = "backoffice.db",
+    as_json: AsJson = False,
+) -> None:
+    """List open tasks by id."""
+    tasks = _engine(db).tasks(queue=queue, case_id=case_id, limit=1000)
+    if as_json:
+        console.print_json(json.dumps([task.as_json() for task in tasks]))
+        return
+    if not tasks:
+        console.print("no open tasks")
+        return
+    table = Table("id", "case", "state", "kind", "queue", "for", "priority", "due (UTC)", "claimed by",
+                  show_edge=False)
+    for task in tasks:
+        table.add_row(str(task.id), str(task.case_id), task.state, str(task.kind), task.queue or "-",
+                      task.assignee or task.role or "anyone", str(task.priority),
+                      _when(task.due_at) if task.due_at else "-", task.claimed_by or "-")
+    console.print(table)
+
+
+@task_app.command("next")
+def task_next(
+    queue: Annotated[list[str], typer.Option("--queue", help="A queue to take from (repeat for several).")],
+    db: Db = "backoffice.db", actor: As = None, role: Role = None, lease: Lease = 30,
+) -> None:
+    """Claim the most urgent task you may take: priority, then SLA due time, then age."""
+    from datetime import timedelta
+    task = _engine(db).next_task(queue, actor=_actor(actor, role), now=_now(), lease=timedelta(minutes=lease))
+    console.print(_task_line(task) if task else f"no task to take in {', '.join(queue)}")
+
+
+@task_app.command("claim")
+def task_claim(task_id: Annotated[int, typer.Argument(metavar="ID")], db: Db = "backoffice.db", actor: As = None,
+               role: Role = None, lease: Lease = 30) -> None:
+    """Claim a task (one claimant at a time; the claim lapses after --lease minutes)."""
+    from datetime import timedelta
+    task = _engine(db).claim(task_id, actor=_actor(actor, role), now=_now(), lease=timedelta(minutes=lease))
+    console.print(_task_line(task))
+
+
+@task_app.command("release")
+def task_release(task_id: Annotated[int, typer.Argument(metavar="ID")], db: Db = "backoffice.db",
+                 actor: As = None, role: Role = None) -> None:
+    """Give a claimed task back to its queue."""
+    console.print(_task_line(_engine(db).release(task_id, actor=_actor(actor, role), now=_now())))
+
+
+@task_app.command("complete")
+def task_complete(
+    task_id: Annotated[int, typer.Argument(metavar="ID")],
+    to: Annotated[str, typer.Option("--to", help="The state the case moves to.")],
+    data: Annotated[Optional[str], typer.Option("--data", help="Fields to set: a JSON object, or @file.json.")]
+    = None,
+    db: Db = "backoffice.db", actor: As = None, role: Role = None,
+) -> None:
+    """Complete a task you hold by moving its case on, in one transaction."""
+    changes = _payload(data, "--data") if data is not None else None
+    engine = _engine(db)
+    task = engine.complete(task_id, actor=_actor(actor, role), now=_now(), to=to, data=changes)
+    case = engine.case(task.case_id)
+    console.print(f"task {task.id} completed: case {case.id} {task.state} -> {case.state}, {_routing(case)}")
+
+
+def approve_command(
+    case_id: Annotated[int, typer.Argument(metavar="CASE", help="The case id.")],
+    reject: Annotated[bool, typer.Option("--reject", help="Vote against.")] = False,
+    evidence: Annotated[Optional[list[str]], typer.Option("--evidence", help="Attach a named document first "
+                                                          "(NAME or NAME=REFERENCE; repeat).")] = None,
+    note: Annotated[Optional[str], typer.Option("--note", help="Why.")] = None,
+    db: Db = "backoffice.db", actor: As = None, role: Role = None,
+) -> None:
+    """Vote on a case's approval; the case moves on when the quorum is reached or on a rejection."""
+    engine = _engine(db)
+    who = _actor(actor, role)
+    for item in evidence or []:
+        name, _, reference = item.partition("=")
+        engine.attach_evidence(case_id, name, actor=who, now=_now(), reference=reference or None)
+    case = engine.approve(case_id, actor=who, now=_now(), reject=reject, note=note)
+    verb = "rejected" if reject else "approved"
+    console.print(f"case {case.id}: {who.id} {verb}; state {case.state}")
+
+
+@exception_app.command("raise")
+def exception_raise(
+    case_id: Annotated[int, typer.Argument(metavar="CASE")],
+    reason: Annotated[str, typer.Argument(metavar="REASON", help="A reason code of the definition.")],
+    note: Annotated[Optional[str], typer.Option("--note", help="What is wrong.")] = None,
+    db: Db = "backoffice.db", actor: As = None, role: Role = None,
+) -> None:
+    """Raise an exception: the case goes to the reason's state and a task to its resolver."""
+    engine = _engine(db)
+    case = engine.raise_exception(case_id, reason, actor=_actor(actor, role), now=_now(), note=note)
+    routed = ", ".join(_task_line(t) for t in engine.tasks(case_id=case.id))
+    console.print(f"case {case.id}: exception {reason} raised, state {case.state}; {routed or 'no task'}")
+
+
+@exception_app.command("resolve")
+def exception_resolve(
+    case_id: Annotated[int, typer.Argument(metavar="CASE")],
+    note: Annotated[Optional[str], typer.Option("--note", help="How it was resolved.")] = None,
+    db: Db = "backoffice.db", actor: As = None, role: Role = None,
+) -> None:
+    """Resolve the case's open exception: back where the taxonomy says, or to its end."""
+    case = _engine(db).resolve_exception(case_id, actor=_actor(actor, role), now=_now(), note=note)
+    console.print(f"case {case.id}: exception resolved, state {case.state}")

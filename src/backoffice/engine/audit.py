@@ -27,6 +27,13 @@ class AuditAction(StrEnum):
     WORKFLOW_DEPLOYED = "workflow.deployed"
     CASE_STARTED = "case.started"
     CASE_TRANSITIONED = "case.transitioned"
+    TASK_CLAIMED = "task.claimed"
+    TASK_RELEASED = "task.released"
+    TASK_REASSIGNED = "task.reassigned"
+    APPROVAL_VOTED = "approval.voted"
+    APPROVAL_DELEGATED = "approval.delegated"
+    APPROVAL_ESCALATED = "approval.escalated"
+    EVIDENCE_ATTACHED = "evidence.attached"
 
 
 @dataclass(frozen=True)

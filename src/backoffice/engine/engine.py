@@ -13,7 +13,7 @@ case, its event and its audit record in one store transaction: all of it or none
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,15 +22,20 @@ from backoffice.definitions.model import REQUESTER, DefinitionStatus, Priority
 from backoffice.engine.audit import AuditAction, AuditEntry, canonical_json, seal
 from backoffice.engine.cases import Actor, Case, Decision, utc
 from backoffice.engine.events import EngineEvent, change_attributes
+from backoffice.engine.approvals import ApprovalOperations
+from backoffice.engine.exceptions import ExceptionOperations
+from backoffice.engine.queues import QueueOperations
 from backoffice.engine.ports import NewCase, Store, StoredVersion, StoreTransaction
 from backoffice.engine.rules import Routing, check_transition, context, route
+from backoffice.engine.sla import after_move, resolution_due
+from backoffice.engine.tasks import NewTask, TaskStatus, work_on_entering
 from backoffice.engine.versions import DeployedVersion, RunningVersion, read_version, running_version
 from backoffice.errors import (ContractViolation, DuplicateIdempotencyKey, IdempotencyKeyReused, StaleVersion,
                                TransitionNotAllowed, UnknownCase, UnknownWorkflow, VersionAlreadyDeployed,
                                VersionOutOfOrder, WorkflowNotActive)
 
 
-class Engine:
+class Engine(QueueOperations, ApprovalOperations, ExceptionOperations):
     """Runs workflow definitions over a store (see `backoffice.engine.ports.Store`)."""
 
     def __init__(self, store: Store) -> None:
@@ -179,29 +184,10 @@ class Engine:
         violations = running.violations(merged)
         if violations:
             raise ContractViolation(case.workflow, violations)
-        definition = running.definition
-        moved_fields = {**case.expression_fields(), "state": to, "previous_state": case.state, "updated_at": now}
-        current = Routing(queue=case.queue, owner=case.owner, priority=case.priority)
-        routing = route(definition, entering=to, current=current,
-                        variables=context(data=merged, case=moved_fields, actor=actor, now=now))
-        changed = {key: value for key, value in (data or {}).items() if case.data.get(key, _ABSENT) != value}
-        moved = Case(**{**case.__dict__, "state": to, "previous_state": case.state, "data": merged,
-                        "updated_at": now, "queue": routing.queue, "owner": routing.owner,
-                        "priority": routing.priority})
+        moved = self._moved(case, to, actor=actor, now=now, data=merged)
         with self.store.transaction() as tx:
-            stored = tx.update_case(moved, expected_version=expected_version)
-            event = tx.insert_event(EngineEvent(
-                case_id=case.id, activity=decision.transition or to, timestamp=now, workflow=case.workflow,
-                version=case.definition_version, resource=actor.id, role=decision.role,
-                attributes=change_attributes(from_state=case.state, to_state=to, case_version=stored.version,
-                                             queue=stored.queue, priority=str(stored.priority), owner=stored.owner,
-                                             changed=changed, transition=decision.transition)))
-            self._audit(tx, AuditEntry(AuditAction.CASE_TRANSITIONED, actor=actor.id, role=decision.role, at=now,
-                                       case_id=case.id, workflow=case.workflow, version=case.definition_version,
-                                       detail={"event_id": event.id, "from_state": case.state, "to_state": to,
-                                               "transition": decision.transition, "case_version": stored.version,
-                                               "data": changed, "queue": stored.queue,
-                                               "priority": str(stored.priority), "owner": stored.owner}))
+            stored = self._write_move(tx, case, moved, actor=actor, role=decision.role, now=now, data=data,
+                                      activity=decision.transition or to, transition=decision.transition)
         return stored
 
     def case(self, case_id: int) -> Case:
@@ -237,6 +223,58 @@ class Engine:
         definition = self.running(case.workflow, case.definition_version).definition
         merged = {**case.data, **(data or {})}
         return check_transition(definition, case, to, actor=actor, data=merged, now=now), merged
+
+    def _moved(self, case: Case, to: str, *, actor: Actor, now: datetime, data: Mapping[str, Any]) -> Case:
+        """Return the case as it will be in `to`, with `data` as its whole data and routing applied."""
+        definition = self.running(case.workflow, case.definition_version).definition
+        moved_fields = {**case.expression_fields(), "state": to, "previous_state": case.state, "updated_at": now}
+        current = Routing(queue=case.queue, owner=case.owner, priority=case.priority)
+        routing = route(definition, entering=to, current=current,
+                        variables=context(data=data, case=moved_fields, actor=actor, now=now))
+        return Case(**{**case.__dict__, "state": to, "previous_state": case.state, "data": dict(data),
+                       "updated_at": now, "queue": routing.queue, "owner": routing.owner,
+                       "priority": routing.priority})
+
+    def _write_move(self, tx: StoreTransaction, case: Case, moved: Case, *, actor: Actor, role: str | None,
+                    now: datetime, data: Mapping[str, Any] | None, activity: str, transition: str | None = None,
+                    reason: str | None = None, detail: Mapping[str, Any] | None = None,
+                    plan: Callable[[datetime | None], Sequence[NewTask]] | None = None) -> Case:
+        """Write a move in `tx`: the case, its event, the tasks of the state entered, and the audit record.
+
+        `plan` makes the tasks of the state entered (given the SLA due time) instead of the
+        definition's defaults: an exception routes its own task to its resolver.
+        """
+        changed = {key: value for key, value in (data or {}).items() if case.data.get(key, _ABSENT) != value}
+        stored = tx.update_case(moved, expected_version=case.version)
+        attributes = change_attributes(from_state=case.state, to_state=moved.state, case_version=stored.version,
+                                       queue=stored.queue, priority=str(stored.priority), owner=stored.owner,
+                                       changed=changed, transition=transition)
+        attributes.update(detail or {})
+        event = tx.insert_event(EngineEvent(
+            case_id=case.id, activity=activity, timestamp=now, workflow=case.workflow,
+            version=case.definition_version, resource=actor.id, role=role, reason=reason, attributes=attributes))
+        self._enter(tx, case, stored, actor=actor, now=now, plan=plan)
+        self._audit(tx, AuditEntry(AuditAction.CASE_TRANSITIONED, actor=actor.id, role=role, at=now,
+                                   case_id=case.id, workflow=case.workflow, version=case.definition_version,
+                                   detail={"event_id": event.id, "from_state": case.state, "to_state": moved.state,
+                                           "transition": transition, "case_version": stored.version,
+                                           "data": changed, "queue": stored.queue,
+                                           "priority": str(stored.priority), "owner": stored.owner,
+                                           **({"reason": reason} if reason else {}), **(detail or {})}))
+        return stored
+
+    def _enter(self, tx: StoreTransaction, before: Case, after: Case, *, actor: Actor, now: datetime,
+               plan: Callable[[datetime | None], Sequence[NewTask]] | None) -> None:
+        # The work of the state left is over, whoever held it; the state entered brings its own.
+        definition = self.running(after.workflow, after.definition_version).definition
+        tx.close_case_tasks(after.id, status=TaskStatus.CANCELLED, by=actor.id, at=now)
+        paused = tx.paused_time(after.id)
+        now_paused = after_move(definition, left=before.state, entered=after.state, paused=paused, now=now)
+        if now_paused != paused:
+            tx.set_paused_time(after.id, now_paused)
+        due = resolution_due(definition, after, now_paused)
+        for task in plan(due) if plan is not None else work_on_entering(definition, after, now=now, due_at=due):
+            tx.insert_task(task)
 
     def _write_intake(self, new_case: NewCase, *, actor: Actor) -> Case:
         role = actor.role or REQUESTER

@@ -17,6 +17,8 @@ from backoffice.definitions.model import Priority
 from backoffice.engine.audit import AuditHead, AuditRecord
 from backoffice.engine.cases import Case
 from backoffice.engine.events import EngineEvent
+from backoffice.engine.sla import PausedTime
+from backoffice.engine.tasks import Assignment, NewTask, Task, TaskStatus
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,38 @@ class StoredVersion:
     contract_source: str | None = None
     contract_name: str | None = None
     id: int | None = None
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One approver's decision in one visit (round) of a case to an approval state."""
+
+    case_id: int
+    state: str
+    round: int
+    task_id: int
+    approver: str
+    decision: str
+    at: datetime
+    role: str | None = None
+    on_behalf_of: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class RaisedException:
+    """An exception raised on a case: its reason code, where it was raised, and its resolution once resolved."""
+
+    id: int
+    case_id: int
+    reason: str
+    raised_in: str
+    raised_by: str
+    raised_at: datetime
+    note: str | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    resolution: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +131,57 @@ class StoreTransaction(Protocol):
     def insert_audit(self, record: AuditRecord) -> None:
         """Append a sealed record and move the chain head to it."""
 
+    # --- tasks ---
+
+    def insert_task(self, task: NewTask) -> Task:
+        """Store a new open task."""
+
+    def close_case_tasks(self, case_id: int, *, status: TaskStatus, by: str, at: datetime) -> int:
+        """Close every open task of a case; return how many."""
+
+    def claim_task(self, task_id: int, *, actor: str, now: datetime, until: datetime) -> bool:
+        """Claim an open task nobody holds a live claim on (or that `actor` holds); False when not taken."""
+
+    def claim_next(self, queues: Sequence[str], *, actor: str, roles: Sequence[str], now: datetime,
+                   until: datetime) -> Task | None:
+        """Claim the most urgent open, unheld task of the queues the actor may take, or return None."""
+
+    def release_task(self, task_id: int, *, actor: str, now: datetime) -> bool:
+        """Drop `actor`'s live claim on a task; False when they hold none."""
+
+    def close_task(self, task_id: int, *, status: TaskStatus, by: str, at: datetime,
+                   holder: str | None = None) -> bool:
+        """Close an open task (only when `holder` holds a live claim on it, if given); False when not closed."""
+
+    def reassign_task(self, task_id: int, assignment: Assignment, *, escalated: bool | None = None,
+                      delegated_by: str | None = None) -> bool:
+        """Give an open task to another queue, role or person, dropping its claim; False when not open."""
+
+    # --- approvals, exceptions, clocks ---
+
+    def insert_vote(self, vote: Vote) -> None:
+        """Store a vote.
+
+        Raises:
+            NotAnApprover: the approver voted in this round already, or the task has a vote.
+        """
+
+    def insert_evidence(self, case_id: int, name: str, *, reference: str | None, by: str, at: datetime) -> None:
+        """Attach a named piece of evidence to a case."""
+
+    def insert_exception(self, case_id: int, reason: str, *, raised_in: str, note: str | None, by: str,
+                         at: datetime) -> RaisedException:
+        """Store a raised exception."""
+
+    def resolve_exception(self, exception_id: int, *, resolution: str, by: str, at: datetime) -> bool:
+        """Mark an open exception resolved; False when it was resolved already."""
+
+    def paused_time(self, case_id: int) -> PausedTime:
+        """Return the case's paused SLA time (none stored: zero, running)."""
+
+    def set_paused_time(self, case_id: int, paused: PausedTime) -> None:
+        """Store the case's paused SLA time."""
+
 
 class Store(Protocol):
     """The engine's storage: reads, and transactions for writes."""
@@ -128,3 +213,25 @@ class Store(Protocol):
 
     def audit_head(self) -> AuditHead:
         """Return the end of the audit chain, without locking it."""
+
+    def task(self, task_id: int) -> Task | None:
+        """Return a task, or None."""
+
+    def tasks(self, *, queue: str | None = None, case_id: int | None = None, status: TaskStatus | None = None,
+              kind: str | None = None, after_id: int = 0, limit: int = 100) -> Sequence[Task]:
+        """Return tasks by id, filtered by what is given."""
+
+    def due_escalations(self, now: datetime, *, limit: int = 100) -> Sequence[Task]:
+        """Return open approval tasks whose timeout passed and that were not escalated yet."""
+
+    def votes(self, case_id: int, round: int) -> Sequence[Vote]:
+        """Return the votes of one visit of a case to an approval state."""
+
+    def evidence_names(self, case_id: int) -> set[str]:
+        """Return the names of the evidence attached to a case."""
+
+    def open_exception(self, case_id: int) -> RaisedException | None:
+        """Return the case's open exception, or None."""
+
+    def paused_time(self, case_id: int) -> PausedTime:
+        """Return the case's paused SLA time (none stored: zero, running)."""

@@ -96,7 +96,7 @@ def _refusal(definition: Definition, case: Case, transition: Transition, *, acto
         held = f"acts as {actor.role!r}" if actor.role else "acts in no role"
         return (f"{transition.label!r} is for {_either(allowed)}, and {actor.id} {held}; "
                 f"expected an actor in one of those roles"), None
-    missing = [name for name in transition.requires if not _filled(data, name)]
+    missing = [name for name in transition.requires if not filled(data, name)]
     if missing:
         return (f"{transition.label!r} requires {', '.join(missing)}, which "
                 f"{'is' if len(missing) == 1 else 'are'} not filled; expected data with "
@@ -124,7 +124,7 @@ def _matches(condition: Any, variables: Mapping[str, Any]) -> bool:
         return False
 
 
-def _filled(data: Mapping[str, Any], path: str) -> bool:
+def filled(data: Mapping[str, Any], path: str) -> bool:
     value: Any = data
     for part in path.split("."):
         if not isinstance(value, Mapping) or part not in value:

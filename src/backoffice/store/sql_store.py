@@ -24,13 +24,14 @@ from backoffice.engine.ports import NewCase, StoredVersion
 from backoffice.errors import DuplicateIdempotencyKey, StaleVersion, UnknownCase, VersionAlreadyDeployed
 from backoffice.store.connect import DEFAULT_DATABASE, WRITE, create_engine, shown
 from backoffice.store.migrate import migrate
+from backoffice.store.work_store import WorkReads, WorkWrites
 from backoffice.store.tables import audit_head, audit_records, cases, events, metadata, workflow_versions
 
 UNIQUE_KEY = "uq_cases_workflow_idempotency_key"
 UNIQUE_VERSION = "uq_workflow_versions_workflow_version"
 
 
-class SqlStore:
+class SqlStore(WorkReads):
     """The engine's storage in one SQL database (see `backoffice.engine.ports.Store`)."""
 
     def __init__(self, engine: sa.Engine) -> None:
@@ -127,7 +128,7 @@ class SqlStore:
         return AuditHead(row.seq, row.hash)
 
 
-class SqlTransaction:
+class SqlTransaction(WorkWrites):
     """The writes of one change, on one connection inside one transaction."""
 
     def __init__(self, connection: sa.Connection) -> None:

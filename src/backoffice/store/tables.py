@@ -139,3 +139,87 @@ audit_head = sa.Table(
     sa.Column("hash", Hash, nullable=False),
     sa.CheckConstraint("id = 1", name="single_row"),
 )
+
+tasks = sa.Table(
+    "tasks", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("case_id", Id, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("workflow", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    # The case version when the task was made: the approval tasks of one visit to a state share it.
+    sa.Column("round", sa.Integer, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("queue", sa.Text),
+    sa.Column("role", sa.Text),
+    sa.Column("assignee", sa.Text),
+    sa.Column("priority", sa.Text, nullable=False),
+    # Higher first when `next` picks; the text above is for people.
+    sa.Column("priority_rank", sa.Integer, nullable=False),
+    sa.Column("due_at", UtcDateTime),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("claimed_by", sa.Text),
+    sa.Column("claimed_at", UtcDateTime),
+    sa.Column("claim_expires_at", UtcDateTime),
+    sa.Column("closed_by", sa.Text),
+    sa.Column("closed_at", UtcDateTime),
+    sa.Column("reason", sa.Text),
+    sa.Column("escalate_at", UtcDateTime),
+    sa.Column("escalated", sa.Boolean, nullable=False),
+    sa.Column("delegated_by", sa.Text),
+    sa.Index(None, "status", "queue", "priority_rank", "due_at"),
+    sa.Index(None, "case_id", "status"),
+    sa.Index(None, "status", "escalate_at"),
+)
+
+approval_votes = sa.Table(
+    "approval_votes", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("case_id", Id, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("round", sa.Integer, nullable=False),
+    sa.Column("task_id", Id, sa.ForeignKey("tasks.id"), nullable=False),
+    sa.Column("approver", sa.Text, nullable=False),
+    sa.Column("role", sa.Text),
+    sa.Column("decision", sa.Text, nullable=False),
+    sa.Column("on_behalf_of", sa.Text),
+    sa.Column("note", sa.Text),
+    sa.Column("at", UtcDateTime, nullable=False),
+    # One vote per person per visit to an approval state, and one per task.
+    sa.UniqueConstraint("case_id", "round", "approver"),
+    sa.UniqueConstraint("task_id"),
+)
+
+evidence = sa.Table(
+    "evidence", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("case_id", Id, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("reference", sa.Text),
+    sa.Column("attached_by", sa.Text, nullable=False),
+    sa.Column("attached_at", UtcDateTime, nullable=False),
+    sa.Index(None, "case_id"),
+)
+
+case_exceptions = sa.Table(
+    "case_exceptions", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("case_id", Id, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("raised_in", sa.Text, nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("raised_by", sa.Text, nullable=False),
+    sa.Column("raised_at", UtcDateTime, nullable=False),
+    sa.Column("resolved_by", sa.Text),
+    sa.Column("resolved_at", UtcDateTime),
+    sa.Column("resolution", sa.Text),
+    sa.Index(None, "case_id", "resolved_at"),
+)
+
+sla_clocks = sa.Table(
+    "sla_clocks", metadata,
+    # Business seconds the case spent in the definition's pause_in states, and since when it is paused now.
+    sa.Column("case_id", Id, sa.ForeignKey("cases.id"), primary_key=True, autoincrement=False),
+    sa.Column("paused_seconds", sa.Float, nullable=False),
+    sa.Column("paused_since", UtcDateTime),
+)

@@ -1,0 +1,198 @@
+"""Approvals: votes by the named approvers up to the quorum, after the evidence, never by the wrong person.
+
+Mixed into `Engine`. Entering an approval state makes one task per approver (see `tasks`).
+A vote is refused, with the rule named, when separation of duties excludes the voter (the
+requester, or whoever acted in the states it lists), or when the evidence the definition
+requires is not attached (documents) or filled (fields). The case moves on in the vote's
+transaction when the quorum is reached, and on the first rejection. An approver may delegate
+their task when the definition allows it; `tick` hands overdue approval tasks to the
+secondary approver, whose single vote then decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from backoffice.definitions.model import Approval, Definition, StateKind, Transition
+from backoffice.engine.audit import AuditAction, AuditEntry
+from backoffice.engine.cases import Actor, Case, utc
+from backoffice.engine.events import EngineEvent
+from backoffice.engine.ports import Vote
+from backoffice.engine.rules import check_transition, filled
+from backoffice.engine.tasks import Assignment, Task, TaskKind, TaskStatus, assignment_of
+from backoffice.errors import (DelegationNotAllowed, EvidenceMissing, NoApprovalHere, NotAnApprover,
+                               SeparationOfDuties, TransitionNotAllowed)
+
+if TYPE_CHECKING:
+    from backoffice.engine.engine import Engine
+
+
+class VoteDecision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class ApprovalOperations:
+    """The approval half of `Engine`."""
+
+    def attach_evidence(self: Engine, case_id: int, name: str, *, actor: Actor, now: datetime,
+                        reference: str | None = None) -> None:
+        """Attach a named document (a scan, a report) to a case, with where it is kept."""
+        now = utc(now)
+        case = self.case(case_id)
+        with self.store.transaction() as tx:
+            tx.insert_evidence(case.id, name, reference=reference, by=actor.id, at=now)
+            self._audit(tx, AuditEntry(AuditAction.EVIDENCE_ATTACHED, actor=actor.id, role=actor.role, at=now,
+                                       case_id=case.id, workflow=case.workflow, version=case.definition_version,
+                                       detail={"name": name, "reference": reference}))
+
+    def approve(self: Engine, case_id: int, *, actor: Actor, now: datetime, reject: bool = False,
+                note: str | None = None) -> Case:
+        """Cast the actor's vote on the case's approval; return the case (moved on when decided).
+
+        Raises:
+            NoApprovalHere: the case is not in an approval state.
+            SeparationOfDuties: the rule that excludes this voter (named in the message).
+            EvidenceMissing: required documents or fields are absent (approving only).
+            NotAnApprover: the actor has no open approval task on the case (or voted already).
+        """
+        now = utc(now)
+        case = self.case(case_id)
+        definition = self.running(case.workflow, case.definition_version).definition
+        approval = definition.approval(case.state)
+        if approval is None or definition.state(case.state).kind is not StateKind.APPROVAL:
+            raise NoApprovalHere(case.id, case.state)
+        rule = self._excluded_by(approval, case, actor)
+        if rule is not None:
+            raise SeparationOfDuties(case.id, actor.id, rule)
+        if not reject:
+            self._check_evidence(approval, case)
+        task = self._approval_task(case, actor, now)
+        decision = VoteDecision.REJECT if reject else VoteDecision.APPROVE
+        approvals = sum(v.decision == VoteDecision.APPROVE for v in self.store.votes(case.id, task.round))
+        decided = reject or task.escalated or approvals + 1 >= approval.votes_needed()
+        transition = _outcome(definition, case.state, reject=reject) if decided else None
+        vote = Vote(case_id=case.id, state=case.state, round=task.round, task_id=task.id, approver=actor.id,
+                    decision=str(decision), at=now, role=actor.role, on_behalf_of=task.delegated_by, note=note)
+        detail = {"task_id": task.id, "vote": str(decision), "votes_for": approvals + (not reject),
+                  "quorum": approval.votes_needed(), **({"note": note} if note else {})}
+        if transition is not None:
+            # The approval section is the authority here: its approvers may take the move it decides,
+            # even where the transition names other roles (a delegate, the secondary after a timeout).
+            authorized = Actor(actor.id, None, (*actor.roles, *transition.roles,
+                                                *filter(None, [definition.state(case.state).role])))
+            allowed = check_transition(definition, case, transition.to, actor=authorized, data=case.data, now=now)
+            if not allowed:
+                raise TransitionNotAllowed(case.id, case.state, transition.to, allowed.reason or "")
+            moved = self._moved(case, transition.to, actor=actor, now=now, data=case.data)
+        with self.store.transaction() as tx:
+            if not tx.close_task(task.id, status=TaskStatus.COMPLETED, by=actor.id, at=now):
+                raise NotAnApprover(case.id, actor.id, [])
+            tx.insert_vote(vote)
+            if transition is not None:
+                return self._write_move(tx, case, moved, actor=actor, role=actor.role, now=now, data=None,
+                                        activity=transition.name or transition.to, transition=transition.name,
+                                        detail=detail)
+            event = tx.insert_event(EngineEvent(case_id=case.id, activity=f"{decision} vote", timestamp=now,
+                                                workflow=case.workflow, version=case.definition_version,
+                                                resource=actor.id, role=actor.role,
+                                                attributes={"state": case.state, **detail}))
+            self._audit(tx, AuditEntry(AuditAction.APPROVAL_VOTED, actor=actor.id, role=actor.role, at=now,
+                                       case_id=case.id, workflow=case.workflow, version=case.definition_version,
+                                       detail={"event_id": event.id, "state": case.state, **detail}))
+        return case
+
+    def delegate(self: Engine, case_id: int, *, actor: Actor, to: str, now: datetime) -> Task:
+        """Hand the actor's approval task on a case to another person, when the definition allows it.
+
+        Raises:
+            NoApprovalHere, NotAnApprover: as for `approve`.
+            DelegationNotAllowed: the approval says delegation: false.
+        """
+        now = utc(now)
+        case = self.case(case_id)
+        approval = self.running(case.workflow, case.definition_version).definition.approval(case.state)
+        if approval is None:
+            raise NoApprovalHere(case.id, case.state)
+        if not approval.delegation:
+            raise DelegationNotAllowed(case.id, case.state)
+        task = self._approval_task(case, actor, now)
+        with self.store.transaction() as tx:
+            if not tx.reassign_task(task.id, Assignment(queue=None, assignee=to), delegated_by=actor.id):
+                raise NotAnApprover(case.id, actor.id, [])
+            self._audit(tx, AuditEntry(AuditAction.APPROVAL_DELEGATED, actor=actor.id, role=actor.role, at=now,
+                                       case_id=case.id, workflow=case.workflow, version=case.definition_version,
+                                       detail={"task_id": task.id, "to": to}))
+        return self.task(task.id)
+
+    def tick(self: Engine, now: datetime) -> Sequence[Task]:
+        """Hand every approval task whose timeout passed by `now` to the secondary approver; return them."""
+        now = utc(now)
+        escalated = []
+        for task in self.store.due_escalations(now):
+            case = self.case(task.case_id)
+            definition = self.running(case.workflow, case.definition_version).definition
+            approval = definition.approval(task.state)
+            if approval is None or approval.timeout is None:
+                continue
+            secondary = assignment_of(definition, approval.timeout.to, case)
+            system = Actor("backoffice")
+            with self.store.transaction() as tx:
+                if not tx.reassign_task(task.id, secondary, escalated=True):
+                    continue  # decided or escalated meanwhile
+                detail = {"task_id": task.id, "state": task.state, "to": str(approval.timeout.to),
+                          "after": str(approval.timeout.after), "from": task.assignment.describe()}
+                event = tx.insert_event(EngineEvent(case_id=case.id, activity="escalate approval", timestamp=now,
+                                                    workflow=case.workflow, version=case.definition_version,
+                                                    resource=system.id, attributes=detail))
+                self._audit(tx, AuditEntry(AuditAction.APPROVAL_ESCALATED, actor=system.id, at=now, case_id=case.id,
+                                           workflow=case.workflow, version=case.definition_version,
+                                           detail={"event_id": event.id, **detail}))
+            escalated.append(self.task(task.id))
+        return escalated
+
+    # --- inside ---
+
+    def _excluded_by(self: Engine, approval: Approval, case: Case, actor: Actor) -> str | None:
+        rules = approval.separation_of_duties
+        if rules is None:
+            return None
+        if rules.requester and actor.id == case.requester:
+            return "they requested it (separation_of_duties.requester)"
+        for event in self.store.events(case.id):
+            acted_in = event.attributes.get("from_state", event.attributes.get("state"))
+            if event.resource == actor.id and acted_in in rules.actors_of:
+                return (f"they acted in {acted_in!r} ({event.activity}), a state "
+                        f"separation_of_duties.actors_of names")
+        return None
+
+    def _check_evidence(self: Engine, approval: Approval, case: Case) -> None:
+        if approval.evidence is None:
+            return
+        attached = self.store.evidence_names(case.id)
+        documents = [name for name in approval.evidence.documents if name not in attached]
+        fields = [name for name in approval.evidence.fields if not filled(case.data, name)]
+        if documents or fields:
+            raise EvidenceMissing(case.id, documents, fields)
+
+    def _approval_task(self: Engine, case: Case, actor: Actor, now: datetime) -> Task:
+        open_tasks = [t for t in self.store.tasks(case_id=case.id, status=TaskStatus.OPEN, kind=TaskKind.APPROVAL)]
+        mine = [t for t in open_tasks if t.may_be_taken_by(actor) and t.held_by(now) in (None, actor.id)]
+        if not mine:
+            raise NotAnApprover(case.id, actor.id, [t.assignment.describe() for t in open_tasks])
+        # A task given to this person (delegated, escalated) before one open to their whole role.
+        return sorted(mine, key=lambda t: (t.assignee is None, t.id))[0]
+
+
+def _outcome(definition: Definition, state: str, *, reject: bool) -> Transition:
+    outgoing = definition.allowed_transitions(state)
+    rejecting = [t for t in outgoing if definition.state(t.to).kind is StateKind.CANCELLED
+                 or (t.name or "").lower().startswith("reject")]
+    chosen = rejecting if reject else [t for t in outgoing if t not in rejecting]
+    if not chosen:
+        raise TransitionNotAllowed("?", state, "?", f"{state!r} has no transition for a "
+                                                    f"{'rejection' if reject else 'approval'}")
+    return chosen[0]

@@ -1,0 +1,92 @@
+"""Exceptions: raised with a reason code where the taxonomy allows, routed to the resolver, resolved per the taxonomy.
+
+Mixed into `Engine`. Raising moves the case to the reason's state (or leaves it where it is
+when the reason names none) and routes one task to the resolver's queue, role or person
+("needs info" names the requester, so the task goes back to whoever asked). Resolving
+returns the case to `returns_to`, or ends it. The SLA clock stands still while the case
+waits in a state the definition's `sla.pause_in` lists (see `sla`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from backoffice.definitions.model import StateKind
+from backoffice.engine.cases import Actor, Case, utc
+from backoffice.engine.tasks import NewTask, TaskKind, assignment_of
+from backoffice.errors import ExceptionNotAllowed, NoOpenException, NotEligibleForTask, UnknownExceptionReason
+
+if TYPE_CHECKING:
+    from backoffice.engine.engine import Engine
+
+
+class ExceptionOperations:
+    """The exception half of `Engine`."""
+
+    def raise_exception(self: Engine, case_id: int, reason: str, *, actor: Actor, now: datetime,
+                        note: str | None = None) -> Case:
+        """Raise an exception on a case; return the case in the exception's state.
+
+        Raises:
+            UnknownExceptionReason: the definition has no such reason code.
+            ExceptionNotAllowed: the case is not in a state the reason's raised_in names (or has ended).
+        """
+        now = utc(now)
+        case = self.case(case_id)
+        definition = self.running(case.workflow, case.definition_version).definition
+        spec = definition.exceptions.get(reason)
+        if spec is None:
+            raise UnknownExceptionReason(reason, list(definition.exceptions))
+        allowed = spec.raised_in or [s for s, state in definition.states.items() if not state.kind.is_end]
+        if case.state not in allowed or definition.state(case.state).kind.is_end:
+            raise ExceptionNotAllowed(case.id, reason, case.state, allowed)
+        target = spec.state or case.state
+        moved = self._moved(case, target, actor=actor, now=now, data=case.data)
+        assignment = assignment_of(definition, spec.resolver, moved) if spec.resolver else None
+
+        def plan(due: datetime | None) -> list[NewTask]:
+            if assignment is None:
+                return []
+            return [NewTask(case.id, case.workflow, target, case.version + 1, TaskKind.EXCEPTION, assignment,
+                            moved.priority, now, due, reason=reason)]
+
+        with self.store.transaction() as tx:
+            raised = tx.insert_exception(case.id, reason, raised_in=case.state, note=note, by=actor.id, at=now)
+            return self._write_move(tx, case, moved, actor=actor, role=actor.role, now=now, data=None,
+                                    activity=f"raise {reason}", reason=reason, plan=plan,
+                                    detail={"exception_id": raised.id, **({"note": note} if note else {})})
+
+    def resolve_exception(self: Engine, case_id: int, *, actor: Actor, now: datetime, note: str | None = None
+                          ) -> Case:
+        """Resolve the case's open exception: back to the state the taxonomy says, or to its end.
+
+        Raises:
+            NoOpenException: the case has no open exception.
+            NotEligibleForTask: the actor is not the exception's resolver.
+        """
+        now = utc(now)
+        case = self.case(case_id)
+        raised = self.store.open_exception(case.id)
+        if raised is None:
+            raise NoOpenException(case.id)
+        definition = self.running(case.workflow, case.definition_version).definition
+        spec = definition.exceptions[raised.reason]
+        if spec.resolver is not None:
+            assignment = assignment_of(definition, spec.resolver, case)
+            resolver_task = next(iter(self.store.tasks(case_id=case.id, kind=str(TaskKind.EXCEPTION))), None)
+            if resolver_task is not None and not resolver_task.may_be_taken_by(actor):
+                raise NotEligibleForTask(resolver_task.id, actor.id, assignment.describe())
+        if spec.returns_to is not None:
+            target = spec.returns_to
+        elif isinstance(spec.ends, str):
+            target = spec.ends
+        else:
+            target = next(s for s, state in definition.states.items() if state.kind is StateKind.CANCELLED)
+        moved = self._moved(case, target, actor=actor, now=now, data=case.data)
+        with self.store.transaction() as tx:
+            if not tx.resolve_exception(raised.id, resolution=target, by=actor.id, at=now):
+                raise NoOpenException(case.id)
+            return self._write_move(tx, case, moved, actor=actor, role=actor.role, now=now, data=None,
+                                    activity=f"resolve {raised.reason}", reason=raised.reason,
+                                    detail={"exception_id": raised.id, **({"note": note} if note else {})})

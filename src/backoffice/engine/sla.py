@@ -1,0 +1,45 @@
+"""The resolution SLA of a case in business time, paused while the case waits in a pause_in state.
+
+The store keeps, per case, the business seconds spent paused so far and since when it is
+paused now; the due time is the case's start plus the SLA plus the paused time, all counted
+on the definition's calendar. So a case that waited a day on its requester is due a day later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from backoffice.definitions.model import Definition
+from backoffice.engine.cases import Case
+
+
+@dataclass(frozen=True)
+class PausedTime:
+    """Business seconds a case's SLA clock stood still, and since when it stands still now (None: running)."""
+
+    seconds: float = 0.0
+    since: datetime | None = None
+
+
+def resolution_due(definition: Definition, case: Case, paused: PausedTime) -> datetime | None:
+    """Return when the case's resolution SLA falls due, after its pauses; None when it has no such SLA."""
+    duration = definition.sla.resolution if definition.sla is not None else None
+    if duration is None:
+        return None
+    calendar = definition.business_calendar()
+    return calendar.add_business_time(case.created_at, calendar.business_seconds(duration) + paused.seconds)
+
+
+def after_move(definition: Definition, *, left: str, entered: str, paused: PausedTime, now: datetime
+               ) -> PausedTime:
+    """Return the paused time once a case moved from `left` to `entered` at `now`."""
+    if definition.sla is None:
+        return paused
+    pausing, was_paused = definition.pauses_sla(entered), paused.since is not None
+    if was_paused and not pausing:
+        stood = max(0.0, definition.business_calendar().business_seconds_between(paused.since, now))
+        return PausedTime(paused.seconds + stood, None)
+    if pausing and not was_paused:
+        return PausedTime(paused.seconds, now)
+    return paused

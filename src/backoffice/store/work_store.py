@@ -1,0 +1,203 @@
+"""The store's part for tasks, approval votes, evidence, exceptions and paused SLA clocks.
+
+Mixed into `SqlStore` (reads) and `SqlTransaction` (writes). The guard of a claim is the
+conditional UPDATE: `WHERE status = 'open' AND (claimed_by IS NULL OR claim_expires_at < now)`,
+checked by its row count, so two workers can never both hold one task. On PostgreSQL `next`
+first picks its row with FOR UPDATE SKIP LOCKED, so concurrent workers pick different tasks
+instead of queueing on one; on SQLite the writing transaction (BEGIN IMMEDIATE) has the
+database to itself already.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from backoffice.definitions.model import Priority
+from backoffice.engine.ports import RaisedException, Vote
+from backoffice.engine.sla import PausedTime
+from backoffice.engine.tasks import PRIORITY_RANK, Assignment, NewTask, Task, TaskKind, TaskStatus
+from backoffice.errors import NotAnApprover
+from backoffice.store.tables import approval_votes, case_exceptions, evidence, sla_clocks, tasks
+
+OPEN = str(TaskStatus.OPEN)
+
+
+def _unheld(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(tasks.c.claimed_by.is_(None), tasks.c.claim_expires_at < now)
+
+
+def _urgency() -> tuple[sa.ColumnElement, ...]:
+    return (tasks.c.priority_rank.desc(), tasks.c.due_at.asc().nulls_last(), tasks.c.created_at, tasks.c.id)
+
+
+class WorkReads:
+    """Reads of tasks and what hangs on them."""
+
+    engine: sa.Engine
+
+    def task(self, task_id: int) -> Task | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(tasks).where(tasks.c.id == task_id)).first()
+        return task_of(row) if row is not None else None
+
+    def tasks(self, *, queue: str | None = None, case_id: int | None = None, status: TaskStatus | None = None,
+              kind: str | None = None, after_id: int = 0, limit: int = 100) -> Sequence[Task]:
+        query = sa.select(tasks).where(tasks.c.id > after_id).order_by(tasks.c.id).limit(limit)
+        for column, value in ((tasks.c.queue, queue), (tasks.c.case_id, case_id), (tasks.c.kind, kind),
+                              (tasks.c.status, str(status) if status else None)):
+            if value is not None:
+                query = query.where(column == value)
+        with self.engine.connect() as connection:
+            return [task_of(row) for row in connection.execute(query)]
+
+    def due_escalations(self, now: datetime, *, limit: int = 100) -> Sequence[Task]:
+        query = (sa.select(tasks).where(tasks.c.status == OPEN, tasks.c.kind == str(TaskKind.APPROVAL),
+                                        tasks.c.escalate_at <= now, tasks.c.escalated.is_(False))
+                 .order_by(tasks.c.escalate_at, tasks.c.id).limit(limit))
+        with self.engine.connect() as connection:
+            return [task_of(row) for row in connection.execute(query)]
+
+    def votes(self, case_id: int, round: int) -> Sequence[Vote]:
+        query = (sa.select(approval_votes).where(approval_votes.c.case_id == case_id, approval_votes.c.round == round)
+                 .order_by(approval_votes.c.id))
+        with self.engine.connect() as connection:
+            return [Vote(**{k: v for k, v in row._mapping.items() if k != "id"}) for row in connection.execute(query)]
+
+    def evidence_names(self, case_id: int) -> set[str]:
+        with self.engine.connect() as connection:
+            return set(connection.execute(sa.select(evidence.c.name).where(evidence.c.case_id == case_id)).scalars())
+
+    def open_exception(self, case_id: int) -> RaisedException | None:
+        query = (sa.select(case_exceptions).where(case_exceptions.c.case_id == case_id,
+                                                  case_exceptions.c.resolved_at.is_(None))
+                 .order_by(case_exceptions.c.id.desc()).limit(1))
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        return RaisedException(**row._mapping) if row is not None else None
+
+    def paused_time(self, case_id: int) -> PausedTime:
+        with self.engine.connect() as connection:
+            return _paused(connection, case_id)
+
+
+class WorkWrites:
+    """Writes of tasks and what hangs on them, inside the transaction of the change that causes them."""
+
+    connection: sa.Connection
+
+    def insert_task(self, task: NewTask) -> Task:
+        values = dict(case_id=task.case_id, workflow=task.workflow, state=task.state, round=task.round,
+                      kind=str(task.kind), status=OPEN, queue=task.assignment.queue, role=task.assignment.role,
+                      assignee=task.assignment.assignee, priority=str(task.priority),
+                      priority_rank=PRIORITY_RANK[task.priority], due_at=task.due_at, created_at=task.created_at,
+                      reason=task.reason, escalate_at=task.escalate_at, escalated=False)
+        result = self.connection.execute(sa.insert(tasks).values(**values))
+        return Task(id=result.inserted_primary_key[0], case_id=task.case_id, workflow=task.workflow,
+                    state=task.state, round=task.round, kind=task.kind, status=TaskStatus.OPEN,
+                    queue=task.assignment.queue, role=task.assignment.role, assignee=task.assignment.assignee,
+                    priority=task.priority, due_at=task.due_at, created_at=task.created_at, reason=task.reason,
+                    escalate_at=task.escalate_at)
+
+    def close_case_tasks(self, case_id: int, *, status: TaskStatus, by: str, at: datetime) -> int:
+        result = self.connection.execute(
+            sa.update(tasks).where(tasks.c.case_id == case_id, tasks.c.status == OPEN)
+            .values(status=str(status), closed_by=by, closed_at=at))
+        return result.rowcount
+
+    def claim_task(self, task_id: int, *, actor: str, now: datetime, until: datetime) -> bool:
+        result = self.connection.execute(
+            sa.update(tasks).where(tasks.c.id == task_id, tasks.c.status == OPEN,
+                                   sa.or_(_unheld(now), tasks.c.claimed_by == actor))
+            .values(claimed_by=actor, claimed_at=now, claim_expires_at=until))
+        return result.rowcount == 1
+
+    def claim_next(self, queues: Sequence[str], *, actor: str, roles: Sequence[str], now: datetime,
+                   until: datetime) -> Task | None:
+        eligible = sa.or_(tasks.c.assignee == actor,
+                          sa.and_(tasks.c.assignee.is_(None),
+                                  sa.or_(tasks.c.role.is_(None), tasks.c.role.in_(list(roles)))))
+        pick = (sa.select(tasks.c.id).where(tasks.c.status == OPEN, tasks.c.queue.in_(list(queues)),
+                                            _unheld(now), eligible)
+                .order_by(*_urgency()).limit(1))
+        if self.connection.dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        task_id = self.connection.execute(pick).scalar()
+        if task_id is None or not self.claim_task(task_id, actor=actor, now=now, until=until):
+            return None
+        return task_of(self.connection.execute(sa.select(tasks).where(tasks.c.id == task_id)).one())
+
+    def release_task(self, task_id: int, *, actor: str, now: datetime) -> bool:
+        result = self.connection.execute(
+            sa.update(tasks).where(tasks.c.id == task_id, tasks.c.status == OPEN, tasks.c.claimed_by == actor,
+                                   tasks.c.claim_expires_at >= now)
+            .values(claimed_by=None, claimed_at=None, claim_expires_at=None))
+        return result.rowcount == 1
+
+    def close_task(self, task_id: int, *, status: TaskStatus, by: str, at: datetime,
+                   holder: str | None = None) -> bool:
+        query = sa.update(tasks).where(tasks.c.id == task_id, tasks.c.status == OPEN)
+        if holder is not None:
+            query = query.where(tasks.c.claimed_by == holder, tasks.c.claim_expires_at >= at)
+        return self.connection.execute(query.values(status=str(status), closed_by=by, closed_at=at)).rowcount == 1
+
+    def reassign_task(self, task_id: int, assignment: Assignment, *, escalated: bool | None = None,
+                      delegated_by: str | None = None) -> bool:
+        values: dict[str, object] = dict(queue=assignment.queue, role=assignment.role, assignee=assignment.assignee,
+                                         claimed_by=None, claimed_at=None, claim_expires_at=None)
+        if escalated is not None:
+            values["escalated"] = escalated
+        if delegated_by is not None:
+            values["delegated_by"] = delegated_by
+        result = self.connection.execute(
+            sa.update(tasks).where(tasks.c.id == task_id, tasks.c.status == OPEN).values(**values))
+        return result.rowcount == 1
+
+    def insert_vote(self, vote: Vote) -> None:
+        try:
+            self.connection.execute(sa.insert(approval_votes).values(**vote.__dict__))
+        except sa.exc.IntegrityError as exc:
+            raise NotAnApprover(vote.case_id, vote.approver, []) from exc
+
+    def insert_evidence(self, case_id: int, name: str, *, reference: str | None, by: str, at: datetime) -> None:
+        self.connection.execute(sa.insert(evidence).values(case_id=case_id, name=name, reference=reference,
+                                                           attached_by=by, attached_at=at))
+
+    def insert_exception(self, case_id: int, reason: str, *, raised_in: str, note: str | None, by: str,
+                         at: datetime) -> RaisedException:
+        result = self.connection.execute(sa.insert(case_exceptions).values(
+            case_id=case_id, reason=reason, raised_in=raised_in, note=note, raised_by=by, raised_at=at))
+        return RaisedException(id=result.inserted_primary_key[0], case_id=case_id, reason=reason,
+                               raised_in=raised_in, raised_by=by, raised_at=at, note=note)
+
+    def resolve_exception(self, exception_id: int, *, resolution: str, by: str, at: datetime) -> bool:
+        result = self.connection.execute(
+            sa.update(case_exceptions).where(case_exceptions.c.id == exception_id,
+                                             case_exceptions.c.resolved_at.is_(None))
+            .values(resolution=resolution, resolved_by=by, resolved_at=at))
+        return result.rowcount == 1
+
+    def paused_time(self, case_id: int) -> PausedTime:
+        return _paused(self.connection, case_id)
+
+    def set_paused_time(self, case_id: int, paused: PausedTime) -> None:
+        values = dict(paused_seconds=paused.seconds, paused_since=paused.since)
+        updated = self.connection.execute(sa.update(sla_clocks).where(sla_clocks.c.case_id == case_id)
+                                          .values(**values))
+        if updated.rowcount == 0:
+            self.connection.execute(sa.insert(sla_clocks).values(case_id=case_id, **values))
+
+
+def _paused(connection: sa.Connection, case_id: int) -> PausedTime:
+    row = connection.execute(sa.select(sla_clocks).where(sla_clocks.c.case_id == case_id)).first()
+    return PausedTime(row.paused_seconds, row.paused_since) if row is not None else PausedTime()
+
+
+def task_of(row: sa.Row) -> Task:
+    values = dict(row._mapping)
+    values.pop("priority_rank")
+    return replace(Task(**{**values, "kind": TaskKind(values["kind"]), "status": TaskStatus(values["status"]),
+                           "priority": Priority(values["priority"])}))

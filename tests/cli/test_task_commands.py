@@ -1,0 +1,78 @@
+"""`task`, `approve` and `exception` commands: the work of a queue from the command line, errors in one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from backoffice.cli.app import main
+from backoffice.definitions import LIBRARY
+
+from ..databases import DATABASES, database_target
+
+TEMPLATE = LIBRARY / "service-request.yaml"
+PAYLOAD = {"summary": "Printer jammed", "description": "3rd floor", "category": "it", "urgency": "high",
+           "requester_email": "ann@example.com"}
+DESK = ("--as", "bob", "--role", "service-desk")
+
+
+@pytest.fixture(params=DATABASES)
+def database(request, tmp_path: Path, monkeypatch):
+    for target in database_target(request.param, tmp_path):
+        monkeypatch.setenv("BACKOFFICE_DB", target)
+        yield target
+
+
+@pytest.fixture
+def backoffice(capsys):
+    def run(*args: str) -> tuple[int, str, str]:
+        try:
+            main(list(args))
+            status = 0
+        except SystemExit as exit_:
+            status = exit_.code or 0
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+    return run
+
+
+@pytest.fixture
+def triaged(database, backoffice):
+    backoffice("deploy", str(TEMPLATE), "--as", "lead")
+    backoffice("case", "start", "service-request", "--data", json.dumps(PAYLOAD), "--as", "ann")
+    status, _, _ = backoffice("case", "transition", "1", "triage", "--expected-version", "1", *DESK)
+    assert status == 0
+
+
+def test_a_worker_takes_and_completes_the_next_task(triaged, backoffice):
+    status, out, _ = backoffice("task", "list", "--queue", "service-desk")
+    assert status == 0 and "triage" in out and "service-desk" in out
+    status, out, _ = backoffice("task", "next", "--queue", "service-desk", *DESK)
+    assert status == 0 and out.startswith("task 1: case 1 triage (work)") and "claimed by bob" in out
+    status, out, _ = backoffice("task", "complete", "1", "--to", "in-progress", *DESK)
+    assert (status, out) == (0, "task 1 completed: case 1 triage -> in-progress, queue resolver-groups, "
+                                "priority high\n")
+
+
+def test_user_errors_are_one_line_and_exit_2(triaged, backoffice):
+    backoffice("task", "claim", "1", *DESK)
+    for args, expected in [
+        (("task", "claim", "1", "--as", "dora", "--role", "service-desk"), "task 1 is claimed by bob until"),
+        (("task", "claim", "99", *DESK), "no task 99"),
+        (("task", "release", "1", "--as", "dora", "--role", "service-desk"), "dora does not hold the claim"),
+        (("exception", "raise", "1", "third_party_delay", *DESK), "cannot be raised on case 1 in 'triage'"),
+        (("exception", "resolve", "1", "--as", "ann"), "case 1 has no open exception"),
+        (("approve", "1", "--as", "bob"), "which is no approval"),
+    ]:
+        status, out, err = backoffice(*args)
+        assert status == 2, args
+        assert expected in err and err.count("\n") == 1 and "Traceback" not in err, err
+
+
+def test_needs_info_goes_to_the_requester_and_back(triaged, backoffice):
+    status, out, _ = backoffice("exception", "raise", "1", "needs_info", "--note", "which printer?", *DESK)
+    assert status == 0 and "state waiting-on-requester" in out and "for ann" in out
+    status, out, _ = backoffice("exception", "resolve", "1", "--as", "ann")
+    assert (status, out) == (0, "case 1: exception resolved, state triage\n")
