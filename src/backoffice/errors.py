@@ -582,3 +582,34 @@ class NoOpenException(UserError):
         self.case_id = case_id
         super().__init__(f"case {case_id} has no open exception; expected a case with one "
                          f"(backoffice exception raise)")
+
+
+# Automated steps and the outbox
+
+
+class UnknownAction(UserError):
+    """An automated step names an action no one registered."""
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        self.name = name
+        self.known = list(known)
+        close = suggest(name, known)
+        hint = f" (did you mean {close!r}?)" if close else ""
+        super().__init__(f"no action registered as {name!r}{hint}; expected one of {', '.join(known) or 'none'}")
+
+
+class UnknownOutboxEntry(UserError):
+    """An outbox entry id that does not exist."""
+
+    def __init__(self, entry_id: object) -> None:
+        self.entry_id = entry_id
+        super().__init__(f"no outbox entry {entry_id}; expected an id from `backoffice dlq list`")
+
+
+class NotDeadLettered(UserError):
+    """Replaying an outbox entry that is not in the dead-letter queue."""
+
+    def __init__(self, entry_id: object, status: str) -> None:
+        self.entry_id = entry_id
+        self.status = status
+        super().__init__(f"outbox entry {entry_id} is {status}, not dead; expected an id from `backoffice dlq list`")

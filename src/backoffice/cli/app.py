@@ -16,8 +16,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from backoffice.cli.contract_commands import contract_app
 from backoffice.cli.definition_commands import check_command
-from backoffice.cli.engine_commands import (approve_command, audit_app, case_app, deploy_command, exception_app,
-                                            task_app)
+from backoffice.cli.engine_commands import (approve_command, audit_app, case_app, deploy_command, dlq_app,
+                                            exception_app, task_app, worker_command)
 from backoffice.cli.evidence_commands import conform_command, docs_command, draft_command
 from backoffice.cli.readiness_commands import prioritize_command, readiness_command
 from backoffice.cli.template_commands import new_command, templates_command
@@ -205,6 +205,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(task_app, name="task")
 app.command("approve")(approve_command)
 app.add_typer(exception_app, name="exception")
+app.command("worker")(worker_command)
+app.add_typer(dlq_app, name="dlq")
 app.command("readiness")(readiness_command)
 app.command("prioritize")(prioritize_command)
 app.command("templates")(templates_command)

@@ -1,4 +1,4 @@
-"""Engine commands: `deploy FILE`, `case start|show|list|transition`, `audit verify`.
+"""Engine commands: `deploy FILE`, `case start|show|list|transition`, `audit verify`, `worker`, `dlq list|replay`.
 
 Every command takes `--db` (or BACKOFFICE_DB): a SQLite file, `backoffice.db` in the current
 folder by default, or a PostgreSQL URL. The actor is `--as` (or BACKOFFICE_ACTOR, else the
@@ -350,3 +350,88 @@ def exception_resolve(
     """Resolve the case's open exception: back where the taxonomy says, or to its end."""
     case = _engine(db).resolve_exception(case_id, actor=_actor(actor, role), now=_now(), note=note)
     console.print(f"case {case.id}: exception resolved, state {case.state}")
+
+
+# --- the worker and the dead-letter queue ---
+
+dlq_app = typer.Typer(help="The dead-letter queue: automated steps whose attempts ran out.", no_args_is_help=True)
+
+
+def _registry(modules: list[str], webhooks: list[str]):
+    """Build the worker's actions: registries named as module:attribute, and NAME=URL webhooks."""
+    import importlib
+
+    from backoffice.engine.actions import ActionRegistry
+    from backoffice.engine.webhook import webhook_action
+    registry = ActionRegistry()
+    for spec in modules:
+        module_name, _, attribute = spec.partition(":")
+        try:
+            found = getattr(importlib.import_module(module_name), attribute or "registry")
+        except (ImportError, AttributeError) as exc:
+            raise BadOption("--actions", spec, f"module:attribute naming an ActionRegistry ({exc})") from exc
+        if not isinstance(found, ActionRegistry):
+            raise BadOption("--actions", spec, "module:attribute naming an ActionRegistry")
+        for name in found:
+            registry.register(name, found.get(name))
+    for spec in webhooks:
+        name, _, url = spec.partition("=")
+        if not name or not url.startswith(("http://", "https://")):
+            raise BadOption("--webhook", spec, "NAME=URL, such as notify_erp=https://erp.internal/hooks")
+        registry.register(name, webhook_action(url))
+    return registry
+
+
+def worker_command(
+    db: Db = "backoffice.db",
+    once: Annotated[bool, typer.Option("--once", help="Run the due steps once, then stop.")] = False,
+    poll: Annotated[float, typer.Option("--poll", min=0.05, help="Seconds between polls when idle.")] = 1.0,
+    actions: Annotated[Optional[list[str]], typer.Option(
+        "--actions", help="module:attribute of an ActionRegistry to run (repeatable).")] = None,
+    webhooks: Annotated[Optional[list[str]], typer.Option(
+        "--webhook", help="NAME=URL: run action NAME as a CloudEvents webhook (repeatable).")] = None,
+) -> None:
+    """Run automated steps from the outbox: retries with backoff, dead letters after the last attempt."""
+    import time
+
+    from backoffice.engine.worker import Worker
+    worker = Worker(_engine(db), _registry(actions or [], webhooks or []))
+    try:
+        while True:
+            # The clock is read here, in the command line, and passed in: the engine never reads it.
+            report = worker.run_once(_now())
+            if report.claimed:
+                console.print(f"{report.claimed} step(s): {report.done} done, {report.retried} to retry, "
+                              f"{report.dead} dead, {report.manual} to people")
+            if once:
+                return
+            if report.claimed < worker.batch:
+                time.sleep(poll)
+    except KeyboardInterrupt:
+        console.print("worker stopped")
+
+
+@dlq_app.command("list")
+def dlq_list(db: Db = "backoffice.db", as_json: AsJson = False) -> None:
+    """List the dead letters, oldest first."""
+    entries = _engine(db).dead_letters(limit=1000)
+    if as_json:
+        console.print_json(json.dumps([entry.as_json() for entry in entries]))
+        return
+    if not entries:
+        console.print("the dead-letter queue is empty")
+        return
+    table = Table("id", "case", "state", "action", "attempts", "failed at", "last error")
+    for entry in entries:
+        table.add_row(str(entry.id), str(entry.case_id), entry.state, entry.action, str(entry.attempts),
+                      _when(entry.finished_at) if entry.finished_at else "-", entry.last_error or "")
+    console.print(table)
+
+
+@dlq_app.command("replay")
+def dlq_replay(entry_id: Annotated[int, typer.Argument(metavar="ID")], db: Db = "backoffice.db",
+               actor: As = None) -> None:
+    """Put a dead letter back in the outbox with fresh attempts and the same idempotency key."""
+    entry = _engine(db).replay(entry_id, actor=_actor_id(actor), now=_now())
+    console.print(f"outbox entry {entry.id} ({entry.action}, case {entry.case_id}) is {entry.status} again, "
+                  f"key {entry.idempotency_key}")

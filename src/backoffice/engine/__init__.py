@@ -8,14 +8,18 @@ The core imports no database library: it reaches storage through `ports.Store`, 
 `backoffice.store.SqlStore` implements. See DESIGN.md, Layers and Invariants.
 """
 
+from backoffice.engine.actions import ActionCall, ActionFailed, ActionRegistry
 from backoffice.engine.audit import AuditAction, AuditHead, AuditRecord, AuditReport, verify
 from backoffice.engine.cases import Actor, Case, Decision
 from backoffice.engine.engine import Engine
 from backoffice.engine.events import EngineEvent
+from backoffice.engine.outbox import OutboxEntry, OutboxStatus
 from backoffice.engine.ports import Store, StoredVersion, StoreTransaction
 from backoffice.engine.versions import DeployedVersion
+from backoffice.engine.worker import Worker, WorkerReport
 
 __all__ = [
-    "Actor", "AuditAction", "AuditHead", "AuditRecord", "AuditReport", "Case", "Decision", "DeployedVersion",
-    "Engine", "EngineEvent", "Store", "StoreTransaction", "StoredVersion", "verify",
+    "ActionCall", "ActionFailed", "ActionRegistry", "Actor", "AuditAction", "AuditHead", "AuditRecord", "AuditReport",
+    "Case", "Decision", "DeployedVersion", "Engine", "EngineEvent", "OutboxEntry", "OutboxStatus", "Store",
+    "StoreTransaction", "StoredVersion", "Worker", "WorkerReport", "verify",
 ]

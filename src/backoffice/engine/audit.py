@@ -34,6 +34,8 @@ class AuditAction(StrEnum):
     APPROVAL_DELEGATED = "approval.delegated"
     APPROVAL_ESCALATED = "approval.escalated"
     EVIDENCE_ATTACHED = "evidence.attached"
+    WORKFLOW_MODE_CHANGED = "workflow.mode_changed"
+    OUTBOX_REPLAYED = "outbox.replayed"
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from backoffice.engine.audit import AuditAction, AuditEntry, canonical_json, sea
 from backoffice.engine.cases import Actor, Case, Decision, utc
 from backoffice.engine.events import EngineEvent, change_attributes
 from backoffice.engine.approvals import ApprovalOperations
+from backoffice.engine.automation import AutomationOperations
 from backoffice.engine.exceptions import ExceptionOperations
 from backoffice.engine.queues import QueueOperations
 from backoffice.engine.ports import NewCase, Store, StoredVersion, StoreTransaction
@@ -35,7 +36,7 @@ from backoffice.errors import (ContractViolation, DuplicateIdempotencyKey, Idemp
                                VersionOutOfOrder, WorkflowNotActive)
 
 
-class Engine(QueueOperations, ApprovalOperations, ExceptionOperations):
+class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, AutomationOperations):
     """Runs workflow definitions over a store (see `backoffice.engine.ports.Store`)."""
 
     def __init__(self, store: Store) -> None:
@@ -238,11 +239,14 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations):
     def _write_move(self, tx: StoreTransaction, case: Case, moved: Case, *, actor: Actor, role: str | None,
                     now: datetime, data: Mapping[str, Any] | None, activity: str, transition: str | None = None,
                     reason: str | None = None, detail: Mapping[str, Any] | None = None,
-                    plan: Callable[[datetime | None], Sequence[NewTask]] | None = None) -> Case:
+                    plan: Callable[[datetime | None], Sequence[NewTask]] | None = None,
+                    automate: bool = True) -> Case:
         """Write a move in `tx`: the case, its event, the tasks of the state entered, and the audit record.
 
         `plan` makes the tasks of the state entered (given the SLA due time) instead of the
-        definition's defaults: an exception routes its own task to its resolver.
+        definition's defaults: an exception routes its own task to its resolver. Entering an
+        automated state writes its outbox entry here, in the move's transaction (unless
+        `automate` is False: a replay brings its own entry back).
         """
         changed = {key: value for key, value in (data or {}).items() if case.data.get(key, _ABSENT) != value}
         stored = tx.update_case(moved, expected_version=case.version)
@@ -253,7 +257,7 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations):
         event = tx.insert_event(EngineEvent(
             case_id=case.id, activity=activity, timestamp=now, workflow=case.workflow,
             version=case.definition_version, resource=actor.id, role=role, reason=reason, attributes=attributes))
-        self._enter(tx, case, stored, actor=actor, now=now, plan=plan)
+        self._enter(tx, case, stored, actor=actor, now=now, plan=plan, automate=automate)
         self._audit(tx, AuditEntry(AuditAction.CASE_TRANSITIONED, actor=actor.id, role=role, at=now,
                                    case_id=case.id, workflow=case.workflow, version=case.definition_version,
                                    detail={"event_id": event.id, "from_state": case.state, "to_state": moved.state,
@@ -264,7 +268,7 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations):
         return stored
 
     def _enter(self, tx: StoreTransaction, before: Case, after: Case, *, actor: Actor, now: datetime,
-               plan: Callable[[datetime | None], Sequence[NewTask]] | None) -> None:
+               plan: Callable[[datetime | None], Sequence[NewTask]] | None, automate: bool = True) -> None:
         # The work of the state left is over, whoever held it; the state entered brings its own.
         definition = self.running(after.workflow, after.definition_version).definition
         tx.close_case_tasks(after.id, status=TaskStatus.CANCELLED, by=actor.id, at=now)
@@ -275,6 +279,8 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations):
         due = resolution_due(definition, after, now_paused)
         for task in plan(due) if plan is not None else work_on_entering(definition, after, now=now, due_at=due):
             tx.insert_task(task)
+        if automate:
+            self._automate(tx, definition, after, now=now)
 
     def _write_intake(self, new_case: NewCase, *, actor: Actor) -> Case:
         role = actor.role or REQUESTER

@@ -17,6 +17,7 @@ from backoffice.definitions.model import Priority
 from backoffice.engine.audit import AuditHead, AuditRecord
 from backoffice.engine.cases import Case
 from backoffice.engine.events import EngineEvent
+from backoffice.engine.outbox import NewOutboxEntry, OutboxEntry, OutboxStatus
 from backoffice.engine.sla import PausedTime
 from backoffice.engine.tasks import Assignment, NewTask, Task, TaskStatus
 
@@ -182,6 +183,27 @@ class StoreTransaction(Protocol):
     def set_paused_time(self, case_id: int, paused: PausedTime) -> None:
         """Store the case's paused SLA time."""
 
+    # --- the outbox and manual mode ---
+
+    def insert_outbox(self, entry: NewOutboxEntry) -> OutboxEntry:
+        """Store a pending outbox entry, due at once."""
+
+    def claim_outbox(self, *, worker: str, now: datetime, until: datetime, limit: int) -> Sequence[OutboxEntry]:
+        """Lease up to `limit` due entries (pending and due, or running with a lapsed lease), adding one attempt."""
+
+    def finish_outbox(self, entry: OutboxEntry, *, status: OutboxStatus, at: datetime,
+                      error: str | None = None, next_attempt_at: datetime | None = None) -> bool:
+        """Settle a leased attempt; False when the lease was lost meanwhile (nothing is changed)."""
+
+    def requeue_outbox(self, entry_id: int, *, at: datetime) -> bool:
+        """Make a dead entry pending again with fresh attempts and the same key; False when it is not dead."""
+
+    def manual_mode(self, workflow: str) -> bool:
+        """Whether the workflow's automated steps go to people."""
+
+    def set_manual_mode(self, workflow: str, manual: bool, *, by: str, at: datetime) -> None:
+        """Switch the workflow's automated steps to people (True) or back to the worker."""
+
 
 class Store(Protocol):
     """The engine's storage: reads, and transactions for writes."""
@@ -235,3 +257,13 @@ class Store(Protocol):
 
     def paused_time(self, case_id: int) -> PausedTime:
         """Return the case's paused SLA time (none stored: zero, running)."""
+
+    def outbox_entry(self, entry_id: int) -> OutboxEntry | None:
+        """Return an outbox entry, or None."""
+
+    def outbox_entries(self, *, status: OutboxStatus | None = None, case_id: int | None = None,
+                       after_id: int = 0, limit: int = 100) -> Sequence[OutboxEntry]:
+        """Return outbox entries by id, filtered by what is given."""
+
+    def manual_mode(self, workflow: str) -> bool:
+        """Whether the workflow's automated steps go to people."""

@@ -223,3 +223,36 @@ sla_clocks = sa.Table(
     sa.Column("paused_seconds", sa.Float, nullable=False),
     sa.Column("paused_since", UtcDateTime),
 )
+
+outbox = sa.Table(
+    "outbox", metadata,
+    # One side effect to deliver, written in the transaction of the change that caused it.
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("case_id", Id, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("workflow", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    # The same on every attempt and replay, so the receiving side can drop a second delivery.
+    sa.Column("idempotency_key", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("claimed_by", sa.Text),
+    sa.Column("lease_expires_at", UtcDateTime),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("finished_at", UtcDateTime),
+    sa.UniqueConstraint("idempotency_key"),
+    sa.Index(None, "status", "next_attempt_at"),
+    sa.Index(None, "case_id"),
+)
+
+workflow_modes = sa.Table(
+    "workflow_modes", metadata,
+    # A workflow in manual mode sends its automated steps to people (the fallback) instead of the worker.
+    sa.Column("workflow", sa.Text, primary_key=True),
+    sa.Column("manual", sa.Boolean, nullable=False),
+    sa.Column("changed_by", sa.Text, nullable=False),
+    sa.Column("changed_at", UtcDateTime, nullable=False),
+)

@@ -1,0 +1,60 @@
+"""The built-in HTTP webhook action: POST a CloudEvents 1.0 JSON event to a URL, with httpx.
+
+    registry.register("notify_erp", webhook_action("https://erp.internal/hooks/backoffice"))
+
+The event's `id` is the step's idempotency key, and so is the `Idempotency-Key` header: the
+receiver drops a second delivery of the same key (delivery is at least once). A 2xx answer is
+success; 408, 429 and 5xx and transport errors are retried; any other 4xx is not (sending the
+same request again cannot help), and goes to the dead-letter queue at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from backoffice.engine.actions import Action, ActionCall, ActionFailed
+
+EVENT_TYPE = "org.backoffice.step"
+RETRYABLE_STATUS = frozenset({408, 425, 429})
+
+
+def cloud_event(call: ActionCall, *, source: str) -> dict[str, Any]:
+    """Return the CloudEvents 1.0 structured-mode JSON of one step's call."""
+    return {"specversion": "1.0", "id": call.idempotency_key, "source": source,
+            "type": f"{EVENT_TYPE}.{call.action}", "subject": f"case/{call.case_id}",
+            **({"time": call.at.isoformat()} if call.at else {}), "datacontenttype": "application/json",
+            "data": {"case_id": call.case_id, "workflow": call.workflow, "state": call.state,
+                     "action": call.action, "attempt": call.attempt, "case": dict(call.data)}}
+
+
+def webhook_action(url: str, *, source: str = "backoffice", timeout: float = 10.0,
+                   client: httpx.Client | None = None, headers: Mapping[str, str] | None = None) -> Action:
+    """Return an action that POSTs each call as a CloudEvent to `url`.
+
+    Returns, for the case data: the JSON object the receiver answered with, if any.
+    A `client` may be given (tests pass one with a mock transport).
+    """
+    def post(call: ActionCall) -> Mapping[str, Any] | None:
+        body = cloud_event(call, source=source)
+        sent_headers = {"content-type": "application/cloudevents+json", "idempotency-key": call.idempotency_key,
+                        **(headers or {})}
+        try:
+            if client is not None:
+                response = client.post(url, json=body, headers=sent_headers, timeout=timeout)
+            else:
+                with httpx.Client(timeout=timeout) as own:
+                    response = own.post(url, json=body, headers=sent_headers)
+        except httpx.HTTPError as exc:
+            raise ActionFailed(f"POST {url} failed: {exc}") from exc
+        if response.is_success:
+            try:
+                answer = response.json() if response.content else None
+            except ValueError:
+                return None
+            return answer if isinstance(answer, dict) else None
+        retryable = response.status_code >= 500 or response.status_code in RETRYABLE_STATUS
+        raise ActionFailed(f"POST {url} answered {response.status_code}", retryable=retryable)
+    return post

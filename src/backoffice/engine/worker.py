@@ -1,0 +1,102 @@
+"""The worker: runs the automated steps waiting in the outbox, and settles each attempt.
+
+    worker = Worker(engine, registry)
+    report = worker.run_once(now)      # the CLI's loop calls this on its own clock
+
+Each `run_once` leases the due entries (a lease that runs out, so a worker that dies loses
+nothing: another takes the entry again), calls each one's action with the entry's
+idempotency key, and settles it (see `backoffice.engine.automation`). Time is passed in; the
+jitter of retries comes from the `random.Random` given, so tests are repeatable.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from backoffice.engine.actions import ActionCall, ActionRegistry
+from backoffice.engine.automation import StepLeaseLost
+from backoffice.engine.cases import utc
+from backoffice.engine.engine import Engine
+from backoffice.engine.outbox import OutboxEntry, retry_delay
+from backoffice.errors import BackofficeError, UnknownAction
+
+DEFAULT_LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class WorkerReport:
+    """What one `run_once` did: entries run, and how they settled."""
+
+    claimed: int = 0
+    done: int = 0
+    retried: int = 0
+    dead: int = 0
+    manual: int = 0
+    lost: int = 0
+
+
+class Worker:
+    """Runs automated steps from the outbox with the actions of a registry."""
+
+    def __init__(self, engine: Engine, registry: ActionRegistry, *, name: str | None = None,
+                 rng: random.Random | None = None, lease: timedelta = DEFAULT_LEASE, batch: int = 10) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.rng = rng or random.Random()
+        self.lease = lease
+        self.batch = batch
+
+    def run_once(self, now: datetime) -> WorkerReport:
+        """Lease the entries due at `now` (up to the batch size), run them, and settle each one."""
+        now = utc(now)
+        with self.engine.store.transaction() as tx:
+            entries = tx.claim_outbox(worker=self.name, now=now, until=now + self.lease, limit=self.batch)
+        counts = {"done": 0, "retried": 0, "dead": 0, "manual": 0, "lost": 0}
+        for entry in entries:
+            try:
+                counts[self._run(entry, now)] += 1
+            except StepLeaseLost:
+                counts["lost"] += 1
+        return WorkerReport(claimed=len(entries), **counts)
+
+    def _run(self, entry: OutboxEntry, now: datetime) -> str:
+        engine = self.engine
+        case = engine.store.case(entry.case_id)
+        if case is None or case.state != entry.state:
+            engine._step_skipped(entry, now=now, why=f"the case left {entry.state!r} before the step ran")
+            return "done"
+        if engine.store.manual_mode(entry.workflow):
+            engine._step_to_people(entry, now=now)
+            return "manual"
+        try:
+            action = self.registry.get(entry.action)
+            result = action(ActionCall(case_id=case.id, action=entry.action, data=case.data,
+                                       idempotency_key=entry.idempotency_key, attempt=entry.attempts,
+                                       workflow=case.workflow, state=entry.state, at=now))
+        except Exception as exc:  # an action's failure, whatever it is, is this attempt's outcome
+            retryable = getattr(exc, "retryable", True) and not isinstance(exc, UnknownAction)
+            return self._failed(entry, f"{type(exc).__name__}: {exc}", now=now, retryable=retryable)
+        try:
+            engine._step_succeeded(entry, result, now=now)
+        except BackofficeError as exc:
+            # The effect happened but the case cannot move on (a guard, the contract, a racing
+            # move): park it for people; a replay repeats the effect under the same key.
+            engine._step_failed(entry, f"the action succeeded but the case cannot move on: {exc}", now=now,
+                                retry_at=None)
+            return "dead"
+        return "done"
+
+    def _failed(self, entry: OutboxEntry, error: str, *, now: datetime, retryable: bool) -> str:
+        case = self.engine.case(entry.case_id)
+        step = self.engine.running(case.workflow, case.definition_version).definition.automated_step(entry.state)
+        if retryable and step is not None and entry.attempts < entry.max_attempts:
+            retry_at = now + retry_delay(step.retry, entry.attempts, self.rng)
+            self.engine._step_failed(entry, error, now=now, retry_at=retry_at)
+            return "retried"
+        self.engine._step_failed(entry, error, now=now, retry_at=None)
+        return "dead"

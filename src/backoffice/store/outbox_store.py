@@ -1,0 +1,129 @@
+"""The store's part for the outbox and the workflows' manual mode.
+
+Mixed into `SqlStore` (reads) and `SqlTransaction` (writes). Claiming is a lease: a worker
+sets `status = 'running'` and `lease_expires_at`; a worker that dies leaves the lease to run
+out, and the entry is claimed again (at least once). On PostgreSQL the worker picks its rows
+with FOR UPDATE SKIP LOCKED, so concurrent workers take different entries instead of waiting
+on one; on SQLite the writing transaction (BEGIN IMMEDIATE) has the database to itself, and
+the conditional UPDATE is the guard on both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from backoffice.engine.outbox import NewOutboxEntry, OutboxEntry, OutboxStatus
+from backoffice.store.tables import outbox, workflow_modes
+
+PENDING, RUNNING, DONE, DEAD, MANUAL = (str(status) for status in (
+    OutboxStatus.PENDING, OutboxStatus.RUNNING, OutboxStatus.DONE, OutboxStatus.DEAD, OutboxStatus.MANUAL))
+
+
+def _due(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(sa.and_(outbox.c.status == PENDING, outbox.c.next_attempt_at <= now),
+                  sa.and_(outbox.c.status == RUNNING, outbox.c.lease_expires_at < now))
+
+
+class OutboxReads:
+    """Reads of the outbox and of modes."""
+
+    engine: sa.Engine
+
+    def outbox_entry(self, entry_id: int) -> OutboxEntry | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(outbox).where(outbox.c.id == entry_id)).first()
+        return outbox_entry_of(row) if row is not None else None
+
+    def outbox_entries(self, *, status: OutboxStatus | None = None, case_id: int | None = None,
+                       after_id: int = 0, limit: int = 100) -> Sequence[OutboxEntry]:
+        query = sa.select(outbox).where(outbox.c.id > after_id).order_by(outbox.c.id).limit(limit)
+        if status is not None:
+            query = query.where(outbox.c.status == str(status))
+        if case_id is not None:
+            query = query.where(outbox.c.case_id == case_id)
+        with self.engine.connect() as connection:
+            return [outbox_entry_of(row) for row in connection.execute(query)]
+
+    def manual_mode(self, workflow: str) -> bool:
+        with self.engine.connect() as connection:
+            return _manual(connection, workflow)
+
+
+class OutboxWrites:
+    """Writes of the outbox and of modes, inside one transaction."""
+
+    connection: sa.Connection
+
+    def insert_outbox(self, entry: NewOutboxEntry) -> OutboxEntry:
+        values = dict(case_id=entry.case_id, workflow=entry.workflow, state=entry.state, action=entry.action,
+                      idempotency_key=entry.idempotency_key, status=PENDING, attempts=0,
+                      max_attempts=entry.max_attempts, next_attempt_at=entry.created_at,
+                      created_at=entry.created_at)
+        result = self.connection.execute(sa.insert(outbox).values(**values))
+        return OutboxEntry(id=result.inserted_primary_key[0], case_id=entry.case_id, workflow=entry.workflow,
+                           state=entry.state, action=entry.action, idempotency_key=entry.idempotency_key,
+                           status=OutboxStatus.PENDING, attempts=0, max_attempts=entry.max_attempts,
+                           next_attempt_at=entry.created_at, created_at=entry.created_at)
+
+    def claim_outbox(self, *, worker: str, now: datetime, until: datetime, limit: int) -> Sequence[OutboxEntry]:
+        picked = sa.select(outbox.c.id).where(_due(now)).order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
+        if self.connection.dialect.name == "postgresql":
+            picked = picked.with_for_update(skip_locked=True)
+        ids = list(self.connection.execute(picked).scalars())
+        if not ids:
+            return []
+        # The condition again: only rows still due are taken, whatever was read above.
+        self.connection.execute(
+            sa.update(outbox).where(outbox.c.id.in_(ids), _due(now))
+            .values(status=RUNNING, attempts=outbox.c.attempts + 1, claimed_by=worker, lease_expires_at=until))
+        rows = self.connection.execute(sa.select(outbox).where(outbox.c.id.in_(ids), outbox.c.claimed_by == worker,
+                                                               outbox.c.lease_expires_at == until)
+                                       .order_by(outbox.c.id))
+        return [outbox_entry_of(row) for row in rows]
+
+    def finish_outbox(self, entry: OutboxEntry, *, status: OutboxStatus, at: datetime,
+                      error: str | None = None, next_attempt_at: datetime | None = None) -> bool:
+        """Settle a claimed attempt (done, dead, or pending again); False when the claim was lost meanwhile."""
+        values: dict[str, object] = dict(status=str(status), claimed_by=None, lease_expires_at=None)
+        if status in (OutboxStatus.DONE, OutboxStatus.DEAD, OutboxStatus.MANUAL):
+            values["finished_at"] = at
+        if error is not None:
+            values["last_error"] = error
+        if next_attempt_at is not None:
+            values["next_attempt_at"] = next_attempt_at
+        result = self.connection.execute(
+            sa.update(outbox).where(outbox.c.id == entry.id, outbox.c.status == RUNNING,
+                                    outbox.c.claimed_by == entry.claimed_by, outbox.c.attempts == entry.attempts)
+            .values(**values))
+        return result.rowcount == 1
+
+    def requeue_outbox(self, entry_id: int, *, at: datetime) -> bool:
+        """Put a dead entry back as pending with fresh attempts and its key unchanged; False when not dead."""
+        result = self.connection.execute(
+            sa.update(outbox).where(outbox.c.id == entry_id, outbox.c.status == DEAD)
+            .values(status=PENDING, attempts=0, next_attempt_at=at, finished_at=None, claimed_by=None,
+                    lease_expires_at=None))
+        return result.rowcount == 1
+
+    def manual_mode(self, workflow: str) -> bool:
+        return _manual(self.connection, workflow)
+
+    def set_manual_mode(self, workflow: str, manual: bool, *, by: str, at: datetime) -> None:
+        values = dict(manual=manual, changed_by=by, changed_at=at)
+        updated = self.connection.execute(sa.update(workflow_modes).where(workflow_modes.c.workflow == workflow)
+                                          .values(**values))
+        if updated.rowcount == 0:
+            self.connection.execute(sa.insert(workflow_modes).values(workflow=workflow, **values))
+
+
+def _manual(connection: sa.Connection, workflow: str) -> bool:
+    return bool(connection.execute(sa.select(workflow_modes.c.manual)
+                                   .where(workflow_modes.c.workflow == workflow)).scalar())
+
+
+def outbox_entry_of(row: sa.Row) -> OutboxEntry:
+    values = dict(row._mapping)
+    return OutboxEntry(**{**values, "status": OutboxStatus(values["status"])})

@@ -1,0 +1,73 @@
+"""`backoffice worker` and `dlq list|replay`, as an operator runs them, against a webhook on loopback."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from ..engine.automated_steps import ACTION, automated_text
+from .test_engine_commands import PAYLOAD, backoffice, database  # noqa: F401 (fixtures)
+
+
+class Hook(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        self.rfile.read(int(self.headers["content-length"]))
+        self.server.keys.append(self.headers["idempotency-key"])
+        self.send_response(200 if self.server.up else 503)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def hook():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    server.keys, server.up = [], False
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_dead_letter_is_listed_and_replayed_from_the_command_line(database, backoffice, hook, tmp_path: Path):
+    definition = tmp_path / "service-request.yaml"
+    definition.write_text(automated_text(attempts=1))
+    assert backoffice("deploy", str(definition), "--as", "lead")[0] == 0
+    assert backoffice("case", "start", "service-request", "--data", json.dumps(PAYLOAD), "--as", "ann")[0] == 0
+    status, _, err = backoffice("case", "transition", "1", "notify", "--expected-version", "1", "--as", "bob",
+                                "--role", "service-desk")
+    assert status == 0, err
+    webhook = f"{ACTION}=http://127.0.0.1:{hook.server_address[1]}/hook"
+
+    status, out, err = backoffice("worker", "--once", "--webhook", webhook)
+    assert (status, out) == (0, "1 step(s): 0 done, 0 to retry, 1 dead, 0 to people\n"), err
+    status, out, _ = backoffice("dlq", "list", "--json")
+    [dead] = json.loads(out)
+    assert (dead["case_id"], dead["action"], dead["status"]) == (1, ACTION, "dead")
+    assert "answered 503" in dead["last_error"]
+
+    status, out, _ = backoffice("dlq", "replay", str(dead["id"]), "--as", "lead")
+    assert status == 0 and f"is pending again, key {dead['idempotency_key']}" in out
+    hook.up = True
+    status, out, _ = backoffice("worker", "--once", "--webhook", webhook)
+    assert out == "1 step(s): 1 done, 0 to retry, 0 dead, 0 to people\n"
+    assert backoffice("dlq", "list")[1] == "the dead-letter queue is empty\n"
+    assert hook.keys == [dead["idempotency_key"]] * 2
+    status, out, _ = backoffice("case", "show", "1", "--json")
+    assert json.loads(out)["state"] == "triage"
+
+
+def test_replaying_an_unknown_entry_is_a_user_error(database, backoffice):
+    status, _, err = backoffice("dlq", "replay", "7")
+    assert status == 2 and "no outbox entry 7" in err
+
+
+def test_a_webhook_option_without_a_url_is_a_user_error(database, backoffice):
+    status, _, err = backoffice("worker", "--once", "--webhook", "notify_desk")
+    assert status == 2 and "NAME=URL" in err
