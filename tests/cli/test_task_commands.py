@@ -3,39 +3,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from backoffice.cli.app import main
 from backoffice.definitions import LIBRARY
 
-from ..databases import DATABASES, database_target
+# The database and in-process command fixtures are shared with the engine command tests.
+from .test_engine_commands import backoffice, database  # noqa: F401
 
 TEMPLATE = LIBRARY / "service-request.yaml"
 PAYLOAD = {"summary": "Printer jammed", "description": "3rd floor", "category": "it", "urgency": "high",
            "requester_email": "ann@example.com"}
 DESK = ("--as", "bob", "--role", "service-desk")
-
-
-@pytest.fixture(params=DATABASES)
-def database(request, tmp_path: Path, monkeypatch):
-    for target in database_target(request.param, tmp_path):
-        monkeypatch.setenv("BACKOFFICE_DB", target)
-        yield target
-
-
-@pytest.fixture
-def backoffice(capsys):
-    def run(*args: str) -> tuple[int, str, str]:
-        try:
-            main(list(args))
-            status = 0
-        except SystemExit as exit_:
-            status = exit_.code or 0
-        captured = capsys.readouterr()
-        return status, captured.out, captured.err
-    return run
 
 
 @pytest.fixture
