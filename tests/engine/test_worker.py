@@ -18,7 +18,7 @@ from backoffice.engine.tasks import TaskKind
 from backoffice.engine.webhook import webhook_action
 from backoffice.engine.worker import Worker, WorkerReport
 
-from .automated_steps import ACTION, deploy_automated
+from .automated_steps import ACTION, deploy_automated, replacements
 from .service_request import ANN, DESK, T0, later, payload
 
 
@@ -283,3 +283,18 @@ def test_concurrent_workers_run_every_step_exactly_once(automated):
         thread.join()
     assert len(seen) == 40 and set(seen.values()) == {1}
     assert all(automated.case(case.id).state == "triage" for case in cases)
+
+
+def test_a_guard_on_the_steps_way_out_reads_the_actions_result(engine, definition_copy):
+    guarded = tuple((old, new.replace("{from: notify, to: triage, name: notified}",
+                                      '{from: notify, to: triage, name: notified, guard: "result.receipt == \'ok\'"}'))
+                    for old, new in replacements())
+    engine.deploy(definition_copy(*guarded), actor="lead", now=T0)
+    answers = iter([{"receipt": "ok"}, {"receipt": "bounced"}])
+    worker = worker_for(engine, lambda call: next(answers))
+    first, second = case_in_step(engine), case_in_step(engine)
+    assert worker.run_once(later(1)) == WorkerReport(claimed=2, done=1, dead=1)
+    assert engine.case(first.id).state == "triage"
+    # The guard read the result and said no: the effect happened, so the step is parked, not retried.
+    [entry] = engine.outbox(case_id=second.id)
+    assert entry.status is OutboxStatus.DEAD and "result.receipt" in (entry.last_error or "")

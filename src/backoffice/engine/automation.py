@@ -152,7 +152,7 @@ class AutomationOperations:
         system = Actor(WORKER_ID, roles=tuple(dict.fromkeys(r for t in ways_out for r in t.roles)))
         reasons = []
         for target in dict.fromkeys(t.to for t in ways_out):
-            decision, merged = self._decide(case, target, actor=system, now=now, data=result)
+            decision, merged = self._decide(case, target, actor=system, now=now, data=result, result=result)
             if decision:
                 moved = self._moved(case, target, actor=system, now=now, data=merged)
                 return self._write_move(tx, case, moved, actor=system, role=decision.role, now=now, data=result,

@@ -218,12 +218,12 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
 
     # --- inside ---
 
-    def _decide(self, case: Case, to: str, *, actor: Actor, now: datetime, data: Mapping[str, Any] | None
-                ) -> tuple[Decision, dict[str, Any]]:
+    def _decide(self, case: Case, to: str, *, actor: Actor, now: datetime, data: Mapping[str, Any] | None,
+                result: Mapping[str, Any] | None = None) -> tuple[Decision, dict[str, Any]]:
         # The case's own version decides, even when a newer one is deployed.
         definition = self.running(case.workflow, case.definition_version).definition
         merged = {**case.data, **(data or {})}
-        return check_transition(definition, case, to, actor=actor, data=merged, now=now), merged
+        return check_transition(definition, case, to, actor=actor, data=merged, now=now, result=result), merged
 
     def _moved(self, case: Case, to: str, *, actor: Actor, now: datetime, data: Mapping[str, Any]) -> Case:
         """Return the case as it will be in `to`, with `data` as its whole data and routing applied."""

@@ -25,10 +25,10 @@ class Routing:
     priority: Priority
 
 
-def context(*, data: Mapping[str, Any], case: Mapping[str, Any], actor: Actor | None, now: datetime
-            ) -> dict[str, Any]:
-    """Return the variables CEL expressions read: data, case, actor, result, now."""
-    return {"data": _plain(data), "case": dict(case), "now": now, "result": {},
+def context(*, data: Mapping[str, Any], case: Mapping[str, Any], actor: Actor | None, now: datetime,
+            result: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Return the variables CEL expressions read: data, case, actor, result (an automated step's output), now."""
+    return {"data": _plain(data), "case": dict(case), "now": now, "result": _plain(result or {}),
             "actor": {"id": actor.id, "role": actor.role, "roles": list(actor.roles)} if actor else
             {"id": None, "role": None, "roles": []}}
 
@@ -60,12 +60,13 @@ def route(definition: Definition, *, entering: str | None, variables: Mapping[st
 
 
 def check_transition(definition: Definition, case: Case, to: str, *, actor: Actor, data: Mapping[str, Any],
-                     now: datetime) -> Decision:
+                     now: datetime, result: Mapping[str, Any] | None = None) -> Decision:
     """Decide whether `actor` may move `case` to `to` with `data` (the case data after the move's changes).
 
     A move is allowed when a transition of the definition leads from the case's state to `to`,
     the actor holds one of its roles (its `roles`, else the role of the state it leaves; none
-    named: anyone), every field it requires is filled, and its guard holds. With several
+    named: anyone), every field it requires is filled, and its guard holds (`result` is what an
+    automated step returned, for guards that read it). With several
     transitions between the same states, the first one that allows the move is taken.
     """
     if to not in definition.states:
@@ -79,7 +80,7 @@ def check_transition(definition: Definition, case: Case, to: str, *, actor: Acto
     if not candidates:
         return Decision(False, f"version {definition.version} of {definition.id} has no transition from "
                                f"{case.state!r} to {to!r}; expected {_targets(definition, case.state)}")
-    variables = context(data=data, case=case.expression_fields(), actor=actor, now=now)
+    variables = context(data=data, case=case.expression_fields(), actor=actor, now=now, result=result)
     refusals = [_refusal(definition, case, transition, actor=actor, data=data, variables=variables)
                 for transition in candidates]
     for transition, (refusal, role) in zip(candidates, refusals):
