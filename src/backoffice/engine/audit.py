@@ -36,6 +36,8 @@ class AuditAction(StrEnum):
     EVIDENCE_ATTACHED = "evidence.attached"
     WORKFLOW_MODE_CHANGED = "workflow.mode_changed"
     OUTBOX_REPLAYED = "outbox.replayed"
+    TIMER_FIRED = "timer.fired"
+    CASES_MIGRATED = "cases.migrated"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from backoffice.definitions.model import Definition, StateKind
 from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import Actor, Case, utc
-from backoffice.engine.outbox import NewOutboxEntry, OutboxEntry, OutboxStatus, step_key
+from backoffice.engine.outbox import NewOutboxEntry, OutboxEntry, OutboxKind, OutboxStatus, step_key
 from backoffice.engine.ports import StoreTransaction
 from backoffice.engine.tasks import Assignment, NewTask, TaskKind, _role_of_queue
 from backoffice.errors import NotDeadLettered, TransitionNotAllowed, UnknownOutboxEntry
@@ -89,7 +89,8 @@ class AutomationOperations:
         if entry.status is not OutboxStatus.DEAD:
             raise NotDeadLettered(entry_id, str(entry.status))
         case = self.case(entry.case_id)
-        step = self.running(case.workflow, case.definition_version).definition.automated_step(entry.state)
+        step = self.running(case.workflow, case.definition_version).definition.automated_step(entry.state) \
+            if entry.kind is OutboxKind.STEP else None
         with self.store.transaction() as tx:
             if not tx.requeue_outbox(entry_id, at=now):
                 raise NotDeadLettered(entry_id, "no longer dead")

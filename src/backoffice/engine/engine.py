@@ -25,18 +25,21 @@ from backoffice.engine.events import EngineEvent, change_attributes
 from backoffice.engine.approvals import ApprovalOperations
 from backoffice.engine.automation import AutomationOperations
 from backoffice.engine.exceptions import ExceptionOperations
+from backoffice.engine.notifications import NotificationOperations
 from backoffice.engine.queues import QueueOperations
 from backoffice.engine.ports import NewCase, Store, StoredVersion, StoreTransaction
 from backoffice.engine.rules import Routing, check_transition, context, route
-from backoffice.engine.sla import after_move, resolution_due
+from backoffice.engine.sla import PausedTime, after_move, resolution_due
 from backoffice.engine.tasks import NewTask, TaskStatus, work_on_entering
+from backoffice.engine.timers import TimerOperations, schedule_on_move, timers_on_start
 from backoffice.engine.versions import DeployedVersion, RunningVersion, read_version, running_version
 from backoffice.errors import (ContractViolation, DuplicateIdempotencyKey, IdempotencyKeyReused, StaleVersion,
                                TransitionNotAllowed, UnknownCase, UnknownWorkflow, VersionAlreadyDeployed,
                                VersionOutOfOrder, WorkflowNotActive)
 
 
-class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, AutomationOperations):
+class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, AutomationOperations, TimerOperations,
+             NotificationOperations):
     """Runs workflow definitions over a store (see `backoffice.engine.ports.Store`)."""
 
     def __init__(self, store: Store) -> None:
@@ -276,6 +279,7 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         now_paused = after_move(definition, left=before.state, entered=after.state, paused=paused, now=now)
         if now_paused != paused:
             tx.set_paused_time(after.id, now_paused)
+        schedule_on_move(tx, definition, before, after, paused_before=paused, paused_after=now_paused, now=now)
         due = resolution_due(definition, after, now_paused)
         for task in plan(due) if plan is not None else work_on_entering(definition, after, now=now, due_at=due):
             tx.insert_task(task)
@@ -286,6 +290,9 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         role = actor.role or REQUESTER
         with self.store.transaction() as tx:
             case = tx.insert_case(new_case)
+            definition = self.running(case.workflow, case.definition_version).definition
+            for timer in timers_on_start(definition, case, paused=PausedTime(), now=case.created_at):
+                tx.insert_timer(timer)
             event = tx.insert_event(EngineEvent(
                 case_id=case.id, activity=case.state, timestamp=case.created_at, workflow=case.workflow,
                 version=case.definition_version, resource=actor.id, role=role,

@@ -2,7 +2,8 @@
 
 A case entering an automated state writes one outbox entry ("run action X for case C") in the
 transaction of the move, so the effect is never lost and never runs for a move that did not
-commit. The worker delivers it at least once; every attempt carries the same idempotency key,
+commit. Notifications (a reminder, an escalation, an approval handed on) are outbox entries
+too, of kind "notification", delivered by the worker's `notify` action. The worker delivers it at least once; every attempt carries the same idempotency key,
 so the receiving side can make delivery exactly once. Retries wait longer each time (the step's
 `RetryPolicy`), with jitter so that a burst of failures does not come back as a burst.
 """
@@ -10,9 +11,11 @@ so the receiving side can make delivery exactly once. Retries wait longer each t
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from backoffice.definitions.model import RetryPolicy
 
@@ -26,6 +29,17 @@ class OutboxStatus(StrEnum):
     """Handed to people: the workflow was switched to manual mode before the worker ran it."""
 
 
+class OutboxKind(StrEnum):
+    STEP = "step"
+    """An automated step of the case's state: the worker runs its action and moves the case on."""
+    NOTIFICATION = "notification"
+    """A message to people: the worker hands it to the `notify` action; the case does not move."""
+
+
+NOTIFY_ACTION = "notify"
+"""The action that delivers notifications (a webhook, a mail gateway...), registered like any other."""
+
+
 @dataclass(frozen=True)
 class NewOutboxEntry:
     """An outbox entry about to be stored, pending from `created_at`."""
@@ -37,6 +51,8 @@ class NewOutboxEntry:
     idempotency_key: str
     max_attempts: int
     created_at: datetime
+    kind: OutboxKind = OutboxKind.STEP
+    payload: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,8 @@ class OutboxEntry:
     claimed_by: str | None = None
     lease_expires_at: datetime | None = None
     finished_at: datetime | None = None
+    kind: OutboxKind = OutboxKind.STEP
+    payload: Mapping[str, Any] | None = None
 
     def as_json(self) -> dict[str, object]:
         def when(moment: datetime | None) -> str | None:
@@ -66,7 +84,8 @@ class OutboxEntry:
                 "action": self.action, "idempotency_key": self.idempotency_key, "status": str(self.status),
                 "attempts": self.attempts, "max_attempts": self.max_attempts,
                 "next_attempt_at": when(self.next_attempt_at), "last_error": self.last_error,
-                "finished_at": when(self.finished_at)}
+                "finished_at": when(self.finished_at), "kind": str(self.kind),
+                **({"payload": dict(self.payload)} if self.payload is not None else {})}
 
 
 def step_key(workflow: str, case_id: int, state: str, case_version: int) -> str:

@@ -7,7 +7,7 @@ one `StoreTransaction`, which commits all of it or none of it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,9 +17,10 @@ from backoffice.definitions.model import Priority
 from backoffice.engine.audit import AuditHead, AuditRecord
 from backoffice.engine.cases import Case
 from backoffice.engine.events import EngineEvent
-from backoffice.engine.outbox import NewOutboxEntry, OutboxEntry, OutboxStatus
+from backoffice.engine.outbox import NewOutboxEntry, OutboxEntry, OutboxKind, OutboxStatus
 from backoffice.engine.sla import PausedTime
 from backoffice.engine.tasks import Assignment, NewTask, Task, TaskStatus
+from backoffice.engine.timers import NewTimer, ScheduledTimer, TimerClock, TimerStatus
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,8 @@ class StoreTransaction(Protocol):
     def insert_outbox(self, entry: NewOutboxEntry) -> OutboxEntry:
         """Store a pending outbox entry, due at once."""
 
-    def claim_outbox(self, *, worker: str, now: datetime, until: datetime, limit: int) -> Sequence[OutboxEntry]:
+    def claim_outbox(self, *, worker: str, now: datetime, until: datetime, limit: int,
+                     kinds: Collection[OutboxKind] = tuple(OutboxKind)) -> Sequence[OutboxEntry]:
         """Lease up to `limit` due entries (pending and due, or running with a lapsed lease), adding one attempt."""
 
     def finish_outbox(self, entry: OutboxEntry, *, status: OutboxStatus, at: datetime,
@@ -197,6 +199,27 @@ class StoreTransaction(Protocol):
 
     def requeue_outbox(self, entry_id: int, *, at: datetime) -> bool:
         """Make a dead entry pending again with fresh attempts and the same key; False when it is not dead."""
+
+    # --- timers ---
+
+    def insert_timer(self, timer: NewTimer) -> None:
+        """Store a pending timer."""
+
+    def pending_timers(self, case_id: int) -> Sequence[ScheduledTimer]:
+        """Return a case's pending timers."""
+
+    def cancel_timers(self, case_id: int, *, at: datetime, clock: TimerClock | None = None,
+                      state: str | None = None) -> int:
+        """Cancel a case's pending timers (of one clock, one state, when given); return how many."""
+
+    def set_timer_due(self, timer_id: int, due_at: datetime | None) -> None:
+        """Move a pending timer's due time (None: not due while the SLA clock stands still)."""
+
+    def settle_timer(self, timer_id: int, *, status: TimerStatus, at: datetime) -> bool:
+        """Settle a pending timer; False when it was settled meanwhile."""
+
+    def set_case_tasks_priority(self, case_id: int, priority: Priority) -> int:
+        """Give a case's open tasks a new priority; return how many."""
 
     def manual_mode(self, workflow: str) -> bool:
         """Whether the workflow's automated steps go to people."""
@@ -264,6 +287,12 @@ class Store(Protocol):
     def outbox_entries(self, *, status: OutboxStatus | None = None, case_id: int | None = None,
                        after_id: int = 0, limit: int = 100) -> Sequence[OutboxEntry]:
         """Return outbox entries by id, filtered by what is given."""
+
+    def timers(self, case_id: int) -> Sequence[ScheduledTimer]:
+        """Return a case's timers in the order they were scheduled."""
+
+    def due_timers(self, now: datetime, *, limit: int = 100) -> Sequence[ScheduledTimer]:
+        """Return pending timers due by `now`, earliest first."""
 
     def manual_mode(self, workflow: str) -> bool:
         """Whether the workflow's automated steps go to people."""

@@ -1,9 +1,11 @@
-"""The worker: runs the automated steps waiting in the outbox, and settles each attempt.
+"""The worker: fires due timers, runs the automated steps and notifications in the outbox, settles each attempt.
 
     worker = Worker(engine, registry)
     report = worker.run_once(now)      # the CLI's loop calls this on its own clock
 
-Each `run_once` leases the due entries (a lease that runs out, so a worker that dies loses
+Each `run_once` first hands overdue approvals to their secondary approver and fires the
+reminders and escalations due by `now` (see `backoffice.engine.timers`); then it leases the due
+entries (a lease that runs out, so a worker that dies loses
 nothing: another takes the entry again), calls each one's action with the entry's
 idempotency key, and settles it (see `backoffice.engine.automation`). Time is passed in; the
 jitter of retries comes from the `random.Random` given, so tests are repeatable.
@@ -21,7 +23,8 @@ from backoffice.engine.actions import ActionCall, ActionRegistry
 from backoffice.engine.automation import StepLeaseLost
 from backoffice.engine.cases import utc
 from backoffice.engine.engine import Engine
-from backoffice.engine.outbox import OutboxEntry, retry_delay
+from backoffice.engine.notifications import NOTIFICATION_RETRY
+from backoffice.engine.outbox import NOTIFY_ACTION, OutboxEntry, OutboxKind, retry_delay
 from backoffice.errors import BackofficeError, UnknownAction
 
 DEFAULT_LEASE = timedelta(minutes=5)
@@ -29,8 +32,10 @@ DEFAULT_LEASE = timedelta(minutes=5)
 
 @dataclass(frozen=True)
 class WorkerReport:
-    """What one `run_once` did: entries run, and how they settled."""
+    """What one `run_once` did: approvals handed on, timers fired, entries run and how they settled."""
 
+    escalated_approvals: int = 0
+    timers: int = 0
     claimed: int = 0
     done: int = 0
     retried: int = 0
@@ -54,15 +59,39 @@ class Worker:
     def run_once(self, now: datetime) -> WorkerReport:
         """Lease the entries due at `now` (up to the batch size), run them, and settle each one."""
         now = utc(now)
+        escalated = len(self.engine.tick(now))
+        fired = len(self.engine.fire_timers(now))
+        # Without a notify action this worker leaves notifications to one that has it.
+        kinds = (OutboxKind.STEP, OutboxKind.NOTIFICATION) if NOTIFY_ACTION in self.registry else (OutboxKind.STEP,)
         with self.engine.store.transaction() as tx:
-            entries = tx.claim_outbox(worker=self.name, now=now, until=now + self.lease, limit=self.batch)
+            entries = tx.claim_outbox(worker=self.name, now=now, until=now + self.lease, limit=self.batch,
+                                      kinds=kinds)
         counts = {"done": 0, "retried": 0, "dead": 0, "manual": 0, "lost": 0}
         for entry in entries:
             try:
-                counts[self._run(entry, now)] += 1
+                run = self._deliver if entry.kind is OutboxKind.NOTIFICATION else self._run
+                counts[run(entry, now)] += 1
             except StepLeaseLost:
                 counts["lost"] += 1
-        return WorkerReport(claimed=len(entries), **counts)
+        return WorkerReport(escalated_approvals=escalated, timers=fired, claimed=len(entries), **counts)
+
+    def _deliver(self, entry: OutboxEntry, now: datetime) -> str:
+        """Hand a notification to the notify action; retry it with backoff, park it dead after the last attempt."""
+        try:
+            self.registry.get(NOTIFY_ACTION)(ActionCall(
+                case_id=entry.case_id, action=NOTIFY_ACTION, data=dict(entry.payload or {}),
+                idempotency_key=entry.idempotency_key, attempt=entry.attempts, workflow=entry.workflow,
+                state=entry.state, at=now))
+        except Exception as exc:  # a failed delivery, whatever it is, is this attempt's outcome
+            error = f"{type(exc).__name__}: {exc}"
+            retry = getattr(exc, "retryable", True) and entry.attempts < entry.max_attempts
+            retry_at = now + retry_delay(NOTIFICATION_RETRY, entry.attempts, self.rng) if retry else None
+            if not self.engine._notification_settled(entry, now=now, error=error, retry_at=retry_at):
+                raise StepLeaseLost(entry.id) from None
+            return "retried" if retry else "dead"
+        if not self.engine._notification_settled(entry, now=now):
+            raise StepLeaseLost(entry.id)
+        return "done"
 
     def _run(self, entry: OutboxEntry, now: datetime) -> str:
         engine = self.engine

@@ -10,16 +10,18 @@ the conditional UPDATE is the guard on both.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import fields
 from datetime import datetime
 
 import sqlalchemy as sa
 
-from backoffice.engine.outbox import NewOutboxEntry, OutboxEntry, OutboxStatus
+from backoffice.engine.outbox import NewOutboxEntry, OutboxEntry, OutboxKind, OutboxStatus
 from backoffice.store.tables import outbox, workflow_modes
 
 PENDING, RUNNING, DONE, DEAD, MANUAL = (str(status) for status in (
     OutboxStatus.PENDING, OutboxStatus.RUNNING, OutboxStatus.DONE, OutboxStatus.DEAD, OutboxStatus.MANUAL))
+ENTRY_FIELDS = frozenset(field.name for field in fields(OutboxEntry))
 
 
 def _due(now: datetime) -> sa.ColumnElement[bool]:
@@ -61,15 +63,20 @@ class OutboxWrites:
         values = dict(case_id=entry.case_id, workflow=entry.workflow, state=entry.state, action=entry.action,
                       idempotency_key=entry.idempotency_key, status=PENDING, attempts=0,
                       max_attempts=entry.max_attempts, next_attempt_at=entry.created_at,
-                      created_at=entry.created_at)
+                      created_at=entry.created_at, kind=str(entry.kind),
+                      payload=dict(entry.payload) if entry.payload is not None else None)
         result = self.connection.execute(sa.insert(outbox).values(**values))
         return OutboxEntry(id=result.inserted_primary_key[0], case_id=entry.case_id, workflow=entry.workflow,
                            state=entry.state, action=entry.action, idempotency_key=entry.idempotency_key,
                            status=OutboxStatus.PENDING, attempts=0, max_attempts=entry.max_attempts,
-                           next_attempt_at=entry.created_at, created_at=entry.created_at)
+                           next_attempt_at=entry.created_at, created_at=entry.created_at, kind=entry.kind,
+                           payload=entry.payload)
 
-    def claim_outbox(self, *, worker: str, now: datetime, until: datetime, limit: int) -> Sequence[OutboxEntry]:
-        picked = sa.select(outbox.c.id).where(_due(now)).order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
+    def claim_outbox(self, *, worker: str, now: datetime, until: datetime, limit: int,
+                     kinds: Collection[OutboxKind] = tuple(OutboxKind)) -> Sequence[OutboxEntry]:
+        """Lease up to `limit` due entries of these kinds to `worker` until `until`; return them."""
+        picked = sa.select(outbox.c.id).where(_due(now), outbox.c.kind.in_([str(kind) for kind in kinds])) \
+            .order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
         if self.connection.dialect.name == "postgresql":
             picked = picked.with_for_update(skip_locked=True)
         ids = list(self.connection.execute(picked).scalars())
@@ -125,5 +132,10 @@ def _manual(connection: sa.Connection, workflow: str) -> bool:
 
 
 def outbox_entry_of(row: sa.Row) -> OutboxEntry:
-    values = dict(row._mapping)
-    return OutboxEntry(**{**values, "status": OutboxStatus(values["status"])})
+    """Return the entry a row of the outbox stores.
+
+    Only the columns `OutboxEntry` declares are read: a column a later migration adds (the
+    table is shared with other kinds of messages) must not break the reading of steps.
+    """
+    values = {name: value for name, value in row._mapping.items() if name in ENTRY_FIELDS}
+    return OutboxEntry(**{**values, "status": OutboxStatus(values["status"]), "kind": OutboxKind(values["kind"])})

@@ -25,6 +25,7 @@ from backoffice.errors import DuplicateIdempotencyKey, StaleVersion, UnknownCase
 from backoffice.store.connect import DEFAULT_DATABASE, WRITE, create_engine, shown
 from backoffice.store.migrate import migrate
 from backoffice.store.outbox_store import OutboxReads, OutboxWrites
+from backoffice.store.timer_store import TimerReads, TimerWrites
 from backoffice.store.work_store import WorkReads, WorkWrites
 from backoffice.store.tables import audit_head, audit_records, cases, events, metadata, workflow_versions
 
@@ -32,7 +33,7 @@ UNIQUE_KEY = "uq_cases_workflow_idempotency_key"
 UNIQUE_VERSION = "uq_workflow_versions_workflow_version"
 
 
-class SqlStore(WorkReads, OutboxReads):
+class SqlStore(WorkReads, OutboxReads, TimerReads):
     """The engine's storage in one SQL database (see `backoffice.engine.ports.Store`)."""
 
     def __init__(self, engine: sa.Engine) -> None:
@@ -129,7 +130,7 @@ class SqlStore(WorkReads, OutboxReads):
         return AuditHead(row.seq, row.hash)
 
 
-class SqlTransaction(WorkWrites, OutboxWrites):
+class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites):
     """The writes of one change, on one connection inside one transaction."""
 
     def __init__(self, connection: sa.Connection) -> None:

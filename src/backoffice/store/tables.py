@@ -243,9 +243,35 @@ outbox = sa.Table(
     sa.Column("lease_expires_at", UtcDateTime),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("finished_at", UtcDateTime),
+    # An automated step of the case's state ("step"), or a message to people ("notification").
+    sa.Column("kind", sa.Text, nullable=False, server_default="step"),
+    # What a notification says (to whom, about what); steps read the case instead.
+    sa.Column("payload", Json),
     sa.UniqueConstraint("idempotency_key"),
     sa.Index(None, "status", "next_attempt_at"),
     sa.Index(None, "case_id"),
+)
+
+timers = sa.Table(
+    "timers", metadata,
+    # One reminder or escalation of one case, scheduled when the case started or entered a state.
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("case_id", Id, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("workflow", sa.Text, nullable=False),
+    # The timer's place in the definition version's `timers` list, and its name for people.
+    sa.Column("timer", sa.Integer, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    # first_response or resolution (a share of that SLA), or state (a time spent in `state`).
+    sa.Column("clock", sa.Text, nullable=False),
+    sa.Column("state", sa.Text),
+    sa.Column("status", sa.Text, nullable=False),
+    # None while the case's SLA clock stands still: a paused case is not late.
+    sa.Column("due_at", UtcDateTime),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("settled_at", UtcDateTime),
+    sa.Index(None, "status", "due_at"),
+    sa.Index(None, "case_id", "status"),
 )
 
 workflow_modes = sa.Table(
