@@ -46,7 +46,7 @@ def test_a_dead_letter_is_listed_and_replayed_from_the_command_line(database, ba
     webhook = f"{ACTION}=http://127.0.0.1:{hook.server_address[1]}/hook"
 
     status, out, err = backoffice("worker", "--once", "--webhook", webhook)
-    assert (status, out) == (0, "1 step(s): 0 done, 0 to retry, 1 dead, 0 to people\n"), err
+    assert (status, out) == (0, "1 outbox entry: 0 done, 0 to retry, 1 dead, 0 to people\n"), err
     status, out, _ = backoffice("dlq", "list", "--json")
     [dead] = json.loads(out)
     assert (dead["case_id"], dead["action"], dead["status"]) == (1, ACTION, "dead")
@@ -56,7 +56,7 @@ def test_a_dead_letter_is_listed_and_replayed_from_the_command_line(database, ba
     assert status == 0 and f"is pending again, key {dead['idempotency_key']}" in out
     hook.up = True
     status, out, _ = backoffice("worker", "--once", "--webhook", webhook)
-    assert out == "1 step(s): 1 done, 0 to retry, 0 dead, 0 to people\n"
+    assert out == "1 outbox entry: 1 done, 0 to retry, 0 dead, 0 to people\n"
     assert backoffice("dlq", "list")[1] == "the dead-letter queue is empty\n"
     assert hook.keys == [dead["idempotency_key"]] * 2
     status, out, _ = backoffice("case", "show", "1", "--json")

@@ -21,6 +21,7 @@ from backoffice.cli.engine_commands import (approve_command, audit_app, case_app
 from backoffice.cli.evidence_commands import conform_command, docs_command, draft_command
 from backoffice.cli.readiness_commands import prioritize_command, readiness_command
 from backoffice.cli.template_commands import new_command, templates_command
+from backoffice.cli.workflow_commands import workflow_app
 from backoffice.errors import BadOption, UserError
 from backoffice.events.reader import OnBadRows, read_log
 from backoffice.events.schema import EventLog
@@ -207,6 +208,7 @@ app.command("approve")(approve_command)
 app.add_typer(exception_app, name="exception")
 app.command("worker")(worker_command)
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(workflow_app, name="workflow")
 app.command("readiness")(readiness_command)
 app.command("prioritize")(prioritize_command)
 app.command("templates")(templates_command)

@@ -390,19 +390,26 @@ def worker_command(
         "--actions", help="module:attribute of an ActionRegistry to run (repeatable).")] = None,
     webhooks: Annotated[Optional[list[str]], typer.Option(
         "--webhook", help="NAME=URL: run action NAME as a CloudEvents webhook (repeatable).")] = None,
+    notify: Annotated[Optional[str], typer.Option(
+        "--notify", help="URL that receives notifications (reminders, escalations) as CloudEvents.")] = None,
 ) -> None:
-    """Run automated steps from the outbox: retries with backoff, dead letters after the last attempt."""
+    """Fire due reminders and escalations; run automated steps and notifications from the outbox."""
     import time
 
     from backoffice.engine.worker import Worker
-    worker = Worker(_engine(db), _registry(actions or [], webhooks or []))
+    worker = Worker(_engine(db), _registry(actions or [], [*(webhooks or []), *([f"notify={notify}"] if notify
+                                                                                  else [])]))
     try:
         while True:
             # The clock is read here, in the command line, and passed in: the engine never reads it.
             report = worker.run_once(_now())
+            if report.timers or report.escalated_approvals:
+                console.print(f"{report.timers} reminder(s) and escalation(s) fired, "
+                              f"{report.escalated_approvals} approval(s) handed to the secondary approver")
             if report.claimed:
-                console.print(f"{report.claimed} step(s): {report.done} done, {report.retried} to retry, "
-                              f"{report.dead} dead, {report.manual} to people")
+                console.print(f"{report.claimed} outbox entr{'y' if report.claimed == 1 else 'ies'}: "
+                              f"{report.done} done, {report.retried} to retry, {report.dead} dead, "
+                              f"{report.manual} to people")
             if once:
                 return
             if report.claimed < worker.batch:

@@ -25,6 +25,7 @@ from backoffice.engine.events import EngineEvent, change_attributes
 from backoffice.engine.approvals import ApprovalOperations
 from backoffice.engine.automation import AutomationOperations
 from backoffice.engine.exceptions import ExceptionOperations
+from backoffice.engine.migration import MigrationOperations
 from backoffice.engine.notifications import NotificationOperations
 from backoffice.engine.queues import QueueOperations
 from backoffice.engine.ports import NewCase, Store, StoredVersion, StoreTransaction
@@ -39,7 +40,7 @@ from backoffice.errors import (ContractViolation, DuplicateIdempotencyKey, Idemp
 
 
 class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, AutomationOperations, TimerOperations,
-             NotificationOperations):
+             NotificationOperations, MigrationOperations):
     """Runs workflow definitions over a store (see `backoffice.engine.ports.Store`)."""
 
     def __init__(self, store: Store) -> None:

@@ -124,6 +124,13 @@ class StoreTransaction(Protocol):
             UnknownCase: there is no such case.
         """
 
+    def move_case_to_version(self, case: Case, *, expected_version: int) -> Case:
+        """Put a case on another deployed version (its `definition_version`), adding one to its version.
+
+        Raises:
+            StaleVersion: the case is no longer at `expected_version`.
+        """
+
     def insert_event(self, event: EngineEvent) -> EngineEvent:
         """Store an event and return it with its sequence number."""
 
@@ -204,6 +211,9 @@ class StoreTransaction(Protocol):
 
     def insert_timer(self, timer: NewTimer) -> None:
         """Store a pending timer."""
+
+    def case_timers(self, case_id: int) -> Sequence[ScheduledTimer]:
+        """Return all of a case's timers, settled ones too."""
 
     def pending_timers(self, case_id: int) -> Sequence[ScheduledTimer]:
         """Return a case's pending timers."""

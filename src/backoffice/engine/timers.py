@@ -108,15 +108,17 @@ def sla_timer_due(definition: Definition, spec: Timer, case: Case, paused: Pause
     return calendar.add_business_time(case.created_at, share + paused.seconds)
 
 
+def sla_timers(definition: Definition, case: Case, *, paused: PausedTime, now: datetime) -> list[NewTimer]:
+    """Return the SLA timers of a case, for every SLA clock the definition has."""
+    return [NewTimer(case.id, case.workflow, index, timer_name(definition, index), spec.kind,
+                     TimerClock(spec.sla.value), None, sla_timer_due(definition, spec, case, paused), now)
+            for index, spec in enumerate(definition.timers)
+            if spec.sla is not None and getattr(definition.sla, spec.sla.value, None) is not None]
+
+
 def timers_on_start(definition: Definition, case: Case, *, paused: PausedTime, now: datetime) -> list[NewTimer]:
     """Return the timers a new case starts with: every SLA timer, and those of its intake state."""
-    planned = []
-    for index, spec in enumerate(definition.timers):
-        if spec.sla is not None and getattr(definition.sla, spec.sla.value, None) is not None:
-            planned.append(NewTimer(case.id, case.workflow, index, timer_name(definition, index), spec.kind,
-                                    TimerClock(spec.sla.value), None,
-                                    sla_timer_due(definition, spec, case, paused), now))
-    return planned + timers_on_entering(definition, case, now=now)
+    return sla_timers(definition, case, paused=paused, now=now) + timers_on_entering(definition, case, now=now)
 
 
 def timers_on_entering(definition: Definition, case: Case, *, now: datetime) -> list[NewTimer]:

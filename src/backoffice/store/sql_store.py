@@ -182,6 +182,22 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites):
             raise StaleVersion(case_id=case.id, expected=expected_version, actual=actual)
         return replace(case, version=expected_version + 1)
 
+    def move_case_to_version(self, case: Case, *, expected_version: int) -> Case:
+        """Put a case on another deployed version of its workflow (`case.definition_version`), as a change."""
+        version_id = (sa.select(workflow_versions.c.id)
+                      .where(workflow_versions.c.workflow == case.workflow,
+                             workflow_versions.c.version == case.definition_version).scalar_subquery())
+        result = self.connection.execute(
+            sa.update(cases).where(cases.c.id == case.id, cases.c.version == expected_version)
+            .values(definition_version=case.definition_version, workflow_version_id=version_id,
+                    updated_at=case.updated_at, version=expected_version + 1))
+        if result.rowcount != 1:
+            actual = self.connection.execute(sa.select(cases.c.version).where(cases.c.id == case.id)).scalar()
+            if actual is None:
+                raise UnknownCase(case.id)
+            raise StaleVersion(case_id=case.id, expected=expected_version, actual=actual)
+        return replace(case, version=expected_version + 1)
+
     def insert_event(self, event: EngineEvent) -> EngineEvent:
         values = dict(case_id=event.case_id, activity=event.activity, timestamp=event.timestamp,
                       resource=event.resource, role=event.role, system=event.system, lifecycle=str(event.lifecycle),

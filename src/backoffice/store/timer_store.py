@@ -47,6 +47,10 @@ class TimerWrites:
             kind=str(timer.kind), clock=str(timer.clock), state=timer.state, status=PENDING, due_at=timer.due_at,
             created_at=timer.created_at))
 
+    def case_timers(self, case_id: int) -> Sequence[ScheduledTimer]:
+        rows = self.connection.execute(sa.select(timers).where(timers.c.case_id == case_id).order_by(timers.c.id))
+        return [timer_of(row) for row in rows]
+
     def pending_timers(self, case_id: int) -> Sequence[ScheduledTimer]:
         rows = self.connection.execute(sa.select(timers).where(timers.c.case_id == case_id,
                                                                timers.c.status == PENDING).order_by(timers.c.id))
