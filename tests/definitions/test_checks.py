@@ -424,3 +424,35 @@ def test_every_problem_is_reported_in_one_run(definition):
     assert codes == ["cel-syntax", "exception-without-resolver", "invalid-value", "invalid-value",
                      "timer-without-target", "undefined-state"], [str(p) for p in report.errors]
     assert len({(p.line, p.column) for p in report.errors}) == len(report.errors)
+
+
+DUPLICATE_REASON = "  duplicate: {resolver: {queue: clerks}, ends: true}\n"
+
+
+def test_a_duplicate_rule_on_fields_and_a_reason_that_exist_passes(definition):
+    path = definition(exceptions=BASE["exceptions"] + DUPLICATE_REASON,
+                      duplicates="duplicates: {fields: [vendor, amount], reason: duplicate, within: 90d}\n")
+    report = check_definition(path)
+    assert report.ok and not report.warnings, [str(p) for p in report.problems]
+
+
+def test_a_duplicate_rule_raising_an_undefined_reason(definition):
+    path = definition(exceptions=BASE["exceptions"] + DUPLICATE_REASON,
+                      duplicates="duplicates: {fields: [vendor], reason: duplicat}\n")
+    problem = only(check_definition(path).errors, "undefined-exception")
+    assert points_at(path, problem, "duplicat}") and "did you mean 'duplicate'" in problem.message
+
+
+def test_a_duplicate_rule_comparing_a_field_the_inputs_lack(definition):
+    path = definition(exceptions=BASE["exceptions"] + DUPLICATE_REASON,
+                      duplicates="duplicates: {fields: [vendr], reason: duplicate}\n")
+    problem = only(check_definition(path).errors, "unknown-data-field")
+    assert points_at(path, problem, "vendr") and "did you mean 'vendor'" in problem.message
+
+
+def test_a_duplicate_reason_that_cannot_be_raised_at_intake(definition):
+    path = definition(exceptions=BASE["exceptions"] + "  duplicate: {resolver: {queue: clerks}, ends: true, "
+                                                      "raised_in: [work]}\n",
+                      duplicates="duplicates: {fields: [vendor], reason: duplicate}\n")
+    problem = only(check_definition(path).errors, "invalid-value")
+    assert points_at(path, problem, "[work]") and "leaves out 'new'" in problem.message

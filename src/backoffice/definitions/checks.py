@@ -56,7 +56,7 @@ def run_checks(definition: Definition, locator: Locator, tolerance: Tolerance | 
     """
     checker = _Checker(definition, locator, tolerance or Tolerance(), data_fields)
     for check in (checker.states, checker.transitions, checker.graph, checker.parties_and_systems,
-                  checker.exceptions, checker.approvals, checker.controls, checker.timers,
+                  checker.exceptions, checker.duplicates, checker.approvals, checker.controls, checker.timers,
                   checker.automated_steps, checker.routing, checker.expressions, checker.risks):
         check()
     return checker.problems
@@ -292,6 +292,28 @@ class _Checker:
         if not requester_paths and "exceptions" not in self.tolerance.broken:
             self.warning("no-needs-info", ("exceptions",), "no exception reason goes back to the requester",
                          "a needs_info reason with resolver: {role: requester}", key=True)
+
+    def duplicates(self) -> None:
+        rule = self.d.duplicates
+        if rule is None:
+            return
+        path = ("duplicates",)
+        for index, name in enumerate(rule.fields):
+            self.data_field(name, path + ("fields", index), "the duplicate rule compares")
+        reason = self.d.exceptions.get(rule.reason)
+        if reason is None:
+            if "exceptions" not in self.tolerance.broken:
+                close = suggest(rule.reason, self.d.exceptions)
+                hint = f"; did you mean {close!r}?" if close else ""
+                self.error("undefined-exception", path + ("reason",), f"the duplicate rule raises {rule.reason!r}, "
+                           f"which is not an exception reason{hint}",
+                           f"one of exceptions ({', '.join(self.d.exceptions) or 'none is defined'})")
+            return
+        intake = next((sid for sid, s in self.d.states.items() if s.kind is StateKind.INTAKE), None)
+        if reason.raised_in and intake not in reason.raised_in:
+            self.error("invalid-value", ("exceptions", rule.reason, "raised_in"), f"exception {rule.reason!r} "
+                       f"is the duplicate rule's, raised at intake, but raised_in leaves out {intake!r}",
+                       f"raised_in that includes {intake!r}, or none (anywhere)")
 
     def approvals(self) -> None:
         seen: dict[str, int] = {}

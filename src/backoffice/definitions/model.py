@@ -460,6 +460,21 @@ class AutomatedStep(Spec):
     on_exhausted: str | None = Field(None, description="the state the case goes to when retries run out")
 
 
+class DuplicateRule(Spec):
+    """Two intakes with the same values of these fields are one piece of work: the later one is a duplicate.
+
+    A new case that matches an earlier one is started straight in the exception `reason` (its
+    state, its resolver), never as a second piece of ordinary work: the same supplier and
+    invoice number paid twice is the commonest double payment.
+    """
+
+    fields: list[str] = Field(min_length=1, description="data fields that together say 'the same', such as "
+                                                        "[supplier_id, invoice_number]")
+    reason: str = Field(description="the exception reason a duplicate is raised as, one of exceptions")
+    within: Duration | None = Field(None, description="only earlier cases started this long ago at most, "
+                                                      "in calendar time, such as 365d (default: any)")
+
+
 class Fallback(Spec):
     procedure: str = Field(min_length=1, description="what people do when automation is down")
     queue: str | None = None
@@ -522,6 +537,8 @@ class Definition(Spec):
     controls: list[Control] = Field(default_factory=list)
     timers: list[Timer] = Field(default_factory=list)
     automated_steps: list[AutomatedStep] = Field(default_factory=list)
+    duplicates: DuplicateRule | None = Field(None, description="{fields: [...], reason: CODE}: the same work "
+                                                               "started twice goes to an exception")
     fallback: Fallback | None = None
     monitoring: list[Expectation] = Field(default_factory=list)
     change: Change = Field(default_factory=Change)

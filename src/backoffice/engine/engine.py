@@ -24,6 +24,7 @@ from backoffice.engine.cases import Actor, Case, Decision, utc
 from backoffice.engine.events import EngineEvent, change_attributes
 from backoffice.engine.approvals import ApprovalOperations
 from backoffice.engine.automation import AutomationOperations
+from backoffice.engine.duplicates import DUPLICATE_RULE_ACTOR, duplicate_key, duplicate_window_start
 from backoffice.engine.exceptions import ExceptionOperations
 from backoffice.engine.migration import MigrationOperations
 from backoffice.engine.notifications import NotificationOperations
@@ -142,7 +143,8 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
                         variables=context(data=data, case=unstored.expression_fields(), actor=actor, now=now))
         new_case = NewCase(workflow=workflow, definition_version=definition.version, state=state, data=data,
                            requester=actor.id, created_at=now, priority=routing.priority, queue=routing.queue,
-                           owner=routing.owner, idempotency_key=idempotency_key, intake_hash=intake_hash)
+                           owner=routing.owner, idempotency_key=idempotency_key, intake_hash=intake_hash,
+                           duplicate_key=duplicate_key(definition.duplicates, data))
         try:
             return self._write_intake(new_case, actor=actor)
         except DuplicateIdempotencyKey:
@@ -289,9 +291,13 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
 
     def _write_intake(self, new_case: NewCase, *, actor: Actor) -> Case:
         role = actor.role or REQUESTER
+        definition = self.running(new_case.workflow, new_case.definition_version).definition
+        rule = definition.duplicates
         with self.store.transaction() as tx:
+            original = tx.earlier_duplicate(new_case.workflow, new_case.duplicate_key,
+                                            since=duplicate_window_start(rule, new_case.created_at)) \
+                if rule is not None and new_case.duplicate_key is not None else None
             case = tx.insert_case(new_case)
-            definition = self.running(case.workflow, case.definition_version).definition
             for timer in timers_on_start(definition, case, paused=PausedTime(), now=case.created_at):
                 tx.insert_timer(timer)
             event = tx.insert_event(EngineEvent(
@@ -305,6 +311,12 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
                                        detail={"event_id": event.id, "state": case.state, "data": dict(case.data),
                                                "idempotency_key": case.idempotency_key, "queue": case.queue,
                                                "priority": str(case.priority), "owner": case.owner}))
+            if original is not None:
+                # The same work again: it starts as the duplicate exception, in this transaction.
+                fields = {name: case.data.get(name) for name in rule.fields}
+                case = self._raise_in(tx, case, rule.reason, actor=Actor(DUPLICATE_RULE_ACTOR), now=case.created_at,
+                                      note=f"same {', '.join(f'{k}={v!r}' for k, v in fields.items())} as case "
+                                           f"{original}", detail={"duplicate_of": original})
         return case
 
     def _replay(self, workflow: str, key: str, intake_hash: str | None) -> Case | None:

@@ -9,8 +9,9 @@ waits in a state the definition's `sla.pause_in` lists (see `sla`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from backoffice.definitions.model import StateKind
 from backoffice.engine.cases import Actor, Case, utc
@@ -19,6 +20,7 @@ from backoffice.errors import ExceptionNotAllowed, NoOpenException, NotEligibleF
 
 if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
+    from backoffice.engine.ports import StoreTransaction
 
 
 class ExceptionOperations:
@@ -41,6 +43,14 @@ class ExceptionOperations:
         allowed = spec.raised_in or [s for s, state in definition.states.items() if not state.kind.is_end]
         if case.state not in allowed or definition.state(case.state).kind.is_end:
             raise ExceptionNotAllowed(case.id, reason, case.state, allowed)
+        with self.store.transaction() as tx:
+            return self._raise_in(tx, case, reason, actor=actor, now=now, note=note)
+
+    def _raise_in(self: Engine, tx: StoreTransaction, case: Case, reason: str, *, actor: Actor, now: datetime,
+                  note: str | None = None, detail: Mapping[str, Any] | None = None) -> Case:
+        """Raise an exception in `tx` (its row, the move to its state, the resolver's task); return the case."""
+        definition = self.running(case.workflow, case.definition_version).definition
+        spec = definition.exceptions[reason]
         target = spec.state or case.state
         moved = self._moved(case, target, actor=actor, now=now, data=case.data)
         assignment = assignment_of(definition, spec.resolver, moved) if spec.resolver else None
@@ -51,11 +61,11 @@ class ExceptionOperations:
             return [NewTask(case.id, case.workflow, target, case.version + 1, TaskKind.EXCEPTION, assignment,
                             moved.priority, now, due, reason=reason)]
 
-        with self.store.transaction() as tx:
-            raised = tx.insert_exception(case.id, reason, raised_in=case.state, note=note, by=actor.id, at=now)
-            return self._write_move(tx, case, moved, actor=actor, role=actor.role, now=now, data=None,
-                                    activity=f"raise {reason}", reason=reason, plan=plan,
-                                    detail={"exception_id": raised.id, **({"note": note} if note else {})})
+        raised = tx.insert_exception(case.id, reason, raised_in=case.state, note=note, by=actor.id, at=now)
+        return self._write_move(tx, case, moved, actor=actor, role=actor.role, now=now, data=None,
+                                activity=f"raise {reason}", reason=reason, plan=plan,
+                                detail={"exception_id": raised.id, **({"note": note} if note else {}),
+                                        **(detail or {})})
 
     def resolve_exception(self: Engine, case_id: int, *, actor: Actor, now: datetime, note: str | None = None
                           ) -> Case:

@@ -95,6 +95,7 @@ class NewCase:
     owner: str | None = None
     idempotency_key: str | None = None
     intake_hash: str | None = None
+    duplicate_key: str | None = None
 
 
 class StoreTransaction(Protocol):
@@ -112,6 +113,13 @@ class StoreTransaction(Protocol):
 
         Raises:
             DuplicateIdempotencyKey: a case of the workflow has this idempotency key already.
+        """
+
+    def earlier_duplicate(self, workflow: str, duplicate_key: str, *, since: datetime | None) -> int | None:
+        """Return the id of the first case of the workflow with this duplicate key (started since `since`), or None.
+
+        Holds a lock on the key until the transaction ends (PostgreSQL), so two intakes of the
+        same work at once cannot both find none.
         """
 
     def update_case(self, case: Case, *, expected_version: int) -> Case:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -154,7 +155,7 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites):
                       workflow_version_id=version_id, state=case.state, previous_state=None, data=dict(case.data),
                       priority=str(case.priority), queue=case.queue, owner=case.owner, requester=case.requester,
                       version=1, idempotency_key=case.idempotency_key, intake_hash=case.intake_hash,
-                      created_at=case.created_at, updated_at=case.created_at)
+                      created_at=case.created_at, updated_at=case.created_at, duplicate_key=case.duplicate_key)
         try:
             result = self.connection.execute(sa.insert(cases).values(**values))
         except sa.exc.IntegrityError as exc:
@@ -166,6 +167,16 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites):
                     requester=case.requester, created_at=case.created_at, updated_at=case.created_at, version=1,
                     priority=case.priority, queue=case.queue, owner=case.owner,
                     idempotency_key=case.idempotency_key)
+
+    def earlier_duplicate(self, workflow: str, duplicate_key: str, *, since: datetime | None) -> int | None:
+        if self.connection.dialect.name == "postgresql":
+            # Serializes intakes of the same key (SQLite's writing transaction holds the whole file).
+            self.connection.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                                    {"key": f"{workflow}/{duplicate_key}"})
+        query = sa.select(cases.c.id).where(cases.c.workflow == workflow, cases.c.duplicate_key == duplicate_key)
+        if since is not None:
+            query = query.where(cases.c.created_at >= since)
+        return self.connection.execute(query.order_by(cases.c.id).limit(1)).scalar()
 
     def update_case(self, case: Case, *, expected_version: int) -> Case:
         # The version in the WHERE clause is the real guard: two writers that both read version

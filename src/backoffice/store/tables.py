@@ -89,9 +89,12 @@ cases = sa.Table(
     sa.Column("intake_hash", Hash),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    # A hash of the values of the definition's duplicate-rule fields: equal hashes, the same work.
+    sa.Column("duplicate_key", Hash),
     sa.UniqueConstraint("workflow", "idempotency_key"),
     sa.Index(None, "workflow", "state"),
     sa.Index(None, "queue", "state"),
+    sa.Index(None, "workflow", "duplicate_key"),
 )
 
 events = sa.Table(
