@@ -11,6 +11,7 @@ import pytest
 
 from ..engine.automated_steps import ACTION, automated_text
 from .test_engine_commands import PAYLOAD, backoffice, database  # noqa: F401 (fixtures)
+from .test_engine_commands import TEMPLATE as TEMPLATE_FILE
 
 
 class Hook(BaseHTTPRequestHandler):
@@ -71,3 +72,39 @@ def test_replaying_an_unknown_entry_is_a_user_error(database, backoffice):
 def test_a_webhook_option_without_a_url_is_a_user_error(database, backoffice):
     status, _, err = backoffice("worker", "--once", "--webhook", "notify_desk")
     assert status == 2 and "NAME=URL" in err
+
+
+ACTIONS_FILE = f'''
+from backoffice.engine.actions import ActionRegistry
+
+registry = ActionRegistry()
+
+
+@registry.action("{ACTION}")
+def notify_desk(call):
+    return {{"department": "told by " + call.idempotency_key}}
+'''
+
+
+def test_the_worker_runs_actions_from_a_python_file(database, backoffice, tmp_path: Path):
+    definition = tmp_path / "service-request.yaml"
+    definition.write_text(automated_text())
+    backoffice("deploy", str(definition), "--as", "lead")
+    backoffice("case", "start", "service-request", "--data", json.dumps(PAYLOAD), "--as", "ann")
+    backoffice("case", "transition", "1", "notify", "--expected-version", "1", "--as", "bob", "--role", "service-desk")
+    actions = tmp_path / "desk_actions.py"
+    actions.write_text(ACTIONS_FILE)
+    status, out, err = backoffice("worker", "--once", "--actions", f"{actions}:registry")
+    assert (status, out) == (0, "1 outbox entry: 1 done, 0 to retry, 0 dead, 0 to people\n"), err
+    case = json.loads(backoffice("case", "show", "1", "--json")[1])
+    assert (case["state"], case["data"]["department"]) == ("triage", "told by service-request/1/notify/2")
+
+
+def test_an_actions_file_that_is_missing_or_holds_no_registry_is_a_clear_error(database, backoffice, tmp_path):
+    backoffice("deploy", str(TEMPLATE_FILE), "--as", "lead")
+    status, _, err = backoffice("worker", "--once", "--actions", f"{tmp_path / 'nowhere.py'}:registry")
+    assert status == 2 and "nowhere.py" in err and "file.py:attribute" in err
+    not_a_registry = tmp_path / "plain.py"
+    not_a_registry.write_text("registry = 42\n")
+    status, _, err = backoffice("worker", "--once", "--actions", f"{not_a_registry}:registry")
+    assert status == 2 and "naming an ActionRegistry" in err

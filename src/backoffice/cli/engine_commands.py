@@ -358,20 +358,19 @@ dlq_app = typer.Typer(help="The dead-letter queue: automated steps whose attempt
 
 
 def _registry(modules: list[str], webhooks: list[str]):
-    """Build the worker's actions: registries named as module:attribute, and NAME=URL webhooks."""
-    import importlib
-
+    """Build the worker's actions: registries named as module:attribute or file.py:attribute, and NAME=URL webhooks."""
     from backoffice.engine.actions import ActionRegistry
     from backoffice.engine.webhook import webhook_action
     registry = ActionRegistry()
     for spec in modules:
         module_name, _, attribute = spec.partition(":")
         try:
-            found = getattr(importlib.import_module(module_name), attribute or "registry")
-        except (ImportError, AttributeError) as exc:
-            raise BadOption("--actions", spec, f"module:attribute naming an ActionRegistry ({exc})") from exc
+            found = getattr(_actions_module(module_name), attribute or "registry")
+        except (ImportError, AttributeError, OSError, SyntaxError) as exc:
+            raise BadOption("--actions", spec, f"module:attribute or file.py:attribute naming an ActionRegistry "
+                                               f"({exc})") from exc
         if not isinstance(found, ActionRegistry):
-            raise BadOption("--actions", spec, "module:attribute naming an ActionRegistry")
+            raise BadOption("--actions", spec, "module:attribute or file.py:attribute naming an ActionRegistry")
         for name in found:
             registry.register(name, found.get(name))
     for spec in webhooks:
@@ -382,12 +381,29 @@ def _registry(modules: list[str], webhooks: list[str]):
     return registry
 
 
+def _actions_module(name: str):
+    """Import a module by name, or load a Python file by path (a team's actions need not be a package)."""
+    import importlib
+    import importlib.util
+
+    if not name.endswith(".py"):
+        return importlib.import_module(name)
+    path = Path(name)
+    spec = importlib.util.spec_from_file_location(f"backoffice_actions_{path.stem}", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise ImportError(f"no Python file at {name}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def worker_command(
     db: Db = "backoffice.db",
     once: Annotated[bool, typer.Option("--once", help="Run the due steps once, then stop.")] = False,
     poll: Annotated[float, typer.Option("--poll", min=0.05, help="Seconds between polls when idle.")] = 1.0,
     actions: Annotated[Optional[list[str]], typer.Option(
-        "--actions", help="module:attribute of an ActionRegistry to run (repeatable).")] = None,
+        "--actions", help="module:attribute or file.py:attribute of an ActionRegistry to run (repeatable).")]
+    = None,
     webhooks: Annotated[Optional[list[str]], typer.Option(
         "--webhook", help="NAME=URL: run action NAME as a CloudEvents webhook (repeatable).")] = None,
     notify: Annotated[Optional[str], typer.Option(
