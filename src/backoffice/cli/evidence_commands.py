@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime, timezone as dt_timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
@@ -11,9 +14,11 @@ from rich.console import Console
 from backoffice.errors import BadOption, ConfigFileError, DefinitionError, OutputFileError, UserError
 
 if TYPE_CHECKING:
-    from backoffice.definitions.conformance import ConformanceReport
+    from backoffice.definitions.conformance import ConformanceReport, VersionsReport
     from backoffice.definitions.model import Definition
     from backoffice.events.schema import EventLog
+    from backoffice.store.event_log import LiveWork
+    from backoffice.store.sql_store import SqlStore
 
 console = Console()
 errors = Console(stderr=True)
@@ -103,8 +108,21 @@ def draft_command(
 
 
 def conform_command(
-    log_path: _Log,
-    definition_path: Annotated[Path, typer.Argument(metavar="FILE", help="The workflow definition (YAML).")],
+    log_path: Annotated[Optional[Path], typer.Argument(
+        metavar="[LOG]", help="CSV, XES, XES.gz, Parquet or OCEL 2.0 JSON file; left out with --db.")] = None,
+    definition_path: Annotated[Optional[Path], typer.Argument(
+        metavar="[FILE]", help="The workflow definition (YAML). With --db it may be left out (each case is "
+                               "checked against the deployed version it runs on) or name a draft to "
+                               "check live work against instead.")] = None,
+    db: Annotated[Optional[str], typer.Option(
+        "--db", help="Check the engine's live work in this database (file or URL) instead of a log file.")] = None,
+    workflow: Annotated[Optional[str], typer.Option(
+        "--workflow", help="With --db: the workflow (default: FILE's id, or the only one deployed).")] = None,
+    version: Annotated[Optional[int], typer.Option(
+        "--version", help="With --db: only the cases on this deployed version.")] = None,
+    as_of: Annotated[Optional[str], typer.Option(
+        "--as-of", help="With --db: the moment open cases are judged at, their SLA clocks still running "
+                        "(default: now).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the whole report, every case, as JSON.")]
     = None,
     activities: Annotated[Optional[Path], typer.Option(
@@ -122,15 +140,29 @@ def conform_command(
     resource: _Resource = None, role: _Role = None, system: _System = None, reason: _Reason = None,
     timezone: _Timezone = "UTC", timestamp_format: _TimestampFormat = None,
 ) -> None:
-    """Replay a log against a definition: which cases conform, and every deviation with its cases.
+    """Replay a log, or the engine's live work (--db), against a definition: which cases conform, and every deviation.
 
     Deviations: transitions the definition does not allow, skipped approvals, separation-of-duties
-    breaches, SLA breaches in business time, and activities that are no state.
+    breaches, SLA breaches in business time, and activities (or states) the definition lacks.
+    With --db the engine's events name their states exactly, each case is checked against the
+    deployed version it runs on, and open cases already past an SLA are named.
     """
     from backoffice.cli.outputs import write_all
     from backoffice.definitions.conformance import conform
     if top < 0:
         raise BadOption("--top", top, "a whole number of 0 or more")
+    if db is not None:
+        _conform_live(db, [path for path in (log_path, definition_path) if path is not None], workflow=workflow,
+                      version=version, as_of=_moment(as_of, "--as-of", timezone), json_path=json_path,
+                      activities=activities, shared_resources=shared_resources or (),
+                      detect_shared=not no_detect_shared, strict=strict, top=top)
+        return
+    for option, value in (("--workflow", workflow), ("--version", version), ("--as-of", as_of)):
+        if value is not None:
+            raise BadOption(option, value, "--db DATABASE with it: it picks the live work in a database")
+    if log_path is None or definition_path is None:
+        raise BadOption("LOG FILE", " ".join(str(p) for p in (log_path, definition_path) if p) or "(none)",
+                        "a log file and a definition file, or --db DATABASE [FILE]")
     definition = _load(definition_path)
     mapping = _activity_map(activities) if activities else None
     log = _read(log_path, attributes=False, format=log_format, case=case, activity=activity, timestamp=timestamp,
@@ -140,11 +172,100 @@ def conform_command(
                      detect_shared=not no_detect_shared)
     if json_path:
         write_all({json_path: report.model_dump_json(indent=2)})
-    _show(report, log_path, definition_path, top=top)
+    _show(report, f"{log_path.name} against {report.workflow} version {report.version} ({definition_path})",
+          top=top)
     if json_path:
         _say(f"JSON: {json_path}")
     if strict and report.non_conforming:
         raise typer.Exit(code=1)
+
+
+def _conform_live(db: str, files: list[Path], *, workflow: str | None, version: int | None,
+                  as_of: datetime | None, json_path: Path | None, activities: Path | None,
+                  shared_resources: Sequence[str], detect_shared: bool, strict: bool,
+                  top: int) -> None:
+    """Check the engine's live work in a database: each case against its version, or all against a draft.
+
+    Raises:
+        BadOption: a log file, --activities, or nothing to check (no engine tables, nothing deployed,
+            no case on the workflow or version asked for).
+        DatabaseUnavailable: the database does not exist or cannot be read.
+        UnknownWorkflow: the workflow, or the version, is not deployed (the message lists what is).
+        UserError: the draft definition is broken (its first problem).
+    """
+    from backoffice.cli.outputs import write_all
+    from backoffice.definitions.conformance import conform_versions
+    from backoffice.store.event_log import ENGINE_STATES, open_existing, read_live_work
+    if len(files) > 1:
+        raise BadOption("FILE", " ".join(map(str, files)), "at most one file with --db: a definition (a draft) to "
+                                                           "check live work against; the log is the database")
+    if activities is not None:
+        raise BadOption("--activities", str(activities), "no mapping with --db: the engine's events name their "
+                                                         "states exactly")
+    draft = _load(files[0]) if files else None
+    moment = as_of or datetime.now(dt_timezone.utc)  # the command line is where the clock is read
+    store = open_existing(db)
+    if store is None or not store.versions():
+        if store is not None:
+            store.close()
+        raise BadOption("--db", db, "a database the engine runs on; it holds no deployed workflow (deploy one "
+                                    "with: backoffice deploy FILE --db DATABASE)")
+    try:
+        name = workflow or (draft.id if draft is not None else None) or _only_workflow(store)
+        live = read_live_work(store, name, version=version)
+    finally:
+        store.close()
+    if not live.logs:
+        raise _no_live_work(live, version)
+    options = {"workflow": live.workflow, "source": live.source, "as_of": moment, "states": ENGINE_STATES,
+               "shared_resources": shared_resources, "detect_shared": detect_shared}
+    if draft is not None:
+        report = conform_versions({draft.version: live.log()}, {draft.version: draft}, **options)
+    else:
+        report = conform_versions(live.logs, live.definitions, **options)
+    if json_path:
+        write_all({json_path: report.model_dump_json(indent=2)})
+    _show_live(report, live, draft_path=files[0] if files else None, top=top)
+    if json_path:
+        _say(f"JSON: {json_path}")
+    if strict and report.non_conforming:
+        raise typer.Exit(code=1)
+
+
+def _only_workflow(store: SqlStore) -> str:
+    names = sorted({stored.workflow for stored in store.versions()})
+    if len(names) > 1:
+        raise BadOption("--workflow", "(none)", f"one of the deployed workflows: {', '.join(names)}")
+    return names[0]
+
+
+def _no_live_work(live: LiveWork, version: int | None) -> BadOption:
+    """Say why there is nothing to check: no case on the version asked for, or no case at all."""
+    if version is not None and live.on_version:
+        versions = ", ".join(map(str, live.on_version))
+        return BadOption("--version", version, f"a version of {live.workflow} that cases run on: {versions}")
+    deployed = ", ".join(map(str, live.deployed))
+    several = len(live.deployed) > 1
+    return BadOption("--workflow", live.workflow,
+                     f"a workflow with live work; version{'s' if several else ''} {deployed} "
+                     f"{'are' if several else 'is'} deployed but no case has started (start one with: "
+                     f"backoffice case start {live.workflow})")
+
+
+def _moment(text: str | None, option: str, zone: str) -> datetime | None:
+    """Read a date or time given on the command line, in `zone` when it names no offset."""
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise BadOption(option, text, "a date or time such as 2024-03-31 or 2024-03-31T17:00+02:00") from exc
+    if value.tzinfo is None:
+        try:
+            value = value.replace(tzinfo=ZoneInfo(zone))
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise BadOption("--timezone", zone, "an IANA zone name such as Europe/Amsterdam or UTC") from exc
+    return value.astimezone(dt_timezone.utc)
 
 
 def docs_command(
@@ -193,16 +314,46 @@ def _cases(count: int) -> str:
     return f"{count:,} case{'' if count == 1 else 's'}"
 
 
-def _show(report: ConformanceReport, log_path: Path, definition_path: Path, *, top: int) -> None:
+def _show_live(report: VersionsReport, live: LiveWork, *, draft_path: Path | None, top: int) -> None:
+    as_of = f"{report.as_of:%Y-%m-%d %H:%M} UTC" if report.as_of else "now"
+    against = (f"against {draft_path} ({report.reports[0].workflow} version {report.reports[0].version})"
+               if draft_path is not None else "each against the deployed version it runs on")
+    versions = ", ".join(str(number) for number in live.logs)
+    _say(f"live work of {report.workflow} as of {as_of} ({report.source}): {_cases(report.cases)} on "
+         f"version{'s' if len(live.logs) > 1 else ''} {versions}, {against}")
+    for one in report.reports:
+        heading = f"version {one.version}, " + (f"as drafted in {draft_path}" if draft_path is not None
+                                                 else "as deployed")
+        _show(one, heading, top=top)
+    if live.migrated_cases:
+        _say(f"note: {_cases(live.migrated_cases)} migrated from an earlier version while running: each is judged, "
+             f"moves before the migration too, against the version it runs on now")
+
+
+def _show(report: ConformanceReport, heading: str, *, top: int) -> None:
     share = report.conforming / report.cases if report.cases else 0.0
-    _say(f"{log_path.name} against {report.workflow} version {report.version} ({definition_path})")
+    _say(heading)
+    if report.as_of is None:
+        still_open = f"; {report.open_cases:,} still open at the end of the log"
+    else:
+        where = ", ".join(f"{count:,} in {state}" for state, count in report.open_states.items())
+        still_open = f"; {report.open_cases:,} still open ({where})"
     _say(f"{report.cases:,} cases: {report.conforming:,} conform ({share:.1%}), {report.non_conforming:,} do not"
-         + (f"; {report.open_cases:,} still open at the end of the log" if report.open_cases else ""))
-    activities = len(report.activity_states) + len(report.unmapped_activities)
-    unmapped_events = sum(report.unmapped_activities.values())
-    _say(f"{activities} activities: {len(report.activity_states)} matched to states"
-         + (f", {len(report.unmapped_activities)} of no state ({unmapped_events:,} events)"
-            if report.unmapped_activities else ""))
+         + (still_open if report.open_cases else ""))
+    if report.states_from is not None:
+        # The engine's events name their states: nothing was matched by name, so say so rather than count matches.
+        unknown_events = sum(report.unknown_states.values())
+        _say(f"states named exactly by the events ({report.states_from})"
+             + (f", {len(report.unknown_states)} not in the definition ({unknown_events:,} "
+                f"event{'' if unknown_events == 1 else 's'})"
+                if report.unknown_states else "")
+             + (f"; never reached: {', '.join(report.unseen_states)}" if report.unseen_states else ""))
+    else:
+        activities = len(report.activity_states) + len(report.unmapped_activities)
+        unmapped_events = sum(report.unmapped_activities.values())
+        _say(f"{activities} activities: {len(report.activity_states)} matched to states"
+             + (f", {len(report.unmapped_activities)} of no state ({unmapped_events:,} events)"
+                if report.unmapped_activities else ""))
     if not report.deviations:
         _say("no deviations")
     # One line per deviation, grouped by kind: an auditor greps and pastes these.

@@ -18,7 +18,15 @@ is named:
 Logs rarely record the intake or the end as events of their own: an intake state and end
 states that no activity matches are passed silently (a case starts in the intake; a case
 whose last state may move to such an end is closed at its last event). Other states are
-never skipped silently. A case still open at the end of the log is counted, not blamed.
+never skipped silently. A case still open at the end of the log is counted, not blamed,
+unless the log is read as of a moment (live work): then a clock that has already run past
+its SLA is a breach, though the case is still open.
+
+A log that names each event's states by id (the engine's own events: see `StateColumns`)
+is replayed exactly: no activity is matched by name, nothing is passed silently, a state the
+definition lacks is named as such (the moves out of it are not judged), and separation of
+duties reads the state each person acted in (the state a move left, or the approval voted
+in) rather than the state entered.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
 from backoffice.definitions.model import Definition, SlaClock, StateKind
+from backoffice.errors import LogFileError
 from backoffice.events.normalize import fold_label
 from backoffice.events.schema import Column, EventLog
 
@@ -49,6 +58,7 @@ class DeviationKind(StrEnum):
     """A way a case departs from its definition."""
 
     UNMAPPED_ACTIVITY = "unmapped_activity"
+    UNKNOWN_STATE = "unknown_state"
     DISALLOWED_TRANSITION = "disallowed_transition"
     SKIPPED_APPROVAL = "skipped_approval"
     SEPARATION_OF_DUTIES = "separation_of_duties"
@@ -62,6 +72,7 @@ class DeviationKind(StrEnum):
 
 _LABELS = {
     DeviationKind.UNMAPPED_ACTIVITY: "activity not in the definition",
+    DeviationKind.UNKNOWN_STATE: "state not in the definition",
     DeviationKind.DISALLOWED_TRANSITION: "transition not allowed",
     DeviationKind.SKIPPED_APPROVAL: "approval skipped",
     DeviationKind.SEPARATION_OF_DUTIES: "separation of duties breached",
@@ -96,6 +107,20 @@ class SharedResource(_Frozen):
     given: bool = Field(description="named by the user rather than recognised in the log")
 
 
+@dataclass(frozen=True)
+class StateColumns:
+    """The columns of a log that name each event's states by id, so nothing is matched by name.
+
+    The engine's own events carry them (`backoffice.store.event_log.ENGINE_STATES`). An event
+    with a value in `entered` moved its case into that state; an event without one (a vote,
+    an escalation) moved nothing. Whoever did an event acted in the state named by the first
+    of `acted_in` that has a value: separation of duties is judged on that state.
+    """
+
+    entered: str
+    acted_in: tuple[str, ...] = ()
+
+
 class ConformanceReport(_Frozen):
     """How the cases of a log compare with a definition."""
 
@@ -105,11 +130,19 @@ class ConformanceReport(_Frozen):
     cases: int
     conforming: int = Field(description="cases with no deviation")
     open_cases: int = Field(description="cases that had not reached an end when the log ends")
+    open_states: dict[str, int] = Field(default_factory=dict,
+                                        description="state -> open cases last in it, most first")
+    as_of: datetime | None = Field(None, description="the moment open cases were judged at: their SLA clocks run "
+                                                     "until then; None when open cases are not judged")
     events: int
     events_replayed: int = Field(description="events matched to a state and replayed")
+    states_from: str | None = Field(None, description="the column naming each event's state by id, when the log "
+                                                      "has one; None when activities were matched to states")
     activity_states: dict[str, str] = Field(description="log activity -> the state it was matched to")
     unmapped_activities: dict[str, int] = Field(description="log activity -> events, for activities of no state")
-    unseen_states: list[str] = Field(description="states of the definition that no activity matches")
+    unknown_states: dict[str, int] = Field(default_factory=dict,
+                                           description="state named in the log but not in the definition -> events")
+    unseen_states: list[str] = Field(description="states of the definition that no event reaches")
     deviations: list[Deviation]
     shared_resources: list[SharedResource]
     approvals_unjudged: int = Field(description="approval events whose separation of duties could not be "
@@ -130,15 +163,38 @@ class ConformanceReport(_Frozen):
         return len(self.case_ids(kind))
 
 
+class VersionsReport(_Frozen):
+    """How the cases of one workflow compare with their definition, one report per version judged."""
+
+    workflow: str
+    source: str
+    as_of: datetime | None
+    reports: list[ConformanceReport] = Field(description="one per definition version, in version order")
+
+    @property
+    def cases(self) -> int:
+        return sum(report.cases for report in self.reports)
+
+    @property
+    def non_conforming(self) -> int:
+        return sum(report.non_conforming for report in self.reports)
+
+
 def conform(log: EventLog, definition: Definition, *, activities: Mapping[str, str] | None = None,
+            states: StateColumns | None = None, as_of: datetime | None = None,
             shared_resources: Iterable[str] = (), detect_shared: bool = True) -> ConformanceReport:
     """Replay every case of a log against a definition and report each deviation.
 
     Args:
-        log: the events (see `backoffice.read_log`).
+        log: the events (see `backoffice.read_log`, `backoffice.store.read_engine_log`).
         definition: the workflow definition the cases should follow.
         activities: log activity -> state id, for activities whose names are not the
             states' titles or ids; the rest are matched by title and id.
+        states: the columns naming each event's states by id (the engine's events have them):
+            the replay follows them exactly instead of matching activities (see `StateColumns`).
+        as_of: the moment the log was read (live work): a case still open has its SLA clocks
+            run until then, and one already past an SLA is a breach. Without it, open cases
+            are counted and not judged.
         shared_resources: resource names that stand for many people (an anonymised label,
             a shared login): separation of duties is not judged on them.
         detect_shared: also recognise such names in the log (a resource acting in at least
@@ -149,42 +205,106 @@ def conform(log: EventLog, definition: Definition, *, activities: Mapping[str, s
 
     Raises:
         UnknownState: `activities` maps an activity to a state the definition lacks.
+        LogFileError: `states.entered` is no column of the log.
+        ValueError: both `activities` and `states` are given (a caller's bug: they exclude each other).
     """
+    if activities and states is not None:
+        raise ValueError("activities map names to states; with states named by id there is nothing to map")
     completed, dropped = completed_events(log)
     notes = [completed.notes[-1]] if dropped else []
-    table = completed.table.select([Column.CASE_ID, Column.ACTIVITY, Column.TIMESTAMP, Column.RESOURCE,
-                                    Column.ROLE])
-    names = [str(name) for name in pc.unique(table.column(Column.ACTIVITY)).to_pylist()]
-    matched, ambiguous = match_activities(definition, names, activities or {})
-    for activity, states in sorted(ambiguous.items()):
-        notes.append(f"activity {activity!r} matches several states ({', '.join(states)}): left unmapped; "
-                     f"map it explicitly")
-    shared = _shared_resources(table, set(shared_resources), detect_shared)
-    replay = _Replay(definition, matched, {s.name for s in shared})
+    table = completed.table
     cases = table.column(Column.CASE_ID).to_pylist()
     acts = table.column(Column.ACTIVITY).to_pylist()
     times = table.column(Column.TIMESTAMP).to_pylist()
     resources = table.column(Column.RESOURCE).to_pylist()
+    matched: dict[str, str] = {}
+    if states is None:
+        names = [str(name) for name in pc.unique(table.column(Column.ACTIVITY)).to_pylist()]
+        matched, ambiguous = match_activities(definition, names, activities or {})
+        for activity, candidates in sorted(ambiguous.items()):
+            notes.append(f"activity {activity!r} matches several states ({', '.join(candidates)}): left unmapped; "
+                         f"map it explicitly")
+        steps = _matched_steps(acts, matched)
+    else:
+        steps = _named_steps(table, definition, states, log.source)
+    shared = _shared_resources(table, set(shared_resources), detect_shared)
+    seen = {step.entered for step in steps if step.entered is not None}
+    replay = _Replay(definition, {s.name for s in shared}, seen=seen, exact=states is not None, as_of=as_of)
     start = 0
     for index in range(1, len(cases) + 1):
         if index == len(cases) or cases[index] != cases[start]:
-            replay.case(str(cases[start]), acts[start:index], times[start:index], resources[start:index])
+            replay.case(str(cases[start]), steps[start:index], times[start:index], resources[start:index])
             start = index
-    unmapped = {name: 0 for name in names if name not in matched}
-    for name in acts:
-        if name not in matched:
-            unmapped[name] += 1
-    seen = set(matched.values())
+    unnamed: dict[str, int] = defaultdict(int)
+    for step in steps:
+        if step.unknown is not None:
+            unnamed[step.unknown] += 1
+    unnamed_counts = dict(sorted(unnamed.items(), key=lambda item: -item[1]))
     deviations = replay.deviations()
     if any(d.kind is DeviationKind.SEPARATION_OF_DUTIES and d.detail.endswith("the requester") for d in deviations):
         notes.append("the requester of a case is whoever did its first event")
     return ConformanceReport(
         workflow=definition.id, version=definition.version, source=log.source, cases=replay.cases,
-        conforming=replay.cases - len(replay.deviating), open_cases=replay.open_cases, events=len(log),
-        events_replayed=len(acts) - sum(unmapped.values()), activity_states=dict(sorted(matched.items())),
-        unmapped_activities=dict(sorted(unmapped.items(), key=lambda item: -item[1])),
+        conforming=replay.cases - len(replay.deviating), open_cases=replay.open_cases,
+        open_states=dict(sorted(replay.open_states.items(), key=lambda item: (-item[1], item[0]))), as_of=as_of,
+        events=len(log), events_replayed=sum(step.entered is not None for step in steps),
+        states_from=states.entered if states is not None else None, activity_states=dict(sorted(matched.items())),
+        unmapped_activities=unnamed_counts if states is None else {},
+        unknown_states=unnamed_counts if states is not None else {},
         unseen_states=[sid for sid in definition.states if sid not in seen], deviations=deviations,
         shared_resources=shared, approvals_unjudged=replay.unjudged, notes=notes)
+
+
+def conform_versions(logs: Mapping[int, EventLog], definitions: Mapping[int, Definition], *, workflow: str,
+                     source: str, as_of: datetime | None = None, states: StateColumns | None = None,
+                     shared_resources: Iterable[str] = (), detect_shared: bool = True) -> VersionsReport:
+    """Replay each version's cases against that version's definition: cases keep the rules they ran on.
+
+    Args:
+        logs: version -> the events of the cases on it.
+        definitions: version -> its definition; every version of `logs` must have one.
+        workflow, source: what the report names (the workflow, where the events came from).
+        as_of, states, shared_resources, detect_shared: as for `conform`.
+
+    Raises:
+        KeyError: a version of `logs` has no definition (a caller's bug).
+        LogFileError: `states.entered` is no column of a log.
+    """
+    shared = tuple(shared_resources)
+    reports = [conform(logs[version], definitions[version], states=states, as_of=as_of, shared_resources=shared,
+                       detect_shared=detect_shared) for version in sorted(logs)]
+    return VersionsReport(workflow=workflow, source=source, as_of=as_of, reports=reports)
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What one event did, in the definition's terms."""
+
+    entered: str | None   # the state the case moved into; None when the event moved nothing
+    acted_in: str | None  # the state whose work its resource did
+    unknown: str | None = None  # the activity or state it names that the definition lacks
+
+
+def _matched_steps(activities: list[str], matched: Mapping[str, str]) -> list[_Step]:
+    # An exported log records doing a step as one event named for it: its state is both entered and acted in.
+    steps = {name: _Step(state, state) for name, state in matched.items()}
+    return [steps.get(name) or _Step(None, None, unknown=name) for name in activities]
+
+
+def _named_steps(table: pa.Table, definition: Definition, states: StateColumns, source: str) -> list[_Step]:
+    if states.entered not in table.column_names:
+        raise LogFileError(source, f"no {states.entered!r} column naming the state each event entered",
+                           expected="events that name their states by id, such as the engine's own")
+    entered = table.column(states.entered).cast(pa.string()).to_pylist()
+    acted: list[str | None] = [None] * len(entered)
+    for name in reversed(states.acted_in):  # the first column with a value wins
+        if name in table.column_names:
+            acted = [value if value is not None else earlier
+                     for value, earlier in zip(table.column(name).cast(pa.string()).to_pylist(), acted, strict=True)]
+    known = definition.states
+    return [_Step(None, None, unknown=state) if state is not None and state not in known
+            else _Step(state, actor_state if actor_state in known else None)
+            for state, actor_state in zip(entered, acted, strict=True)]
 
 
 def match_activities(definition: Definition, names: Iterable[str], explicit: Mapping[str, str]
@@ -331,23 +451,29 @@ class _Found:
 class _Replay:
     """Replays cases one by one, gathering deviations."""
 
-    def __init__(self, definition: Definition, matched: Mapping[str, str], shared: set[str]) -> None:
+    def __init__(self, definition: Definition, shared: set[str], *, seen: set[str], exact: bool,
+                 as_of: datetime | None) -> None:
         self.d = definition
-        self.matched = matched
         self.shared = shared
+        self.exact = exact
+        self.unknown_kind = DeviationKind.UNKNOWN_STATE if exact else DeviationKind.UNMAPPED_ACTIVITY
+        self.as_of = as_of
         self.moves = allowed_moves(definition)
         self.approvals = frozenset(sid for sid, s in definition.states.items() if s.kind is StateKind.APPROVAL)
         self.separated = frozenset(a.state for a in definition.approvals if a.separation_of_duties)
         self.skips: dict[tuple[str, str], tuple[str, ...]] = {}
         self.intake = definition.intake_state
-        seen = set(matched.values())
-        self.silent_ends = frozenset(sid for sid in definition.end_states if sid not in seen)
+        # A log that names its states records every end it reaches: none is passed silently, so a
+        # running case is never taken for one closed at its last event.
+        self.silent_ends = frozenset() if exact else frozenset(sid for sid in definition.end_states
+                                                               if sid not in seen)
         self.paused = frozenset(definition.sla.pause_in) if definition.sla else frozenset()
         self.calendar = definition.business_calendar()
         self.limits = {clock: self.calendar.business_seconds(duration) for clock in SlaClock
                        if definition.sla and (duration := getattr(definition.sla, clock.value))}
         self.found: dict[tuple[DeviationKind, str], _Found] = {}
         self.deviating: set[str] = set()
+        self.open_states: dict[str, int] = defaultdict(int)
         self.cases = self.open_cases = self.unjudged = 0
 
     def note(self, case_id: str, kind: DeviationKind, detail: str) -> None:
@@ -356,30 +482,36 @@ class _Replay:
         found.case_ids[case_id] = None
         self.deviating.add(case_id)
 
-    def case(self, case_id: str, activities: list[str], times: list[datetime], resources: list[str | None]) -> None:
+    def case(self, case_id: str, steps: list[_Step], times: list[datetime], resources: list[str | None]) -> None:
         self.cases += 1
         resources = [resource or None for resource in resources]  # an empty name is no one in particular
         requester = resources[0]
         state, entered = self.intake, times[0]
         stays: list[tuple[str, datetime]] = [(state, entered)]
         actors: dict[str, set[str]] = defaultdict(set)
-        for activity, moment, resource in zip(activities, times, resources, strict=True):
-            target = self.matched.get(activity)
-            if target is None:
-                self.note(case_id, DeviationKind.UNMAPPED_ACTIVITY, activity)
+        for step, moment, resource in zip(steps, times, resources, strict=True):
+            if step.unknown is not None:
+                self.note(case_id, self.unknown_kind, step.unknown)
+                if self.exact and step.unknown != state:
+                    # The case really is there: it is open there, and its clocks run there.
+                    state = step.unknown
+                    stays.append((state, moment))
                 continue
-            if target != state:
-                self.move(case_id, state, target)
-                state = target
+            if step.entered is not None and step.entered != state:
+                self.move(case_id, state, step.entered)
+                state = step.entered
                 stays.append((state, moment))
-            if target in self.separated:
-                self.separation(case_id, target, resource, requester, actors)
+            if step.acted_in is None:
+                continue
+            if step.acted_in in self.separated:
+                self.separation(case_id, step.acted_in, resource, requester, actors)
             if resource is not None:
-                actors[target].add(resource)
+                actors[step.acted_in].add(resource)
         self.sla(case_id, stays, times[-1], state)
 
     def move(self, case_id: str, source: str, target: str) -> None:
-        if target in self.moves.get(source, ()):
+        if target in self.moves.get(source, ()) or source not in self.d.states:
+            # The definition says nothing of moves from a state it lacks: that state was named already.
             return
         if (source, target) not in self.skips:
             self.skips[source, target] = approvals_skipped(self.moves, self.approvals, source, target)
@@ -411,14 +543,22 @@ class _Replay:
             end = last
         else:
             self.open_cases += 1
+            self.open_states[state] += 1
             end = None
+        # An open case read as of a moment has its clocks still running: late already is late.
+        running_until = max(self.as_of, last) if self.as_of is not None else None
         started = stays[0][1]
         responded = next((moment for sid, moment in stays if sid != self.intake), None)
         for clock, until, kind in ((SlaClock.FIRST_RESPONSE, responded, DeviationKind.SLA_FIRST_RESPONSE),
                                    (SlaClock.RESOLUTION, end, DeviationKind.SLA_RESOLUTION)):
-            if clock in self.limits and until is not None \
-                    and self.business_time(stays, started, until) > self.limits[clock]:
-                self.note(case_id, kind, f"over {getattr(self.d.sla, clock.value)} of business time")
+            if clock not in self.limits:
+                continue
+            over = f"over {getattr(self.d.sla, clock.value)} of business time"
+            if until is not None:
+                if self.business_time(stays, started, until) > self.limits[clock]:
+                    self.note(case_id, kind, over)
+            elif running_until is not None and self.business_time(stays, started, running_until) > self.limits[clock]:
+                self.note(case_id, kind, f"{over}, still open")
 
     def business_time(self, stays: list[tuple[str, datetime]], start: datetime, until: datetime) -> float:
         """Return the business seconds from start to until, less the time spent in pausing states."""

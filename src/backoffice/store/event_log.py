@@ -5,20 +5,39 @@
 
 The schema's columns come first; `workflow` and `version` follow, then each attribute the
 engine wrote (from_state, to_state, queue, priority ...) as a text column of its own.
+
+`read_live_work` reads one workflow's events for `conform`: each case beside the deployed
+definition version it runs on, the rules the engine holds it to.
+
+    live = read_live_work(open_existing("backoffice.db"), "service-request")
+    report = conform_versions(live.logs, live.definitions, states=ENGINE_STATES, ...)
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
+from backoffice.definitions.conformance import StateColumns
+from backoffice.definitions.model import Definition
+from backoffice.engine.versions import running_version
+from backoffice.errors import DatabaseUnavailable, UnknownWorkflow
 from backoffice.events.schema import TIMESTAMP_TYPE, Column, EventLog, ORDER
+from backoffice.store.connect import create_engine, database_url, shown
+from backoffice.store.migrate import current_revision, migrate
 from backoffice.store.sql_store import SqlStore
 from backoffice.store.tables import events
+
+ENGINE_STATES = StateColumns(entered="to_state", acted_in=("from_state", "state"))
+"""How the engine's events name states, by id: a move's to_state is the state entered, and its
+actor acted in the state the move left (from_state) or, for a vote, the approval voted in (state).
+The engine judges separation of duties on the same attributes."""
 
 _TEXT_COLUMNS = (Column.CASE_ID, Column.ACTIVITY, Column.RESOURCE, Column.ROLE, Column.SYSTEM, Column.LIFECYCLE,
                  Column.REASON, "workflow")
@@ -71,3 +90,108 @@ def _text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class LiveWork:
+    """One workflow's engine events, beside the deployed definition version each case runs on.
+
+    A case runs on the version it started on until it is migrated to a newer one (`backoffice
+    workflow migrate`); from then on the engine checks its moves against the newer one. Each
+    case belongs to the version it runs on now: the version of its last event.
+
+    Attributes:
+        workflow: the workflow read.
+        source: where the events came from (the database, without its password).
+        logs: version -> the events of the cases on it (only versions with cases).
+        definitions: version -> its deployed definition, for each version in `logs`.
+        deployed: every deployed version number of the workflow, in order.
+        on_version: version -> how many cases run on it, for every version with cases (also
+            those left out by asking for one version).
+        migrated_cases: cases (of those in `logs`) whose events name more than one version.
+    """
+
+    workflow: str
+    source: str
+    logs: dict[int, EventLog]
+    definitions: dict[int, Definition]
+    deployed: list[int]
+    on_version: dict[int, int]
+    migrated_cases: int
+
+    def log(self) -> EventLog:
+        """Return the events of every case read, as one log (to compare with one definition)."""
+        logs = [self.logs[version] for version in sorted(self.logs)]
+        if len(logs) == 1:
+            return logs[0]
+        table = pa.concat_tables([log.table for log in logs])  # parts of one table: one schema
+        return EventLog.from_table(table, source=self.source)
+
+
+def open_existing(target: str | Path) -> SqlStore | None:
+    """Open an engine database to read it; return None when it holds no engine tables.
+
+    Reading creates nothing: a SQLite file that does not exist is an error, not a new database.
+    A database the engine used at an older revision is migrated, as every command does.
+
+    Raises:
+        DatabaseUnavailable: the file does not exist, or the database cannot be opened or read.
+    """
+    url = database_url(target)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not Path(parsed.database).is_file():
+        raise DatabaseUnavailable(shown(url), "no such file")
+    engine = create_engine(target)
+    try:
+        revision = current_revision(engine)
+    except sa.exc.DBAPIError as exc:
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        raise DatabaseUnavailable(shown(url), reason) from exc
+    if revision is None:
+        engine.dispose()
+        return None
+    migrate(engine)
+    return SqlStore(engine)
+
+
+def read_live_work(store: SqlStore, workflow: str, *, version: int | None = None) -> LiveWork:
+    """Read a workflow's engine events, split by the version each case runs on (or of one version only).
+
+    Raises:
+        UnknownWorkflow: nothing is deployed under that name (the message lists what is), or
+            not that version (the message lists the versions).
+    """
+    stored = {v.version: v for v in store.versions(workflow)}
+    if not stored:
+        raise UnknownWorkflow(workflow, sorted({v.workflow for v in store.versions()}))
+    if version is not None and version not in stored:
+        raise UnknownWorkflow(workflow, sorted(stored), version)
+    log = read_engine_log(store, workflow=workflow)
+    cases = log.table.column(Column.CASE_ID).to_pylist()
+    versions = log.table.column("version").to_pylist()
+    runs_on = _current_versions(cases, versions)
+    on_version: dict[int, int] = {}
+    migrated: set[str] = set()
+    for index, (case, number) in enumerate(zip(cases, runs_on, strict=True)):
+        if index == 0 or cases[index - 1] != case:
+            on_version[number] = on_version.get(number, 0) + 1
+        if versions[index] != number and (version is None or number == version):
+            migrated.add(case)
+    logs = {number: log.with_table(log.table.filter(pa.array([v == number for v in runs_on])))
+            for number in sorted(on_version) if version is None or number == version}
+    return LiveWork(workflow=workflow, source=log.source, logs=logs,
+                    definitions={number: running_version(stored[number]).definition for number in logs},
+                    deployed=sorted(stored), on_version=dict(sorted(on_version.items())),
+                    migrated_cases=len(migrated))
+
+
+def _current_versions(cases: list[str], versions: list[int]) -> list[int]:
+    """Return, per event, the version its case runs on now: that of the case's last event."""
+    # A log holds each case's events together, in time order: the last of a run names the version.
+    current: list[int] = [0] * len(cases)
+    for index in range(len(cases) - 1, -1, -1):
+        last_of_case = index == len(cases) - 1 or cases[index + 1] != cases[index]
+        current[index] = versions[index] if last_of_case else current[index + 1]
+    return current
