@@ -12,6 +12,8 @@ library/service-request.yaml is a complete example of the YAML these models read
 
 from __future__ import annotations
 
+import functools
+
 import re
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -599,7 +601,9 @@ class Definition(Spec):
 
     def business_calendar(self) -> BusinessCalendar:
         """Return the calendar SLAs count on (all days 09:00-17:00 UTC, Monday to Friday, when none is set)."""
-        return self.calendar.business_calendar() if self.calendar else BusinessCalendar()
+        # Built once per calendar: its holiday tables cost more than the business time they count.
+        # Cached by the calendar's settings, not on the model, so equal definitions stay equal.
+        return _calendar_of(self.calendar.model_dump_json() if self.calendar else "")
 
     def sla_due(self, start: datetime, clock: SlaClock | str = SlaClock.RESOLUTION) -> datetime | None:
         """Return when an SLA falls due for a case started at `start`, ignoring pauses; None without that SLA."""
@@ -609,6 +613,12 @@ class Definition(Spec):
     def expressions(self) -> Iterator[tuple[tuple[str | int, ...], Expression]]:
         """Yield every CEL expression with its path in the file, such as ("transitions", 2, "guard")."""
         yield from _expressions(self, ())
+
+
+@functools.lru_cache(maxsize=256)
+def _calendar_of(settings: str) -> BusinessCalendar:
+    """Return the business calendar of a calendar's settings (as JSON; empty: the default calendar)."""
+    return CalendarSpec.model_validate_json(settings).business_calendar() if settings else BusinessCalendar()
 
 
 def _expressions(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], Expression]]:

@@ -278,7 +278,8 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         # The work of the state left is over, whoever held it; the state entered brings its own.
         definition = self.running(after.workflow, after.definition_version).definition
         tx.close_case_tasks(after.id, status=TaskStatus.CANCELLED, by=actor.id, at=now)
-        paused = tx.paused_time(after.id)
+        # Without an SLA there is no clock to pause: no read of it on every move.
+        paused = tx.paused_time(after.id) if definition.sla is not None else PausedTime()
         now_paused = after_move(definition, left=before.state, entered=after.state, paused=paused, now=now)
         if now_paused != paused:
             tx.set_paused_time(after.id, now_paused)

@@ -24,7 +24,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from backoffice.definitions.model import Definition, Priority, Timer, TimerKind
+from backoffice.definitions.model import Definition, Priority, SlaClock, Timer, TimerKind
 from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import Actor, Case, utc
 from backoffice.engine.events import EngineEvent, change_attributes
@@ -133,11 +133,15 @@ def timers_on_entering(definition: Definition, case: Case, *, now: datetime) -> 
 def schedule_on_move(tx: StoreTransaction, definition: Definition, before: Case, after: Case, *,
                      paused_before: PausedTime, paused_after: PausedTime, now: datetime) -> None:
     """Settle and schedule a moved case's timers in the move's transaction (see the module's rules)."""
+    if not definition.timers:
+        return  # nothing to settle or schedule: no statement at all on the hot path
     if definition.state(after.state).kind.is_end:
         tx.cancel_timers(after.id, at=now)
         return
-    tx.cancel_timers(after.id, clock=TimerClock.STATE, state=before.state, at=now)
-    if before.state == definition.intake_state and after.state != definition.intake_state:
+    if any(spec.state == before.state for spec in definition.timers):
+        tx.cancel_timers(after.id, clock=TimerClock.STATE, state=before.state, at=now)
+    if before.state == definition.intake_state and after.state != definition.intake_state \
+            and any(spec.sla is SlaClock.FIRST_RESPONSE for spec in definition.timers):
         tx.cancel_timers(after.id, clock=TimerClock.FIRST_RESPONSE, at=now)
     if paused_after != paused_before:
         for timer in tx.pending_timers(after.id):

@@ -30,6 +30,20 @@ from backoffice.store.timer_store import TimerReads, TimerWrites
 from backoffice.store.work_store import WorkReads, WorkWrites
 from backoffice.store.tables import audit_head, audit_records, cases, events, metadata, workflow_versions
 
+# The statements every change runs, built once and given their values as parameters: built per
+# call with literal values, SQLAlchemy spends more time coercing and keying them than SQLite
+# spends running them (benchmarks/profile_engine.py).
+_INSERT_EVENT = sa.insert(events)
+_INSERT_AUDIT = sa.insert(audit_records)
+_ADVANCE_HEAD = sa.update(audit_head).where(audit_head.c.id == 1)
+_LOCK_HEAD = sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
+_UPDATE_CASE = sa.update(cases).where(cases.c.id == sa.bindparam("b_id"),
+                                      cases.c.version == sa.bindparam("b_expected"))
+_SELECT_CASE = sa.select(cases).where(cases.c.id == sa.bindparam("b_id"))
+_INSERT_CASE = sa.insert(cases).values(workflow_version_id=sa.select(workflow_versions.c.id).where(
+    workflow_versions.c.workflow == sa.bindparam("b_workflow"),
+    workflow_versions.c.version == sa.bindparam("b_version")).scalar_subquery())
+
 UNIQUE_KEY = "uq_cases_workflow_idempotency_key"
 UNIQUE_VERSION = "uq_workflow_versions_workflow_version"
 
@@ -95,7 +109,7 @@ class SqlStore(WorkReads, OutboxReads, TimerReads):
 
     def case(self, case_id: int) -> Case | None:
         with self.engine.connect() as connection:
-            row = connection.execute(sa.select(cases).where(cases.c.id == case_id)).first()
+            row = connection.execute(_SELECT_CASE, dict(b_id=case_id)).first()
         return _case(row) if row is not None else None
 
     def case_by_key(self, workflow: str, idempotency_key: str) -> tuple[Case, str | None] | None:
@@ -148,16 +162,14 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites):
         return replace(version, id=result.inserted_primary_key[0])
 
     def insert_case(self, case: NewCase) -> Case:
-        version_id = (sa.select(workflow_versions.c.id)
-                      .where(workflow_versions.c.workflow == case.workflow,
-                             workflow_versions.c.version == case.definition_version).scalar_subquery())
         values = dict(workflow=case.workflow, definition_version=case.definition_version,
-                      workflow_version_id=version_id, state=case.state, previous_state=None, data=dict(case.data),
+                      b_workflow=case.workflow, b_version=case.definition_version,
+                      state=case.state, previous_state=None, data=dict(case.data),
                       priority=str(case.priority), queue=case.queue, owner=case.owner, requester=case.requester,
                       version=1, idempotency_key=case.idempotency_key, intake_hash=case.intake_hash,
                       created_at=case.created_at, updated_at=case.created_at, duplicate_key=case.duplicate_key)
         try:
-            result = self.connection.execute(sa.insert(cases).values(**values))
+            result = self.connection.execute(_INSERT_CASE, values)
         except sa.exc.IntegrityError as exc:
             if constraint_name(exc) == UNIQUE_KEY:
                 raise DuplicateIdempotencyKey(case.workflow, case.idempotency_key or "") from exc
@@ -181,11 +193,10 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites):
     def update_case(self, case: Case, *, expected_version: int) -> Case:
         # The version in the WHERE clause is the real guard: two writers that both read version
         # N cannot both move it to N + 1, whatever the engine checked before.
-        result = self.connection.execute(
-            sa.update(cases).where(cases.c.id == case.id, cases.c.version == expected_version)
-            .values(state=case.state, previous_state=case.previous_state, data=dict(case.data),
-                    priority=str(case.priority), queue=case.queue, owner=case.owner, updated_at=case.updated_at,
-                    version=expected_version + 1))
+        result = self.connection.execute(_UPDATE_CASE, dict(
+            b_id=case.id, b_expected=expected_version, state=case.state, previous_state=case.previous_state,
+            data=dict(case.data), priority=str(case.priority), queue=case.queue, owner=case.owner,
+            updated_at=case.updated_at, version=expected_version + 1))
         if result.rowcount != 1:
             actual = self.connection.execute(sa.select(cases.c.version).where(cases.c.id == case.id)).scalar()
             if actual is None:
@@ -214,19 +225,17 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites):
                       resource=event.resource, role=event.role, system=event.system, lifecycle=str(event.lifecycle),
                       reason=event.reason, workflow=event.workflow, version=event.version,
                       attributes=dict(event.attributes))
-        result = self.connection.execute(sa.insert(events).values(**values))
+        result = self.connection.execute(_INSERT_EVENT, values)
         return replace(event, id=result.inserted_primary_key[0])
 
     def lock_audit_head(self) -> AuditHead:
         # FOR UPDATE on PostgreSQL; on SQLite the whole database is this transaction's already.
-        row = self.connection.execute(sa.select(audit_head.c.seq, audit_head.c.hash)
-                                      .where(audit_head.c.id == 1).with_for_update()).one()
+        row = self.connection.execute(_LOCK_HEAD.with_for_update()).one()
         return AuditHead(row.seq, row.hash)
 
     def insert_audit(self, record: AuditRecord) -> None:
-        self.connection.execute(sa.insert(audit_records).values(**record.__dict__))
-        self.connection.execute(sa.update(audit_head).where(audit_head.c.id == 1)
-                                .values(seq=record.seq, hash=record.hash))
+        self.connection.execute(_INSERT_AUDIT, dict(record.__dict__))
+        self.connection.execute(_ADVANCE_HEAD, dict(seq=record.seq, hash=record.hash))
 
 
 def constraint_name(exc: sa.exc.IntegrityError) -> str | None:

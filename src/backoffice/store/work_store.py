@@ -34,6 +34,13 @@ def _urgency() -> tuple[sa.ColumnElement, ...]:
     return (tasks.c.priority_rank.desc(), tasks.c.due_at.asc().nulls_last(), tasks.c.created_at, tasks.c.id)
 
 
+# Built once, given values as parameters (see sql_store: the statements of every change).
+_INSERT_TASK = sa.insert(tasks)
+_CLOSE_CASE_TASKS = sa.update(tasks).where(tasks.c.case_id == sa.bindparam("b_case"),
+                                           tasks.c.status == sa.bindparam("b_open"))
+_SELECT_PAUSED = sa.select(sla_clocks).where(sla_clocks.c.case_id == sa.bindparam("b_case"))
+
+
 class WorkReads:
     """Reads of tasks and what hangs on them."""
 
@@ -95,7 +102,7 @@ class WorkWrites:
                       assignee=task.assignment.assignee, priority=str(task.priority),
                       priority_rank=PRIORITY_RANK[task.priority], due_at=task.due_at, created_at=task.created_at,
                       reason=task.reason, escalate_at=task.escalate_at, escalated=False)
-        result = self.connection.execute(sa.insert(tasks).values(**values))
+        result = self.connection.execute(_INSERT_TASK, values)
         return Task(id=result.inserted_primary_key[0], case_id=task.case_id, workflow=task.workflow,
                     state=task.state, round=task.round, kind=task.kind, status=TaskStatus.OPEN,
                     queue=task.assignment.queue, role=task.assignment.role, assignee=task.assignment.assignee,
@@ -103,9 +110,8 @@ class WorkWrites:
                     escalate_at=task.escalate_at)
 
     def close_case_tasks(self, case_id: int, *, status: TaskStatus, by: str, at: datetime) -> int:
-        result = self.connection.execute(
-            sa.update(tasks).where(tasks.c.case_id == case_id, tasks.c.status == OPEN)
-            .values(status=str(status), closed_by=by, closed_at=at))
+        result = self.connection.execute(_CLOSE_CASE_TASKS, dict(b_case=case_id, b_open=OPEN, status=str(status),
+                                                                  closed_by=by, closed_at=at))
         return result.rowcount
 
     def claim_task(self, task_id: int, *, actor: str, now: datetime, until: datetime) -> bool:
@@ -192,7 +198,7 @@ class WorkWrites:
 
 
 def _paused(connection: sa.Connection, case_id: int) -> PausedTime:
-    row = connection.execute(sa.select(sla_clocks).where(sla_clocks.c.case_id == case_id)).first()
+    row = connection.execute(_SELECT_PAUSED, dict(b_case=case_id)).first()
     return PausedTime(row.paused_seconds, row.paused_since) if row is not None else PausedTime()
 
 
