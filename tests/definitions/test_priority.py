@@ -135,7 +135,7 @@ def test_data_cleanup_reads_the_required_fields_of_a_contract(tmp_path):
     path.write_text(text)
     cleanup = factor(score_workflow(load_definition(path), source=path), "data cleanup")
     assert cleanup.score == 4
-    assert cleanup.derivation == "15 required of 18 input fields, from contract purchase-request.v1"
+    assert cleanup.derivation == "15 required of 19 input fields, from contract purchase-request.v1"
 
 
 def test_the_report_round_trips_through_json(portfolio):

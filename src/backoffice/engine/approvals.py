@@ -74,19 +74,12 @@ class ApprovalOperations:
         decision = VoteDecision.REJECT if reject else VoteDecision.APPROVE
         approvals = sum(v.decision == VoteDecision.APPROVE for v in self.store.votes(case.id, task.round))
         decided = reject or task.escalated or approvals + 1 >= approval.votes_needed()
-        transition = _outcome(definition, case.state, reject=reject) if decided else None
+        transition = _outcome(definition, case, actor, reject=reject, now=now) if decided else None
         vote = Vote(case_id=case.id, state=case.state, round=task.round, task_id=task.id, approver=actor.id,
                     decision=str(decision), at=now, role=actor.role, on_behalf_of=task.delegated_by, note=note)
         detail = {"task_id": task.id, "vote": str(decision), "votes_for": approvals + (not reject),
                   "quorum": approval.votes_needed(), **({"note": note} if note else {})}
         if transition is not None:
-            # The approval section is the authority here: its approvers may take the move it decides,
-            # even where the transition names other roles (a delegate, the secondary after a timeout).
-            authorized = Actor(actor.id, None, (*actor.roles, *transition.roles,
-                                                *filter(None, [definition.state(case.state).role])))
-            allowed = check_transition(definition, case, transition.to, actor=authorized, data=case.data, now=now)
-            if not allowed:
-                raise TransitionNotAllowed(case.id, case.state, transition.to, allowed.reason or "")
             moved = self._moved(case, transition.to, actor=actor, now=now, data=case.data)
         with self.store.transaction() as tx:
             if not tx.close_task(task.id, status=TaskStatus.COMPLETED, by=actor.id, at=now):
@@ -187,12 +180,31 @@ class ApprovalOperations:
         return sorted(mine, key=lambda t: (t.assignee is None, t.id))[0]
 
 
-def _outcome(definition: Definition, state: str, *, reject: bool) -> Transition:
-    outgoing = definition.allowed_transitions(state)
+def _outcome(definition: Definition, case: Case, actor: Actor, *, reject: bool, now: datetime) -> Transition:
+    """Return the way out a deciding vote takes: the first approving (or rejecting) transition allowed now.
+
+    An approval may have several approving ways out told apart by their guards ("approve, remove
+    now" or "approve, remove at cutoff"), so the first one whose guard holds is taken, in the
+    order written, as for any other move.
+
+    Raises:
+        TransitionNotAllowed: no such transition, or none is allowed now (the first refusal is named).
+    """
+    outgoing = definition.allowed_transitions(case.state)
     rejecting = [t for t in outgoing if definition.state(t.to).kind is StateKind.CANCELLED
                  or (t.name or "").lower().startswith("reject")]
     chosen = rejecting if reject else [t for t in outgoing if t not in rejecting]
     if not chosen:
-        raise TransitionNotAllowed("?", state, "?", f"{state!r} has no transition for a "
-                                                    f"{'rejection' if reject else 'approval'}")
-    return chosen[0]
+        raise TransitionNotAllowed(case.id, case.state, "?", f"{case.state!r} has no transition for a "
+                                                             f"{'rejection' if reject else 'approval'}")
+    refusals = []
+    for transition in chosen:
+        # The approval section is the authority here: its approvers may take the move it decides,
+        # even where the transition names other roles (a delegate, the secondary after a timeout).
+        authorized = Actor(actor.id, None, (*actor.roles, *transition.roles,
+                                            *filter(None, [definition.state(case.state).role])))
+        allowed = check_transition(definition, case, transition.to, actor=authorized, data=case.data, now=now)
+        if allowed:
+            return transition
+        refusals.append(allowed.reason or "")
+    raise TransitionNotAllowed(case.id, case.state, chosen[0].to, refusals[0])
