@@ -298,3 +298,73 @@ def test_a_guard_on_the_steps_way_out_reads_the_actions_result(engine, definitio
     # The guard read the result and said no: the effect happened, so the step is parked, not retried.
     [entry] = engine.outbox(case_id=second.id)
     assert entry.status is OutboxStatus.DEAD and "result.receipt" in (entry.last_error or "")
+
+
+DESK_UNKNOWN = ("\nexceptions:\n", "\nexceptions:\n  desk_unknown:\n    description: No desk serves the category\n"
+                "    resolver: {queue: service-desk}\n    raised_in: [notify]\n    returns_to: triage\n")
+
+
+@pytest.fixture
+def with_reason(engine, definition_copy):
+    engine.deploy(definition_copy(*replacements(), DESK_UNKNOWN), actor="lead", now=T0)
+    return engine
+
+
+def test_an_action_that_finds_a_problem_raises_its_exception_instead_of_retrying(with_reason):
+    from backoffice.engine.actions import RaiseException
+
+    case = case_in_step(with_reason)
+
+    def finds_no_desk(call: ActionCall) -> None:
+        raise RaiseException("desk_unknown", "no desk for category 'it'")
+
+    assert worker_for(with_reason, finds_no_desk).run_once(later(1)) == WorkerReport(claimed=1, done=1)
+    raised = with_reason.store.open_exception(case.id)
+    assert raised is not None and raised.reason == "desk_unknown"
+    [entry] = with_reason.outbox(case_id=case.id)
+    assert (entry.status, entry.attempts) == (OutboxStatus.DONE, 1)
+    last = with_reason.history(case.id)[-1]
+    assert (last.activity, last.resource, last.attributes["note"]) == (
+        "raise desk_unknown", "backoffice-worker", "no desk for category 'it'")
+
+
+def test_an_action_raising_a_reason_not_allowed_in_the_step_is_parked_for_people(with_reason):
+    from backoffice.engine.actions import RaiseException
+
+    case = case_in_step(with_reason)
+
+    def says_duplicate(call: ActionCall) -> None:
+        raise RaiseException("duplicate")
+
+    assert worker_for(with_reason, says_duplicate).run_once(later(1)) == WorkerReport(claimed=1, dead=1)
+    [entry] = with_reason.outbox(case_id=case.id)
+    assert entry.status is OutboxStatus.DEAD and "cannot be raised here" in (entry.last_error or "")
+    assert with_reason.store.open_exception(case.id) is None
+
+
+def test_a_result_that_breaks_the_inputs_parks_the_step_and_leaves_the_case(automated):
+    case = case_in_step(automated)
+    assert worker_for(automated, lambda call: {"urgency": 42}).run_once(later(1)) == WorkerReport(claimed=1, dead=1)
+    [entry] = automated.outbox(case_id=case.id)
+    assert "urgency" in (entry.last_error or "")
+    moved = automated.case(case.id)
+    assert moved.data["urgency"] == "normal" and moved.state == "notify-by-hand"
+
+
+def test_a_case_that_leaves_the_step_before_the_worker_runs_it_takes_its_step_along(with_reason):
+    case = case_in_step(with_reason)
+    with_reason.raise_exception(case.id, "desk_unknown", actor=DESK, now=later(1))
+    [entry] = with_reason.outbox(case_id=case.id)
+    assert entry.status is OutboxStatus.DONE and "exception desk_unknown raised" in (entry.last_error or "")
+    action = Flaky()
+    assert worker_for(with_reason, action).run_once(later(2)) == WorkerReport()
+    assert action.calls == []
+
+
+def test_a_person_moving_the_case_on_before_the_worker_closes_its_pending_step(automated):
+    case = case_in_step(automated)
+    automated.transition(case.id, "triage", actor=DESK, expected_version=case.version, now=later(1))
+    [entry] = automated.outbox(case_id=case.id)
+    assert entry.status is OutboxStatus.DONE and "left 'notify' for 'triage'" in (entry.last_error or "")
+    action = Flaky()
+    assert worker_for(automated, action).run_once(later(2)) == WorkerReport() and action.calls == []

@@ -61,6 +61,20 @@ class ActionFailed(Exception):
         self.retryable = retryable
 
 
+class RaiseException(Exception):
+    """An action found a problem people must resolve: raise this exception reason on the case.
+
+    Not a failure to retry: the action did its work and its answer is "this invoice is a
+    duplicate" or "the budget is exhausted". The worker raises the reason (where the taxonomy
+    allows it in the step's state) in the transaction that settles the step.
+    """
+
+    def __init__(self, reason: str, note: str | None = None) -> None:
+        super().__init__(f"raise {reason}" + (f": {note}" if note else ""))
+        self.reason = reason
+        self.note = note
+
+
 @dataclass
 class ActionRegistry:
     """The actions a worker may run, by name."""

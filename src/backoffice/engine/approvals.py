@@ -156,7 +156,11 @@ class ApprovalOperations:
         if rules.requester and actor.id == case.requester:
             return "they requested it (separation_of_duties.requester)"
         for event in self.store.events(case.id):
-            acted_in = event.attributes.get("from_state", event.attributes.get("state"))
+            attributes = event.attributes
+            if attributes.get("from_state") is not None and attributes.get("from_state") == attributes.get("to_state") \
+                    and "transition" not in attributes and not event.reason:
+                continue  # no act in the state: a version migration or a timer's escalation
+            acted_in = attributes.get("from_state", attributes.get("state"))
             if event.resource == actor.id and acted_in in rules.actors_of:
                 return (f"they acted in {acted_in!r} ({event.activity}), a state "
                         f"separation_of_duties.actors_of names")

@@ -20,7 +20,7 @@ from backoffice.engine.cases import Actor, Case, utc
 from backoffice.engine.outbox import NewOutboxEntry, OutboxEntry, OutboxKind, OutboxStatus, step_key
 from backoffice.engine.ports import StoreTransaction
 from backoffice.engine.tasks import Assignment, NewTask, TaskKind, _role_of_queue
-from backoffice.errors import NotDeadLettered, TransitionNotAllowed, UnknownOutboxEntry
+from backoffice.errors import ContractViolation, NotDeadLettered, TransitionNotAllowed, UnknownOutboxEntry
 
 if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
@@ -155,6 +155,11 @@ class AutomationOperations:
         for target in dict.fromkeys(t.to for t in ways_out):
             decision, merged = self._decide(case, target, actor=system, now=now, data=result, result=result)
             if decision:
+                # What the action returned joins the case data: it must keep the inputs, as a person's
+                # data must; otherwise the step is parked for people, its effect done.
+                violations = self.running(case.workflow, case.definition_version).violations(merged)
+                if violations:
+                    raise ContractViolation(case.workflow, violations)
                 moved = self._moved(case, target, actor=system, now=now, data=merged)
                 return self._write_move(tx, case, moved, actor=system, role=decision.role, now=now, data=result,
                                         activity=decision.transition or target, transition=decision.transition,
@@ -162,6 +167,24 @@ class AutomationOperations:
             reasons.append(decision.reason or "")
         raise TransitionNotAllowed(case_id=case.id, state=case.state, to="the step's way out",
                                    reason="; ".join(reasons) or f"{case.state!r} has no way out")
+
+    def _step_raised(self: Engine, entry: OutboxEntry, reason: str, *, note: str | None, now: datetime) -> Case:
+        """Mark the entry done and raise the exception the action found, in one transaction.
+
+        Raises:
+            StepLeaseLost: another worker holds the entry now (nothing is written).
+            UnknownExceptionReason, ExceptionNotAllowed: the taxonomy has no such reason for this state.
+        """
+        case = self.case(entry.case_id)
+        definition = self.running(case.workflow, case.definition_version).definition
+        self._check_raisable(definition, case, reason)
+        with self.store.transaction() as tx:
+            if not tx.finish_outbox(entry, status=OutboxStatus.DONE, at=now, error=f"raised {reason}"):
+                raise StepLeaseLost(entry.id)
+            if case.state != entry.state:
+                return case  # moved on by a person meanwhile: the case is theirs
+            return self._raise_in(tx, case, reason, actor=Actor(WORKER_ID), now=now, note=note,
+                                  detail={"outbox_id": entry.id, "action": entry.action})
 
     def _step_failed(self: Engine, entry: OutboxEntry, error: str, *, now: datetime,
                      retry_at: datetime | None) -> OutboxEntry:

@@ -278,6 +278,11 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         # The work of the state left is over, whoever held it; the state entered brings its own.
         definition = self.running(after.workflow, after.definition_version).definition
         tx.close_case_tasks(after.id, status=TaskStatus.CANCELLED, by=actor.id, at=now)
+        if before.state != after.state and definition.automated_step(before.state) is not None:
+            # Left before the worker ran it (an exception, a person): the step must not run later
+            # under this visit's key, and a later visit brings its own entry.
+            tx.close_pending_steps(after.id, before.state, at=now,
+                                   why=f"the case left {before.state!r} for {after.state!r} before the step ran")
         # Without an SLA there is no clock to pause: no read of it on every move.
         paused = tx.paused_time(after.id) if definition.sla is not None else PausedTime()
         now_paused = after_move(definition, left=before.state, entered=after.state, paused=paused, now=now)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from backoffice.definitions.model import StateKind
+from backoffice.definitions.model import Definition, StateKind
 from backoffice.engine.cases import Actor, Case, utc
 from backoffice.engine.tasks import NewTask, TaskKind, assignment_of
 from backoffice.errors import ExceptionNotAllowed, NoOpenException, NotEligibleForTask, UnknownExceptionReason
@@ -36,15 +36,23 @@ class ExceptionOperations:
         """
         now = utc(now)
         case = self.case(case_id)
-        definition = self.running(case.workflow, case.definition_version).definition
+        self._check_raisable(self.running(case.workflow, case.definition_version).definition, case, reason)
+        with self.store.transaction() as tx:
+            return self._raise_in(tx, case, reason, actor=actor, now=now, note=note)
+
+    @staticmethod
+    def _check_raisable(definition: Definition, case: Case, reason: str) -> None:
+        """Refuse a reason the taxonomy lacks, or one it does not allow in the case's state.
+
+        Raises:
+            UnknownExceptionReason, ExceptionNotAllowed.
+        """
         spec = definition.exceptions.get(reason)
         if spec is None:
             raise UnknownExceptionReason(reason, list(definition.exceptions))
         allowed = spec.raised_in or [s for s, state in definition.states.items() if not state.kind.is_end]
         if case.state not in allowed or definition.state(case.state).kind.is_end:
             raise ExceptionNotAllowed(case.id, reason, case.state, allowed)
-        with self.store.transaction() as tx:
-            return self._raise_in(tx, case, reason, actor=actor, now=now, note=note)
 
     def _raise_in(self: Engine, tx: StoreTransaction, case: Case, reason: str, *, actor: Actor, now: datetime,
                   note: str | None = None, detail: Mapping[str, Any] | None = None) -> Case:
@@ -62,8 +70,11 @@ class ExceptionOperations:
                             moved.priority, now, due, reason=reason)]
 
         raised = tx.insert_exception(case.id, reason, raised_in=case.state, note=note, by=actor.id, at=now)
+        if definition.automated_step(case.state) is not None:
+            # An open exception holds the case: its step waits for the resolution, which brings its own.
+            tx.close_pending_steps(case.id, case.state, at=now, why=f"exception {reason} raised before the step ran")
         return self._write_move(tx, case, moved, actor=actor, role=actor.role, now=now, data=None,
-                                activity=f"raise {reason}", reason=reason, plan=plan,
+                                activity=f"raise {reason}", reason=reason, plan=plan, automate=False,
                                 detail={"exception_id": raised.id, **({"note": note} if note else {}),
                                         **(detail or {})})
 

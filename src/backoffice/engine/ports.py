@@ -212,6 +212,9 @@ class StoreTransaction(Protocol):
                       error: str | None = None, next_attempt_at: datetime | None = None) -> bool:
         """Settle a leased attempt; False when the lease was lost meanwhile (nothing is changed)."""
 
+    def close_pending_steps(self, case_id: int, state: str, *, at: datetime, why: str) -> int:
+        """Settle a case's pending (unclaimed) steps of `state` without running them; return how many."""
+
     def requeue_outbox(self, entry_id: int, *, at: datetime) -> bool:
         """Make a dead entry pending again with fresh attempts and the same key; False when it is not dead."""
 

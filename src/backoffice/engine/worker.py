@@ -19,7 +19,7 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from backoffice.engine.actions import ActionCall, ActionRegistry
+from backoffice.engine.actions import ActionCall, ActionRegistry, RaiseException
 from backoffice.engine.automation import StepLeaseLost
 from backoffice.engine.cases import utc
 from backoffice.engine.engine import Engine
@@ -107,6 +107,14 @@ class Worker:
             result = action(ActionCall(case_id=case.id, action=entry.action, data=case.data,
                                        idempotency_key=entry.idempotency_key, attempt=entry.attempts,
                                        workflow=case.workflow, state=entry.state, at=now))
+        except RaiseException as raised:
+            try:
+                engine._step_raised(entry, raised.reason, note=raised.note, now=now)
+            except BackofficeError as exc:  # a reason the taxonomy does not allow here: people decide
+                engine._step_failed(entry, f"the action raised {raised.reason!r}, which cannot be raised here: {exc}",
+                                    now=now, retry_at=None)
+                return "dead"
+            return "done"
         except Exception as exc:  # an action's failure, whatever it is, is this attempt's outcome
             retryable = getattr(exc, "retryable", True) and not isinstance(exc, UnknownAction)
             return self._failed(entry, f"{type(exc).__name__}: {exc}", now=now, retryable=retryable)

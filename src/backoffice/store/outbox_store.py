@@ -107,6 +107,14 @@ class OutboxWrites:
             .values(**values))
         return result.rowcount == 1
 
+    def close_pending_steps(self, case_id: int, state: str, *, at: datetime, why: str) -> int:
+        """Settle a case's pending steps of `state` as done without running them (the case left); return how many."""
+        result = self.connection.execute(
+            sa.update(outbox).where(outbox.c.case_id == case_id, outbox.c.state == state,
+                                    outbox.c.kind == str(OutboxKind.STEP), outbox.c.status == PENDING)
+            .values(status=DONE, finished_at=at, last_error=why))
+        return result.rowcount
+
     def requeue_outbox(self, entry_id: int, *, at: datetime) -> bool:
         """Put a dead entry back as pending with fresh attempts and its key unchanged; False when not dead."""
         result = self.connection.execute(
