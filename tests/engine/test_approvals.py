@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from backoffice.engine import Actor, Engine
+from backoffice.engine.outbox import OutboxKind
 from backoffice.engine.tasks import TaskKind
 from backoffice.errors import (DelegationNotAllowed, EvidenceMissing, NoApprovalHere, NotAnApprover,
                                SeparationOfDuties)
@@ -107,6 +108,10 @@ def test_a_timeout_moves_the_approval_to_the_secondary_at_the_right_business_tim
     escalated = purchase.tick(later(24))
     assert sorted(t.assignee or t.role for t in escalated) == ["finance-director", "finance-director"]
     assert {t.escalate_at.isoformat() for t in escalated} == {"2024-03-05T09:00:00+00:00"}
+    # The secondary hears of it through the outbox, once per task handed on.
+    messages = [e for e in purchase.outbox(case_id=case.id) if e.kind is OutboxKind.NOTIFICATION]
+    assert sorted((m.payload["type"], m.payload["to"]) for m in messages) == [
+        ("approval_escalated", "role finance-director")] * 2
     assert purchase.tick(later(26)) == []
     # The secondary's one vote decides.
     assert purchase.approve(case.id, actor=DIRECTOR, now=later(26)).state == "ordered"

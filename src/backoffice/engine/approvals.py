@@ -144,6 +144,8 @@ class ApprovalOperations:
                 self._audit(tx, AuditEntry(AuditAction.APPROVAL_ESCALATED, actor=system.id, at=now, case_id=case.id,
                                            workflow=case.workflow, version=case.definition_version,
                                            detail={"event_id": event.id, **detail}))
+                self._notify(tx, case, kind="approval_escalated", subject=f"approval of {task.state} is yours",
+                             to=secondary.describe(), now=now, key=f"approval-timeout/{task.id}", detail=detail)
             escalated.append(self.task(task.id))
         return escalated
 
