@@ -341,7 +341,10 @@ def test_invoice_three_way_match_posts_only_within_tolerance(result, matched):
 def test_invoice_duplicate_rule_stops_a_second_capture_before_any_match():
     d = definition("supplier-invoice")
     duplicate = d.exceptions["duplicate_invoice"]
-    assert duplicate.raised_in == ["validate-invoice"] and duplicate.ends == "rejected"
+    assert duplicate.raised_in == ["received", "validate-invoice"] and duplicate.ends == "rejected"
+    # The definition's duplicate rule names the same fields as the contract's unique rule.
+    assert (d.duplicates.fields, d.duplicates.reason) == (["supplier.id", "supplier_invoice_number"],
+                                                          "duplicate_invoice")
     assert d.states["rejected"].kind is StateKind.CANCELLED
     clean = {"duplicate_of": "", "iban_matches_vendor_master": True, "po_open": True}
     assert enabled(d, "validate-invoice", {"result": clean}) == ["three-way-match"]

@@ -80,3 +80,19 @@ def test_concurrent_intakes_of_the_same_work_make_one_case_and_duplicates(dedupl
         thread.join()
     originals = [case_id for case_id in started if engine.store.open_exception(case_id) is None]
     assert len(started) == 8 and len(originals) == 1
+
+
+def test_the_supplier_invoice_template_sends_the_same_invoice_captured_twice_to_duplicate_review(engine):
+    from backoffice.definitions import LIBRARY
+
+    from .library_payloads import SUPPLIER_INVOICE
+
+    engine.deploy(LIBRARY / "supplier-invoice.yaml", actor="lead", now=T0)
+    clerk = ANN
+    first = engine.start_case("supplier-invoice", SUPPLIER_INVOICE.payload, actor=clerk, now=T0)
+    rescanned = dict(SUPPLIER_INVOICE.payload, invoice_id="INV-004712")  # a second capture of the same paper
+    again = engine.start_case("supplier-invoice", rescanned, actor=clerk, now=later(1))
+    assert engine.case(first.id).state == "received"
+    assert engine.case(again.id).state == "duplicate-review"
+    [task] = engine.tasks(case_id=again.id)
+    assert (task.kind, task.assignment.role) == (TaskKind.EXCEPTION, "ap-manager")
