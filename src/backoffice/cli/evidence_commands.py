@@ -338,7 +338,7 @@ def _show(report: ConformanceReport, heading: str, *, top: int) -> None:
     else:
         where = ", ".join(f"{count:,} in {state}" for state, count in report.open_states.items())
         still_open = f"; {report.open_cases:,} still open ({where})"
-    _say(f"{report.cases:,} cases: {report.conforming:,} conform ({share:.1%}), {report.non_conforming:,} do not"
+    _say(f"{_cases(report.cases)}: {report.conforming:,} conform ({share:.1%}), {report.non_conforming:,} do not"
          + (still_open if report.open_cases else ""))
     if report.states_from is not None:
         # The engine's events name their states: nothing was matched by name, so say so rather than count matches.
