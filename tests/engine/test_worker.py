@@ -368,3 +368,18 @@ def test_a_person_moving_the_case_on_before_the_worker_closes_its_pending_step(a
     assert entry.status is OutboxStatus.DONE and "left 'notify' for 'triage'" in (entry.last_error or "")
     action = Flaky()
     assert worker_for(automated, action).run_once(later(2)) == WorkerReport() and action.calls == []
+
+
+def test_a_step_whose_last_attempt_killed_its_worker_is_parked_not_run_again(automated):
+    case = case_in_step(automated)
+    # Three workers took the step and died before settling it (their leases ran out).
+    for attempt in range(3):
+        with automated.store.transaction() as tx:
+            [entry] = tx.claim_outbox(worker=f"dead-{attempt}", now=later(1 + attempt), until=later(1.5 + attempt),
+                                      limit=1)
+    action = Flaky()
+    report = worker_for(automated, action).run_once(later(5))
+    assert report == WorkerReport(claimed=1, dead=1) and action.calls == []
+    [entry] = automated.dead_letters()
+    assert "the worker died during attempt 3 of 3" in (entry.last_error or "")
+    assert automated.case(case.id).state == "notify-by-hand"

@@ -63,17 +63,36 @@ class Worker:
         fired = len(self.engine.fire_timers(now))
         # Without a notify action this worker leaves notifications to one that has it.
         kinds = (OutboxKind.STEP, OutboxKind.NOTIFICATION) if NOTIFY_ACTION in self.registry else (OutboxKind.STEP,)
-        with self.engine.store.transaction() as tx:
-            entries = tx.claim_outbox(worker=self.name, now=now, until=now + self.lease, limit=self.batch,
-                                      kinds=kinds)
         counts = {"done": 0, "retried": 0, "dead": 0, "manual": 0, "lost": 0}
-        for entry in entries:
+        claimed = 0
+        # One entry leased at a time, just before it runs: a claim counts an attempt, so a worker
+        # killed in the middle of a batch leased at once would use up attempts it never made.
+        while claimed < self.batch:
+            with self.engine.store.transaction() as tx:
+                entries = tx.claim_outbox(worker=self.name, now=now, until=now + self.lease, limit=1, kinds=kinds)
+            if not entries:
+                break
+            claimed += 1
+            entry = entries[0]
             try:
+                if entry.attempts > entry.max_attempts:
+                    counts[self._worker_died(entry, now)] += 1
+                    continue
                 run = self._deliver if entry.kind is OutboxKind.NOTIFICATION else self._run
                 counts[run(entry, now)] += 1
             except StepLeaseLost:
                 counts["lost"] += 1
-        return WorkerReport(escalated_approvals=escalated, timers=fired, claimed=len(entries), **counts)
+        return WorkerReport(escalated_approvals=escalated, timers=fired, claimed=claimed, **counts)
+
+    def _worker_died(self, entry: OutboxEntry, now: datetime) -> str:
+        """Park an entry whose last attempt never settled: its worker died (perhaps of this very entry)."""
+        error = f"the worker died during attempt {entry.max_attempts} of {entry.max_attempts}"
+        if entry.kind is OutboxKind.NOTIFICATION:
+            if not self.engine._notification_settled(entry, now=now, error=error):
+                raise StepLeaseLost(entry.id)
+        else:
+            self.engine._step_failed(entry, error, now=now, retry_at=None)
+        return "dead"
 
     def _deliver(self, entry: OutboxEntry, now: datetime) -> str:
         """Hand a notification to the notify action; retry it with backoff, park it dead after the last attempt."""
