@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from backoffice.definitions.contract_diff import ChangeKind, diff_contracts
-from backoffice.definitions.contracts import Contract, load_contract
+from backoffice.definitions.contract_reader import load_contract
+from backoffice.definitions.contracts import Contract
 from backoffice.errors import ContractsNotComparable
 
 PUBLISHED = {

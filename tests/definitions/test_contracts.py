@@ -10,8 +10,9 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
+from backoffice.definitions.contract_reader import load_contract, parse_contract
 from backoffice.definitions.contracts import (Contract, FieldType, QualityKind, TextFormat, Version, ViolationKind,
-                                              load_contract, parse_contract, validate_batch)
+                                              validate_batch)
 from backoffice.errors import ContractFileError, InvalidContract, UserError
 
 LIBRARY = Path(__file__).resolve().parents[2] / "src" / "backoffice" / "definitions" / "library" / "contracts"

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from backoffice.definitions import LIBRARY, Definition, StateKind, check_definition, load_definition
-from backoffice.definitions.contracts import load_contract, validate_batch
+from backoffice.definitions.contract_reader import load_contract
+from backoffice.definitions.contracts import validate_batch
 from backoffice.definitions.library_templates import (Template, get_template, list_templates,
                                                       new_from_template)
 from backoffice.definitions.model import ControlReason, RiskTag, SlaClock, TimerKind

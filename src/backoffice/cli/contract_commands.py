@@ -35,7 +35,8 @@ def _say(text: str) -> None:
 @contract_app.command("check")
 def check_command(contract_path: _ContractArgument) -> None:
     """Check that a contract file is valid: every mistake is named with its line and column."""
-    from backoffice.definitions.contracts import describe_duration, load_contract
+    from backoffice.definitions.contract_reader import load_contract
+    from backoffice.definitions.contracts import describe_duration
     contract = load_contract(contract_path)
     fields = [field for path, field in contract.paths.items() if not path.endswith("]")]
     required = sum(field.required for field in fields)
@@ -52,7 +53,8 @@ def validate_command(
         metavar="PAYLOAD", help="A .json or .yaml payload (a list is a batch), or .jsonl with one payload a line.")],
 ) -> None:
     """List every way the payloads break the contract, by JSON path; exit with status 2 when any does."""
-    from backoffice.definitions.contracts import load_contract, validate_batch
+    from backoffice.definitions.contract_reader import load_contract
+    from backoffice.definitions.contracts import validate_batch
     contract = load_contract(contract_path)
     labelled = read_payloads(payload_path)
     labels = [label for label, _ in labelled]
@@ -78,7 +80,7 @@ def diff_command(
 ) -> None:
     """Show what changed between two versions; exit with status 2 when a breaking change lacks a major bump."""
     from backoffice.definitions.contract_diff import diff_contracts
-    from backoffice.definitions.contracts import load_contract
+    from backoffice.definitions.contract_reader import load_contract
     diff = diff_contracts(load_contract(old_path), load_contract(new_path))
     if diff.changes:
         table = Table(title=f"{diff.name}: {diff.old_version} → {diff.new_version}", title_justify="left")
@@ -103,7 +105,7 @@ def diff_command(
 @contract_app.command("schema")
 def schema_command(contract_path: _ContractArgument) -> None:
     """Print the contract's schema as JSON Schema (Draft 2020-12), for systems that validate on their side."""
-    from backoffice.definitions.contracts import load_contract
+    from backoffice.definitions.contract_reader import load_contract
     typer.echo(json.dumps(load_contract(contract_path).json_schema(), indent=2, ensure_ascii=False))
 
 

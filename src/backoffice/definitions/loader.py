@@ -454,7 +454,7 @@ def _data_fields(definition: Definition, path: Path, source: SourceMap, toleranc
 
 def _contract_fields(path: Path) -> FieldTree:
     try:
-        from backoffice.definitions.contracts import load_contract
+        from backoffice.definitions.contract_reader import load_contract
     except ImportError:  # the contracts module is built alongside; read the schema's names ourselves
         return _raw_contract_fields(path)
     contract = load_contract(path)

@@ -166,7 +166,7 @@ def input_fields(definition: Definition, *, source: Path | str | None = None) ->
     if definition.inputs.fields is not None:
         fields = definition.inputs.fields
         return InputFields(len(fields), sum(1 for spec in fields.values() if spec.required), "inline fields")
-    from backoffice.definitions.contracts import load_contract  # jsonschema costs start-up time; only when needed
+    from backoffice.definitions.contract_reader import load_contract  # jsonschema costs start-up time; only when needed
 
     folder = Path(source).parent if source is not None else Path(".")
     contract = load_contract(folder / str(definition.inputs.contract))

@@ -16,8 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from backoffice.definitions.contracts import Contract, Field, FieldType, Version, Violation, load_contract
-from backoffice.definitions.contracts import parse_contract
+from backoffice.definitions.contract_reader import load_contract, parse_contract
+from backoffice.definitions.contracts import Contract, Field, FieldType, Version, Violation
 from backoffice.definitions.loader import load_definition
 from backoffice.definitions.model import Definition
 from backoffice.engine.audit import canonical_json
