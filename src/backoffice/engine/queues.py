@@ -8,6 +8,7 @@ its case moving, nor the other way round.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -121,7 +122,8 @@ class QueueOperations:
             self._write_move(tx, case, moved, actor=actor, role=decision.role, now=now, data=data,
                              activity=decision.transition or to, transition=decision.transition,
                              detail={"task_id": task_id})
-        return self.task(task_id)
+        # As the conditional close left it: no read back.
+        return replace(task, status=TaskStatus.COMPLETED, closed_by=actor.id, closed_at=now)
 
     def reassign(self: Engine, task_id: int, *, actor: Actor, now: datetime, queue: str | None = None,
                  role: str | None = None, person: str | None = None) -> Task:
