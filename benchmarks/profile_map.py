@@ -1,20 +1,21 @@
-"""Where `backoffice map` spends its time and memory, stage by stage and SQL by SQL.
+"""Where `backoffice map` spends its time and memory, stage by stage and step by step.
 
     python benchmarks/profile_map.py benchmarks/data/p2p-1500000-seed7.csv
-    python benchmarks/profile_map.py LOG.parquet --sql --cprofile 30
+    python benchmarks/profile_map.py LOG.parquet --steps --cprofile 30
 
-Stages: imports, read_log, analyze, JSON. For each: wall time, the resident memory after
-it, and the peak during it (Linux: the peak counter is reset between stages through
-/proc/self/clear_refs). --sql times every DuckDB statement (execution and fetching) and
-names the Python function that sent it; --cprofile N prints the N costliest functions by
-cumulative time.
+Stages: imports, read_log, analyze, JSON, run as the command runs them (Arrow's system
+allocator, no attribute columns). For each: wall time, CPU time (all threads), the resident
+memory after it, and the peak during it (Linux: the peak counter is reset between stages
+through /proc/self/clear_refs). --steps times each step of reading and each section of the
+map (wall time, summed over calls; sections that run beside each other overlap). --cprofile
+N prints the N costliest functions by cumulative time.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
-import inspect
+import importlib
 import pstats
 import sys
 import time
@@ -22,6 +23,20 @@ from collections import defaultdict
 from pathlib import Path
 
 began = time.perf_counter()
+
+# (module, function) pairs timed by --steps, in the order they run.
+STEPS = [
+    ("backoffice.events.csv_reader", "read_csv"), ("backoffice.events.parquet_reader", "read_parquet"),
+    ("backoffice.events.xes_reader", "read_xes"), ("backoffice.events.reader", "parse_timestamps"),
+    ("backoffice.events.reader", "_text"), ("backoffice.events.reader", "normalize_activities"),
+    ("backoffice.events.schema", "case_time_order"), ("backoffice.events.schema", "conform"),
+    ("backoffice.mapping.analyze", "open_workspace"), ("backoffice.mapping.workspace", "Workspace.prepare"),
+    ("backoffice.mapping.paths", "edges"), ("backoffice.mapping.paths", "activity_facts"),
+    ("backoffice.mapping.paths", "service_shares"), ("backoffice.mapping.variants", "variants"),
+    ("backoffice.mapping.variants", "cycle_time"), ("backoffice.mapping.handoffs", "handoffs"),
+    ("backoffice.mapping.rework", "rework"), ("backoffice.mapping.exceptions", "exceptions"),
+    ("backoffice.mapping.analyze", "_step_kind_shares"),
+]
 
 
 def memory() -> tuple[int, int]:
@@ -43,124 +58,81 @@ def reset_peak() -> None:
         pass
 
 
-class SqlLog:
-    """Time spent in each DuckDB statement, by the first words of the SQL and its caller."""
+def time_steps(seconds: dict[str, float]) -> None:
+    """Wrap each function of STEPS so that its wall time adds up in `seconds`."""
+    for module_name, qualified in STEPS:
+        module = importlib.import_module(module_name)
+        owner, _, name = qualified.rpartition(".")
+        holder = getattr(module, owner) if owner else module
+        function = getattr(holder, name)
 
-    def __init__(self) -> None:
-        self.seconds: dict[tuple[str, str], float] = defaultdict(float)
-        self.calls: dict[tuple[str, str], int] = defaultdict(int)
-
-    def add(self, key: tuple[str, str], seconds: float, *, statement: bool) -> None:
-        self.seconds[key] += seconds
-        self.calls[key] += statement
-
-    def print(self, top: int) -> None:
-        total = sum(self.seconds.values())
-        print(f"\nDuckDB statements: {total:.2f} s in all (execution + fetching), costliest first")
-        for (caller, sql), seconds in sorted(self.seconds.items(), key=lambda item: -item[1])[:top]:
-            print(f"  {seconds:7.2f} s  x{self.calls[(caller, sql)]:<3} {caller:<40} {sql}")
-
-
-class Timed:
-    """A transparent stand-in for a DuckDB connection or relation that times what it runs."""
-
-    RUNS = {"execute", "sql", "query", "fetchall", "fetchone", "fetchmany", "fetchnumpy", "fetchdf", "df",
-            "arrow", "to_arrow_table", "fetch_arrow_table", "pl", "to_df", "create", "create_view"}
-
-    def __init__(self, target, log: SqlLog, key: tuple[str, str] | None = None) -> None:
-        self._target = target
-        self._log = log
-        self._key = key
-
-    def __getattr__(self, name: str):
-        value = getattr(self._target, name)
-        if name not in self.RUNS or not callable(value):
-            return value
-
-        def timed(*args, **kwargs):
-            key = self._key
-            statement = name in ("execute", "sql", "query") and bool(args)
-            if statement:
-                caller = inspect.stack()[1]
-                where = f"{Path(caller.filename).stem}.{caller.function}:{caller.lineno}"
-                key = (where, " ".join(str(args[0]).split())[:90])
+        def timed(*args, _function=function, _label=f"{module_name.rsplit('.', 1)[1]}.{qualified}", **kwargs):
             start = time.perf_counter()
-            result = value(*args, **kwargs)
-            if key is not None:
-                self._log.add(key, time.perf_counter() - start, statement=statement)
-            if type(result).__name__ in ("DuckDBPyConnection", "DuckDBPyRelation"):
-                return Timed(result, self._log, key)
-            return result
+            try:
+                return _function(*args, **kwargs)
+            finally:
+                seconds[_label] += time.perf_counter() - start
 
-        return timed
-
-    def __iter__(self):
-        return iter(self._target)
-
-
-def install_sql_log(log: SqlLog) -> None:
-    """Make duckdb.connect hand out timed connections (for code that calls duckdb.connect())."""
-    import duckdb
-    connect = duckdb.connect
-
-    def timed_connect(*args, **kwargs):
-        return Timed(connect(*args, **kwargs), log)
-
-    duckdb.connect = timed_connect
+        setattr(holder, name, timed)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("log", type=Path)
-    parser.add_argument("--sql", action="store_true", help="time each DuckDB statement")
+    parser.add_argument("--steps", action="store_true", help="time each step of reading and section of the map")
     parser.add_argument("--cprofile", type=int, default=0, metavar="N", help="print the N costliest functions")
     parser.add_argument("--json", type=Path, help="write the map here (default: render it and drop it)")
     args = parser.parse_args(argv)
 
-    rows: list[tuple[str, float, int, int]] = []
-    sql_log = SqlLog()
+    rows: list[tuple[str, float, float, int, int]] = []
+    steps: dict[str, float] = defaultdict(float)
     profiler = cProfile.Profile() if args.cprofile else None
 
     reset_peak()
-    start = time.perf_counter()
-    import duckdb  # noqa: F401
-    if args.sql:
-        install_sql_log(sql_log)
+    start, cpu = time.perf_counter(), time.process_time()
+    import pyarrow
+
+    # As the command does: the system allocator hands freed memory back.
+    pyarrow.set_memory_pool(pyarrow.system_memory_pool())
     from backoffice.events.reader import read_log
     from backoffice.mapping.analyze import analyze
-    rows.append(("imports", time.perf_counter() - start, *memory()))
+    if args.steps:
+        time_steps(steps)
+    rows.append(("imports", time.perf_counter() - start, time.process_time() - cpu, *memory()))
 
     if profiler:
         profiler.enable()
     reset_peak()
-    start = time.perf_counter()
-    log = read_log(args.log)
-    rows.append(("read_log", time.perf_counter() - start, *memory()))
+    start, cpu = time.perf_counter(), time.process_time()
+    log = read_log(args.log, attributes=False)
+    rows.append(("read_log", time.perf_counter() - start, time.process_time() - cpu, *memory()))
 
     reset_peak()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     process_map = analyze(log)
-    rows.append(("analyze", time.perf_counter() - start, *memory()))
+    rows.append(("analyze", time.perf_counter() - start, time.process_time() - cpu, *memory()))
 
     reset_peak()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     document = process_map.model_dump_json(indent=2)
     if args.json:
         args.json.write_text(document, encoding="utf-8")
-    rows.append(("JSON", time.perf_counter() - start, *memory()))
+    rows.append(("JSON", time.perf_counter() - start, time.process_time() - cpu, *memory()))
     if profiler:
         profiler.disable()
 
     print(f"{args.log}: {len(log):,} events; interpreter start to here {time.perf_counter() - began:.2f} s")
-    print(f"{'stage':<10} {'wall s':>8} {'RSS after MiB':>14} {'peak in stage MiB':>18}")
-    for stage, seconds, rss, peak in rows:
-        print(f"{stage:<10} {seconds:8.2f} {rss:14,} {peak:18,}")
-    if args.sql:
-        sql_log.print(top=25)
+    print(f"{'stage':<10} {'wall s':>8} {'CPU s':>8} {'RSS after MiB':>14} {'peak in stage MiB':>18}")
+    for stage, seconds, cpu_seconds, rss, peak in rows:
+        print(f"{stage:<10} {seconds:8.2f} {cpu_seconds:8.2f} {rss:14,} {peak:18,}")
+    if args.steps:
+        print("\nsteps (wall s, summed over calls)")
+        for label, seconds in steps.items():
+            print(f"  {seconds:7.3f}  {label}")
     if profiler:
         print()
         stats = pstats.Stats(profiler, stream=sys.stdout)
-        stats.sort_stats("cumulative").print_stats(r"backoffice|duckdb|pyarrow", args.cprofile)
+        stats.sort_stats("cumulative").print_stats(r"backoffice|pyarrow|numpy", args.cprofile)
     return 0
 
 

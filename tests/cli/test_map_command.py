@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -115,3 +116,44 @@ def test_map_needs_a_log_or_a_database_not_both(write_csv, tmp_path):
     assert run("map").returncode == 2
     both = run("map", str(write_csv(INVOICES)), "--db", str(tmp_path / "x.db"))
     assert both.returncode == 2 and "not both" in both.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pandas") is None,
+                    reason="pandas is not installed, so nothing could import it")
+def test_mapping_a_csv_imports_neither_pandas_nor_duckdb(write_csv, tmp_path):
+    # Each costs a few tenths of a second and tens of MiB at start: the map needs neither.
+    script = ("import sys\n"
+              "from backoffice.cli.app import main\n"
+              "try:\n"
+              f"    main(['map', {str(write_csv(INVOICES))!r}, '--json', {str(tmp_path / 'map.json')!r}, '--quiet'])\n"
+              "except SystemExit as exit:\n"
+              "    assert not exit.code, exit.code\n"
+              "print(sorted(name for name in ('pandas', 'duckdb') if name in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+    assert json.loads((tmp_path / "map.json").read_text())["summary"]["events"] == 4
+
+
+def test_map_has_the_same_help_on_its_own_fast_path_and_is_listed_with_every_command():
+    # `map` runs through an app holding only it (Typer builds every command it holds).
+    from typer.main import get_command
+
+    from backoffice.cli.app import app, map_app
+
+    def options(typer_app):
+        return sorted(param.name for param in get_command(typer_app).commands["map"].params)
+
+    assert options(map_app) == options(app)
+    listed = run("--help")
+    assert listed.returncode == 0 and "map" in listed.stdout and "worker" in listed.stdout
+
+
+def test_a_map_that_needs_duckdb_for_its_timestamps_exits_without_noise(write_csv):
+    # The command freezes what its imports made so that the exit skips a full collection;
+    # DuckDB, imported later for day-first timestamps, must still be freed at exit (its
+    # bindings print "leaked" warnings otherwise).
+    result = run("map", str(write_csv("case_id,activity,timestamp\nA,a,13-01-2024 09:30:00\nA,b,14-01-2024 10:00:00\n")),
+                 "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""

@@ -175,3 +175,29 @@ def test_a_bad_synonyms_file_names_its_line(write_csv, tmp_path):
     path = write_csv("case_id,activity,timestamp\nA,a,2024-01-01\n")
     with pytest.raises(ConfigFileError, match=r"synonyms.yaml, line 3"):
         read_log(path, synonyms=synonyms)
+
+
+def test_iso_timestamps_parsed_while_reading_equal_the_text_path(write_csv):
+    # The first value decides whether Arrow parses the column while reading; a later naive
+    # value does not fit that type, so the file is read again as text: same instants.
+    mixed = write_csv("case_id,activity,timestamp\nA,a,2024-03-01T10:00:00+02:00\nA,b,2024-03-01 12:00:00\n")
+    assert read_log(mixed).table.column("timestamp").to_pylist() == [utc(2024, 3, 1, 8), utc(2024, 3, 1, 12)]
+    fractions = write_csv("case_id,activity,timestamp\nA,a,2024-03-01T10:00:00.250Z\nA,b,2024-03-01T10:00:01+0100\n",
+                          name="fractions.csv")
+    assert read_log(fractions).table.column("timestamp").to_pylist() == [  # sorted in time
+        utc(2024, 3, 1, 9, 0, 1), datetime(2024, 3, 1, 10, 0, 0, 250000, tzinfo=timezone.utc)]
+
+
+def test_a_bad_timestamp_after_good_iso_ones_is_still_named(write_csv):
+    path = write_csv("case_id,activity,timestamp\nA,a,2024-01-01T09:00:00Z\nA,b,2024-01-01T10:00:00Z\n"
+                     "A,c,not a time\n")
+    with pytest.raises(BadTimestamp) as caught:
+        read_log(path)
+    assert caught.value.row == 3 and caught.value.value == "not a time"
+
+
+def test_blank_case_ids_and_lanes_read_as_missing_from_per_block_dictionaries(write_csv):
+    path = write_csv("case_id,activity,timestamp,role\nA,a,2024-01-01T09:00:00Z,  \n ,b,2024-01-01T10:00:00Z,clerk\n")
+    log = read_log(path, on_bad_rows="skip")
+    assert log.skipped_rows == 1
+    assert log.table.column("role").to_pylist() == [None]

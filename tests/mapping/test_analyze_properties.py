@@ -74,3 +74,51 @@ def test_rework_share_is_the_share_of_cases_that_repeat_an_activity(cases):
     rework = analyze(log).rework
     repeating = sum(1 for events in expected.values() if len({r[1] for r in events}) < len(events))
     assert rework.cases_affected == repeating
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(logs)
+def test_cases_per_path_activity_and_step_kind_count_each_case_once(cases):
+    log, expected = build(cases)
+    process_map = analyze(log)
+    path_cases = Counter(pair for events in expected.values()
+                         for pair in {(a[1], b[1]) for a, b in zip(events, events[1:])})
+    assert {(e.source, e.target): e.cases for e in process_map.edges} == dict(path_cases)
+    activity_cases = Counter(name for events in expected.values() for name in {r[1] for r in events})
+    assert {a.name: a.cases for a in process_map.activities} == dict(activity_cases)
+    assert {a.name: a.events for a in process_map.activities} == dict(
+        Counter(r[1] for events in expected.values() for r in events))
+    kind_of = {a.name: a.kind for a in process_map.activities}
+    for share in process_map.step_kinds:
+        touched = sum(1 for events in expected.values() if any(kind_of[r[1]] is share.kind for r in events))
+        assert share.share_of_cases == touched / len(expected)
+        assert share.events == sum(1 for events in expected.values() for r in events if kind_of[r[1]] is share.kind)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(logs)
+def test_repeated_steps_and_loops_equal_a_plain_reading(cases):
+    log, expected = build(cases)
+    rework = analyze(log).rework
+    repeats: Counter = Counter()
+    repeat_cases: Counter = Counter()
+    loops: Counter = Counter()
+    loop_cases: Counter = Counter()
+    for events in expected.values():
+        seen: set[str] = set()
+        repeated_here: set[str] = set()
+        looped_here: set[tuple[str, str]] = set()
+        for before, event in zip([None, *events], events):
+            if event[1] in seen:
+                repeats[event[1]] += 1
+                repeated_here.add(event[1])
+                loops[(before[1], event[1])] += 1
+                looped_here.add((before[1], event[1]))
+            seen.add(event[1])
+        repeat_cases.update(repeated_here)
+        loop_cases.update(looped_here)
+    # The map lists the top 20 of each; these logs have at most 4 activities and 16 loops.
+    assert {r.activity: (r.repeats, r.cases) for r in rework.repeated_activities} == \
+        {name: (repeats[name], repeat_cases[name]) for name in repeats}
+    assert {(loop.source, loop.target): (loop.count, loop.cases) for loop in rework.loops} == \
+        {pair: (loops[pair], loop_cases[pair]) for pair in loops}

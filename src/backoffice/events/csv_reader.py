@@ -74,7 +74,8 @@ def csv_columns(path: Path, *, delimiter: str | None = None, encoding: str | Non
 
 
 def read_csv(path: Path, *, text_columns: Iterable[str] = (), time_columns: Iterable[str] = (),
-             columns: Iterable[str] | None = None, delimiter: str | None = None, encoding: str | None = None) -> RawEvents:
+             columns: Iterable[str] | None = None, delimiter: str | None = None, encoding: str | None = None,
+             time_type: pa.DataType | None = None) -> RawEvents:
     """Read a delimited file into the source's columns, in file order.
 
     Args:
@@ -85,6 +86,10 @@ def read_csv(path: Path, *, text_columns: Iterable[str] = (), time_columns: Iter
         columns: read only these columns; None reads every column.
         delimiter: the field separator; None sniffs it from the first lines.
         encoding: the text encoding; None means UTF-8, and a non-UTF-8 file is refused.
+        time_type: a timestamp type to parse the time columns into while reading (Arrow's
+            ISO 8601 parser, in the reading threads), which spares holding them as text.
+            When any value does not parse, the file is read again with them as text, so
+            that the caller can name the bad row or skip it.
 
     Raises:
         NotUtf8: the file is not UTF-8 and no encoding was given (names the line).
@@ -93,33 +98,74 @@ def read_csv(path: Path, *, text_columns: Iterable[str] = (), time_columns: Iter
     """
     delimiter = delimiter or sniff_delimiter(path, encoding)
     codec = _check_encoding(encoding)
-    types = {name: TEXT for name in text_columns} | {name: pa.string() for name in time_columns}
+    text_columns, time_columns = list(text_columns), list(time_columns)
+    table = None
+    if time_type is not None:
+        try:
+            table = _read_table(path, delimiter, codec, encoding, columns=columns,
+                                types={name: TEXT for name in text_columns} | {name: time_type for name in time_columns})
+        except LogFileError as exc:
+            if not _is_conversion_error(exc):
+                raise
+    if table is None:
+        table = _read_table(path, delimiter, codec, encoding, columns=columns,
+                            types={name: TEXT for name in text_columns} | {name: pa.string() for name in time_columns})
+    if table.num_rows == 0:
+        raise EmptyLog(path, "the file holds a header but no rows")
+    return RawEvents(table=table, line_of=lambda position: _line_of_row(path, delimiter, codec, position))
+
+
+def _read_table(path: Path, delimiter: str, codec: str, encoding: str | None, *, columns: Iterable[str] | None,
+                types: dict[str, pa.DataType]) -> pa.Table:
+    """Read the file with Arrow's multi-threaded reader, with Arrow's errors turned into ours."""
     convert = pacsv.ConvertOptions(column_types=types, include_columns=list(columns) if columns is not None else None,
                                    strings_can_be_null=True, auto_dict_encode=True,
                                    auto_dict_max_cardinality=10_000)
     read = pacsv.ReadOptions(encoding=codec)
     try:
-        table = pacsv.read_csv(path, read_options=read, convert_options=convert,
-                               parse_options=pacsv.ParseOptions(delimiter=delimiter))
+        return pacsv.read_csv(path, read_options=read, convert_options=convert,
+                              parse_options=pacsv.ParseOptions(delimiter=delimiter))
     except pa.ArrowInvalid as exc:
-        if "newline" in str(exc).lower() or "expected" in str(exc).lower():
+        message = str(exc).lower()
+        if "conversion error" not in message and ("newline" in message or "expected" in message):
             # Quoted fields holding line breaks need the slower, line-aware parser.
             try:
-                table = pacsv.read_csv(path, read_options=read, convert_options=convert,
-                                       parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True))
+                return pacsv.read_csv(path, read_options=read, convert_options=convert,
+                                      parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True))
             except pa.ArrowInvalid as again:
                 raise _translate(path, again, delimiter, codec) from again
-        else:
-            raise _translate(path, exc, delimiter, codec) from exc
+        raise _translate(path, exc, delimiter, codec) from exc
     except (EOFError, OSError) as exc:
         raise TruncatedGzip(path, str(exc)) if path.name.lower().endswith(".gz") else \
             LogFileError(path, f"cannot read the file ({exc})") from exc
     except UnicodeDecodeError as exc:
         raise LogFileError(path, f"cannot decode the file as {encoding} ({exc.reason})",
                            expected=f"text in {encoding}") from exc
-    if table.num_rows == 0:
-        raise EmptyLog(path, "the file holds a header but no rows")
-    return RawEvents(table=table, line_of=lambda position: _line_of_row(path, delimiter, codec, position))
+
+
+def _is_conversion_error(error: LogFileError) -> bool:
+    """Tell whether Arrow refused a value's conversion (rather than the file's shape or encoding)."""
+    cause = error.__cause__
+    return isinstance(cause, pa.ArrowInvalid) and "conversion error" in str(cause).lower()
+
+
+def sample_values(path: Path, column: str, *, delimiter: str | None = None, encoding: str | None = None,
+                  rows: int = 20) -> list[str]:
+    """Return the first non-empty values of a column, read from the start of the file."""
+    delimiter = delimiter or sniff_delimiter(path, encoding)
+    lines = _sample(path).decode(_check_encoding(encoding), errors="replace").splitlines()
+    reader = csv.reader(io.StringIO("\n".join(lines[:-1] if len(lines) > 2 else lines)), delimiter=delimiter)
+    header = next(reader, [])
+    if column not in header:
+        return []
+    index = header.index(column)
+    found = []
+    for row in reader:
+        if len(row) > index and row[index].strip():
+            found.append(row[index])
+            if len(found) == rows:
+                break
+    return found
 
 
 def _translate(path: Path, exc: pa.ArrowInvalid, delimiter: str, codec: str) -> LogFileError:

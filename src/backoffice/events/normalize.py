@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import yaml
 
 from backoffice.errors import ConfigFileError
+from backoffice.events import arrow_numpy
 
 
 def fold_label(label: str) -> str:
@@ -26,6 +27,8 @@ def load_synonyms(path: Path | str) -> dict[str, str]:
     Raises:
         ConfigFileError: unreadable file, bad YAML (with line and column), or a wrong shape.
     """
+    import yaml  # only when a file is given: most reads need no YAML parser
+
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -74,23 +77,24 @@ def normalize_activities(labels: pa.Array | pa.ChunkedArray,
         labels = pa.chunked_array([labels])
     if not pa.types.is_dictionary(labels.type):
         labels = pc.dictionary_encode(labels)
-    labels = labels.unify_dictionaries()
     if labels.num_chunks == 0:
         return labels
-    dictionary = labels.chunk(0).dictionary.to_pylist()
-    indices = pa.chunked_array([chunk.indices for chunk in labels.chunks], type=labels.type.index_type)
-    frequency = {item["values"]: item["counts"] for item in pc.value_counts(indices).to_pylist()}
+    encoded = labels.unify_dictionaries().combine_chunks() if labels.num_chunks > 1 else labels.chunk(0)
+    dictionary = encoded.dictionary.to_pylist()
+    codes = arrow_numpy.dictionary_codes(encoded)
+    frequency = np.bincount(codes + 1, minlength=len(dictionary) + 1)[1:].tolist()  # -1, missing, counts at 0
     synonyms = synonyms or {}
     best: dict[str, tuple[int, str]] = {}
     for index, label in enumerate(dictionary):
         key = fold_label(label)
-        seen = frequency.get(index, 0)
+        seen = frequency[index]
         if key not in synonyms and (key not in best or seen > best[key][0]):
             best[key] = (seen, re.sub(r"\s+", " ", label).strip())
     spelled = [synonyms.get(fold_label(label)) or best[fold_label(label)][1] for label in dictionary]
     names = list(dict.fromkeys(spelled))
     position = {name: number for number, name in enumerate(names)}
-    remap = pa.array([position[name] for name in spelled], labels.type.index_type)
-    names_array = pa.array(names, pa.string())
-    return pa.chunked_array([pa.DictionaryArray.from_arrays(pc.take(remap, chunk.indices), names_array)
-                             for chunk in labels.chunks], type=labels.type)
+    if names == dictionary and encoded.type == pa.dictionary(pa.int32(), pa.string()):
+        return pa.chunked_array([encoded])  # labels already clean: nothing to rename
+    remap = np.array([position[name] for name in spelled] or [0], dtype=np.int32)
+    renamed = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
+    return pa.chunked_array([arrow_numpy.dictionary_array(renamed, arrow_numpy.strings(names))])

@@ -14,11 +14,12 @@ import pyarrow.compute as pc
 from backoffice.bulk import no_cycle_collection
 from backoffice.errors import (BadOption, BadTimestamp, EmptyLog, LogFileError, LogFileNotFound, MissingColumn,
                                UnknownLogFormat, suggest)
+from backoffice.events import arrow_numpy
 from backoffice.events.columns import ColumnMapping, resolve_columns
 from backoffice.events.normalize import load_synonyms, normalize_activities
 from backoffice.events.raw import ProgressCallback, RawEvents
 from backoffice.events.schema import OPTIONAL, ORDER, Column, EventLog
-from backoffice.events.timestamps import check_timezone, parse_timestamps
+from backoffice.events.timestamps import check_timezone, iso_8601_type, parse_timestamps
 
 
 class LogFormat(StrEnum):
@@ -105,23 +106,27 @@ def read_log(path: Path | str, *, format: LogFormat | str | None = None,
              Column.REASON: reason, Column.LIFECYCLE: lifecycle, Column.GROUP: group}
 
     if kind is LogFormat.CSV:
-        from backoffice.events.csv_reader import csv_columns, read_csv
+        from backoffice.events.csv_reader import csv_columns, read_csv, sample_values, sniff_delimiter
+        if path.stat().st_size:
+            delimiter = delimiter or sniff_delimiter(path, encoding)  # once, for the three reads below
         mapping = _projected(resolve_columns(csv_columns(path, delimiter=delimiter, encoding=encoding), given,
                                              path=path), attributes, path)
         time_column = mapping.fields[Column.TIMESTAMP]
-        case_column = mapping.fields[Column.CASE_ID]
-        # Case ids are read as plain text: they are nearly unique, so per-block dictionaries
-        # would cost more to merge than one encoding of the whole column.
-        raw = read_csv(path, text_columns=[name for name in mapping.fields.values()
-                                           if name not in (time_column, case_column)],
-                       time_columns=[time_column, case_column], columns=[*mapping.fields.values(), *mapping.attributes],
-                       delimiter=delimiter, encoding=encoding)
+        # ISO 8601 timestamps are parsed by Arrow while it reads, in its threads, and never
+        # held as text; other formats are read as text for parse_timestamps.
+        time_type = None if timestamp_format else iso_8601_type(
+            sample_values(path, time_column, delimiter=delimiter, encoding=encoding))
+        raw = read_csv(path, text_columns=[name for name in mapping.fields.values() if name != time_column],
+                       time_columns=[time_column], columns=[*mapping.fields.values(), *mapping.attributes],
+                       delimiter=delimiter, encoding=encoding, time_type=time_type)
     elif kind is LogFormat.PARQUET:
         from backoffice.events.parquet_reader import parquet_columns, read_parquet
         mapping = _projected(resolve_columns(parquet_columns(path), given, path=path), attributes, path)
         raw = read_parquet(path, columns=[*mapping.fields.values(), *mapping.attributes],
+                           # Parquet's own per-row-group dictionaries, merged once, spare hashing
+                           # every value again, case ids included.
                            dictionary_columns=[name for column, name in mapping.fields.items()
-                                               if column not in (Column.CASE_ID, Column.TIMESTAMP)])
+                                               if column is not Column.TIMESTAMP])
     elif kind is LogFormat.XES:
         from backoffice.events.xes_reader import read_xes
         raw = read_xes(path, progress=progress)
@@ -155,14 +160,14 @@ def to_event_log(raw: RawEvents, mapping: ColumnMapping, *, path: Path, timezone
     source_ts = mapping.fields[Column.TIMESTAMP]
     parsed = parse_timestamps(table.column(source_ts), timezone=timezone, timestamp_format=timestamp_format)
     columns: dict[str, pa.Array | pa.ChunkedArray] = {
-        Column.CASE_ID: _text(table.column(mapping.fields[Column.CASE_ID]), nearly_unique=True),
+        Column.CASE_ID: _text(table.column(mapping.fields[Column.CASE_ID])),
         Column.ACTIVITY: _text(table.column(mapping.fields[Column.ACTIVITY])),
         Column.TIMESTAMP: parsed.values,
     }
     for column in OPTIONAL:
         if column in mapping.fields:
             columns[column] = _text(table.column(mapping.fields[column]))
-    columns[ORDER] = pa.array(np.arange(rows, dtype=np.int64))
+    columns[ORDER] = arrow_numpy.arrow(np.arange(rows, dtype=np.int64))
     for name in mapping.attributes:
         if name not in columns:
             columns[name] = table.column(name)
@@ -183,30 +188,27 @@ def to_event_log(raw: RawEvents, mapping: ColumnMapping, *, path: Path, timezone
     return EventLog.from_table(events, source=str(path), skipped_rows=bad_count, notes=notes)
 
 
-def _text(column: pa.ChunkedArray, *, nearly_unique: bool = False) -> pa.ChunkedArray:
+def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """Text as one dictionary-encoded chunk, with empty or blank values as missing.
 
-    A missing value is no handoff, so blanks must not become a lane called "". Columns of
-    few distinct values (activities, roles) are encoded per block and the small dictionaries
-    merged; nearly unique ones (case ids) are joined first and encoded once, because merging
-    a hundred dictionaries of a million entries each takes longer than the whole map.
+    A missing value is no handoff, so blanks must not become a lane called "". Columns read
+    as per-block dictionaries are merged into one; plain text columns are joined first and
+    encoded once. Dictionary entries are in order of first appearance, so codes number
+    cases in file order.
     """
-    if nearly_unique or not pa.types.is_dictionary(column.type):
-        if pa.types.is_dictionary(column.type):
-            column = column.cast(column.type.value_type)
+    if pa.types.is_dictionary(column.type) and not pa.types.is_string(column.type.value_type):
+        column = column.cast(column.type.value_type)
+    if pa.types.is_dictionary(column.type):
+        encoded = column.unify_dictionaries().combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    else:
         if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
             column = column.cast(pa.string())
         encoded = pc.dictionary_encode(column.combine_chunks())
-    else:
-        if not pa.types.is_string(column.type.value_type):
-            column = pc.dictionary_encode(column.cast(pa.string()))
-        encoded = column.unify_dictionaries().combine_chunks() if column.num_chunks > 1 else column.chunk(0)
     # Blank check on the dictionary only: a few hundred names, not millions of rows.
-    blank = pc.equal(pc.utf8_trim_whitespace(encoded.dictionary), "")
-    if pc.any(blank).as_py():
-        indices = pc.if_else(pc.take(blank, encoded.indices), pa.scalar(None, encoded.indices.type),
-                             encoded.indices)
-        encoded = pa.DictionaryArray.from_arrays(indices, encoded.dictionary)
+    blank = arrow_numpy.values(pc.utf8_length(pc.utf8_trim_whitespace(encoded.dictionary))) == 0
+    if blank.any():
+        codes = arrow_numpy.dictionary_codes(encoded)
+        encoded = arrow_numpy.dictionary_array(np.where(blank[np.maximum(codes, 0)], -1, codes), encoded.dictionary)
     return pa.chunked_array([encoded])
 
 

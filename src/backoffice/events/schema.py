@@ -16,6 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from backoffice.events import arrow_numpy
+
 
 class Column(StrEnum):
     """The columns of the event schema, by their names in an event log."""
@@ -72,7 +74,12 @@ class EventLog:
         table = conform(table)
         order = case_time_order(table)
         if order is not None:
-            table = table.take(order)
+            # Columns without a single value need no reordering: only the others are moved.
+            empty = [index for index, column in enumerate(table.columns) if column.null_count == len(column)]
+            moved = table.drop_columns([table.column_names[index] for index in empty]).take(arrow_numpy.arrow(order))
+            for index in empty:
+                moved = moved.add_column(index, table.field(index), table.column(index))
+            table = moved
         return cls(table=table, source=source, skipped_rows=skipped_rows, notes=notes)
 
     def __len__(self) -> int:
@@ -107,8 +114,11 @@ class EventLog:
 def case_time_order(table: pa.Table) -> np.ndarray | None:
     """Return the row order that groups cases and sorts time stably, or None when rows are in it.
 
-    Exports usually list each case's events together and in time: checking that costs one
-    vectorised pass, and spares the sort.
+    Cases come in order of first appearance, each case's events in time, ties in file order.
+    Exports usually list each case's events in time order, together or interleaved with
+    other cases: then one stable sort by case is enough, in linear time (a radix sort on
+    16-bit halves of the case number), and a case whose events are out of time order costs
+    a full sort by time first.
     """
     if table.num_rows < 2:
         return None
@@ -119,26 +129,43 @@ def case_time_order(table: pa.Table) -> np.ndarray | None:
         case_column = case_column.chunk(0)
     else:
         case_column = case_column.unify_dictionaries().combine_chunks()
-    cases = case_column.indices.to_numpy(zero_copy_only=False)
-    times = table.column(Column.TIMESTAMP).combine_chunks().cast(pa.int64()).to_numpy()
-    positions = table.column(ORDER).combine_chunks().to_numpy()
+    # Dictionary codes number the cases in order of first appearance (in table order).
+    cases = arrow_numpy.dictionary_codes(case_column)
+    times = arrow_numpy.values(table.column(Column.TIMESTAMP).cast(TIMESTAMP_TYPE))
+    positions = arrow_numpy.values(table.column(ORDER))
     order = None
     if not np.all(positions[1:] > positions[:-1]):
         # Rows are not in file order: put them back in it first, so that ties keep it.
         order = np.argsort(positions, kind="stable")
         cases, times = cases[order], times[order]
-    same_case = cases[1:] == cases[:-1]
-    # Each case's rows are contiguous when there are as many runs as distinct cases.
-    contiguous = np.count_nonzero(~same_case) + 1 == len(case_column.dictionary)
-    if order is None and contiguous and np.all(~same_case | (times[1:] >= times[:-1])):
-        return None
-    # Stable sorts keep file order among equals: by time, then by case.
-    if not np.all(times[1:] >= times[:-1]):
+    if order is None:
+        # Each case's rows are contiguous when there are as many runs as cases; then the
+        # rows are in order if time never goes back within a run.
+        same_case = cases[1:] == cases[:-1]
+        if np.count_nonzero(~same_case) + 1 == len(case_column.dictionary) \
+                and not np.any(same_case & (times[1:] < times[:-1])):
+            return None
+    by_case = _stable_order(cases)
+    sorted_times, sorted_cases = times[by_case], cases[by_case]
+    if np.any((sorted_cases[1:] == sorted_cases[:-1]) & (sorted_times[1:] < sorted_times[:-1])):
+        # Some case's events are out of time order in the file: sort by time, then by case.
         by_time = np.argsort(times, kind="stable")
-        by_case = by_time[np.argsort(cases[by_time], kind="stable")]
-    else:
-        by_case = np.argsort(cases, kind="stable")  # a log exported in time order: one sort
+        by_case = by_time[_stable_order(cases[by_time])]
     return by_case if order is None else order[by_case]
+
+
+def _stable_order(codes: np.ndarray) -> np.ndarray:
+    """A stable argsort of non-negative int32 codes, as an LSD radix sort on 16-bit halves.
+
+    numpy sorts 8- and 16-bit integers stably in linear time (a radix sort), and wider
+    ones with a comparison sort: two passes over halves beat one over the whole.
+    """
+    low = np.argsort((codes & 0xFFFF).astype(np.uint16), kind="stable")
+    highest = int(codes.max()) >> 16
+    if highest == 0:
+        return low
+    high = codes[low] >> 16
+    return low[np.argsort(high.astype(np.uint8 if highest < 1 << 8 else np.uint16), kind="stable")]
 
 
 def _text_type(data_type: pa.DataType) -> bool:
@@ -159,7 +186,7 @@ def conform(table: pa.Table) -> pa.Table:
                                                          and _text_type(column.type)):
                 column = column.cast(schema_field.type)
         elif name == ORDER:
-            column = pa.array(np.arange(rows, dtype=np.int64))
+            column = arrow_numpy.arrow(np.arange(rows, dtype=np.int64))
         else:
             column = pa.nulls(rows, schema_field.type)
         columns.append(column)

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from backoffice.errors import BadOption
 from backoffice.events.schema import TIMESTAMP_TYPE
+
+if TYPE_CHECKING:
+    # DuckDB reads the timestamp formats Arrow does not; it is imported only then (its
+    # import alone costs about 60 ms).
+    import duckdb
 
 # Tried in order when the values are not ISO 8601; the first that reads every value wins.
 # Day-first comes before month-first because most back-office exports here are European.
@@ -22,6 +27,10 @@ COMMON_FORMATS = (
 
 
 _OFFSET = re.compile(r"(Z|[+-]\d\d(:?\d\d)?)$", re.IGNORECASE)
+# A date, optionally a time (T or space), optionally fractions and an offset: what Arrow's
+# ISO 8601 parser reads.
+_ISO_8601 = re.compile(r"^\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d{1,9})?)?)?(Z|[+-]\d\d(:?\d\d)?)?$",
+                       re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,10 @@ class ParsedTimestamps:
 
 def check_timezone(timezone: str) -> None:
     """Refuse a zone name the time zone database does not know."""
+    if timezone == "UTC":
+        return  # the default, known everywhere: no need to start DuckDB to check it
+    import duckdb
+
     try:
         duckdb.connect().execute(f"SET TimeZone = '{timezone.replace(chr(39), '')}'")
     except duckdb.Error as exc:
@@ -57,9 +70,13 @@ def parse_timestamps(values: pa.Array | pa.ChunkedArray, *, timezone: str = "UTC
         values = values.combine_chunks()
     if pa.types.is_dictionary(values.type):
         values = values.cast(values.type.value_type)
+    if pa.types.is_timestamp(values.type):
+        return ParsedTimestamps(values=_typed(values, timezone), bad_positions=[])
     fast = _iso_8601(values, timezone) if timestamp_format is None else None
     if fast is not None:
         return ParsedTimestamps(values=fast, bad_positions=[])
+    import duckdb  # the slower, more forgiving readers of other formats
+
     con = duckdb.connect()
     con.execute(f"SET TimeZone = '{timezone.replace(chr(39), '')}'")
     con.register("raw", pa.table({"v": values}))
@@ -80,6 +97,26 @@ def parse_timestamps(values: pa.Array | pa.ChunkedArray, *, timezone: str = "UTC
         bad = pc.indices_nonzero(bad_mask).to_pylist() if max_bad <= 0 else \
             pc.indices_nonzero(bad_mask)[:max_bad].to_pylist()
     return ParsedTimestamps(values=parsed, bad_positions=bad)
+
+
+def iso_8601_type(samples: list[str]) -> pa.DataType | None:
+    """The timestamp type Arrow can parse values like these into while reading a file, or None.
+
+    Values with an offset become UTC instants; values without one stay local time, for
+    `parse_timestamps` to place in the user's zone. Only the first value decides, as in
+    parse_timestamps: a file whose values disagree is read again as text.
+    """
+    if not samples or not _ISO_8601.match(samples[0]):
+        return None
+    return TIMESTAMP_TYPE if _OFFSET.search(samples[0]) else pa.timestamp("us")
+
+
+def _typed(values: pa.Array, timezone: str) -> pa.Array:
+    """Typed timestamps in UTC: instants converted, local times placed in `timezone`."""
+    if values.type.tz is not None or timezone == "UTC":
+        return values.cast(TIMESTAMP_TYPE)
+    return pc.assume_timezone(values.cast(pa.timestamp("us")), timezone, ambiguous="earliest",
+                              nonexistent="earliest").cast(TIMESTAMP_TYPE)
 
 
 def _iso_8601(values: pa.Array, timezone: str) -> pa.Array | None:
@@ -128,6 +165,8 @@ def _reads(con: duckdb.DuckDBPyConnection, value: str, fmt: str) -> bool:
 
 
 def _strptime(con: duckdb.DuckDBPyConnection, fmt: str) -> pa.ChunkedArray:
+    import duckdb
+
     try:
         con.execute("SELECT try_strptime('2000-01-01', ?)", [fmt]).fetchall()
     except duckdb.Error as exc:

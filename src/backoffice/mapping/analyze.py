@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,10 @@ from backoffice.mapping import exceptions as exception_section
 from backoffice.mapping import handoffs as handoff_section
 from backoffice.mapping import paths, rework, sla, variants
 from backoffice.mapping.durations import parse_duration
+from backoffice.mapping.grouped import distinct_cases
 from backoffice.mapping.model import Edge, Filters, Lanes, ProcessMap, StepKind, StepKindShare, Summary
 from backoffice.mapping.step_kinds import classify, is_service_account, load_step_kinds
-from backoffice.mapping.workspace import Scope, Workspace, first_in_case, open_workspace
+from backoffice.mapping.workspace import Scope, Workspace, instant, open_workspace
 
 # Past these, a map stops being readable: keep the most frequent and say so.
 DEFAULT_MAX_ACTIVITIES = 150
@@ -81,19 +83,28 @@ def analyze(log: EventLog, *, lanes: Lanes | str | None = None, sla_target: str 
     ws = open_workspace(log, lane_column=lane_column,
                         scope=Scope(since=since, until=until, variant_coverage=variant_coverage))
     notes += ws.notes
-    cases, events, activity_count = ws.con.execute(
-        "SELECT (SELECT count(*) FROM cases), count(*), count(DISTINCT activity) FROM steps").fetchall()[0]
+    cases, events = ws.cases, ws.events
     if not cases:
         raise EmptyLog(log.source, "no case is left after the filters (date range or variant coverage)")
+    activity_count = int(np.count_nonzero(np.bincount(ws.activity)))
 
-    all_edges = paths.edges(ws)
-    facts = paths.activity_facts(ws)
-    kinds = _kinds(facts, paths.resource_names(ws), overrides)
+    # numpy lets go of the GIL while it sorts, gathers and computes over large arrays, so
+    # the costliest section runs beside the others, on a second core when there is one. It
+    # only reads the workspace, whose shared arrays are made first.
+    ws.prepare()
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        edges_job = beside.submit(paths.edges, ws)
+        facts = paths.activity_facts(ws)
+        all_handoffs = handoff_section.handoffs(ws)
+        kinds = _kinds(facts, paths.service_shares(ws, is_service_account), overrides)
+        all_variants = variants.variants(ws)
+        exceptions = (exception_section.exceptions(ws, column=Column.REASON.value)
+                      if log.has_values(Column.REASON) else None)
+        all_edges = edges_job.result()
+
     all_activities = paths.build_activities(facts, kinds)
-    all_variants = variants.variants(ws)
     starts, ends = paths.start_and_end(ws, variants.cases_per_variant(ws))
-    first, last = (datetime.fromtimestamp(value, timezone.utc) for value in
-                   ws.con.execute("SELECT min(started), max(ended) FROM cases").fetchall()[0])
+    first, last = instant(ws.started.min()), instant(ws.ended.max())
 
     shown_activities, shown_edges, view_notes = _readable_view(all_activities, all_edges, min_path_count=min_path_count,
                                                                max_activities=max_activities, max_paths=max_paths)
@@ -107,8 +118,6 @@ def analyze(log: EventLog, *, lanes: Lanes | str | None = None, sla_target: str 
         sla_result = sla.sla_by_deadline(ws, log, attribute=sla_from)
     else:
         sla_result = None
-    exceptions = (exception_section.exceptions(ws, column=Column.REASON.value)
-                  if log.has_values(Column.REASON) else None)
     return ProcessMap(
         lanes=lane_kind, summary=summary,
         filters=Filters(since=since, until=until, min_path_count=min_path_count,
@@ -117,34 +126,30 @@ def analyze(log: EventLog, *, lanes: Lanes | str | None = None, sla_target: str 
         slowest_variants=variants.slowest(all_variants, top=top_variants),
         cycle_time=variants.cycle_time(ws),
         waiting_paths=paths.waiting_paths(all_edges), waiting_activities=paths.waiting_activities(all_activities),
-        handoffs=handoff_section.handoffs(ws), rework=rework.rework(ws), exceptions=exceptions, sla=sla_result,
-        step_kinds=_step_kind_shares(ws, kinds, cases), notes=notes)
+        handoffs=all_handoffs, rework=rework.rework(ws), exceptions=exceptions, sla=sla_result,
+        step_kinds=_step_kind_shares(ws, kinds, facts, cases), notes=notes)
 
 
-def _kinds(facts: list[dict], resources: list[tuple[str, str, int]],
+def _kinds(facts: list[paths.ActivityFacts], service_share: dict[str, float],
            overrides: dict[str, StepKind] | None) -> dict[str, StepKind]:
-    machine: dict[str, int] = {}
-    named: dict[str, int] = {}
-    for activity, resource, count in resources:
-        named[activity] = named.get(activity, 0) + count
-        if is_service_account(resource):
-            machine[activity] = machine.get(activity, 0) + count
-    return {fact["name"]: classify(fact["name"], lane=fact["lane"], overrides=overrides,
-                                   service_share=machine.get(fact["name"], 0) / named[fact["name"]]
-                                   if named.get(fact["name"]) else None)
+    return {fact.name: classify(fact.name, lane=fact.lane, overrides=overrides,
+                                service_share=service_share.get(fact.name))
             for fact in facts}
 
 
-def _step_kind_shares(ws: Workspace, kinds: dict[str, StepKind], cases: int) -> list[StepKindShare]:
+def _step_kind_shares(ws: Workspace, kinds: dict[str, StepKind], facts: list[paths.ActivityFacts],
+                      cases: int) -> list[StepKindShare]:
     order = list(StepKind)
     kind_of_activity = np.array([order.index(kinds[name]) if name in kinds else 0 for name in ws.activities]
                                 or [0], dtype=np.int64)
-    kind = kind_of_activity[ws.steps.column("activity").to_numpy()]
-    wait = np.nan_to_num(ws.steps.column("wait").to_numpy(zero_copy_only=False))
-    events = np.bincount(kind, minlength=len(order))
-    touched = np.bincount(kind[first_in_case(ws.steps.column("case_id").to_numpy(), kind, len(order))],
-                          minlength=len(order))
-    waited = np.bincount(kind, weights=wait, minlength=len(order))
+    # Which kinds a case goes through depends on its variant alone: count once per variant.
+    kind = kind_of_activity[ws.activity[ws.trace_rows]]
+    events = np.rint(np.bincount(kind, weights=ws.trace_weights, minlength=len(order))).astype(np.int64)
+    touched = distinct_cases(ws.trace_starts, kind, len(order), weights=ws.variant_cases)
+    waited = [0.0] * len(order)
+    for fact in facts:
+        if fact.wait_before is not None:
+            waited[order.index(kinds[fact.name])] += fact.wait_before.total
     return [StepKindShare(kind=step_kind, activities=sorted(a for a, k in kinds.items() if k is step_kind),
                           events=int(events[index]), share_of_cases=touched[index] / cases if cases else 0.0,
                           wait_before=float(waited[index]))

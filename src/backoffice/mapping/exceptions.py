@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
+
+from backoffice.mapping.grouped import compact, distinct_cases
 from backoffice.mapping.model import ExceptionReason, Exceptions, ResolutionStep
 from backoffice.mapping.workspace import NONE, Workspace
 
@@ -12,22 +15,30 @@ CASE_ENDED = "(case ended)"
 
 def exceptions(ws: Workspace, *, column: str, top: int = 20) -> Exceptions:
     """Top reasons by cases touched, and the step that followed each reason's last event in a case."""
-    reasons = ws.con.execute("""
-        SELECT reason, count(*), count(DISTINCT case_id) FROM steps WHERE reason >= 0
-        GROUP BY reason""").fetchall()
-    reasons = sorted(reasons, key=lambda row: (-row[2], -row[1], ws.reasons[row[0]]))[:top]
+    width = max(len(ws.reasons), 1)
+    rows = np.flatnonzero(ws.reason != NONE)
+    reason, case = ws.reason[rows], ws.case[rows]
+    events = np.bincount(reason, minlength=width)
+    cases = distinct_cases(ws.starts, ws.reason, width, case=ws.case)
+    ranked = sorted(np.flatnonzero(events).tolist(),
+                    key=lambda code: (-cases[code], -events[code], ws.reasons[code]))[:top]
     # The step after the last event carrying the reason is where the case left the exception.
-    resolutions = ws.con.execute("""
-        WITH last AS (SELECT reason, case_id, max(pos) AS pos FROM steps WHERE reason >= 0 GROUP BY reason, case_id)
-        SELECT last.reason, s.next_activity, count(*)
-        FROM last JOIN steps s ON s.case_id = last.case_id AND s.pos = last.pos
-        GROUP BY ALL""").fetchall()
+    # Rows are in case and time order, so the last row of each (case, reason) pair is the
+    # first one met when walking the rows backwards.
+    pair = case.astype(np.int64) * width + reason
+    _, last_from_end = np.unique(pair[::-1], return_index=True)
+    last = rows[len(rows) - 1 - last_from_end]
+    following = np.minimum(last + 1, max(ws.events - 1, 0))
+    after = np.where(following < ws.ends[ws.case[last]], ws.activity[following], NONE)
+    steps = len(ws.activities) + 1  # NONE (the case ended) becomes step 0
+    outcome, outcomes = compact(ws.reason[last].astype(np.int64) * steps + after + 1, width * steps)
     resolved: dict[int, Counter[str]] = {}
-    for reason, step, cases in resolutions:
-        resolved.setdefault(reason, Counter())[CASE_ENDED if step == NONE else ws.activities[step]] += cases
-    touched = ws.con.execute("SELECT count(DISTINCT case_id) FROM steps WHERE reason >= 0").fetchall()[0][0]
+    for key, count in zip(outcomes.tolist(), np.bincount(outcome, minlength=len(outcomes)).tolist()):
+        step = key % steps - 1
+        resolved.setdefault(key // steps, Counter())[CASE_ENDED if step == NONE else ws.activities[step]] += count
+    touched = int(np.count_nonzero(case[1:] != case[:-1])) + 1 if len(case) else 0
     return Exceptions(column=column, cases_with_exceptions=touched, reasons=[
-        ExceptionReason(reason=ws.reasons[reason], events=events, cases=cases, resolved_at=[
+        ExceptionReason(reason=ws.reasons[code], events=int(events[code]), cases=int(cases[code]), resolved_at=[
             ResolutionStep(activity=step, cases=n)
-            for step, n in sorted(resolved.get(reason, Counter()).items(), key=lambda item: (-item[1], item[0]))[:5]])
-        for reason, events, cases in reasons])
+            for step, n in sorted(resolved.get(code, Counter()).items(), key=lambda item: (-item[1], item[0]))[:5]])
+        for code in ranked])

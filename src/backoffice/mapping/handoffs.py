@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from backoffice.mapping.grouped import distinct_cases, duration_stats
 from backoffice.mapping.model import Handoff
-from backoffice.mapping.workspace import Workspace, stats_columns, stats_of
+from backoffice.mapping.paths import pair_codes
+from backoffice.mapping.workspace import Workspace
 
 
 def handoffs(ws: Workspace) -> list[Handoff]:
@@ -12,11 +16,12 @@ def handoffs(ws: Workspace) -> list[Handoff]:
     A missing lane value on either side is not a handoff: the evidence does not say who
     did the step, so we cannot claim the work changed hands.
     """
-    rows = ws.con.execute(f"""
-        SELECT prev_lane, lane, count(*), count(*) FILTER (WHERE first_handoff), {stats_columns('wait')}
-        FROM steps
-        WHERE prev_lane >= 0 AND lane >= 0 AND prev_lane <> lane
-        GROUP BY prev_lane, lane""").fetchall()
-    found = [Handoff(from_lane=ws.lanes[row[0]], to_lane=ws.lanes[row[1]], count=row[2], cases=row[3],
-                     wait=stats_of(row[4:10])) for row in rows]
+    width = max(len(ws.lanes), 1)
+    pair, pairs, count_found = pair_codes(ws.previous_lane, ws.lane, width, ~ws.handoff)
+    count = np.bincount(pair, minlength=count_found)
+    cases = distinct_cases(ws.starts, pair, count_found, case=ws.case)
+    wait = duration_stats(pair, ws.wait, count_found)
+    found = [Handoff(from_lane=ws.lanes[pairs[index] // width], to_lane=ws.lanes[pairs[index] % width],
+                     count=int(count[index]), cases=int(cases[index]), wait=wait.fields(index))
+             for index in np.flatnonzero(count[:count_found]).tolist()]
     return sorted(found, key=lambda handoff: (-handoff.count, handoff.from_lane, handoff.to_lane))

@@ -2,37 +2,46 @@
 
 from __future__ import annotations
 
-import pyarrow as pa
-import pyarrow.compute as pc
+import numpy as np
 
+from backoffice.mapping.grouped import distinct_cases, first_in_case, quantile_of
 from backoffice.mapping.model import Rework, ReworkActivity, ReworkLoop
-from backoffice.mapping.workspace import NONE, Workspace
-
-
-def repeated_events(ws: Workspace) -> pa.Table:
-    """The events whose activity already happened earlier in the same case."""
-    repeat = pc.invert(ws.steps.column("first_activity"))
-    return ws.steps.select(["case_id", "activity", "prev_activity"]).filter(repeat)
+from backoffice.mapping.paths import pair_codes
+from backoffice.mapping.workspace import Workspace
 
 
 def rework(ws: Workspace, *, top: int = 20) -> Rework:
     """Measure rework, and the time it adds to the median case."""
-    con = ws.con
-    con.register("repeated", repeated_events(ws))
-    total = con.execute("SELECT count(*) FROM cases").fetchall()[0][0]
-    affected = con.execute("SELECT count(DISTINCT case_id) FROM repeated").fetchall()[0][0]
-    repeated = con.execute("SELECT activity, count(DISTINCT case_id), count(*) FROM repeated GROUP BY activity").fetchall()
-    loops = con.execute(f"""SELECT prev_activity, activity, count(*), count(DISTINCT case_id) FROM repeated
-                            WHERE prev_activity <> {NONE} GROUP BY ALL""").fetchall()
-    with_rework, without = con.execute("""
-        SELECT quantile_cont(cycle, 0.5) FILTER (WHERE r.case_id IS NOT NULL),
-               quantile_cont(cycle, 0.5) FILTER (WHERE r.case_id IS NULL)
-        FROM cases c LEFT JOIN (SELECT DISTINCT case_id FROM repeated) r USING (case_id)""").fetchall()[0]
+    total = ws.cases
+    width = max(len(ws.activities), 1)
+    # Rework depends on the sequence of activities alone: count it once per variant, on the
+    # events of its first case, and weigh by the variant's cases.
+    activity = ws.activity[ws.trace_rows]
+    variant = np.repeat(np.arange(len(ws.traces), dtype=np.int64), ws.trace_lengths)
+    repeated = ~first_in_case(variant, activity, width)  # the activity already happened earlier in the case
+    weights = ws.trace_weights
+    affected_variants = np.logical_or.reduceat(repeated, ws.trace_starts) if len(activity) else np.zeros(0, bool)
+    affected_flags = affected_variants[ws.variant]
+    affected = int(ws.variant_cases[affected_variants].sum())
+    repeats = np.rint(np.bincount(activity[repeated], weights=weights[repeated], minlength=width)).astype(np.int64)
+    repeat_cases = distinct_cases(ws.trace_starts, np.where(repeated, activity, width), width,
+                                  weights=ws.variant_cases)
+    # A repeated event is never a case's first, so it always has a step before it.
+    previous = ws.previous_activity[ws.trace_rows]
+    pair, pairs, found = pair_codes(previous, activity, width, ~repeated)
+    loop_count = np.rint(np.bincount(pair, weights=weights, minlength=found + 1)).astype(np.int64)
+    loop_cases = distinct_cases(ws.trace_starts, pair, found, weights=ws.variant_cases)
+    with_rework = quantile_of(ws.cycle[affected_flags], 0.5)
+    without = quantile_of(ws.cycle[~affected_flags], 0.5)
     added = with_rework - without if with_rework is not None and without is not None else None
     name = ws.activities
-    repeated_activities = sorted((ReworkActivity(activity=name[a], cases=c, repeats=n) for a, c, n in repeated),
+    repeated_activities = sorted((ReworkActivity(activity=name[code], cases=int(repeat_cases[code]),
+                                                 repeats=int(repeats[code]))
+                                  for code in np.flatnonzero(repeats).tolist()),
                                  key=lambda r: (-r.cases, -r.repeats, r.activity))[:top]
-    loop_list = sorted((ReworkLoop(source=name[s], target=name[t], count=n, cases=c) for s, t, n, c in loops),
+    loop_list = sorted((ReworkLoop(source=name[pairs[index] // width], target=name[pairs[index] % width],
+                                   count=int(loop_count[index]), cases=int(loop_cases[index]))
+                        for index in np.flatnonzero(loop_count[:found]).tolist()),
                        key=lambda loop: (-loop.count, loop.source, loop.target))[:top]
     return Rework(cases_affected=affected, share_of_cases=affected / total if total else 0.0,
                   repeated_activities=repeated_activities, loops=loop_list,

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
 from backoffice.errors import ConfigFileError
 from backoffice.events.normalize import fold_label
 from backoffice.mapping.model import StepKind
@@ -54,6 +52,8 @@ def classify(activity: str, *, lane: str | None, service_share: float | None,
 
 def load_step_kinds(path: Path | str) -> dict[str, StepKind]:
     """Read a step-kinds file: YAML mapping activity name -> straight_through | human | approval."""
+    import yaml  # only when a file is given: most maps need no YAML parser
+
     path = Path(path)
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -2,33 +2,37 @@
 
 from __future__ import annotations
 
-from backoffice.mapping.model import CycleTime, Variant
+import numpy as np
 from pydantic import TypeAdapter
 
-from backoffice.mapping.workspace import Workspace, stats_columns, stats_fields, stats_of
+from backoffice.mapping.grouped import MICROSECONDS, duration_stats, quantile_of
+from backoffice.mapping.model import CycleTime, DurationStats, Variant
+from backoffice.mapping.workspace import Workspace
 
 _VARIANT_LIST = TypeAdapter(list[Variant])
 
 
+def cases_per_variant(ws: Workspace) -> np.ndarray:
+    """Per variant number: how many cases followed it."""
+    return ws.variant_cases
+
+
 def variants(ws: Workspace) -> list[Variant]:
     """Every variant, most cases first; ties broken by the sequence so the order is stable."""
-    total = ws.con.execute("SELECT count(*) FROM cases").fetchall()[0][0]
-    rows = ws.con.execute(f"""
-        SELECT variant, count(*) AS n, {stats_columns('cycle')}, min(case_id)
-        FROM cases GROUP BY variant""").fetchall()
-    named = [([ws.activities[code] for code in ws.traces[row[0]]], row) for row in rows]
-    named.sort(key=lambda item: (-item[1][1], item[0]))
+    total = ws.cases
+    counts = cases_per_variant(ws)
+    cycle = duration_stats(ws.variant, ws.cycle, len(ws.traces))
+    names = [[ws.activities[code] for code in trace] for trace in ws.traces]
+    order = sorted(range(len(names)), key=lambda variant: (-counts[variant], names[variant]))
+    # The first case of each variant, as its example: the lowest case number in log order.
+    examples = ws.case_names(ws.variant_first_case)
     # A log can have as many variants as cases: validate them as one list of plain dicts,
     # which pydantic does in one call instead of one Python-level constructor per variant.
     return _VARIANT_LIST.validate_python([
-        {"rank": rank, "activities": names, "cases": row[1], "share": row[1] / total if total else 0.0,
-         "cycle_time": stats_fields(row[2:8]), "example_case": ws.case_ids[row[8]]}
-        for rank, (names, row) in enumerate(named, start=1)])
-
-
-def cases_per_variant(ws: Workspace) -> dict[int, int]:
-    """Variant number -> cases that followed it."""
-    return dict(ws.con.execute("SELECT variant, count(*) FROM cases GROUP BY variant").fetchall())
+        {"rank": rank, "activities": names[variant], "cases": int(counts[variant]),
+         "share": int(counts[variant]) / total if total else 0.0, "cycle_time": cycle.fields(variant),
+         "example_case": examples[variant]}
+        for rank, variant in enumerate(order, start=1)])
 
 
 def slowest(all_variants: list[Variant], *, top: int = 10) -> list[int]:
@@ -43,17 +47,17 @@ def cycle_time(ws: Workspace, *, bins: int = 20) -> CycleTime:
     The histogram spans 0 to the 95th percentile in equal bins, and a last bin holds the
     long tail, so one very slow case does not squash every other bar.
     """
-    stats = stats_of(ws.con.execute(f"SELECT {stats_columns('cycle')} FROM cases").fetchall()[0])
-    upper = ws.con.execute("SELECT coalesce(quantile_cont(cycle, 0.95), 0) FROM cases").fetchall()[0][0]
+    cycle = ws.cycle
+    stats = DurationStats(**duration_stats(np.zeros(len(cycle), np.int64), cycle, 1).fields(0))
     if stats.count == 0:
         return CycleTime(stats=stats, histogram=[])
+    upper = quantile_of(cycle, 0.95) or 0.0
     if upper <= 0:
         return CycleTime(stats=stats, histogram=[(0.0, stats.max, stats.count)])
     width = upper / bins
-    counts = dict(ws.con.execute(f"""
-        SELECT least(floor(cycle / {width})::BIGINT, {bins}) AS bin, count(*)
-        FROM cases GROUP BY bin""").fetchall())
-    histogram = [(index * width, (index + 1) * width, counts.get(index, 0)) for index in range(bins)]
-    if counts.get(bins):
-        histogram.append((upper, stats.max, counts[bins]))
+    counts = np.bincount(np.minimum(np.floor((cycle / MICROSECONDS) / width), bins).astype(np.int64),
+                         minlength=bins + 1)
+    histogram = [(index * width, (index + 1) * width, int(counts[index])) for index in range(bins)]
+    if counts[bins]:
+        histogram.append((upper, stats.max, int(counts[bins])))
     return CycleTime(stats=stats, histogram=histogram)

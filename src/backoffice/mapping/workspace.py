@@ -1,44 +1,27 @@
-"""The tables every section of the map reads: steps (events with their neighbours) and cases.
+"""The arrays every section of the map reads: one integer code per event and column, and the cases.
 
 The event log is grouped by case and sorted by time, so each event's previous step is simply
-the row before it when both belong to the same case. We compute that with numpy over
-integer codes (one shift, no window function, no string comparison), hand DuckDB small
-integer tables to aggregate, and turn codes back into names only in the final, small results.
+the row before it when both belong to the same case. Everything is computed with numpy over
+integer codes (one shift, no window function, no string comparison), and codes become names
+only in the final, small results. Times are int64 microseconds, so waits are exact.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from functools import cached_property
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from backoffice.events import arrow_numpy
 from backoffice.events.schema import Column, EventLog
-from backoffice.mapping.model import DurationStats
+from backoffice.mapping.sequences import number_sequences, traces
 
 NONE = -1  # the code of a missing value (no lane, no resource, no reason, no previous step)
-
-
-def stats_columns(expression: str) -> str:
-    """SQL aggregates that fill a DurationStats, in its field order."""
-    return (f"count({expression}), coalesce(sum({expression}), 0), coalesce(avg({expression}), 0), "
-            f"coalesce(quantile_cont({expression}, 0.5), 0), coalesce(quantile_cont({expression}, 0.9), 0), "
-            f"coalesce(max({expression}), 0)")
-
-
-def stats_fields(values: tuple) -> dict[str, float]:
-    """The fields of DurationStats from the six values `stats_columns` selects."""
-    count, total, mean, median, p90, maximum = values
-    return {"count": int(count), "total": float(total), "mean": float(mean), "median": float(median),
-            "p90": float(p90), "max": float(maximum)}
-
-
-def stats_of(values: tuple) -> DurationStats:
-    """Build DurationStats from the six values `stats_columns` selects."""
-    return DurationStats(**stats_fields(values))
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -52,38 +35,173 @@ class Scope:
 
 @dataclass
 class Workspace:
-    """A DuckDB connection holding `steps` and `cases`, and the names behind their codes."""
+    """The events of the cases in scope as integer codes, grouped by case, and the names behind the codes.
 
-    con: duckdb.DuckDBPyConnection
+    Attributes:
+        activities, lanes, resources, reasons: the names behind each column's codes.
+        case, activity, lane, resource, reason: per event, the code (NONE where missing);
+            `case` numbers the cases in scope 0..n-1 in log order.
+        times: per event, microseconds since the epoch (UTC).
+        starts, ends: per case, its events' rows [start, end).
+        variant: per case, its variant number (variants numbered by their first case).
+        variant_first_case: per variant, its first case.
+        traces: per variant, its sequence of activity codes.
+        source_rows: per case, the row of its first event in the event log's table.
+        case_column: the log's case ids, to name cases in results.
+    """
+
     activities: list[str]
     lanes: list[str]
     resources: list[str]
     reasons: list[str]
-    case_ids: list[str]
+    case: np.ndarray
+    activity: np.ndarray
+    lane: np.ndarray
+    resource: np.ndarray
+    reason: np.ndarray
+    times: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    variant: np.ndarray
+    variant_first_case: np.ndarray
     traces: list[tuple[int, ...]]
-    notes: list[str]
-    steps: pa.Table
+    source_rows: np.ndarray
+    case_column: pa.ChunkedArray
+    notes: list[str] = field(default_factory=list)
 
-    def activity(self, code: int | None) -> str | None:
-        return None if code is None or code == NONE else self.activities[code]
+    @property
+    def cases(self) -> int:
+        return len(self.starts)
 
-    def lane(self, code: int | None) -> str | None:
+    @property
+    def events(self) -> int:
+        return len(self.activity)
+
+    def prepare(self) -> None:
+        """Compute the per-event arrays the sections share, so sections can then run side by side."""
+        for name in ("first", "previous_activity", "previous_lane", "wait", "handoff", "variant_cases",
+                     "trace_lengths", "trace_rows", "trace_starts", "trace_weights", "started", "ended", "cycle"):
+            getattr(self, name)
+
+    def lane_name(self, code: int | None) -> str | None:
+        """The lane behind a code, or None for a missing one."""
         return None if code is None or code == NONE else self.lanes[code]
+
+    def case_names(self, cases: np.ndarray | list[int]) -> list[str]:
+        """The case ids of cases in scope, by their numbers."""
+        rows = self.source_rows[np.asarray(cases, dtype=np.int64)]
+        return self.case_column.take(arrow_numpy.arrow(rows)).cast(pa.string()).to_pylist()
+
+    @cached_property
+    def first(self) -> np.ndarray:
+        """Per event: is it the first of its case."""
+        flags = np.zeros(self.events, dtype=bool)
+        flags[self.starts] = True
+        return flags
+
+    @cached_property
+    def previous_activity(self) -> np.ndarray:
+        """Per event: the activity code of the step before it in its case, NONE for the first."""
+        return _shifted(self.activity, self.first, 1)
+
+    @cached_property
+    def previous_lane(self) -> np.ndarray:
+        """Per event: the lane code of the step before it in its case, NONE for the first."""
+        return _shifted(self.lane, self.first, 1)
+
+    @cached_property
+    def wait(self) -> np.ndarray:
+        """Per event: microseconds since the previous step of its case (0 for the first)."""
+        wait = np.empty(self.events, dtype=np.int64)
+        if self.events:
+            wait[0] = 0
+            np.subtract(self.times[1:], self.times[:-1], out=wait[1:])
+            wait[self.starts] = 0
+        return wait
+
+    @cached_property
+    def variant_cases(self) -> np.ndarray:
+        """Per variant: how many cases followed it."""
+        return np.bincount(self.variant, minlength=len(self.traces))
+
+    @cached_property
+    def trace_lengths(self) -> np.ndarray:
+        """Per variant: how many events its sequence has."""
+        return self.ends[self.variant_first_case] - self.starts[self.variant_first_case]
+
+    @cached_property
+    def trace_rows(self) -> np.ndarray:
+        """The events of each variant's first case, variant after variant.
+
+        Whatever depends on the sequence of activities alone (how many cases take a path,
+        repeat a step, start or end somewhere) is the same for every case of a variant, so
+        it is counted once on these rows and weighted by the variant's cases.
+        """
+        offsets = self.starts[self.variant_first_case] - self.trace_starts
+        return np.repeat(offsets, self.trace_lengths) + np.arange(int(self.trace_lengths.sum()), dtype=np.int64)
+
+    @cached_property
+    def trace_starts(self) -> np.ndarray:
+        """Per variant: the position of its first event in `trace_rows`."""
+        lengths = self.trace_lengths
+        return np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64) if len(lengths) else np.zeros(0, np.int64)
+
+    @cached_property
+    def trace_weights(self) -> np.ndarray:
+        """Per row of `trace_rows`: the cases of its variant."""
+        return np.repeat(self.variant_cases, self.trace_lengths)
+
+    @cached_property
+    def handoff(self) -> np.ndarray:
+        """Per event: did the work change lane from the previous step (both lanes known)."""
+        previous = self.previous_lane
+        return (previous != NONE) & (self.lane != NONE) & (previous != self.lane)
+
+    @cached_property
+    def started(self) -> np.ndarray:
+        """Per case: microseconds of its first event."""
+        return self.times[self.starts]
+
+    @cached_property
+    def ended(self) -> np.ndarray:
+        """Per case: microseconds of its last event."""
+        return self.times[self.ends - 1]
+
+    @cached_property
+    def cycle(self) -> np.ndarray:
+        """Per case: microseconds from its first to its last event."""
+        return self.ended - self.started
+
+
+def instant(micros: int) -> datetime:
+    """The UTC datetime of microseconds since the epoch."""
+    return EPOCH + timedelta(microseconds=int(micros))
+
+
+def _shifted(codes: np.ndarray, edge: np.ndarray, step: int) -> np.ndarray:
+    shifted = np.roll(codes, step)
+    shifted[edge] = NONE
+    return shifted
 
 
 def codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str]]:
     """Integer codes of a text column (NONE where missing) and the names they stand for."""
-    if isinstance(column, pa.ChunkedArray) and not pa.types.is_dictionary(column.type):
-        column = column.combine_chunks()
-    encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.unify_dictionaries().combine_chunks() if encoded.num_chunks > 1 else encoded.chunk(0)
-    indices = encoded.indices.fill_null(NONE).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-    return indices, encoded.dictionary.to_pylist()
+    if isinstance(column, pa.ChunkedArray):
+        if column.num_chunks == 0:
+            return np.zeros(0, np.int32), []
+        if pa.types.is_dictionary(column.type):
+            column = column.unify_dictionaries().combine_chunks() if column.num_chunks > 1 else column.chunk(0)
+        else:
+            column = column.combine_chunks()
+    if not pa.types.is_dictionary(column.type):
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            column = column.cast(pa.string())
+        column = pc.dictionary_encode(column)
+    return arrow_numpy.dictionary_codes(column), column.dictionary.cast(pa.string()).to_pylist()
 
 
 def open_workspace(log: EventLog, *, lane_column: str | None, scope: Scope) -> Workspace:
-    """Encode the log, apply the scope's filters, and register `steps` and `cases` with DuckDB."""
+    """Encode the log as codes, apply the scope's filters, and number the variants."""
     table = log.table
     rows = table.num_rows
     case_codes, _ = codes(table.column(Column.CASE_ID))
@@ -91,19 +209,19 @@ def open_workspace(log: EventLog, *, lane_column: str | None, scope: Scope) -> W
     lane, lane_names = codes(table.column(lane_column)) if lane_column else (np.full(rows, NONE, np.int32), [])
     resource, resource_names = codes(table.column(Column.RESOURCE))
     reason, reason_names = codes(table.column(Column.REASON))
-    seconds = table.column(Column.TIMESTAMP).combine_chunks().cast(pa.int64()).to_numpy() / 1e6
-    case_ids_all = table.column(Column.CASE_ID).combine_chunks()
+    times = arrow_numpy.values(table.column(Column.TIMESTAMP).cast(pa.timestamp("us", tz="UTC")))
 
-    starts = np.flatnonzero(np.r_[True, case_codes[1:] != case_codes[:-1]])
-    ends = np.r_[starts[1:], rows]
-    variant, traces = _variants(activity, starts, ends)
+    starts = np.flatnonzero(np.r_[True, case_codes[1:] != case_codes[:-1]]) if rows else np.zeros(0, np.int64)
+    ends = np.r_[starts[1:], rows].astype(np.int64)
+    variant, variant_first_case = number_sequences(activity, starts, ends)
+    source_rows = starts
     notes: list[str] = []
 
     keep = np.ones(len(starts), dtype=bool)
     if scope.since is not None:
-        keep &= seconds[starts] >= scope.since.timestamp()
+        keep &= times[starts] >= _micros(scope.since)
     if scope.until is not None:
-        keep &= seconds[starts] < scope.until.timestamp()
+        keep &= times[starts] < _micros(scope.until)
     if not keep.all():
         notes.append(f"date range kept {int(keep.sum()):,} of {len(starts):,} cases (cases that started in the range)")
     if scope.variant_coverage is not None and keep.any():
@@ -112,91 +230,28 @@ def open_workspace(log: EventLog, *, lane_column: str | None, scope: Scope) -> W
         notes.append(f"variant coverage {scope.variant_coverage:.0%} kept {int(keep.sum()):,} of {before:,} cases")
     if not keep.all():
         event_keep = np.repeat(keep, ends - starts)
-        activity, lane, resource, reason, seconds = (array[event_keep] for array in
-                                                     (activity, lane, resource, reason, seconds))
-        case_ids_all = case_ids_all.filter(pa.array(event_keep))
+        activity, lane, resource, reason, times = (array[event_keep] for array in
+                                                   (activity, lane, resource, reason, times))
         lengths = (ends - starts)[keep]
-        starts = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64) if len(lengths) else np.array([], np.int64)
+        source_rows = starts[keep]
+        starts = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64) if len(lengths) else np.zeros(0, np.int64)
         ends = starts + lengths
-        variant = variant[keep]
+        # Renumber the variants left, still in order of their first case.
+        variant, variant_first_case = number_sequences(activity, starts, ends)
 
-    count = len(activity)
     case = np.repeat(np.arange(len(starts), dtype=np.int32), ends - starts)
-    first = np.zeros(count, dtype=bool)
-    first[starts] = True
-    last = np.zeros(count, dtype=bool)
-    last[ends - 1] = True
-    previous = np.roll(activity, 1)
-    previous[first] = NONE
-    previous_lane = np.roll(lane, 1)
-    previous_lane[first] = NONE
-    following = np.roll(activity, -1)
-    following[last] = NONE
-    wait = np.subtract(seconds, np.roll(seconds, 1))
-    position = (np.arange(count, dtype=np.int64) - np.repeat(starts, ends - starts) + 1).astype(np.int32)
-    started, ended = seconds[starts], seconds[ends - 1]
-    del seconds, last
-
-    # "In how many cases" as a flag on the first row of each case that has the thing, so
-    # DuckDB counts flags instead of running COUNT(DISTINCT case) over every row.
-    activities_wide = max(len(activity_names), 1)
-    first_activity = first_in_case(case, activity, activities_wide)
-    edge = np.where(previous == NONE, NONE, previous.astype(np.int64) * activities_wide + activity)
-    first_edge = first_in_case(case, edge, activities_wide * activities_wide)
-    del edge
-    lanes_wide = max(len(lane_names), 1) + 1
-    handoff = np.where((previous_lane == NONE) | (lane == NONE) | (previous_lane == lane), NONE,
-                       previous_lane.astype(np.int64) * lanes_wide + lane)
-    first_handoff = first_in_case(case, handoff, lanes_wide * lanes_wide)
-    del handoff
-
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    # Numeric numpy arrays become Arrow columns without a copy; the wait's mask marks the
-    # first event of each case, which has no previous step to wait for.
-    steps = pa.table({"first_activity": first_activity, "first_edge": first_edge, "first_handoff": first_handoff,
-                      "case_id": case, "activity": activity, "lane": lane, "resource": resource,
-                      "reason": reason, "prev_activity": previous, "prev_lane": previous_lane,
-                      "next_activity": following, "wait": pa.array(wait, mask=first), "pos": position})
-    con.register("steps", steps)
-    cases = pa.table({"case_id": np.arange(len(starts), dtype=np.int32), "variant": variant,
-                      "started": started, "ended": ended, "cycle": ended - started,
-                      "events": (ends - starts).astype(np.int64)})
-    con.register("cases", cases)
-    case_ids = case_ids_all.take(pa.array(starts)).cast(pa.string()).to_pylist() if len(starts) else []
-    return Workspace(con=con, activities=activity_names, lanes=lane_names, resources=resource_names,
-                     reasons=reason_names, case_ids=case_ids, traces=traces, notes=notes, steps=steps)
+    return Workspace(activities=activity_names, lanes=lane_names, resources=resource_names, reasons=reason_names,
+                     case=case, activity=activity, lane=lane, resource=resource, reason=reason, times=times,
+                     starts=starts, ends=ends, variant=variant, variant_first_case=variant_first_case,
+                     traces=traces(activity, starts, ends, variant_first_case), source_rows=source_rows,
+                     case_column=table.column(Column.CASE_ID), notes=notes)
 
 
-def first_in_case(case: np.ndarray, code: np.ndarray, width: int) -> np.ndarray:
-    """Flag the first row of each case holding each code (codes in [0, width); NONE never flagged).
-
-    Rows are grouped by case, so among the rows of one code the cases never decrease: a
-    stable sort by code alone lines up each (code, case) pair, and a row is first when its
-    case differs from the row before it. Codes that fit 16 bits sort in linear time.
-    """
-    if width <= np.iinfo(np.int16).max:
-        order = np.argsort(code.astype(np.int16), kind="stable")
-    else:
-        order = np.argsort(code, kind="stable")
-    sorted_code, sorted_case = code[order], case[order]
-    starts_pair = np.ones(len(order), dtype=bool)
-    starts_pair[1:] = (sorted_code[1:] != sorted_code[:-1]) | (sorted_case[1:] != sorted_case[:-1])
-    flags = np.zeros(len(code), dtype=bool)
-    flags[order[starts_pair]] = True
-    flags[code == NONE] = False
-    return flags
-
-
-def _variants(activity: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, list[tuple[int, ...]]]:
-    """Number each case's sequence of activities; equal sequences get equal numbers."""
-    raw = activity.astype(np.int32, copy=False).tobytes()
-    numbers: dict[bytes, int] = {}
-    variant = np.empty(len(starts), dtype=np.int32)
-    for index, (start, end) in enumerate(zip(starts.tolist(), ends.tolist())):
-        variant[index] = numbers.setdefault(raw[4 * start:4 * end], len(numbers))
-    traces = [tuple(np.frombuffer(key, dtype=np.int32).tolist()) for key in numbers]
-    return variant, traces
+def _micros(moment: datetime) -> int:
+    """Microseconds since the epoch of a datetime (a naive one in local time, as datetime.timestamp())."""
+    if moment.tzinfo is None:
+        moment = moment.astimezone(timezone.utc)
+    return (moment - EPOCH) // timedelta(microseconds=1)
 
 
 def _covering(variant: np.ndarray, keep: np.ndarray, coverage: float) -> np.ndarray:

@@ -1,0 +1,193 @@
+"""Group-by over integer codes with numpy: counts, distinct cases, and duration statistics.
+
+Every section of the map is a group-by over small integer codes (an activity, a pair of
+activities, a pair of lanes, a reason). Sorting 64-bit integers is the fastest thing numpy
+does, so each statistic packs the group and the value into one int64 and sorts that,
+instead of sorting row numbers by two keys. Durations are whole microseconds: the waits
+and cycle times are exact, and turned into seconds only in the results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MICROSECONDS = 1e6
+# Group codes up to this many are counted with bincount directly; wider ones (pairs of
+# 100,000 activities) are first renumbered to the codes that occur.
+DIRECT_WIDTH = 1 << 22
+
+
+def compact(keys: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Renumber keys in [0, width) to dense codes 0..k-1, in key order.
+
+    Returns:
+        (dense code of each key, the key behind each dense code).
+    """
+    if width <= max(DIRECT_WIDTH, 2 * len(keys)):
+        present = np.bincount(keys, minlength=width) > 0
+        dense = np.cumsum(present, dtype=np.int64) - 1
+        return dense[keys], np.flatnonzero(present)
+    behind, dense = np.unique(keys, return_inverse=True)
+    return dense.reshape(-1), behind
+
+
+# For each byte value, which of its 8 bits are set (256 x 8 zeros and ones).
+_BITS_OF_BYTE = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little").astype(np.int64)
+# Per-case bit sets are used up to this many groups; beyond, pairs are sorted.
+BITSET_WIDTH = 64 * 8
+
+
+def distinct_cases(starts: np.ndarray, group: np.ndarray, width: int, *, case: np.ndarray | None = None,
+                   weights: np.ndarray | None = None) -> np.ndarray:
+    """Count, for each group code in [0, width), the distinct cases among its rows.
+
+    Rows are grouped by case: `starts` holds the first row of each case. A row whose code
+    is -1 or width counts for no group. Up to a few hundred groups that occur, each case's
+    set of groups is one bit set per 64 groups, built with one OR-reduction over the rows
+    and counted by byte values: a few linear passes, no sort.
+
+    Args:
+        starts: the first row of each case, increasing; every case has a row.
+        group: the group code of each row.
+        case: the case number of each row, needed only past BITSET_WIDTH groups.
+        weights: how many cases each segment of rows stands for (a variant's cases, when
+            the rows are one case per variant); None counts each segment once.
+    """
+    counts = np.zeros(width, dtype=np.int64)
+    if not len(group) or not len(starts) or not width:
+        return counts
+    if width > BITSET_WIDTH and width <= max(DIRECT_WIDTH, 2 * len(group)):
+        # Few of many possible codes may occur (pairs of activities): count those alone.
+        occurs = np.bincount(group + 1, minlength=width + 2)[1:width + 1] > 0
+        if np.count_nonzero(occurs) <= BITSET_WIDTH:
+            dense = np.full(width + 2, -1, dtype=np.int64)
+            dense[1:width + 1][occurs] = np.arange(np.count_nonzero(occurs))
+            counts[occurs] = distinct_cases(starts, dense[group + 1], int(np.count_nonzero(occurs)), weights=weights)
+            return counts
+    if width > BITSET_WIDTH:
+        if case is None:
+            case = np.repeat(np.arange(len(starts), dtype=np.int64), np.diff(np.r_[starts, len(group)]))
+        counted = (group >= 0) & (group < width)
+        pairs = np.unique(case[counted].astype(np.int64) * width + group[counted])
+        found = np.bincount(pairs % width, weights=None if weights is None else weights[pairs // width],
+                            minlength=width)
+        return np.rint(found).astype(np.int64)
+    for word in range(0, width, 64):
+        size = min(64, width - word)
+        # One bit per group of this word; every other code (other words, width, and -1,
+        # which indexes the last entry) gets no bit.
+        bit_of = np.zeros(width + 1, dtype=np.uint64)
+        bit_of[word:word + size] = np.left_shift(np.uint64(1), np.arange(size, dtype=np.uint64))
+        sets = np.bitwise_or.reduceat(bit_of[group], starts)
+        as_bytes = sets.astype("<u8", copy=False).view(np.uint8).reshape(-1, 8)
+        for byte in range((size + 7) // 8):
+            histogram = np.rint(np.bincount(as_bytes[:, byte], weights=weights, minlength=256)).astype(np.int64)
+            found = histogram @ _BITS_OF_BYTE
+            low = word + 8 * byte
+            counts[low:min(low + 8, word + size)] = found[:min(8, word + size - low)]
+    return counts
+
+
+def first_in_case(case: np.ndarray, code: np.ndarray, width: int) -> np.ndarray:
+    """Flag the first row of each case holding each code (codes in [0, width); negative never flagged).
+
+    Rows are grouped by case, so among the rows of one code the cases never decrease: a
+    stable sort by code alone lines up each (code, case) pair, and a row is first when its
+    case differs from the row before it. Codes that fit 16 bits sort in linear time.
+    """
+    flags = np.zeros(len(code), dtype=bool)
+    if not len(code):
+        return flags
+    order = np.argsort(code.astype(np.int16) if width < np.iinfo(np.int16).max else code, kind="stable")
+    sorted_code, sorted_case = code[order], case[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (sorted_code[1:] != sorted_code[:-1]) | (sorted_case[1:] != sorted_case[:-1])
+    flags[order[first]] = True
+    flags[code < 0] = False
+    return flags
+
+
+@dataclass(frozen=True)
+class DurationColumns:
+    """Per group: how many durations, their total, mean, median, 90th percentile and maximum, in seconds.
+
+    A group without durations has zeros, as SQL's coalesce(..., 0) would give.
+    """
+
+    count: np.ndarray
+    total: np.ndarray
+    mean: np.ndarray
+    median: np.ndarray
+    p90: np.ndarray
+    max: np.ndarray
+
+    def fields(self, group: int) -> dict[str, float]:
+        """The fields of a DurationStats for one group."""
+        return {"count": int(self.count[group]), "total": float(self.total[group]), "mean": float(self.mean[group]),
+                "median": float(self.median[group]), "p90": float(self.p90[group]), "max": float(self.max[group])}
+
+
+def sorted_within_groups(group: np.ndarray, micros: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the durations sorted by group then value, and how many each group code in [0, width] has."""
+    counts = np.bincount(group, minlength=width + 1)
+    if not len(micros):
+        return micros.astype(np.int64), counts
+    low = int(micros.min())
+    span_bits = int(int(micros.max()) - low).bit_length()
+    group_bits = max(int(width).bit_length(), 1)
+    if span_bits + group_bits <= 62:
+        packed = group.astype(np.int64)
+        packed <<= span_bits
+        packed |= micros - low if low else micros
+        packed.sort()
+        packed &= (1 << span_bits) - 1
+        if low:
+            packed += low
+        return packed, counts
+    return micros[np.lexsort((micros, group))], counts
+
+
+def duration_stats(group: np.ndarray, micros: np.ndarray, width: int) -> DurationColumns:
+    """Statistics of durations (int64 microseconds) by group code in [0, width); code width is left out.
+
+    Quantiles interpolate linearly between the two nearest ranks, as SQL's quantile_cont.
+    """
+    ordered, counts = sorted_within_groups(group, micros, width)
+    starts = (np.cumsum(counts) - counts)[:width]
+    counts = counts[:width]
+    has = counts > 0
+    # The groups with durations are back to back in `ordered`, and the left-out code last.
+    total = np.zeros(width)
+    if has.any():
+        total[has] = np.add.reduceat(ordered[:int(counts.sum())], starts[has], dtype=np.float64) / MICROSECONDS
+    safe = np.maximum(counts, 1)
+    last = max(len(ordered) - 1, 0)
+
+    def quantile(share: float) -> np.ndarray:
+        if not len(ordered):
+            return np.zeros(width)
+        rank = share * (safe - 1)
+        below = np.floor(rank).astype(np.int64)
+        above = np.minimum(below + 1, safe - 1)
+        fraction = rank - below
+        low = ordered[np.minimum(starts + below, last)].astype(np.float64)
+        high = ordered[np.minimum(starts + above, last)].astype(np.float64)
+        return np.where(has, (low + fraction * (high - low)) / MICROSECONDS, 0.0)
+
+    maximum = (np.where(has, ordered[np.minimum(starts + safe - 1, last)], 0) / MICROSECONDS
+               if len(ordered) else np.zeros(width))
+    return DurationColumns(count=counts, total=total, mean=np.where(has, total / safe, 0.0),
+                           median=quantile(0.5), p90=quantile(0.9), max=maximum)
+
+
+def quantile_of(micros: np.ndarray, share: float) -> float | None:
+    """One quantile of durations in seconds (linear interpolation), or None when there are none."""
+    if not len(micros):
+        return None
+    ordered = np.sort(micros)
+    rank = share * (len(ordered) - 1)
+    below = int(np.floor(rank))
+    above = min(below + 1, len(ordered) - 1)
+    return float(ordered[below] + (rank - below) * (ordered[above] - ordered[below])) / MICROSECONDS
