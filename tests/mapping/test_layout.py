@@ -116,3 +116,12 @@ def test_a_map_without_paths_still_lays_out_its_activities():
     layout = layout_map(bare)
     assert len([n for n in layout.nodes if n.kind is NodeKind.ACTIVITY]) == len(bare.activities)
     assert all(r.edge is None for r in layout.edges)
+
+
+def test_laying_out_maps_again_and_again_gives_the_same_picture():
+    # igraph 1.0.0 drifted into garbage (NaN coordinates, layers out of range) and crashed
+    # after some hundred layouts in one process; a page must come out the same every time.
+    busy, bare = small_map(), small_map().model_copy(update={"edges": []})
+    first = (layout_map(busy), layout_map(bare))
+    for _ in range(600):
+        assert (layout_map(busy), layout_map(bare)) == first

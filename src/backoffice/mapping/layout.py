@@ -169,14 +169,20 @@ def layout_map(process_map: ProcessMap, *, max_edges: int | None = None,
     vertex_count = len(names) + 2
     layers = _layers(vertex_count, [routes[i] for i in drawn])
     graph = igraph.Graph(n=vertex_count, edges=[routes[i][:2] for i in drawn], directed=True)
-    placed = graph.layout_sugiyama(layers=layers, weights=[routes[i][2] for i in drawn] or None,
-                                   maxiter=200)
-    order = [coords[0] for coords in placed]
+    placed, extended = graph.layout_sugiyama(layers=layers, weights=[routes[i][2] for i in drawn] or None,
+                                             maxiter=200, return_extended_graph=True)
+    order = [placed[vertex][0] for vertex in range(vertex_count)]
+    # The extended graph chains each long path through dummy vertices, one per layer it
+    # crosses (numbered after the real ones); where they sit are the path's bend points.
+    dummies: dict[int, set[int]] = defaultdict(set)
+    for piece in extended.es:
+        dummies[piece["_original_eid"]].update(v for v in piece.tuple if v >= vertex_count)
     bends: dict[int, list[tuple[float, int]]] = {}
-    for route_index, control in zip(drawn, placed.edge_routing, strict=True):
+    for edge_id, route_index in enumerate(drawn):
         source, target = routes[route_index][:2]
         step = 1 if layers[target] > layers[source] else -1
-        bends[route_index] = sorted(((x, round(y)) for x, y in control), key=lambda b: step * b[1])
+        bends[route_index] = sorted(((placed[v][0], round(placed[v][1])) for v in dummies[edge_id]),
+                                    key=lambda b: step * b[1])
 
     lane_of = _lanes_of_vertices(process_map, index)
     lane_keys = _lane_order(process_map, lane_of, layers)
