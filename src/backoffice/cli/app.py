@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-import gc
+import os
+
+# Before numpy loads: its BLAS starts a pool of threads that spin for some 0.1 s of CPU, and
+# nothing here does linear algebra. A user's own setting wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import gc  # noqa: E402 (after the setting above, on purpose)
 import sys
 import traceback
 from datetime import datetime, timezone as dt_timezone
