@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backoffice.errors import EmptyLog, LogFileError, LogFileNotFound, MalformedXml, TruncatedGzip
-from backoffice.events import xes_reader
+from backoffice.events import xes_parse, xes_reader, xes_scan
 from backoffice.events.xes_reader import read_xes
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -361,7 +361,7 @@ def test_large_real_logs_have_every_event(shared_logs, name, events, cases):
 def test_bpic2012_is_read_by_the_scan_without_the_slow_parser(shared_logs, monkeypatch):
     def slow_parser(*args, **kwargs):
         raise AssertionError("fell back to the full parser")
-    monkeypatch.setattr(xes_reader, "_parse_fully", slow_parser)
+    monkeypatch.setattr(xes_reader, "parse_fully", slow_parser)
 
     # Speed itself is measured in benchmarks/, not asserted here: this checks the fast path is taken.
     table = read_xes(shared_logs / "bpic2012.xes.gz").table
@@ -448,14 +448,14 @@ def outcome(read) -> object:
 @given(document=documents(), cuts=st.lists(st.integers(0, 4000), max_size=6))
 def test_the_scan_reads_any_layout_as_the_full_parser_does(document, cuts):
     def scanned():
-        scanner = xes_reader._Scanner()
+        scanner = xes_scan.Scanner()
         points = sorted({0, len(document), *(cut for cut in cuts if cut < len(document))})
         for start, stop in zip(points, points[1:]):
             scanner.feed(document[start:stop])
         return scanner.finish().to_table(Path("log.xes"))
 
     def parsed():
-        parser = xes_reader._xml_parser(xes_reader._Collector())
+        parser = xes_parse.xml_parser(xes_parse.Collector())
         parser.feed(document)
         return parser.close().to_table(Path("log.xes"))
 
@@ -466,6 +466,6 @@ def test_the_scan_reads_any_layout_as_the_full_parser_does(document, cuts):
 def test_the_scan_and_the_full_parser_read_real_logs_alike(shared_logs, name):
     path = shared_logs / name
     with path.open("rb") as handle:
-        fully = xes_reader._parse_fully(path, handle, path.stat().st_size, None).to_table(path)
+        fully = xes_parse.parse_fully(path, handle, path.stat().st_size, None).to_table(path)
 
     assert read_xes(path).table.equals(fully)
