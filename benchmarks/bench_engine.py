@@ -31,7 +31,6 @@ import json
 import multiprocessing
 import os
 import platform
-import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
@@ -46,6 +45,7 @@ import backoffice_workload
 import spiff_workload
 from engine_databases import DEFAULT_POSTGRES_URL, fresh_postgres_schema, fresh_sqlite, postgres_unavailable
 from engine_results import CaseRun, TransitionRun, approves
+from run_info import source_state
 from transition_workers import run_workers
 
 HERE = Path(__file__).resolve().parent
@@ -184,18 +184,6 @@ def _moved_and_checked(database_kind: str, database: str, cases: int, count: int
         raise RuntimeError(f"{count} workers on {database_kind}: {run.transitions} transitions, "
                            f"{sum(ended)} of {cases} cases ended")
     return run
-
-
-def source_state(package: Path) -> str:
-    """Return the commit the measured backoffice code comes from, and whether it has uncommitted changes."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=package, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=package, capture_output=True,
-                               text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "not a git checkout"
-    return f"{commit} + uncommitted changes" if dirty else commit
 
 
 def machine() -> dict:

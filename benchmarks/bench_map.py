@@ -37,6 +37,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from run_info import source_state
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 SHARED_LOGS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "logs"
@@ -191,18 +193,6 @@ class Target:
             (f"{self.figure:.1f}x" if self.figure >= 1 else f"{self.figure:.2f}x")
         threshold = f"{self.threshold:g}{self.unit}"
         return f"{self.name} {figure} (target {self.op} {threshold}) {verdict}"
-
-
-def source_state(package: Path) -> str:
-    """The commit of the backoffice being measured, and whether its src has uncommitted changes."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=package, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=package, capture_output=True,
-                               text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "not a git checkout"
-    return f"{commit} + uncommitted changes" if dirty else commit
 
 
 def compile_bytecode(package: Path) -> None:

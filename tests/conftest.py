@@ -1,10 +1,13 @@
-"""Fixtures shared by the whole suite: real logs from ../shared, and small logs written on the spot."""
+"""Fixtures shared by the whole suite: real logs from ../shared, small logs written on the spot, and
+the engine's databases (SQLite always, PostgreSQL when BACKOFFICE_TEST_POSTGRES_URL is set)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
+from .databases import DATABASES, database_target
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SHARED_LOGS = REPOSITORY.parent / "shared" / "data" / "logs"
@@ -30,3 +33,22 @@ def write_csv(tmp_path: Path):
             path.write_text(text, encoding="utf-8")
         return path
     return write
+
+
+@pytest.fixture(params=DATABASES)
+def database(request, tmp_path: Path):
+    """A fresh database: a SQLite file, or a PostgreSQL schema of its own (see databases.py)."""
+    yield from database_target(request.param, tmp_path)
+
+
+@pytest.fixture
+def store(database: str):
+    from backoffice.store import SqlStore
+    with SqlStore.open(database) as opened:
+        yield opened
+
+
+@pytest.fixture
+def engine(store):
+    from backoffice.engine import Engine
+    return Engine(store)

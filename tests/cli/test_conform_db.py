@@ -13,15 +13,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from backoffice.cli.app import main
 from backoffice.engine import Actor, Engine
 from backoffice.store import SqlStore
 from backoffice.store.tables import cases, events
 
-from ..databases import DATABASES, database_target
 from ..engine.service_request import ANN, DESK, RESOLVER, T0, TEMPLATE, later, payload
+from .test_engine_commands import backoffice  # noqa: F401 (fixture)
 
 PURCHASE = Path(__file__).parents[1] / "engine" / "purchase-approval.yaml"
 DEPLOYED = T0 - timedelta(days=8)
@@ -30,31 +27,6 @@ WEEK_EARLIER = T0 - timedelta(days=7)
 REQUESTER = Actor("ann", "budget-holder")
 BUYER = Actor("bea", "buyer")
 HANA, IVAN = Actor("hana", "budget-holder"), Actor("ivan", "budget-holder")
-
-
-@pytest.fixture(params=DATABASES)
-def database(request, tmp_path: Path):
-    yield from database_target(request.param, tmp_path)
-
-
-@pytest.fixture
-def engine(database: str):
-    with SqlStore.open(database) as store:
-        yield Engine(store)
-
-
-@pytest.fixture
-def backoffice(capsys):
-    """Run the command line in this process; return (exit status, stdout, stderr)."""
-    def run(*args: str | Path) -> tuple[int, str, str]:
-        try:
-            main([str(arg) for arg in args])
-            status = 0
-        except SystemExit as exit_:
-            status = exit_.code or 0
-        captured = capsys.readouterr()
-        return status, captured.out, captured.err
-    return run
 
 
 def one_line_error(result: tuple[int, str, str]) -> str:

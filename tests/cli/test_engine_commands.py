@@ -34,9 +34,9 @@ def database(request, tmp_path: Path, monkeypatch):
 @pytest.fixture
 def backoffice(capsys):
     """Run the command line in this process; return (exit status, stdout, stderr)."""
-    def run(*args: str) -> tuple[int, str, str]:
+    def run(*args: str | Path) -> tuple[int, str, str]:
         try:
-            main(list(args))
+            main([str(arg) for arg in args])
             status = 0
         except SystemExit as exit_:
             status = exit_.code or 0

@@ -1,4 +1,7 @@
-"""Fixtures of the engine tests: a store on each database, an engine over it, a fixed clock."""
+"""Fixtures of the engine tests: the service-request template deployed, or a copy of it edited.
+
+The database, store and engine fixtures (each test on SQLite and PostgreSQL) are the suite's own
+(tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,26 +11,8 @@ from pathlib import Path
 import pytest
 
 from backoffice.engine import Engine
-from backoffice.store import SqlStore
 
-from ..databases import DATABASES, database_target
 from .service_request import T0, TEMPLATE
-
-
-@pytest.fixture(params=DATABASES)
-def database(request, tmp_path: Path):
-    yield from database_target(request.param, tmp_path)
-
-
-@pytest.fixture
-def store(database: str):
-    with SqlStore.open(database) as opened:
-        yield opened
-
-
-@pytest.fixture
-def engine(store: SqlStore) -> Engine:
-    return Engine(store)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from backoffice.engine.webhook import webhook_action
 from backoffice.engine.worker import Worker, WorkerReport
 
 from .automated_steps import ACTION, deploy_automated, replacements
+from .loopback import send_json
 from .service_request import ANN, DESK, T0, later, payload
 
 
@@ -194,12 +195,7 @@ class Receiver(BaseHTTPRequestHandler):
             return
         if key not in self.server.effects:
             self.server.effects[key] += 1
-        answer = json.dumps({"department": "notified"}).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
+        send_json(self, {"department": "notified"})
 
     def log_message(self, *args: object) -> None:
         pass

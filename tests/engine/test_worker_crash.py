@@ -44,6 +44,7 @@ from backoffice.engine.webhook import webhook_action
 from backoffice.engine.worker import Worker
 
 from .automated_steps import ACTION, deploy_automated
+from .loopback import send_json
 from .service_request import ANN, DESK, later, payload
 
 CASES = 300
@@ -158,12 +159,7 @@ class DeliveryHandler(BaseHTTPRequestHandler):
             self.server.kill_worker(number, key, phase)
             self.close_connection = True
             return
-        answer = json.dumps({"desk_ticket": f"T-{body['data']['case_id']}"}).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
+        send_json(self, {"desk_ticket": f"T-{body['data']['case_id']}"})
         self.wfile.flush()
         if phase is Phase.AFTER_ANSWER:
             self.server.kill_worker(number, key, phase)
@@ -377,12 +373,7 @@ class DroppingHandler(BaseHTTPRequestHandler):
             self.server.drop_once.discard(key)
             self.close_connection = True
             return
-        answer = json.dumps({"desk_ticket": f"T-{body['data']['case_id']}"}).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
+        send_json(self, {"desk_ticket": f"T-{body['data']['case_id']}"})
 
     def log_message(self, *args: object) -> None:
         pass

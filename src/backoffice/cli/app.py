@@ -11,10 +11,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import gc  # noqa: E402 (after the setting above, on purpose)
 import sys
 import traceback
-from datetime import datetime, timezone as dt_timezone
 from pathlib import Path
 from typing import Annotated, Optional
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
@@ -24,6 +22,7 @@ from backoffice.cli.definition_commands import check_command
 from backoffice.cli.engine_commands import (approve_command, audit_app, case_app, deploy_command, dlq_app,
                                             exception_app, task_app, worker_command)
 from backoffice.cli.evidence_commands import conform_command, docs_command, draft_command
+from backoffice.cli.moments import parse_moment
 from backoffice.cli.readiness_commands import prioritize_command, readiness_command
 from backoffice.cli.template_commands import new_command, templates_command
 from backoffice.cli.workflow_commands import workflow_app
@@ -55,21 +54,6 @@ def _progress():
 
     return Progress(TextColumn("reading"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
                     console=errors, transient=True, disable=not errors.is_terminal)
-
-
-def _instant(text: str | None, option: str, zone: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise BadOption(option, text, "a date or time such as 2024-01-31 or 2024-01-31T12:00+01:00") from exc
-    if value.tzinfo is None:
-        try:
-            value = value.replace(tzinfo=ZoneInfo(zone))
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise BadOption("--timezone", zone, "an IANA zone name such as Europe/Amsterdam or UTC") from exc
-    return value.astimezone(dt_timezone.utc)
 
 
 def render_outputs(process_map: ProcessMap, *, json_path: Path | None, html_path: Path | None,
@@ -162,7 +146,8 @@ def map_command(
     if not len(log):
         raise BadOption("--db", db, "a database whose engine has written events (deploy and start a case first)")
     process_map = analyze(log, lanes=lanes, sla_target=sla, sla_from=sla_from,
-                          since=_instant(since, "--since", timezone), until=_instant(until, "--until", timezone),
+                          since=parse_moment(since, "--since", timezone),
+                          until=parse_moment(until, "--until", timezone),
                           min_path_count=min_path_count, variant_coverage=variant_coverage, step_kinds=step_kinds,
                           max_activities=max_activities, max_paths=max_paths, top_variants=top)
     from backoffice.cli.outputs import write_all

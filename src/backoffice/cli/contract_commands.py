@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from backoffice.errors import PayloadFileError
+from backoffice.textfiles import read_utf8
 
 if TYPE_CHECKING:
     from backoffice.definitions.contracts import Violation
@@ -141,16 +142,7 @@ def read_payloads(path: Path) -> list[tuple[str | None, Any]]:
     if suffix not in _PAYLOAD_SUFFIXES:
         raise PayloadFileError(path, "cannot tell the format from the file name",
                                expected="a name ending in " + ", ".join(_PAYLOAD_SUFFIXES))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PayloadFileError(path, "cannot open the file (no such file)",
-                               expected="a JSON, JSON Lines or YAML payload file") from None
-    except UnicodeDecodeError as exc:
-        raise PayloadFileError(path, f"the file is not UTF-8 (byte {exc.start})", expected="UTF-8 text") from exc
-    except OSError as exc:
-        raise PayloadFileError(path, f"cannot open the file ({exc.strerror})",
-                               expected="a JSON, JSON Lines or YAML payload file") from exc
+    text = read_utf8(path, PayloadFileError, expected="a JSON, JSON Lines or YAML payload file")
     if suffix in (".jsonl", ".ndjson"):
         payloads: list[tuple[str | None, Any]] = [
             (f"line {number}", _parse_json(line, path, line=number))

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime, timezone as dt_timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
 
+from backoffice.cli.moments import parse_moment
 from backoffice.errors import BadOption, ConfigFileError, DefinitionError, OutputFileError, UserError
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ def conform_command(
         raise BadOption("--top", top, "a whole number of 0 or more")
     if db is not None:
         _conform_live(db, [path for path in (log_path, definition_path) if path is not None], workflow=workflow,
-                      version=version, as_of=_moment(as_of, "--as-of", timezone), json_path=json_path,
+                      version=version, as_of=parse_moment(as_of, "--as-of", timezone), json_path=json_path,
                       activities=activities, shared_resources=shared_resources or (),
                       detect_shared=not no_detect_shared, strict=strict, top=top)
         return
@@ -250,22 +250,6 @@ def _no_live_work(live: LiveWork, version: int | None) -> BadOption:
                      f"a workflow with live work; version{'s' if several else ''} {deployed} "
                      f"{'are' if several else 'is'} deployed but no case has started (start one with: "
                      f"backoffice case start {live.workflow})")
-
-
-def _moment(text: str | None, option: str, zone: str) -> datetime | None:
-    """Read a date or time given on the command line, in `zone` when it names no offset."""
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise BadOption(option, text, "a date or time such as 2024-03-31 or 2024-03-31T17:00+02:00") from exc
-    if value.tzinfo is None:
-        try:
-            value = value.replace(tzinfo=ZoneInfo(zone))
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise BadOption("--timezone", zone, "an IANA zone name such as Europe/Amsterdam or UTC") from exc
-    return value.astimezone(dt_timezone.utc)
 
 
 def docs_command(

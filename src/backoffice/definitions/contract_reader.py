@@ -21,6 +21,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from backoffice.definitions.contracts import (ChangeRules, Contract, Field, FieldType, QualityKind, QualityRule,
                                               TextFormat, Version, inside_array, walk_fields)
 from backoffice.errors import ContractFileError, InvalidContract, suggest
+from backoffice.textfiles import read_utf8
 
 
 def load_contract(path: Path | str) -> Contract:
@@ -31,17 +32,7 @@ def load_contract(path: Path | str) -> Contract:
         InvalidContract: it holds several mistakes; each is in `problems`.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ContractFileError(path, "cannot open the file (no such file)",
-                                expected="a data contract YAML file") from None
-    except UnicodeDecodeError as exc:
-        raise ContractFileError(path, f"the file is not UTF-8 (byte {exc.start})", expected="UTF-8 text") from exc
-    except OSError as exc:
-        raise ContractFileError(path, f"cannot open the file ({exc.strerror})",
-                                expected="a data contract YAML file") from exc
-    return parse_contract(text, path=path)
+    return parse_contract(read_utf8(path, ContractFileError, expected="a data contract YAML file"), path=path)
 
 
 def parse_contract(text: str, *, path: Path | str = "<contract>") -> Contract:

@@ -40,9 +40,11 @@ _LOCK_HEAD = sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.i
 _UPDATE_CASE = sa.update(cases).where(cases.c.id == sa.bindparam("b_id"),
                                       cases.c.version == sa.bindparam("b_expected"))
 _SELECT_CASE = sa.select(cases).where(cases.c.id == sa.bindparam("b_id"))
-_INSERT_CASE = sa.insert(cases).values(workflow_version_id=sa.select(workflow_versions.c.id).where(
+_VERSION_ID = sa.select(workflow_versions.c.id).where(
     workflow_versions.c.workflow == sa.bindparam("b_workflow"),
-    workflow_versions.c.version == sa.bindparam("b_version")).scalar_subquery())
+    workflow_versions.c.version == sa.bindparam("b_version")).scalar_subquery()
+_INSERT_CASE = sa.insert(cases).values(workflow_version_id=_VERSION_ID)
+_MOVE_CASE_TO_VERSION = _UPDATE_CASE.values(workflow_version_id=_VERSION_ID)
 
 UNIQUE_KEY = "uq_cases_workflow_idempotency_key"
 UNIQUE_VERSION = "uq_workflow_versions_workflow_version"
@@ -197,22 +199,17 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites):
             b_id=case.id, b_expected=expected_version, state=case.state, previous_state=case.previous_state,
             data=dict(case.data), priority=str(case.priority), queue=case.queue, owner=case.owner,
             updated_at=case.updated_at, version=expected_version + 1))
-        if result.rowcount != 1:
-            actual = self.connection.execute(sa.select(cases.c.version).where(cases.c.id == case.id)).scalar()
-            if actual is None:
-                raise UnknownCase(case.id)
-            raise StaleVersion(case_id=case.id, expected=expected_version, actual=actual)
-        return replace(case, version=expected_version + 1)
+        return self._changed(result, case, expected_version)
 
     def move_case_to_version(self, case: Case, *, expected_version: int) -> Case:
         """Put a case on another deployed version of its workflow (`case.definition_version`), as a change."""
-        version_id = (sa.select(workflow_versions.c.id)
-                      .where(workflow_versions.c.workflow == case.workflow,
-                             workflow_versions.c.version == case.definition_version).scalar_subquery())
-        result = self.connection.execute(
-            sa.update(cases).where(cases.c.id == case.id, cases.c.version == expected_version)
-            .values(definition_version=case.definition_version, workflow_version_id=version_id,
-                    updated_at=case.updated_at, version=expected_version + 1))
+        result = self.connection.execute(_MOVE_CASE_TO_VERSION, dict(
+            b_id=case.id, b_expected=expected_version, b_workflow=case.workflow, b_version=case.definition_version,
+            definition_version=case.definition_version, updated_at=case.updated_at, version=expected_version + 1))
+        return self._changed(result, case, expected_version)
+
+    def _changed(self, result: sa.CursorResult, case: Case, expected_version: int) -> Case:
+        """Return the case one version on, or say why the conditional update changed no row."""
         if result.rowcount != 1:
             actual = self.connection.execute(sa.select(cases.c.version).where(cases.c.id == case.id)).scalar()
             if actual is None:
