@@ -21,11 +21,14 @@ class Actor:
 
     `roles` lists every role they hold; `role` the one they act in now (the lane of their
     events). A transition open to several roles is allowed when either names one of them.
+    `on_behalf_of` names the person they act for (an administrator, or a delegate): the act is
+    recorded as "id on behalf of on_behalf_of", and controls count both persons.
     """
 
     id: str
     role: str | None = None
     roles: tuple[str, ...] = ()
+    on_behalf_of: str | None = None
 
     def __post_init__(self) -> None:
         if not self.id or not self.id.strip():
