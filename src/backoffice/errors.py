@@ -613,3 +613,94 @@ class NotDeadLettered(UserError):
         self.entry_id = entry_id
         self.status = status
         super().__init__(f"outbox entry {entry_id} is {status}, not dead; expected an id from `backoffice dlq list`")
+
+
+# Controls: approvals left only by their decision, governed change, operator roles
+
+
+class ControlBypassed(TransitionNotAllowed):
+    """A move out of an approval or a control state other than by its decision: refused from every interface."""
+
+    def __init__(self, case_id: object, state: str, to: str, how: str, why: str) -> None:
+        self.how = how
+        self.why = why
+        super().__init__(case_id, state, to, f"{state!r} is a control and is left only by its decision; {why}")
+
+
+class FieldImmutable(UserError):
+    """A change, after intake, to a field the definition declares immutable after intake."""
+
+    def __init__(self, case_id: object, fields: Sequence[str]) -> None:
+        self.case_id = case_id
+        self.fields = list(fields)
+        super().__init__(f"case {case_id}: {', '.join(self.fields)} cannot change after intake "
+                         f"(inputs.immutable_after_intake); expected the values the request was submitted with, "
+                         f"or a new request")
+
+
+class RouteFieldLocked(UserError):
+    """A change to a field that chose the case's route, after an approval it cannot come back to was decided on it."""
+
+    def __init__(self, case_id: object, fields: Sequence[str], approval: str) -> None:
+        self.case_id = case_id
+        self.fields = list(fields)
+        self.approval = approval
+        super().__init__(f"case {case_id}: {', '.join(self.fields)} chose the approval at {approval!r}, which "
+                         f"decided already; expected the decided values, or an exception that sends the case "
+                         f"back before the approval")
+
+
+class RoleRequired(UserError):
+    """An operation reserved to a role (operator, change-approver) by someone who does not hold it."""
+
+    def __init__(self, actor: str, roles: Sequence[str], what: str) -> None:
+        self.actor = actor
+        self.roles = list(roles)
+        self.what = what
+        super().__init__(f"{actor} may not {what}: it needs the role {' or '.join(self.roles)}, which {actor} "
+                         f"does not hold; expected an actor who holds it")
+
+
+class ChangeNotPending(UserError):
+    """An approval or rejection of a change that is not pending, or of content other than the pending one."""
+
+    def __init__(self, workflow: str, version: int, reason: str) -> None:
+        self.workflow = workflow
+        self.version = version
+        self.reason = reason
+        super().__init__(f"{workflow} version {version}: {reason}")
+
+
+class ChangeApprovalRefused(UserError):
+    """An approval of a pending change by someone who may not give it (its deployer, or without the role)."""
+
+    def __init__(self, workflow: str, version: int, actor: str, reason: str) -> None:
+        self.workflow = workflow
+        self.version = version
+        self.actor = actor
+        self.reason = reason
+        super().__init__(f"{actor} may not approve {workflow} version {version}: {reason}")
+
+
+class ChangeAlreadyPending(UserError):
+    """A deploy of a version number that waits already, with other content."""
+
+    def __init__(self, workflow: str, version: int, content_hash: str) -> None:
+        self.workflow = workflow
+        self.version = version
+        self.content_hash = content_hash
+        super().__init__(f"{workflow} version {version} is waiting for a second person already, with content "
+                         f"{content_hash[:12]}; expected that content, or the pending change rejected first "
+                         f"(backoffice workflow reject-change)")
+
+
+class AlreadyVoted(UserError):
+    """A second vote by one person in one approval, under another role, spelling or task."""
+
+    def __init__(self, case_id: object, actor: str, earlier: str, state: str) -> None:
+        self.case_id = case_id
+        self.actor = actor
+        self.earlier = earlier
+        self.state = state
+        super().__init__(f"{actor} may not vote again on case {case_id} in {state!r}: {earlier} voted already, "
+                         f"and one person casts one vote whatever roles they hold; expected another approver")

@@ -53,7 +53,7 @@ def test_a_dead_letter_is_listed_and_replayed_from_the_command_line(database, ba
     assert (dead["case_id"], dead["action"], dead["status"]) == (1, ACTION, "dead")
     assert "answered 503" in dead["last_error"]
 
-    status, out, _ = backoffice("dlq", "replay", str(dead["id"]), "--as", "lead")
+    status, out, _ = backoffice("dlq", "replay", str(dead["id"]), "--as", "lead", "--role", "operator")
     assert status == 0 and f"is pending again, key {dead['idempotency_key']}" in out
     hook.up = True
     status, out, _ = backoffice("worker", "--once", "--webhook", webhook)
@@ -65,7 +65,7 @@ def test_a_dead_letter_is_listed_and_replayed_from_the_command_line(database, ba
 
 
 def test_replaying_an_unknown_entry_is_a_user_error(database, backoffice):
-    status, _, err = backoffice("dlq", "replay", "7")
+    status, _, err = backoffice("dlq", "replay", "7", "--as", "lead", "--role", "operator")
     assert status == 2 and "no outbox entry 7" in err
 
 

@@ -26,7 +26,7 @@ def test_workflow_list_shows_versions_and_mode(database, backoffice, tmp_path: P
     [row] = json.loads(out)
     assert (status, row["workflow"], row["version"], row["status"], row["manual"]) == (
         0, "service-request", 1, "active", False)
-    assert backoffice("workflow", "manual", "service-request", "--as", "lead")[0] == 0
+    assert backoffice("workflow", "manual", "service-request", "--as", "lead", "--role", "operator")[0] == 0
     assert json.loads(backoffice("workflow", "list", "--json")[1])[0]["manual"] is True
     assert "to people (manual)" in backoffice("workflow", "list")[1]
 
@@ -35,14 +35,14 @@ def test_manual_mode_sends_automated_steps_to_people_and_automatic_hands_them_ba
     definition = tmp_path / "service-request.yaml"
     definition.write_text(automated_text())
     backoffice("deploy", str(definition), "--as", "lead")
-    status, out, _ = backoffice("workflow", "manual", "service-request", "--as", "lead")
+    status, out, _ = backoffice("workflow", "manual", "service-request", "--as", "lead", "--role", "operator")
     assert status == 0 and "automated steps now go to people" in out
     start(backoffice)
     assert backoffice("case", "transition", "1", "notify", "--expected-version", "1", "--as", "bob",
                       "--role", "service-desk")[0] == 0
     [task] = json.loads(backoffice("task", "list", "--case", "1", "--json")[1])
     assert task["state"] == "notify" and "manual fallback" in task["reason"]
-    status, out, _ = backoffice("workflow", "automatic", "service-request", "--as", "lead")
+    status, out, _ = backoffice("workflow", "automatic", "service-request", "--as", "lead", "--role", "operator")
     assert status == 0 and "run on the worker again" in out
     with SqlStore.open(database) as store:
         assert Engine(store).manual_mode("service-request") is False
@@ -50,7 +50,7 @@ def test_manual_mode_sends_automated_steps_to_people_and_automatic_hands_them_ba
 
 def test_manual_mode_of_an_unknown_workflow_is_a_clear_error(database, backoffice):
     backoffice("deploy", str(TEMPLATE), "--as", "lead")
-    status, _, err = backoffice("workflow", "manual", "service-reqest")
+    status, _, err = backoffice("workflow", "manual", "service-reqest", "--as", "lead", "--role", "operator")
     assert status == 2 and "service-reqest" in err and "did you mean 'service-request'" in err
 
 
@@ -70,11 +70,13 @@ def test_migrate_moves_open_cases_and_lists_those_that_stay(database, backoffice
     status, out, _ = backoffice("workflow", "migrate", "service-request", "--dry-run")
     assert status == 0 and out.startswith("service-request: would move 1 open case(s) to version 2; 1 stay")
     assert "version 2 has no state 'blocked'" in out
-    status, out, _ = backoffice("workflow", "migrate", "service-request", "--as", "lead", "--json")
+    status, out, _ = backoffice("workflow", "migrate", "service-request", "--as", "lead", "--role", "operator",
+                                "--json")
     report = json.loads(out)
     assert (report["moved"], [left["case"] for left in report["left"]]) == ([1], [2])
     assert json.loads(backoffice("case", "show", "1", "--json")[1])["definition_version"] == 2
-    status, _, err = backoffice("workflow", "migrate", "service-request", "--to", "9")
+    status, _, err = backoffice("workflow", "migrate", "service-request", "--to", "9", "--as", "lead",
+                                "--role", "operator")
     assert status == 2 and "no deployed version 9" in err
 
 

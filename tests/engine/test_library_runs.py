@@ -28,7 +28,7 @@ from .library_payloads import PLAYBOOKS
 from .service_request import T0
 from .simulated_actors import Clock, Playbook, ScriptedAction, SimulatedActors, proof_problems, states_walked
 
-OPERATOR = "ops-admin"
+OPERATOR = Actor("ops-admin", "operator")
 """Who replays a dead letter: an administrator, who acts in none of the workflow's roles."""
 
 

@@ -11,7 +11,7 @@ from backoffice.engine.migration import MIGRATE_ACTIVITY
 from backoffice.engine.timers import TimerStatus
 from backoffice.errors import StaleVersion, TransitionNotAllowed, UnknownWorkflow, WorkflowNotActive
 
-from .service_request import ANN, DESK, RESOLVER, T0, later, payload
+from .service_request import ANN, DESK, OPERATOR, RESOLVER, T0, later, payload
 
 # Version 2 calls "blocked" "on-hold": cases blocked under version 1 have no state to go to.
 VERSION_2 = (("version: 1\n", "version: 2\n"), ("blocked", "on-hold"))
@@ -38,7 +38,7 @@ def running_cases(deployed):
 def test_open_cases_whose_state_exists_move_and_the_others_stay_with_their_reason(running_cases, definition_copy):
     engine, cases = running_cases
     engine.deploy(definition_copy(*VERSION_2), actor="lead", now=later(3))
-    migration = engine.migrate_cases("service-request", actor="lead", now=later(4))
+    migration = engine.migrate_cases("service-request", actor=OPERATOR, now=later(4))
     assert migration.to_version == 2
     assert sorted(case.id for case in migration.moved) == sorted([cases["new"].id, cases["working"].id])
     [left] = migration.left
@@ -56,7 +56,7 @@ def test_open_cases_whose_state_exists_move_and_the_others_stay_with_their_reaso
 def test_a_moved_case_runs_by_the_new_versions_rules(running_cases, definition_copy):
     engine, cases = running_cases
     engine.deploy(definition_copy(*VERSION_2), actor="lead", now=later(3))
-    engine.migrate_cases("service-request", actor="lead", now=later(4))
+    engine.migrate_cases("service-request", actor=OPERATOR, now=later(4))
     working = engine.case(cases["working"].id)
     with pytest.raises(TransitionNotAllowed, match="no state 'blocked'"):
         engine.transition(working.id, "blocked", actor=RESOLVER, expected_version=working.version, now=later(5))
@@ -72,7 +72,7 @@ def test_a_dry_run_says_what_would_move_and_changes_nothing(running_cases, defin
     engine, cases = running_cases
     engine.deploy(definition_copy(*VERSION_2), actor="lead", now=later(3))
     before = engine.store.audit_head()
-    migration = engine.migrate_cases("service-request", actor="lead", now=later(4), dry_run=True)
+    migration = engine.migrate_cases("service-request", actor=OPERATOR, now=later(4), dry_run=True)
     assert len(migration.moved) == 2 and len(migration.left) == 1 and migration.dry_run
     assert engine.store.audit_head() == before
     assert all(engine.case(case.id).definition_version == 1 for case in cases.values())
@@ -88,7 +88,7 @@ def test_moved_cases_get_the_new_versions_timers_without_firing_fired_ones_again
              "  - {name: very late, kind: reminder, sla: resolution, at: 90%, target: {role: resolver}}\n"
              "  - {name: late, kind: escalation")
     engine.deploy(definition_copy(*VERSION_2, extra), actor="lead", now=later(30))
-    engine.migrate_cases("service-request", actor="lead", now=later(31))
+    engine.migrate_cases("service-request", actor=OPERATOR, now=later(31))
     pending = {t.name for t in engine.timers(working.id) if t.status is TimerStatus.PENDING}
     assert pending == {"nearly late", "very late", "late"}
 
@@ -104,7 +104,7 @@ def test_a_case_changed_while_migrating_is_left_to_run_again(running_cases, defi
         return original(case, new, actor=actor, now=now)
 
     monkeypatch.setattr(engine, "_migrate", racing)
-    migration = engine.migrate_cases("service-request", actor="lead", now=later(4))
+    migration = engine.migrate_cases("service-request", actor=OPERATOR, now=later(4))
     assert [c.id for c in migration.moved] == [cases["working"].id]
     assert {(left.case.id, left.reason.startswith("it changed while migrating")) for left in migration.left} == {
         (cases["new"].id, True), (cases["stuck"].id, False)}
@@ -113,8 +113,8 @@ def test_a_case_changed_while_migrating_is_left_to_run_again(running_cases, defi
 def test_migrating_to_an_unknown_or_inactive_version_is_refused(running_cases, definition_copy):
     engine, _ = running_cases
     with pytest.raises(UnknownWorkflow):
-        engine.migrate_cases("service-request", actor="lead", now=later(4), to_version=7)
+        engine.migrate_cases("service-request", actor=OPERATOR, now=later(4), to_version=7)
     draft = definition_copy(("version: 1\n", "version: 2\nstatus: draft\n"), name="draft.yaml")
     engine.deploy(draft, actor="lead", now=later(3))
     with pytest.raises(WorkflowNotActive):
-        engine.migrate_cases("service-request", actor="lead", now=later(4))
+        engine.migrate_cases("service-request", actor=OPERATOR, now=later(4))

@@ -12,7 +12,7 @@ from backoffice.store.sql_store import SqlTransaction
 from backoffice.store.tables import outbox
 
 from .automated_steps import ACTION, deploy_automated
-from .service_request import ANN, DESK, T0, later, payload
+from .service_request import ANN, DESK, OPERATOR, T0, later, payload
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def test_other_states_write_nothing_to_the_outbox(deployed, store):
 
 
 def test_manual_mode_sends_the_step_to_a_task_instead_of_the_outbox(automated, store):
-    automated.set_mode("service-request", manual=True, now=T0, actor="lead")
+    automated.set_mode("service-request", manual=True, now=T0, actor=OPERATOR)
     assert automated.manual_mode("service-request")
     case = automated.start_case("service-request", payload(), actor=ANN, now=T0)
     automated.transition(case.id, "notify", actor=DESK, expected_version=1, now=later(1))
@@ -67,8 +67,8 @@ def test_manual_mode_sends_the_step_to_a_task_instead_of_the_outbox(automated, s
 
 
 def test_switching_manual_mode_off_sends_steps_to_the_outbox_again(automated):
-    automated.set_mode("service-request", manual=True, now=T0)
-    automated.set_mode("service-request", manual=False, now=T0)
+    automated.set_mode("service-request", manual=True, now=T0, actor=OPERATOR)
+    automated.set_mode("service-request", manual=False, now=T0, actor=OPERATOR)
     case = automated.start_case("service-request", payload(), actor=ANN, now=T0)
     automated.transition(case.id, "notify", actor=DESK, expected_version=1, now=later(1))
     assert len(automated.outbox(case_id=case.id)) == 1
@@ -76,9 +76,9 @@ def test_switching_manual_mode_off_sends_steps_to_the_outbox_again(automated):
 
 def test_replaying_what_is_not_dead_is_refused_with_a_clear_error(automated):
     with pytest.raises(UnknownOutboxEntry, match="no outbox entry 99"):
-        automated.replay(99, actor="lead", now=T0)
+        automated.replay(99, actor=OPERATOR, now=T0)
     case = automated.start_case("service-request", payload(), actor=ANN, now=T0)
     automated.transition(case.id, "notify", actor=DESK, expected_version=1, now=later(1))
     [entry] = automated.outbox(case_id=case.id)
     with pytest.raises(NotDeadLettered, match="is pending, not dead"):
-        automated.replay(entry.id, actor="lead", now=later(2))
+        automated.replay(entry.id, actor=OPERATOR, now=later(2))

@@ -20,7 +20,7 @@ from backoffice.engine.worker import Worker, WorkerReport
 
 from .automated_steps import ACTION, deploy_automated, replacements
 from .loopback import send_json
-from .service_request import ANN, DESK, T0, later, payload
+from .service_request import ANN, DESK, OPERATOR, T0, later, payload
 
 
 class Flaky:
@@ -113,7 +113,7 @@ def test_exhausted_retries_park_a_dead_letter_and_a_replay_succeeds(automated):
     assert automated.history(case.id)[-1].reason == EXHAUSTED
     assert worker.run_once(now) == WorkerReport()
 
-    replayed = automated.replay(dead.id, actor="lead", now=now)
+    replayed = automated.replay(dead.id, actor=OPERATOR, now=now)
     assert (replayed.status, replayed.attempts, replayed.idempotency_key) == (
         OutboxStatus.PENDING, 0, dead.idempotency_key)
     assert automated.case(case.id).state == "notify"
@@ -154,7 +154,7 @@ def test_a_step_whose_worker_died_is_run_again_after_its_lease_with_the_same_key
 
 def test_a_workflow_switched_to_manual_mode_sends_a_pending_step_to_people(automated):
     case = case_in_step(automated)
-    automated.set_mode("service-request", manual=True, now=later(1))
+    automated.set_mode("service-request", manual=True, now=later(1), actor=OPERATOR)
     action = Flaky()
     assert worker_for(automated, action).run_once(later(1)) == WorkerReport(claimed=1, manual=1)
     assert action.calls == []

@@ -80,11 +80,40 @@ def deploy_command(
     path: Annotated[Path, typer.Argument(metavar="FILE", help="A workflow definition YAML file.")],
     db: Db = "backoffice.db",
     actor: As = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the control diff and what would happen; "
+                                                            "change nothing.")] = False,
 ) -> None:
-    """Deploy a workflow definition as an immutable version; new cases start on it."""
+    """Deploy a workflow definition as an immutable version; new cases start on it.
+
+    A version that weakens a control of the deployed one waits for a second person
+    (`backoffice workflow approve-change`); the control diff is printed either way.
+    """
     engine = _engine(db)
+    if dry_run:
+        plan = engine.plan_deploy(path, actor=_actor_id(actor), now=_now())
+        for line in plan.lines():
+            console.print(line)
+        version = plan.candidate
+        if plan.existing is not None:
+            console.print(f"dry run: {version.workflow} version {version.version} is already deployed with this "
+                          f"content; nothing would change")
+        elif plan.waits:
+            console.print(f"dry run: {version.workflow} version {version.version} would wait for a second person "
+                          f"(content {version.content_hash})")
+        else:
+            console.print(f"dry run: {version.workflow} version {version.version} would be deployed "
+                          f"(content {version.content_hash[:12]})")
+        return
     deployed = engine.deploy(path, actor=_actor_id(actor), now=_now())
-    if deployed.created:
+    for line in deployed.lines:
+        console.print(line)
+    if deployed.pending:
+        console.print(f"{deployed.workflow} version {deployed.version} waits for a second person: it is not "
+                      f"deployed; new cases keep starting on the deployed version")
+        console.print(f"  content {deployed.content_hash}")
+        console.print(f"  a change-approver other than {deployed.deployed_by} runs: backoffice workflow "
+                      f"approve-change {deployed.workflow} {deployed.version} --hash {deployed.content_hash}")
+    elif deployed.created:
         console.print(f"deployed {deployed.workflow} version {deployed.version} "
                       f"(content {deployed.content_hash[:12]})")
     else:
@@ -453,8 +482,8 @@ def dlq_list(db: Db = "backoffice.db", as_json: AsJson = False) -> None:
 
 @dlq_app.command("replay")
 def dlq_replay(entry_id: Annotated[int, typer.Argument(metavar="ID")], db: Db = "backoffice.db",
-               actor: As = None) -> None:
-    """Put a dead letter back in the outbox with fresh attempts and the same idempotency key."""
-    entry = _engine(db).replay(entry_id, actor=_actor_id(actor), now=_now())
+               actor: As = None, role: Role = None) -> None:
+    """Put a dead letter back in the outbox with fresh attempts and the same idempotency key (operators only)."""
+    entry = _engine(db).replay(entry_id, actor=_actor(actor, role), now=_now())
     console.print(f"outbox entry {entry.id} ({entry.action}, case {entry.case_id}) is {entry.status} again, "
                   f"key {entry.idempotency_key}")

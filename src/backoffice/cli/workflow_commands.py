@@ -13,7 +13,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from backoffice.cli.engine_commands import As, AsJson, Db, _actor_id, _engine, _now, _when, case_app, console
+from backoffice.cli.engine_commands import (As, AsJson, Db, Role, _actor, _actor_id, _engine, _now, _when, case_app,
+                                            console)
 
 workflow_app = typer.Typer(help="Deployed workflows: versions, manual mode, moving cases to a new version.",
                            no_args_is_help=True)
@@ -41,17 +42,17 @@ def workflow_list(db: Db = "backoffice.db", as_json: AsJson = False) -> None:
 
 
 @workflow_app.command("manual")
-def workflow_manual(workflow: Workflow, db: Db = "backoffice.db", actor: As = None) -> None:
-    """Send the workflow's automated steps to people (its fallback queue) instead of the worker."""
-    _engine(db).set_mode(workflow, manual=True, now=_now(), actor=_actor_id(actor))
+def workflow_manual(workflow: Workflow, db: Db = "backoffice.db", actor: As = None, role: Role = None) -> None:
+    """Send the workflow's automated steps to people (its fallback queue) instead of the worker (operators only)."""
+    _engine(db).set_mode(workflow, manual=True, now=_now(), actor=_actor(actor, role))
     console.print(f"{workflow}: automated steps now go to people (manual mode); "
                   f"`backoffice workflow automatic {workflow}` hands them back to the worker")
 
 
 @workflow_app.command("automatic")
-def workflow_automatic(workflow: Workflow, db: Db = "backoffice.db", actor: As = None) -> None:
-    """Hand the workflow's automated steps back to the worker."""
-    _engine(db).set_mode(workflow, manual=False, now=_now(), actor=_actor_id(actor))
+def workflow_automatic(workflow: Workflow, db: Db = "backoffice.db", actor: As = None, role: Role = None) -> None:
+    """Hand the workflow's automated steps back to the worker (operators only)."""
+    _engine(db).set_mode(workflow, manual=False, now=_now(), actor=_actor(actor, role))
     console.print(f"{workflow}: automated steps run on the worker again")
 
 
@@ -63,10 +64,11 @@ def workflow_migrate(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would move; change nothing.")] = False,
     db: Db = "backoffice.db",
     actor: As = None,
+    role: Role = None,
     as_json: AsJson = False,
 ) -> None:
-    """Move open cases of older versions to a newer one, where their state exists with the same kind."""
-    migration = _engine(db).migrate_cases(workflow, actor=_actor_id(actor), now=_now(), to_version=to_version,
+    """Move open cases of older versions to a newer one, where their state exists with the same kind (operators)."""
+    migration = _engine(db).migrate_cases(workflow, actor=_actor(actor, role), now=_now(), to_version=to_version,
                                           dry_run=dry_run)
     if as_json:
         console.print_json(json.dumps({
@@ -83,6 +85,79 @@ def workflow_migrate(
         for left in migration.left:
             table.add_row(str(left.case.id), str(left.case.definition_version), left.case.state, left.reason)
         console.print(table)
+
+
+Hash = Annotated[str, typer.Option("--hash", help="The full content hash of the version you reviewed "
+                                                 "(backoffice workflow changes).")]
+Note = Annotated[Optional[str], typer.Option("--note", help="Why.")]
+
+
+@workflow_app.command("changes")
+def workflow_changes(
+    workflow: Annotated[Optional[str], typer.Argument(metavar="[WORKFLOW]", help="Only this workflow.")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Decided changes too.")] = False,
+    db: Db = "backoffice.db",
+    as_json: AsJson = False,
+) -> None:
+    """List the versions waiting for a second person, with their content hash and control diff."""
+    changes = _engine(db).changes(workflow, status=None if show_all else "pending")
+    if as_json:
+        console.print_json(json.dumps([{"workflow": c.candidate.workflow, "version": c.candidate.version,
+                                        "content_hash": c.candidate.content_hash, "status": c.status,
+                                        "requested_by": c.requested_by, "requested_at": c.requested_at.isoformat(),
+                                        "decided_by": c.decided_by, "reasons": dict(c.reasons)} for c in changes]))
+        return
+    if not changes:
+        console.print("no change waits for a second person")
+        return
+    for change in changes:
+        version = change.candidate
+        decided = f", {change.status} by {change.decided_by}" if change.decided_by else ""
+        console.print(f"{version.workflow} version {version.version}: {change.status}, deployed by "
+                      f"{change.requested_by} at {_when(change.requested_at)} UTC{decided}")
+        console.print(f"  content {version.content_hash}")
+        diff = change.reasons.get("control_diff", {})
+        for item in diff.get("changes", []):
+            verdict = "weakens" if item["weakens"] else "tightens"
+            console.print(f"  {verdict}: {item['kind']} at {item['where']}: {item['old'] or '-'} -> "
+                          f"{item['new'] or '-'} ({item['reason']})")
+        if change.reasons.get("second_approver_required"):
+            console.print("  the change rules ask for a second approver")
+
+
+@workflow_app.command("approve-change")
+def workflow_approve_change(
+    workflow: Workflow,
+    version: Annotated[int, typer.Argument(metavar="VERSION")],
+    content_hash: Hash,
+    note: Note = None,
+    db: Db = "backoffice.db",
+    actor: As = None,
+    role: Role = None,
+) -> None:
+    """Approve a pending version by its content hash: it becomes the deployed version (change-approvers only)."""
+    deployed = _engine(db).approve_change(workflow, version, content_hash=content_hash, actor=_actor(actor, role),
+                                          now=_now(), note=note)
+    console.print(f"approved: {deployed.workflow} version {deployed.version} is deployed "
+                  f"(content {deployed.content_hash[:12]}, deployed by {deployed.deployed_by}, approved by "
+                  f"{_actor_id(actor)})")
+
+
+@workflow_app.command("reject-change")
+def workflow_reject_change(
+    workflow: Workflow,
+    version: Annotated[int, typer.Argument(metavar="VERSION")],
+    content_hash: Hash,
+    note: Note = None,
+    db: Db = "backoffice.db",
+    actor: As = None,
+    role: Role = None,
+) -> None:
+    """Reject a pending version (change-approvers), or withdraw your own: it is never deployed."""
+    change = _engine(db).reject_change(workflow, version, content_hash=content_hash, actor=_actor(actor, role),
+                                       now=_now(), note=note)
+    console.print(f"rejected: {workflow} version {version} (content {change.candidate.content_hash[:12]}) "
+                  f"will not be deployed")
 
 
 @case_app.command("timers")

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from backoffice.definitions.expressions import FieldTree
 from backoffice.definitions.model import REQUESTER, ControlReason, Definition, Party, StateKind
+from backoffice.definitions.move_graph import sends_back
 from backoffice.errors import DefinitionProblem, suggest
 
 Path_ = tuple[Any, ...]
@@ -57,7 +58,8 @@ def run_checks(definition: Definition, locator: Locator, tolerance: Tolerance | 
     checker = _Checker(definition, locator, tolerance or Tolerance(), data_fields)
     for check in (checker.states, checker.transitions, checker.graph, checker.parties_and_systems,
                   checker.exceptions, checker.duplicates, checker.approvals, checker.controls, checker.timers,
-                  checker.automated_steps, checker.routing, checker.expressions, checker.risks):
+                  checker.automated_steps, checker.routing, checker.expressions, checker.immutable_fields,
+                  checker.exceptions_at_controls, checker.risks):
         check()
     return checker.problems
 
@@ -430,6 +432,36 @@ class _Checker:
                 self.state_ref(sid, path + ("states", position), "routing rule for")
             self.reference("queue", rule.queue, path + ("queue",), "routing to queue")
             self.party(rule.owner, path + ("owner",), "routing to owner")
+
+    def exceptions_at_controls(self) -> None:
+        """Warn of an exception that would take a case past a control: the engine refuses to raise it there."""
+        if not self.tolerance.graph_intact:
+            return
+        controlled = {sid for sid, s in self.d.states.items() if s.kind is StateKind.APPROVAL}
+        controlled |= {control.state for control in self.d.controls}
+        cancelled = next((sid for sid, s in self.d.states.items() if s.kind is StateKind.CANCELLED), None)
+        for code, spec in self.d.exceptions.items():
+            after = spec.returns_to or (spec.ends if isinstance(spec.ends, str) else cancelled)
+            for source in spec.raised_in:
+                if source not in controlled or source not in self.d.states:
+                    continue
+                target = spec.state if spec.state and spec.state != source else after
+                if target in self.d.states and not sends_back(self.d, source, target):
+                    self.warning("exception-passes-control", ("exceptions", code, "raised_in"),
+                                 f"exception {code!r} raised in {source!r} would take the case past its "
+                                 f"{'approval' if self.d.states[source].kind is StateKind.APPROVAL else 'control'} "
+                                 f"(to {target!r}); the engine refuses to raise it there",
+                                 "an exception that sends the case back before the control, or ends it as cancelled")
+
+    def immutable_fields(self) -> None:
+        inline = self.d.inputs.fields
+        for index, name in enumerate(self.d.inputs.immutable_after_intake):
+            path = ("inputs", "immutable_after_intake", index)
+            if inline is not None and name.split(".")[0] not in inline:
+                self.error("unknown-data-field", path, f"immutable_after_intake names {name!r}, which is not "
+                           f"an input field", f"one of {', '.join(inline) or 'the inputs (none is defined)'}")
+            else:
+                self.data_field(name, path, "immutable_after_intake names")
 
     def expressions(self) -> None:
         for path, expression in self.d.expressions():

@@ -230,6 +230,9 @@ class Inputs(Spec):
 
     contract: str | None = Field(None, description="a data contract file, relative to the definition")
     fields: dict[str, InputField] | None = Field(None, description="field name -> type, for a few inline fields")
+    immutable_after_intake: list[str] = Field(
+        default_factory=list, description="data fields no move may change once the case is started, such as "
+                                          "[amount, currency]: the values the request was submitted and routed with")
 
     @model_validator(mode="before")
     @classmethod

@@ -16,14 +16,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from backoffice.definitions.model import Approval, Definition, StateKind, Transition
+from backoffice.definitions.model import REQUESTER, Approval, Definition, StateKind, Transition
 from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import Actor, Case, utc
+from backoffice.engine.controls import Exit, person, persons_of
 from backoffice.engine.events import EngineEvent
 from backoffice.engine.ports import Vote
 from backoffice.engine.rules import check_transition, filled
 from backoffice.engine.tasks import Assignment, Task, TaskKind, TaskStatus, assignment_of
-from backoffice.errors import (DelegationNotAllowed, EvidenceMissing, NoApprovalHere, NotAnApprover,
+from backoffice.errors import (AlreadyVoted, DelegationNotAllowed, EvidenceMissing, NoApprovalHere, NotAnApprover,
                                SeparationOfDuties, TransitionNotAllowed)
 
 if TYPE_CHECKING:
@@ -65,18 +66,29 @@ class ApprovalOperations:
         approval = definition.approval(case.state)
         if approval is None or definition.state(case.state).kind is not StateKind.APPROVAL:
             raise NoApprovalHere(case.id, case.state)
-        rule = self._excluded_by(approval, case, actor)
+        rule = self._excluded_by(approval, case, persons_of(actor))
         if rule is not None:
             raise SeparationOfDuties(case.id, actor.id, rule)
         if not reject:
             self._check_evidence(approval, case)
         task = self._approval_task(case, actor, now)
+        # Who this vote counts for: the actor, whom they act for, and whoever delegated the task to them.
+        voters = persons_of(actor, task.delegated_by)
+        if task.delegated_by is not None:
+            rule = self._excluded_by(approval, case, voters)
+            if rule is not None:
+                raise SeparationOfDuties(case.id, f"{actor.id} (for {task.delegated_by})", rule)
+        cast = self.store.votes(case.id, task.round)
+        for earlier in cast:
+            if voters & persons_of(Actor(earlier.approver), earlier.on_behalf_of):
+                raise AlreadyVoted(case.id, actor.id, earlier.approver, case.state)
         decision = VoteDecision.REJECT if reject else VoteDecision.APPROVE
-        approvals = sum(v.decision == VoteDecision.APPROVE for v in self.store.votes(case.id, task.round))
+        approvals = sum(v.decision == VoteDecision.APPROVE for v in cast)
         decided = reject or task.escalated or approvals + 1 >= approval.votes_needed()
         transition = _outcome(definition, case, actor, reject=reject, now=now) if decided else None
-        vote = Vote(case_id=case.id, state=case.state, round=task.round, task_id=task.id, approver=actor.id,
-                    decision=str(decision), at=now, role=actor.role, on_behalf_of=task.delegated_by, note=note)
+        vote = Vote(case_id=case.id, state=case.state, round=task.round, task_id=task.id,
+                    approver=person(actor.id) or actor.id, decision=str(decision), at=now, role=actor.role,
+                    on_behalf_of=person(task.delegated_by or actor.on_behalf_of), note=note)
         detail = {"task_id": task.id, "vote": str(decision), "votes_for": approvals + (not reject),
                   "quorum": approval.votes_needed(), **({"note": note} if note else {})}
         if transition is not None:
@@ -88,7 +100,7 @@ class ApprovalOperations:
             if transition is not None:
                 return self._write_move(tx, case, moved, actor=actor, role=actor.role, now=now, data=None,
                                         activity=transition.name or transition.to, transition=transition.name,
-                                        detail=detail)
+                                        detail=detail, how=Exit.DECISION)
             event = tx.insert_event(EngineEvent(case_id=case.id, activity=f"{decision} vote", timestamp=now,
                                                 workflow=case.workflow, version=case.definition_version,
                                                 resource=actor.id, role=actor.role,
@@ -151,20 +163,30 @@ class ApprovalOperations:
 
     # --- inside ---
 
-    def _excluded_by(self: Engine, approval: Approval, case: Case, actor: Actor) -> str | None:
+    def _excluded_by(self: Engine, approval: Approval, case: Case, voters: frozenset[str]) -> str | None:
+        """Return the rule that excludes these persons from voting on the case, or None.
+
+        Persons, never spellings: 'Bob ' and 'BOB' are bob. The requester never approves their
+        own request, whatever the definition says, unless the approval names the requester role
+        among its approvers (a confirmation by the requester is then the point of it).
+        """
+        requester = person(case.requester)
         rules = approval.separation_of_duties
-        if rules is None:
-            return None
-        if rules.requester and actor.id == case.requester:
+        names_requester = any(party.role == REQUESTER for party in approval.approvers)
+        if requester in voters and rules is not None and rules.requester:
             return "they requested it (separation_of_duties.requester)"
+        if requester in voters and not names_requester:
+            return "they requested it, and nobody approves their own request"
+        if rules is None or not rules.actors_of:
+            return None
         for event in self.store.events(case.id):
             attributes = event.attributes
             if attributes.get("from_state") is not None and attributes.get("from_state") == attributes.get("to_state") \
                     and "transition" not in attributes and not event.reason:
                 continue  # no act in the state: a version migration or a timer's escalation
             acted_in = attributes.get("from_state", attributes.get("state"))
-            if event.resource == actor.id and acted_in in rules.actors_of:
-                return (f"they acted in {acted_in!r} ({event.activity}), a state "
+            if acted_in in rules.actors_of and voters & {person(event.resource), person(attributes.get("on_behalf_of"))}:
+                return (f"{event.resource} acted in {acted_in!r} ({event.activity}), a state "
                         f"separation_of_duties.actors_of names")
         return None
 

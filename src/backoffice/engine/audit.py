@@ -38,6 +38,10 @@ class AuditAction(StrEnum):
     OUTBOX_REPLAYED = "outbox.replayed"
     TIMER_FIRED = "timer.fired"
     CASES_MIGRATED = "cases.migrated"
+    CASE_REROUTED = "case.rerouted"
+    CHANGE_PENDING = "change.pending"
+    CHANGE_APPROVED = "change.approved"
+    CHANGE_REJECTED = "change.rejected"
 
 
 @dataclass(frozen=True)

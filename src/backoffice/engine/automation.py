@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 from backoffice.definitions.model import Definition, StateKind
 from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import Actor, Case, utc
+from backoffice.engine.controls import Exit
 from backoffice.engine.outbox import NewOutboxEntry, OutboxEntry, OutboxKind, OutboxStatus, step_key
 from backoffice.engine.ports import StoreTransaction
+from backoffice.engine.roles import PlatformRole, require_role
 from backoffice.engine.tasks import Assignment, NewTask, TaskKind, _role_of_queue
 from backoffice.errors import ContractViolation, NotDeadLettered, TransitionNotAllowed, UnknownOutboxEntry
 
@@ -36,18 +38,20 @@ class StepLeaseLost(Exception):
 class AutomationOperations:
     """The automated-step half of `Engine`."""
 
-    def set_mode(self: Engine, workflow: str, *, manual: bool, now: datetime, actor: str = "admin") -> None:
+    def set_mode(self: Engine, workflow: str, *, manual: bool, now: datetime, actor: Actor) -> None:
         """Switch a workflow's automated steps to people (manual=True) or back to the worker.
 
         Raises:
+            RoleRequired: the actor is not an operator.
             UnknownWorkflow: nothing is deployed under that name.
         """
         now = utc(now)
+        require_role(actor, PlatformRole.OPERATOR, what=f"switch {workflow} to {'manual' if manual else 'automatic'}")
         self.running(workflow)
         with self.store.transaction() as tx:
-            tx.set_manual_mode(workflow, manual, by=actor, at=now)
-            self._audit(tx, AuditEntry(AuditAction.WORKFLOW_MODE_CHANGED, actor=actor, at=now, workflow=workflow,
-                                       detail={"manual": manual}))
+            tx.set_manual_mode(workflow, manual, by=actor.id, at=now)
+            self._audit(tx, AuditEntry(AuditAction.WORKFLOW_MODE_CHANGED, actor=actor.id, role=actor.role, at=now,
+                                       workflow=workflow, detail={"manual": manual}))
 
     def manual_mode(self: Engine, workflow: str) -> bool:
         """Whether the workflow's automated steps go to people."""
@@ -73,7 +77,7 @@ class AutomationOperations:
         """Return the dead-letter queue: entries whose attempts ran out."""
         return self.outbox(status=OutboxStatus.DEAD, after_id=after_id, limit=limit)
 
-    def replay(self: Engine, entry_id: int, *, actor: str, now: datetime) -> OutboxEntry:
+    def replay(self: Engine, entry_id: int, *, actor: Actor, now: datetime) -> OutboxEntry:
         """Put a dead entry back in the outbox, due now, with fresh attempts and the same idempotency key.
 
         When its exhaustion moved the case to the step's `on_exhausted` state and the case is
@@ -81,10 +85,12 @@ class AutomationOperations:
         replay's success moves it on as a first success would have.
 
         Raises:
+            RoleRequired: the actor is not an operator.
             UnknownOutboxEntry: there is no such entry.
             NotDeadLettered: the entry is not dead.
         """
         now = utc(now)
+        require_role(actor, PlatformRole.OPERATOR, what="replay a dead letter")
         entry = self.outbox_entry(entry_id)
         if entry.status is not OutboxStatus.DEAD:
             raise NotDeadLettered(entry_id, str(entry.status))
@@ -95,11 +101,12 @@ class AutomationOperations:
             if not tx.requeue_outbox(entry_id, at=now):
                 raise NotDeadLettered(entry_id, "no longer dead")
             if step is not None and case.state != entry.state and case.state == step.on_exhausted:
-                moved = self._moved(case, entry.state, actor=Actor(actor), now=now, data=case.data)
-                self._write_move(tx, case, moved, actor=Actor(actor), role=None, now=now, data=None,
+                moved = self._moved(case, entry.state, actor=actor, now=now, data=case.data)
+                self._write_move(tx, case, moved, actor=actor, role=actor.role, now=now, data=None,
                                  activity=f"replay {entry.action}", automate=False,
-                                 detail={"outbox_id": entry.id})
-            self._audit(tx, AuditEntry(AuditAction.OUTBOX_REPLAYED, actor=actor, at=now, case_id=case.id,
+                                 detail={"outbox_id": entry.id}, how=Exit.REPLAY)
+            self._audit(tx, AuditEntry(AuditAction.OUTBOX_REPLAYED, actor=actor.id, role=actor.role, at=now,
+                                       case_id=case.id,
                                        workflow=case.workflow, version=case.definition_version,
                                        detail={"outbox_id": entry.id, "action": entry.action,
                                                "idempotency_key": entry.idempotency_key}))
@@ -163,7 +170,7 @@ class AutomationOperations:
                 moved = self._moved(case, target, actor=system, now=now, data=merged)
                 return self._write_move(tx, case, moved, actor=system, role=decision.role, now=now, data=result,
                                         activity=decision.transition or target, transition=decision.transition,
-                                        detail={"outbox_id": entry.id, "attempt": entry.attempts})
+                                        detail={"outbox_id": entry.id, "attempt": entry.attempts}, how=Exit.STEP)
             reasons.append(decision.reason or "")
         raise TransitionNotAllowed(case_id=case.id, state=case.state, to="the step's way out",
                                    reason="; ".join(reasons) or f"{case.state!r} has no way out")
@@ -208,7 +215,8 @@ class AutomationOperations:
                 moved = self._moved(case, step.on_exhausted, actor=system, now=now, data=case.data)
                 self._write_move(tx, case, moved, actor=system, role=None, now=now, data=None,
                                  activity=f"{entry.action} failed", reason=EXHAUSTED,
-                                 detail={"outbox_id": entry.id, "attempts": entry.attempts, "error": error[:500]})
+                                 detail={"outbox_id": entry.id, "attempts": entry.attempts, "error": error[:500]},
+                                 how=Exit.STEP)
         return entry
 
     def _step_to_people(self: Engine, entry: OutboxEntry, *, now: datetime) -> None:

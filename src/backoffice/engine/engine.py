@@ -13,6 +13,7 @@ case, its event and its audit record in one store transaction: all of it or none
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -21,27 +22,30 @@ from typing import Any
 from backoffice.definitions.model import REQUESTER, DefinitionStatus, Priority
 from backoffice.engine.audit import AuditAction, AuditEntry, canonical_json, seal
 from backoffice.engine.cases import Actor, Case, Decision, utc
+from backoffice.engine.controls import Exit, check_leaving
 from backoffice.engine.events import EngineEvent, change_attributes
 from backoffice.engine.approvals import ApprovalOperations
 from backoffice.engine.automation import AutomationOperations
 from backoffice.engine.duplicates import DUPLICATE_RULE_ACTOR, duplicate_key, duplicate_window_start
 from backoffice.engine.exceptions import ExceptionOperations
+from backoffice.engine.governance import GovernanceOperations
 from backoffice.engine.migration import MigrationOperations
 from backoffice.engine.notifications import NotificationOperations
 from backoffice.engine.queues import QueueOperations
 from backoffice.engine.ports import NewCase, Store, StoredVersion, StoreTransaction
+from backoffice.engine.rerouting import RerouteOperations
 from backoffice.engine.rules import Routing, check_transition, context, route
 from backoffice.engine.sla import PausedTime, after_move, resolution_due
 from backoffice.engine.tasks import NewTask, TaskStatus, work_on_entering
 from backoffice.engine.timers import TimerOperations, schedule_on_move, timers_on_start
-from backoffice.engine.versions import DeployedVersion, RunningVersion, read_version, running_version
-from backoffice.errors import (ContractViolation, DuplicateIdempotencyKey, IdempotencyKeyReused, StaleVersion,
+from backoffice.engine.versions import DeployedVersion, RunningVersion, running_version
+from backoffice.errors import (BackofficeError, ContractViolation, DuplicateIdempotencyKey, IdempotencyKeyReused, StaleVersion,
                                TransitionNotAllowed, UnknownCase, UnknownWorkflow, VersionAlreadyDeployed,
                                VersionOutOfOrder, WorkflowNotActive)
 
 
 class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, AutomationOperations, TimerOperations,
-             NotificationOperations, MigrationOperations):
+             NotificationOperations, MigrationOperations, GovernanceOperations, RerouteOperations):
     """Runs workflow definitions over a store (see `backoffice.engine.ports.Store`)."""
 
     def __init__(self, store: Store) -> None:
@@ -55,17 +59,23 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         """Deploy a definition file as an immutable version; the same content again gives the same version.
 
         Running cases keep the version they started on; new cases start on the highest version.
+        A version that weakens a control of the deployed one (see `definitions.control_diff`), or
+        of a workflow whose change rules ask for a second approver, is not deployed: it waits,
+        `pending`, until a second person approves its content (`approve_change`).
 
         Raises:
             DefinitionError, ContractFileError: the file or its contract has errors (all listed).
             VersionAlreadyDeployed: its version number is deployed with other content.
             VersionOutOfOrder: it is new content numbered below the latest deployed version.
+            ChangeAlreadyPending: its version number waits for approval with other content.
         """
         now = utc(now)
-        candidate = read_version(path, actor=actor, now=now)
-        existing = self._existing_version(candidate)
-        if existing is not None:
-            return DeployedVersion.of(existing, created=False)
+        plan = self.plan_deploy(path, actor=actor, now=now)
+        if plan.existing is not None:
+            return DeployedVersion.of(plan.existing, created=False)
+        if plan.waits:
+            return self._request_change(plan, actor=actor, now=now, path=path)
+        candidate = plan.candidate
         try:
             with self.store.transaction() as tx:
                 stored = tx.insert_version(candidate)
@@ -79,7 +89,7 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
             if existing is None:
                 raise
             return DeployedVersion.of(existing, created=False)
-        return DeployedVersion.of(stored, created=True)
+        return replace(DeployedVersion.of(stored, created=True), lines=tuple(plan.lines()))
 
     def versions(self, workflow: str | None = None) -> Sequence[StoredVersion]:
         """Return the deployed versions (of one workflow, or all)."""
@@ -162,10 +172,20 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
             UnknownCase: there is no such case.
         """
         case = self.case(case_id)
-        decision, merged = self._decide(case, to, actor=actor, now=utc(now), data=data)
+        now = utc(now)
+        decision, merged = self._decide(case, to, actor=actor, now=now, data=data)
         violations = self.running(case.workflow, case.definition_version).violations(merged) if decision else []
         if violations:
             return Decision(False, "the data would break the inputs: " + "; ".join(map(str, violations)))
+        if decision:
+            definition = self.running(case.workflow, case.definition_version).definition
+            try:
+                check_leaving(definition, case, to, how=Exit.TRANSITION, actor=actor,
+                              variables=context(data=case.data, case=case.expression_fields(), actor=actor, now=now))
+                self._reroute(definition, case, merged, {key: value for key, value in (data or {}).items()
+                                                         if case.data.get(key, _ABSENT) != value})
+            except BackofficeError as refused:
+                return Decision(False, getattr(refused, "reason", None) or str(refused))
         return decision
 
     def transition(self, case_id: int, to: str, *, actor: Actor, expected_version: int, now: datetime,
@@ -194,7 +214,8 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         moved = self._moved(case, to, actor=actor, now=now, data=merged)
         with self.store.transaction() as tx:
             stored = self._write_move(tx, case, moved, actor=actor, role=decision.role, now=now, data=data,
-                                      activity=decision.transition or to, transition=decision.transition)
+                                      activity=decision.transition or to, transition=decision.transition,
+                                      how=Exit.TRANSITION)
         return stored
 
     def case(self, case_id: int) -> Case:
@@ -246,20 +267,33 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
                     now: datetime, data: Mapping[str, Any] | None, activity: str, transition: str | None = None,
                     reason: str | None = None, detail: Mapping[str, Any] | None = None,
                     plan: Callable[[datetime | None], Sequence[NewTask]] | None = None,
-                    automate: bool = True) -> Case:
+                    automate: bool = True, how: Exit) -> Case:
         """Write a move in `tx`: the case, its event, the tasks of the state entered, and the audit record.
+
+        Every move of a case's state comes through here, so here the controls gate stands: a
+        control state is left only by its decision (`controls.check_leaving`, told `how` the move
+        was asked for), and a change to a route-deciding field sends the case back through
+        routing, voids the votes cast, or is refused (`rerouting`).
 
         `plan` makes the tasks of the state entered (given the SLA due time) instead of the
         definition's defaults: an exception routes its own task to its resolver. Entering an
         automated state writes its outbox entry here, in the move's transaction (unless
         `automate` is False: a replay brings its own entry back).
         """
+        definition = self.running(case.workflow, case.definition_version).definition
+        check_leaving(definition, case, moved.state, how=how, actor=actor,
+                      variables=context(data=case.data, case=case.expression_fields(), actor=actor, now=now))
         changed = {key: value for key, value in (data or {}).items() if case.data.get(key, _ABSENT) != value}
+        reroute = self._reroute(definition, case, moved.data, changed) if changed else None
+        if reroute is not None:
+            moved = reroute.applied(definition, moved, actor=actor, now=now)
         stored = tx.update_case(moved, expected_version=case.version)
         attributes = change_attributes(from_state=case.state, to_state=moved.state, case_version=stored.version,
                                        queue=stored.queue, priority=str(stored.priority), owner=stored.owner,
                                        changed=changed, transition=transition)
         attributes.update(detail or {})
+        if reroute is not None:
+            attributes["rerouted"] = reroute.as_json()
         event = tx.insert_event(EngineEvent(
             case_id=case.id, activity=activity, timestamp=now, workflow=case.workflow,
             version=case.definition_version, resource=actor.id, role=role, reason=reason, attributes=attributes))
@@ -271,6 +305,10 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
                                            "data": changed, "queue": stored.queue,
                                            "priority": str(stored.priority), "owner": stored.owner,
                                            **({"reason": reason} if reason else {}), **(detail or {})}))
+        if reroute is not None:
+            self._audit(tx, AuditEntry(AuditAction.CASE_REROUTED, actor=actor.id, role=role, at=now, case_id=case.id,
+                                       workflow=case.workflow, version=case.definition_version,
+                                       detail={"event_id": event.id, **reroute.as_json()}))
         return stored
 
     def _enter(self, tx: StoreTransaction, before: Case, after: Case, *, actor: Actor, now: datetime,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from backoffice.definitions.model import Definition, StateKind
 from backoffice.engine.cases import Actor, Case, utc
+from backoffice.engine.controls import Exit
 from backoffice.engine.tasks import NewTask, TaskKind, assignment_of
 from backoffice.errors import ExceptionNotAllowed, NoOpenException, NotEligibleForTask, UnknownExceptionReason
 
@@ -76,7 +77,7 @@ class ExceptionOperations:
         return self._write_move(tx, case, moved, actor=actor, role=actor.role, now=now, data=None,
                                 activity=f"raise {reason}", reason=reason, plan=plan, automate=False,
                                 detail={"exception_id": raised.id, **({"note": note} if note else {}),
-                                        **(detail or {})})
+                                        **(detail or {})}, how=Exit.EXCEPTION)
 
     def resolve_exception(self: Engine, case_id: int, *, actor: Actor, now: datetime, note: str | None = None
                           ) -> Case:
@@ -110,4 +111,5 @@ class ExceptionOperations:
                 raise NoOpenException(case.id)
             return self._write_move(tx, case, moved, actor=actor, role=actor.role, now=now, data=None,
                                     activity=f"resolve {raised.reason}", reason=raised.reason,
-                                    detail={"exception_id": raised.id, **({"note": note} if note else {})})
+                                    detail={"exception_id": raised.id, **({"note": note} if note else {})},
+                                    how=Exit.RESOLUTION)

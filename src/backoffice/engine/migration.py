@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING
 from backoffice.definitions.model import DefinitionStatus
 from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import Actor, Case, utc
+from backoffice.engine.controls import control_differs
 from backoffice.engine.events import EngineEvent, change_attributes
+from backoffice.engine.roles import PlatformRole, require_role
 from backoffice.engine.timers import TimerClock, TimerStatus, sla_timers, timers_on_entering
 from backoffice.engine.versions import RunningVersion
 from backoffice.errors import StaleVersion, WorkflowNotActive
@@ -59,6 +61,9 @@ def why_not(case: Case, old: RunningVersion, new: RunningVersion) -> str | None:
     if target.kind is not kind:
         return (f"{case.state!r} is {kind.value} in version {old.definition.version} and "
                 f"{target.kind.value} in version {new.definition.version}")
+    control = control_differs(old.definition, new.definition, case.state)
+    if control is not None:
+        return control
     violations = new.violations(dict(case.data))
     if violations:
         return f"its data breaks version {new.definition.version}'s inputs: " + "; ".join(map(str, violations))
@@ -68,15 +73,21 @@ def why_not(case: Case, old: RunningVersion, new: RunningVersion) -> str | None:
 class MigrationOperations:
     """Moving running cases between versions; mixed into `Engine`."""
 
-    def migrate_cases(self: Engine, workflow: str, *, actor: str, now: datetime, to_version: int | None = None,
+    def migrate_cases(self: Engine, workflow: str, *, actor: Actor, now: datetime, to_version: int | None = None,
                       dry_run: bool = False, batch: int = 500) -> Migration:
         """Move the open cases of older versions whose state exists in `to_version` (default: the latest).
 
+        A case in a control state (an approval, a controlled step) moves only when the control is
+        the same in the new version: votes cast under one set of rules are never counted under another.
+
         Raises:
+            RoleRequired: the actor is not an operator (a dry run is open to anyone).
             UnknownWorkflow: the workflow (or that version) is not deployed.
             WorkflowNotActive: the target version is a draft or retired.
         """
         now = utc(now)
+        if not dry_run:
+            require_role(actor, PlatformRole.OPERATOR, what=f"migrate the cases of {workflow}")
         new = self.running(workflow, to_version)
         if new.stored.status != DefinitionStatus.ACTIVE:
             raise WorkflowNotActive(workflow, new.stored.version, new.stored.status)
@@ -100,7 +111,7 @@ class MigrationOperations:
                     migration.moved.append(case)
                 else:
                     try:
-                        migration.moved.append(self._migrate(case, new, actor=Actor(actor), now=now))
+                        migration.moved.append(self._migrate(case, new, actor=actor, now=now))
                     except StaleVersion:
                         migration.left.append(CaseLeft(case, "it changed while migrating; run the migration again"))
 
@@ -126,7 +137,8 @@ class MigrationOperations:
                                                 case_version=stored.version, queue=stored.queue,
                                                 priority=str(stored.priority), owner=stored.owner, changed={}),
                             **detail}))
-            self._audit(tx, AuditEntry(AuditAction.CASES_MIGRATED, actor=actor.id, at=now, case_id=case.id,
+            self._audit(tx, AuditEntry(AuditAction.CASES_MIGRATED, actor=actor.id, role=actor.role, at=now,
+                                       case_id=case.id,
                                        workflow=case.workflow, version=new.stored.version,
                                        detail={"event_id": event.id, "state": case.state, **detail}))
         return stored

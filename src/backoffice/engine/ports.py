@@ -49,6 +49,29 @@ class StoredVersion:
 
 
 @dataclass(frozen=True)
+class VersionChange:
+    """A version that waits for a second person before it is deployed, and what became of it.
+
+    Attributes:
+        candidate: the version as it will be deployed once approved (its content hash is what
+            the second person approves).
+        status: pending, approved (then deployed) or rejected.
+        reasons: why it waits: the control diff against the deployed version, as JSON, and
+            whether the workflow's change rules ask for a second approver.
+    """
+
+    candidate: StoredVersion
+    status: str
+    reasons: Mapping[str, Any]
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    note: str | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True)
 class Vote:
     """One approver's decision in one visit (round) of a case to an approval state."""
 
@@ -107,6 +130,12 @@ class StoreTransaction(Protocol):
         Raises:
             VersionAlreadyDeployed: the workflow has this version number already.
         """
+
+    def insert_change(self, change: VersionChange) -> VersionChange:
+        """Store a version that waits for a second person (status pending)."""
+
+    def decide_change(self, change_id: int, *, status: str, by: str, at: datetime, note: str | None) -> bool:
+        """Mark a pending change approved or rejected; False when it is no longer pending."""
 
     def insert_case(self, case: NewCase) -> Case:
         """Store a new case at version 1.
@@ -260,6 +289,9 @@ class Store(Protocol):
 
     def versions(self, workflow: str | None = None) -> Sequence[StoredVersion]:
         """Return deployed versions, by workflow and version number."""
+
+    def changes(self, workflow: str | None = None, *, status: str | None = "pending") -> Sequence[VersionChange]:
+        """Return the versions waiting for (or decided by) a second person, oldest first."""
 
     def case(self, case_id: int) -> Case | None:
         """Return a case, or None."""

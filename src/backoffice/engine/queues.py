@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import Actor, utc
-from backoffice.engine.tasks import DEFAULT_LEASE, Assignment, Task, TaskStatus
-from backoffice.errors import (ContractViolation, NotEligibleForTask, TaskAlreadyClaimed, TaskClosed, TaskNotClaimed,
+from backoffice.engine.controls import Exit
+from backoffice.engine.tasks import DEFAULT_LEASE, Assignment, Task, TaskKind, TaskStatus
+from backoffice.errors import (ContractViolation, ControlBypassed, NotEligibleForTask, TaskAlreadyClaimed, TaskClosed, TaskNotClaimed,
                                TransitionNotAllowed, UnknownTask)
 
 if TYPE_CHECKING:
@@ -108,6 +109,12 @@ class QueueOperations:
         if task.held_by(now) != actor.id:
             raise TaskNotClaimed(task_id, actor.id, task.held_by(now))
         case = self.case(task.case_id)
+        if task.kind is TaskKind.APPROVAL:
+            # An approval task is a vote to cast, never a task to complete: completing it would move
+            # the case past the approval without a vote.
+            raise ControlBypassed(case.id, case.state, to, str(Exit.TASK),
+                                  f"task {task_id} is an approval, decided by votes; expected "
+                                  f"backoffice approve {case.id} (or --reject)")
         decision, merged = self._decide(case, to, actor=actor, now=now, data=data)
         if not decision:
             raise TransitionNotAllowed(case_id=case.id, state=case.state, to=to, reason=decision.reason or "")
@@ -121,7 +128,7 @@ class QueueOperations:
                 raise self._why_not_completed(task_id, actor, now)
             self._write_move(tx, case, moved, actor=actor, role=decision.role, now=now, data=data,
                              activity=decision.transition or to, transition=decision.transition,
-                             detail={"task_id": task_id})
+                             detail={"task_id": task_id}, how=Exit.TASK)
         # As the conditional close left it: no read back.
         return replace(task, status=TaskStatus.COMPLETED, closed_by=actor.id, closed_at=now)
 

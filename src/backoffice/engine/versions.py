@@ -27,7 +27,11 @@ from backoffice.errors import ContractFileError
 
 @dataclass(frozen=True)
 class DeployedVersion:
-    """The answer of `Engine.deploy`: which version, its content hash, and whether this call created it."""
+    """The answer of `Engine.deploy`: which version, its content hash, and whether this call created it.
+
+    `pending`: the version waits for a second person (it weakens a control, or the change rules
+    ask for a second approver) and is not deployed yet; `lines` is its control diff, for people.
+    """
 
     workflow: str
     version: int
@@ -35,6 +39,8 @@ class DeployedVersion:
     deployed_at: datetime
     deployed_by: str
     created: bool
+    pending: bool = False
+    lines: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, stored: StoredVersion, *, created: bool) -> DeployedVersion:

@@ -70,6 +70,29 @@ workflow_versions = sa.Table(
     sa.UniqueConstraint("workflow", "version"),
 )
 
+definition_changes = sa.Table(
+    "definition_changes", metadata,
+    # A version that waits for a second person (it weakens a control, or its workflow's change
+    # rules ask for a second approver); approved, it is copied into workflow_versions.
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("workflow", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("content_hash", Hash, nullable=False),
+    sa.Column("definition_status", sa.Text, nullable=False),
+    sa.Column("definition_json", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("contract_name", sa.Text),
+    sa.Column("contract_source", sa.Text),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("reasons", Json, nullable=False),
+    sa.Column("requested_by", sa.Text, nullable=False),
+    sa.Column("requested_at", UtcDateTime, nullable=False),
+    sa.Column("decided_by", sa.Text),
+    sa.Column("decided_at", UtcDateTime),
+    sa.Column("note", sa.Text),
+    sa.Index(None, "workflow", "status"),
+)
+
 cases = sa.Table(
     "cases", metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),

@@ -1,0 +1,35 @@
+"""The platform's own roles: who may operate a workflow and who may approve a change to it.
+
+Definitions name their own roles (line-manager, service-desk); these two are the engine's, the
+same for every workflow, and granted like any other role (by the directory):
+
+- `operator`: migrates running cases to a new version, switches a workflow's automated steps
+  to people (manual mode) and back, and replays dead letters. Each of these changes running
+  work outside its definition's transitions, so each is reserved and audited.
+- `change-approver`: approves or rejects a deployed version that waits for a second person
+  (a version that weakens a control, or of a workflow whose change rules ask for a second
+  approver). Never the person who deployed it; when the definition lists `change.approvers`,
+  the approver must also hold one of those roles.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from backoffice.engine.cases import Actor
+from backoffice.errors import RoleRequired
+
+
+class PlatformRole(StrEnum):
+    OPERATOR = "operator"
+    CHANGE_APPROVER = "change-approver"
+
+
+def require_role(actor: Actor, role: PlatformRole, *, what: str) -> None:
+    """Refuse an actor who does not hold `role` for `what` (an operation, said as a verb phrase).
+
+    Raises:
+        RoleRequired: the actor holds another role or none.
+    """
+    if str(role) not in actor.roles:
+        raise RoleRequired(actor.id, [str(role)], what)
