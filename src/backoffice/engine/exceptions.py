@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from backoffice.definitions.model import Definition, StateKind
+from backoffice.definitions.model import Definition, ExceptionReason, StateKind
 from backoffice.engine.cases import Actor, Case, utc
-from backoffice.engine.controls import Exit
+from backoffice.engine.controls import Exit, check_leaving
+from backoffice.engine.rules import context
 from backoffice.engine.tasks import NewTask, TaskKind, assignment_of
 from backoffice.errors import ExceptionNotAllowed, NoOpenException, NotEligibleForTask, UnknownExceptionReason
 
@@ -61,6 +62,11 @@ class ExceptionOperations:
         definition = self.running(case.workflow, case.definition_version).definition
         spec = definition.exceptions[reason]
         target = spec.state or case.state
+        if target == case.state:
+            # The case waits where it is, so its resolution is the move out: refused now, not once
+            # someone has spent the effort of resolving it.
+            check_leaving(definition, case, _resolution_target(definition, spec), how=Exit.EXCEPTION, actor=actor,
+                          variables=context(data=case.data, case=case.expression_fields(), actor=actor, now=now))
         moved = self._moved(case, target, actor=actor, now=now, data=case.data)
         assignment = assignment_of(definition, spec.resolver, moved) if spec.resolver else None
 
@@ -99,12 +105,7 @@ class ExceptionOperations:
             resolver_task = next(iter(self.store.tasks(case_id=case.id, kind=str(TaskKind.EXCEPTION))), None)
             if resolver_task is not None and not resolver_task.may_be_taken_by(actor):
                 raise NotEligibleForTask(resolver_task.id, actor.id, assignment.describe())
-        if spec.returns_to is not None:
-            target = spec.returns_to
-        elif isinstance(spec.ends, str):
-            target = spec.ends
-        else:
-            target = next(s for s, state in definition.states.items() if state.kind is StateKind.CANCELLED)
+        target = _resolution_target(definition, spec)
         moved = self._moved(case, target, actor=actor, now=now, data=case.data)
         with self.store.transaction() as tx:
             if not tx.resolve_exception(raised.id, resolution=target, by=actor.id, at=now):
@@ -113,3 +114,12 @@ class ExceptionOperations:
                                     activity=f"resolve {raised.reason}", reason=raised.reason,
                                     detail={"exception_id": raised.id, **({"note": note} if note else {})},
                                     how=Exit.RESOLUTION)
+
+
+def _resolution_target(definition: Definition, spec: ExceptionReason) -> str:
+    """Return where resolving an exception sends the case: returns_to, or the end it names (else cancelled)."""
+    if spec.returns_to is not None:
+        return spec.returns_to
+    if isinstance(spec.ends, str):
+        return spec.ends
+    return next(s for s, state in definition.states.items() if state.kind is StateKind.CANCELLED)
