@@ -29,7 +29,9 @@ console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isat
 Db = Annotated[str, typer.Option("--db", envvar="BACKOFFICE_DB", help="SQLite file or PostgreSQL URL.")]
 As = Annotated[Optional[str], typer.Option("--as", envvar="BACKOFFICE_ACTOR",
                                            help="Who acts (default: your login name).")]
-Role = Annotated[Optional[str], typer.Option("--role", envvar="BACKOFFICE_ROLE", help="The role you act in.")]
+Role = Annotated[Optional[str], typer.Option("--role", envvar="BACKOFFICE_ROLE",
+                                             help="The role you act in (a second approver: ROLE,ROLE for every "
+                                                  "role a change needs).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 case_app = typer.Typer(help="Start, show, list and move cases.", no_args_is_help=True)
@@ -258,8 +260,10 @@ Lease = Annotated[int, typer.Option("--lease", min=1, help="Minutes the claim la
 
 
 def _actor(actor: str | None, role: str | None):
+    """The actor of a command: --as, acting in the first role of --role (a comma-separated list of the roles held)."""
     from backoffice.engine import Actor
-    return Actor(_actor_id(actor), role)
+    roles = tuple(dict.fromkeys(part.strip() for part in (role or "").split(",") if part.strip()))
+    return Actor(_actor_id(actor), roles[0] if roles else None, roles)
 
 
 def _task_line(task) -> str:

@@ -5,7 +5,7 @@ sent to a person: an approval removed, its quorum lowered, its approvers widened
 a new or sooner timeout hand-over, delegation allowed), evidence or separation of duties dropped;
 a control dropped or made conditional; a guard, role or required field of a controlled transition
 (out of an approval or control, or into an approval: the guard that picks the approver) loosened
-or removed; a new way out of a control, or around it; a field no longer immutable after intake;
+or removed; a new move around a control (to where only a control led); a field no longer immutable after intake;
 the change rules themselves relaxed; a breaking change of the inputs. A guard that changed is
 taken as loosened unless the new one is the old one with more conditions (`old && more`):
 whether one CEL condition implies another cannot be decided in general, so a person decides.
@@ -279,10 +279,9 @@ def _transition_changes(old: Definition, new: Definition) -> Iterator[ControlCha
         if source not in old.states or target not in old.states:
             continue
         where = f"{source} -> {target}"
-        if source in controlled:
-            yield ControlChange(ControlChangeKind.WAY_AROUND, where, None, "a new move", True,
-                                f"a new way out of the control at {source!r}")
-        elif not can_reach(old, source, {target}, stop=barriers):
+        # A new way out of a control is still taken by its decision (the gate sees to that); a new
+        # move to where only a control led before goes around it.
+        if not can_reach(old, source, {target}, stop=barriers):
             yield ControlChange(ControlChangeKind.WAY_AROUND, where, None, "a new move", True,
                                 f"{target!r} was reached from {source!r} only through an approval or control")
 

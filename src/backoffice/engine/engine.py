@@ -89,7 +89,7 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
             if existing is None:
                 raise
             return DeployedVersion.of(existing, created=False)
-        return replace(DeployedVersion.of(stored, created=True), lines=tuple(plan.lines()))
+        return replace(DeployedVersion.of(stored, created=True), lines=tuple(plan.lines()) if plan.diff.changes else ())
 
     def versions(self, workflow: str | None = None) -> Sequence[StoredVersion]:
         """Return the deployed versions (of one workflow, or all)."""
