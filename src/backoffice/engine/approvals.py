@@ -71,7 +71,6 @@ class ApprovalOperations:
             raise SeparationOfDuties(case.id, actor.id, rule)
         if not reject:
             self._check_evidence(approval, case)
-        self._check_one_vote(case, persons_of(actor), actor)
         task = self._approval_task(case, actor, now)
         # Who this vote counts for: the actor, whom they act for, and whoever delegated the task to them.
         voters = persons_of(actor, task.delegated_by)
@@ -190,14 +189,6 @@ class ApprovalOperations:
                 return (f"{event.resource} acted in {acted_in!r} ({event.activity}), a state "
                         f"separation_of_duties.actors_of names")
         return None
-
-    def _check_one_vote(self: Engine, case: Case, voters: frozenset[str], actor: Actor) -> None:
-        """Refuse a second vote by a person in the approval's open round, whatever task or role they try."""
-        rounds = {t.round for t in self.store.tasks(case_id=case.id, status=TaskStatus.OPEN, kind=TaskKind.APPROVAL)}
-        for round_ in rounds:
-            for earlier in self.store.votes(case.id, round_):
-                if voters & persons_of(Actor(earlier.approver), earlier.on_behalf_of):
-                    raise AlreadyVoted(case.id, actor.id, earlier.approver, case.state)
 
     def _check_evidence(self: Engine, approval: Approval, case: Case) -> None:
         if approval.evidence is None:
