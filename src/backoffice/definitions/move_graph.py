@@ -74,6 +74,10 @@ def sends_back(definition: Definition, control: str, to: str) -> bool:
     control, or another approval or unconditional control, first. Moving to another approval
     is never back: it would trade one approval for another.
     """
+    return cached(definition, f"sends_back {control} {to}", lambda d: _sends_back(d, control, to))
+
+
+def _sends_back(definition: Definition, control: str, to: str) -> bool:
     target = definition.states.get(to)
     if target is None:
         return False

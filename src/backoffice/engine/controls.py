@@ -97,8 +97,7 @@ def check_leaving(definition: Definition, case: Case, to: str, *, how: Exit, act
     if definition.states.get(state) is None or definition.states[state].kind.is_end:
         return
     approval = definition.states[state].kind is StateKind.APPROVAL
-    reasons = [] if approval else applying_controls(definition, state, variables)
-    if not approval and not reasons:
+    if not approval and not definition.controls_at(state):
         return
     if sends_back(definition, state, to):
         return
@@ -108,23 +107,27 @@ def check_leaving(definition: Definition, case: Case, to: str, *, how: Exit, act
                               f"(backoffice approve CASE, or --reject), which decide by quorum")
     if how is Exit.REPLAY:
         return  # an operator (a person; `replay` checks the role) sends the case back to retry its step
+    refusal = _not_a_decision(definition, case, to, how=how, actor=actor)
+    # The controls' conditions (CEL, the costly part) are read only for a move that is not a decision.
+    reasons = applying_controls(definition, state, variables) if refusal is not None else []
+    if reasons:
+        raise ControlBypassed(case.id, state, to, str(how), f"the {', '.join(reasons)} control {refusal}")
+
+
+def _not_a_decision(definition: Definition, case: Case, to: str, *, how: Exit, actor: Actor) -> str | None:
+    """Return why a move out of a (non-approval) control state is not its decision, or None when it is."""
     if how not in (Exit.TRANSITION, Exit.TASK):
-        raise ControlBypassed(case.id, state, to, str(how),
-                              f"the {', '.join(reasons)} control needs a person to decide, not a {how}")
-    named = _roles_named(definition, state, to)
+        return f"needs a person to decide, not a {how}"
+    named = _roles_named(definition, case.state, to)
     if not named:
-        raise ControlBypassed(case.id, state, to, str(how),
-                              f"the {', '.join(reasons)} control needs a person in a named role, and the move "
-                              f"names none; expected roles on the transition or the state")
+        return "needs a person in a named role, and the move names none; expected roles on the transition or the state"
     role = actor.acting_role(tuple(named), requester=case.requester)
     if role is None:
-        raise ControlBypassed(case.id, state, to, str(how),
-                              f"the {', '.join(reasons)} control is passed by {' or '.join(sorted(named))}, and "
-                              f"{actor.id} holds none of them")
+        return f"is passed by {' or '.join(sorted(named))}, and {actor.id} holds none of them"
     if role != REQUESTER and person(case.requester) in persons_of(actor):
-        raise ControlBypassed(case.id, state, to, str(how),
-                              f"the {', '.join(reasons)} control is not passed by the requester "
-                              f"{case.requester} on their own case; expected another person in the role")
+        return (f"is not passed by the requester {case.requester} on their own case; expected another person "
+                f"in the role")
+    return None
 
 
 def _roles_named(definition: Definition, state: str, to: str) -> set[str]:
