@@ -1,8 +1,13 @@
 """Write the as-is map as one self-contained HTML page that works offline.
 
-Everything is inline: the swimlane SVG, the charts, the CSS and a few lines of script
-that switch the map between frequency and time. Jinja2 escapes every value; the only
-markup passed through unescaped is SVG that lxml built (and escaped) itself.
+Everything is inline: the swimlane SVGs, the charts, the CSS and a small hand-written
+script for the map's detail sliders, measure switch, pan and zoom. Jinja2 escapes every
+value; the only markup passed through unescaped is SVG that lxml built (and escaped) itself.
+
+The detail sliders switch between maps drawn here, one per level, each laid out on its
+own: a layout made for 10 activities reads better than 150 activities' layout with most
+of it hidden, and laying out on the server keeps one tested layout and label placement
+for the page, the SVG and the BPMN alike, with no layout library shipped to the browser.
 """
 
 from __future__ import annotations
@@ -13,18 +18,45 @@ from datetime import datetime
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from backoffice.mapping.detail import DetailLevels, detail_levels, readable_level
 from backoffice.mapping.layout import layout_map
 from backoffice.mapping.model import ProcessMap, StepKind, TimeSink, Variant
 from backoffice.mapping.durations import humanize
-from backoffice.mapping.svg import KIND_STYLE, format_count, render_svg
+from backoffice.mapping.svg import KIND_STYLE, LEGEND_HEIGHT, format_count, render_svg
 
 TOP_VARIANTS = 20
-FIT_WIDTH_UP_TO = 2000.0  # wider maps open at actual size: shrunk to fit, their labels are unreadable
+# The page's map is narrower than the SVG export's: more steps fit a screen at a legible zoom.
+MAP_NODE_WIDTH = 150.0
+MAP_LAYER_GAP = 84.0
 KIND_EXPLAINED = {
     StepKind.STRAIGHT_THROUGH: "done by systems or service accounts: could run without anyone touching it",
     StepKind.HUMAN: "done by people: candidates for simplification or automation",
     StepKind.APPROVAL: "decisions: check whether each one needs a person",
 }
+
+
+@dataclass(frozen=True)
+class DrawnLevel:
+    """One position of the detail sliders, drawn."""
+
+    key: str  # "a-p": activity step and path step
+    activities: int
+    paths: int
+    svg: Markup
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class DetailControl:
+    """The drawn levels and where the sliders start."""
+
+    levels: tuple[DrawnLevel, ...]
+    activity_steps: int
+    path_steps: int
+    start: DrawnLevel
+    total_activities: int
+    total_paths: int
 
 
 @dataclass(frozen=True)
@@ -64,14 +96,19 @@ def render_html(process_map: ProcessMap) -> str:
                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     environment.filters.update(duration=humanize, number=format_count, percent=_percent,
                                day=_day)
-    layout = layout_map(process_map)
     template = environment.get_template("report.html.j2")
+    detail = draw_levels(detail_levels(process_map))
     return template.render(
         map=process_map,
         has_lanes=any(activity.lane for activity in process_map.activities),
         summary=process_map.summary,
-        map_svg=Markup(render_svg(process_map, layout)),  # built and escaped by lxml
-        fit_map=layout.width <= FIT_WIDTH_UP_TO,
+        reading=_optional_text(getattr(process_map, "reading", None)),
+        lane_choice=_optional_text(getattr(process_map, "lane_choice", None)),
+        detail=detail,
+        level_positions=[{"key": level.key, "activities": level.activities, "paths": level.paths}
+                         for level in detail.levels],
+        has_marks=any(getattr(a, "exception_reasons", None) for a in process_map.activities)
+        or bool(process_map.rework.repeated_activities),
         findings=_findings(process_map),
         kinds=[(share, KIND_STYLE[share.kind], KIND_EXPLAINED[share.kind]) for share in process_map.step_kinds],
         kind_events=max(sum(share.events for share in process_map.step_kinds), 1),
@@ -84,6 +121,42 @@ def render_html(process_map: ProcessMap) -> str:
         waiting_activities=_sink_bars(process_map.waiting_activities),
         time_span=_time_span(process_map),
     )
+
+
+def draw_levels(levels: DetailLevels) -> DetailControl:
+    """Lay out and draw every level of the detail sliders; start at the richest that reads on a screen.
+
+    Levels that keep the same activities and paths are drawn once and share a key.
+    """
+    drawn: dict[tuple[frozenset[str], frozenset[tuple[str, str]]], DrawnLevel] = {}
+    by_position: list[DrawnLevel] = []
+    sizes = {}
+    for row in levels.levels:
+        for level in row:
+            content = (frozenset(a.name for a in level.map.activities),
+                       frozenset((e.source, e.target) for e in level.map.edges))
+            if content not in drawn:
+                layout = layout_map(level.map, node_width=MAP_NODE_WIDTH, layer_gap=MAP_LAYER_GAP)
+                svg = render_svg(level.map, layout)
+                root_height = layout.height + LEGEND_HEIGHT
+                drawn[content] = DrawnLevel(key=f"{level.activity_step}-{level.path_step}",
+                                            activities=level.activities, paths=level.paths,
+                                            svg=Markup(svg),  # built and escaped by lxml
+                                            width=layout.width, height=root_height)
+            by_position.append(drawn[content])
+            sizes[level.activity_step, level.path_step] = (drawn[content].width, drawn[content].height)
+    path_steps = len(levels.path_shares)
+    a, p = readable_level(levels, sizes)
+    return DetailControl(levels=tuple(by_position), activity_steps=len(levels.levels), path_steps=path_steps,
+                         start=by_position[a * path_steps + p], total_activities=levels.total_activities,
+                         total_paths=levels.total_paths)
+
+
+def _optional_text(value: object) -> str | None:
+    """Render a field another part of the analysis may or may not give: None, text, or an enum's value."""
+    if value is None:
+        return None
+    return str(getattr(value, "value", value))
 
 
 def _percent(share: float | None, digits: int = 0) -> str:
