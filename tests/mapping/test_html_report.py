@@ -50,7 +50,7 @@ def test_the_summary_cards_show_volumes_and_cycle_times():
 
 def test_the_map_and_its_measure_switch_are_on_the_page():
     document = page(small_map())
-    svg = section(document, "Swimlane map").xpath(".//*[local-name()='svg']")
+    svg = section(document, "Swimlane map").xpath(".//div[@id='map-canvas']/*[local-name()='svg']")
     assert len(svg) == 1 and "process-map" in svg[0].get("class")
     assert [i.get("value") for i in document.xpath("//input[@name='measure']")] == ["frequency", "time"]
     assert document.xpath("//label[@for='measure-time']")[0].text_content() == "Time"
@@ -125,9 +125,13 @@ def test_exceptions_and_sla_are_left_out_when_the_map_has_none():
     assert not document.xpath("//section[@aria-label='Exceptions' or @aria-label='SLA attainment']")
 
 
-def test_a_small_map_opens_fitted_and_a_wide_one_at_actual_size():
-    assert page(small_map()).xpath("//input[@id='zoom-fit']/@checked")
-    assert page(large_map()).xpath("//input[@id='zoom-full']/@checked")
+def test_a_small_map_opens_whole_and_a_busy_one_at_a_readable_level():
+    small = page(small_map())
+    assert small.xpath("//input[@id='detail-activities']/@value") == small.xpath("//input[@id='detail-activities']/@max")
+    busy = page(large_map())
+    shown = busy.xpath("//div[@id='map-canvas']//*[local-name()='g'][contains(@class, 'kind-')]")
+    assert 0 < len(shown) < 60
+    assert "of 60" in busy.xpath("string(//output[@id='detail-activities-value'])")
 
 
 def test_the_real_domestic_declarations_log_renders():
@@ -135,7 +139,8 @@ def test_the_real_domestic_declarations_log_renders():
     text = render_html(process_map)
     assert_offline(text)
     document = html.fromstring(text)
-    boxes = document.xpath("//*[local-name()='g'][contains(@class, 'kind-')]")
+    last = document.xpath("//template[starts-with(@id, 'map-level-')]")[-1]
+    boxes = last.xpath(".//*[local-name()='g'][contains(@class, 'kind-')]")
     assert len(boxes) == len(process_map.activities)
     assert f"{process_map.summary.cases:,}" in section(document, "Summary").text_content()
     assert len(section(document, "Variants").xpath(".//tbody/tr")) == min(20, len(process_map.variants))

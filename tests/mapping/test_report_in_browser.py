@@ -62,19 +62,57 @@ def test_the_report_makes_no_network_request(report, browser_page):
     page, requests = browser_page
     page.goto(report.as_uri())
     page.click("label[for=measure-time]")
-    page.click("label[for=zoom-full]")
+    page.click("#zoom-actual")
     page.wait_for_load_state("networkidle")
     assert requests == [report.as_uri()]
 
 
-def test_the_zoom_switch_fits_the_map_to_the_page(report, browser_page):
+def _scale(page) -> float:
+    return float(page.get_attribute("#map-frame", "data-scale"))
+
+
+def test_buttons_wheel_and_keys_zoom_and_fit_never_shrinks_text_below_legible(report, browser_page):
     page, _ = browser_page
+    page.set_viewport_size({"width": 900, "height": 900})
     page.goto(report.as_uri())
     svg = page.locator("#map-frame svg")
-    page.set_viewport_size({"width": 900, "height": 900})
-    page.click("label[for=zoom-full]")
-    full_width = svg.bounding_box()["width"]
-    page.click("label[for=zoom-fit]")
-    fitted_width = svg.bounding_box()["width"]
-    assert fitted_width < full_width
-    assert fitted_width <= page.locator("#map-frame").bounding_box()["width"]
+    fitted = _scale(page)
+    assert 0.75 <= fitted <= 1  # fit, but never below 9px names
+    page.click("#zoom-in")
+    assert _scale(page) > fitted
+    page.click("#zoom-actual")
+    assert _scale(page) == 1
+    page.click("#zoom-out")
+    assert _scale(page) < 1
+    page.click("#zoom-fit")
+    assert _scale(page) == fitted
+    page.locator("#map-frame").focus()
+    page.keyboard.press("+")
+    assert _scale(page) > fitted
+    page.keyboard.press("0")
+    assert _scale(page) == fitted
+    page.locator("#map-frame").scroll_into_view_if_needed()
+    box = page.locator("#map-frame").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -300)
+    assert _scale(page) > fitted
+    assert svg.bounding_box()["width"] > 0
+
+
+def test_dragging_pans_a_map_wider_than_its_frame(report, browser_page):
+    page, _ = browser_page
+    page.set_viewport_size({"width": 700, "height": 900})
+    page.goto(report.as_uri())
+    page.click("#zoom-actual")
+    svg = page.locator("#map-frame svg")
+    page.locator("#map-frame").scroll_into_view_if_needed()
+    before = svg.bounding_box()["x"]
+    box = page.locator("#map-frame").bounding_box()
+    page.mouse.move(box["x"] + 400, box["y"] + 100)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 150, box["y"] + 100, steps=5)
+    page.mouse.up()
+    assert svg.bounding_box()["x"] < before - 100
+    page.locator("#map-frame").focus()
+    page.keyboard.press("ArrowLeft")
+    assert svg.bounding_box()["x"] > before - 250 + 30
