@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from backoffice.mapping.detail import DetailLevels, detail_levels, readable_level
-from backoffice.mapping.layout import layout_map
+from backoffice.mapping.layout import LANE_LABEL_WIDTH, layout_map
 from backoffice.mapping.model import ProcessMap, StepKind, TimeSink, Variant
 from backoffice.mapping.durations import humanize
 from backoffice.mapping.svg import KIND_STYLE, LEGEND_HEIGHT, format_count, render_svg
@@ -136,7 +136,9 @@ def draw_levels(levels: DetailLevels) -> DetailControl:
             content = (frozenset(a.name for a in level.map.activities),
                        frozenset((e.source, e.target) for e in level.map.edges))
             if content not in drawn:
-                layout = layout_map(level.map, node_width=MAP_NODE_WIDTH, layer_gap=MAP_LAYER_GAP)
+                lanes = any(a.lane or getattr(a, "shared", False) for a in level.map.activities)
+                layout = layout_map(level.map, node_width=MAP_NODE_WIDTH, layer_gap=MAP_LAYER_GAP,
+                                    label_width=LANE_LABEL_WIDTH if lanes else 0.0)
                 svg = render_svg(level.map, layout)
                 root_height = layout.height + LEGEND_HEIGHT
                 drawn[content] = DrawnLevel(key=f"{level.activity_step}-{level.path_step}",

@@ -113,6 +113,7 @@ class MapLayout:
     edges: tuple[EdgeRoute, ...]
     layer_x: tuple[tuple[float, float], ...]  # left and right of each layer's column
     omitted_edges: int
+    label_width: float = LANE_LABEL_WIDTH  # the column of lane names at the left; 0 when there is none
 
     def node_for(self, activity: str) -> NodeBox:
         """Return the box of an activity; raise KeyError when it is not on the map."""
@@ -140,7 +141,8 @@ class _Slot:
 
 
 def layout_map(process_map: ProcessMap, *, max_edges: int | None = None,
-               layer_gap: float = 112.0, node_width: float = NODE_WIDTH) -> MapLayout:
+               layer_gap: float = 112.0, node_width: float = NODE_WIDTH,
+               label_width: float = LANE_LABEL_WIDTH) -> MapLayout:
     """Lay out the map as swimlanes: layers flow left to right, lanes are horizontal bands.
 
     Args:
@@ -149,6 +151,7 @@ def layout_map(process_map: ProcessMap, *, max_edges: int | None = None,
             the analysis gave.
         layer_gap: horizontal room between two layers, for arrows and their labels.
         node_width: how wide an activity's box is.
+        label_width: how wide the column of lane names is; 0 leaves it out (a map without lanes).
 
     Returns:
         A MapLayout with a box per activity plus a virtual start and end node, a band per
@@ -220,7 +223,7 @@ def layout_map(process_map: ProcessMap, *, max_edges: int | None = None,
         lane_bands.append(LaneBand(key=key, label=label, y=top, height=height))
         top += height
 
-    columns = _columns(layers, layer_count, layer_gap, node_width)
+    columns = _columns(layers, layer_count, layer_gap, node_width, label_width)
     nodes: list[NodeBox] = []
     bend_points: dict[tuple[int, int], Point] = {}
     for (_, layer), slots in cells.items():
@@ -243,7 +246,8 @@ def layout_map(process_map: ProcessMap, *, max_edges: int | None = None,
     placed_routes = _route(routes, bends, bend_points, by_vertex, layers)
     width = columns[-1][1] + MARGIN + layer_gap / 2
     return MapLayout(width=width, height=top + MARGIN, nodes=tuple(nodes), lanes=tuple(lane_bands),
-                     edges=tuple(placed_routes), layer_x=tuple(columns), omitted_edges=omitted)
+                     edges=tuple(placed_routes), layer_x=tuple(columns), omitted_edges=omitted,
+                     label_width=label_width)
 
 
 def _layers(vertex_count: int, routes: list[tuple[int, int, int, Edge | None]]) -> list[int]:
@@ -358,11 +362,12 @@ def _stack_height(slots: list[_Slot]) -> float:
     return sum(s.height + _gap_after(s) for s in ordered) - _gap_after(ordered[-1])
 
 
-def _columns(layers: list[int], layer_count: int, layer_gap: float, node_width: float) -> list[tuple[float, float]]:
+def _columns(layers: list[int], layer_count: int, layer_gap: float, node_width: float,
+             label_width: float) -> list[tuple[float, float]]:
     """Return the left and right x of each layer; layers holding only start or end are narrow."""
     wide = {layer for vertex, layer in enumerate(layers) if vertex >= 2}
     columns = []
-    x = MARGIN + LANE_LABEL_WIDTH + layer_gap / 2
+    x = MARGIN + label_width + layer_gap / 2
     for layer in range(layer_count):
         width = node_width if layer in wide else TERMINAL_SIZE
         columns.append((x, x + width))

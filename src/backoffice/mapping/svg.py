@@ -86,6 +86,11 @@ def format_count(count: int) -> str:
     return f"{count:,}"
 
 
+def counted(count: int, noun: str) -> str:
+    """Return a count and its noun, singular for one: "1 case", "1,234 cases"."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
 def render_svg(process_map: ProcessMap, layout: MapLayout | None = None, *,
                measure: Measure = "frequency", time_stat: TimeStat = "total") -> str:
     """Render the swimlane map as an inline SVG string, with no external references.
@@ -125,7 +130,7 @@ def render_svg(process_map: ProcessMap, layout: MapLayout | None = None, *,
         _edge(edges_group, layout.edges[i], layout, scales)
     nodes_group = _sub(body, "g", {"class": "nodes"})
     badges = rework_cases(process_map)
-    obstacles: list[Rect] = [Rect(0, 0, MARGIN + LANE_LABEL_WIDTH, layout.height)]
+    obstacles: list[Rect] = [Rect(0, 0, MARGIN + layout.label_width, layout.height)]
     for node in layout.nodes:
         obstacles.append(Rect(node.x, node.y, node.width, node.height))
         obstacles += _node(nodes_group, node, activities.get(node.activity or ""), process_map, badges)
@@ -187,6 +192,10 @@ def _lanes(body: etree._Element, layout: MapLayout, lanes_by: str) -> None:
         _sub(band, "rect", x=f"{MARGIN:.0f}", y=f"{lane.y:.1f}", width=f"{layout.width - 2 * MARGIN:.0f}",
              height=f"{lane.height:.1f}", fill="#fbf7ee" if shared else "#f7f9fc" if k % 2 == 0 else "#eef2f7",
              stroke="#c9b68b" if shared else "#d5dce6", **extra)
+        _sub(band, "title").text = (f"Shared: activities that no single {lanes_by} does most of; hover a step "
+                                    f"for its split" if shared else f"{lanes_by}: {lane.label}")
+        if layout.label_width < LANE_LABEL_WIDTH:  # no room for names: a map without lanes
+            continue
         _sub(band, "rect", x=f"{MARGIN:.0f}", y=f"{lane.y:.1f}", width=f"{LANE_LABEL_WIDTH:.0f}",
              height=f"{lane.height:.1f}", fill="#f3ead6" if shared else "#e2e8f0" if k % 2 == 0 else "#d9e0ea",
              stroke="#c9b68b" if shared else "#d5dce6", **extra)
@@ -196,8 +205,6 @@ def _lanes(body: etree._Element, layout: MapLayout, lanes_by: str) -> None:
         _text(band, MARGIN + 12, top - 14, fit_lines(kind, LANE_LABEL_WIDTH - 24, 10 * 1.1, lines=1)[0], "lane-kind")
         for i, line in enumerate(lines):
             _text(band, MARGIN + 12, top + 12 + i * 16, line, "lane-label")
-        _sub(band, "title").text = (f"Shared: activities that no single {lanes_by} does most of; hover a step "
-                                    f"for its split" if shared else f"{lanes_by}: {lane.label}")
 
 
 def _measures() -> dict[str, Callable[[EdgeRoute], float | None]]:
@@ -254,14 +261,14 @@ def _edge_title(route: EdgeRoute, source: NodeBox, target: NodeBox) -> str:
     start = source.activity or "start"
     end = target.activity or "end"
     if route.edge is None:
-        return f"{start} → {end}: {format_count(route.count)} cases"
+        return f"{start} → {end}: {counted(route.count, 'case')}"
     edge = route.edge
     wait = edge.wait
-    text = (f"{start} → {end}: {format_count(edge.count)} times in {format_count(edge.cases)} cases\n"
+    text = (f"{start} → {end}: {counted(edge.count, 'time')} in {counted(edge.cases, 'case')}\n"
             f"waiting: {humanize(wait.total)} in total, mean {humanize(wait.mean)}, median {humanize(wait.median)}, "
             f"p90 {humanize(wait.p90)}, longest {humanize(wait.max)}")
     if edge.handoffs:
-        text += f"\n{format_count(edge.handoffs)} handoffs"
+        text += f"\n{counted(edge.handoffs, 'handoff')}"
     return text
 
 
@@ -345,8 +352,8 @@ def _node(parent: etree._Element, node: NodeBox, activity: Activity | None, proc
     for i, line in enumerate(lines):
         _text(group, node.x + TEXT_INSET, first + i * NAME_LINE_STEP, line, "node-name")
     bottom = node.y + node.height - 8
-    volume = f"{format_count(activity.events)} events"
-    with_cases = f"{volume} · {format_count(activity.cases)} cases"
+    volume = counted(activity.events, "event")
+    with_cases = f"{volume} · {counted(activity.cases, 'case')}"
     if activity.cases != activity.events and text_width(with_cases, VALUE_SIZE) <= room:
         volume = with_cases
     _text(group, node.x + TEXT_INSET, bottom, fit_lines(volume, room, VALUE_SIZE, lines=1)[0],
@@ -368,8 +375,8 @@ def _node(parent: etree._Element, node: NodeBox, activity: Activity | None, proc
 
 def _node_title(activity: Activity, kind_label: str, lanes_by: str, rework: dict[str, int]) -> str:
     lines = [activity.name, f"{kind_label}; {lanes_by}: {_lane_text(activity)}",
-             f"{format_count(activity.events)} events in {format_count(activity.cases)} cases"
-             + (f"; repeated {format_count(activity.repeats)} times" if activity.repeats else "")]
+             f"{counted(activity.events, 'event')} in {counted(activity.cases, 'case')}"
+             + (f"; repeated {counted(activity.repeats, 'time')}" if activity.repeats else "")]
     split = getattr(activity, "lane_split", None) or []
     if split:
         lines.append("done by: " + ", ".join(f"{share.lane} {share.share * 100:.0f}% ({format_count(share.events)})"
@@ -384,10 +391,10 @@ def _node_title(activity: Activity, kind_label: str, lanes_by: str, rework: dict
         lines.append(f"waiting before: median {humanize(wait.median)}, mean {humanize(wait.mean)}, "
                      f"{humanize(wait.total)} in total")
     if rework.get(activity.name):
-        lines.append(f"rework: {format_count(rework[activity.name])} cases did this step more than once")
+        lines.append(f"rework: {counted(rework[activity.name], 'case')} did this step more than once")
     for reason in getattr(activity, "exception_reasons", None) or []:
-        lines.append(f"exception “{reason.reason}”: {format_count(reason.cases)} cases, "
-                     f"{format_count(reason.events)} events")
+        lines.append(f"exception “{reason.reason}”: {counted(reason.cases, 'case')}, "
+                     f"{counted(reason.events, 'event')}")
     return "\n".join(lines)
 
 
@@ -402,11 +409,11 @@ def _badges(group: etree._Element, node: NodeBox, activity: Activity, rework: in
     marks = []
     if rework:
         marks.append(("rework", f"↻ {format_count(rework)}",
-                      f"Rework: {format_count(rework)} cases did “{activity.name}” more than once"))
+                      f"Rework: {counted(rework, 'case')} did “{activity.name}” more than once"))
     reasons = getattr(activity, "exception_reasons", None) or []
     if reasons:
         cases = sum(r.cases for r in reasons)
-        detail = "\n".join(f"{r.reason}: {format_count(r.cases)} cases, {format_count(r.events)} events"
+        detail = "\n".join(f"{r.reason}: {counted(r.cases, 'case')}, {counted(r.events, 'event')}"
                            for r in reasons[:10])
         more = f"\nand {len(reasons) - 10} more reasons" if len(reasons) > 10 else ""
         marks.append(("exception", f"! {format_count(cases)}",
@@ -429,7 +436,7 @@ def _terminal(parent: etree._Element, node: NodeBox, process_map: ProcessMap) ->
     counts = process_map.summary.start_activities if is_start else process_map.summary.end_activities
     group = _sub(parent, "g", {"class": f"node {node.kind.value}", "data-id": node.id})
     _sub(group, "title").text = (f"{'Start' if is_start else 'End'}: "
-                                 f"{format_count(sum(c.cases for c in counts))} cases")
+                                 f"{counted(sum(c.cases for c in counts), 'case')}")
     c = node.center
     _sub(group, "circle", cx=f"{c.x:.1f}", cy=f"{c.y:.1f}", r=f"{node.width / 2:.1f}",
          fill="#2f855a" if is_start else "#4a5568")

@@ -1,0 +1,55 @@
+"""Maps with what the analysis of activity instances adds to a step, for the drawing tests.
+
+The drawing reads these fields with getattr, so it works on maps with and without them;
+these fixtures give them, on a subclass of Activity, as the analysis will.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backoffice.mapping.model import Activity, DurationStats, ProcessMap
+
+from .map_fixtures import APPROVE, CHECK, DAY, HOUR, small_map, stats
+
+
+@dataclass(frozen=True)
+class LaneShare:
+    lane: str
+    events: int
+    share: float
+
+
+@dataclass(frozen=True)
+class ReasonCount:
+    reason: str
+    cases: int
+    events: int
+
+
+class InstanceActivity(Activity):
+    """An activity as the instance analysis describes it."""
+
+    processing: DurationStats | None = None
+    shared: bool = False
+    lane_split: list[LaneShare] = []
+    exception_reasons: list[ReasonCount] = []
+    rework_cases: int = 0
+
+
+def instance_map() -> ProcessMap:
+    """Return the small map where Check is shared by two lanes, has exceptions and rework, and steps take time."""
+    base = small_map()
+    activities = []
+    for activity in base.activities:
+        extra: dict = {"processing": stats(2 * HOUR if activity.name == APPROVE else 20 * 60)}
+        if activity.name == CHECK:
+            extra.update(shared=True, rework_cases=3,
+                         lane_split=[LaneShare("Clerk", 7, 0.54), LaneShare("Manager", 6, 0.46)],
+                         exception_reasons=[ReasonCount("missing <receipt>", 3, 4), ReasonCount("wrong amount", 1, 1)])
+        activities.append(InstanceActivity(**activity.model_dump(), **extra))
+    return base.model_copy(update={"activities": activities, "reading": "activity instances (start and complete)",
+                                   "lane_choice": "role: the first of role, group, system the log has"})
+
+
+__all__ = ["DAY", "instance_map"]
