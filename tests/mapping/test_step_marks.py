@@ -72,7 +72,7 @@ def test_the_time_view_shows_each_steps_time_at_work_for_the_chosen_statistic():
     texts = {t.get("class"): t.text for t in group.xpath("s:text[contains(@class, 'node-value')]", namespaces=NS)}
     assert texts["node-value measure-time stat-total"] == "at work 3.3 h"  # 10 instances of 20 min
     assert texts["node-value measure-time stat-median"] == "median work 20 min"
-    assert texts["node-value measure-frequency"].startswith("13 events")
+    assert texts["node-value measure-frequency"].startswith("13 times")
 
 
 def test_badges_keep_path_labels_off_them():
@@ -93,3 +93,14 @@ def test_the_header_says_how_the_log_was_read_and_why_these_lanes():
     assert "Reading: activity instances (start and complete)" in header
     assert "Lanes: role: the first of role, group, system the log has" in header
     assert "Reading:" not in html.fromstring(render_html(small_map())).xpath("//header")[0].text_content()
+
+
+def test_a_reading_given_as_a_model_is_said_by_its_note_and_an_empty_lane_choice_is_left_out():
+    class Reading:  # the shape of the analysis's reading: a model with a sentence in `note`
+        mode = "instances"
+        note = "one step per activity instance: 9,658 schedule, start and complete events paired"
+
+    process_map = instance_map().model_copy(update={"reading": Reading(), "lane_choice": ""})
+    header = html.fromstring(render_html(process_map)).xpath("//header")[0].text_content()
+    assert "Reading: one step per activity instance: 9,658 schedule" in header
+    assert "Lanes:" not in header

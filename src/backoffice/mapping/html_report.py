@@ -155,10 +155,11 @@ def draw_levels(levels: DetailLevels) -> DetailControl:
 
 
 def _optional_text(value: object) -> str | None:
-    """Render a field another part of the analysis may or may not give: None, text, or an enum's value."""
+    """Say in words a field the analysis may or may not give: None or empty, text, or a model with a `note`."""
     if value is None:
         return None
-    return str(getattr(value, "value", value))
+    text = str(getattr(value, "note", None) or getattr(value, "value", value)).strip()
+    return text or None
 
 
 def _percent(share: float | None, digits: int = 0) -> str:

@@ -352,7 +352,7 @@ def _node(parent: etree._Element, node: NodeBox, activity: Activity | None, proc
     for i, line in enumerate(lines):
         _text(group, node.x + TEXT_INSET, first + i * NAME_LINE_STEP, line, "node-name")
     bottom = node.y + node.height - 8
-    volume = counted(activity.events, "event")
+    volume = counted(activity.events, "time")  # events, or activity instances: how often it happened
     with_cases = f"{volume} · {counted(activity.cases, 'case')}"
     if activity.cases != activity.events and text_width(with_cases, VALUE_SIZE) <= room:
         volume = with_cases
@@ -375,7 +375,7 @@ def _node(parent: etree._Element, node: NodeBox, activity: Activity | None, proc
 
 def _node_title(activity: Activity, kind_label: str, lanes_by: str, rework: dict[str, int]) -> str:
     lines = [activity.name, f"{kind_label}; {lanes_by}: {_lane_text(activity)}",
-             f"{counted(activity.events, 'event')} in {counted(activity.cases, 'case')}"
+             f"{counted(activity.events, 'time')} in {counted(activity.cases, 'case')}"
              + (f"; repeated {counted(activity.repeats, 'time')}" if activity.repeats else "")]
     split = getattr(activity, "lane_split", None) or []
     if split:
