@@ -116,3 +116,23 @@ def test_dragging_pans_a_map_wider_than_its_frame(report, browser_page):
     page.locator("#map-frame").focus()
     page.keyboard.press("ArrowLeft")
     assert svg.bounding_box()["x"] > before - 250 + 30
+
+
+def test_a_wider_screen_opens_at_a_richer_level_and_a_narrow_one_at_a_smaller(tmp_path, browser_page):
+    from .map_fixtures import large_map
+
+    page, _ = browser_page
+    path = tmp_path / "busy.html"
+    path.write_text(render_html(large_map()), encoding="utf-8")
+    shown = {}
+    for width in (900, 1400, 2400):
+        page.set_viewport_size({"width": width, "height": 1000})
+        page.goto(path.as_uri())
+        shown[width] = page.locator("#map-canvas g.node[class*='kind-']").count()
+        assert float(page.get_attribute("#map-frame", "data-scale")) >= 0.75  # never below legible
+        if width > 900:
+            frame = page.locator("#map-frame").bounding_box()
+            svg = page.locator("#map-canvas svg").bounding_box()
+            assert svg["width"] <= frame["width"] + 1, width  # whole at first sight
+    assert page.input_value("#detail-activities") != "0"  # 2400 wide: more than the smallest
+    assert shown[900] == 6 and shown[900] <= shown[1400] < shown[2400]  # 900: nothing fits, the smallest

@@ -26,8 +26,8 @@ from backoffice.mapping.svg import KIND_STYLE, LEGEND_HEIGHT, format_count, rend
 
 TOP_VARIANTS = 20
 # The page's map is narrower than the SVG export's: more steps fit a screen at a legible zoom.
-MAP_NODE_WIDTH = 150.0
-MAP_LAYER_GAP = 84.0
+MAP_NODE_WIDTH = 140.0
+MAP_LAYER_GAP = 76.0
 KIND_EXPLAINED = {
     StepKind.STRAIGHT_THROUGH: "done by systems or service accounts: could run without anyone touching it",
     StepKind.HUMAN: "done by people: candidates for simplification or automation",
@@ -105,8 +105,8 @@ def render_html(process_map: ProcessMap) -> str:
         reading=_optional_text(getattr(process_map, "reading", None)),
         lane_choice=_optional_text(getattr(process_map, "lane_choice", None)),
         detail=detail,
-        level_positions=[{"key": level.key, "activities": level.activities, "paths": level.paths}
-                         for level in detail.levels],
+        level_positions=[{"key": level.key, "activities": level.activities, "paths": level.paths,
+                          "width": round(level.width), "height": round(level.height)} for level in detail.levels],
         has_marks=any(getattr(a, "exception_reasons", None) for a in process_map.activities)
         or bool(process_map.rework.repeated_activities),
         findings=_findings(process_map),

@@ -292,8 +292,19 @@ def _layers(vertex_count: int, routes: list[tuple[int, int, int, Edge | None]]) 
             if (source, target) not in back:
                 preds[target].append(source)
     layers = [-1] * vertex_count
-    for vertex in _topological(vertex_count, preds):
+    order = _topological(vertex_count, preds)
+    for vertex in order:
         layers[vertex] = max((layers[p] + 1 for p in preds[vertex]), default=0)
+    # A step nothing leads to (its way in is hidden at this level of detail, or is a loop
+    # back) would sit in the first layer, far from what it leads to, its paths crossing the
+    # map: it goes right before the earliest step it leads to instead.
+    succs: dict[int, list[int]] = defaultdict(list)
+    for target, sources in preds.items():
+        for source in sources:
+            succs[source].append(target)
+    for vertex in reversed(order):
+        if vertex >= 2 and not preds[vertex] and succs[vertex]:
+            layers[vertex] = max(layers[vertex], min(layers[s] for s in succs[vertex]) - 1)
     inner = layers[2:] or [0]
     layers[0] = min(inner) - 1
     layers[1] = max(inner) + 1
