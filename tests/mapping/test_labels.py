@@ -75,3 +75,21 @@ def test_labels_stay_clear_of_the_badges_they_are_given():
     layout = layout_map(small_map())
     badge_everywhere = [Rect(0, 0, layout.width, layout.height)]
     assert place_edge_labels(layout, badge_everywhere)["measure-frequency"] == {}
+
+
+def test_no_label_sits_on_an_arrowhead():
+    from lxml import etree
+
+    from backoffice.mapping.svg import render_svg
+
+    process_map = domestic_declarations()
+    layout = layout_map(process_map)
+    root = etree.fromstring(render_svg(process_map, layout).encode())
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    labels = root.xpath("//s:text[contains(@class, 'edge-label')]", namespaces=ns)
+    assert labels
+    tips = [r.points[-1] for r in layout.edges]
+    for label in labels:
+        x, baseline = float(label.get("x")), float(label.get("y"))
+        for tip in tips:  # the label's box, roughly: 11px text centred on x
+            assert not (abs(tip.x - x) < 8 and baseline - 10 < tip.y < baseline + 2), (label.text, tip)

@@ -131,6 +131,8 @@ def render_svg(process_map: ProcessMap, layout: MapLayout | None = None, *,
     nodes_group = _sub(body, "g", {"class": "nodes"})
     badges = rework_cases(process_map)
     obstacles: list[Rect] = [Rect(0, 0, MARGIN + layout.label_width, layout.height)]
+    # A label on an arrowhead hides where the path goes: keep the tips clear too.
+    obstacles += [Rect(r.points[-1].x - 16, r.points[-1].y - 6, 32, 12) for r in layout.edges]
     for node in layout.nodes:
         obstacles.append(Rect(node.x, node.y, node.width, node.height))
         obstacles += _node(nodes_group, node, activities.get(node.activity or ""), process_map, badges)
@@ -199,12 +201,15 @@ def _lanes(body: etree._Element, layout: MapLayout, lanes_by: str) -> None:
         _sub(band, "rect", x=f"{MARGIN:.0f}", y=f"{lane.y:.1f}", width=f"{LANE_LABEL_WIDTH:.0f}",
              height=f"{lane.height:.1f}", fill="#f3ead6" if shared else "#e2e8f0" if k % 2 == 0 else "#d9e0ea",
              stroke="#c9b68b" if shared else "#d5dce6", **extra)
-        lines = fit_lines(lane.label, LANE_LABEL_WIDTH - 24, 13, lines=3)
+        # A single word too long for the column (ADMINISTRATION) reads better smaller than cut.
+        size = 13 if all(text_width(w, 13) <= LANE_LABEL_WIDTH - 24 for w in lane.label.split()) else 11
+        lines = fit_lines(lane.label, LANE_LABEL_WIDTH - 24, size, lines=3)
         top = lane.y + lane.height / 2 - (len(lines) * 16) / 2 + 6
         kind = f"no {lanes_by} does most" if shared else lanes_by
         _text(band, MARGIN + 12, top - 14, fit_lines(kind, LANE_LABEL_WIDTH - 24, 10 * 1.1, lines=1)[0], "lane-kind")
         for i, line in enumerate(lines):
-            _text(band, MARGIN + 12, top + 12 + i * 16, line, "lane-label")
+            extra_style = {"style": f"font-size: {size}px"} if size != 13 else {}
+            _text(band, MARGIN + 12, top + 12 + i * 16, line, "lane-label", **extra_style)
 
 
 def _measures() -> dict[str, Callable[[EdgeRoute], float | None]]:
@@ -367,7 +372,7 @@ def _node(parent: etree._Element, node: NodeBox, activity: Activity | None, proc
         elif waited is not None:
             text = f"waits {waited} before" if stat == "total" else f"{stat} wait {waited}"
         else:
-            text = "no time measured"
+            text = "no wait before it"  # a first step, with no time at work recorded
         _text(group, node.x + TEXT_INSET, bottom, fit_lines(text, room, VALUE_SIZE, lines=1)[0],
               f"node-value measure-time stat-{stat}")
     return _badges(group, node, activity, rework.get(activity.name, 0))

@@ -87,7 +87,7 @@
   }, { passive: false });
   var drag = null;
   frame.addEventListener("pointerdown", function (event) {
-    if (event.button !== 0) { return; }
+    if (event.button !== 0 || event.target.closest("button")) { return; }
     drag = { x: event.clientX - view.x, y: event.clientY - view.y };
     frame.setPointerCapture(event.pointerId);
     frame.classList.add("dragging");
