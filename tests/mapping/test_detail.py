@@ -79,3 +79,13 @@ def test_the_page_opens_at_the_richest_level_that_fits_a_screen_at_a_legible_zoo
 
     assert readable_level(levels, sizes({(0, 0), (0, 3), (1, 1)})) == (1, 1)
     assert readable_level(levels, sizes(set())) == (0, 0)  # nothing fits: the smallest, seen from its start
+
+
+def test_the_page_does_not_open_on_a_tangle_even_when_it_fits():
+    levels = detail_levels(large_map())
+    everything_fits = {(a, p): (100.0, 100.0) for a, row in enumerate(levels.levels) for p in range(len(row))}
+    a, p = readable_level(levels, everything_fits)
+    chosen = levels.level(a, p)
+    assert a == len(levels.levels) - 1  # every activity, since all fit
+    assert chosen.paths <= max(1.6 * chosen.activities, levels.level(a, 0).paths)
+    assert chosen.paths < levels.full_level.paths

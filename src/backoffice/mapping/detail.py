@@ -131,11 +131,21 @@ READABLE_SCALE = 0.75
 SCREEN_WIDTH, SCREEN_HEIGHT = 1400.0, 820.0
 
 
-def readable_level(levels: DetailLevels, size_of: dict[tuple[int, int], tuple[float, float]]) -> tuple[int, int]:
-    """Return the richest level whose drawing fits the screen at a legible zoom.
+def few_enough_paths(level: DetailLevel, levels: DetailLevels) -> bool:
+    """Say whether a level keeps to about READABLE_PATHS_PER_ACTIVITY paths per activity.
 
-    Richest means the most activities first, then the most paths. When even the smallest
-    level is too big, it is the one to open at: the viewer then starts at its beginning.
+    The fewest paths of its row always count as few enough: they only connect the steps.
+    """
+    fewest = levels.levels[level.activity_step][0].paths
+    return level.paths <= max(READABLE_PATHS_PER_ACTIVITY * level.activities, fewest)
+
+
+def readable_level(levels: DetailLevels, size_of: dict[tuple[int, int], tuple[float, float]]) -> tuple[int, int]:
+    """Return the richest level whose drawing fits the screen at a legible zoom, without a tangle of paths.
+
+    Richest means the most activities first, then the most paths, of the levels with few
+    enough paths (see few_enough_paths). When even the smallest level is too big, it is
+    the one to open at: the viewer then starts at its beginning.
 
     Args:
         levels: the slider positions.
@@ -143,7 +153,8 @@ def readable_level(levels: DetailLevels, size_of: dict[tuple[int, int], tuple[fl
     """
     def fits(key: tuple[int, int]) -> bool:
         width, height = size_of[key]
-        return width * READABLE_SCALE <= SCREEN_WIDTH and height * READABLE_SCALE <= SCREEN_HEIGHT
+        return (width * READABLE_SCALE <= SCREEN_WIDTH and height * READABLE_SCALE <= SCREEN_HEIGHT
+                and few_enough_paths(levels.level(*key), levels))
 
     best = (0, 0)
     for a, row in enumerate(levels.levels):

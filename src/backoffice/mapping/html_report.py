@@ -18,7 +18,7 @@ from datetime import datetime
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from backoffice.mapping.detail import DetailLevels, detail_levels, readable_level
+from backoffice.mapping.detail import DetailLevels, detail_levels, few_enough_paths, readable_level
 from backoffice.mapping.layout import LANE_LABEL_WIDTH, layout_map
 from backoffice.mapping.model import ProcessMap, StepKind, TimeSink, Variant
 from backoffice.mapping.durations import humanize
@@ -42,6 +42,7 @@ class DrawnLevel:
     key: str  # "a-p": activity step and path step
     activities: int
     paths: int
+    few_paths: bool  # few enough paths to open at (see detail.few_enough_paths)
     svg: Markup
     width: float
     height: float
@@ -106,7 +107,8 @@ def render_html(process_map: ProcessMap) -> str:
         lane_choice=_optional_text(getattr(process_map, "lane_choice", None)),
         detail=detail,
         level_positions=[{"key": level.key, "activities": level.activities, "paths": level.paths,
-                          "width": round(level.width), "height": round(level.height)} for level in detail.levels],
+                          "width": round(level.width), "height": round(level.height), "fewPaths": level.few_paths}
+                         for level in detail.levels],
         has_marks=any(getattr(a, "exception_reasons", None) for a in process_map.activities)
         or bool(process_map.rework.repeated_activities),
         findings=_findings(process_map),
@@ -143,6 +145,7 @@ def draw_levels(levels: DetailLevels) -> DetailControl:
                 root_height = layout.height + LEGEND_HEIGHT
                 drawn[content] = DrawnLevel(key=f"{level.activity_step}-{level.path_step}",
                                             activities=level.activities, paths=level.paths,
+                                            few_paths=few_enough_paths(level, levels),
                                             svg=Markup(svg),  # built and escaped by lxml
                                             width=layout.width, height=root_height)
             by_position.append(drawn[content])

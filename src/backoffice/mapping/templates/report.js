@@ -117,13 +117,15 @@
   });
   window.addEventListener("resize", fit);
 
-  // Open at the richest level that fits this screen at a legible zoom; the page was written
-  // for a 1400px screen, so a wider one shows more at first and a narrower one less.
+  // Open at the richest level that fits this screen at a legible zoom without a tangle of paths;
+  // the page was written for a 1400px screen, so a wider one shows more at first, a narrower one less.
   function richestFitting() {
     // None fits: the smallest, seen from where the process starts.
     var width = frame.clientWidth - 8, height = Math.max(window.innerHeight * 0.82, 320), best = 0;
     positions.forEach(function (position, i) {
-      if (position.width * READABLE <= width && position.height * READABLE <= height) { best = i; }
+      if (position.fewPaths && position.width * READABLE <= width && position.height * READABLE <= height) {
+        best = i;
+      }
     });
     return best;
   }
