@@ -15,9 +15,10 @@ from backoffice.mapping.html_report import render_html
 
 from .test_report_in_browser import CHROMIUM, CHROMIUM_ARGS
 
-LOGS = Path(__file__).resolve().parents[3] / "shared" / "data" / "logs"
-if not LOGS.exists():  # a worktree sits one level deeper than the main checkout
-    LOGS = Path(__file__).resolve().parents[4] / "shared" / "data" / "logs"
+# ../shared beside the checkout, as tests/conftest.py has it; a git worktree sits one folder deeper.
+REPOSITORY = Path(__file__).resolve().parents[2]
+LOGS = next((folder / "shared" / "data" / "logs" for folder in (REPOSITORY.parent, REPOSITORY.parent.parent)
+             if (folder / "shared" / "data" / "logs").is_dir()), REPOSITORY.parent / "shared" / "data" / "logs")
 SHARED_LOGS = ["bpic2012.xes.gz", "08_receipt.xes.gz", "DomesticDeclarations.xes.gz", "helpdesk.xes.gz"]
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),

@@ -104,3 +104,12 @@ def test_a_reading_given_as_a_model_is_said_by_its_note_and_an_empty_lane_choice
     header = html.fromstring(render_html(process_map)).xpath("//header")[0].text_content()
     assert "Reading: one step per activity instance: 9,658 schedule" in header
     assert "Lanes:" not in header
+
+
+def test_the_hint_explains_only_the_marks_the_map_shows():
+    def marks(process_map):
+        document = html.fromstring(render_html(process_map))
+        return document.xpath("//section[@id='map']//p[@class='hint']/span/@class")
+
+    assert marks(instance_map()) == ["mark rework", "mark exception"]
+    assert marks(small_map()) == ["mark rework"]  # no reasons on its steps

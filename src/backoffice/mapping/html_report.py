@@ -22,7 +22,7 @@ from backoffice.mapping.detail import DetailLevels, detail_levels, few_enough_pa
 from backoffice.mapping.layout import LANE_LABEL_WIDTH, layout_map
 from backoffice.mapping.model import ProcessMap, StepKind, TimeSink, Variant
 from backoffice.mapping.durations import humanize
-from backoffice.mapping.svg import KIND_STYLE, LEGEND_HEIGHT, format_count, render_svg
+from backoffice.mapping.svg import KIND_STYLE, LEGEND_HEIGHT, format_count, render_svg, rework_cases
 
 TOP_VARIANTS = 20
 # The page's map is narrower than the SVG export's: more steps fit a screen at a legible zoom.
@@ -109,8 +109,8 @@ def render_html(process_map: ProcessMap) -> str:
         level_positions=[{"key": level.key, "activities": level.activities, "paths": level.paths,
                           "width": round(level.width), "height": round(level.height), "fewPaths": level.few_paths}
                          for level in detail.levels],
-        has_marks=any(getattr(a, "exception_reasons", None) for a in process_map.activities)
-        or bool(process_map.rework.repeated_activities),
+        has_exception_marks=any(getattr(a, "exception_reasons", None) for a in process_map.activities),
+        has_rework_marks=any(rework_cases(process_map).values()),
         findings=_findings(process_map),
         kinds=[(share, KIND_STYLE[share.kind], KIND_EXPLAINED[share.kind]) for share in process_map.step_kinds],
         kind_events=max(sum(share.events for share in process_map.step_kinds), 1),
