@@ -19,7 +19,7 @@ from lxml import etree
 
 from backoffice.errors import BadOption
 from backoffice.mapping.durations import humanize
-from backoffice.mapping.labels import LABEL_SIZE, PlacedLabel, Rect, place_labels
+from backoffice.mapping.labels import PlacedLabel, Rect, place_labels
 from backoffice.mapping.layout import (
     LANE_LABEL_WIDTH,
     MARGIN,
