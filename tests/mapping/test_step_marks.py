@@ -70,7 +70,7 @@ def test_the_time_view_shows_each_steps_time_at_work_for_the_chosen_statistic():
     layout = layout_map(process_map)
     group = node_group(etree.fromstring(render_svg(process_map, layout).encode()), layout, CHECK)
     texts = {t.get("class"): t.text for t in group.xpath("s:text[contains(@class, 'node-value')]", namespaces=NS)}
-    assert texts["node-value measure-time stat-total"] == "at work 3.3 h"  # 10 instances of 20 min
+    assert texts["node-value measure-time stat-total"] == "total work 3.3 h"  # 10 instances of 20 min
     assert texts["node-value measure-time stat-median"] == "median work 20 min"
     assert texts["node-value measure-frequency"].startswith("13 times")
 

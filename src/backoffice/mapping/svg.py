@@ -367,10 +367,11 @@ def _node(parent: etree._Element, node: NodeBox, activity: Activity | None, proc
     for stat in TIME_STATS:
         worked = _stat_text(processing, stat)
         waited = _stat_text(activity.wait_before, stat)
+        # The statistic is named in the box: a total of 1.3 y must not read as one case's wait.
         if worked is not None:
-            text = f"at work {worked}" if stat == "total" else f"{stat} work {worked}"
+            text = f"{stat} work {worked}"
         elif waited is not None:
-            text = f"waits {waited} before" if stat == "total" else f"{stat} wait {waited}"
+            text = f"{stat} wait {waited}"  # before the step; the tooltip says so
         else:
             text = "no wait before it"  # a first step, with no time at work recorded
         _text(group, node.x + TEXT_INSET, bottom, fit_lines(text, room, VALUE_SIZE, lines=1)[0],
