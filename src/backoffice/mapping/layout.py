@@ -294,7 +294,8 @@ def _layers(vertex_count: int, routes: list[tuple[int, int, int, Edge | None]]) 
     layers = [-1] * vertex_count
     order = _topological(vertex_count, preds)
     for vertex in order:
-        layers[vertex] = max((layers[p] + 1 for p in preds[vertex]), default=0)
+        # A step nothing leads to is still after the start (layer 0), never level with it.
+        layers[vertex] = max((layers[p] + 1 for p in preds[vertex]), default=0 if vertex < 2 else 1)
     # A step nothing leads to (its way in is hidden at this level of detail, or is a loop
     # back) would sit in the first layer, far from what it leads to, its paths crossing the
     # map: it goes right before the earliest step it leads to instead.

@@ -146,7 +146,7 @@ def _legend(root: etree._Element) -> None:
         item = svg_element(group, "g", {"class": css})
         for k, t in enumerate((0.15, 0.55, 1.0)):
             svg_element(item, "line", x1=f"{x + k * 14:.0f}", y1="7", x2=f"{x + k * 14 + 10:.0f}", y2="7",
-                 stroke=_mix(ramp, t), **{"stroke-width": f"{1.5 + 5 * t:.1f}"})
+                        stroke=_mix(ramp, t), **{"stroke-width": f"{1.5 + 5 * t:.1f}"})
         svg_text(item, x + 50, 11.5, text, "legend")
 
 
@@ -157,24 +157,26 @@ def _lanes(body: etree._Element, layout: MapLayout, lanes_by: str) -> None:
         band = svg_element(group, "g", {"class": "lane shared" if shared else "lane"})
         extra = {"stroke-dasharray": "6 4"} if shared else {}
         svg_element(band, "rect", x=f"{MARGIN:.0f}", y=f"{lane.y:.1f}", width=f"{layout.width - 2 * MARGIN:.0f}",
-             height=f"{lane.height:.1f}", fill="#fbf7ee" if shared else "#f7f9fc" if k % 2 == 0 else "#eef2f7",
-             stroke="#c9b68b" if shared else "#d5dce6", **extra)
-        svg_element(band, "title").text = (f"Shared: activities that no single {lanes_by} does most of; hover a step "
-                                    f"for its split" if shared else f"{lanes_by}: {lane.label}")
+                    height=f"{lane.height:.1f}", fill="#fbf7ee" if shared else "#f7f9fc" if k % 2 == 0 else "#eef2f7",
+                    stroke="#c9b68b" if shared else "#d5dce6", **extra)
+        svg_element(band, "title").text = (f"Shared: steps no single {lanes_by} does 60% of; hover a step "
+                                           f"for its split" if shared else f"{lanes_by}: {lane.label}")
         if layout.label_width < LANE_LABEL_WIDTH:  # no room for names: a map without lanes
             continue
         svg_element(band, "rect", x=f"{MARGIN:.0f}", y=f"{lane.y:.1f}", width=f"{LANE_LABEL_WIDTH:.0f}",
-             height=f"{lane.height:.1f}", fill="#f3ead6" if shared else "#e2e8f0" if k % 2 == 0 else "#d9e0ea",
-             stroke="#c9b68b" if shared else "#d5dce6", **extra)
+                    height=f"{lane.height:.1f}", fill="#f3ead6" if shared else "#e2e8f0" if k % 2 == 0 else "#d9e0ea",
+                    stroke="#c9b68b" if shared else "#d5dce6", **extra)
         # A single word too long for the column (ADMINISTRATION) reads better smaller than cut.
         size = 13 if all(text_width(w, 13) <= LANE_LABEL_WIDTH - 24 for w in lane.label.split()) else 11
         lines = fit_lines(lane.label, LANE_LABEL_WIDTH - 24, size, lines=3)
         top = lane.y + lane.height / 2 - (len(lines) * 16) / 2 + 6
-        kind = f"no {lanes_by} does most" if shared else lanes_by
-        svg_text(band, MARGIN + 12, top - 14, fit_lines(kind, LANE_LABEL_WIDTH - 24, 10 * 1.1, lines=1)[0], "lane-kind")
+        svg_text(band, MARGIN + 12, top - 14, fit_lines(lanes_by, LANE_LABEL_WIDTH - 24, 10 * 1.1, lines=1)[0],
+                 "lane-kind")
         for i, line in enumerate(lines):
             extra_style = {"style": f"font-size: {size}px"} if size != 13 else {}
             svg_text(band, MARGIN + 12, top + 12 + i * 16, line, "lane-label", **extra_style)
+        if shared:
+            svg_text(band, MARGIN + 12, top + 12 + len(lines) * 16, "none does 60%", "lane-kind")
 
 
 def _measures() -> dict[str, Callable[[EdgeRoute], float | None]]:
@@ -212,7 +214,7 @@ def _mix(ramp: tuple[tuple[int, int, int], tuple[int, int, int]], t: float) -> s
 def _edge(parent: etree._Element, route: EdgeRoute, layout: MapLayout, scales: dict[str, _Scale]) -> None:
     source, target = layout.node_by_id(route.source), layout.node_by_id(route.target)
     group = svg_element(parent, "g", {"class": f"edge {route.shape.value}", "data-source": route.source,
-                               "data-target": route.target})
+                                      "data-target": route.target})
     svg_element(group, "title").text = _edge_title(route, source, target)
     for css, scale in scales.items():
         t = scale(route)
@@ -293,6 +295,6 @@ def _edge_labels(parent: etree._Element, layout: MapLayout, obstacles: list[Rect
             label = labels[i]
             route = layout.edges[i]
             svg_text(parent, label.x, label.baseline, label.text, f"edge-label {css}",
-                  **{"text-anchor": "middle", "data-source": route.source, "data-target": route.target})
+                     **{"text-anchor": "middle", "data-source": route.source, "data-target": route.target})
 
 

@@ -86,9 +86,9 @@ def draw_step(parent: etree._Element, node: NodeBox, activity: Activity | None, 
     svg_element(group, "title").text = _node_title(activity, kind_label, process_map.lanes.value, rework)
     outline = {"stroke-dasharray": "5 3"} if shared else {}
     svg_element(group, "rect", x=f"{node.x:.1f}", y=f"{node.y:.1f}", width=f"{node.width:.0f}",
-         height=f"{node.height:.0f}", rx="7", fill=fill, stroke=stroke, **{"stroke-width": "1.5"}, **outline)
+                height=f"{node.height:.0f}", rx="7", fill=fill, stroke=stroke, **{"stroke-width": "1.5"}, **outline)
     svg_element(group, "rect", x=f"{node.x:.1f}", y=f"{node.y:.1f}", width="5", height=f"{node.height:.0f}",
-         rx="2", fill=stroke)
+                rx="2", fill=stroke)
     room = node.width - TEXT_INSET - 8
     lines = fit_lines(activity.name, room, NAME_SIZE, lines=3)
     first = node.y + {1: 24.0, 2: 19.0, 3: 15.0}[len(lines)]
@@ -100,7 +100,7 @@ def draw_step(parent: etree._Element, node: NodeBox, activity: Activity | None, 
     if activity.cases != activity.events and text_width(with_cases, VALUE_SIZE) <= room:
         volume = with_cases
     svg_text(group, node.x + TEXT_INSET, bottom, fit_lines(volume, room, VALUE_SIZE, lines=1)[0],
-          "node-value measure-frequency")
+             "node-value measure-frequency")
     processing = getattr(activity, "processing", None)
     for stat in TIME_STATS:
         worked = _stat_text(processing, stat)
@@ -113,7 +113,7 @@ def draw_step(parent: etree._Element, node: NodeBox, activity: Activity | None, 
         else:
             text = "no wait before it"  # a first step, with no time at work recorded
         svg_text(group, node.x + TEXT_INSET, bottom, fit_lines(text, room, VALUE_SIZE, lines=1)[0],
-              f"node-value measure-time stat-{stat}")
+                 f"node-value measure-time stat-{stat}")
     return _badges(group, node, activity, rework.get(activity.name, 0))
 
 
@@ -168,7 +168,8 @@ def _badges(group: etree._Element, node: NodeBox, activity: Activity, rework: in
         width = text_width(label, BADGE_SIZE) + 10
         badge = svg_element(group, "g", {"class": f"badge {css}"})
         svg_element(badge, "title").text = title
-        svg_element(badge, "rect", x=f"{x:.1f}", y=f"{y:.1f}", width=f"{width:.1f}", height=f"{BADGE_HEIGHT:.0f}", rx="7")
+        svg_element(badge, "rect", x=f"{x:.1f}", y=f"{y:.1f}", width=f"{width:.1f}", height=f"{BADGE_HEIGHT:.0f}",
+                    rx="7")
         svg_text(badge, x + 5, y + 10.5, label, "badge-text")
         rects.append(Rect(x, y, width, BADGE_HEIGHT))
         x += width + 4
@@ -180,12 +181,12 @@ def _terminal(parent: etree._Element, node: NodeBox, process_map: ProcessMap) ->
     counts = process_map.summary.start_activities if is_start else process_map.summary.end_activities
     group = svg_element(parent, "g", {"class": f"node {node.kind.value}", "data-id": node.id})
     svg_element(group, "title").text = (f"{'Start' if is_start else 'End'}: "
-                                 f"{counted(sum(c.cases for c in counts), 'case')}")
+                                        f"{counted(sum(c.cases for c in counts), 'case')}")
     c = node.center
     svg_element(group, "circle", cx=f"{c.x:.1f}", cy=f"{c.y:.1f}", r=f"{node.width / 2:.1f}",
-         fill="#2f855a" if is_start else "#4a5568")
+                fill="#2f855a" if is_start else "#4a5568")
     if is_start:
-        svg_element(group, "polygon", points=f"{c.x - 4:.1f},{c.y - 7:.1f} {c.x - 4:.1f},{c.y + 7:.1f} {c.x + 7:.1f},{c.y:.1f}",
-             fill="#ffffff")
+        triangle = f"{c.x - 4:.1f},{c.y - 7:.1f} {c.x - 4:.1f},{c.y + 7:.1f} {c.x + 7:.1f},{c.y:.1f}"
+        svg_element(group, "polygon", points=triangle, fill="#ffffff")
     else:
         svg_element(group, "rect", x=f"{c.x - 6:.1f}", y=f"{c.y - 6:.1f}", width="12", height="12", fill="#ffffff")
