@@ -37,6 +37,21 @@ class InstanceActivity(Activity):
     rework_cases: int = 0
 
 
+def _instance_activity(fields: dict) -> Activity:
+    """Build the activity with the model's own fields where it has them, else with the stand-ins above."""
+    if "shared" not in Activity.model_fields:
+        return InstanceActivity(**fields)
+    from backoffice.mapping import model
+
+    def as_dict(item: object) -> dict:
+        return item if isinstance(item, dict) else vars(item)
+
+    fields["lane_split"] = [model.LaneShare(**as_dict(share)) for share in fields.get("lane_split", [])]
+    fields["exception_reasons"] = [model.ReasonCount(**as_dict(reason))
+                                   for reason in fields.get("exception_reasons", [])]
+    return Activity(**fields)
+
+
 def instance_map() -> ProcessMap:
     """Return the small map where Check is shared by two lanes, has exceptions and rework, and steps take time."""
     base = small_map()
@@ -47,9 +62,26 @@ def instance_map() -> ProcessMap:
             extra.update(shared=True, rework_cases=3,
                          lane_split=[LaneShare("Clerk", 7, 0.54), LaneShare("Manager", 6, 0.46)],
                          exception_reasons=[ReasonCount("missing <receipt>", 3, 4), ReasonCount("wrong amount", 1, 1)])
-        activities.append(InstanceActivity(**activity.model_dump(), **extra))
-    return base.model_copy(update={"activities": activities, "reading": "activity instances (start and complete)",
+        activities.append(_instance_activity({**activity.model_dump(), **extra}))
+    return base.model_copy(update={"activities": activities,
+                                   "reading": reading("one step per activity instance, start and complete paired"),
                                    "lane_choice": "role: the first of role, group, system the log has"})
 
 
-__all__ = ["DAY", "instance_map"]
+@dataclass(frozen=True)
+class Reading:
+    mode: str
+    lifecycle: str
+    timestamps: str
+    note: str
+
+
+def reading(note: str) -> object:
+    """Return how a log was read, as the model's Reading where it has one."""
+    from backoffice.mapping import model
+
+    kind = getattr(model, "Reading", Reading)
+    return kind(mode="instances", lifecycle="standard XES lifecycle", timestamps="start and complete", note=note)
+
+
+__all__ = ["DAY", "instance_map", "reading"]

@@ -161,7 +161,7 @@ def _optional_text(value: object) -> str | None:
     """Say in words a field the analysis may or may not give: None or empty, text, or a model with a `note`."""
     if value is None:
         return None
-    text = str(getattr(value, "note", None) or getattr(value, "value", value)).strip()
+    text = str(value.note if hasattr(value, "note") else getattr(value, "value", value)).strip()
     return text or None
 
 

@@ -51,8 +51,9 @@ def rework_cases(process_map: ProcessMap) -> dict[str, int]:
     from_table = {item.activity: item.cases for item in process_map.rework.repeated_activities}
     result = {}
     for activity in process_map.activities:
-        cases = getattr(activity, "rework_cases", None)
-        result[activity.name] = from_table.get(activity.name, 0) if cases is None else cases
+        # A default left unset (an activity built without it) is not the analysis saying "none".
+        given = "rework_cases" in activity.model_fields_set
+        result[activity.name] = activity.rework_cases if given else from_table.get(activity.name, 0)
     return result
 
 
