@@ -136,3 +136,17 @@ def test_a_wider_screen_opens_at_a_richer_level_and_a_narrow_one_at_a_smaller(tm
             assert svg["width"] <= frame["width"] + 1, width  # whole at first sight
     assert page.input_value("#detail-activities") != "0"  # 2400 wide: more than the smallest
     assert shown[900] == 6 and shown[900] <= shown[1400] < shown[2400]  # 900: nothing fits, the smallest
+
+
+def test_hovering_a_path_lights_up_its_label_and_the_label_its_path(report, browser_page):
+    page, _ = browser_page
+    page.goto(report.as_uri())
+    label = page.locator("svg.process-map text.edge-label.measure-frequency").first
+    source, target = label.get_attribute("data-source"), label.get_attribute("data-target")
+    edge = page.locator(f"svg.process-map g.edge[data-source='{source}'][data-target='{target}']")
+    label.scroll_into_view_if_needed()
+    label.hover()
+    assert "hot" in edge.get_attribute("class").split()
+    assert "hot" in label.get_attribute("class").split()
+    page.mouse.move(0, 0)
+    assert "hot" not in edge.get_attribute("class").split()

@@ -179,3 +179,14 @@ def test_the_self_loop_is_drawn_once_per_measure():
     classes = [p.get("class") for p in loop.xpath("svg:path", namespaces=NS)]
     assert classes == ["measure-frequency", "measure-time stat-total", "measure-time stat-mean",
                        "measure-time stat-median"]
+
+
+def test_a_path_with_no_waiting_gets_no_time_label_but_keeps_its_count():
+    base = small_map()
+    edges = [edge(APPROVE, PAY, 7, 0.0) if (e.source, e.target) == (APPROVE, PAY) else e for e in base.edges]
+    process_map = base.model_copy(update={"edges": edges})
+    layout = layout_map(process_map)
+    root = parse(render_svg(process_map, layout))
+    approve, pay = layout.node_for(APPROVE).id, layout.node_for(PAY).id
+    labels = root.xpath(f"//svg:text[@data-source='{approve}'][@data-target='{pay}']/@class", namespaces=NS)
+    assert labels == ["edge-label measure-frequency"]

@@ -75,7 +75,9 @@ STYLE = """
 .process-map .badge.rework rect { fill: #6b46c1; }
 .process-map .badge.exception rect { fill: #c05621; }
 .process-map .legend { font-size: 12px; fill: #2d3748; }
-.process-map .edge:hover path { stroke-opacity: 1; }
+.process-map .edge.hot path, .process-map .edge.hot polygon { stroke: #d97706; fill: #d97706; }
+.process-map .edge.hot path { fill: none; }
+.process-map .edge-label.hot { fill: #b45309; text-decoration: underline; }
 .process-map .edge path { fill: none; stroke-linecap: round; }
 """
 
@@ -273,7 +275,9 @@ def edge_label_texts(layout: MapLayout) -> dict[str, list[str | None]]:
     """Return each measure's label for every route, by the classes it is drawn under."""
     texts: dict[str, list[str | None]] = {"measure-frequency": [format_count(r.count) for r in layout.edges]}
     for stat in TIME_STATS:
-        texts[f"measure-time stat-{stat}"] = [humanize(getattr(r.edge.wait, stat)) if r.edge else None
+        # A path with no waiting to speak of gets no "0 s" label: the tooltip still says so.
+        texts[f"measure-time stat-{stat}"] = [humanize(getattr(r.edge.wait, stat))
+                                              if r.edge and getattr(r.edge.wait, stat) >= 1 else None
                                               for r in layout.edges]
     return texts
 

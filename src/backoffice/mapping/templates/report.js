@@ -117,6 +117,20 @@
   });
   window.addEventListener("resize", fit);
 
+  // Hovering a path or its label lights up both, so a label always points at its path.
+  function hot(event, on) {
+    var item = event.target.closest("g.edge, text.edge-label");
+    if (!item) { return; }
+    var source = item.dataset.source, target = item.dataset.target, map = svg();
+    map.querySelectorAll("g.edge, text.edge-label").forEach(function (element) {
+      if (element.dataset.source === source && element.dataset.target === target) {
+        element.classList.toggle("hot", on);
+      }
+    });
+  }
+  canvas.addEventListener("mouseover", function (event) { hot(event, true); });
+  canvas.addEventListener("mouseout", function (event) { hot(event, false); });
+
   // Open at the richest level that fits this screen at a legible zoom without a tangle of paths;
   // the page was written for a 1400px screen, so a wider one shows more at first, a narrower one less.
   function richestFitting() {
