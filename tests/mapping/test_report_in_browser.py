@@ -150,3 +150,14 @@ def test_hovering_a_path_lights_up_its_label_and_the_label_its_path(report, brow
     assert "hot" in label.get_attribute("class").split()
     page.mouse.move(0, 0)
     assert "hot" not in edge.get_attribute("class").split()
+
+
+def test_printing_shows_the_whole_map_not_the_panned_corner(report, browser_page):
+    page, _ = browser_page
+    page.goto(report.as_uri())
+    page.click("#zoom-in")
+    page.emulate_media(media="print")
+    svg = page.locator("#map-canvas svg").bounding_box()
+    frame = page.locator("#map-frame").bounding_box()
+    assert svg["width"] <= frame["width"] + 1 and svg["height"] <= frame["height"] + 1
+    assert page.evaluate("getComputedStyle(document.getElementById('map-canvas')).transform") == "none"
