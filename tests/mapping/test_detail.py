@@ -17,11 +17,11 @@ from backoffice.mapping.detail import (
 from .map_fixtures import domestic_declarations, large_map, small_map
 
 
-def test_the_activity_slider_ends_at_every_activity_and_keeps_at_most_six_rungs():
+def test_the_activity_slider_starts_small_and_ends_at_every_activity():
     assert activity_steps(6) == (6,)
     assert activity_steps(24) == (6, 10, 15, 24)
-    assert activity_steps(150) == (15, 25, 40, 70, 100, 150)
-    assert len(activity_steps(400)) == 6 and activity_steps(400)[-1] == 400
+    assert activity_steps(150) == (6, 10, 15, 25, 40, 70, 100, 150)
+    assert activity_steps(400)[0] == 6 and activity_steps(400)[-1] == 400
 
 
 @pytest.mark.parametrize("process_map", [small_map, large_map, domestic_declarations], ids=["small", "busy", "real"])

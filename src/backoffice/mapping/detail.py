@@ -16,13 +16,11 @@ from dataclasses import dataclass
 from backoffice.mapping.model import ProcessMap
 
 # The rungs of the activity slider; a log's own number of activities is always the last.
+# The small rungs stay even on a big log: they are what fits a screen at first sight.
 ACTIVITY_LADDER = (6, 10, 15, 25, 40, 70, 100, 150)
-MAX_ACTIVITY_LEVELS = 6
 # The shares of the paths beyond the connecting ones that each rung of the path slider adds.
 PATH_SHARES = (0.0, 0.1, 0.25, 0.5, 1.0)
-# The first view: as many activities as a person takes in at a glance, and few more paths
-# than steps.
-READABLE_ACTIVITIES = 15
+# The first view keeps to few more paths than steps: past that, a map is a tangle.
 READABLE_PATHS_PER_ACTIVITY = 1.6
 
 
@@ -44,16 +42,11 @@ class DetailLevels:
     activity_counts: tuple[int, ...]
     path_shares: tuple[float, ...]
     levels: tuple[tuple[DetailLevel, ...], ...]
-    default: tuple[int, int]
     total_activities: int
     total_paths: int
 
     def level(self, activity_step: int, path_step: int) -> DetailLevel:
         return self.levels[activity_step][path_step]
-
-    @property
-    def default_level(self) -> DetailLevel:
-        return self.level(*self.default)
 
     @property
     def full_level(self) -> DetailLevel:
@@ -62,26 +55,15 @@ class DetailLevels:
 
 def activity_steps(count: int) -> tuple[int, ...]:
     """Return how many activities each rung of the slider shows, ending with all of them."""
-    steps = [n for n in ACTIVITY_LADDER if n < count] + [count]
-    return tuple(steps[-MAX_ACTIVITY_LEVELS:]) if count else (0,)
+    return (*(n for n in ACTIVITY_LADDER if n < count), count) if count else (0,)
 
 
 def detail_levels(process_map: ProcessMap) -> DetailLevels:
-    """Compute every level of the two sliders for a map, and the level to open at.
-
-    The first view shows at most READABLE_ACTIVITIES activities and, of the path steps,
-    the richest that keeps to about READABLE_PATHS_PER_ACTIVITY paths per activity.
-    """
+    """Compute every level of the two sliders for a map; see readable_level for where to open."""
     counts = activity_steps(len(process_map.activities))
     levels = tuple(tuple(_level(process_map, a, p, shown, share) for p, share in enumerate(PATH_SHARES))
                    for a, shown in enumerate(counts))
-    readable = [a for a, shown in enumerate(counts) if shown <= READABLE_ACTIVITIES]
-    activity_default = readable[-1] if readable else 0
-    row = levels[activity_default]
-    budget = READABLE_PATHS_PER_ACTIVITY * max(row[0].activities, 1)
-    path_default = max([p for p, level in enumerate(row) if level.paths <= budget], default=0)
     return DetailLevels(activity_counts=counts, path_shares=PATH_SHARES, levels=levels,
-                        default=(activity_default, path_default),
                         total_activities=len(process_map.activities), total_paths=len(process_map.edges))
 
 
