@@ -613,3 +613,22 @@ class NotDeadLettered(UserError):
         self.entry_id = entry_id
         self.status = status
         super().__init__(f"outbox entry {entry_id} is {status}, not dead; expected an id from `backoffice dlq list`")
+
+
+# BPMN
+
+
+class BpmnFileError(UserError):
+    """A file that cannot be read as a BPMN 2.0 process: where the problem is and what was expected."""
+
+    def __init__(self, path: Path | str, problem: str, *, line: int | None = None, expected: str | None = None,
+                 element: str | None = None) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        self.line = line
+        self.expected = expected
+        self.element = element
+        message = f"{_where(path, line)}: {problem}"
+        if expected:
+            message += f"; expected {expected}"
+        super().__init__(message)

@@ -1,0 +1,242 @@
+"""Read a BPMN 2.0 file into plain values: its processes, their flow nodes, flows and lanes, with lines.
+
+Only what the importer needs, read the same whatever prefix a modeler gave the namespace
+(bpmn:, bpmn2:, semantic:, model:, none). Vendor attributes (camunda:, flowable:, activiti:,
+zeebe:) are kept by their local name, so `candidateGroups` reads the same from Camunda 7 and
+Flowable. The file is parsed without entities or network access: a BPMN file is input from
+outside. Everything a reader can get wrong is refused here, with its line, before any conversion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+from backoffice.errors import BpmnFileError
+
+MODEL = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+FLOW_NODES = frozenset({
+    "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+    "task", "userTask", "manualTask", "serviceTask", "scriptTask", "sendTask", "receiveTask", "businessRuleTask",
+    "callActivity", "subProcess", "transaction", "adHocSubProcess",
+    "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway",
+})
+CONTAINERS = frozenset({"subProcess", "transaction", "adHocSubProcess"})
+EVENT_DEFINITIONS = ("timer", "message", "error", "terminate", "signal", "escalation", "compensate",
+                     "conditional", "link", "cancel")
+
+
+@dataclass(frozen=True)
+class Node:
+    """A flow node: a task, an event, a gateway or a sub-process.
+
+    parent: the id of the process or sub-process it sits in. event: the kind of its event
+    definition (timer, message, error ...) or None. extensions: vendor attributes by local name.
+    """
+
+    id: str
+    tag: str
+    name: str | None
+    line: int
+    parent: str
+    lane: str | None = None
+    event: str | None = None
+    event_detail: dict[str, str] = field(default_factory=dict)
+    attached_to: str | None = None
+    interrupting: bool = True
+    default_flow: str | None = None
+    extensions: dict[str, str] = field(default_factory=dict)
+    called_element: str | None = None
+    loop: str | None = None  # multiInstance, sequentialMultiInstance or standard
+    for_compensation: bool = False
+    triggered_by_event: bool = False
+    documentation: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A sequence flow, with its condition as written and the condition's language, if any."""
+
+    id: str
+    source: str
+    target: str
+    name: str | None
+    line: int
+    condition: str | None = None
+    language: str | None = None
+
+
+@dataclass
+class Process:
+    """One process of the file: its nodes and flows (sub-processes' included), lanes and attributes."""
+
+    id: str
+    name: str | None
+    line: int
+    nodes: dict[str, Node]
+    flows: dict[str, Flow]
+    lanes: dict[str, str]  # lane id -> lane name
+    documentation: str | None = None
+    participant: str | None = None
+    extensions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.participant or self.id
+
+
+@dataclass
+class BpmnDocument:
+    path: Path
+    processes: list[Process]
+    messages: dict[str, str]  # message id -> name
+
+
+def read_bpmn(path: Path | str) -> BpmnDocument:
+    """Read a BPMN 2.0 file.
+
+    Raises:
+        BpmnFileError: the file is missing, not XML, not BPMN 2.0, holds no process, or a flow
+            or boundary event refers to an element that does not exist (with its line).
+    """
+    path = Path(path)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True)
+    try:
+        root = etree.parse(str(path), parser).getroot()
+    except OSError as exc:
+        raise BpmnFileError(path, f"cannot read the file ({exc.strerror or exc})", expected="a BPMN 2.0 file") \
+            from None
+    except etree.XMLSyntaxError as exc:
+        line = exc.position[0] if exc.position else None
+        raise BpmnFileError(path, f"is not well-formed XML ({exc.msg})", line=line,
+                            expected="a BPMN 2.0 XML file") from None
+    if etree.QName(root).namespace != MODEL or etree.QName(root).localname != "definitions":
+        raise BpmnFileError(path, f"the root element is <{etree.QName(root).localname}> in namespace "
+                            f"{etree.QName(root).namespace or '(none)'}, so this is not a BPMN 2.0 model",
+                            line=root.sourceline, expected=f"<definitions> in the namespace {MODEL}")
+    participants = {p.get("processRef"): p.get("name") for p in root.iter(f"{{{MODEL}}}participant")}
+    messages = {m.get("id"): m.get("name") or m.get("id") for m in root.iter(f"{{{MODEL}}}message")}
+    processes = [_process(path, element, participants.get(element.get("id")))
+                 for element in root.iterchildren(f"{{{MODEL}}}process")]
+    if not processes:
+        raise BpmnFileError(path, "the model holds no process", line=root.sourceline,
+                            expected="at least one <process> with flow nodes")
+    return BpmnDocument(path, processes, messages)
+
+
+def _local(element: etree._Element) -> str:
+    tag = element.tag
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def _is_model(element: etree._Element) -> bool:
+    return isinstance(element.tag, str) and etree.QName(element).namespace == MODEL
+
+
+def _extensions(element: etree._Element) -> dict[str, str]:
+    """Vendor attributes by local name (camunda:candidateGroups -> candidateGroups), and zeebe task types."""
+    found = {etree.QName(key).localname: value for key, value in element.attrib.items()
+             if key.startswith("{") and etree.QName(key).namespace not in (MODEL,)
+             and not key.startswith("{http://www.w3.org/")}
+    for child in element.iterchildren():
+        if _local(child) == "extensionElements":
+            for item in child.iter():
+                if _local(item) == "taskDefinition" and item.get("type"):
+                    found.setdefault("topic", item.get("type"))
+                elif _local(item) == "connectorId" and item.text:
+                    found.setdefault("connectorId", item.text.strip())
+                elif _local(item) == "calledElement" and item.get("processId"):
+                    found.setdefault("calledElement", item.get("processId"))
+    return found
+
+
+def _text_of(element: etree._Element, local: str) -> str | None:
+    for child in element.iterchildren():
+        if _is_model(child) and _local(child) == local:
+            return " ".join((child.text or "").split()) or None
+    return None
+
+
+def _process(path: Path, element: etree._Element, participant: str | None) -> Process:
+    nodes: dict[str, Node] = {}
+    flows: dict[str, Flow] = {}
+    lanes: dict[str, str] = {}
+    lane_of: dict[str, str] = {}
+    for lane in element.iter(f"{{{MODEL}}}lane"):
+        lanes[lane.get("id")] = " ".join((lane.get("name") or lane.get("id") or "").split())
+        for ref in lane.iterchildren(f"{{{MODEL}}}flowNodeRef"):
+            lane_of[(ref.text or "").strip()] = lane.get("id")  # inner lanes come later and win
+    _collect(element, element.get("id"), nodes, flows, lane_of)
+    process_id = element.get("id") or f"process-line-{element.sourceline}"
+    for flow in flows.values():
+        for end, ref in (("source", flow.source), ("target", flow.target)):
+            if ref not in nodes:
+                raise BpmnFileError(path, f"sequence flow {flow.id!r} has {end}Ref {ref!r}, which is no flow node "
+                                    f"of process {process_id!r}", line=flow.line,
+                                    expected="the id of a task, event or gateway of the same process",
+                                    element=flow.id)
+    for node in nodes.values():
+        if node.tag == "boundaryEvent" and node.attached_to not in nodes:
+            raise BpmnFileError(path, f"boundary event {node.id!r} is attached to {node.attached_to!r}, which is "
+                                f"no activity of process {process_id!r}", line=node.line,
+                                expected="attachedToRef naming a task or sub-process", element=node.id)
+        if node.default_flow and node.default_flow not in flows:
+            raise BpmnFileError(path, f"{node.tag} {node.id!r} names default flow {node.default_flow!r}, which "
+                                "does not exist", line=node.line, expected="the id of one of its outgoing flows",
+                                element=node.id)
+    return Process(id=process_id, name=element.get("name"), line=element.sourceline, nodes=nodes, flows=flows,
+                   lanes=lanes, documentation=_text_of(element, "documentation"), participant=participant,
+                   extensions=_extensions(element))
+
+
+def _collect(container: etree._Element, parent: str, nodes: dict[str, Node], flows: dict[str, Flow],
+             lane_of: dict[str, str]) -> None:
+    for child in container.iterchildren():
+        if not _is_model(child):
+            continue
+        tag = _local(child)
+        if tag == "sequenceFlow":
+            condition = next((c for c in child.iterchildren() if _local(c) == "conditionExpression"), None)
+            flows[child.get("id")] = Flow(
+                id=child.get("id"), source=child.get("sourceRef"), target=child.get("targetRef"),
+                name=" ".join((child.get("name") or "").split()) or None, line=child.sourceline,
+                condition=(condition.text or "").strip() or None if condition is not None else None,
+                language=condition.get("language") if condition is not None else None)
+        elif tag in FLOW_NODES:
+            nodes[child.get("id")] = _node(child, tag, parent, lane_of)
+            if tag in CONTAINERS:
+                _collect(child, child.get("id"), nodes, flows, lane_of)
+
+
+def _node(element: etree._Element, tag: str, parent: str, lane_of: dict[str, str]) -> Node:
+    event, detail = None, {}
+    for child in element.iterchildren():
+        local = _local(child)
+        if local.endswith("EventDefinition") and local[:-len("EventDefinition")] in EVENT_DEFINITIONS:
+            event = local[:-len("EventDefinition")]
+            detail = {k: v for k, v in child.attrib.items() if not k.startswith("{")}
+            for part in child.iterchildren():
+                if _local(part) in ("timeDuration", "timeCycle", "timeDate"):
+                    detail[_local(part)] = (part.text or "").strip()
+    loop = None
+    for child in element.iterchildren():
+        if _local(child) == "multiInstanceLoopCharacteristics":
+            loop = "sequentialMultiInstance" if child.get("isSequential") == "true" else "multiInstance"
+        elif _local(child) == "standardLoopCharacteristics":
+            loop = "standard"
+    extensions = _extensions(element)
+    return Node(
+        id=element.get("id"), tag=tag, name=" ".join((element.get("name") or "").split()) or None,
+        line=element.sourceline, parent=parent, lane=lane_of.get(element.get("id")), event=event,
+        event_detail=detail, attached_to=element.get("attachedToRef"),
+        interrupting=element.get("cancelActivity", "true") != "false", default_flow=element.get("default"),
+        extensions=extensions, called_element=element.get("calledElement") or extensions.get("calledElement"),
+        loop=loop, for_compensation=element.get("isForCompensation") == "true",
+        triggered_by_event=element.get("triggeredByEvent") == "true", documentation=_text_of(element, "documentation"))
