@@ -27,6 +27,7 @@ from typing import Any
 from backoffice.definitions.bpmn_conditions import translate_condition
 from backoffice.definitions.bpmn_reader import CONTAINERS, BpmnDocument, Flow, Node, Process, read_bpmn
 from backoffice.definitions.bpmn_timers import iso_duration_to_text
+from backoffice.definitions.model import REQUESTER
 from backoffice.errors import BpmnFileError
 
 OWNER_ROLE = "process-owner"
@@ -129,6 +130,8 @@ class _Path:
     guards: tuple[str, ...] = ()
     name: str | None = None
     untranslated: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
 
 
 @dataclass
@@ -149,6 +152,9 @@ class _Importer:
     extra_starts: list[Node] = field(default_factory=list)
     joined: set[str] = field(default_factory=set)
     start_node: Node | None = None
+    exceptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lane_role: dict[str, str | None] = field(default_factory=dict)
+    placeholders: list[str] = field(default_factory=lambda: list(_PLACEHOLDERS))
 
     def note(self, node: Node | Flow, message: str, *, expressible: bool = False) -> None:
         tag = node.tag if isinstance(node, Node) else "sequenceFlow"
@@ -158,6 +164,12 @@ class _Importer:
 
     def run(self) -> BpmnImport:
         nodes = self.process.nodes
+        for lane_id, name in self.process.lanes.items():
+            extensions = self.process.lane_extensions.get(lane_id, {})
+            role = (extensions["role"] or None) if "role" in extensions else (slug(name) or slug(lane_id))
+            self.lane_role[lane_id] = role
+            if role:
+                self.roles.setdefault(role, {"title": name, "queue": extensions.get("queue") or role})
         skipped = self._skipped()
         for flow in self.process.flows.values():
             if flow.source in skipped or flow.target in skipped:
@@ -179,8 +191,9 @@ class _Importer:
         self._close_open_ends()
         self._drop_unreachable(intake)
         self._close_dead_ends()
+        definition = self._definition()
         findings = sorted(self.findings, key=lambda f: (f.line, f.element))
-        return BpmnImport(self._definition(), self.process, findings, list(_PLACEHOLDERS))
+        return BpmnImport(definition, self.process, findings, self.placeholders)
 
     def _skipped(self) -> set[str]:
         """Leave out what no flow reaches: event sub-processes and compensation handlers, with their insides."""
@@ -188,8 +201,11 @@ class _Importer:
         skipped: set[str] = set()
         for node in nodes.values():
             if node.triggered_by_event:
-                self.note(node, "an event sub-process (started by an event while the case runs) has no "
-                                "counterpart; left out with everything inside it")
+                carried = [n for n in nodes.values() if n.parent == node.id and n.extensions.get("timer-kind")]
+                self.timers += [_exported_timer(n, None) for n in carried]
+                if not carried:
+                    self.note(node, "an event sub-process (started by an event while the case runs) has no "
+                                    "counterpart; left out with everything inside it")
                 skipped.add(node.id)
             elif node.for_compensation:
                 self.note(node, "a compensation handler (undoing work) has no counterpart; left out")
@@ -260,7 +276,7 @@ class _Importer:
     # States
 
     def _state_id(self, node: Node) -> str:
-        base = slug(node.name or "") or slug(node.id) or "step"
+        base = node.extensions.get("state") or slug(node.name or "") or slug(node.id) or "step"
         candidate, number = base, 2
         while candidate in self.states:
             candidate, number = f"{base}-{number}", number + 1
@@ -271,12 +287,7 @@ class _Importer:
         parent = self.process.nodes.get(node.parent)
         while lane is None and parent is not None:  # inside a sub-process: the sub-process's lane
             lane, parent = parent.lane, self.process.nodes.get(parent.parent)
-        if lane is None:
-            return None
-        name = self.process.lanes.get(lane) or lane
-        role = slug(name) or slug(lane)
-        self.roles.setdefault(role, {"title": name, "queue": role})
-        return role
+        return self.lane_role.get(lane) if lane is not None else None
 
     def _add_state(self, node: Node, kind: str, *, role: str | None = None, extra: str = "") -> str:
         state_id = self._state_id(node)
@@ -293,6 +304,9 @@ class _Importer:
 
     def _classify(self, node: Node) -> None:
         tag = node.tag
+        if node.extensions.get("state") and node.extensions.get("kind") and tag != "startEvent":
+            self._exported(node)
+            return
         if tag in CONTAINERS and not any(n.parent == node.id for n in self.process.nodes.values()):
             self.note(node, "a collapsed sub-process whose steps the file does not hold: imported as one human task",
                       expressible=True)
@@ -319,6 +333,18 @@ class _Importer:
                             "imported to run once")
         elif tag == "transaction":
             self.note(node, "a transaction sub-process: its states were imported, its rollback (cancel) was not")
+
+    def _exported(self, node: Node) -> None:
+        """A state `bpmn export` wrote: its kind, role and queue are on it."""
+        ext = node.extensions
+        role = ext.get("role") or None
+        if role and role != REQUESTER:
+            self.roles.setdefault(role, {"title": role, "queue": role})
+        state_id = self._add_state(node, ext["kind"], role=role)
+        if ext.get("queue"):
+            self.states[state_id]["queue"] = ext["queue"]
+        if ext["kind"] == "automated":
+            self.steps.append({"state": state_id, "action": _action(node)[0]})
 
     def _inside_container(self, node: Node) -> bool:
         return node.parent in self.process.nodes
@@ -423,7 +449,7 @@ class _Importer:
 
     def _leave(self, node: Node, seen: frozenset[str] = frozenset()) -> list[_Path]:
         """Return the paths from a node's way out to the next states."""
-        flows = self.outgoing.get(node.id, [])
+        flows = [f for f in self.outgoing.get(node.id, []) if "exception" not in f.extensions]
         if not flows and self._inside_container(node) and node.tag != "boundaryEvent":
             container = self.process.nodes[node.parent]
             return self._leave(container, seen)
@@ -452,9 +478,12 @@ class _Importer:
                 others = [g for fid, g in guards.items() if fid != flow.id and g]
                 guard = f"!({' || '.join(others)})" if others else None
             untranslated = (flow.condition,) if flow.condition and guards.get(flow.id) is None else ()
+            roles = tuple(flow.extensions.get("roles", "").split())
+            requires = tuple(flow.extensions.get("requires", "").split())
             for path in self._arrive(flow.target, seen | {node.id}):
                 paths.append(_Path(path.target, ((guard,) if guard else ()) + path.guards,
-                                   path.name or flow.name, untranslated + path.untranslated))
+                                   path.name or flow.name, untranslated + path.untranslated,
+                                   path.roles or roles, path.requires or requires))
         return paths
 
     def _arrive(self, node_id: str, seen: frozenset[str]) -> list[_Path]:
@@ -490,10 +519,14 @@ class _Importer:
             label = f"{label or 'to ' + self.states[path.target]['title']} (TODO guard: {' and '.join(path.untranslated)})"
         if label:
             transition["name"] = label
-        guards = [g if not ("||" in g and not g.startswith("!(")) else f"({g})" for g in path.guards]
+        guards = list(path.guards)
+        if len(guards) > 1:
+            guards = [f"({g})" if "||" in g and not g.startswith("!(") else g for g in guards]
         if guards:
             transition["guard"] = guards[0] if len(guards) == 1 else " && ".join(guards)
-        roles = self.states.get(source, {}).get("_roles")
+        if path.requires:
+            transition["requires"] = list(path.requires)
+        roles = path.roles or self.states.get(source, {}).get("_roles")
         if roles:
             transition["roles"] = list(roles)
         if transition not in self.transitions:
@@ -515,6 +548,13 @@ class _Importer:
             if host.tag in CONTAINERS:
                 self.note(node, f"a boundary event on the sub-process {host.id!r}: imported on each of its "
                                 f"{len(sources)} states", expressible=True)
+            if node.extensions.get("exception"):
+                self._exported_exception(node, sources)
+                continue
+            if node.extensions.get("timer-kind"):
+                for source in sources:
+                    self.timers.append(_exported_timer(node, source))
+                continue
             paths = self._leave(node)
             if node.event == "timer":
                 self._boundary_timer(node, sources, paths)
@@ -534,6 +574,37 @@ class _Importer:
                 for source in sources:
                     for path in paths:
                         self._add_transition(source, path, path.name or f"{node.event or 'event'}: {node.label}")
+
+    def _exported_exception(self, node: Node, sources: list[str]) -> None:
+        """An exception `bpmn export` wrote as an error boundary: rebuild the reason from it."""
+        ext = node.extensions
+        code = ext["exception"]
+        reason = self.exceptions.setdefault(code, {"raised_in": []})
+        if ext.get("description"):
+            reason["description"] = ext["description"]
+        if ext.get("resolver"):
+            reason["resolver"] = _party(ext["resolver"])
+        reason["raised_in"] += [s for s in sources if s not in reason["raised_in"]]
+        after = ext.get("returns_to") or ext.get("ends")
+        if ext.get("returns_to"):
+            reason["returns_to"] = ext["returns_to"]
+        else:
+            reason["ends"] = True if ext.get("ends") == "true" else ext.get("ends")
+        for flow in self.outgoing.get(node.id, []):
+            target = self.state_of.get(flow.target)
+            if target and target != after and self.states[target]["kind"] not in ("done", "cancelled"):
+                reason["state"] = target
+
+    def _exception_edges(self) -> list[tuple[str, str]]:
+        cancelled = next((sid for sid, s in self.states.items() if s["kind"] == "cancelled"), None)
+        edges = []
+        for reason in self.exceptions.values():
+            after = reason.get("returns_to") or (reason["ends"] if isinstance(reason.get("ends"), str) else cancelled)
+            first = reason.get("state") or after
+            edges += [(source, first) for source in reason["raised_in"] if first]
+            if reason.get("state") and after:
+                edges.append((reason["state"], after))
+        return edges
 
     def _states_in(self, host: Node) -> list[str]:
         if host.id in self.state_of:
@@ -577,7 +648,8 @@ class _Importer:
     # Ends and reachability
 
     def _close_open_ends(self) -> None:
-        leaving = {t["from"] for t in self.transitions} | {s["state"] for s in self.steps if s.get("on_exhausted")}
+        leaving = {t["from"] for t in self.transitions} | {s["state"] for s in self.steps if s.get("on_exhausted")} \
+            | {source for source, _ in self._exception_edges()}
         open_states = [sid for sid, s in self.states.items() if s["kind"] not in ("done", "cancelled")
                        and sid not in leaving]
         if not any(s["kind"] == "done" for s in self.states.values()):
@@ -599,6 +671,8 @@ class _Importer:
         for step in self.steps:
             if step.get("on_exhausted"):
                 graph.setdefault(step["state"], set()).add(step["on_exhausted"])
+        for source, target in self._exception_edges():
+            graph.setdefault(source, set()).add(target)
         seen, queue = {intake}, deque([intake])
         while queue:
             for target in graph.get(queue.popleft(), ()):
@@ -613,7 +687,7 @@ class _Importer:
             del self.states[sid]
         self.transitions = [t for t in self.transitions if t["from"] in seen and t["to"] in seen]
         self.steps = [s for s in self.steps if s["state"] in seen]
-        self.timers = [t for t in self.timers if t["state"] in seen]
+        self.timers = [t for t in self.timers if t.get("state") is None or t["state"] in seen]
 
     def _close_dead_ends(self) -> None:
         """Give a way out to states that only loop among themselves (a case there could never end)."""
@@ -624,6 +698,8 @@ class _Importer:
         for step in self.steps:
             if step.get("on_exhausted"):
                 graph.setdefault(step["on_exhausted"], set()).add(step["state"])
+        for source, target in self._exception_edges():
+            graph.setdefault(target, set()).add(source)
         ending, queue = set(ends), deque(ends)
         while queue:
             for source in graph.get(queue.popleft(), ()):
@@ -650,7 +726,8 @@ class _Importer:
         process = self.process
         for state in self.states.values():
             state.pop("_roles", None)
-        self.roles.setdefault(OWNER_ROLE, {"title": "TODO: the accountable owner", "queue": OWNER_ROLE})
+        if not process.carried_definition:
+            self.roles.setdefault(OWNER_ROLE, {"title": "TODO: the accountable owner", "queue": OWNER_ROLE})
         fields = {name: {"type": kind if kind in ("number", "string", "boolean", "object") else "string",
                          "required": False,
                          "description": "TODO: read by a BPMN condition; check the type" + (
@@ -679,11 +756,43 @@ class _Importer:
             "states": self.states,
             "transitions": self.transitions,
         }
+        if self.exceptions:
+            definition["exceptions"] = self.exceptions
         if self.timers:
             definition["timers"] = self.timers
         if self.steps:
             definition["automated_steps"] = self.steps
-        return definition
+        return self._with_carried(definition)
+
+    def _with_carried(self, definition: dict[str, Any]) -> dict[str, Any]:
+        """Take the parts `bpmn export` carried in backoffice:definition instead of the placeholders."""
+        import yaml
+
+        text = self.process.carried_definition
+        if not text:
+            return definition
+        try:
+            carried = yaml.safe_load(text)
+        except yaml.YAMLError:
+            carried = None
+        if not isinstance(carried, dict):
+            self.findings.append(Finding(self.process.id, "process", self.process.line, "its backoffice:definition "
+                                         "extension is not a YAML mapping; ignored"))
+            return definition
+        merged = {key: value for key, value in definition.items()}
+        for key, value in carried.items():
+            merged[key] = value
+        if self.process.extensions.get("id"):
+            merged["id"] = self.process.extensions["id"]
+        self.placeholders.clear()
+        self.findings.append(Finding(self.process.id, "process", self.process.line, "written by `backoffice bpmn "
+                                     "export`: the parts BPMN has no element for came from its backoffice:definition "
+                                     "extension", True))
+        order = ["id", "title", "version", "status", "purpose", "owner", "trigger", "scope", "inputs", "systems",
+                 "systems_of_record", "roles", "people", "queues", "calendar", "sla", "proof_of_completion",
+                 "states", "transitions"]
+        return {key: merged[key] for key in order if key in merged} | {
+            key: value for key, value in merged.items() if key not in order}
 
     def _start_words(self) -> str:
         starts = [n for n in self.process.nodes.values() if n.tag == "startEvent" and not self._inside_container(n)]
@@ -737,3 +846,28 @@ def render_yaml(result: BpmnImport, source: Path | str) -> str:
 
 def _a(word: str) -> str:
     return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
+def _party(text: str) -> dict[str, str]:
+    """Read `role:name` (or queue:, person:) as written by `bpmn export`; a bare name is a role."""
+    kind, _, name = text.partition(":")
+    return {kind: name} if name and kind in ("role", "queue", "person") else {"role": text}
+
+
+def _exported_timer(node: Node, state: str | None) -> dict[str, Any]:
+    """A timer `bpmn export` wrote on a boundary or an event sub-process's start: its settings are on it."""
+    ext = node.extensions
+    timer: dict[str, Any] = {}
+    if ext.get("timer"):
+        timer["name"] = ext["timer"]
+    timer["kind"] = ext["timer-kind"]
+    if ext.get("sla"):
+        timer["sla"] = ext["sla"]
+        timer["at"] = ext.get("at")
+    if ext.get("after"):
+        timer["after"] = ext["after"]
+    if state and not ext.get("sla"):
+        timer["state"] = state
+    if ext.get("target"):
+        timer["target"] = _party(ext["target"])
+    return timer

@@ -17,6 +17,7 @@ from lxml import etree
 from backoffice.errors import BpmnFileError
 
 MODEL = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+BACKOFFICE = "urn:backoffice:bpmn:1"
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 FLOW_NODES = frozenset({
     "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
@@ -71,6 +72,7 @@ class Flow:
     line: int
     condition: str | None = None
     language: str | None = None
+    extensions: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -86,6 +88,8 @@ class Process:
     documentation: str | None = None
     participant: str | None = None
     extensions: dict[str, str] = field(default_factory=dict)
+    lane_extensions: dict[str, dict[str, str]] = field(default_factory=dict)
+    carried_definition: str | None = None  # the backoffice:definition extension, as written by bpmn export
 
     @property
     def label(self) -> str:
@@ -169,8 +173,10 @@ def _process(path: Path, element: etree._Element, participant: str | None) -> Pr
     flows: dict[str, Flow] = {}
     lanes: dict[str, str] = {}
     lane_of: dict[str, str] = {}
+    lane_extensions: dict[str, dict[str, str]] = {}
     for lane in element.iter(f"{{{MODEL}}}lane"):
         lanes[lane.get("id")] = " ".join((lane.get("name") or lane.get("id") or "").split())
+        lane_extensions[lane.get("id")] = _extensions(lane)
         for ref in lane.iterchildren(f"{{{MODEL}}}flowNodeRef"):
             lane_of[(ref.text or "").strip()] = lane.get("id")  # inner lanes come later and win
     _collect(element, element.get("id"), nodes, flows, lane_of)
@@ -193,7 +199,17 @@ def _process(path: Path, element: etree._Element, participant: str | None) -> Pr
                                 element=node.id)
     return Process(id=process_id, name=element.get("name"), line=element.sourceline, nodes=nodes, flows=flows,
                    lanes=lanes, documentation=_text_of(element, "documentation"), participant=participant,
-                   extensions=_extensions(element))
+                   extensions=_extensions(element), lane_extensions=lane_extensions,
+                   carried_definition=_carried(element))
+
+
+def _carried(element: etree._Element) -> str | None:
+    for child in element.iterchildren():
+        if _local(child) == "extensionElements":
+            for item in child.iterchildren():
+                if _local(item) == "definition" and etree.QName(item).namespace == BACKOFFICE:
+                    return item.text
+    return None
 
 
 def _collect(container: etree._Element, parent: str, nodes: dict[str, Node], flows: dict[str, Flow],
@@ -208,7 +224,8 @@ def _collect(container: etree._Element, parent: str, nodes: dict[str, Node], flo
                 id=child.get("id"), source=child.get("sourceRef"), target=child.get("targetRef"),
                 name=" ".join((child.get("name") or "").split()) or None, line=child.sourceline,
                 condition=(condition.text or "").strip() or None if condition is not None else None,
-                language=condition.get("language") if condition is not None else None)
+                language=condition.get("language") if condition is not None else None,
+                extensions=_extensions(child))
         elif tag in FLOW_NODES:
             nodes[child.get("id")] = _node(child, tag, parent, lane_of)
             if tag in CONTAINERS:
