@@ -17,6 +17,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from backoffice.cli.bpmn_commands import bpmn_app
 from backoffice.cli.contract_commands import contract_app
 from backoffice.cli.definition_commands import check_command
 from backoffice.cli.engine_commands import (approve_command, audit_app, case_app, deploy_command, dlq_app,
@@ -214,6 +215,7 @@ app.command("new")(new_command)
 app.command("draft")(draft_command)
 app.command("conform")(conform_command)
 app.command("docs")(docs_command)
+app.add_typer(bpmn_app, name="bpmn")
 
 
 # Typer builds the parameters of every command from its signature before it runs any: about
