@@ -43,7 +43,8 @@ REAL_MODELS = [
     ("spiff-message-boundary.bpmn", "Process_0srqcj1", {("intermediateCatchEvent", "Event_0aqmn5y")}),
     ("bpmnio-pizza-collaboration.bpmn", "_6-1",
      {("parallelGateway", "_6-652"), ("intermediateCatchEvent", "_6-674"), ("task", "CalmCustomerTask")}),
-    ("bpmnio-pizza-collaboration.bpmn", "_6-2", {("eventBasedGateway", "_6-180"), ("intermediateCatchEvent", "_6-219")}),
+    ("bpmnio-pizza-collaboration.bpmn", "_6-2",
+     {("eventBasedGateway", "_6-180"), ("intermediateCatchEvent", "_6-219")}),
     ("bpmnio-kitchen-sink.bpmn", "Process_1",
      {("boundaryEvent", "BoundaryEvent_1ge1buo"),  # compensation
       ("boundaryEvent", "BoundaryEvent_1pheq3p"), ("boundaryEvent", "BoundaryEvent_04znm02"),
