@@ -227,3 +227,32 @@ def test_bad_input_is_one_clear_error_with_its_line(tmp_path, text, problem, lin
     assert problem in str(raised.value)
     assert raised.value.line == line
     assert re.match(rf"{re.escape(str(path))}, line {line}: ", str(raised.value))
+
+
+def test_a_lane_reference_without_the_id_prefix_still_places_the_task():
+    # SpiffWorkflow's Approvals.bpmn refers to Approvals.Manager_Approval__P_ as Manager_Approval__P_.
+    states = import_bpmn(MODELS / "spiff-approvals.bpmn", process_id="Approvals").definition["states"]
+    assert states["manager-approval-p"]["role"] == "manager"
+    assert states["supervisor-approval-p"]["role"] == "supervisor"
+
+
+def test_without_lane_references_the_diagram_says_which_lane_a_task_is_in(tmp_path):
+    path = tmp_path / "drawn.bpmn"
+    path.write_text("""<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+        xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+        targetNamespace="t">
+      <process id="p">
+        <laneSet><lane id="L1" name="Clerk"/><lane id="L2" name="Team lead"/></laneSet>
+        <startEvent id="s"/><userTask id="a" name="Enter"/><userTask id="b" name="Check"/><endEvent id="e"/>
+        <sequenceFlow id="f1" sourceRef="s" targetRef="a"/><sequenceFlow id="f2" sourceRef="a" targetRef="b"/>
+        <sequenceFlow id="f3" sourceRef="b" targetRef="e"/>
+      </process>
+      <bpmndi:BPMNDiagram><bpmndi:BPMNPlane bpmnElement="p">
+        <bpmndi:BPMNShape bpmnElement="L1"><dc:Bounds x="0" y="0" width="600" height="100"/></bpmndi:BPMNShape>
+        <bpmndi:BPMNShape bpmnElement="L2"><dc:Bounds x="0" y="100" width="600" height="100"/></bpmndi:BPMNShape>
+        <bpmndi:BPMNShape bpmnElement="a"><dc:Bounds x="100" y="10" width="100" height="80"/></bpmndi:BPMNShape>
+        <bpmndi:BPMNShape bpmnElement="b"><dc:Bounds x="300" y="110" width="100" height="80"/></bpmndi:BPMNShape>
+      </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
+    </definitions>""")
+    states = import_bpmn(path).definition["states"]
+    assert (states["enter"]["role"], states["check"]["role"]) == ("clerk", "team-lead")

@@ -18,6 +18,7 @@ from backoffice.errors import BpmnFileError
 
 MODEL = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BACKOFFICE = "urn:backoffice:bpmn:1"
+BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 FLOW_NODES = frozenset({
     "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
@@ -127,7 +128,8 @@ def read_bpmn(path: Path | str) -> BpmnDocument:
                             line=root.sourceline, expected=f"<definitions> in the namespace {MODEL}")
     participants = {p.get("processRef"): p.get("name") for p in root.iter(f"{{{MODEL}}}participant")}
     messages = {m.get("id"): m.get("name") or m.get("id") for m in root.iter(f"{{{MODEL}}}message")}
-    processes = [_process(path, element, participants.get(element.get("id")))
+    shapes = _shapes(root)
+    processes = [_process(path, element, participants.get(element.get("id")), shapes)
                  for element in root.iterchildren(f"{{{MODEL}}}process")]
     if not processes:
         raise BpmnFileError(path, "the model holds no process", line=root.sourceline,
@@ -168,7 +170,53 @@ def _text_of(element: etree._Element, local: str) -> str | None:
     return None
 
 
-def _process(path: Path, element: etree._Element, participant: str | None) -> Process:
+def _shapes(root: etree._Element) -> dict[str, tuple[float, float, float, float]]:
+    """Return the diagram's bounds (x, y, width, height) by the id of the element they draw."""
+    found: dict[str, tuple[float, float, float, float]] = {}
+    for shape in root.iter(f"{{{BPMNDI}}}BPMNShape"):
+        bounds = next((c for c in shape.iterchildren() if _local(c) == "Bounds"), None)
+        try:
+            found[shape.get("bpmnElement")] = tuple(float(bounds.get(k)) for k in ("x", "y", "width", "height"))
+        except (AttributeError, TypeError, ValueError):
+            continue
+    return found
+
+
+def _lanes_of_nodes(element: etree._Element, lane_of: dict[str, str], lanes: dict[str, str],
+                    shapes: dict[str, tuple[float, float, float, float]]) -> dict[str, str]:
+    """Return each flow node's lane: by its flowNodeRef, else by where the diagram draws it.
+
+    Some exporters write a reference without the prefix they gave the ids (Start1 for
+    Approvals.Start1), and some write no references at all, leaving the diagram to say who
+    does what: both are read as their author meant.
+    """
+    ids = [e.get("id") for e in element.iter() if isinstance(e.tag, str) and _local(e) in FLOW_NODES and e.get("id")]
+    resolved: dict[str, str] = {}
+    for ref, lane in lane_of.items():
+        if ref in ids:
+            resolved[ref] = lane
+        else:
+            matches = [i for i in ids if i.endswith(f".{ref}")]
+            if len(matches) == 1:
+                resolved[matches[0]] = lane
+
+    def drawn(name: str) -> tuple[float, float, float, float] | None:
+        return shapes.get(name) or shapes.get(name.rsplit(".", 1)[-1])
+    bands = [(lane, drawn(lane)) for lane in lanes]
+    bands = sorted(((lane, b) for lane, b in bands if b), key=lambda item: item[1][2] * item[1][3])
+    for node_id in ids:
+        box = drawn(node_id)
+        if node_id in resolved or box is None:
+            continue
+        cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+        inside = next((lane for lane, (x, y, w, h) in bands if x <= cx <= x + w and y <= cy <= y + h), None)
+        if inside:
+            resolved[node_id] = inside
+    return resolved
+
+
+def _process(path: Path, element: etree._Element, participant: str | None,
+             shapes: dict[str, tuple[float, float, float, float]]) -> Process:
     nodes: dict[str, Node] = {}
     flows: dict[str, Flow] = {}
     lanes: dict[str, str] = {}
@@ -179,6 +227,7 @@ def _process(path: Path, element: etree._Element, participant: str | None) -> Pr
         lane_extensions[lane.get("id")] = _extensions(lane)
         for ref in lane.iterchildren(f"{{{MODEL}}}flowNodeRef"):
             lane_of[(ref.text or "").strip()] = lane.get("id")  # inner lanes come later and win
+    lane_of = _lanes_of_nodes(element, lane_of, lanes, shapes)
     _collect(element, element.get("id"), nodes, flows, lane_of)
     process_id = element.get("id") or f"process-line-{element.sourceline}"
     for flow in flows.values():
