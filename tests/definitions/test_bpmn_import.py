@@ -128,7 +128,10 @@ MADE = """<?xml version="1.0" encoding="UTF-8"?>
       <bpmn:timerEventDefinition><bpmn:timeDuration>P2DT4H</bpmn:timeDuration></bpmn:timerEventDefinition>
     </bpmn:boundaryEvent>
     <bpmn:exclusiveGateway id="decision" default="toReject"/>
-    <bpmn:serviceTask id="pay" name="Pay invoice" camunda:class="com.acme.PayInvoiceDelegate"/>
+    <bpmn:serviceTask id="pay" name="Pay invoice" camunda:class="com.acme.PayInvoiceDelegate">
+      <bpmn:extensionElements><camunda:failedJobRetryTimeCycle>R5/PT10M</camunda:failedJobRetryTimeCycle>
+      </bpmn:extensionElements>
+    </bpmn:serviceTask>
     <bpmn:boundaryEvent id="payFailed" attachedToRef="pay"><bpmn:errorEventDefinition/></bpmn:boundaryEvent>
     <bpmn:userTask id="payByHand" name="Pay by hand" camunda:candidateGroups="accounting"/>
     <bpmn:userTask id="escalate" name="Escalate" camunda:candidateGroups="finance-lead">
@@ -178,6 +181,7 @@ def test_candidate_groups_timers_actions_and_error_boundaries_of_a_camunda_model
                             "state": "approve-invoice", "after": "2d4h", "target": {"role": "accounting"}}]
     assert guards["escalate"] is None
     assert d["automated_steps"] == [{"state": "pay-invoice", "action": "pay_invoice_delegate",
+                                     "retry": {"attempts": 5, "backoff": "10m", "factor": 1},
                                      "on_exhausted": "pay-by-hand"}]
     listed = {(f.tag, f.element) for f in result.not_expressible}
     assert listed == {("boundaryEvent", "late"), ("userTask", "escalate")}  # timer moves; multi-instance
@@ -256,3 +260,35 @@ def test_without_lane_references_the_diagram_says_which_lane_a_task_is_in(tmp_pa
     </definitions>""")
     states = import_bpmn(path).definition["states"]
     assert (states["enter"]["role"], states["check"]["role"]) == ("clerk", "team-lead")
+
+
+def test_camunda_8_task_types_assignments_and_feel_conditions(tmp_path):
+    path = tmp_path / "c8.bpmn"
+    path.write_text("""<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+        xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" targetNamespace="t">
+      <bpmn:process id="claims" name="Claims">
+        <bpmn:startEvent id="s"/>
+        <bpmn:userTask id="assess" name="Assess claim">
+          <bpmn:extensionElements><zeebe:assignmentDefinition candidateGroups="adjusters"/></bpmn:extensionElements>
+        </bpmn:userTask>
+        <bpmn:exclusiveGateway id="g"/>
+        <bpmn:serviceTask id="pay" name="Pay">
+          <bpmn:extensionElements><zeebe:taskDefinition type="payment-service"/></bpmn:extensionElements>
+        </bpmn:serviceTask>
+        <bpmn:endEvent id="e"/>
+        <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="assess"/>
+        <bpmn:sequenceFlow id="f2" sourceRef="assess" targetRef="g"/>
+        <bpmn:sequenceFlow id="f3" sourceRef="g" targetRef="pay">
+          <bpmn:conditionExpression>=amount &gt; 1000 and status = "open"</bpmn:conditionExpression>
+        </bpmn:sequenceFlow>
+        <bpmn:sequenceFlow id="f4" sourceRef="g" targetRef="e">
+          <bpmn:conditionExpression>=amount &lt;= 1000</bpmn:conditionExpression>
+        </bpmn:sequenceFlow>
+        <bpmn:sequenceFlow id="f5" sourceRef="pay" targetRef="e"/>
+      </bpmn:process>
+    </bpmn:definitions>""")
+    d = import_bpmn(path).definition
+    assert d["states"]["assess-claim"]["role"] == "adjusters"
+    assert d["automated_steps"][0]["action"] == "payment_service"
+    guards = {t["to"]: t.get("guard") for t in d["transitions"] if t["from"] == "assess-claim"}
+    assert guards == {"pay": 'data.amount > 1000 && data.status == "open"', "e": "data.amount <= 1000"}

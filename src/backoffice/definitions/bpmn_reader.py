@@ -160,6 +160,12 @@ def _extensions(element: etree._Element) -> dict[str, str]:
                     found.setdefault("connectorId", item.text.strip())
                 elif _local(item) == "calledElement" and item.get("processId"):
                     found.setdefault("calledElement", item.get("processId"))
+                elif _local(item) == "assignmentDefinition":  # Camunda 8 user tasks
+                    for key in ("candidateGroups", "assignee", "candidateUsers"):
+                        if item.get(key):
+                            found.setdefault(key, item.get(key).lstrip("="))
+                elif _local(item) == "failedJobRetryTimeCycle" and item.text:
+                    found.setdefault("failedJobRetryTimeCycle", item.text.strip())
     return found
 
 

@@ -143,7 +143,16 @@ class StateMaker:
         ext = node.extensions
         action, how = _action(node)
         state_id = self._add_state(node, "automated", extra=how)
-        self.steps.append({"state": state_id, "action": action})
+        step: dict[str, Any] = {"state": state_id, "action": action}
+        cycle = re.fullmatch(r"R(\d+)/(P\S+)", ext.get("failedJobRetryTimeCycle", ""))
+        wait = iso_duration_to_text(cycle.group(2)) if cycle else None
+        if cycle and wait and int(cycle.group(1)) >= 1:
+            # Camunda counts the job's retries; each is one attempt, the same wait apart.
+            step["retry"] = {"attempts": int(cycle.group(1)), "backoff": wait, "factor": 1}
+        elif ext.get("failedJobRetryTimeCycle"):
+            self.note(node, f"the retry cycle {ext['failedJobRetryTimeCycle']!r} is not Rn/duration; the step "
+                            "keeps the default retries")
+        self.steps.append(step)
         if node.tag == "scriptTask":
             self.note(node, f"a script ({ext.get('scriptFormat', 'unknown language')}) runs as the action "
                             f"{action!r}: register an action of that name that does what the script did",
