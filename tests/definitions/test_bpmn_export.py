@@ -98,6 +98,7 @@ def test_every_template_round_trips_through_bpmn(template, tmp_path):
     assert (after.id, after.owner, after.trigger, after.approvals, after.automated_steps, after.sla) == \
         (before.id, before.owner, before.trigger, before.approvals, before.automated_steps, before.sla)
     assert result.not_expressible == []
+    assert after.status == before.status and len(after.transitions) == len(before.transitions)
 
 
 def test_without_the_backoffice_extensions_the_bpmn_alone_still_gives_the_flow(tmp_path):

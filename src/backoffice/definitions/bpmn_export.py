@@ -93,6 +93,7 @@ class _Exporter:
         extension = etree.SubElement(process, _q(BPMN, "extensionElements"))
         rest = {key: value for key, value in d.model_dump(mode="json", by_alias=True, exclude_defaults=True).items()
                 if key not in CARRIED}
+        rest["status"] = d.status.value  # the import's own default is draft
         etree.SubElement(extension, _b("definition")).text = yaml.safe_dump(rest, sort_keys=False, allow_unicode=True)
         for code in codes:
             root.append(etree.Element(_q(BPMN, "error"), id=f"Error_{_ncname(code)}", name=code, errorCode=code))

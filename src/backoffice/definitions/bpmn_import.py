@@ -228,7 +228,7 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
             "roles": self.roles,
             "proof_of_completion": {"record": "TODO: what proves the work is done"},
             "states": self.states,
-            "transitions": self.transitions,
+            "transitions": _grouped(self.transitions),
         }
         if self.exceptions:
             definition["exceptions"] = self.exceptions
@@ -296,3 +296,16 @@ def render_yaml(result: BpmnImport, source: Path | str) -> str:
     body = yaml.safe_dump(result.definition, sort_keys=False, allow_unicode=True, width=110)
     return "\n".join(lines) + "\n" + body
 
+
+
+def _grouped(transitions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Write the same move from several states once, with the states in a list (as definitions do)."""
+    grouped: dict[str, dict[str, Any]] = {}
+    for transition in transitions:
+        key = repr({k: v for k, v in transition.items() if k != "from"})
+        if key in grouped:
+            sources = grouped[key]["from"]
+            grouped[key]["from"] = (sources if isinstance(sources, list) else [sources]) + [transition["from"]]
+        else:
+            grouped[key] = dict(transition)
+    return list(grouped.values())
