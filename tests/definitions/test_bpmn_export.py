@@ -124,3 +124,33 @@ def test_without_the_backoffice_extensions_the_bpmn_alone_still_gives_the_flow(t
     assert {s.role for s in after.states.values() if s.kind.is_human} <= set(before.roles) | {"requester"}
     assert {t.after for t in after.timers if t.after} == {t.after for t in before.timers if t.after and t.state}
     assert result.placeholders  # owner, trigger and the rest are for a person to fill again
+
+
+def test_the_export_saved_back_by_bpmn_js_imports_to_the_same_definition(tmp_path):
+    saved = Path(__file__).resolve().parents[1] / "data" / "bpmn" / "exported" / "purchase-request-saved-by-bpmn-js.bpmn"
+    assert b'" />' in saved.read_bytes()  # written by the modeler (lxml writes no space before />), not by us
+    result = import_bpmn(saved)
+    shutil.copytree(LIBRARY / "contracts", tmp_path / "contracts")
+    written = tmp_path / "purchase-request.yaml"
+    written.write_text(render_yaml(result, saved))
+    before, after = load_definition(LIBRARY / "purchase-request.yaml"), load_definition(written)
+    assert transitions(after) == transitions(before)
+    assert (after.timers, after.exceptions, after.approvals, set(after.roles)) == \
+        (before.timers, before.exceptions, before.approvals, set(before.roles))
+    assert check_definition(written).errors == ()
+
+
+REAL_MODELS = sorted((Path(__file__).resolve().parents[1] / "data" / "bpmn").glob("*.bpmn*"))
+
+
+@pytest.mark.parametrize("model", REAL_MODELS, ids=[m.name for m in REAL_MODELS])
+def test_an_imported_real_model_exports_as_valid_bpmn(model, tmp_path, schema):
+    from backoffice.definitions.bpmn_reader import read_bpmn
+
+    for process in read_bpmn(model).processes:
+        if not process.nodes:
+            continue
+        written = tmp_path / f"{process.id}.yaml"
+        written.write_text(render_yaml(import_bpmn(model, process_id=process.id), model))
+        document = etree.fromstring(render_definition_bpmn(load_definition(written)).encode())
+        assert schema.validate(document), schema.error_log.last_error
