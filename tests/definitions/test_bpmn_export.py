@@ -23,7 +23,8 @@ from backoffice.definitions.bpmn_export import BACKOFFICE, render_definition_bpm
 from backoffice.definitions.bpmn_import import import_bpmn, render_yaml
 from backoffice.definitions.model import Definition
 
-SCHEMA = Path(__file__).resolve().parents[1] / "data" / "bpmn" / "schema" / "BPMN20.xsd"
+MODELS = Path(__file__).resolve().parents[1] / "data" / "bpmn"
+SCHEMA = MODELS / "schema" / "BPMN20.xsd"
 TEMPLATES = sorted(LIBRARY.glob("*.yaml"))
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
       "dc": "http://www.omg.org/spec/DD/20100524/DC", "di": "http://www.omg.org/spec/DD/20100524/DI"}
@@ -127,7 +128,7 @@ def test_without_the_backoffice_extensions_the_bpmn_alone_still_gives_the_flow(t
 
 
 def test_the_export_saved_back_by_bpmn_js_imports_to_the_same_definition(tmp_path):
-    saved = Path(__file__).resolve().parents[1] / "data" / "bpmn" / "exported" / "purchase-request-saved-by-bpmn-js.bpmn"
+    saved = MODELS / "exported" / "purchase-request-saved-by-bpmn-js.bpmn"
     assert b'" />' in saved.read_bytes()  # written by the modeler (lxml writes no space before />), not by us
     result = import_bpmn(saved)
     shutil.copytree(LIBRARY / "contracts", tmp_path / "contracts")
@@ -140,7 +141,7 @@ def test_the_export_saved_back_by_bpmn_js_imports_to_the_same_definition(tmp_pat
     assert check_definition(written).errors == ()
 
 
-REAL_MODELS = sorted((Path(__file__).resolve().parents[1] / "data" / "bpmn").glob("*.bpmn*"))
+REAL_MODELS = sorted(MODELS.glob("*.bpmn*"))
 
 
 @pytest.mark.parametrize("model", REAL_MODELS, ids=[m.name for m in REAL_MODELS])

@@ -292,3 +292,15 @@ def test_camunda_8_task_types_assignments_and_feel_conditions(tmp_path):
     assert d["automated_steps"][0]["action"] == "payment_service"
     guards = {t["to"]: t.get("guard") for t in d["transitions"] if t["from"] == "assess-claim"}
     assert guards == {"pay": 'data.amount > 1000 && data.status == "open"', "e": "data.amount <= 1000"}
+
+
+def test_an_external_entity_in_a_model_is_not_read(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("s3cret")
+    path = tmp_path / "xxe.bpmn"
+    path.write_text(f'<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY x SYSTEM "file://{secret}">]>\n'
+                    '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="t">'
+                    '<process id="p"><documentation>leak &x;</documentation><startEvent id="s"/><endEvent id="e"/>'
+                    '<sequenceFlow id="f" sourceRef="s" targetRef="e"/></process></definitions>')
+    result = import_bpmn(path)
+    assert "s3cret" not in render_yaml(result, path)
