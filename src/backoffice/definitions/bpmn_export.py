@@ -72,7 +72,12 @@ class _Exporter:
     def __init__(self, definition: Definition) -> None:
         self.d = definition
         self.pid = f"Process_{definition.id.replace('-', '_')}"
-        self.node_id = {sid: f"State_{_ncname(sid)}" for sid in definition.states}
+        self.node_id: dict[str, str] = {}
+        for sid in definition.states:  # "a-b" and "a_b" would make the same XML id: number the second
+            node_id, number = f"State_{_ncname(sid)}", 2
+            while node_id in self.node_id.values():
+                node_id, number = f"State_{_ncname(sid)}_{number}", number + 1
+            self.node_id[sid] = node_id
         self.bounds: dict[str, tuple[float, float, float, float]] = {}
         self.edges: list[tuple[str, tuple[tuple[float, float], ...]]] = []
         self.lane_of: dict[str, str] = {}  # flow node id -> lane id
@@ -163,7 +168,7 @@ class _Exporter:
         for sid, moves in outgoing.items():
             node_id = self.node_id[sid]
             if len(moves) > 1 or any(guard for *_, guard in moves):
-                gateway = f"Gateway_{_ncname(sid)}"
+                gateway = f"Gateway_{node_id.removeprefix('State_')}"
                 x, y, w, h = self.bounds[node_id]
                 self.bounds[gateway] = (x + w + 40, y + h / 2 - GATEWAY / 2, GATEWAY, GATEWAY)
                 self.lane_of[gateway] = self.lane_of[node_id]
@@ -311,7 +316,7 @@ class _Exporter:
         timers = [t for t in self.d.timers if t.sla is not None]
         if not timers:
             return
-        lane_id = "Lane_sla_timers"
+        lane_id = "Lane_SLA_timers"  # capitals: no role id (a slug) can make it
         self.lanes[lane_id] = ("SLA timers", None, self.timer_lane_top, 130.0)
         lane = next(e for e in process.iter(_q(BPMN, "laneSet")))
         etree.SubElement(lane, _q(BPMN, "lane"), id=lane_id, name="SLA timers").set(_b("role"), "")

@@ -196,8 +196,8 @@ class FlowWalker:
         open_states = [sid for sid, s in self.states.items() if s["kind"] not in ("done", "cancelled")
                        and sid not in leaving]
         if not any(s["kind"] == "done" for s in self.states.values()):
-            self.states["done"] = {"kind": "done", "title": "Done", "description": "added: the BPMN process has "
-                                                                                   "no end event"}
+            self.states[self.free_id("done")] = {"kind": "done", "title": "Done",
+                                                 "description": "added: the BPMN process has no end event"}
         done = next(sid for sid, s in self.states.items() if s["kind"] == "done")
         by_state = {state: node for node, state in self.state_of.items()}
         for sid in open_states:
@@ -252,13 +252,13 @@ class FlowWalker:
         stuck = [sid for sid in self.states if sid not in ending]
         if not stuck:
             return
-        self.states["closed-without-end"] = {"kind": "cancelled", "title": "Closed without an end",
-                                             "description": "added: the BPMN model gives these states no way to "
-                                                            "an end"}
+        closed = self.free_id("closed-without-end")
+        self.states[closed] = {"kind": "cancelled", "title": "Closed without an end",
+                               "description": "added: the BPMN model gives these states no way to an end"}
         by_state = {state: node for node, state in self.state_of.items()}
         for sid in stuck:
-            self.transitions.append({"from": sid, "to": "closed-without-end", "name": "close"})
+            self.transitions.append({"from": sid, "to": closed, "name": "close"})
             node = self.process.nodes.get(by_state.get(sid, ""))
             if node is not None:
                 self.note(node, "no way from here reaches an end event (a loop, or work that ends with the other "
-                                "pool's); a transition to a cancelled state 'closed-without-end' was added")
+                                f"pool's); a transition to a cancelled state {closed!r} was added")

@@ -44,7 +44,10 @@ class StateMaker:
     roles: dict[str, dict[str, Any]]
 
     def _state_id(self, node: Node) -> str:
-        base = node.extensions.get("state") or slug(node.name or "") or slug(node.id) or "step"
+        return self.free_id(node.extensions.get("state") or slug(node.name or "") or slug(node.id) or "step")
+
+    def free_id(self, base: str) -> str:
+        """Return base, or base-2, base-3 ... when a state already has that id."""
         candidate, number = base, 2
         while candidate in self.states:
             candidate, number = f"{base}-{number}", number + 1
@@ -192,9 +195,9 @@ class StateMaker:
                   and n.id not in self._skipped_ids()]
         chosen = next((n for n in starts if n.event is None), starts[0] if starts else None)
         if chosen is None:
-            state_id = "start"
-            self.states = {"start": {"kind": "intake", "title": "Start",
-                                     "description": "the BPMN process has no start event"}, **self.states}
+            state_id = self.free_id("start")
+            self.states = {state_id: {"kind": "intake", "title": "Start",
+                                      "description": "the BPMN process has no start event"}, **self.states}
             entry = [n for n in self.process.nodes.values() if not self.incoming.get(n.id)
                      and n.tag not in ("boundaryEvent",) and not self._inside_container(n)
                      and n.id in self.state_of]
