@@ -209,6 +209,8 @@ def test_a_collaboration_lists_its_processes_unless_one_is_chosen():
         import_bpmn(MODELS / "bpmnio-pizza-collaboration.bpmn")
     assert "_6-1 (Pizza vendor, line 5)" in str(raised.value) and "_6-2 (Pizza Customer" in str(raised.value)
     assert "--process" in str(raised.value)
+    vendor = import_bpmn(MODELS / "bpmnio-pizza-collaboration.bpmn", process_id="_6-1").definition
+    assert vendor["trigger"] == {"event": "order.received", "system": "todo-trigger-system"}  # its message start
     with pytest.raises(BpmnFileError, match="no process 'nope'"):
         import_bpmn(MODELS / "bpmnio-pizza-collaboration.bpmn", process_id="nope")
 

@@ -10,7 +10,7 @@ after another. Last, every state gets a way to an end and the unreachable ones a
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from backoffice.definitions.bpmn_conditions import translate_condition
@@ -83,7 +83,7 @@ class FlowWalker:
         return distance
 
     def _retarget(self, flow: Flow, target: str) -> None:
-        moved = Flow(flow.id, flow.source, target, flow.name, flow.line, flow.condition, flow.language)
+        moved = replace(flow, target=target)
         self.outgoing[flow.source] = [moved if f is flow else f for f in self.outgoing.get(flow.source, [])]
         self.incoming[flow.target] = [f for f in self.incoming.get(flow.target, []) if f is not flow]
         self.incoming.setdefault(target, []).append(moved)
@@ -107,11 +107,11 @@ class FlowWalker:
                         self.reported_flows.add(flow.id)
                         self.note(flow, f"the condition {flow.condition!r} was not translated to CEL: "
                                         f"{condition.reason}; the transition has no guard, so write one")
-        implicit_split = node.tag not in GATEWAYS and len([f for f in flows if not f.condition
-                                                          and f.id != node.default_flow]) > 1
-        if implicit_split:
-            self.note(node, f"{len(flows)} unconditioned flows leave it, which BPMN runs in parallel; imported "
-                            "as a choice of one way")
+        ways_out = [f for f in flows if f.id != node.default_flow]
+        if node.tag not in GATEWAYS and len(ways_out) > 1:
+            taken = "every one whose condition holds" if any(f.condition for f in ways_out) else "all of them"
+            self.note(node, f"{len(ways_out)} flows leave it and BPMN takes {taken} at once; imported as a choice "
+                            "of one way")
         paths: list[Way] = []
         for flow in flows:
             guard = guards.get(flow.id)

@@ -128,7 +128,9 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
 
     def note(self, node: Node | Flow, message: str, *, expressible: bool = False) -> None:
         tag = node.tag if isinstance(node, Node) else "sequenceFlow"
-        self.findings.append(Finding(node.id, tag, node.line, message, expressible))
+        finding = Finding(node.id, tag, node.line, message, expressible)
+        if finding not in self.findings:  # a node reached by several ways is looked at more than once
+            self.findings.append(finding)
 
     def note_process(self, message: str, *, expressible: bool = False) -> None:
         self.findings.append(Finding(self.process.id, "process", self.process.line, message, expressible))
@@ -210,8 +212,10 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
         start = self.start_node
         event = "todo.started"
         if start is not None and start.event == "message":
-            message = self.document.messages.get(start.event_detail.get("messageRef", ""), "")
-            event = slug(message).replace("-", ".") if slug(message) else event
+            # The message's name says what starts the work; else the start event's own name does.
+            message = self.document.messages.get(start.event_detail.get("messageRef", ""), "") or start.name or ""
+            event = slug(message).replace("-", ".") if slug(message) and not slug(message).startswith("step-") \
+                else event
         definition: dict[str, Any] = {
             "id": slug(process.name or process.participant or "") or slug(process.id) or "imported-process",
             "title": process.label,

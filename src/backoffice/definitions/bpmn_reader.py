@@ -101,7 +101,7 @@ class Process:
 class BpmnDocument:
     path: Path
     processes: list[Process]
-    messages: dict[str, str]  # message id -> name
+    messages: dict[str, str]  # message id -> name ("" when it has none)
 
 
 def read_bpmn(path: Path | str) -> BpmnDocument:
@@ -127,7 +127,7 @@ def read_bpmn(path: Path | str) -> BpmnDocument:
                             f"{etree.QName(root).namespace or '(none)'}, so this is not a BPMN 2.0 model",
                             line=root.sourceline, expected=f"<definitions> in the namespace {MODEL}")
     participants = {p.get("processRef"): p.get("name") for p in root.iter(f"{{{MODEL}}}participant")}
-    messages = {m.get("id"): m.get("name") or m.get("id") for m in root.iter(f"{{{MODEL}}}message")}
+    messages = {m.get("id"): m.get("name") or "" for m in root.iter(f"{{{MODEL}}}message")}
     shapes = _shapes(root)
     processes = [_process(path, element, participants.get(element.get("id")), shapes)
                  for element in root.iterchildren(f"{{{MODEL}}}process")]
