@@ -172,7 +172,7 @@ def _extensions(element: etree._Element) -> dict[str, str]:
 def _text_of(element: etree._Element, local: str) -> str | None:
     for child in element.iterchildren():
         if _is_model(child) and _local(child) == local:
-            return " ".join((child.text or "").split()) or None
+            return (child.text or "").strip() or None
     return None
 
 

@@ -65,8 +65,13 @@ class StateMaker:
         state: dict[str, Any] = {"kind": kind, "title": node.label}
         if role:
             state["role"] = role
-        where = f"BPMN {node.tag} {node.id}, line {node.line}"
-        state["description"] = "; ".join(part for part in (node.documentation, extra, where) if part)
+        if node.extensions.get("state"):  # written by bpmn export: its documentation is the description
+            if node.documentation:
+                state["description"] = node.documentation
+        else:
+            where = f"BPMN {node.tag} {node.id}, line {node.line}"
+            documentation = " ".join((node.documentation or "").split())
+            state["description"] = "; ".join(part for part in (documentation, extra, where) if part)
         self.states[state_id] = state
         self.state_of[node.id] = state_id
         if node.loop:
@@ -206,10 +211,8 @@ class StateMaker:
             self.note_process("no start event: an intake state was added before the steps no flow leads to",
                               expressible=True)
             return state_id
-        state_id = self._state_id(chosen)
-        self.states = {state_id: {"kind": "intake", "title": chosen.label,
-                                  "description": f"BPMN startEvent {chosen.id}, line {chosen.line}"}, **self.states}
-        self.state_of[chosen.id] = state_id
+        state_id = self._add_state(chosen, "intake", role=chosen.extensions.get("role") or None)
+        self.states = {state_id: self.states.pop(state_id), **self.states}  # the intake first, as definitions do
         if chosen.event:
             what = self._timer_text(chosen) if chosen.event == "timer" else chosen.event
             self.note(chosen, f"a {chosen.event} start event ({what}): fill in the trigger (event and system)",
