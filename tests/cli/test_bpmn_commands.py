@@ -67,3 +67,15 @@ def test_export_writes_bpmn_that_imports_back(tmp_path):
     back = run("bpmn", "import", str(bpmn), "-o", str(tmp_path / "service-request.yaml"))
     assert back.returncode == 0, back.stderr
     assert "not expressible" not in back.stdout
+
+
+def test_an_existing_output_is_replaced_only_with_force(tmp_path):
+    output = tmp_path / "vacation.yaml"
+    output.write_text("# my edits\n")
+    source = str(MODELS / "flowable-vacation-request.bpmn20.xml")
+    refused = run("bpmn", "import", source, "-o", str(output))
+    assert refused.returncode == 2 and "it exists; use --force to replace it" in refused.stderr
+    assert output.read_text() == "# my edits\n"
+    replaced = run("bpmn", "import", source, "-o", str(output), "--force")
+    assert replaced.returncode == 0, replaced.stderr
+    assert load_definition(output).id == "vacation-request"

@@ -17,6 +17,12 @@ def _say(text: str = "") -> None:
     typer.echo(text)
 
 
+def _refuse_to_replace(path: Path, force: bool) -> None:
+    # An imported definition is then edited by hand (its TODOs): a second run must not wipe that out.
+    if path.exists() and not force:
+        raise OutputFileError(path, "it exists; use --force to replace it")
+
+
 def _write(path: Path, text: str) -> None:
     """Write the whole text or nothing: to a file beside the target, then renamed over it."""
     partial = path.with_name(f".{path.name}.partial")
@@ -34,6 +40,7 @@ def import_command(
     output: Annotated[Path, typer.Option("-o", "--output", help="The definition YAML to write.")],
     process: Annotated[Optional[str], typer.Option("--process", help="The process to import, when the file "
                                                    "holds several (a collaboration).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")] = False,
 ) -> None:
     """Convert a BPMN 2.0 process into a draft definition, listing what a definition cannot express.
 
@@ -43,6 +50,7 @@ def import_command(
     from backoffice.definitions import check_definition
     from backoffice.definitions.bpmn_import import import_bpmn, render_yaml
 
+    _refuse_to_replace(output, force)
     result = import_bpmn(source, process_id=process)
     definition = result.definition
     _write(output, render_yaml(result, source))
@@ -73,6 +81,7 @@ def import_command(
 def export_command(
     source: Annotated[Path, typer.Argument(metavar="DEFINITION", help="A workflow definition YAML file.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="The BPMN 2.0 file to write.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")] = False,
 ) -> None:
     """Write a definition as BPMN 2.0 XML with a pool, lanes by role and a diagram (bpmn.io, Camunda Modeler).
 
@@ -81,6 +90,7 @@ def export_command(
     from backoffice.definitions.bpmn_export import render_definition_bpmn
     from backoffice.definitions.loader import load_definition
 
+    _refuse_to_replace(output, force)
     definition = load_definition(source)
     text = render_definition_bpmn(definition)
     _write(output, text)
