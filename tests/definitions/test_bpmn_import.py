@@ -93,6 +93,8 @@ def test_exclusive_gateways_become_guards_in_cel_and_their_fields_draft_inputs(t
     assert guards[("adjust-vacation-request", "handle-vacation-request")] == 'data.resendRequest == "Yes"'
     assert definition["inputs"]["fields"]["vacationApproved"]["type"] == "string"
     assert "assignee $INITIATOR" in definition["states"]["handle-vacation-request"]["description"]
+    assert definition["states"]["handle-vacation-request"]["role"] == "to-be-assigned"  # no lane, no group
+    assert any(item.startswith("roles.to-be-assigned") for item in result.placeholders)
 
 
 def test_a_default_flow_gets_the_negation_of_the_other_conditions():

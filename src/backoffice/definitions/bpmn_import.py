@@ -25,7 +25,7 @@ from typing import Any
 from backoffice.definitions.bpmn_boundaries import BoundaryReader, exported_timer
 from backoffice.definitions.bpmn_flows import FlowWalker
 from backoffice.definitions.bpmn_reader import BpmnDocument, Flow, Node, Process, read_bpmn
-from backoffice.definitions.bpmn_states import OWNER_ROLE, StateMaker, slug
+from backoffice.definitions.bpmn_states import OWNER_ROLE, UNASSIGNED_ROLE, StateMaker, slug
 from backoffice.errors import BpmnFileError
 
 TRIGGER_SYSTEM = "todo-trigger-system"
@@ -195,7 +195,6 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
             skipped |= inside
         return skipped
 
-
     # The definition
 
     def _definition(self) -> dict[str, Any]:
@@ -204,6 +203,9 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
             state.pop("_roles", None)
         if not process.carried_definition:
             self.roles.setdefault(OWNER_ROLE, {"title": "TODO: the accountable owner", "queue": OWNER_ROLE})
+        if UNASSIGNED_ROLE in self.roles:
+            self.placeholders.append(f"roles.{UNASSIGNED_ROLE}: who works the tasks the model gives no lane or "
+                                     "candidate group")
         fields = {name: {"type": kind if kind in ("number", "string", "boolean", "object") else "string",
                          "required": False,
                          "description": "TODO: read by a BPMN condition; check the type" + (
