@@ -211,6 +211,7 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
                          "description": "TODO: read by a BPMN condition; check the type" + (
                              "" if kind else " (guessed)")}
                   for name, kind in sorted(self.data_fields.items())}
+        order = {sid: index for index, sid in enumerate(self.states)}  # transitions in the order of their states
         start = self.start_node
         event = "todo.started"
         if start is not None and start.event == "message":
@@ -234,7 +235,7 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
             "roles": self.roles,
             "proof_of_completion": {"record": "TODO: what proves the work is done"},
             "states": self.states,
-            "transitions": _grouped(self.transitions),
+            "transitions": _grouped(sorted(self.transitions, key=lambda t: order[t["from"]])),
         }
         if self.exceptions:
             definition["exceptions"] = self.exceptions
