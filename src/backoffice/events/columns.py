@@ -31,8 +31,13 @@ ALIASES: dict[Column, tuple[str, ...]] = {
 OPTION_OF: dict[Column, str] = {
     Column.CASE_ID: "--case", Column.ACTIVITY: "--activity", Column.TIMESTAMP: "--timestamp",
     Column.RESOURCE: "--resource", Column.ROLE: "--role", Column.SYSTEM: "--system",
-    Column.REASON: "--reason", Column.LIFECYCLE: "--lifecycle", Column.GROUP: "--group",
+    Column.REASON: "--reason", Column.LIFECYCLE: "--lifecycle-column", Column.GROUP: "--group",
 }
+
+# Names of a start timestamp beside the (end) timestamp: then each row is one step with a
+# processing time. Only names that say "start" and "time": a bare "start date" is as often
+# a case attribute.
+START_ALIASES = ("start timestamp", "start time", "started at", "start datetime", "time:start")
 
 
 def _fold(name: str) -> str:
@@ -45,16 +50,19 @@ class ColumnMapping:
 
     fields: dict[Column, str]
     attributes: tuple[str, ...]
+    start: str | None = None  # the column holding each row's start, when rows are steps with a duration
 
 
 def resolve_columns(found: Sequence[str], given: Mapping[Column, str | None], *,
-                    path: Path | str) -> ColumnMapping:
+                    path: Path | str, start_timestamp: str | None = None) -> ColumnMapping:
     """Map source column names onto the schema.
 
     Args:
         found: the source's column names, in order.
         given: names the user chose (--case, --activity ...); None means recognise.
         path: the file, for error messages.
+        start_timestamp: the column holding each row's start (--start-timestamp); None
+            recognises one by its name.
 
     Raises:
         MissingColumn: a required column is neither given nor recognised, or a given one
@@ -82,7 +90,24 @@ def resolve_columns(found: Sequence[str], given: Mapping[Column, str | None], *,
             raise MissingColumn(path, str(column).replace("_", " "), found,
                                 _likely(column, found, fields.values()), OPTION_OF[column])
     used = set(fields.values())
-    return ColumnMapping(fields=fields, attributes=tuple(name for name in found if name not in used))
+    start = _start_column(found, folded, used, start_timestamp, path)
+    if start:
+        used.add(start)
+    return ColumnMapping(fields=fields, attributes=tuple(name for name in found if name not in used), start=start)
+
+
+def _start_column(found: Sequence[str], folded: Mapping[str, str], used: set[str], given: str | None,
+                  path: Path | str) -> str | None:
+    if given:
+        if given not in found:
+            raise MissingColumn(path, f"start timestamp column {given!r} (named by --start-timestamp)",
+                                found, suggest(given, found), "--start-timestamp")
+        return given
+    for alias in START_ALIASES:
+        source = folded.get(_fold(alias))
+        if source is not None and source not in used:
+            return source
+    return None
 
 
 def _likely(column: Column, found: Sequence[str], taken) -> str | None:
