@@ -76,8 +76,8 @@ def resolve_columns(found: Sequence[str], given: Mapping[Column, str | None], *,
         chosen = given.get(column)
         if chosen:
             if chosen not in found:
-                raise MissingColumn(path, f"{column} column {chosen!r} (named by {OPTION_OF[column]})",
-                                    found, suggest(chosen, found), OPTION_OF[column])
+                raise MissingColumn(path, str(column).replace("_", " "), found, suggest(chosen, found),
+                                    OPTION_OF[column], named=chosen)
             fields[column] = chosen
             continue
         for alias in ALIASES[column]:
@@ -100,8 +100,8 @@ def _start_column(found: Sequence[str], folded: Mapping[str, str], used: set[str
                   path: Path | str) -> str | None:
     if given:
         if given not in found:
-            raise MissingColumn(path, f"start timestamp column {given!r} (named by --start-timestamp)",
-                                found, suggest(given, found), "--start-timestamp")
+            raise MissingColumn(path, "start timestamp", found, suggest(given, found), "--start-timestamp",
+                                named=given)
         return given
     for alias in START_ALIASES:
         source = folded.get(_fold(alias))

@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from backoffice.errors import BadOption
 from backoffice.events import arrow_numpy
 from backoffice.events.schema import START_TIMESTAMP, TIMESTAMP_TYPE, Column, EventLog
+from backoffice.wording import plural
 
 NOT_MEASURED = -1  # the processing time of a step whose start the evidence does not give
 
@@ -106,7 +107,7 @@ def read_steps(log: EventLog, *, lifecycle: LifecycleMode | str = LifecycleMode.
     if mode is LifecycleMode.EVENTS:
         return Steps(log, None, None, StepReading(
             mode.value, found, Timestamps.ONE_PER_STEP.value,
-            f"each event is a step (--lifecycle events): {_plural(events, 'event')}"), events)
+            f"each event is a step (--lifecycle events): {plural(events, 'event')}"), events)
     if log.has_values(START_TIMESTAMP):
         return _start_and_end(log)
     if found == "status words":
@@ -207,18 +208,18 @@ def _instances(log: EventLog) -> Steps:
     unmatched_opens = int(counts[START]) - int(np.count_nonzero(matched_close))
     steps = len(step_rows)
     ended_otherwise = int(counts[OTHER_END])
-    parts = [f"{_plural(rows, 'event')} read as {_plural(steps, 'step')}, one per activity instance "
+    parts = [f"{plural(rows, 'event')} read as {plural(steps, 'step')}, one per activity instance "
              f"(paired per case and activity, first in first out)",
-             f"{_plural(matched_steps, 'step')} with a start and a complete"]
+             f"{plural(matched_steps, 'step')} with a start and a complete"]
     if steps - matched_steps:
-        parts.append(f"{_plural(steps - matched_steps, 'complete')} without a start (no processing time)")
+        parts.append(f"{plural(steps - matched_steps, 'complete')} without a start (no processing time)")
     if unmatched_opens:
-        parts.append(f"{_plural(unmatched_opens, 'start')} never completed (not steps)")
+        parts.append(f"{plural(unmatched_opens, 'start')} never completed (not steps)")
     if counts[FOLDED]:
-        parts.append(f"{_plural(int(counts[FOLDED]), 'schedule or assign event')} folded into the waiting before "
+        parts.append(f"{plural(int(counts[FOLDED]), 'schedule or assign event')} folded into the waiting before "
                      f"their step")
     if ended_otherwise:
-        parts.append(f"{_plural(ended_otherwise, 'instance')} aborted, withdrawn or skipped (not steps)")
+        parts.append(f"{plural(ended_otherwise, 'instance')} aborted, withdrawn or skipped (not steps)")
     note = "; ".join(parts)
     timestamps = Timestamps.START_AND_COMPLETE if matched_steps else Timestamps.ONE_PER_STEP
     if timestamps is Timestamps.ONE_PER_STEP:
@@ -267,15 +268,10 @@ def _start_and_end(log: EventLog) -> Steps:
     processing = np.where(has_start & ~after_end, end - start, NOT_MEASURED)
     start = np.where(after_end, end, start)
     rows = len(log)
-    parts = [f"{_plural(rows, 'row')} read as steps with a start and an end timestamp"]
+    parts = [f"{plural(rows, 'row')} read as steps with a start and an end timestamp"]
     if (~has_start).any():
-        parts.append(f"{_plural(int((~has_start).sum()), 'row')} without a start (no processing time)")
+        parts.append(f"{plural(int((~has_start).sum()), 'row')} without a start (no processing time)")
     if after_end.any():
-        parts.append(f"{_plural(int(after_end.sum()), 'row')} starting after their end (no processing time)")
+        parts.append(f"{plural(int(after_end.sum()), 'row')} starting after their end (no processing time)")
     return Steps(log, start, processing, StepReading("instances", "start and end columns",
                                                      Timestamps.START_AND_COMPLETE.value, "; ".join(parts)), rows)
-
-
-def _plural(count: int, noun: str) -> str:
-    """'1 case', '2 cases', '1,204 events'."""
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"

@@ -130,7 +130,7 @@ def analyze(log: EventLog, *, lanes: Lanes | str | None = None, sla_target: str 
     shown_activities, shown_edges, view_notes = _readable_view(all_activities, all_edges, min_path_count=min_path_count,
                                                                max_activities=max_activities, max_paths=max_paths)
     notes += view_notes
-    summary = Summary(source=log.source, cases=cases, events=_events_in_scope(log, steps, ws), steps=events,
+    summary = Summary(source=display_name(log.source), cases=cases, events=_events_in_scope(log, steps, ws), steps=events,
                       activities=activity_count,
                       variants=len(all_variants), first_event=first, last_event=last,
                       start_activities=starts, end_activities=ends, skipped_rows=log.skipped_rows)
@@ -153,6 +153,13 @@ def analyze(log: EventLog, *, lanes: Lanes | str | None = None, sla_target: str 
         waiting_paths=paths.waiting_paths(all_edges), waiting_activities=paths.waiting_activities(all_activities),
         handoffs=all_handoffs, rework=rework.rework(ws), exceptions=exceptions, sla=sla_result,
         step_kinds=_step_kind_shares(ws, kinds, facts, cases), notes=notes)
+
+
+def display_name(source: str) -> str:
+    """The name a report shows for a log: a file's name, not the folders of the machine it was read on."""
+    if not source or "://" in source or source.startswith("engine"):
+        return source
+    return Path(source).name or source
 
 
 def _events_in_scope(log: EventLog, steps: Steps, ws: Workspace) -> int:
