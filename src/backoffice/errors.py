@@ -96,7 +96,7 @@ class MissingColumn(LogFileError):
         self.named = named
         shown = ", ".join(found[:30]) + (" ..." if len(found) > 30 else "")
         hint = f"; did you mean {option} {suggestion!r}?" if suggestion else ""
-        missing = (f"no column {named!r} for the {role} (named by {option})" if named is not None
+        missing = (f"no {role} column {named!r} (named by {option})" if named is not None
                    else f"no {role} column")
         super().__init__(path, f"{missing} (columns found: {shown}){hint}",
                          expected=f"a column named as in the event schema, or {option} NAME")

@@ -84,7 +84,7 @@ def draft_definition(log: EventLog, *, coverage: float = 0.95, lanes: Lanes | st
         raise BadOption("--coverage", coverage, "a share of cases between 0 and 1, such as 0.95")
     if workflow_id is not None and not re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", workflow_id):
         raise BadOption("--id", workflow_id, "lowercase words joined by dashes, such as expense-claim")
-    # The events conform replays: with lifecycles, the completions only.
+    # The steps map and conform read: one per activity instance.
     log, lifecycle_events = completed_events(log)
     pmap = process_map or analyze(log, lanes=lanes)
     name = _LOG_SUFFIXES.sub("", Path(log.source).name) or "workflow"
@@ -187,8 +187,9 @@ class _Drafter:
             f"({self.coverage:.1%} of the cases), with the kinds the map judged from the evidence;\n"
             f"transitions are what directly followed what in them; roles are the {self.pmap.lanes.value} "
             f"values of the log.\n"
-            + (f"Drafted from the completions: {self.lifecycle_events:,} start, schedule and other lifecycle "
-               f"events left out, as conform leaves them out.\n" if self.lifecycle_events else "")
+            + (f"Drafted from steps, one per activity instance, as map and conform read them: "
+               f"{self.lifecycle_events:,} schedule, start and other lifecycle events folded into their steps.\n"
+               if self.lifecycle_events else "")
             + "Before use: fill in the owner and the trigger (`backoffice check` fails until you do), then "
             "settle every TODO.")
         doc["id"] = self.workflow_id

@@ -76,8 +76,8 @@ def resolve_columns(found: Sequence[str], given: Mapping[Column, str | None], *,
         chosen = given.get(column)
         if chosen:
             if chosen not in found:
-                raise MissingColumn(path, str(column).replace("_", " "), found, suggest(chosen, found),
-                                    OPTION_OF[column], named=chosen)
+                raise MissingColumn(path, str(column), found, suggest(chosen, found), OPTION_OF[column],
+                                    named=chosen)
             fields[column] = chosen
             continue
         for alias in ALIASES[column]:
