@@ -130,9 +130,9 @@ def test_the_log_gives_inputs_systems_and_a_proposed_sla(expense_draft):
 
 def test_the_draft_says_what_it_is_made_of_in_comments(expense_draft):
     first = expense_draft.text.splitlines()[0]
-    assert first.startswith("# DRAFT made by `backoffice draft` from expense-claims.csv: 20 cases, 89 events")
+    assert first.startswith("# DRAFT made by `backoffice draft` from expense-claims.csv: 20 cases, 89 steps")
     assert "status: draft # set active" in expense_draft.text
-    assert "submit-expense: {kind: human_task, title: Submit expense, role: employee} # 20 cases, 23 events" \
+    assert "submit-expense: {kind: human_task, title: Submit expense, role: employee} # 20 cases, 23 steps" \
         in expense_draft.text
 
 

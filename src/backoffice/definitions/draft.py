@@ -31,6 +31,7 @@ from backoffice.events.normalize import fold_label
 from backoffice.events.schema import Column, EventLog
 from backoffice.mapping.analyze import analyze
 from backoffice.mapping.model import Lanes, ProcessMap, StepKind
+from backoffice.wording import plural
 
 INTAKE, DONE, CANCELLED = "intake", "done", "cancelled"
 FALLBACK_ROLE = "unassigned"
@@ -181,8 +182,8 @@ class _Drafter:
         span = (f"{summary.first_event:%Y-%m-%d} to {summary.last_event:%Y-%m-%d}"
                 if summary.first_event and summary.last_event else "no time span")
         doc.yaml_set_start_comment(
-            f"DRAFT made by `backoffice draft` from {Path(self.log.source).name}: {summary.cases:,} cases, "
-            f"{summary.events:,} events, {span}.\n"
+            f"DRAFT made by `backoffice draft` from {Path(self.log.source).name}: {plural(summary.cases, 'case')}, "
+            f"{plural(summary.events, 'step')}, {span}.\n"
             f"States are the activities of the {len(self.variants)} most frequent variants "
             f"({self.coverage:.1%} of the cases), with the kinds the map judged from the evidence;\n"
             f"transitions are what directly followed what in them; roles are the {self.pmap.lanes.value} "
@@ -312,7 +313,7 @@ class _Drafter:
             if fact:
                 rejection = " (a rejection: TODO an outcome of an approval?)" \
                     if fact.kind is StepKind.APPROVAL and self.kind(activity) != "approval" else ""
-                _note(states, f"{fact.cases:,} cases, {fact.events:,} events{rejection}", sid)
+                _note(states, f"{plural(fact.cases, 'case')}, {plural(fact.events, 'step')}{rejection}", sid)
         states[DONE] = _flow(kind="done", title=self.added_title("Done"))
         _note(states, "added: where work ends", DONE)
         return states
@@ -328,7 +329,7 @@ class _Drafter:
         seq = CommentedSeq()
         for (source, target), cases in sorted(pairs.items(), key=lambda item: (order[item[0][0]], order[item[0][1]])):
             seq.append(_flow(**{"from": source, "to": target}))
-            _note(seq, f"{cases:,} cases", len(seq) - 1)
+            _note(seq, plural(cases, "case"), len(seq) - 1)
         return seq
 
     def approvals(self) -> CommentedSeq:
@@ -380,7 +381,7 @@ class _Drafter:
                       key=lambda row: (-row[1], row[0]))
         for reason, cases in rows:
             back = next((step.activity for step in resolved.get(reason, []) if step.activity in self.state_of), None)
-            entry = CommentedMap(description=f"TODO: describe; recorded in {cases:,} cases")
+            entry = CommentedMap(description=f"TODO: describe; recorded in {plural(cases, 'case')}")
             if back:
                 entry["resolver"] = _flow(role=self.role(back) or FALLBACK_ROLE)
                 if entry["resolver"]["role"] == FALLBACK_ROLE:

@@ -23,6 +23,7 @@ from backoffice.mapping.flow import flow_efficiency
 from backoffice.mapping.model import Edge, Filters, Lanes, ProcessMap, Reading, StepKind, StepKindShare, Summary
 from backoffice.mapping.step_kinds import classify, is_service_account, load_step_kinds
 from backoffice.mapping.workspace import Scope, Workspace, instant, open_workspace
+from backoffice.wording import plural
 
 # Past these, a map stops being readable: keep the most frequent and say so.
 DEFAULT_MAX_ACTIVITIES = 150
@@ -204,7 +205,8 @@ def _readable_view(activities, edges: list[Edge], *, min_path_count: int, max_ac
     notes = []
     kept_edges = [edge for edge in edges if edge.count >= min_path_count]
     if len(kept_edges) < len(edges):
-        notes.append(f"left out {len(edges) - len(kept_edges):,} paths followed fewer than {min_path_count} times")
+        notes.append(f"left out {plural(len(edges) - len(kept_edges), 'path')} followed fewer than "
+                     f"{plural(min_path_count, 'time')}")
     kept_activities = activities
     if len(activities) > max_activities:
         kept_activities = activities[:max_activities]
@@ -213,6 +215,6 @@ def _readable_view(activities, edges: list[Edge], *, min_path_count: int, max_ac
         notes.append(f"the log has {len(activities):,} activities: the map keeps the {max_activities} most "
                      f"frequent and the paths between them")
     if len(kept_edges) > max_paths:
-        notes.append(f"the map keeps the {max_paths} most frequent of {len(kept_edges):,} paths")
+        notes.append(f"the map keeps the {max_paths} most frequent of {plural(len(kept_edges), 'path')}")
         kept_edges = kept_edges[:max_paths]
     return kept_activities, kept_edges, notes

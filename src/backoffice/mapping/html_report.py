@@ -129,6 +129,11 @@ def _findings(process_map: ProcessMap) -> list[str]:
     if stats.count:
         findings.append(f"A case takes {humanize(stats.median)} from first to last step "
                         f"(median); one in ten takes more than {humanize(stats.p90)}.")
+    flow = process_map.flow
+    if flow is not None and flow.efficiency.count:
+        findings.append(f"Work is done in {_percent(flow.efficiency.overall)} of the cases' time; the rest is "
+                        f"waiting (median case: {humanize(flow.active.median)} of work, "
+                        f"{humanize(flow.waiting.median)} waiting).")
     if process_map.waiting_paths:
         sink = process_map.waiting_paths[0]
         each = f", {humanize(sink.total_wait / sink.count)} each on average" if sink.count else ""
@@ -177,7 +182,7 @@ def _histogram(process_map: ProcessMap, *, width: float = 720, height: float = 2
         bars.append(HistogramBar(x=left + i * slot + 1, y=top + plot_height - bar_height, width=max(slot - 2, 1),
                                  height=bar_height, cases=cases,
                                  label=f"{humanize(start)} – {humanize(end)}: "
-                                       f"{format_count(cases)} cases"))
+                                       f"{format_count(cases)} {'case' if cases == 1 else 'cases'}"))
     step = max(round(len(bins) / 6), 1)
     ticks = [(left + i * slot, humanize(bins[i][0])) for i in range(0, len(bins), step)]
     if bins:

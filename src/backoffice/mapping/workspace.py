@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from backoffice.events import arrow_numpy
 from backoffice.events.schema import Column, EventLog
 from backoffice.mapping.sequences import number_sequences, traces
+from backoffice.wording import plural
 
 NONE = -1  # the code of a missing value (no lane, no resource, no reason, no previous step)
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -246,11 +247,12 @@ def open_workspace(log: EventLog, *, lane_column: str | None, scope: Scope, step
         if scope.until is not None:
             keep &= case_start < _micros(scope.until)
     if not keep.all():
-        notes.append(f"date range kept {int(keep.sum()):,} of {len(starts):,} cases (cases that started in the range)")
+        notes.append(f"date range kept {int(keep.sum()):,} of {plural(len(starts), 'case')} (cases that started in the "
+                     f"range)")
     if scope.variant_coverage is not None and keep.any():
         before = int(keep.sum())
         keep &= _covering(variant, keep, scope.variant_coverage)
-        notes.append(f"variant coverage {scope.variant_coverage:.0%} kept {int(keep.sum()):,} of {before:,} cases")
+        notes.append(f"variant coverage {scope.variant_coverage:.0%} kept {int(keep.sum()):,} of {plural(before, 'case')}")
     if not keep.all():
         event_keep = np.repeat(keep, ends - starts)
         activity, lane, resource, reason, times = (array[event_keep] for array in
