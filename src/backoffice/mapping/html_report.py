@@ -18,7 +18,7 @@ from backoffice.mapping.model import ProcessMap, StepKind, TimeSink, Variant
 from backoffice.mapping.durations import humanize
 from backoffice.mapping.svg import KIND_STYLE, format_count, render_svg
 
-TOP_VARIANTS = 20
+TOP_VARIANTS = 10
 FIT_WIDTH_UP_TO = 2000.0  # wider maps open at actual size: shrunk to fit, their labels are unreadable
 KIND_EXPLAINED = {
     StepKind.STRAIGHT_THROUGH: "done by systems or service accounts: could run without anyone touching it",
@@ -78,6 +78,9 @@ def render_html(process_map: ProcessMap) -> str:
         kind_wait=sum(share.wait_before for share in process_map.step_kinds) or 1.0,
         histogram=_histogram(process_map),
         top_variants=process_map.variants[:TOP_VARIANTS],
+        all_variants=process_map.variants,
+        processed=sorted((activity for activity in process_map.activities if activity.processing),
+                         key=lambda activity: -activity.processing.total),
         slowest=_slowest(process_map),
         max_variant_share=max((v.share for v in process_map.variants), default=1.0) or 1.0,
         waiting_paths=_sink_bars(process_map.waiting_paths),
