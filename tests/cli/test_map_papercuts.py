@@ -70,3 +70,23 @@ def test_lifecycle_reads_instances_by_default_and_events_when_asked(write_csv, t
     assert events["reading"]["mode"] == "events" and events["summary"]["steps"] == 4
     assert instances["flow"]["active"]["total"] == 40 * 60 and events["flow"] is None
     assert instances["summary"]["source"] == "log.csv"
+
+
+def test_examples_writes_what_the_readme_uses_and_its_commands_run_there(tmp_path):
+    folder = tmp_path / "try"
+    result = run("examples", str(folder))
+    assert result.returncode == 0, result.stderr
+    for name in ("tickets.csv", "request.json", "examples/purchase_actions.py", "helpdesk.xes.gz",
+                 "DomesticDeclarations.xes.gz", "synonyms.yaml", "kinds.yaml"):
+        assert (folder / name).is_file(), name
+    mapped = subprocess.run([sys.executable, "-m", "backoffice.cli.app", "map", "tickets.csv", "--timestamp",
+                             "Completed", "--start-timestamp", "Started", "--timestamp-format", "%d-%m-%Y %H:%M",
+                             "--timezone", "Europe/Amsterdam", "--synonyms", "synonyms.yaml", "--step-kinds",
+                             "kinds.yaml", "--json", "map.json", "-q"], cwd=folder, capture_output=True, text=True,
+                            timeout=300)
+    assert mapped.returncode == 0, mapped.stderr
+    document = json.loads((folder / "map.json").read_text())
+    assert document["reading"]["lifecycle"] == "start and end columns" and document["flow"] is not None
+    again = run("examples", str(folder))
+    assert again.returncode == 2 and "use --force" in again.stderr
+    assert run("examples", str(folder), "--force").returncode == 0

@@ -21,6 +21,7 @@ from backoffice.cli.contract_commands import contract_app
 from backoffice.cli.definition_commands import check_command
 from backoffice.cli.engine_commands import (approve_command, audit_app, case_app, deploy_command, dlq_app,
                                             exception_app, task_app, worker_command)
+from backoffice.cli.example_commands import examples_command
 from backoffice.cli.evidence_commands import conform_command, docs_command, draft_command
 from backoffice.cli.moments import parse_moment
 from backoffice.cli.readiness_commands import prioritize_command, readiness_command
@@ -238,6 +239,7 @@ app.command("new")(new_command)
 app.command("draft")(draft_command)
 app.command("conform")(conform_command)
 app.command("docs")(docs_command)
+app.command("examples")(examples_command)
 
 
 # Typer builds the parameters of every command from its signature before it runs any: about
