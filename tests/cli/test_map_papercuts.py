@@ -83,10 +83,20 @@ def test_examples_writes_what_the_readme_uses_and_its_commands_run_there(tmp_pat
                              "Completed", "--start-timestamp", "Started", "--timestamp-format", "%d-%m-%Y %H:%M",
                              "--timezone", "Europe/Amsterdam", "--synonyms", "synonyms.yaml", "--step-kinds",
                              "kinds.yaml", "--json", "map.json", "-q"], cwd=folder, capture_output=True, text=True,
-                            timeout=300)
+                            timeout=300, env=_from_anywhere())
     assert mapped.returncode == 0, mapped.stderr
     document = json.loads((folder / "map.json").read_text())
     assert document["reading"]["lifecycle"] == "start and end columns" and document["flow"] is not None
     again = run("examples", str(folder))
     assert again.returncode == 2 and "use --force" in again.stderr
     assert run("examples", str(folder), "--force").returncode == 0
+
+
+def _from_anywhere() -> dict[str, str]:
+    """The environment, with this checkout's package importable from any folder."""
+    import os
+    from pathlib import Path
+
+    import backoffice
+    source = str(Path(backoffice.__file__).resolve().parents[1])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([source, *filter(None, [os.environ.get("PYTHONPATH")])])}
