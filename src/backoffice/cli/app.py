@@ -199,7 +199,7 @@ def demo(out: Annotated[Path, typer.Option(help="Folder for the report.")] = Pat
         console.print(f"Mapping {DEMO_LOG}: {DEMO_TITLE}")
         out.mkdir(parents=True, exist_ok=True)
         map_command(path, json_path=out / "map.json", html_path=out / "map.html", mermaid_path=out / "map.mmd",
-                    bpmn_path=out / "map.bpmn", lanes=Lanes.ROLE, sla="14d", quiet=quiet,
+                    bpmn_path=out / "map.bpmn", lanes=None, sla="14d", quiet=quiet,
                     **_MAP_DEFAULTS)
     console.print(f"[bold green]Open the map:[/bold green] {(out / 'map.html').resolve()}")
 

@@ -109,6 +109,9 @@ def show_map(console: Console, process_map: ProcessMap, *, top: int = 10) -> Non
 
 def _reading_label(process_map: ProcessMap) -> str:
     reading = process_map.reading
+    if reading.mode == "instances" and reading.lifecycle == "standard XES lifecycle" \
+            and reading.timestamps == "one per step" and process_map.summary.steps == process_map.summary.events:
+        return "one per event: every event completes a step"
     if reading.mode == "events":
         return "one per event"
     if reading.lifecycle == "standard XES lifecycle":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -76,8 +77,8 @@ def resolve_columns(found: Sequence[str], given: Mapping[Column, str | None], *,
         chosen = given.get(column)
         if chosen:
             if chosen not in found:
-                raise MissingColumn(path, str(column), found, suggest(chosen, found), OPTION_OF[column],
-                                    named=chosen)
+                raise MissingColumn(path, str(column), found, _likely_spelling(column, chosen, found, given),
+                                    OPTION_OF[column], named=chosen)
             fields[column] = chosen
             continue
         for alias in ALIASES[column]:
@@ -108,6 +109,19 @@ def _start_column(found: Sequence[str], folded: Mapping[str, str], used: set[str
         if source is not None and source not in used:
             return source
     return None
+
+
+def _likely_spelling(column: Column, chosen: str, found: Sequence[str], given: Mapping[Column, str | None]) -> str | None:
+    """The column a misspelt name most likely meant: a close spelling, else the column recognised for the field."""
+    close = difflib.get_close_matches(chosen.lower(), [name.lower() for name in found], n=1, cutoff=0.75)
+    if close:
+        return next(name for name in found if name.lower() == close[0])
+    taken = [name for other, name in given.items() if name and other is not column]
+    folded = {_fold(name): name for name in found if name not in taken}
+    for alias in ALIASES[column]:
+        if _fold(alias) in folded:
+            return folded[_fold(alias)]
+    return suggest(chosen, found)
 
 
 def _likely(column: Column, found: Sequence[str], taken) -> str | None:
