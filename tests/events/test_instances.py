@@ -138,3 +138,17 @@ def test_a_misspelt_start_column_is_an_error_with_a_suggestion(write_csv):
     path = write_csv("case,activity,begin,end time\n1,A,2024-01-01T09:00:00Z,2024-01-01T09:30:00Z\n")
     with pytest.raises(MissingColumn, match="did you mean --start-timestamp 'begin'"):
         read_log(path, start_timestamp="bgin")
+
+
+def test_a_deadline_is_read_from_the_steps_of_each_case(write_csv):
+    # Case c1's start events come first in the file: the deadline must still be c1's, not c2's.
+    path = write_csv("case_id,activity,timestamp,lifecycle,deadline\n"
+                     "c1,Check,2024-01-01T09:00:00Z,start,2024-01-01T10:00:00Z\n"
+                     "c1,Check,2024-01-01T09:30:00Z,start,2024-01-01T10:00:00Z\n"
+                     "c1,Check,2024-01-01T09:40:00Z,complete,2024-01-01T10:00:00Z\n"
+                     "c1,Check,2024-01-01T11:00:00Z,complete,2024-01-01T10:00:00Z\n"
+                     "c2,Check,2024-01-01T09:00:00Z,start,2024-01-01T09:05:00Z\n"
+                     "c2,Check,2024-01-01T09:10:00Z,complete,2024-01-01T09:05:00Z\n")
+    sla = analyze(read_log(path), sla_from="deadline").sla
+    assert (sla.cases_measured, sla.within) == (2, 0)
+    assert [(offender.case_id, offender.over_by) for offender in sla.worst] == [("c1", HOUR), ("c2", 5 * MINUTE)]

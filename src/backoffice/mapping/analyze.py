@@ -138,7 +138,7 @@ def analyze(log: EventLog, *, lanes: Lanes | str | None = None, sla_target: str 
     if target_seconds is not None:
         sla_result = sla.sla_by_duration(ws, target_seconds=target_seconds, label=sla_target)
     elif sla_from:
-        sla_result = sla.sla_by_deadline(ws, log, attribute=sla_from)
+        sla_result = sla.sla_by_deadline(ws, steps.log, attribute=sla_from)
     else:
         sla_result = None
     reading = steps.reading
