@@ -61,13 +61,15 @@ def test_unmatched_events_are_handled_and_counted(write_csv):
         ("c1", "Check", "09:30", "start"), ("c1", "Check", "09:45", "complete"),
         ("c1", "Pay", "10:00", "start"),  # never completed: no step
         ("c2", "Check", "11:00", "start"), ("c2", "Check", "11:20", "complete"),
+        ("c3", "Check", "12:00", "start"),  # a case whose work has not finished: not on the map
     ])
     steps = read_steps(log)
     assert steps.log.table.column("activity").to_pylist() == ["Check", "Check", "Check"]
     assert steps.processing.tolist() == [NOT_MEASURED, 15 * MINUTE * 10**6, 20 * MINUTE * 10**6]
     note = steps.reading.note
-    assert "6 events read as 3 steps" in note and "2 steps with a start and a complete" in note
-    assert "1 complete without a start" in note and "1 start never completed" in note
+    assert "7 events read as 3 steps" in note and "2 steps with a start and a complete" in note
+    assert "1 complete without a start" in note and "2 starts never completed" in note
+    assert "1 case with no completed step (not on the map)" in note
 
 
 def test_suspensions_are_left_out_of_the_processing_time(write_csv):

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from lxml import html
+
 from backoffice import read_log
 from backoffice.mapping import analyze
+from backoffice.mapping.exceptions import raised_at
+from backoffice.mapping.html_report import render_html
+
+
+def section(document, label: str):
+    (found,) = document.xpath(f'//section[@aria-label="{label}"]')
+    return found
 
 
 def log_of(write_csv, header: str, rows: list[str]):
@@ -63,6 +72,9 @@ def test_exception_reasons_and_rework_are_placed_on_the_steps_where_they_happen(
     assert activity["Submit"].exception_reasons == []
     assert activity["Check"].rework_cases == 2 and activity["Check"].repeats == 2
     assert activity["Pay"].rework_cases == 0
+    assert raised_at(process_map) == {"missing receipt": [("Check", 3)], "wrong amount": [("Pay", 3)]}
+    raised = section(html.fromstring(render_html(process_map)), "Exceptions").xpath(".//tbody/tr/td[4]")
+    assert [cell.text_content() for cell in raised] == ["Check (3)", "Pay (3)"]
 
 
 def test_the_report_names_the_log_by_its_file_name(write_csv):

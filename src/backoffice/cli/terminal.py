@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from backoffice.mapping.durations import humanize
+from backoffice.mapping.exceptions import raised_at
 from backoffice.mapping.model import ProcessMap, StepKind
 from backoffice.wording import plural
 
@@ -93,11 +94,13 @@ def show_map(console: Console, process_map: ProcessMap, *, top: int = 10) -> Non
     console.print(kinds)
     if process_map.exceptions:
         reasons = Table(title="Exceptions by reason", title_justify="left")
-        for column in ("reason", "cases", "events", "resolved at"):
+        for column in ("reason", "cases", "events", "raised at", "resolved at"):
             reasons.add_column(column)
+        raised = raised_at(process_map)
         for reason in process_map.exceptions.reasons[:top]:
             resolved = ", ".join(f"{step.activity} ({step.cases})" for step in reason.resolved_at[:2])
-            reasons.add_row(reason.reason, f"{reason.cases:,}", f"{reason.events:,}", resolved)
+            where = ", ".join(f"{name} ({cases:,})" for name, cases in raised.get(reason.reason, [])[:2])
+            reasons.add_row(reason.reason, f"{reason.cases:,}", f"{reason.events:,}", where, resolved)
         console.print(reasons)
     if process_map.sla:
         sla = process_map.sla

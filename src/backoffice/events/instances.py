@@ -220,6 +220,11 @@ def _instances(log: EventLog) -> Steps:
                      f"their step")
     if ended_otherwise:
         parts.append(f"{plural(ended_otherwise, 'instance')} aborted, withdrawn or skipped (not steps)")
+    # Case codes number the cases 0..n-1 (dictionary codes), so counting needs no sort.
+    cases_without_steps = int(np.count_nonzero(np.bincount(case, minlength=1))) - \
+        int(np.count_nonzero(np.bincount(case[step_rows], minlength=1)))
+    if cases_without_steps:
+        parts.append(f"{plural(cases_without_steps, 'case')} with no completed step (not on the map)")
     note = "; ".join(parts)
     timestamps = Timestamps.START_AND_COMPLETE if matched_steps else Timestamps.ONE_PER_STEP
     if timestamps is Timestamps.ONE_PER_STEP:

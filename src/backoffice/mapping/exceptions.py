@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 
 from backoffice.mapping.grouped import compact, distinct_cases
-from backoffice.mapping.model import ExceptionReason, Exceptions, ReasonCount, ResolutionStep
+from backoffice.mapping.model import ExceptionReason, Exceptions, ProcessMap, ReasonCount, ResolutionStep
 from backoffice.mapping.workspace import NONE, Workspace
 
 CASE_ENDED = "(case ended)"
@@ -63,3 +63,12 @@ def reasons_by_activity(ws: Workspace) -> dict[int, list[ReasonCount]]:
     for reasons in found.values():
         reasons.sort(key=lambda reason: (-reason.cases, -reason.events, reason.reason))
     return found
+
+
+def raised_at(process_map: ProcessMap) -> dict[str, list[tuple[str, int]]]:
+    """Per exception reason, the steps it is recorded on and in how many cases, most cases first."""
+    found: dict[str, list[tuple[str, int]]] = {}
+    for activity in process_map.activities:
+        for reason in activity.exception_reasons:
+            found.setdefault(reason.reason, []).append((activity.name, reason.cases))
+    return {reason: sorted(steps, key=lambda step: (-step[1], step[0])) for reason, steps in found.items()}

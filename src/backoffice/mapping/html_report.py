@@ -16,6 +16,7 @@ from markupsafe import Markup
 from backoffice.mapping.layout import layout_map
 from backoffice.mapping.model import ProcessMap, StepKind, TimeSink, Variant
 from backoffice.mapping.durations import humanize
+from backoffice.mapping.exceptions import raised_at
 from backoffice.mapping.svg import KIND_STYLE, format_count, render_svg
 
 TOP_VARIANTS = 10
@@ -79,6 +80,7 @@ def render_html(process_map: ProcessMap) -> str:
         histogram=_histogram(process_map),
         top_variants=process_map.variants[:TOP_VARIANTS],
         all_variants=process_map.variants,
+        raised_at=raised_at(process_map),
         processed=sorted((activity for activity in process_map.activities if activity.processing),
                          key=lambda activity: -activity.processing.total),
         slowest=_slowest(process_map),
