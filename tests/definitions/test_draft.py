@@ -214,7 +214,8 @@ def test_draft_conform_and_map_read_a_lifecycle_log_alike(tmp_path):
     assert process_map.summary.steps == 18 and process_map.summary.variants == 1
     assert draft.cases == 6 and draft.variants == 1 and draft.states == 3 + 2  # three steps, intake and done
     assert "54 events" not in draft.text and "6 cases, 18 steps" in draft.text.splitlines()[0]
-    report = conform(log, load_definition(_written(tmp_path, filled(draft.text, role="manager", system="source-system"))))
+    definition = load_definition(_written(tmp_path, filled(draft.text, role="manager", system="source-system")))
+    report = conform(log, definition)
     assert report.events_replayed == process_map.summary.steps and report.non_conforming == 0
     assert any("read as steps, as map and draft read them" in note for note in report.notes)
 

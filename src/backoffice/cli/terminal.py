@@ -104,7 +104,8 @@ def show_map(console: Console, process_map: ProcessMap, *, top: int = 10) -> Non
         console.print(reasons)
     if process_map.sla:
         sla = process_map.sla
-        console.print(f"[bold]SLA[/bold] {sla.target}: {sla.attainment:.1%} of {plural(sla.cases_measured, 'case')} within "
+        console.print(f"[bold]SLA[/bold] {sla.target}: {sla.attainment:.1%} of {plural(sla.cases_measured, 'case')} "
+                      f"within "
                       f"target; worst: " + ", ".join(f"{o.case_id} (+{humanize(o.over_by)})" for o in sla.worst[:3]))
     for note in process_map.notes:
         console.print(f"[yellow]note:[/yellow] {note}")

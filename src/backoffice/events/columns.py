@@ -111,7 +111,8 @@ def _start_column(found: Sequence[str], folded: Mapping[str, str], used: set[str
     return None
 
 
-def _likely_spelling(column: Column, chosen: str, found: Sequence[str], given: Mapping[Column, str | None]) -> str | None:
+def _likely_spelling(column: Column, chosen: str, found: Sequence[str],
+                     given: Mapping[Column, str | None]) -> str | None:
     """The column a misspelt name most likely meant: a close spelling, else the column recognised for the field."""
     close = difflib.get_close_matches(chosen.lower(), [name.lower() for name in found], n=1, cutoff=0.75)
     if close:

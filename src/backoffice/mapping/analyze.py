@@ -131,7 +131,8 @@ def analyze(log: EventLog, *, lanes: Lanes | str | None = None, sla_target: str 
     shown_activities, shown_edges, view_notes = _readable_view(all_activities, all_edges, min_path_count=min_path_count,
                                                                max_activities=max_activities, max_paths=max_paths)
     notes += view_notes
-    summary = Summary(source=display_name(log.source), cases=cases, events=_events_in_scope(log, steps, ws), steps=events,
+    summary = Summary(source=display_name(log.source), cases=cases, events=_events_in_scope(log, steps, ws),
+                      steps=events,
                       activities=activity_count,
                       variants=len(all_variants), first_event=first, last_event=last,
                       start_activities=starts, end_activities=ends, skipped_rows=log.skipped_rows)

@@ -252,7 +252,8 @@ def open_workspace(log: EventLog, *, lane_column: str | None, scope: Scope, step
     if scope.variant_coverage is not None and keep.any():
         before = int(keep.sum())
         keep &= _covering(variant, keep, scope.variant_coverage)
-        notes.append(f"variant coverage {scope.variant_coverage:.0%} kept {int(keep.sum()):,} of {plural(before, 'case')}")
+        notes.append(f"variant coverage {scope.variant_coverage:.0%} kept {int(keep.sum()):,} of "
+                     f"{plural(before, 'case')}")
     if not keep.all():
         event_keep = np.repeat(keep, ends - starts)
         activity, lane, resource, reason, times = (array[event_keep] for array in
