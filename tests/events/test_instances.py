@@ -154,3 +154,62 @@ def test_a_deadline_is_read_from_the_steps_of_each_case(write_csv):
     sla = analyze(read_log(path), sla_from="deadline").sla
     assert (sla.cases_measured, sla.within) == (2, 0)
     assert [(offender.case_id, offender.over_by) for offender in sla.worst] == [("c1", HOUR), ("c2", 5 * MINUTE)]
+
+
+def reference_steps(events: list[tuple[str, str, int, str]]) -> list[tuple[int, int]]:
+    """(row, processing) of each step, by walking the events one at a time: the rule, written plainly."""
+    queues: dict[tuple[str, str], list[int]] = {}
+    paused: dict[tuple[str, str], int | None] = {}
+    pending_pause: dict[tuple[str, str], int] = {}
+    steps = []
+    for row, (case, activity, time, word) in enumerate(events):
+        key = (case, activity)
+        queue = queues.setdefault(key, [])
+        if word == "start":
+            queue.append(time)
+        elif word == "suspend":
+            paused[key] = time
+        elif word == "resume":
+            if paused.get(key) is not None:
+                pending_pause[key] = pending_pause.get(key, 0) + time - paused[key]
+            paused[key] = None
+        elif word in ("complete", "ate_abort"):
+            suspended = pending_pause.pop(key, 0)
+            paused[key] = None
+            if queue:
+                started = queue.pop(0)
+                processing = max(time - started - suspended, 0)
+            else:
+                processing = NOT_MEASURED
+            if word == "complete":
+                steps.append((row, processing))
+    return sorted(steps)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_pairing_agrees_with_the_rule_walked_event_by_event(seed):
+    import random
+
+    import pyarrow as pa
+
+    from backoffice.events.schema import EventLog
+
+    generator = random.Random(seed)
+    events, clock = [], 0
+    for _ in range(generator.randint(1, 60)):
+        clock += generator.randint(0, 3) * 60  # ties happen: they keep file order
+        events.append((f"c{generator.randint(1, 3)}", generator.choice("AB"), clock,
+                       generator.choice(["start", "start", "complete", "complete", "suspend", "resume",
+                                         "schedule", "ate_abort"])))
+    # The log's own order: grouped by case (first appearance), time within a case, ties in file order.
+    first = {case: index for index, (case, *_rest) in reversed(list(enumerate(events)))}
+    ordered = sorted(events, key=lambda event: (first[event[0]], event[2]))
+    table = pa.table({"case_id": [e[0] for e in ordered], "activity": [e[1] for e in ordered],
+                      "timestamp": pa.array([e[2] * 10**6 for e in ordered], pa.timestamp("us", tz="UTC")),
+                      "lifecycle": [e[3] for e in ordered]})
+    steps = read_steps(EventLog.from_table(table))
+    expected = reference_steps(ordered)
+    assert len(steps.log) == len(expected)
+    rows = steps.log.table.column("event_index").to_pylist()
+    measured = steps.processing.tolist() if steps.processing is not None else [NOT_MEASURED] * len(rows)
+    assert sorted(zip(rows, [p // 10**6 if p != NOT_MEASURED else p for p in measured])) == expected

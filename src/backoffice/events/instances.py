@@ -252,6 +252,10 @@ def _suspended(part: np.ndarray, times: np.ndarray, group: np.ndarray, closes: n
     resumed = pauses[1:][(part[pauses[1:]] == RESUME) & (part[pauses[:-1]] == SUSPEND)
                          & (group[pauses[1:]] == group[pauses[:-1]])]
     suspend_of = pauses[np.searchsorted(pauses, resumed) - 1]
+    # A close between them ends the suspended instance: the resume belongs to no pause of it.
+    closes_so_far = np.cumsum(closes)
+    same_instance = closes_so_far[resumed] == closes_so_far[suspend_of]
+    resumed, suspend_of = resumed[same_instance], suspend_of[same_instance]
     # The pause belongs to the instance that closes next in the same group.
     close_positions = np.flatnonzero(closes)
     next_close = np.searchsorted(close_positions, resumed)
