@@ -33,6 +33,7 @@ CAST: Mapping[str, tuple[str, ...]] = {
     "desk-dan": ("service-desk",),
     "kim": ("budget-holder@purchase-approval",),   # receives a delegated approval there
     "lead": ("service-desk-lead", "service-desk"),
+    "ops-admin": ("operator",),     # replays dead letters, switches manual mode
     # the purchase approval
     "bea": ("buyer",),
     "hana": ("budget-holder", "buyer"),
