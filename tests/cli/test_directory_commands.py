@@ -26,7 +26,7 @@ def test_a_fresh_install_says_how_to_bootstrap(database, backoffice):
 def test_the_bootstrapped_os_user_administers_and_a_token_acts_for_its_person(database, backoffice, monkeypatch):
     bootstrapped(backoffice)
     assert backoffice("directory", "person", "add", "bob", "--name", "Bob Desk")[1] == "added bob (Bob Desk)\n"
-    assert backoffice("directory", "grant", "service-desk", "--to", "BOB")[1] == "granted service-desk to BOB\n"
+    assert backoffice("directory", "grant", "service-desk", "--to", "BOB")[1] == "granted service-desk to bob\n"
     assert "holds service-desk already; nothing changed" in backoffice("directory", "grant", "service-desk",
                                                                        "--to", "bob")[1]
     status, out, _ = backoffice("directory", "token", "create", "bob", "--label", "laptop", "--days", "30")
