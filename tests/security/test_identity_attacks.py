@@ -16,9 +16,8 @@ import sqlalchemy as sa
 from backoffice.definitions import LIBRARY
 from backoffice.engine import Actor, Engine
 from backoffice.errors import (AlreadyBootstrapped, BadToken, DelegationRefused, DirectoryConflict, InactiveActor,
-                               NotEligibleForTask,
-                               NotAdministrator, NotAuthorizedOnBehalf, RoleNotHeld, TransitionNotAllowed,
-                               UnknownActor)
+                               NotAdministrator, NotAuthorizedOnBehalf, NotEligibleForTask, RoleNotHeld,
+                               TransitionNotAllowed, UnknownActor)
 from backoffice.store import SqlStore
 from backoffice.store.tables import cases
 
