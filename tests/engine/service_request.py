@@ -12,7 +12,7 @@ TEMPLATE = LIBRARY / "service-request.yaml"
 ANN = Actor("ann")                                     # a requester, in no role
 DESK = Actor("bob", "service-desk")
 RESOLVER = Actor("carl", "resolver")
-OPERATOR = Actor("lead", "operator")                   # migrates cases, switches manual mode, replays
+OPERATOR = Actor("ops-admin", "operator")              # migrates cases, switches manual mode, replays
 
 
 def later(hours: float) -> datetime:

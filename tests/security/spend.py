@@ -1,11 +1,21 @@
-"""The spend-approval workflow of the security suite, its people, and a case brought to an approval."""
+"""The spend-approval workflow of the security suite, its people, and a case brought to an approval.
+
+Its people are in the directory (`SPEND_CAST`, beside the suite's cast): the roles they act in
+below are the roles granted to them, so an attack here is by someone who really holds the role.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from backoffice.engine import Actor, Case, Engine
+from backoffice.store import SqlStore
+
+from ..directory_fixtures import seed
 
 DEFINITION = Path(__file__).with_name("spend-approval.yaml")
 T0 = datetime(2024, 3, 4, 9, 0, tzinfo=timezone.utc)
@@ -22,6 +32,39 @@ DEPLOYER = "lead"
 PAT = Actor("pat", "change-approver")               # named in change.approvers as a person
 OTTO = Actor("otto", roles=("change-approver", "process-owner"))
 QUINN = Actor("quinn", "change-approver")           # a change-approver the workflow's change rules do not name
+
+
+SPEND_CAST: Mapping[str, tuple[str, ...]] = {
+    "bob": ("manager",),
+    "rita": ("reviewer",),
+    "carol": ("manager", "controller"),
+    "dave": ("controller",),
+    "erin": ("manager",),
+    "bert": ("buyer",),
+    "root": ("administrator", "manager", "controller", "reviewer", "buyer", "operator"),
+    "olga": ("operator",),
+    "lead": ("change-approver",),       # deploys; a change-approver, yet never of their own change
+    "pat": ("change-approver",),
+    "otto": ("change-approver", "process-owner"),
+    "quinn": ("change-approver",),
+    "mallory": ("manager", "controller"),  # holds approver roles, not operator
+    "mia": ("process-owner",),             # named by the change rules, not a change-approver
+    "lina": (),                            # a requester of purchases
+    "bea": ("procurement-buyer",),
+}
+"""The spend workflow's people and their grants (added to the suite's cast, see directory_fixtures)."""
+
+
+@pytest.fixture
+def engine(engine: Engine) -> Engine:
+    """The suite's engine, its directory holding the spend workflow's people too."""
+    return seed(engine, SPEND_CAST)
+
+
+def seed_database(database: str) -> None:
+    """Put the spend workflow's people in the directory of a database (before a command-line test logs in)."""
+    with SqlStore.open(database) as store:
+        seed(seed(Engine(store)), SPEND_CAST)
 
 
 def later(hours: float) -> datetime:

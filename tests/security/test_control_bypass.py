@@ -9,21 +9,21 @@ approver edited after intake. Each must be refused, leave the case where it was,
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
-import sqlalchemy as sa
 
 from backoffice.definitions import LIBRARY
 from backoffice.engine import Actor, Engine
 from backoffice.engine.tasks import TaskKind
-from backoffice.errors import (AlreadyVoted, ControlBypassed, FieldImmutable, RoleRequired, RouteFieldLocked,
-                               SeparationOfDuties)
+from backoffice.errors import (AlreadyVoted, ControlBypassed, FieldImmutable, NotAuthorizedOnBehalf,
+                               NotEligibleForTask, RoleRequired, RouteFieldLocked, SeparationOfDuties)
 from backoffice.store import SqlStore
-from backoffice.store.tables import audit_records
 
 from ..cli.test_engine_commands import backoffice, database  # noqa: F401 (fixtures: both databases)
-from .spend import (ADMIN, BUYER, CAROL, DAVE, DEPLOYER, ERIN, OPERATOR, OTTO, REQUESTER, REVIEWER, LOWER_QUORUM,
-                    deployed, in_approval, later, started, version_text)
+from ..directory_fixtures import Login
+from .spend import (ADMIN, BUYER, CAROL, DAVE, DEPLOYER, ERIN, OPERATOR, OTTO, REQUESTER, REVIEWER, LOWER_QUORUM, T0,
+                    deployed, engine, in_approval, later, seed_database, started, version_text)  # noqa: F401
 
 
 def unchanged(engine: Engine, case) -> None:
@@ -74,11 +74,58 @@ def test_one_person_with_two_approver_roles_casts_one_vote(engine):
 def test_a_delegate_votes_for_the_delegator_who_voted_already(engine):
     case = in_approval(deployed(engine))
     engine.approve(case.id, actor=Actor("carol", "manager"), now=later(3))
-    # carol's second task (the controller's) handed to erin: erin's vote would be carol's second.
-    engine.delegate(case.id, actor=Actor("carol", "controller"), to="erin", now=later(4))
+    # carol's second task (the controller's) handed to dave: his vote would be carol's second.
+    engine.delegate(case.id, actor=Actor("carol", "controller"), to="dave", now=later(4))
     with pytest.raises(AlreadyVoted):
-        engine.approve(case.id, actor=ERIN, now=later(5))
+        engine.approve(case.id, actor=DAVE, now=later(5))
     assert engine.case(case.id).state == "approve-large"
+
+
+# --- acting for someone (the directory's on-behalf and delegation) never makes one person two ---
+
+def test_an_administrator_acting_for_an_approver_on_their_own_request_is_still_the_requester(engine):
+    deployed(engine)
+    case = started(engine, requester=Actor("root"))
+    case = engine.transition(case.id, "review", actor=REVIEWER, expected_version=case.version, now=later(1))
+    case = engine.transition(case.id, "approve-large", actor=REVIEWER, expected_version=case.version, now=later(2))
+    for acting in (Actor("root", "manager", on_behalf_of="carol"), Actor("ROOT ", "controller", on_behalf_of="Dave")):
+        with pytest.raises(SeparationOfDuties, match="requested it"):
+            engine.approve(case.id, actor=acting, now=later(3))
+    unchanged(engine, case)
+
+
+def test_an_administrators_vote_for_an_approver_counts_for_both_persons(engine):
+    case = in_approval(deployed(engine))
+    engine.approve(case.id, actor=Actor("root", "manager", on_behalf_of="carol"), now=later(3))
+    [vote] = engine.store.votes(case.id, engine.tasks(case_id=case.id)[0].round)
+    assert (vote.approver, vote.on_behalf_of) == ("root", "carol")
+    assert engine.history(case.id)[-1].attributes["on_behalf_of"] == "carol"
+    # carol has voted through root, and root through carol: neither votes again, for anyone.
+    for again in (Actor("carol", "controller"), Actor("root", "controller"),
+                  Actor("root", "controller", on_behalf_of="dave"), Actor("dave", "controller", on_behalf_of="carol")):
+        with pytest.raises((AlreadyVoted, NotAuthorizedOnBehalf)):
+            engine.approve(case.id, actor=again, now=later(4))
+    assert engine.case(case.id).state == "approve-large"
+    assert engine.approve(case.id, actor=DAVE, now=later(5)).state == "order"
+
+
+def test_a_delegate_of_the_requester_cannot_approve_for_them(engine):
+    case = in_approval(deployed(engine))
+    engine.add_delegation("bob", "erin", starts=T0, ends=later(24 * 7), actor="bob", now=T0,
+                          workflow="spend-approval", role="manager")
+    with pytest.raises(SeparationOfDuties, match="requested it"):
+        engine.approve(case.id, actor=Actor("erin", "manager", on_behalf_of="Bob"), now=later(3))
+    unchanged(engine, case)
+    # In her own name erin is another person, and may approve.
+    assert engine.approve(case.id, actor=ERIN, now=later(4)).state == "approve-large"
+
+
+def test_an_approval_task_is_not_delegated_to_someone_its_separation_of_duties_excludes(engine):
+    case = in_approval(deployed(engine))
+    for excluded, rule in (("Bob ", "requested it"), ("rita", "role manager")):
+        with pytest.raises((SeparationOfDuties, NotEligibleForTask), match=rule):
+            engine.delegate(case.id, actor=Actor("carol", "manager"), to=excluded, now=later(3))
+    assert all(task.assignee is None for task in engine.tasks(case_id=case.id))
 
 
 # --- the approval skipped four ways ---
@@ -204,6 +251,7 @@ def test_a_route_deciding_field_cannot_change_once_its_approval_decided(engine):
 
 @pytest.fixture
 def cli_case(database):  # noqa: F811 (the CLI's database fixture)
+    seed_database(database)
     with SqlStore.open(database) as store:
         engine = Engine(store)
         case = in_approval(deployed(engine))
@@ -212,15 +260,20 @@ def cli_case(database):  # noqa: F811 (the CLI's database fixture)
 
 def test_self_approval_respelt_is_refused_on_the_command_line(database, backoffice, cli_case):  # noqa: F811
     case_id, _ = cli_case
+    status, _, err = backoffice("approve", str(case_id), Login("bob"), "--role", "manager")
+    assert status == 2 and "separation of duties" in err and "requested it" in err
+    # A spelling reaches the command line only as whom an administrator acts for: still bob.
     for spelling in ("bob", "Bob ", "BOB"):
-        status, _, err = backoffice("approve", str(case_id), "--as", spelling, "--role", "manager")
+        status, _, err = backoffice("approve", str(case_id), Login("root"), "--as", spelling, "--role", "manager")
         assert status == 2 and "separation of duties" in err and "requested it" in err
 
 
 def test_one_person_two_roles_one_vote_on_the_command_line(database, backoffice, cli_case):  # noqa: F811
     case_id, _ = cli_case
-    assert backoffice("approve", str(case_id), "--as", "carol", "--role", "manager")[0] == 0
-    status, _, err = backoffice("approve", str(case_id), "--as", "Carol ", "--role", "controller")
+    assert backoffice("approve", str(case_id), Login("carol"), "--role", "manager")[0] == 0
+    status, _, err = backoffice("approve", str(case_id), Login("carol"), "--role", "controller")
+    assert status == 2 and "one person casts one vote" in err
+    status, _, err = backoffice("approve", str(case_id), Login("root"), "--as", "Carol ", "--role", "controller")
     assert status == 2 and "one person casts one vote" in err
     status, out, _ = backoffice("case", "show", str(case_id), "--json")
     assert json.loads(out)["state"] == "approve-large"
@@ -229,30 +282,46 @@ def test_one_person_two_roles_one_vote_on_the_command_line(database, backoffice,
 def test_skipping_the_approval_is_refused_on_the_command_line(database, backoffice, cli_case):  # noqa: F811
     case_id, version = cli_case
     status, _, err = backoffice("case", "transition", str(case_id), "order", "--expected-version", str(version),
-                                "--as", "root", "--role", "controller")
+                                Login("root"), "--role", "controller")
     assert status == 2 and "is a control and is left only by its decision" in err
     status, out, _ = backoffice("task", "list", "--case", str(case_id), "--json")
     task = json.loads(out)[0]
-    assert backoffice("task", "claim", str(task["id"]), "--as", "erin", "--role", task["role"])[0] == 0
-    status, _, err = backoffice("task", "complete", str(task["id"]), "--to", "order", "--as", "erin", "--role",
+    claimant = "erin" if task["role"] == "manager" else "dave"
+    assert backoffice("task", "claim", str(task["id"]), Login(claimant), "--role", task["role"])[0] == 0
+    status, _, err = backoffice("task", "complete", str(task["id"]), "--to", "order", Login(claimant), "--role",
                                 task["role"])
     assert status == 2 and "decided by votes" in err
-    status, _, err = backoffice("exception", "raise", str(case_id), "waived", "--as", "dave", "--role", "controller")
+    status, _, err = backoffice("exception", "raise", str(case_id), "waived", Login("dave"), "--role", "controller")
     assert status == 2 and "exception may not take the case past it" in err
-    status, _, err = backoffice("workflow", "manual", "spend-approval", "--as", "root", "--role", "manager")
+    status, _, err = backoffice("workflow", "manual", "spend-approval", Login("root"), "--role", "manager")
     assert status == 2 and "needs the role operator" in err
     status, out, _ = backoffice("case", "show", str(case_id), "--json")
     assert (json.loads(out)["state"], json.loads(out)["version"]) == ("approve-large", version)
 
 
+def test_acting_for_the_requester_is_refused_on_the_command_line(database, backoffice, cli_case):  # noqa: F811
+    case_id, version = cli_case
+    now = datetime.now(timezone.utc)  # the command line acts on the real clock
+    with SqlStore.open(database) as store:
+        Engine(store).add_delegation("bob", "erin", starts=now, ends=now + timedelta(days=7), actor="bob", now=now,
+                                     workflow="spend-approval")
+    for acting in (Login("erin"), Login("root")):
+        status, _, err = backoffice("approve", str(case_id), acting, "--as", "bob", "--role", "manager")
+        assert status == 2 and "separation of duties" in err and "requested it" in err
+    status, out, _ = backoffice("case", "show", str(case_id), "--json")
+    assert (json.loads(out)["state"], json.loads(out)["version"]) == ("approve-large", version)
+
+
 def test_editing_the_amount_is_refused_on_the_command_line(database, backoffice):  # noqa: F811
+    seed_database(database)
     with SqlStore.open(database) as store:
         engine = Engine(store)
         case = started(deployed(engine))
         case = engine.transition(case.id, "review", actor=REVIEWER, expected_version=1, now=later(1))
     status, _, err = backoffice("case", "transition", str(case.id), "approve-small", "--expected-version", "2",
-                                "--data", '{"amount": 500}', "--as", "rita", "--role", "reviewer")
+                                "--data", '{"amount": 500}', Login("rita"), "--role", "reviewer")
     assert status == 2 and "amount cannot change after intake" in err
     with SqlStore.open(database) as store:
-        count = store.engine.connect().execute(sa.select(sa.func.count()).select_from(audit_records)).scalar()
-        assert count == len(Engine(store).history(case.id)) + 1  # the deploy, then one record per event
+        # One audit record per event of the case (its start and review), none for the refused edit.
+        records = [r for r in store.audit_records() if r.case_id == case.id]
+        assert len(records) == len(Engine(store).history(case.id)) == 2

@@ -70,7 +70,7 @@ def _control_diff(path: Path, against: Path | None, db: str | None) -> list[str]
     if db is not None:
         from backoffice.engine import Engine
         from backoffice.store import SqlStore
-        return Engine(SqlStore.open(db)).plan_deploy(path, actor="check", now=now).lines()
+        return Engine(SqlStore.open(db)).deploy_preview(path, now=now).lines()
     new = running_version(read_version(path, actor="check", now=now))
     old = running_version(read_version(against, actor="check", now=now))
     return diff_controls(old.definition, new.definition, old_inputs=old.inputs, new_inputs=new.inputs).lines()

@@ -13,8 +13,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from backoffice.cli.engine_commands import (As, AsJson, Db, Role, _actor, _actor_id, _engine, _now, _when, case_app,
-                                            console)
+from backoffice.cli.engine_commands import As, AsJson, Db, Role, _actor, _engine, _now, _when, case_app, console
 
 workflow_app = typer.Typer(help="Deployed workflows: versions, manual mode, moving cases to a new version.",
                            no_args_is_help=True)
@@ -44,7 +43,8 @@ def workflow_list(db: Db = "backoffice.db", as_json: AsJson = False) -> None:
 @workflow_app.command("manual")
 def workflow_manual(workflow: Workflow, db: Db = "backoffice.db", actor: As = None, role: Role = None) -> None:
     """Send the workflow's automated steps to people (its fallback queue) instead of the worker (operators only)."""
-    _engine(db).set_mode(workflow, manual=True, now=_now(), actor=_actor(actor, role))
+    engine = _engine(db)
+    engine.set_mode(workflow, manual=True, now=_now(), actor=_actor(engine, actor, role))
     console.print(f"{workflow}: automated steps now go to people (manual mode); "
                   f"`backoffice workflow automatic {workflow}` hands them back to the worker")
 
@@ -52,7 +52,8 @@ def workflow_manual(workflow: Workflow, db: Db = "backoffice.db", actor: As = No
 @workflow_app.command("automatic")
 def workflow_automatic(workflow: Workflow, db: Db = "backoffice.db", actor: As = None, role: Role = None) -> None:
     """Hand the workflow's automated steps back to the worker (operators only)."""
-    _engine(db).set_mode(workflow, manual=False, now=_now(), actor=_actor(actor, role))
+    engine = _engine(db)
+    engine.set_mode(workflow, manual=False, now=_now(), actor=_actor(engine, actor, role))
     console.print(f"{workflow}: automated steps run on the worker again")
 
 
@@ -68,8 +69,9 @@ def workflow_migrate(
     as_json: AsJson = False,
 ) -> None:
     """Move open cases of older versions to a newer one, where their state exists with the same kind (operators)."""
-    migration = _engine(db).migrate_cases(workflow, actor=_actor(actor, role), now=_now(), to_version=to_version,
-                                          dry_run=dry_run)
+    engine = _engine(db)
+    migration = engine.migrate_cases(workflow, actor=_actor(engine, actor, role), now=_now(), to_version=to_version,
+                                     dry_run=dry_run)
     if as_json:
         console.print_json(json.dumps({
             "workflow": workflow, "to_version": migration.to_version, "dry_run": dry_run,
@@ -136,11 +138,11 @@ def workflow_approve_change(
     role: Role = None,
 ) -> None:
     """Approve a pending version by its content hash: it becomes the deployed version (change-approvers only)."""
-    deployed = _engine(db).approve_change(workflow, version, content_hash=content_hash, actor=_actor(actor, role),
-                                          now=_now(), note=note)
+    engine = _engine(db)
+    who = engine.identify(_actor(engine, actor, role), workflow=workflow, now=_now())
+    deployed = engine.approve_change(workflow, version, content_hash=content_hash, actor=who, now=_now(), note=note)
     console.print(f"approved: {deployed.workflow} version {deployed.version} is deployed "
-                  f"(content {deployed.content_hash[:12]}, deployed by {deployed.deployed_by}, approved by "
-                  f"{_actor_id(actor)})")
+                  f"(content {deployed.content_hash[:12]}, deployed by {deployed.deployed_by}, approved by {who})")
 
 
 @workflow_app.command("reject-change")
@@ -154,8 +156,9 @@ def workflow_reject_change(
     role: Role = None,
 ) -> None:
     """Reject a pending version (change-approvers), or withdraw your own: it is never deployed."""
-    change = _engine(db).reject_change(workflow, version, content_hash=content_hash, actor=_actor(actor, role),
-                                       now=_now(), note=note)
+    engine = _engine(db)
+    change = engine.reject_change(workflow, version, content_hash=content_hash, actor=_actor(engine, actor, role),
+                                  now=_now(), note=note)
     console.print(f"rejected: {workflow} version {version} (content {change.candidate.content_hash[:12]}) "
                   f"will not be deployed")
 

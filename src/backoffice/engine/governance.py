@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+PREVIEW_READER = "check"
+"""Who a previewed candidate names as its deployer: no one (a preview is never stored)."""
 
 
 @dataclass(frozen=True)
@@ -63,13 +65,15 @@ class DeployPlan:
 class GovernanceOperations:
     """The change-control half of `Engine`."""
 
-    def plan_deploy(self: Engine, path: Path | str, *, actor: str, now: datetime) -> DeployPlan:
+    def plan_deploy(self: Engine, path: Path | str, *, actor: Actor | str, now: datetime) -> DeployPlan:
         """Read a definition file and say what deploying it would do, changing nothing.
 
         Raises:
             DefinitionError, ContractFileError, VersionAlreadyDeployed, VersionOutOfOrder: as for `deploy`.
+            IdentityError: the actor is refused by the directory (see `gate`).
         """
-        candidate = read_version(path, actor=actor, now=utc(now))
+        now = utc(now)
+        return self._plan_deploy(path, actor=self.identify(actor, workflow=None, now=now), now=now)
         existing = self._existing_version(candidate)
         deployed = self.store.version(candidate.workflow)
         new = running_version(candidate)
@@ -79,25 +83,36 @@ class GovernanceOperations:
         diff = diff_controls(old.definition, new.definition, old_inputs=old.inputs, new_inputs=new.inputs)
         return DeployPlan(candidate, diff, old.definition.change.second_approver_required, existing)
 
+    def deploy_preview(self: Engine, path: Path | str, *, now: datetime) -> DeployPlan:
+        """Say what deploying a file would do, for a reader who acts as no one (`backoffice check --db`).
+
+        The same plan as `plan_deploy` (its candidate records no deployer); nothing is changed, so
+        no one need be identified.
+        """
+        return self._plan_deploy(path, actor=Actor(PREVIEW_READER), now=utc(now))
+
     def changes(self: Engine, workflow: str | None = None, *, status: str | None = PENDING) -> Sequence[VersionChange]:
         """Return the versions waiting for a second person (or, with `status`, decided ones; None: all)."""
         return self.store.changes(workflow, status=status)
 
-    def approve_change(self: Engine, workflow: str, version: int, *, content_hash: str, actor: Actor,
+    def approve_change(self: Engine, workflow: str, version: int, *, content_hash: str, actor: Actor | str,
                        now: datetime, note: str | None = None) -> DeployedVersion:
         """Approve a pending version by its exact content hash; it becomes the deployed version.
 
         Raises:
             ChangeNotPending: no such version waits, or it waits with other content.
             ChangeApprovalRefused: the actor deployed it, or lacks the roles the change rules name.
-            RoleRequired: the actor does not hold the change-approver role.
+            RoleRequired: the actor does not hold the change-approver role (in the directory).
             VersionOutOfOrder: a higher version was deployed meanwhile.
+            IdentityError: the actor is refused by the directory (see `gate`).
         """
         now = utc(now)
+        actor = self.identify(actor, workflow=workflow, now=now)
         change = self._pending(workflow, version, content_hash)
-        if person(change.requested_by) in persons_of(actor):
-            raise ChangeApprovalRefused(workflow, version, actor.id, f"{change.requested_by} deployed it, and a "
-                                        f"change is approved by a second person; expected another change-approver")
+        if _requesters(change) & persons_of(actor):
+            raise ChangeApprovalRefused(workflow, version, str(actor), f"{_requested_by(change)} deployed it, and "
+                                        f"a change is approved by a second person; expected another "
+                                        f"change-approver")
         require_role(actor, PlatformRole.CHANGE_APPROVER, what=f"approve a change to {workflow}")
         self._check_change_approvers(change, actor)
         candidate = replace(change.candidate, deployed_at=now)
@@ -107,7 +122,7 @@ class GovernanceOperations:
                 raise ChangeNotPending(workflow, version, "it was decided meanwhile")
             stored = tx.insert_version(candidate)
             detail = {"content_hash": stored.content_hash, "requested_by": change.requested_by,
-                      "approved_by": actor.id, **({"note": note} if note else {})}
+                      "approved_by": actor.id, **({"note": note} if note else {}), **actor.on_behalf()}
             self._audit(tx, AuditEntry(AuditAction.CHANGE_APPROVED, actor=actor.id, role=actor.role, at=now,
                                        workflow=workflow, version=version, detail=detail))
             self._audit(tx, AuditEntry(AuditAction.WORKFLOW_DEPLOYED, actor=change.requested_by, at=now,
@@ -115,17 +130,19 @@ class GovernanceOperations:
                                        detail={**detail, "status": stored.status}))
         return DeployedVersion.of(stored, created=True)
 
-    def reject_change(self: Engine, workflow: str, version: int, *, content_hash: str, actor: Actor,
+    def reject_change(self: Engine, workflow: str, version: int, *, content_hash: str, actor: Actor | str,
                       now: datetime, note: str | None = None) -> VersionChange:
         """Reject a pending version (a change-approver), or withdraw it (its deployer); it is never deployed.
 
         Raises:
             ChangeNotPending: no such version waits, or it waits with other content.
             RoleRequired: the actor neither deployed it nor holds the change-approver role.
+            IdentityError: the actor is refused by the directory (see `gate`).
         """
         now = utc(now)
+        actor = self.identify(actor, workflow=workflow, now=now)
         change = self._pending(workflow, version, content_hash)
-        if person(change.requested_by) not in persons_of(actor):
+        if not _requesters(change) & persons_of(actor):
             require_role(actor, PlatformRole.CHANGE_APPROVER, what=f"reject a change to {workflow}")
         with self.store.transaction() as tx:
             if not tx.decide_change(change.id, status=REJECTED, by=actor.id, at=now, note=note):
@@ -133,12 +150,25 @@ class GovernanceOperations:
             self._audit(tx, AuditEntry(AuditAction.CHANGE_REJECTED, actor=actor.id, role=actor.role, at=now,
                                        workflow=workflow, version=version,
                                        detail={"content_hash": change.candidate.content_hash,
-                                               "requested_by": change.requested_by, **({"note": note} if note else {})}))
+                                               "requested_by": change.requested_by, **({"note": note} if note else {}),
+                                               **actor.on_behalf()}))
         return replace(change, status=REJECTED, decided_by=actor.id, decided_at=now, note=note)
 
     # --- inside ---
 
-    def _request_change(self: Engine, plan: DeployPlan, *, actor: str, now: datetime, path: Path | str
+    def _plan_deploy(self: Engine, path: Path | str, *, actor: Actor, now: datetime) -> DeployPlan:
+        """`plan_deploy` for an actor the gate has identified."""
+        candidate = read_version(path, actor=actor.id, now=now)
+        existing = self._existing_version(candidate)
+        deployed = self.store.version(candidate.workflow)
+        new = running_version(candidate)
+        if deployed is None:
+            return DeployPlan(candidate, diff_controls(None, new.definition), False, existing)
+        old = self.running(deployed.workflow, deployed.version)
+        diff = diff_controls(old.definition, new.definition, old_inputs=old.inputs, new_inputs=new.inputs)
+        return DeployPlan(candidate, diff, old.definition.change.second_approver_required, existing)
+
+    def _request_change(self: Engine, plan: DeployPlan, *, actor: Actor, now: datetime, path: Path | str
                         ) -> DeployedVersion:
         """Store a version that must wait as a pending change (the same content again: the same change)."""
         candidate = plan.candidate
@@ -147,14 +177,15 @@ class GovernanceOperations:
                 if waiting.candidate.content_hash == candidate.content_hash:
                     return _pending_answer(waiting, plan, created=False)
                 raise ChangeAlreadyPending(candidate.workflow, candidate.version, waiting.candidate.content_hash)
-        change = VersionChange(candidate=candidate, status=PENDING, reasons=plan.reasons(), requested_by=actor,
-                               requested_at=now)
+        # Whom the deployer acted for is a deployer too: neither approves the change.
+        change = VersionChange(candidate=candidate, status=PENDING, reasons={**plan.reasons(), **actor.on_behalf()},
+                               requested_by=actor.id, requested_at=now)
         with self.store.transaction() as tx:
             stored = tx.insert_change(change)
-            self._audit(tx, AuditEntry(AuditAction.CHANGE_PENDING, actor=actor, at=now, workflow=candidate.workflow,
-                                       version=candidate.version,
+            self._audit(tx, AuditEntry(AuditAction.CHANGE_PENDING, actor=actor.id, at=now,
+                                       workflow=candidate.workflow, version=candidate.version,
                                        detail={"content_hash": candidate.content_hash, "file": str(path),
-                                               **plan.reasons()}))
+                                               **plan.reasons(), **actor.on_behalf()}))
         return _pending_answer(stored, plan, created=True)
 
     def _pending(self: Engine, workflow: str, version: int, content_hash: str) -> VersionChange:
@@ -185,6 +216,16 @@ class GovernanceOperations:
                                     f"the change rules of {change.candidate.workflow} name its approvers ({named}), "
                                     f"and {actor.id} is none of them; expected one of them, with the "
                                     f"change-approver role")
+
+
+def _requesters(change: VersionChange) -> frozenset[str]:
+    """Return the persons who deployed a change: its deployer, and whom they acted for."""
+    return frozenset(filter(None, (person(change.requested_by), person(change.reasons.get("on_behalf_of")))))
+
+
+def _requested_by(change: VersionChange) -> str:
+    acted_for = change.reasons.get("on_behalf_of")
+    return f"{change.requested_by} on behalf of {acted_for}" if acted_for else change.requested_by
 
 
 def _pending_answer(change: VersionChange, plan: DeployPlan, *, created: bool) -> DeployedVersion:

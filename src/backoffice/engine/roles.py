@@ -1,7 +1,11 @@
-"""The platform's own roles: who may operate a workflow and who may approve a change to it.
+"""The platform's own roles: who manages the directory, operates a workflow, approves a change to it.
 
-Definitions name their own roles (line-manager, service-desk); these two are the engine's, the
-same for every workflow, and granted like any other role (by the directory):
+Definitions name their own roles (line-manager, service-desk); these three are the engine's, the
+same for every workflow, and granted like any other role by the directory (`gate` reads the
+grants; a role an actor merely claims counts for nothing):
+
+- `administrator`: manages the directory (people, grants, tokens, delegations) and may act on
+  behalf of anyone, recorded as such. A fresh install bootstraps the first one.
 
 - `operator`: migrates running cases to a new version, switches a workflow's automated steps
   to people (manual mode) and back, and replays dead letters. Each of these changes running
@@ -21,12 +25,15 @@ from backoffice.errors import RoleRequired
 
 
 class PlatformRole(StrEnum):
+    ADMINISTRATOR = "administrator"
     OPERATOR = "operator"
     CHANGE_APPROVER = "change-approver"
 
 
 def require_role(actor: Actor, role: PlatformRole, *, what: str) -> None:
     """Refuse an actor who does not hold `role` for `what` (an operation, said as a verb phrase).
+
+    `actor` is one the gate identified (`Engine.identify`): its roles are the directory's grants.
 
     Raises:
         RoleRequired: the actor holds another role or none.

@@ -25,6 +25,7 @@ from backoffice.engine.ports import NewCase, StoredVersion
 from backoffice.errors import DuplicateIdempotencyKey, StaleVersion, UnknownCase, VersionAlreadyDeployed
 from backoffice.store.change_store import ChangeReads, ChangeWrites
 from backoffice.store.connect import DEFAULT_DATABASE, WRITE, create_engine, shown
+from backoffice.store.directory_store import DirectoryReads, DirectoryWrites
 from backoffice.store.migrate import migrate
 from backoffice.store.outbox_store import OutboxReads, OutboxWrites
 from backoffice.store.timer_store import TimerReads, TimerWrites
@@ -51,7 +52,7 @@ UNIQUE_KEY = "uq_cases_workflow_idempotency_key"
 UNIQUE_VERSION = "uq_workflow_versions_workflow_version"
 
 
-class SqlStore(WorkReads, OutboxReads, TimerReads, ChangeReads):
+class SqlStore(WorkReads, OutboxReads, TimerReads, ChangeReads, DirectoryReads):
     """The engine's storage in one SQL database (see `backoffice.engine.ports.Store`)."""
 
     def __init__(self, engine: sa.Engine) -> None:
@@ -148,7 +149,7 @@ class SqlStore(WorkReads, OutboxReads, TimerReads, ChangeReads):
         return AuditHead(row.seq, row.hash)
 
 
-class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites):
+class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites, DirectoryWrites):
     """The writes of one change, on one connection inside one transaction."""
 
     def __init__(self, connection: sa.Connection) -> None:
