@@ -17,7 +17,7 @@ from backoffice.engine import Actor, Engine
 from backoffice.store import SqlStore
 from backoffice.store.tables import cases, events
 
-from ..engine.service_request import ANN, DESK, RESOLVER, T0, TEMPLATE, later, payload
+from ..engine.service_request import ANN, DESK, OPERATOR, RESOLVER, T0, TEMPLATE, later, payload
 from .test_engine_commands import backoffice  # noqa: F401 (fixture)
 
 PURCHASE = Path(__file__).parents[1] / "engine" / "purchase-approval.yaml"
@@ -221,7 +221,7 @@ def test_a_migrated_case_is_checked_against_the_version_it_was_migrated_to(engin
     migrated = engine.start_case("service-request", payload(), actor=ANN, now=T0).id
     moved(engine, migrated, ("triage", DESK, later(1)))
     engine.deploy(service_request_version_2(tmp_path), actor="lead", now=later(4))
-    migration = engine.migrate_cases("service-request", actor=Actor("lead", "operator"), now=later(5))
+    migration = engine.migrate_cases("service-request", actor=OPERATOR, now=later(5))
     assert [case.id for case in migration.moved] == [migrated]
     # Closing at triage is a move only version 2 allows: the engine took it on the migrated case.
     moved(engine, migrated, ("done", DESK, later(6), {"resolution_note": "answered on the phone"}))
