@@ -24,6 +24,7 @@ from backoffice.cli.engine_commands import (approve_command, audit_app, case_app
 from backoffice.cli.evidence_commands import conform_command, docs_command, draft_command
 from backoffice.cli.moments import parse_moment
 from backoffice.cli.readiness_commands import prioritize_command, readiness_command
+from backoffice.cli.serve_command import serve_command
 from backoffice.cli.template_commands import new_command, templates_command
 from backoffice.cli.workflow_commands import workflow_app
 from backoffice.errors import BadOption, UserError
@@ -214,6 +215,7 @@ app.command("new")(new_command)
 app.command("draft")(draft_command)
 app.command("conform")(conform_command)
 app.command("docs")(docs_command)
+app.command("serve")(serve_command)
 
 
 # Typer builds the parameters of every command from its signature before it runs any: about
