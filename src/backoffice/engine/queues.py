@@ -51,6 +51,7 @@ class QueueOperations:
         """
         now = utc(now)
         task = self.task(task_id)
+        actor = self.identify(actor, workflow=task.workflow, now=now)
         self._check_open_and_eligible(task, actor)
         with self.store.transaction() as tx:
             if not tx.claim_task(task_id, actor=actor.id, now=now, until=now + lease):
@@ -67,6 +68,8 @@ class QueueOperations:
         live claim is skipped; one whose claim expired is taken over.
         """
         now = utc(now)
+        # Tasks of several workflows: only grants in every workflow count here.
+        actor = self.identify(actor, workflow=None, now=now)
         names = [queues] if isinstance(queues, str) else list(queues)
         with self.store.transaction() as tx:
             task = tx.claim_next(names, actor=actor.id, roles=actor.roles, now=now, until=now + lease)
@@ -84,6 +87,7 @@ class QueueOperations:
         """
         now = utc(now)
         task = self.task(task_id)
+        actor = self.identify(actor, workflow=task.workflow, now=now)
         if task.status is not TaskStatus.OPEN:
             raise TaskClosed(task_id, str(task.status))
         with self.store.transaction() as tx:
@@ -103,6 +107,7 @@ class QueueOperations:
         """
         now = utc(now)
         task = self.task(task_id)
+        actor = self.identify(actor, workflow=task.workflow, now=now)
         if task.status is not TaskStatus.OPEN:
             raise TaskClosed(task_id, str(task.status))
         if task.held_by(now) != actor.id:
@@ -134,8 +139,12 @@ class QueueOperations:
         """
         now = utc(now)
         task = self.task(task_id)
+        actor = self.identify(actor, workflow=task.workflow, now=now)
         if task.status is not TaskStatus.OPEN:
             raise TaskClosed(task_id, str(task.status))
+        if person is not None:
+            # The task goes to a person of the directory, under their one spelling.
+            person = self.identify(person, workflow=task.workflow, now=now).id
         assignment = Assignment(queue=queue if queue is not None else (None if person else task.queue),
                                 role=role if role is not None else (None if person else task.role), assignee=person)
         with self.store.transaction() as tx:
@@ -172,4 +181,5 @@ class QueueOperations:
     def _task_entry(action: AuditAction, task: Task, actor: Actor, now: datetime,
                     detail: Mapping[str, Any]) -> AuditEntry:
         return AuditEntry(action, actor=actor.id, role=actor.role, at=now, case_id=task.case_id,
-                          workflow=task.workflow, detail={"task_id": task.id, "state": task.state, **detail})
+                          workflow=task.workflow, detail={"task_id": task.id, "state": task.state, **detail,
+                                                          **actor.on_behalf()})
