@@ -31,16 +31,22 @@ class Principal:
         roles: every role the directory grants them.
         queues: the work queues they are a member of.
         service: True for a service account (a system or a script), False for a person.
+        role: the one role the token is scoped to, when it is; the holder then acts in it only.
     """
 
     id: str
     roles: tuple[str, ...] = ()
     queues: tuple[str, ...] = ()
     service: bool = False
+    role: str | None = None
 
     def actor(self) -> Actor:
-        """Return the engine's actor for this principal: their id and every role they hold."""
-        return Actor(self.id, None, self.roles)
+        """Return the engine's actor for this principal: who, and the role their token is scoped to.
+
+        The engine's gate takes only the id and that role from it, and finds the roles the
+        directory grants in the workflow at hand itself.
+        """
+        return Actor(self.id, self.role)
 
     def holds(self, *roles: str) -> bool:
         """Whether they hold any of `roles`."""

@@ -20,9 +20,10 @@ from backoffice.api.principal import Principal
 from backoffice.api.problems import Forbidden, NotVisible
 from backoffice.definitions.model import Definition
 from backoffice.engine import Case, Engine
+from backoffice.engine.directory import ADMINISTRATOR
 from backoffice.engine.tasks import Task, TaskStatus
 
-ADMIN = "admin"
+ADMIN = ADMINISTRATOR
 AUDITOR = "auditor"
 OPERATOR = "operator"
 READS_EVERYTHING = (ADMIN, AUDITOR)
