@@ -67,7 +67,7 @@ class NotAuthenticated(ApiError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(401, f"not authenticated: {reason}", pointer="/header/Authorization",
-                         expected="Authorization: Bearer <an API token from backoffice token create>",
+                         expected="Authorization: Bearer <a live API token of the directory>",
                          title="Not authenticated", headers={"WWW-Authenticate": 'Bearer realm="backoffice"'})
 
 
@@ -155,8 +155,19 @@ def problem_response(request: Request, *, status: int, title: str, detail: str,
                         headers=dict(headers or {}))
 
 
+def detail_of(error: BaseException) -> str:
+    """Return the error's sentence, said as over HTTP where the engine's says it for the command line."""
+    if isinstance(error, e.StaleVersion):
+        return (f"case {error.case_id} is at version {error.actual}, not {error.expected}: someone changed it "
+                f"since you read it; expected If-Match: \"{error.actual}\" after reading the case again")
+    return str(error)
+
+
 def field_problems(error: BaseException) -> list[FieldProblem]:
     """Return the fields an engine error names (contract violations, definition problems)."""
+    if isinstance(error, e.StaleVersion):
+        return [FieldProblem(pointer="/header/If-Match", detail=f"the case is at version {error.actual}",
+                             expected=f'"{error.actual}"')]
     if isinstance(error, ApiError) and error.pointer:
         return [FieldProblem(pointer=error.pointer, detail=str(error), expected=error.expected)]
     if isinstance(error, e.ContractViolation):
@@ -184,7 +195,7 @@ def _expected_of(violation: object) -> str | None:
 async def backoffice_error_handler(request: Request, error: Exception) -> JSONResponse:
     status = status_of(error)
     title = getattr(error, "title", None) or _TITLE_WORDS.sub(" ", type(error).__name__).capitalize()
-    return problem_response(request, status=status, title=title, detail=str(error),
+    return problem_response(request, status=status, title=title, detail=detail_of(error),
                             errors=field_problems(error), headers=getattr(error, "headers", None))
 
 
