@@ -91,6 +91,8 @@ def test_show_gives_the_timeline_tasks_votes_and_exceptions(api):
     assert {task["kind"] for task in body["tasks"]} >= {"work", "approval"}
     assert shown.headers["ETag"] == f'"{body["version"]}"'
     assert body["exceptions"] == []
+    assert body["evidence"] == ["quote"]
+    assert body["sla"]["resolution_due_at"] is not None and body["sla"]["paused"] is False
 
 
 def test_a_worker_claims_the_next_task_of_their_queue_and_completes_it(api):
@@ -198,3 +200,25 @@ def test_deploy_over_http_needs_a_deploying_role_and_is_idempotent(api):
     assert [v["version"] for v in listed[0]["versions"]] == [1, 2]
     broken = api.client("root").post("/v1/workflows", json={"definition": "id: [unclosed"})
     assert broken.status_code == 422
+
+
+def test_an_exception_raised_and_resolved_over_http_shows_in_the_case(api):
+    from backoffice.definitions import LIBRARY
+    api.engine.grant("service-desk", to="bea", actor="root", now=api.clock.now)
+    api.engine.deploy(LIBRARY / "service-request.yaml", actor="root", now=api.clock.now)
+    started = api.client("alice").post("/v1/workflows/service-request/cases", json={
+        "summary": "Printer jammed", "description": "It eats paper", "category": "it", "urgency": "normal",
+        "requester_email": "alice@example.com"})
+    assert started.status_code == 201, started.text
+    case = move(api, "alice", started.json(), "triage").json()
+    raised = api.client("bea").post(f"/v1/cases/{case['id']}/exceptions",
+                                    json={"reason": "needs_info", "note": "which floor?"})
+    assert raised.status_code == 201, raised.text
+    assert raised.json()["state"] == "waiting-on-requester"
+    api.clock.advance(hours=1)
+    resolved = api.client("alice").post(f"/v1/cases/{case['id']}/exceptions/resolve", json={"note": "3rd"})
+    assert resolved.status_code == 200, resolved.text
+    shown = api.client("alice").get(f"/v1/cases/{case['id']}").json()
+    [exception] = shown["exceptions"]
+    assert (exception["reason"], exception["raised_by"], exception["note"]) == ("needs_info", "bea", "which floor?")
+    assert (exception["resolved_by"], exception["resolution"]) == ("alice", "triage")

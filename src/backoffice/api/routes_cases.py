@@ -13,9 +13,11 @@ from fastapi import APIRouter, Body, Header, Path, Query, Response
 from backoffice.api.principal import Caller
 from backoffice.api.problems import ApiError, documented
 from backoffice.api.schemas import (CaseDetail, CaseOut, CasePage, EventOut, ExceptionOut, RaiseExceptionRequest,
-                                    ResolveExceptionRequest, TaskOut, TransitionRequest, VoteOut, VoteRequest)
+                                    ResolveExceptionRequest, SlaOut, TaskOut, TimerOut, TransitionRequest, VoteOut,
+                                    VoteRequest)
 from backoffice.api.services import MAX_ID, Served, decode_cursor, encode_cursor, etag, expected_version
 from backoffice.engine import Case, EngineEvent
+from backoffice.engine.sla import resolution_due
 from backoffice.engine.tasks import TaskKind
 
 router = APIRouter(prefix="/v1", tags=["cases"], responses=documented(400, 401, 413, 422))
@@ -90,10 +92,17 @@ def show_case(case_id: CaseId, served: Served, caller: Caller, response: Respons
     tasks = engine.tasks(case_id=case.id, status=None, limit=1000)
     rounds = sorted({task.round for task in tasks if task.kind is TaskKind.APPROVAL})
     votes = [vote for round_ in rounds for vote in engine.store.votes(case.id, round_)]
+    definition = engine.running(case.workflow, case.definition_version).definition
+    paused = engine.store.paused_time(case.id)
+    due = None if paused.since is not None else resolution_due(definition, case, paused)
+    timers = [TimerOut(name=t.name, kind=str(t.kind), clock=str(t.clock), state=t.state, status=str(t.status),
+                       due_at=t.due_at, settled_at=t.settled_at) for t in engine.store.timers(case.id)]
     _with_etag(response, case)
     return CaseDetail(**CaseOut.of(case).model_dump(), timeline=[EventOut.of(event) for event in history],
                       tasks=[TaskOut.of(task) for task in tasks], votes=[VoteOut.of(vote) for vote in votes],
-                      exceptions=exceptions_of(history))
+                      exceptions=exceptions_of(history), evidence=sorted(engine.store.evidence_names(case.id)),
+                      sla=SlaOut(resolution_due_at=due, paused=paused.since is not None,
+                                 paused_seconds=paused.seconds), timers=timers)
 
 
 @router.post("/cases/{case_id}/transitions", response_model=CaseOut,

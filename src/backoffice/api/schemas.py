@@ -199,11 +199,31 @@ class ExceptionOut(BaseModel):
     resolution: str | None = None
 
 
+class TimerOut(BaseModel):
+    name: str
+    kind: str
+    clock: str
+    state: str | None
+    status: str
+    due_at: datetime | None = Field(description="null while the case's SLA clock stands still")
+    settled_at: datetime | None
+
+
+class SlaOut(BaseModel):
+    resolution_due_at: datetime | None = Field(description="When the resolution SLA falls due, after pauses; "
+                                                           "null without one, or while paused")
+    paused: bool
+    paused_seconds: float
+
+
 class CaseDetail(CaseOut):
     timeline: list[EventOut]
     tasks: list[TaskOut]
     votes: list[VoteOut]
     exceptions: list[ExceptionOut]
+    evidence: list[str] = Field(description="The names of the documents attached.")
+    sla: SlaOut
+    timers: list[TimerOut]
 
 
 class OutboxOut(BaseModel):
