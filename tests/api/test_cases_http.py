@@ -222,3 +222,33 @@ def test_an_exception_raised_and_resolved_over_http_shows_in_the_case(api):
     [exception] = shown["exceptions"]
     assert (exception["reason"], exception["raised_by"], exception["note"]) == ("needs_info", "bea", "which floor?")
     assert (exception["resolved_by"], exception["resolution"]) == ("alice", "triage")
+
+
+def test_bulk_claim_reports_a_result_per_task(api):
+    cases = [move(api, "alice", start(api), "prepare").json() for _ in range(2)]
+    tasks = [t["id"] for t in api.client("bea").get("/v1/tasks", params={"queue": "purchasing"}).json()["items"]]
+    assert len(tasks) == 2
+    api.client("bob").post(f"/v1/tasks/{tasks[1]}/claim")
+    answer = api.client("bea").post("/v1/tasks/bulk", json={"action": "claim", "task_ids": [*tasks, 999]})
+    assert answer.status_code == 200, answer.text
+    results = {r["task_id"]: r for r in answer.json()["results"]}
+    assert [results[t]["status"] for t in (*tasks, 999)] == [200, 409, 404]
+    assert results[tasks[0]]["task"]["claimed_by"] == "bea"
+    assert "claimed by bob" in results[tasks[1]]["problem"]["detail"]
+    assert (answer.json()["succeeded"], answer.json()["failed"]) == (1, 2)
+    assert len(cases) == 2
+
+
+def test_reassigning_needs_a_lead_and_never_moves_an_approval_vote(api):
+    case = move(api, "alice", start(api), "prepare").json()
+    task_id = api.client("bea").get("/v1/tasks", params={"queue": "purchasing"}).json()["items"][0]["id"]
+    assert api.client("bea").post(f"/v1/tasks/{task_id}/reassign", json={"person": "bob"}).status_code == 403
+    given = api.client("root").post(f"/v1/tasks/{task_id}/reassign", json={"person": "bob"})
+    assert given.status_code == 200, given.text
+    assert given.json()["assignee"] == "bob"
+    approval = to_approval(api)
+    vote_task = next(t for t in api.client("root").get("/v1/tasks", params={"assignee": "hana"}).json()["items"]
+                     if t["case_id"] == approval["id"])
+    refused = api.client("root").post(f"/v1/tasks/{vote_task['id']}/reassign", json={"person": "root"})
+    assert refused.status_code == 409
+    assert case["id"] != approval["id"]

@@ -168,3 +168,17 @@ def test_a_token_scoped_to_one_role_acts_in_that_role_only(api):
     assert refused.status_code in (403, 409), refused.text
     assert api.engine.case(case["id"]).state == "prepare"
     assert move(api, "bob", case, "approve", {"supplier": "A"}).status_code == 200
+
+
+def test_nobody_takes_over_an_approvers_vote_by_reassigning_the_task(api):
+    case = to_approval(api)
+    vote_task = next(t for t in api.client(ADMIN).get("/v1/tasks", params={"assignee": "hana"}).json()["items"]
+                     if t["case_id"] == case["id"])
+    assert api.client("alice").post(f"/v1/tasks/{vote_task['id']}/reassign",
+                                    json={"person": "alice"}).status_code == 403
+    assert api.client(ADMIN).post(f"/v1/tasks/{vote_task['id']}/reassign",
+                                  json={"person": ADMIN}).status_code == 409
+    bulk = api.client(ADMIN).post("/v1/tasks/bulk", json={"action": "reassign", "task_ids": [vote_task["id"]],
+                                                          "reassign": {"person": ADMIN}})
+    assert bulk.json()["results"][0]["status"] == 409
+    assert api.engine.task(vote_task["id"]).assignee == "hana"

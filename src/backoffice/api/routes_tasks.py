@@ -12,11 +12,17 @@ from fastapi import APIRouter, Path, Query, Response
 
 from backoffice.api.principal import Caller
 from backoffice.api.problems import documented
-from backoffice.api.schemas import CompleteRequest, NextTaskRequest, TaskOut, TaskPage
+from backoffice.api.schemas import (BulkItemResult, BulkResult, BulkTaskRequest, CompleteRequest, NextTaskRequest,
+                                    ReassignRequest, TaskOut, TaskPage)
 from backoffice.api.services import MAX_ID, Served, decode_cursor, encode_cursor
-from backoffice.api.visibility import READS_EVERYTHING
-from backoffice.api.problems import Forbidden
-from backoffice.engine.tasks import Task, TaskStatus
+from backoffice.api.principal import Principal
+from backoffice.api.problems import ApiError, Forbidden, Problem, detail_of, field_problems, status_of
+from backoffice.api.services import Services
+from backoffice.api.visibility import ADMIN, OPERATOR, READS_EVERYTHING, require
+from backoffice.engine.tasks import Task, TaskKind, TaskStatus
+from backoffice.errors import BackofficeError
+
+REASSIGNS = (ADMIN, OPERATOR, "team-lead")
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses=documented(400, 401, 413, 422))
 
@@ -84,6 +90,58 @@ def release(task_id: TaskId, served: Served, caller: Caller) -> TaskOut:
     """Give a task you hold back to its queue."""
     served.visibility.task(caller, task_id)
     return TaskOut.of(served.engine.release(task_id, actor=caller.actor(), now=served.clock()))
+
+
+@router.post("/{task_id}/reassign", response_model=TaskOut, responses=documented(403, 404, 409))
+def reassign(task_id: TaskId, body: ReassignRequest, served: Served, caller: Caller) -> TaskOut:
+    """Give an open task to another queue or person (team leads, operators, administrators)."""
+    return TaskOut.of(_reassign(served, caller, task_id, body))
+
+
+@router.post("/bulk", response_model=BulkResult, responses=documented(403))
+def bulk(body: BulkTaskRequest, served: Served, caller: Caller) -> BulkResult:
+    """Claim, release or reassign many tasks; each task gets the result it would have had alone."""
+    if body.action == "reassign":
+        if body.reassign is None:
+            raise ApiError(422, "a bulk reassign needs where to", pointer="/body/reassign",
+                           expected='{"queue": ...} or {"person": ...}', title="Invalid request")
+        require(caller, REASSIGNS, "reassign tasks")
+    results = []
+    for task_id in dict.fromkeys(body.task_ids):
+        try:
+            if body.action == "claim":
+                served.visibility.task(caller, task_id)
+                task = served.engine.claim(task_id, actor=caller.actor(), now=served.clock())
+            elif body.action == "release":
+                served.visibility.task(caller, task_id)
+                task = served.engine.release(task_id, actor=caller.actor(), now=served.clock())
+            else:
+                task = _reassign(served, caller, task_id, body.reassign)
+            results.append(BulkItemResult(task_id=task_id, status=200, task=TaskOut.of(task)))
+        except BackofficeError as error:
+            status = status_of(error)
+            if status >= 500:
+                raise
+            results.append(BulkItemResult(task_id=task_id, status=status, problem=Problem(
+                type="about:blank", title=type(error).__name__, status=status, detail=detail_of(error),
+                errors=field_problems(error))))
+    succeeded = sum(result.status == 200 for result in results)
+    return BulkResult(succeeded=succeeded, failed=len(results) - succeeded, results=results)
+
+
+def _reassign(served: Services, caller: Principal, task_id: int, body: ReassignRequest) -> Task:
+    require(caller, REASSIGNS, "reassign tasks")
+    if body.queue is None and body.person is None:
+        raise ApiError(422, "a reassignment needs a queue or a person", pointer="/body",
+                       expected='{"queue": ...} or {"person": ...}', title="Invalid request")
+    task = served.visibility.task(caller, task_id)
+    if task.kind is TaskKind.APPROVAL:
+        # Who votes is the approval's to say: its approvers delegate (within its rules), nobody reassigns.
+        raise ApiError(409, f"task {task_id} is an approval: approvals are delegated by their approver, not "
+                            f"reassigned", pointer="/path/task_id", expected="a work or exception task",
+                       title="Approval tasks are not reassigned")
+    return served.engine.reassign(task_id, actor=caller.actor(), now=served.clock(), queue=body.queue,
+                                  role=body.role, person=body.person)
 
 
 @router.post("/{task_id}/complete", response_model=TaskOut, responses=documented(403, 404, 409, 412))

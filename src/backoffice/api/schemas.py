@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backoffice.api.problems import Problem
 from backoffice.engine import Case, EngineEvent, OutboxEntry
 from backoffice.engine.ports import StoredVersion, Vote
 from backoffice.engine.tasks import Task
@@ -42,6 +43,22 @@ class TransitionRequest(Strict):
 class CompleteRequest(Strict):
     to: str = Name
     data: dict[str, Any] | None = None
+
+
+class ReassignRequest(Strict):
+    """Where the task goes: a queue (and the role that works it), or a person; at least one."""
+
+    queue: str | None = Field(None, min_length=1, max_length=200)
+    role: str | None = Field(None, min_length=1, max_length=200)
+    person: str | None = Field(None, min_length=1, max_length=200)
+
+
+class BulkTaskRequest(Strict):
+    """One action on many tasks; each gets its own result."""
+
+    action: Literal["claim", "release", "reassign"]
+    task_ids: list[int] = Field(min_length=1, max_length=100)
+    reassign: ReassignRequest | None = Field(None, description="Where to, for action reassign.")
 
 
 class NextTaskRequest(Strict):
@@ -168,6 +185,19 @@ class TaskOut(BaseModel):
 class TaskPage(BaseModel):
     items: list[TaskOut]
     next_cursor: str | None
+
+
+class BulkItemResult(BaseModel):
+    task_id: int
+    status: int = Field(description="The status this task alone would have had.")
+    task: TaskOut | None = None
+    problem: Problem | None = None
+
+
+class BulkResult(BaseModel):
+    succeeded: int
+    failed: int
+    results: list[BulkItemResult]
 
 
 class VoteOut(BaseModel):
