@@ -121,7 +121,7 @@ class Api:
             client.close()
 
 
-def serve(database: str) -> Iterator[Api]:
+def serve(database: str, files: Path) -> Iterator[Api]:
     """Yield a live server over a fresh database with the purchase approval deployed."""
     clock = Clock()
     store = SqlStore.open(database)
@@ -129,7 +129,8 @@ def serve(database: str) -> Iterator[Api]:
     populate_directory(engine, T0)
     engine.deploy(PURCHASE, actor=ADMIN, now=T0)
     # The app's own authenticator: the directory's tokens in this database.
-    app = create_app(ApiSettings(database=database, access_log=False), clock=clock, engine=engine)
+    settings = ApiSettings(database=database, access_log=False, evidence_dir=str(files / "evidence"))
+    app = create_app(settings, clock=clock, engine=engine)
     with LiveServer(app) as server:
         running = Api(server.url, engine, clock)
         try:

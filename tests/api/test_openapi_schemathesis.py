@@ -29,14 +29,16 @@ MAX_EXAMPLES = 25
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory):
-    database = str(tmp_path_factory.mktemp("schemathesis") / "backoffice.db")
+    folder = tmp_path_factory.mktemp("schemathesis")
+    database = str(folder / "backoffice.db")
     store = SqlStore.open(database)
     engine = Engine(store)
     populate_directory(engine, T0)
     engine.deploy(PURCHASE, actor=ADMIN, now=T0)
     # Something for ids to find: a case waiting in prepare.
     engine.start_case("purchase-approval", {"item": "desk", "amount": 300}, actor="alice", now=T0)
-    app = create_app(ApiSettings(database=database, access_log=False), clock=Clock(), engine=engine)
+    app = create_app(ApiSettings(database=database, access_log=False, evidence_dir=str(folder / "evidence")),
+                     clock=Clock(), engine=engine)
     tokens = {person: engine.create_token(person, actor=ADMIN, now=T0).secret for person in (ADMIN, "alice")}
     yield app, tokens
     store.close()

@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from backoffice.api import routes_cases, routes_operations, routes_tasks
+from backoffice.api import routes_cases, routes_evidence, routes_operations, routes_tasks
+from backoffice.api.evidence_files import EvidenceFiles
 from backoffice.api.metrics import ApiMetrics
 from backoffice.api.observe import RequestContext, configure_logging
 from backoffice.api.principal import Authenticator
@@ -66,15 +68,18 @@ def create_app(settings: ApiSettings | None = None, *, authenticator: Authentica
                               "Mistakes are RFC 9457 problem+json.")
     app.state.services = Services(settings=settings, engine=engine,
                                   authenticator=authenticator or DirectoryTokens(engine), clock=clock,
-                                  metrics=ApiMetrics(engine, clock), visibility=Visibility(engine))
+                                  metrics=ApiMetrics(engine, clock), visibility=Visibility(engine),
+                                  evidence=EvidenceFiles(Path(settings.evidence_dir)))
     app.add_exception_handler(BackofficeError, backoffice_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
-    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes, access_log=settings.access_log)
+    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes, access_log=settings.access_log,
+                       max_upload_bytes=settings.max_upload_bytes)
     app.include_router(routes_operations.probes)
     app.include_router(routes_operations.router)
     app.include_router(routes_cases.router)
     app.include_router(routes_tasks.router)
+    app.include_router(routes_evidence.router)
     return app
 
 

@@ -22,6 +22,7 @@ from backoffice.api.problems import problem_response
 
 LOGGER = "backoffice.api"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_UPLOAD = re.compile(r"^/v1/cases/[0-9]+/evidence$")
 
 
 class JsonFormatter(logging.Formatter):
@@ -50,9 +51,10 @@ def configure_logging(level: str) -> None:
 class RequestContext:
     """ASGI middleware: request id, body limit, access log and request metrics."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, access_log: bool) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, access_log: bool, max_upload_bytes: int = 0) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max(max_upload_bytes, max_body_bytes)
         self.access_log = access_log
         self.logger = logging.getLogger(LOGGER)
 
@@ -74,22 +76,25 @@ class RequestContext:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode("ascii"))]
             await send(message)
 
+        # An evidence upload may be larger than any other body; nothing else may.
+        limit = self.max_upload_bytes if _UPLOAD.match(scope["path"]) else self.max_body_bytes
         try:
-            body = await self._read_body(scope, receive, headers)
+            body = await self._read_body(receive, headers, limit)
             if body is None:
                 response = problem_response(Request(scope), status=413, title="Request body too large",
-                                            detail=f"the request body is over {self.max_body_bytes} bytes; "
-                                                   f"expected at most {self.max_body_bytes} bytes")
+                                            detail=f"the request body is over {limit} bytes; "
+                                                   f"expected at most {limit} bytes")
                 await response(scope, receive, send_with_id)
                 return
             await self.app(scope, _replay(body, receive), send_with_id)
         finally:
             self._record(scope, status_holder["status"], time.perf_counter() - started, request_id)
 
-    async def _read_body(self, scope: Scope, receive: Receive, headers: dict[str, str]) -> bytes | None:
+    @staticmethod
+    async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes | None:
         """Read the whole body, or return None as soon as it is over the limit (declared or streamed)."""
         declared = headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             return None
         chunks: list[bytes] = []
         size = 0
@@ -99,7 +104,7 @@ class RequestContext:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
+            if size > limit:
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -7,7 +7,7 @@ none of them has a field that names who acts (the caller is the authenticated pr
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,7 +57,7 @@ class BulkTaskRequest(Strict):
     """One action on many tasks; each gets its own result."""
 
     action: Literal["claim", "release", "reassign"]
-    task_ids: list[int] = Field(min_length=1, max_length=100)
+    task_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(min_length=1, max_length=100)
     reassign: ReassignRequest | None = Field(None, description="Where to, for action reassign.")
 
 
@@ -282,6 +282,14 @@ class OutboxOut(BaseModel):
 class OutboxPage(BaseModel):
     items: list[OutboxOut]
     next_cursor: str | None
+
+
+class EvidenceOut(BaseModel):
+    case_id: int
+    name: str
+    sha256: str
+    size: int
+    media_type: str = Field(description="The kind read from the file's bytes, not from its name or header.")
 
 
 class AuditVerifyOut(BaseModel):

@@ -15,6 +15,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from backoffice.api.evidence_files import EvidenceFiles
 from backoffice.api.metrics import ApiMetrics
 from backoffice.api.principal import Authenticator
 from backoffice.api.problems import ApiError
@@ -34,6 +35,7 @@ class Services:
     clock: Callable[[], datetime]
     metrics: ApiMetrics
     visibility: Visibility
+    evidence: EvidenceFiles
 
 
 def services(request: Request) -> Services:

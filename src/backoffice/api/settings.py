@@ -33,6 +33,9 @@ class ApiSettings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, description="TCP port to listen on.")
     max_body_bytes: int = Field(ONE_MIB, ge=1024, le=64 * ONE_MIB,
                                 description="Largest request body accepted; larger ones get 413.")
+    max_upload_bytes: int = Field(10 * ONE_MIB, ge=1024, le=512 * ONE_MIB,
+                                  description="Largest evidence file accepted by an upload; larger ones get 413.")
+    evidence_dir: str = Field("backoffice-evidence", description="Folder where uploaded evidence is kept, by sha256.")
     page_limit: int = Field(100, ge=1, le=1000, description="Most items one page of a list returns.")
     log_level: str = Field("info", pattern="^(debug|info|warning|error)$", description="Lowest level logged.")
     access_log: bool = Field(True, description="Log one JSON line per request.")
