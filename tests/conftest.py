@@ -50,5 +50,8 @@ def store(database: str):
 
 @pytest.fixture
 def engine(store):
+    """An engine whose directory holds the suite's people and their roles (see directory_fixtures)."""
     from backoffice.engine import Engine
-    return Engine(store)
+
+    from .directory_fixtures import seed
+    return seed(Engine(store))
