@@ -33,7 +33,7 @@ GLOBAL_MATRIX = {
     "list dead letters": {"alice": 403, "dave": 403, "bea": 403, "hana": 403, "otto": 200, "ops": 200,
                           "root": 200, None: 401},
     "replay a dead letter": {"alice": 403, "dave": 403, "bea": 403, "hana": 403, "otto": 403, "ops": 404,
-                             "root": 404, None: 401},
+                             "root": 403, None: 401},
     "verify the audit trail": {"alice": 403, "dave": 403, "bea": 403, "hana": 403, "otto": 200, "ops": 403,
                                "root": 200, None: 401},
     "deploy": {"alice": 403, "dave": 403, "bea": 403, "hana": 403, "otto": 403, "ops": 403, "root": 200,

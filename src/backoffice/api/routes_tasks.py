@@ -23,6 +23,7 @@ from backoffice.engine.tasks import Task, TaskKind, TaskStatus
 from backoffice.errors import BackofficeError
 
 REASSIGNS = (ADMIN, OPERATOR, "team-lead")
+"""Who may give others' work to someone else: the administrator, operators and team leads."""
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses=documented(400, 401, 413, 422))
 

@@ -27,7 +27,8 @@ ADMIN = ADMINISTRATOR
 AUDITOR = "auditor"
 OPERATOR = "operator"
 READS_EVERYTHING = (ADMIN, AUDITOR)
-OPERATES = (ADMIN, OPERATOR)
+# As the core's platform roles: only an operator replays dead letters or switches manual mode.
+OPERATES = (OPERATOR,)
 DEPLOYS = (ADMIN, "workflow-owner", "change-approver")
 
 T = TypeVar("T")
