@@ -18,7 +18,8 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from backoffice.api import routes_cases, routes_directory, routes_evidence, routes_operations, routes_tasks
+from backoffice.api import (routes_cases, routes_directory, routes_evidence, routes_operations, routes_tasks,
+                            routes_webhooks)
 from backoffice.api.evidence_files import EvidenceFiles
 from backoffice.api.metrics import ApiMetrics
 from backoffice.api.observe import RequestContext, configure_logging
@@ -81,6 +82,7 @@ def create_app(settings: ApiSettings | None = None, *, authenticator: Authentica
     app.include_router(routes_tasks.router)
     app.include_router(routes_evidence.router)
     app.include_router(routes_directory.router)
+    app.include_router(routes_webhooks.router)
     return app
 
 

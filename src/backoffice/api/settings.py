@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backoffice.errors import BadOption
@@ -20,6 +20,13 @@ from backoffice.store.connect import DEFAULT_DATABASE
 ENV_PREFIX = "BACKOFFICE_"
 SETTINGS_FILE_VARIABLE = "BACKOFFICE_SETTINGS"
 ONE_MIB = 1024 * 1024
+
+
+class WebhookSource(BaseModel):
+    """Another system that starts cases by signed webhook: the secret it signs with, and who it is."""
+
+    secret: SecretStr = Field(min_length=16, description="The shared HMAC secret (at least 16 characters).")
+    account: str = Field(min_length=1, description="The directory's service account the system acts as.")
 
 
 class ApiSettings(BaseSettings):
@@ -36,6 +43,11 @@ class ApiSettings(BaseSettings):
     max_upload_bytes: int = Field(10 * ONE_MIB, ge=1024, le=512 * ONE_MIB,
                                   description="Largest evidence file accepted by an upload; larger ones get 413.")
     evidence_dir: str = Field("backoffice-evidence", description="Folder where uploaded evidence is kept, by sha256.")
+    webhook_sources: dict[str, WebhookSource] = Field(
+        default_factory=dict, description='Signed webhook senders, as JSON: {"erp": {"secret": "...", '
+                                          '"account": "svc-erp"}}.')
+    webhook_window_seconds: int = Field(300, ge=10, le=3600,
+                                        description="How far a webhook's timestamp may be from now.")
     page_limit: int = Field(100, ge=1, le=1000, description="Most items one page of a list returns.")
     log_level: str = Field("info", pattern="^(debug|info|warning|error)$", description="Lowest level logged.")
     access_log: bool = Field(True, description="Log one JSON line per request.")
