@@ -252,3 +252,21 @@ def test_reassigning_needs_a_lead_and_never_moves_an_approval_vote(api):
     refused = api.client("root").post(f"/v1/tasks/{vote_task['id']}/reassign", json={"person": "root"})
     assert refused.status_code == 409
     assert case["id"] != approval["id"]
+
+
+def test_an_operator_switches_manual_mode_and_migrates_and_nobody_else_does(api):
+    assert api.client("alice").post("/v1/workflows/purchase-approval/mode", json={"manual": True}).status_code == 403
+    switched = api.client("ops").post("/v1/workflows/purchase-approval/mode", json={"manual": True})
+    assert switched.status_code == 200, switched.text
+    assert switched.json() == {"workflow": "purchase-approval", "manual": True}
+    case = start(api)
+    definition = api.engine.store.version("purchase-approval").source.replace("version: 1", "version: 2", 1)
+    assert api.client("root").post("/v1/workflows", json={"definition": definition}).status_code == 201
+    assert api.client("bea").post("/v1/workflows/purchase-approval/migrations", json={}).status_code == 403
+    dry = api.client("ops").post("/v1/workflows/purchase-approval/migrations", json={"dry_run": True})
+    assert dry.status_code == 200, dry.text
+    assert dry.json()["moved"] == [case["id"]] and dry.json()["dry_run"] is True
+    assert api.engine.case(case["id"]).definition_version == 1
+    done = api.client("ops").post("/v1/workflows/purchase-approval/migrations", json={"to_version": 2})
+    assert done.json()["moved"] == [case["id"]]
+    assert api.engine.case(case["id"]).definition_version == 2

@@ -13,7 +13,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from backoffice.api.principal import Caller
 from backoffice.api.problems import ApiError, documented
-from backoffice.api.schemas import (AuditVerifyOut, DeployOut, DeployRequest, Health, OutboxOut, OutboxPage,
+from pydantic import BaseModel, Field
+
+from backoffice.api.schemas import (Strict, AuditVerifyOut, DeployOut, DeployRequest, Health, OutboxOut, OutboxPage,
                                     PrincipalOut, Readiness, VersionOut, WorkflowOut)
 from backoffice.api.services import MAX_ID, Served, decode_cursor, encode_cursor
 from backoffice.api.visibility import DEPLOYS, OPERATES, READS_EVERYTHING, require
@@ -69,6 +71,54 @@ def deploy(body: DeployRequest, served: Served, caller: Caller, response: Respon
     if not deployed.created:
         response.status_code = 200
     return DeployOut(**VersionOut.of(stored).model_dump(), created=deployed.created)
+
+
+class ModeRequest(Strict):
+    manual: bool = Field(description="true: automated steps go to people; false: back to the worker.")
+
+
+class ModeOut(BaseModel):
+    workflow: str
+    manual: bool
+
+
+class MigrateRequest(Strict):
+    to_version: int | None = Field(None, ge=1, le=1_000_000, description="Default: the latest version.")
+    dry_run: bool = False
+
+
+class CaseLeftOut(BaseModel):
+    case_id: int
+    reason: str
+
+
+class MigrationOut(BaseModel):
+    workflow: str
+    to_version: int
+    dry_run: bool
+    moved: list[int]
+    left: list[CaseLeftOut]
+
+
+@router.post("/workflows/{workflow}/mode", response_model=ModeOut, tags=["workflows"],
+             responses=documented(403, 404))
+def set_mode(workflow: WorkflowName, body: ModeRequest, served: Served, caller: Caller) -> ModeOut:
+    """Send a workflow's automated steps to people while a system is down, or back to the worker (operators)."""
+    require(caller, OPERATES, "switch manual mode")
+    served.engine.set_mode(workflow, manual=body.manual, now=served.clock(), actor=caller.actor())
+    return ModeOut(workflow=workflow, manual=served.engine.manual_mode(workflow))
+
+
+@router.post("/workflows/{workflow}/migrations", response_model=MigrationOut, tags=["workflows"],
+             responses=documented(403, 404, 409))
+def migrate(workflow: WorkflowName, body: MigrateRequest, served: Served, caller: Caller) -> MigrationOut:
+    """Move open cases of older versions to a version whose states they fit (operators); dry_run says what would."""
+    require(caller, OPERATES, "migrate running cases")
+    done = served.engine.migrate_cases(workflow, actor=caller.actor(), now=served.clock(),
+                                       to_version=body.to_version, dry_run=body.dry_run)
+    return MigrationOut(workflow=done.workflow, to_version=done.to_version, dry_run=done.dry_run,
+                        moved=[case.id for case in done.moved],
+                        left=[CaseLeftOut(case_id=left.case.id, reason=left.reason) for left in done.left])
 
 
 @router.get("/dead-letters", response_model=OutboxPage, tags=["operations"], responses=documented(403))
