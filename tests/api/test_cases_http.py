@@ -270,3 +270,4 @@ def test_an_operator_switches_manual_mode_and_migrates_and_nobody_else_does(api)
     done = api.client("ops").post("/v1/workflows/purchase-approval/migrations", json={"to_version": 2})
     assert done.json()["moved"] == [case["id"]]
     assert api.engine.case(case["id"]).definition_version == 2
+

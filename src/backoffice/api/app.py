@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from backoffice.api import (routes_cases, routes_directory, routes_evidence, routes_operations, routes_tasks,
                             routes_webhooks)
 from backoffice.api.evidence_files import EvidenceFiles
+from backoffice.api.limits import IntakeLimiter
 from backoffice.api.metrics import ApiMetrics
 from backoffice.api.observe import RequestContext, configure_logging
 from backoffice.api.principal import Authenticator
@@ -70,7 +71,8 @@ def create_app(settings: ApiSettings | None = None, *, authenticator: Authentica
     app.state.services = Services(settings=settings, engine=engine,
                                   authenticator=authenticator or DirectoryTokens(engine), clock=clock,
                                   metrics=ApiMetrics(engine, clock), visibility=Visibility(engine),
-                                  evidence=EvidenceFiles(Path(settings.evidence_dir)))
+                                  evidence=EvidenceFiles(Path(settings.evidence_dir)),
+                                  intake=IntakeLimiter(settings.intake_per_minute))
     app.add_exception_handler(BackofficeError, backoffice_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)

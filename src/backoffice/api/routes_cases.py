@@ -38,12 +38,13 @@ def _with_etag(response: Response, case: Case) -> None:
 
 @router.post("/workflows/{workflow}/cases", status_code=201, response_model=CaseOut,
              responses={200: {"model": CaseOut, "description": "A retry: the case the key started first."},
-                        **documented(404, 409)})
+                        **documented(404, 409, 429)})
 def start_case(workflow: WorkflowName, served: Served, caller: Caller, response: Response,
                payload: Annotated[dict[str, Any], Body(description="The case data, as the workflow's inputs say.")],
                idempotency_key: IdempotencyKey = None) -> CaseOut:
     """Start a case; the caller is its requester. With Idempotency-Key, a retry returns the first case (200)."""
     now = served.clock()
+    served.intake.admit(caller.id, now)
     case = served.engine.start_case(workflow, payload, actor=caller.actor(), now=now,
                                     idempotency_key=idempotency_key)
     # A case this call started was created now; a retry's case was created by the first call.

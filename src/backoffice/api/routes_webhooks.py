@@ -43,7 +43,7 @@ def signature_of(secret: str, timestamp: str, body: bytes) -> str:
 
 @router.post("/{source}/workflows/{workflow}/cases", response_model=CaseOut, status_code=201,
              responses={200: {"model": CaseOut, "description": "A replay: the case the first delivery started."},
-                        **documented(403, 404, 409)},
+                        **documented(403, 404, 409, 429)},
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
                  "type": "object", "description": "The case data, as the workflow's inputs say."}}}}})
 def webhook_intake(source: Annotated[str, Path(min_length=1, max_length=100)],
@@ -68,6 +68,7 @@ def webhook_intake(source: Annotated[str, Path(min_length=1, max_length=100)],
     expected = signature_of(sender.secret.get_secret_value(), timestamp, body)
     if not hmac.compare_digest(expected.encode("ascii"), signature.strip().encode("utf-8", "replace")):
         raise NotAuthenticated("the webhook's signature does not match its timestamp and body")
+    served.intake.admit(f"webhook:{source}", now)
     payload = _json_object(body)
     key = idempotency_key or f"webhook:{source}:{hashlib.sha256(signature.encode()).hexdigest()[:32]}"
     case = served.engine.start_case(workflow, payload, actor=Actor(sender.account), now=now, idempotency_key=key)

@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from backoffice.api.evidence_files import EvidenceFiles
+from backoffice.api.limits import IntakeLimiter
 from backoffice.api.metrics import ApiMetrics
 from backoffice.api.principal import Authenticator
 from backoffice.api.problems import ApiError
@@ -36,6 +37,7 @@ class Services:
     metrics: ApiMetrics
     visibility: Visibility
     evidence: EvidenceFiles
+    intake: IntakeLimiter
 
 
 def services(request: Request) -> Services:

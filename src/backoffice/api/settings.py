@@ -48,6 +48,8 @@ class ApiSettings(BaseSettings):
                                           '"account": "svc-erp"}}.')
     webhook_window_seconds: int = Field(300, ge=10, le=3600,
                                         description="How far a webhook's timestamp may be from now.")
+    intake_per_minute: int = Field(600, ge=1, le=1_000_000,
+                                   description="Most cases one caller (or webhook source) starts a minute, per process.")
     page_limit: int = Field(100, ge=1, le=1000, description="Most items one page of a list returns.")
     log_level: str = Field("info", pattern="^(debug|info|warning|error)$", description="Lowest level logged.")
     access_log: bool = Field(True, description="Log one JSON line per request.")
