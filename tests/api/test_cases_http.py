@@ -271,3 +271,13 @@ def test_an_operator_switches_manual_mode_and_migrates_and_nobody_else_does(api)
     assert done.json()["moved"] == [case["id"]]
     assert api.engine.case(case["id"]).definition_version == 2
 
+
+
+def test_the_live_work_of_a_workflow_maps_over_http_for_auditors_only(api):
+    assert api.client("otto").get("/v1/workflows/purchase-approval/map").status_code == 409
+    to_approval(api)
+    assert api.client("alice").get("/v1/workflows/purchase-approval/map").status_code == 403
+    mapped = api.client("otto").get("/v1/workflows/purchase-approval/map")
+    assert mapped.status_code == 200, mapped.text
+    assert mapped.json()["summary"]["cases"] == 1
+    assert {"new", "accept", "submit"} <= {activity["name"] for activity in mapped.json()["activities"]}

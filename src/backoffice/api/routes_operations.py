@@ -19,7 +19,10 @@ from backoffice.api.schemas import (Strict, AuditVerifyOut, DeployOut, DeployReq
                                     PrincipalOut, Readiness, VersionOut, WorkflowOut)
 from backoffice.api.services import MAX_ID, Served, decode_cursor, encode_cursor
 from backoffice.api.visibility import DEPLOYS, OPERATES, READS_EVERYTHING, require
+
+ANALYSES = (*READS_EVERYTHING, "analyst", "workflow-owner")
 from backoffice.engine import verify
+from backoffice.mapping.model import ProcessMap
 from backoffice.store.migrate import current_revision, head_revision
 
 router = APIRouter(prefix="/v1", responses=documented(400, 401, 413, 422))
@@ -119,6 +122,21 @@ def migrate(workflow: WorkflowName, body: MigrateRequest, served: Served, caller
     return MigrationOut(workflow=done.workflow, to_version=done.to_version, dry_run=done.dry_run,
                         moved=[case.id for case in done.moved],
                         left=[CaseLeftOut(case_id=left.case.id, reason=left.reason) for left in done.left])
+
+
+@router.get("/workflows/{workflow}/map", tags=["workflows"], responses=documented(403, 404, 409),
+            response_model=ProcessMap)
+def live_map(workflow: WorkflowName, served: Served, caller: Caller) -> ProcessMap:
+    """Map the live work of a workflow from the engine's own events (the map's JSON; analysts, auditors)."""
+    require(caller, ANALYSES, "map live work")
+    served.engine.running(workflow)
+    from backoffice.mapping.analyze import analyze
+    from backoffice.store.event_log import read_engine_log
+    log = read_engine_log(served.engine.store, workflow=workflow)
+    if not len(log):
+        raise ApiError(409, f"workflow {workflow!r} has no events yet", pointer="/path/workflow",
+                       expected="a workflow with started cases", title="Nothing to map")
+    return analyze(log)
 
 
 @router.get("/dead-letters", response_model=OutboxPage, tags=["operations"], responses=documented(403))
