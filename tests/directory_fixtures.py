@@ -12,6 +12,7 @@ the engine's own commands (bootstrap, add, grant), as an administrator would:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from backoffice.engine import Engine
@@ -33,6 +34,7 @@ CAST: Mapping[str, tuple[str, ...]] = {
     "desk-dan": ("service-desk",),
     "kim": ("budget-holder@purchase-approval",),   # receives a delegated approval there
     "lead": ("service-desk-lead", "service-desk"),
+    "ops-admin": ("operator",),     # replays dead letters, switches manual mode
     # the purchase approval
     "bea": ("buyer",),
     "hana": ("budget-holder", "buyer"),
@@ -70,3 +72,32 @@ def token_for(engine: Engine, person: str, *, now: datetime | None = None, roles
     now = now or datetime.now(timezone.utc)
     return engine.create_token(person, actor=ADMIN, now=now, label="tests", roles=tuple(roles),
                                valid_for=timedelta(days=365)).secret
+
+
+@dataclass(frozen=True)
+class Login:
+    """Who runs a command in a command-line test: the runner sets BACKOFFICE_TOKEN to their personal token.
+
+        backoffice("task", "claim", "1", Login("bob"), "--role", "service-desk")
+    """
+
+    person: str
+
+
+class TokenBook:
+    """Personal tokens of the cast for one test database, made on first use (the directory seeded then)."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[tuple[str, str], str] = {}
+
+    def token(self, database: str, person: str) -> str:
+        key = (database, person)
+        if key not in self._tokens:
+            from backoffice.store import SqlStore
+
+            with SqlStore.open(database) as store:
+                engine = seed(Engine(store))
+                if store.principal(canonical_id(person)) is None:
+                    seed(engine, {person: ()})
+                self._tokens[key] = token_for(engine, person)
+        return self._tokens[key]

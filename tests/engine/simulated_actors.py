@@ -260,7 +260,8 @@ class SimulatedActors:
     def _who_moved_it_here(self, case: Case) -> Actor:
         last_move = next(event for event in reversed(self.engine.history(case.id))
                          if event.attributes.get("to_state") == case.state)
-        if last_move.resource is None:
+        if last_move.resource is None or last_move.resource.startswith("backoffice"):
+            # The engine's own acts (the worker, a timer): the system account brings the documents.
             return SERVICE
         known = {actor.id: actor for actor in (self.requester, SERVICE, *self.people.values())}
         return known.get(last_move.resource, Actor(last_move.resource))

@@ -19,6 +19,7 @@ from rich.console import Console
 
 from backoffice.cli.contract_commands import contract_app
 from backoffice.cli.definition_commands import check_command
+from backoffice.cli.directory_commands import directory_app
 from backoffice.cli.engine_commands import (approve_command, audit_app, case_app, deploy_command, dlq_app,
                                             exception_app, task_app, worker_command)
 from backoffice.cli.evidence_commands import conform_command, docs_command, draft_command
@@ -208,6 +209,7 @@ app.add_typer(exception_app, name="exception")
 app.command("worker")(worker_command)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(workflow_app, name="workflow")
+app.add_typer(directory_app, name="directory")
 app.command("readiness")(readiness_command)
 app.command("prioritize")(prioritize_command)
 app.command("templates")(templates_command)
