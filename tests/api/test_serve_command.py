@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -95,3 +96,53 @@ def test_ready_says_not_ready_while_the_database_is_not_migrated(tmp_path: Path)
 def test_the_api_package_exports_its_surface(name):
     import backoffice.api
     assert name in backoffice.api.__all__ and hasattr(backoffice.api, name)
+
+
+def test_two_server_processes_start_one_case_for_concurrent_retries_and_give_a_task_one_claimant(
+        tmp_path: Path, database: str):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .live_server import ADMIN, PAYLOAD, PURCHASE, T0, populate_directory
+    with SqlStore.open(database) as store:
+        engine = Engine(store)
+        populate_directory(engine, T0)
+        engine.deploy(PURCHASE, actor=ADMIN, now=T0)
+        # The servers run on the machine's clock, so their tokens are made on it too.
+        issued = datetime.now(timezone.utc)
+        tokens = {person: engine.create_token(person, actor=ADMIN, now=issued, valid_for=timedelta(days=1)).secret
+                  for person in ("alice", "bea", "bob")}
+    port = _free_port()
+    process = _backoffice("serve", "--db", database, "--port", str(port), "--workers", "2", cwd=tmp_path,
+                          env={"BACKOFFICE_ACCESS_LOG": "false", "BACKOFFICE_EVIDENCE_DIR": str(tmp_path / "ev")},
+                          start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_listening(url, process)
+
+        def start(_: int) -> httpx.Response:
+            return httpx.post(f"{url}/v1/workflows/purchase-approval/cases", json=PAYLOAD, timeout=60,
+                              headers={"Authorization": f"Bearer {tokens['alice']}", "Idempotency-Key": "form-9"})
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(start, range(8)))
+        assert {answer.status_code for answer in answers} <= {200, 201}
+        assert sorted(answer.status_code for answer in answers).count(201) == 1
+        case = answers[0].json()
+        assert {answer.json()["id"] for answer in answers} == {case["id"]}
+        moved = httpx.post(f"{url}/v1/cases/{case['id']}/transitions", json={"to": "prepare"},
+                           headers={"Authorization": f"Bearer {tokens['alice']}", "If-Match": '"1"'}, timeout=60)
+        assert moved.status_code == 200, moved.text
+        task_id = httpx.get(f"{url}/v1/tasks", params={"queue": "purchasing"}, timeout=60,
+                            headers={"Authorization": f"Bearer {tokens['bea']}"}).json()["items"][0]["id"]
+
+        def claim(person: str) -> int:
+            return httpx.post(f"{url}/v1/tasks/{task_id}/claim", timeout=60,
+                              headers={"Authorization": f"Bearer {tokens[person]}"}).status_code
+        with ThreadPoolExecutor(8) as pool:
+            claims = list(pool.map(claim, ["bea", "bob"] * 4))
+        # One of the two buyers holds it (a holder's own repeat renews it); the other is refused every time.
+        assert set(claims) == {200, 409}
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        process.communicate(timeout=60)
+    with SqlStore.open(database) as store:
+        assert len(Engine(store).cases()) == 1
