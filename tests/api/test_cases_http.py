@@ -281,3 +281,10 @@ def test_the_live_work_of_a_workflow_maps_over_http_for_auditors_only(api):
     assert mapped.status_code == 200, mapped.text
     assert mapped.json()["summary"]["cases"] == 1
     assert {"new", "accept", "submit"} <= {activity["name"] for activity in mapped.json()["activities"]}
+
+
+def test_every_answer_forbids_sniffing_framing_and_caching(api):
+    for answer in (api.client("alice").get("/v1/me"), api.client().get("/v1/me"), api.client().get("/health")):
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["cache-control"] == "no-store"
+        assert answer.headers["x-frame-options"] == "DENY"

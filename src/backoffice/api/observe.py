@@ -22,6 +22,8 @@ from backoffice.api.problems import problem_response
 
 LOGGER = "backoffice.api"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store"),
+                     (b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer"))
 _UPLOAD = re.compile(r"^/v1/cases/[0-9]+/evidence$")
 
 
@@ -73,7 +75,12 @@ class RequestContext:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode("ascii"))]
+                # No answer of this API is a page: a browser must neither sniff one into HTML nor cache
+                # someone's case data.
+                present = {key.lower() for key, _ in message["headers"]}
+                extra = [(b"x-request-id", request_id.encode("ascii"))]
+                extra += [(key, value) for key, value in _SECURITY_HEADERS if key not in present]
+                message["headers"] = [*message["headers"], *extra]
             await send(message)
 
         # An evidence upload may be larger than any other body; nothing else may.
