@@ -46,3 +46,17 @@ def test_an_upload_over_the_limit_is_413_and_someone_elses_case_is_404(api):
     bad_name = api.client("alice").post(f"/v1/cases/{case['id']}/evidence", data={"name": "../etc/passwd"},
                                         files={"file": ("x.pdf", PDF, "application/pdf")})
     assert bad_name.status_code == 422
+
+
+def test_evidence_is_downloaded_as_an_attachment_never_inline_and_only_by_who_sees_the_case(api):
+    case = start(api)
+    api.client("alice").post(f"/v1/cases/{case['id']}/evidence", data={"name": "receipt"},
+                             files={"file": ("receipt.pdf", PDF, "application/pdf")})
+    got = api.client("alice").get(f"/v1/cases/{case['id']}/evidence/receipt")
+    assert got.status_code == 200 and got.content == PDF
+    assert got.headers["content-type"] == "application/pdf"
+    assert got.headers["content-disposition"].startswith("attachment")
+    assert got.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in got.headers["content-security-policy"]
+    assert api.client("dave").get(f"/v1/cases/{case['id']}/evidence/receipt").status_code == 404
+    assert api.client("alice").get(f"/v1/cases/{case['id']}/evidence/nothing").status_code == 404
