@@ -38,16 +38,20 @@ def backoffice(capsys, monkeypatch):
 
     A `Login("bob")` among the arguments runs it as bob: his personal token in BACKOFFICE_TOKEN
     (the directory of the database in BACKOFFICE_DB seeded with the suite's cast on first use).
-    Without one, the command runs with no token, as the operating-system user.
+    Without one, the command runs with the token the test set itself, if any, else as the
+    operating-system user.
     """
     book = TokenBook()
+    logged_in = []
 
     def run(*args: str | Path | Login) -> tuple[int, str, str]:
         logins = [arg for arg in args if isinstance(arg, Login)]
         if logins:
             monkeypatch.setenv("BACKOFFICE_TOKEN", book.token(os.environ["BACKOFFICE_DB"], logins[-1].person))
-        else:
+            logged_in.append(True)
+        elif logged_in:
             monkeypatch.delenv("BACKOFFICE_TOKEN", raising=False)
+            logged_in.clear()
         args = tuple(arg for arg in args if not isinstance(arg, Login))
         try:
             main([str(arg) for arg in args])

@@ -18,6 +18,7 @@ from rich.table import Table
 from backoffice.cli.engine_commands import AsJson, Db, _engine, _now, _when, console
 from backoffice.cli.identity import acting, os_user
 from backoffice.cli.moments import parse_moment
+from backoffice.engine.identity import canonical_id
 from backoffice.errors import BadOption
 
 directory_app = typer.Typer(help="People and authority: the directory of people, groups, roles, tokens, "
@@ -37,6 +38,14 @@ directory_app.add_typer(token_app, name="token")
 
 Id = Annotated[str, typer.Argument(metavar="ID", help="A person's or service account's id (trimmed, case-folded).")]
 Workflow = Annotated[Optional[str], typer.Option("--workflow", help="Only in this workflow (default: in all).")]
+
+
+def _id(text: str) -> str:
+    """The id as the directory keeps it, for messages (the engine refuses a bad one with its own error)."""
+    try:
+        return canonical_id(text)
+    except ValueError:
+        return text
 
 
 def _changed(changed: bool, done: str, nothing: str) -> None:
@@ -78,7 +87,7 @@ def person_deactivate(person_id: Id, db: Db = "backoffice.db") -> None:
     """Deactivate a person or service account: they can no longer act (nor their tokens, nor their delegates)."""
     engine = _engine(db)
     _changed(engine.set_active(person_id, False, actor=acting(engine), now=_now()),
-             f"deactivated {person_id.strip()}", f"{person_id.strip()} is inactive already")
+             f"deactivated {_id(person_id)}", f"{_id(person_id)} is inactive already")
 
 
 @person_app.command("reactivate")
@@ -86,7 +95,7 @@ def person_reactivate(person_id: Id, db: Db = "backoffice.db") -> None:
     """Reactivate a person or service account."""
     engine = _engine(db)
     _changed(engine.set_active(person_id, True, actor=acting(engine), now=_now()),
-             f"reactivated {person_id.strip()}", f"{person_id.strip()} is active already")
+             f"reactivated {_id(person_id)}", f"{_id(person_id)} is active already")
 
 
 @person_app.command("list")
@@ -124,7 +133,7 @@ def group_add(group_id: Annotated[str, typer.Argument(metavar="GROUP")],
     """Add a group (a team)."""
     engine = _engine(db)
     _changed(engine.add_group(group_id, name=name, actor=acting(engine), now=_now()),
-             f"added group {group_id.strip()}", f"group {group_id.strip()} exists")
+             f"added group {_id(group_id)}", f"group {_id(group_id)} exists")
 
 
 @group_app.command("add-member")
@@ -133,7 +142,7 @@ def group_add_member(group_id: Annotated[str, typer.Argument(metavar="GROUP")], 
     """Add a person to a group."""
     engine = _engine(db)
     _changed(engine.add_to_group(group_id, person_id, actor=acting(engine), now=_now()),
-             f"{person_id.strip()} is a member of {group_id.strip()}", f"{person_id.strip()} is a member already")
+             f"{_id(person_id)} is a member of {_id(group_id)}", f"{_id(person_id)} is a member already")
 
 
 @group_app.command("remove-member")
@@ -142,7 +151,7 @@ def group_remove_member(group_id: Annotated[str, typer.Argument(metavar="GROUP")
     """Remove a person from a group."""
     engine = _engine(db)
     _changed(engine.add_to_group(group_id, person_id, actor=acting(engine), now=_now(), remove=True),
-             f"{person_id.strip()} left {group_id.strip()}", f"{person_id.strip()} is not a member")
+             f"{_id(person_id)} left {_id(group_id)}", f"{_id(person_id)} is not a member")
 
 
 @directory_app.command("grant")
@@ -153,7 +162,7 @@ def grant(role: Annotated[str, typer.Argument(metavar="ROLE")],
     engine = _engine(db)
     where = f" in {workflow}" if workflow else ""
     _changed(engine.grant(role, to=to, workflow=workflow, actor=acting(engine), now=_now()),
-             f"granted {role} to {to.strip()}{where}", f"{to.strip()} holds {role}{where} already")
+             f"granted {role} to {_id(to)}{where}", f"{_id(to)} holds {role}{where} already")
 
 
 @directory_app.command("revoke")
@@ -164,7 +173,7 @@ def revoke(role: Annotated[str, typer.Argument(metavar="ROLE")],
     engine = _engine(db)
     where = f" in {workflow}" if workflow else ""
     _changed(engine.grant(role, to=from_, workflow=workflow, actor=acting(engine), now=_now(), revoke=True),
-             f"revoked {role} from {from_.strip()}{where}", f"{from_.strip()} was not granted {role}{where}")
+             f"revoked {role} from {_id(from_)}{where}", f"{_id(from_)} was not granted {role}{where}")
 
 
 @queue_app.command("add-member")
@@ -173,7 +182,7 @@ def queue_add_member(queue: Annotated[str, typer.Argument(metavar="QUEUE")], per
     """Make a person a member of a work queue."""
     engine = _engine(db)
     _changed(engine.add_to_queue(queue, person_id, actor=acting(engine), now=_now()),
-             f"{person_id.strip()} works queue {queue}", f"{person_id.strip()} works {queue} already")
+             f"{_id(person_id)} works queue {queue}", f"{_id(person_id)} works {queue} already")
 
 
 @queue_app.command("remove-member")
@@ -182,7 +191,7 @@ def queue_remove_member(queue: Annotated[str, typer.Argument(metavar="QUEUE")], 
     """Take a person off a work queue."""
     engine = _engine(db)
     _changed(engine.add_to_queue(queue, person_id, actor=acting(engine), now=_now(), remove=True),
-             f"{person_id.strip()} no longer works queue {queue}", f"{person_id.strip()} does not work {queue}")
+             f"{_id(person_id)} no longer works queue {queue}", f"{_id(person_id)} does not work {queue}")
 
 
 @queue_app.command("list")
@@ -242,7 +251,7 @@ def token_list(principal: Annotated[Optional[str], typer.Argument(metavar="[ID]"
     """List tokens (never the tokens themselves: only their hashes are kept)."""
     now = _now()
     table = Table("id", "for", "label", "roles", "created (UTC)", "expires (UTC)", "status", show_edge=False)
-    for token in _engine(db).store.tokens(principal.strip().casefold() if principal else None):
+    for token in _engine(db).store.tokens(_id(principal) if principal else None):
         status = "revoked" if token.revoked_at else ("live" if token.live(now) else "expired")
         table.add_row(str(token.id), token.principal, token.label or "-", ", ".join(token.roles) or "all held",
                       _when(token.created_at), _when(token.expires_at), status)

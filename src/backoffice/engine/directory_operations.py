@@ -324,7 +324,8 @@ class DirectoryOperations:
                 try:
                     counts = self._import_one(tx, record, known.get(record.id), who, now, source, counts)
                 except (DirectoryConflict, UnknownActor) as exc:
-                    problems.append((record.where, "id" if "os_user" not in str(exc) else "os_user", str(exc)))
+                    field = "os_user" if "operating-system user" in str(exc) else "id"
+                    problems.append((record.where, field, str(exc)))
             if problems:
                 # Raised inside the transaction: it rolls back, and nothing of the file is kept.
                 raise ImportFileError(path, problems)
