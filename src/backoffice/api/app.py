@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backoffice.api import (routes_cases, routes_directory, routes_evidence, routes_operations, routes_tasks,
-                            routes_webhooks)
+                            routes_webhooks, routes_workflows)
 from backoffice.api.evidence_files import EvidenceFiles
 from backoffice.api.limits import IntakeLimiter
 from backoffice.api.metrics import ApiMetrics
@@ -80,6 +80,7 @@ def create_app(settings: ApiSettings | None = None, *, authenticator: Authentica
                        max_upload_bytes=settings.max_upload_bytes)
     app.include_router(routes_operations.probes)
     app.include_router(routes_operations.router)
+    app.include_router(routes_workflows.router)
     app.include_router(routes_cases.router)
     app.include_router(routes_tasks.router)
     app.include_router(routes_evidence.router)

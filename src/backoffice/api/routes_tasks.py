@@ -10,14 +10,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
-from backoffice.api.principal import Caller
-from backoffice.api.problems import documented
+from backoffice.api.principal import Caller, Principal
+from backoffice.api.problems import ApiError, Forbidden, Problem, detail_of, documented, field_problems, status_of
 from backoffice.api.schemas import (BulkItemResult, BulkResult, BulkTaskRequest, CompleteRequest, NextTaskRequest,
                                     ReassignRequest, TaskOut, TaskPage)
-from backoffice.api.services import MAX_ID, Served, decode_cursor, encode_cursor
-from backoffice.api.principal import Principal
-from backoffice.api.problems import ApiError, Forbidden, Problem, detail_of, field_problems, status_of
-from backoffice.api.services import Services
+from backoffice.api.services import MAX_ID, Served, Services, decode_cursor, encode_cursor
 from backoffice.api.visibility import ADMIN, OPERATOR, READS_EVERYTHING, require
 from backoffice.engine.tasks import Task, TaskKind, TaskStatus
 from backoffice.errors import BackofficeError
