@@ -121,3 +121,15 @@ def test_an_export_that_is_no_list_of_people_is_refused(engine, tmp_path: Path, 
     export.write_text(text)
     with pytest.raises(ImportFileError):
         engine.import_directory(export, actor=ADMIN, now=T0)
+
+
+def test_a_role_granted_in_one_workflow_takes_that_workflows_tasks_from_a_queue(engine):
+    from .service_request import TEMPLATE, payload
+
+    engine.deploy(TEMPLATE, actor="lead", now=T0)
+    engine.add_person("zoe", name="Zoe", actor=ADMIN, now=T0)
+    engine.grant("service-desk", to="zoe", workflow="service-request", actor=ADMIN, now=T0)
+    case = engine.start_case("service-request", payload(), actor=Actor("ann"), now=T0)
+    engine.transition(case.id, "triage", actor=Actor("bob", "service-desk"), expected_version=1, now=T0)
+    task = engine.next_task("service-desk", actor=Actor("zoe", "service-desk"), now=later(1))
+    assert task is not None and task.claimed_by == "zoe"

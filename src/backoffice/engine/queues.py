@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import Actor, utc
 from backoffice.engine.tasks import DEFAULT_LEASE, Assignment, Task, TaskStatus
-from backoffice.errors import (ContractViolation, NotEligibleForTask, TaskAlreadyClaimed, TaskClosed, TaskNotClaimed,
-                               TransitionNotAllowed, UnknownTask)
+from backoffice.errors import (ContractViolation, IdentityError, NotAuthorizedOnBehalf, NotEligibleForTask,
+                               RoleNotHeld, TaskAlreadyClaimed, TaskClosed, TaskNotClaimed, TransitionNotAllowed,
+                               UnknownTask)
 
 if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
@@ -68,11 +69,11 @@ class QueueOperations:
         live claim is skipped; one whose claim expired is taken over.
         """
         now = utc(now)
-        # Tasks of several workflows: only grants in every workflow count here.
-        actor = self.identify(actor, workflow=None, now=now)
+        actor, roles = self._identify_in_every_workflow(actor, now)
         names = [queues] if isinstance(queues, str) else list(queues)
         with self.store.transaction() as tx:
-            task = tx.claim_next(names, actor=actor.id, roles=actor.roles, now=now, until=now + lease)
+            task = tx.claim_next(names, actor=actor.id, roles=actor.roles, now=now, until=now + lease,
+                                 roles_by_workflow=roles)
             if task is not None:
                 self._audit(tx, self._task_entry(AuditAction.TASK_CLAIMED, task, actor, now,
                                                  {"until": (now + lease).isoformat(), "next": True}))
@@ -156,6 +157,28 @@ class QueueOperations:
         return self.task(task_id)
 
     # --- inside ---
+
+    def _identify_in_every_workflow(self: Engine, actor: Actor,
+                                    now: datetime) -> tuple[Actor, dict[str, tuple[str, ...]] | None]:
+        """Identify the actor in each deployed workflow (a queue may hold several's tasks); return their roles in each.
+
+        Raises what `identify` raises when the actor is refused in every workflow (its first refusal).
+        """
+        roles: dict[str, tuple[str, ...]] = {}
+        refusals: list[IdentityError] = []
+        who = None
+        for workflow in sorted({version.workflow for version in self.store.versions()}):
+            try:
+                who = self.identify(actor, workflow=workflow, now=now)
+            except (RoleNotHeld, NotAuthorizedOnBehalf) as refused:
+                refusals.append(refused)
+                continue
+            roles[workflow] = who.roles
+        if who is None:
+            if refusals:
+                raise refusals[0]
+            return self.identify(actor, workflow=None, now=now), None
+        return who, roles
 
     @staticmethod
     def _check_open_and_eligible(task: Task, actor: Actor) -> None:
