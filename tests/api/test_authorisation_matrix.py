@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from .live_server import move, to_approval
+from .live_server import move, start, to_approval
 
 PEOPLE = ["alice", "dave", "bea", "hana", "otto", "ops", "root", None]
 
@@ -115,3 +115,18 @@ def test_a_case_of_ones_own_and_of_someone_else_differ_for_a_requester(api):
 def test_each_role_gets_its_status_on_shared_endpoints(api, endpoint):
     answers = {person: call_global(api, endpoint, person).status_code for person in GLOBAL_MATRIX[endpoint]}
     assert answers == GLOBAL_MATRIX[endpoint]
+
+
+
+def test_a_member_of_a_queue_sees_its_tasks_and_cases_without_holding_its_role(api):
+    case = move(api, "alice", start(api, "alice"), "prepare").json()        # a buyer's task in purchasing
+    assert api.client("dave").get("/v1/tasks", params={"queue": "purchasing"}).status_code == 403
+    assert api.client("dave").get(f"/v1/cases/{case['id']}").status_code == 404
+    api.engine.add_to_queue("purchasing", "dave", actor="root", now=api.clock.now)
+    member = api.client(token=api.token("dave"))
+    assert member.get("/v1/me").json()["queues"] == ["purchasing"]
+    listed = member.get("/v1/tasks", params={"queue": "purchasing"}).json()["items"]
+    assert [task["case_id"] for task in listed] == [case["id"]]
+    assert member.get(f"/v1/cases/{case['id']}").status_code == 200
+    # Seeing is not doing: the buyer's step still needs the buyer role, which the engine checks.
+    assert move(api, "dave", case, "approve", {"supplier": "Acme"}).status_code in (403, 409)
