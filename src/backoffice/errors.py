@@ -89,13 +89,16 @@ class MissingColumn(LogFileError):
     """A required column of the event schema was not found."""
 
     def __init__(self, path: Path | str, role: str, found: Sequence[str],
-                 suggestion: str | None, option: str) -> None:
+                 suggestion: str | None, option: str, *, named: str | None = None) -> None:
         self.role = role
         self.found = list(found)
         self.suggestion = suggestion
+        self.named = named
         shown = ", ".join(found[:30]) + (" ..." if len(found) > 30 else "")
         hint = f"; did you mean {option} {suggestion!r}?" if suggestion else ""
-        super().__init__(path, f"no {role} column (columns found: {shown}){hint}",
+        missing = (f"no {role} column {named!r} (named by {option})" if named is not None
+                   else f"no {role} column")
+        super().__init__(path, f"{missing} (columns found: {shown}){hint}",
                          expected=f"a column named as in the event schema, or {option} NAME")
 
 
@@ -745,3 +748,22 @@ class ImportFileError(UserError):
                           for where, field, problem in self.problems[:20])
         more = f"; and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
         super().__init__(f"nothing imported: {shown}{more}")
+
+
+# BPMN
+
+
+class BpmnFileError(UserError):
+    """A file that cannot be read as a BPMN 2.0 process: where the problem is and what was expected."""
+
+    def __init__(self, path: Path | str, problem: str, *, line: int | None = None, expected: str | None = None,
+                 element: str | None = None) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        self.line = line
+        self.expected = expected
+        self.element = element
+        message = f"{_where(path, line)}: {problem}"
+        if expected:
+            message += f"; expected {expected}"
+        super().__init__(message)

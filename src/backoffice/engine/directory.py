@@ -153,6 +153,9 @@ class DirectoryReads(Protocol):
     def granted_roles(self, principal: Principal, workflow: str | None) -> Sequence[str]:
         """Roles held directly and through groups; scoped grants only for `workflow`."""
 
+    def principal_and_roles(self, principal_id: str, workflow: str | None) -> tuple[Principal | None, Sequence[str]]:
+        """The principal and, when active, the roles they hold in `workflow` (one round trip for the gate)."""
+
     def delegations_to(self, delegate: str, delegator: str | None = None) -> Sequence[Delegation]: ...
 
     def token_by_hash(self, hashed: str) -> Token | None: ...

@@ -59,8 +59,9 @@ class GateOperations:
         now = utc(now)
         if isinstance(actor, str):
             actor = Actor(canonical(actor))
-        real = self._principal(canonical(actor.id))
-        held = list(self.store.granted_roles(real, workflow))
+        real, granted = self.store.principal_and_roles(canonical(actor.id), workflow)
+        real = self._check_active(canonical(actor.id), real)
+        held = list(granted)
         authority = held
         acted_for = canonical(actor.on_behalf_of) if actor.on_behalf_of is not None else None
         role = None if actor.role in (None, REQUESTER) else actor.role
@@ -117,7 +118,10 @@ class GateOperations:
     # --- inside ---
 
     def _principal(self: Engine, principal_id: str) -> Principal:
-        found = self.store.principal(principal_id)
+        return self._check_active(principal_id, self.store.principal(principal_id))
+
+    @staticmethod
+    def _check_active(principal_id: str, found: Principal | None) -> Principal:
         if found is None:
             raise UnknownActor(principal_id)
         if not found.active:

@@ -16,9 +16,10 @@ from markupsafe import Markup
 from backoffice.mapping.layout import layout_map
 from backoffice.mapping.model import ProcessMap, StepKind, TimeSink, Variant
 from backoffice.mapping.durations import humanize
+from backoffice.mapping.exceptions import raised_at
 from backoffice.mapping.svg import KIND_STYLE, format_count, render_svg
 
-TOP_VARIANTS = 20
+TOP_VARIANTS = 10
 FIT_WIDTH_UP_TO = 2000.0  # wider maps open at actual size: shrunk to fit, their labels are unreadable
 KIND_EXPLAINED = {
     StepKind.STRAIGHT_THROUGH: "done by systems or service accounts: could run without anyone touching it",
@@ -78,6 +79,10 @@ def render_html(process_map: ProcessMap) -> str:
         kind_wait=sum(share.wait_before for share in process_map.step_kinds) or 1.0,
         histogram=_histogram(process_map),
         top_variants=process_map.variants[:TOP_VARIANTS],
+        all_variants=process_map.variants,
+        raised_at=raised_at(process_map),
+        processed=sorted((activity for activity in process_map.activities if activity.processing),
+                         key=lambda activity: -activity.processing.total),
         slowest=_slowest(process_map),
         max_variant_share=max((v.share for v in process_map.variants), default=1.0) or 1.0,
         waiting_paths=_sink_bars(process_map.waiting_paths),
@@ -129,6 +134,11 @@ def _findings(process_map: ProcessMap) -> list[str]:
     if stats.count:
         findings.append(f"A case takes {humanize(stats.median)} from first to last step "
                         f"(median); one in ten takes more than {humanize(stats.p90)}.")
+    flow = process_map.flow
+    if flow is not None and flow.efficiency.count:
+        findings.append(f"Work is done in {_percent(flow.efficiency.overall)} of the cases' time; the rest is "
+                        f"waiting (median case: {humanize(flow.active.median)} of work, "
+                        f"{humanize(flow.waiting.median)} waiting).")
     if process_map.waiting_paths:
         sink = process_map.waiting_paths[0]
         each = f", {humanize(sink.total_wait / sink.count)} each on average" if sink.count else ""
@@ -177,7 +187,7 @@ def _histogram(process_map: ProcessMap, *, width: float = 720, height: float = 2
         bars.append(HistogramBar(x=left + i * slot + 1, y=top + plot_height - bar_height, width=max(slot - 2, 1),
                                  height=bar_height, cases=cases,
                                  label=f"{humanize(start)} – {humanize(end)}: "
-                                       f"{format_count(cases)} cases"))
+                                       f"{format_count(cases)} {'case' if cases == 1 else 'cases'}"))
     step = max(round(len(bins) / 6), 1)
     ticks = [(left + i * slot, humanize(bins[i][0])) for i in range(0, len(bins), step)]
     if bins:

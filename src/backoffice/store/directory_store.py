@@ -22,29 +22,35 @@ ALL_WORKFLOWS = ""
 """How a grant in every workflow is stored (not NULL, so the unique key holds for it too)."""
 
 
+# The gate's statements, run on every act: built once and given their values as parameters
+# (see sql_store: built per call, SQLAlchemy spends more time compiling them than the database running them).
+_PERSON_ACTIVE = sa.select(people.c.active).where(people.c.id == sa.bindparam("b_id"))
+_SERVICE_ACTIVE = sa.select(service_accounts.c.active).where(service_accounts.c.id == sa.bindparam("b_id"))
+_IN_SCOPE = role_grants.c.workflow.in_([sa.literal(ALL_WORKFLOWS), sa.bindparam("b_workflow")])
+_ROLES_OF_PERSON = sa.select(role_grants.c.role).where(sa.or_(
+    sa.and_(role_grants.c.grantee_kind == str(GranteeKind.PERSON), role_grants.c.grantee == sa.bindparam("b_id")),
+    sa.and_(role_grants.c.grantee_kind == str(GranteeKind.GROUP), role_grants.c.grantee.in_(
+        sa.select(group_members.c.group_id).where(group_members.c.person_id == sa.bindparam("b_id"))))),
+    _IN_SCOPE).distinct()
+_ROLES_OF_SERVICE = sa.select(role_grants.c.role).where(
+    role_grants.c.grantee_kind == str(GranteeKind.SERVICE), role_grants.c.grantee == sa.bindparam("b_id"),
+    _IN_SCOPE).distinct()
+
+
 def _principal(connection: sa.Connection, principal_id: str) -> Principal | None:
-    row = connection.execute(sa.select(people.c.active).where(people.c.id == principal_id)).first()
-    if row is not None:
-        return Principal(principal_id, PrincipalKind.PERSON, bool(row.active))
-    row = connection.execute(sa.select(service_accounts.c.active)
-                             .where(service_accounts.c.id == principal_id)).first()
-    if row is not None:
-        return Principal(principal_id, PrincipalKind.SERVICE, bool(row.active))
+    active = connection.execute(_PERSON_ACTIVE, {"b_id": principal_id}).scalar()
+    if active is not None:
+        return Principal(principal_id, PrincipalKind.PERSON, bool(active))
+    active = connection.execute(_SERVICE_ACTIVE, {"b_id": principal_id}).scalar()
+    if active is not None:
+        return Principal(principal_id, PrincipalKind.SERVICE, bool(active))
     return None
 
 
 def _granted_roles(connection: sa.Connection, principal: Principal, workflow: str | None) -> list[str]:
-    scopes = [ALL_WORKFLOWS] + ([workflow] if workflow else [])
-    if principal.kind is PrincipalKind.SERVICE:
-        who = sa.and_(role_grants.c.grantee_kind == str(GranteeKind.SERVICE), role_grants.c.grantee == principal.id)
-    else:
-        groups = sa.select(group_members.c.group_id).where(group_members.c.person_id == principal.id)
-        who = sa.or_(sa.and_(role_grants.c.grantee_kind == str(GranteeKind.PERSON),
-                             role_grants.c.grantee == principal.id),
-                     sa.and_(role_grants.c.grantee_kind == str(GranteeKind.GROUP),
-                             role_grants.c.grantee.in_(groups)))
-    query = sa.select(role_grants.c.role).where(who, role_grants.c.workflow.in_(scopes)).distinct()
-    return sorted(row.role for row in connection.execute(query))
+    query = _ROLES_OF_SERVICE if principal.kind is PrincipalKind.SERVICE else _ROLES_OF_PERSON
+    return sorted(connection.execute(query, {"b_id": principal.id, "b_workflow": workflow or ALL_WORKFLOWS})
+                  .scalars())
 
 
 def _person(row: sa.Row) -> Person:
@@ -79,6 +85,12 @@ class DirectoryReads:
     def granted_roles(self, principal: Principal, workflow: str | None) -> Sequence[str]:
         with self.engine.connect() as connection:
             return _granted_roles(connection, principal, workflow)
+
+    def principal_and_roles(self, principal_id: str, workflow: str | None) -> tuple[Principal | None, Sequence[str]]:
+        # The gate's read on every act: one connection for both queries.
+        with self.engine.connect() as connection:
+            found = _principal(connection, principal_id)
+            return found, (_granted_roles(connection, found, workflow) if found is not None and found.active else [])
 
     def delegations_to(self, delegate: str, delegator: str | None = None) -> Sequence[Delegation]:
         query = sa.select(delegations).where(delegations.c.delegate == delegate).order_by(delegations.c.id)
