@@ -130,6 +130,12 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     e.UserError: 400,
 }
 
+# The errors of the core controls (issue 8's controls branch), by name so this table holds before
+# and after that branch is merged; once it is, they can join the table above as classes.
+_CONTROL_ERRORS = {"RoleRequired": 403, "ChangeApprovalRefused": 403, "AlreadyVoted": 409, "FieldImmutable": 409,
+                   "RouteFieldLocked": 409, "ChangeNotPending": 409, "ChangeAlreadyPending": 409}
+STATUS_BY_ERROR.update({getattr(e, name): status for name, status in _CONTROL_ERRORS.items() if hasattr(e, name)})
+
 _TITLE_WORDS = re.compile(r"(?<!^)(?=[A-Z])")
 
 
