@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from backoffice.definitions import LIBRARY
 from backoffice.engine import Actor, Engine
 from backoffice.errors import (AlreadyBootstrapped, BadToken, DelegationRefused, DirectoryConflict, InactiveActor,
-                               NotAdministrator, NotAuthorizedOnBehalf, RoleNotHeld, TransitionNotAllowed,
-                               UnknownActor)
+                               NotAdministrator, NotAuthorizedOnBehalf, NotEligibleForTask, RoleNotHeld,
+                               TransitionNotAllowed, UnknownActor)
 from backoffice.store import SqlStore
 from backoffice.store.tables import cases
 
@@ -270,3 +270,12 @@ def test_bootstrap_of_a_directory_with_people_is_refused(deployed):
     with pytest.raises(AlreadyBootstrapped):
         deployed.bootstrap("eve-admin", now=T0)
     assert deployed.store.principal("eve-admin") is None
+
+
+def test_an_approval_task_is_not_handed_to_someone_without_the_approvers_role(deployed):
+    case = purchase_in_approval(deployed)
+    with pytest.raises(NotEligibleForTask, match="is for role budget-holder, and bea is not"):
+        deployed.delegate(case.id, actor=Actor("hana", "budget-holder"), to="Bea", now=later(1))
+    with pytest.raises(UnknownActor):
+        deployed.delegate(case.id, actor=Actor("hana", "budget-holder"), to="mallory", now=later(1))
+    assert deployed.delegate(case.id, actor=Actor("hana", "budget-holder"), to=" KIM", now=later(1)).assignee == "kim"

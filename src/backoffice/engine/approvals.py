@@ -122,8 +122,9 @@ class ApprovalOperations:
         # The task goes to a person of the directory under their one spelling, who must be eligible:
         # hold the role the task is for, as the delegating approver does.
         receiver = self.identify(to, workflow=case.workflow, now=now)
-        if task.role is not None and task.role not in receiver.roles:
-            raise NotEligibleForTask(task.id, receiver.id, f"role {task.role}")
+        needed = task.role or self.running(case.workflow, case.definition_version).definition.state(case.state).role
+        if needed is not None and needed not in receiver.roles:
+            raise NotEligibleForTask(task.id, receiver.id, f"role {needed}")
         to = receiver.id
         with self.store.transaction() as tx:
             if not tx.reassign_task(task.id, Assignment(queue=None, assignee=to), delegated_by=actor.id):

@@ -23,8 +23,8 @@ from backoffice.engine.cases import Case
 from backoffice.engine.events import EngineEvent, Lifecycle
 from backoffice.engine.ports import NewCase, StoredVersion
 from backoffice.errors import DuplicateIdempotencyKey, StaleVersion, UnknownCase, VersionAlreadyDeployed
-from backoffice.store.directory_store import DirectoryReads, DirectoryWrites
 from backoffice.store.connect import DEFAULT_DATABASE, WRITE, create_engine, shown
+from backoffice.store.directory_store import DirectoryReads, DirectoryWrites
 from backoffice.store.migrate import migrate
 from backoffice.store.outbox_store import OutboxReads, OutboxWrites
 from backoffice.store.timer_store import TimerReads, TimerWrites
