@@ -653,3 +653,12 @@ class EvidencePackError(UserError):
         self.path = Path(path)
         self.problem = problem
         super().__init__(f"{path}: {problem}; expected an evidence pack written by `backoffice audit export`")
+
+
+class AuditTrailBroken(BackofficeError):
+    """The audit trail does not verify: what was found, so nothing is exported over it."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("the audit trail does not verify, so nothing was exported: " + "; ".join(self.problems[:5])
+                         + "; run `backoffice audit verify`")

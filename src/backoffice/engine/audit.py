@@ -97,6 +97,7 @@ class RowSeal:
     case_id: int | None
     digest: str
     fields: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def listed(self) -> list[Any]:
         """Return the row as the record lists it: [table, key, digest, {field: short digest}]."""
@@ -110,7 +111,7 @@ def seal_row(table: str, key: Any, values: Mapping[str, Any], *, case_id: int | 
     """
     present = {name: value for name, value in values.items() if value is not None}
     fields = {name: _digest(canonical_json(value))[:FIELD_DIGEST_LENGTH] for name, value in present.items()}
-    return RowSeal(table, key, case_id, _digest(canonical_json([table, key, present])), fields)
+    return RowSeal(table, key, case_id, _digest(canonical_json([table, key, present])), fields, dict(values))
 
 
 @dataclass(frozen=True)

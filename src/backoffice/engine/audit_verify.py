@@ -16,7 +16,7 @@ Also `checkpoint` (below) refuses to sign a trail that went back since the last 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -119,7 +119,7 @@ def verify(store: AuditSource, *, key: AuditKey | None = None, checkpoints: Chec
         AuditKeyError: the audit key cannot be read (or created).
         CheckpointStoreError: the checkpoint folder or its latest file cannot be read.
     """
-    key, checkpoints = _defaults(store, key, checkpoints)
+    key, checkpoints = audit_defaults(store, key, checkpoints)
     problems: list[AuditProblem] = []
     checkpoint = checkpoints.latest()
     signed: Mapping[str, tuple[int, str]] = {}
@@ -147,19 +147,33 @@ def verify(store: AuditSource, *, key: AuditKey | None = None, checkpoints: Chec
         current = {(row.table, row.key): row for row in store.bound_rows(case_ids)} if case_ids else {}
         if SYSTEM_CHAIN in window:
             current.update({(row.table, row.key): row for row in store.bound_rows(None)})
-        bindings: dict[tuple[str, Any], tuple[AuditRecord, list[Any]]] = {}
         for name in window:
             chain_records = by_chain[name]
             records += len(chain_records)
             problems += _check_chain(name, chain_records, key, signed.get(name), heads.get(name))
-            for record in chain_records:
-                for listed in record.bound_rows():
-                    bindings[(listed[0], listed[1])] = (record, listed)
-        found, legacy_here = _check_rows(bindings, current, marks)
+        found, legacy_here = _check_rows(_bindings(by_chain.values()), current, marks)
         problems += found
         rows += len(current) - legacy_here
         legacy += legacy_here
     return AuditReport(problems, records, len(ordered), rows, held_to, legacy)
+
+
+def verify_chain(chain: str, records: Sequence[AuditRecord], rows: Sequence[RowSeal], *, key: AuditKey,
+                 signed: tuple[int, str] | None) -> list[AuditProblem]:
+    """Check one chain's records (as `verify` does) and the rows of its case; return the problems found."""
+    problems = _check_chain(chain, records, key, signed, None)
+    found, _ = _check_rows(_bindings([records]), {(row.table, row.key): row for row in rows}, {})
+    return problems + found
+
+
+def _bindings(chains: Iterable[Sequence[AuditRecord]]) -> dict[tuple[str, Any], tuple[AuditRecord, list[Any]]]:
+    """Return, per row, the latest record that lists it (records in chain order) and its listing."""
+    bindings: dict[tuple[str, Any], tuple[AuditRecord, list[Any]]] = {}
+    for records in chains:
+        for record in records:
+            for listed in record.bound_rows():
+                bindings[(listed[0], listed[1])] = (record, listed)
+    return bindings
 
 
 def checkpoint(store: AuditSource, *, now: datetime, key: AuditKey | None = None,
@@ -173,7 +187,7 @@ def checkpoint(store: AuditSource, *, now: datetime, key: AuditKey | None = None
         TrailWentBack: what went back (run `verify` to see all of it).
         CheckpointStoreError: the folder cannot be written.
     """
-    key, checkpoints = _defaults(store, key, checkpoints)
+    key, checkpoints = audit_defaults(store, key, checkpoints)
     previous = checkpoints.latest()
     if previous is not None and not previous.signed_by(key.public):
         raise CheckpointStoreError(checkpoints.folder, f"checkpoint {previous.number} is not signed by this audit key "
@@ -209,8 +223,9 @@ def checkpoint(store: AuditSource, *, now: datetime, key: AuditKey | None = None
     return signed
 
 
-def _defaults(store: AuditSource, key: AuditKey | None, checkpoints: CheckpointStore | None
-              ) -> tuple[AuditKey, CheckpointStore]:
+def audit_defaults(store: AuditSource, key: AuditKey | None, checkpoints: CheckpointStore | None
+                   ) -> tuple[AuditKey, CheckpointStore]:
+    """Return the key and checkpoint store given, or else the database's (see audit_keys)."""
     locations = AuditLocations.for_database(store.url)
     return (key or AuditKey.load_or_create(locations.key),
             checkpoints or CheckpointStore(locations.checkpoints))
@@ -230,10 +245,14 @@ def _check_chain(name: str, records: Sequence[AuditRecord], key: AuditKey, signe
     if signed is not None:
         seq, hash_ = signed
         if last_seq < seq:
-            what = "the whole trail of " + label if last_seq == 0 else f"records #{last_seq + 1} to #{seq} of {label}"
-            problems.append(AuditProblem(
-                f"{what} {'was' if last_seq == 0 else 'were'} removed: the signed checkpoint saw {label} "
-                f"up to #{seq}", chain=name, seq=last_seq + 1))
+            if last_seq == 0:
+                what = f"the whole trail of {label} (#1 to #{seq}) was removed"
+            elif last_seq + 1 == seq:
+                what = f"record #{seq} of {label} was removed"
+            else:
+                what = f"records #{last_seq + 1} to #{seq} of {label} were removed"
+            problems.append(AuditProblem(f"{what}: the signed checkpoint saw {label} up to #{seq}",
+                                         chain=name, seq=last_seq + 1))
         else:
             at_signed = next(record for record in records if record.seq == seq)
             if at_signed.hash != hash_:
@@ -287,13 +306,13 @@ def _check_rows(bindings: Mapping[tuple[str, Any], tuple[AuditRecord, list[Any]]
         by = f"{_label(record.chain)}, record #{record.seq} (id {record.id})"
         row = current.get((table, row_key))
         if row is None:
-            problems.append(AuditProblem(f"{table} {row_key} was removed outside the engine ({by} wrote it)",
+            problems.append(AuditProblem(f"{table} row {row_key} was removed outside the engine ({by} wrote it)",
                                          chain=record.chain, seq=record.seq, record_id=record.id, table=table,
                                          key=row_key))
         elif row.digest != listed[2]:
             fields = _changed_fields(listed[3] if isinstance(listed[3], dict) else {}, row.fields)
             what = ", ".join(f"field {name} {how}" for name, how in fields) or "its fields"
-            problems.append(AuditProblem(f"{table} {row_key} was changed outside the engine: {what} "
+            problems.append(AuditProblem(f"{table} row {row_key} was changed outside the engine: {what} "
                                          f"(not as {by} wrote it)", chain=record.chain, seq=record.seq,
                                          record_id=record.id, table=table, key=row_key,
                                          field=fields[0][0] if fields else None))
@@ -304,7 +323,7 @@ def _check_rows(bindings: Mapping[tuple[str, Any], tuple[AuditRecord, list[Any]]
             legacy += 1
             continue
         case = f" of case {row.case_id}" if row.case_id is not None else ""
-        problems.append(AuditProblem(f"{table} {row_key}{case} was added outside the engine: no audit record wrote it",
+        problems.append(AuditProblem(f"{table} row {row_key}{case} was added outside the engine: no audit record wrote it",
                                      chain=chain_of(row.case_id), table=table, key=row_key))
     return problems, legacy
 
