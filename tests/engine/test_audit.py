@@ -167,3 +167,24 @@ def test_a_change_that_writes_rows_without_an_audit_record_is_refused(deployed, 
         with store.transaction() as tx:
             tx.insert_evidence(case.id, "scan", reference=None, by="ann", at=T0)
     assert deployed.store.evidence_names(case.id) == set()
+
+
+def test_on_postgresql_a_writer_holding_one_case_chain_does_not_block_another_case(deployed, store):
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time, whatever is locked")
+    first = deployed.start_case("service-request", payload(), actor=ANN, now=T0)
+    second = deployed.start_case("service-request", payload(summary="Other"), actor=ANN, now=T0)
+    with store.transaction() as holding:
+        holding.lock_audit_chain(f"case:{first.id}", first.id)
+        # While the first case's chain is held, a move of the second case commits; with one head for
+        # every writer it would wait until this transaction ends.
+        with ThreadPoolExecutor(1) as pool:
+            moving = pool.submit(deployed.transition, second.id, "triage", actor=DESK, expected_version=1,
+                                 now=later(1))
+            assert moving.result(timeout=20).version == 2
+        with store.engine.connect() as connection, connection.begin():
+            connection.execute(sa.text("SET LOCAL lock_timeout = '200ms'"))
+            with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
+                connection.execute(sa.text("SELECT seq FROM audit_chains WHERE chain = :c FOR UPDATE"),
+                                   {"c": f"case:{first.id}"})
+    assert verify(store).ok
