@@ -178,10 +178,13 @@ def test_on_postgresql_a_writer_holding_one_case_chain_does_not_block_another_ca
         holding.lock_audit_chain(f"case:{first.id}", first.id)
         # While the first case's chain is held, a move of the second case commits; with one head for
         # every writer it would wait until this transaction ends.
-        with ThreadPoolExecutor(1) as pool:
+        pool = ThreadPoolExecutor(1)
+        try:
             moving = pool.submit(deployed.transition, second.id, "triage", actor=DESK, expected_version=1,
                                  now=later(1))
             assert moving.result(timeout=20).version == 2
+        finally:
+            pool.shutdown(wait=False)  # a blocked move ends when this transaction does
         with store.engine.connect() as connection, connection.begin():
             connection.execute(sa.text("SET LOCAL lock_timeout = '200ms'"))
             with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
