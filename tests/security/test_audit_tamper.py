@@ -355,7 +355,7 @@ def test_the_command_line_exports_a_pack_and_checks_it_offline(cli_database, bac
     next(row for row in edited["rows"] if row["table"] == "events")["values"]["resource"] = "mallory"
     pack.write_text(json.dumps(edited))
     status, _, err = backoffice("audit", "verify", "--pack", pack)
-    assert status == 1 and "evidence pack broken: events 1 is not as record #1 wrote it: field resource changed" in err
+    assert status == 1 and "evidence pack broken: events row 1 is not as record #1 wrote it: field resource changed" in err
     pack.write_text("{not json")
     status, _, err = backoffice("audit", "verify", "--pack", pack)
     assert status == 2 and "not JSON" in err and "Traceback" not in err

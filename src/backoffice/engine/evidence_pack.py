@@ -129,13 +129,13 @@ def verify_pack(pack: Mapping[str, Any], *, public_key: PublicKey | None = None)
     for (table, key), (record, listed) in latest.items():
         row = rows.get((table, key))
         if row is None:
-            problems.append(f"{table} {key} is missing from the pack (record #{record.seq} wrote it)")
+            problems.append(f"{table} row {key} is missing from the pack (record #{record.seq} wrote it)")
         elif row.digest != listed[2]:
             changed = [name for name in sorted(set(listed[3]) | set(row.fields))
                        if listed[3].get(name) != row.fields.get(name)]
-            problems.append(f"{table} {key} is not as record #{record.seq} wrote it: "
+            problems.append(f"{table} row {key} is not as record #{record.seq} wrote it: "
                             f"{', '.join('field ' + name for name in changed) or 'its fields'} changed")
-    problems += [f"{table} {key} is in the pack but no record wrote it" for table, key in rows if (table, key) not in latest]
+    problems += [f"{table} row {key} is in the pack but no record wrote it" for table, key in rows if (table, key) not in latest]
     return PackReport(pack.get("case_id"), len(records), len(rows), signer.key_id, statement.get("number"),
                       public_key is not None, problems)
 
