@@ -191,3 +191,30 @@ def test_on_postgresql_a_writer_holding_one_case_chain_does_not_block_another_ca
                 connection.execute(sa.text("SELECT seq FROM audit_chains WHERE chain = :c FOR UPDATE"),
                                    {"c": f"case:{first.id}"})
     assert verify(store).ok
+
+
+def test_verify_without_the_key_that_sealed_the_trail_says_where_it_looked(deployed, store, monkeypatch, tmp_path):
+    five_records(deployed)
+    monkeypatch.setenv("BACKOFFICE_AUDIT_KEY", str(tmp_path / "elsewhere.key"))
+    with pytest.raises(AuditKeyError, match="there is no audit key here, yet the trail was sealed with one"):
+        verify(store)
+    assert not (tmp_path / "elsewhere.key").exists()
+    AuditKey.load_or_create(tmp_path / "elsewhere.key")
+    report = verify(store)
+    assert "is sealed by audit key" in str(report.first) and "not by this one" in str(report.first)
+
+
+def test_the_worker_signs_checkpoints_on_its_schedule_and_refuses_over_a_trail_cut_back(deployed, store):
+    from datetime import timedelta
+
+    from backoffice.engine import ActionRegistry, Worker
+
+    case_id = five_records(deployed)
+    worker = Worker(deployed, ActionRegistry(), checkpoint_every=timedelta(minutes=5))
+    assert worker.run_once(later(4)).checkpoint == 1
+    assert worker.run_once(later(4) + timedelta(minutes=4)).checkpoint is None
+    assert worker.run_once(later(4) + timedelta(minutes=5)).checkpoint == 2
+    sql(store, sa.delete(audit_records).where(audit_records.c.chain == f"case:{case_id}", audit_records.c.seq == 4))
+    report = worker.run_once(later(5))
+    assert report.checkpoint is None
+    assert f"case:{case_id} ends at #3, checkpoint 2 saw #4" in report.checkpoint_refused

@@ -112,14 +112,32 @@ def test_a_trail_written_before_chains_were_keyed_becomes_the_legacy_chain_and_s
                  else at, "prev": previous, "hash": record_hash})
             previous = record_hash
         connection.execute(sa.text("UPDATE audit_head SET seq = 2, hash = :hash"), {"hash": previous})
+        stamp = at.replace(tzinfo=None) if engine.dialect.name == "sqlite" else at
+        connection.execute(sa.text(
+            "INSERT INTO workflow_versions (workflow, version, status, content_hash, definition_json, source,"
+            " deployed_by, deployed_at) VALUES ('w', 1, 'active', 'h', '{}', '', 'x', :at)"), {"at": stamp})
+        connection.execute(sa.text(
+            "INSERT INTO cases (workflow, definition_version, workflow_version_id, state, data, requester, priority,"
+            " version, created_at, updated_at) VALUES ('w', 1, 1, 's', '{}', 'ann', 'normal', 1, :at, :at)"),
+            {"at": stamp})
     engine.dispose()
     with SqlStore.open(database) as store:
         report = verify(store)
         assert report.ok, str(report)
         assert report.records == 2 and store.audit_heads()["legacy"].seq == 2
+        # The rows from before binding are counted apart, not called forged.
+        assert report.legacy_rows == 2 and "2 rows from before binding not covered" in str(report)
         Engine(store).deploy(LIBRARY / "service-request.yaml", actor=Actor("lead").id, now=at)
         signed = checkpoint(store, now=at)
         assert signed.heads["legacy"] == (2, previous) and signed.heads["system"][0] == 1
+        assert signed.heads["legacy-rows:cases"][0] == 1
+        with store.engine.begin() as connection:
+            # Moving the mark up would pass a forged row off as an old one: the checkpoint pinned it.
+            connection.execute(sa.text("UPDATE audit_legacy_rows SET last_id = 5 WHERE table_name = 'cases'"))
+        assert "the mark of cases rows written before binding says 5, the signed checkpoint saw 1" in \
+            str(verify(store).first)
+        with store.engine.begin() as connection:
+            connection.execute(sa.text("UPDATE audit_legacy_rows SET last_id = 1 WHERE table_name = 'cases'"))
         with store.engine.begin() as connection:
             connection.execute(sa.text("UPDATE audit_records SET actor = 'mallory' WHERE chain = 'legacy' AND seq = 2"))
         assert "the legacy chain, record #2" in str(verify(store).first)

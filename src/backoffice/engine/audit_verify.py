@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from backoffice.engine.audit import GENESIS, LEGACY_CHAIN, SYSTEM_CHAIN, AuditHead, AuditRecord, RowSeal, chain_of
 from backoffice.engine.audit_keys import AuditKey, AuditLocations
 from backoffice.engine.checkpoints import Checkpoint, CheckpointStore, sign_checkpoint
-from backoffice.errors import CheckpointStoreError, TrailWentBack
+from backoffice.errors import AuditKeyError, CheckpointStoreError, TrailWentBack
 
 LEGACY_ROWS = "legacy-rows:"
 """Checkpoint heads named `legacy-rows:<table>` pin where the rows written before 0008 end (seq: last id)."""
@@ -119,7 +119,7 @@ def verify(store: AuditSource, *, key: AuditKey | None = None, checkpoints: Chec
         AuditKeyError: the audit key cannot be read (or created).
         CheckpointStoreError: the checkpoint folder or its latest file cannot be read.
     """
-    key, checkpoints = audit_defaults(store, key, checkpoints)
+    key, checkpoints = audit_defaults(store, key, checkpoints, create=False)
     problems: list[AuditProblem] = []
     checkpoint = checkpoints.latest()
     signed: Mapping[str, tuple[int, str]] = {}
@@ -135,6 +135,7 @@ def verify(store: AuditSource, *, key: AuditKey | None = None, checkpoints: Chec
     problems += _check_legacy_marks(marks, signed)
     names = set(store.audit_chain_names()) | {name for name in signed if not name.startswith(LEGACY_ROWS)}
     names |= {chain_of(case_id) for case_id in store.unrecorded_case_ids()}
+    names.add(SYSTEM_CHAIN)  # its window reads the rows of no case: a forged one is found without records too
     ordered = sorted(names, key=_chain_order)
     records = rows = legacy = 0
     for start in range(0, len(ordered), _WINDOW):
@@ -223,12 +224,26 @@ def checkpoint(store: AuditSource, *, now: datetime, key: AuditKey | None = None
     return signed
 
 
-def audit_defaults(store: AuditSource, key: AuditKey | None, checkpoints: CheckpointStore | None
-                   ) -> tuple[AuditKey, CheckpointStore]:
-    """Return the key and checkpoint store given, or else the database's (see audit_keys)."""
+def audit_defaults(store: AuditSource, key: AuditKey | None, checkpoints: CheckpointStore | None, *,
+                   create: bool = True) -> tuple[AuditKey, CheckpointStore]:
+    """Return the key and checkpoint store given, or else the database's (see audit_keys).
+
+    Raises:
+        AuditKeyError: the key cannot be read; or (create=False) there is none though the trail or the
+            checkpoints show one was used: a new key would call every record forged.
+    """
     locations = AuditLocations.for_database(store.url)
-    return (key or AuditKey.load_or_create(locations.key),
-            checkpoints or CheckpointStore(locations.checkpoints))
+    checkpoints = checkpoints or CheckpointStore(locations.checkpoints)
+    if key is not None:
+        return key, checkpoints
+    try:
+        return AuditKey.load(locations.key), checkpoints
+    except FileNotFoundError:
+        sealed = [name for name in store.audit_chain_names() if name != LEGACY_CHAIN]
+        if not create and (sealed or checkpoints.numbers()):
+            raise AuditKeyError(locations.key, "there is no audit key here, yet the trail was sealed with one") \
+                from None
+    return AuditKey.load_or_create(locations.key), checkpoints
 
 
 def _check_chain(name: str, records: Sequence[AuditRecord], key: AuditKey, signed: tuple[int, str] | None,

@@ -26,7 +26,8 @@ from backoffice.engine.cases import utc
 from backoffice.engine.engine import Engine
 from backoffice.engine.notifications import NOTIFICATION_RETRY
 from backoffice.engine.outbox import NOTIFY_ACTION, OutboxEntry, OutboxKind, retry_delay
-from backoffice.errors import BackofficeError, TrailWentBack, UnknownAction
+from backoffice.errors import (AuditKeyError, BackofficeError, CheckpointStoreError, TrailWentBack,
+                               UnknownAction)
 
 DEFAULT_LEASE = timedelta(minutes=5)
 
@@ -100,7 +101,9 @@ class Worker:
         self._last_checkpoint = now
         try:
             signed = checkpoint(self.engine.store, now=now, key=self.engine.audit_key)
-        except TrailWentBack as exc:  # nothing signed over a trail that went back; the operator must look
+        except (TrailWentBack, CheckpointStoreError, AuditKeyError) as exc:
+            # Nothing signed over a trail that went back (or where it cannot be kept): the operator must
+            # look, and the steps keep running meanwhile.
             return {"checkpoint_refused": str(exc)}
         return {"checkpoint": signed.number}
 

@@ -12,6 +12,7 @@ A new table that records what happened joins `BOUND_TABLES` with one line; its w
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,13 @@ _AUDIT_COLUMNS = [name for name in audit_records.c.keys() if name != "id"]
 _INSERT_RECORD = sa.insert(audit_records)
 _ADVANCE_CHAIN = sa.update(audit_chains).where(audit_chains.c.chain == sa.bindparam("b_chain"))
 _LOCK_CHAIN = sa.select(audit_chains.c.seq, audit_chains.c.hash).where(audit_chains.c.chain == sa.bindparam("b_chain"))
+
+
+@functools.cache
+def _read_back(bound: BoundTable) -> sa.Select:
+    # Built once per table, its keys given as a parameter: SQLAlchemy caches it compiled.
+    return (sa.select(bound.table).where(bound.key.in_(sa.bindparam("b_keys", expanding=True)))
+            .order_by(bound.key))
 
 
 def record_of(row: sa.Row) -> AuditRecord:
@@ -174,9 +182,8 @@ class AuditWrites:
         sealed: list[RowSeal] = []
         for name in sorted(self._written):
             bound = BOUND_TABLES[name]
-            keys = sorted(self._written[name], key=str)
-            query = sa.select(bound.table).where(bound.key.in_(keys)).order_by(bound.key)
-            sealed.extend(_sealed(bound, row) for row in self.connection.execute(query))
+            rows = self.connection.execute(_read_back(bound), dict(b_keys=list(self._written[name])))
+            sealed.extend(_sealed(bound, row) for row in rows)
         self._written.clear()
         return sealed
 
