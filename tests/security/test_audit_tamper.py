@@ -359,3 +359,18 @@ def test_the_command_line_exports_a_pack_and_checks_it_offline(cli_database, bac
     pack.write_text("{not json")
     status, _, err = backoffice("audit", "verify", "--pack", pack)
     assert status == 2 and "not JSON" in err and "Traceback" not in err
+
+
+def test_hostile_packs_and_a_missing_database_get_one_line_and_status_2(backoffice, tmp_path, monkeypatch):
+    pack = tmp_path / "pack.json"
+    for text in ("[" * 100_000 + "]" * 100_000, '{"format": "backoffice-evidence-pack/1"}',
+                 '{"format": "backoffice-evidence-pack/1", "checkpoint": {"statement": [], "public_key": 7}, '
+                 '"chain": "case:1", "records": [1], "rows": {}}', '"just a string"', "\ud800".encode("utf-8",
+                 "surrogatepass").decode("latin-1")):
+        pack.write_text(text, encoding="utf-8")
+        status, _, err = backoffice("audit", "verify", "--pack", pack)
+        assert status == 2 and "Traceback" not in err and str(pack) in err, (text[:40], err)
+    monkeypatch.setenv("BACKOFFICE_DB", str(tmp_path / "typo.db"))
+    status, _, err = backoffice("audit", "verify")
+    assert status == 2 and "no such file" in err
+    assert not (tmp_path / "typo.db").exists()

@@ -25,8 +25,14 @@ _errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _store(db: str):
-    from backoffice.store import SqlStore
-    return SqlStore.open(db)
+    # An existing database only: a mistyped path must not verify as a new, empty and "intact" trail.
+    from backoffice.errors import DatabaseUnavailable
+    from backoffice.store.connect import database_url, shown
+    from backoffice.store.event_log import open_existing
+    store = open_existing(db)
+    if store is None:
+        raise DatabaseUnavailable(shown(database_url(db)), "it holds no engine tables (nothing was ever deployed)")
+    return store
 
 
 def _broken(message: str) -> None:
@@ -83,11 +89,11 @@ def _verify_pack(path: Path, public_key: str | None) -> None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise EvidencePackError(path, f"cannot read the file ({exc.strerror})") from exc
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise EvidencePackError(path, f"not JSON ({exc})") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise EvidencePackError(path, f"not JSON ({type(exc).__name__})") from exc
     try:
         report = verify_pack(data, public_key=pinned)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
         raise EvidencePackError(path, f"not an evidence pack ({type(exc).__name__}: {exc})") from exc
     if not report.ok:
         _broken(str(report))
