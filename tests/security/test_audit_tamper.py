@@ -374,3 +374,26 @@ def test_hostile_packs_and_a_missing_database_get_one_line_and_status_2(backoffi
     status, _, err = backoffice("audit", "verify")
     assert status == 2 and "no such file" in err
     assert not (tmp_path / "typo.db").exists()
+
+
+def test_a_forged_legacy_chain_cannot_vouch_for_a_forged_row(purchase, store):
+    from backoffice.engine.audit import GENESIS
+
+    case_id = approved_case(purchase)
+    checkpoint(store, now=at(6))
+    sql(store, sa.insert(approval_votes).values(case_id=case_id, state="approve", round=99, task_id=1,
+                                                approver="mallory", decision="approve", at=at(6)))
+    with store.engine.connect() as connection:
+        vote = dict(connection.execute(sa.select(approval_votes).where(approval_votes.c.approver == "mallory")).one()
+                    ._mapping)
+    from backoffice.engine.audit import seal_row
+    row = seal_row("approval_votes", vote["id"], vote, case_id=case_id)
+    forged = AuditRecord(chain="legacy", seq=1, action="approval.voted", actor="mallory", at=at(6), role=None,
+                         case_id=case_id, workflow=None, version=None, detail="{}",
+                         rows=json.dumps([row.listed()]), prev_hash=GENESIS, hash="")
+    forged = replace(forged, hash=forged.expected_hash())
+    sql(store, sa.insert(audit_records).values({k: v for k, v in forged.__dict__.items() if k != "id"}))
+    problems = [str(problem) for problem in verify(store).problems]
+    assert any("the legacy chain, record #1" in problem and "was forged" in problem for problem in problems)
+    assert any(f"approval_votes row {vote['id']} of case {case_id} was added outside the engine" in problem
+               for problem in problems)

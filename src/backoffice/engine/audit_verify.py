@@ -151,7 +151,8 @@ def verify(store: AuditSource, *, key: AuditKey | None = None, checkpoints: Chec
         for name in window:
             chain_records = by_chain[name]
             records += len(chain_records)
-            problems += _check_chain(name, chain_records, key, signed.get(name), heads.get(name))
+            problems += _check_chain(name, chain_records, key, signed.get(name), heads.get(name),
+                                     anchored=held_to is not None)
         found, legacy_here = _check_rows(_bindings(by_chain.values()), current, marks)
         problems += found
         rows += len(current) - legacy_here
@@ -172,6 +173,8 @@ def _bindings(chains: Iterable[Sequence[AuditRecord]]) -> dict[tuple[str, Any], 
     bindings: dict[tuple[str, Any], tuple[AuditRecord, list[Any]]] = {}
     for records in chains:
         for record in records:
+            if record.chain == LEGACY_CHAIN:
+                continue  # it binds nothing (a legacy record that lists rows is named as forged)
             for listed in record.bound_rows():
                 bindings[(listed[0], listed[1])] = (record, listed)
     return bindings
@@ -199,6 +202,10 @@ def checkpoint(store: AuditSource, *, now: datetime, key: AuditKey | None = None
     for record in tips.values():
         if seen.get(record.chain) == (record.seq, record.hash):
             continue  # unchanged since it was signed
+        if record.chain == LEGACY_CHAIN and previous is not None:
+            problems.append(f"the legacy chain ends at #{record.seq}, checkpoint {previous.number} saw "
+                            f"#{seen.get(record.chain, (0, ''))[0]}: nothing writes to it any more")
+            continue
         if record.expected_hash() != record.hash or (record.chain != LEGACY_CHAIN and record.mac != key.mac(record.hash)):
             problems.append(f"the last record of {record.chain} (#{record.seq}) is not sealed by this audit key")
     earlier = [(chain, seq) for chain, (seq, _) in seen.items() if not chain.startswith(LEGACY_ROWS)
@@ -247,7 +254,7 @@ def audit_defaults(store: AuditSource, key: AuditKey | None, checkpoints: Checkp
 
 
 def _check_chain(name: str, records: Sequence[AuditRecord], key: AuditKey, signed: tuple[int, str] | None,
-                 head: AuditHead | None) -> list[AuditProblem]:
+                 head: AuditHead | None, *, anchored: bool = False) -> list[AuditProblem]:
     label = _label(name)
     problems: list[AuditProblem] = []
     previous: AuditRecord | None = None
@@ -257,6 +264,14 @@ def _check_chain(name: str, records: Sequence[AuditRecord], key: AuditKey, signe
             return [found]  # the rest of a broken chain proves nothing more
         previous = record
     last_seq, last_hash = (previous.seq, previous.hash) if previous else (0, GENESIS)
+    if name == LEGACY_CHAIN and anchored and last_seq > (signed[0] if signed else 0):
+        # Nothing writes to the legacy chain after 0008, and its records carry no seal: any it gained
+        # after a checkpoint were forged by hand.
+        first = (signed[0] if signed else 0) + 1
+        forged = next(record for record in records if record.seq == first)
+        return [AuditProblem(f"{label}, record #{first} (id {forged.id}) was forged: the legacy chain never grows, "
+                             f"and the signed checkpoint saw it {'end at #' + str(signed[0]) if signed else 'absent'}",
+                             chain=name, seq=first, record_id=forged.id)]
     if signed is not None:
         seq, hash_ = signed
         if last_seq < seq:
@@ -303,6 +318,8 @@ def _check_record(label: str, record: AuditRecord, previous: AuditRecord | None,
     if not intact:
         return problem(f"{where} was altered: its content no longer matches its hash")
     if record.chain == LEGACY_CHAIN:
+        if record.bound_rows() or record.key_id is not None or record.mac is not None:
+            return problem(f"{where} was forged: a record of the legacy chain binds no rows and carries no seal")
         return None  # written before records were sealed; anchored by the checkpoints only
     if record.key_id != key.key_id:
         return problem(f"{where} is sealed by audit key {record.key_id}, not by this one ({key.key_id}): forged, "
