@@ -58,6 +58,23 @@ class AuditAction(StrEnum):
     TIMER_FIRED = "timer.fired"
     CASES_MIGRATED = "cases.migrated"
     STEP_TO_PEOPLE = "step.to_people"
+    DIRECTORY_BOOTSTRAPPED = "directory.bootstrapped"
+    DIRECTORY_IMPORTED = "directory.imported"
+    PERSON_ADDED = "person.added"
+    PERSON_DEACTIVATED = "person.deactivated"
+    PERSON_REACTIVATED = "person.reactivated"
+    SERVICE_ACCOUNT_ADDED = "service_account.added"
+    GROUP_ADDED = "group.added"
+    GROUP_MEMBER_ADDED = "group.member_added"
+    GROUP_MEMBER_REMOVED = "group.member_removed"
+    ROLE_GRANTED = "role.granted"
+    ROLE_REVOKED = "role.revoked"
+    QUEUE_MEMBER_ADDED = "queue.member_added"
+    QUEUE_MEMBER_REMOVED = "queue.member_removed"
+    TOKEN_CREATED = "token.created"
+    TOKEN_REVOKED = "token.revoked"
+    DELEGATION_ADDED = "delegation.added"
+    DELEGATION_REVOKED = "delegation.revoked"
 
 
 def chain_of(case_id: int | None) -> str:
@@ -95,7 +112,7 @@ class RowSeal:
     table: str
     key: Any
     case_id: int | None
-    digest: str
+    digest: str | None
     fields: Mapping[str, str] = field(default_factory=dict)
     values: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -112,6 +129,11 @@ def seal_row(table: str, key: Any, values: Mapping[str, Any], *, case_id: int | 
     present = {name: value for name, value in values.items() if value is not None}
     fields = {name: _digest(canonical_json(value))[:FIELD_DIGEST_LENGTH] for name, value in present.items()}
     return RowSeal(table, key, case_id, _digest(canonical_json([table, key, present])), fields, dict(values))
+
+
+def removed_row(table: str, key: Any) -> RowSeal:
+    """Return the listing of a row a change deleted (a grant revoked, a member removed): no digest."""
+    return RowSeal(table, key, None, None)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,10 @@ What is checked, chain by chain (the `system` chain, then each case's):
   plain sha256, or forged and appended, is named here;
 - the chain reaches every head the latest checkpoint signed, with the same hash there: records
   cut off the end (with the head moved back) or a whole trail wiped are named here;
-- every row the chain's records bound (cases, events, tasks, votes, evidence, exceptions) is
-  as the latest record that wrote it says, and no bound row exists that no record wrote.
+- every row the chain's records bound (cases, events, tasks, votes, evidence, exceptions; and on
+  the system chain versions, modes and the directory's people, groups, grants, tokens and
+  delegations) is as the latest record that wrote it says (or gone, when it removed it), and no
+  bound row exists that no record wrote.
 Also `checkpoint` (below) refuses to sign a trail that went back since the last checkpoint.
 """
 
@@ -337,7 +339,13 @@ def _check_rows(bindings: Mapping[tuple[str, Any], tuple[AuditRecord, list[Any]]
     for (table, row_key), (record, listed) in sorted(bindings.items(), key=_row_order):
         by = f"{_label(record.chain)}, record #{record.seq} (id {record.id})"
         row = current.get((table, row_key))
-        if row is None:
+        if listed[2] is None:
+            # The engine deleted it (a grant revoked, a member removed): it must stay gone.
+            if row is not None:
+                problems.append(AuditProblem(f"{table} row {row_key} was put back outside the engine ({by} removed "
+                                             f"it)", chain=record.chain, seq=record.seq, record_id=record.id,
+                                             table=table, key=row_key))
+        elif row is None:
             problems.append(AuditProblem(f"{table} row {row_key} was removed outside the engine ({by} wrote it)",
                                          chain=record.chain, seq=record.seq, record_id=record.id, table=table,
                                          key=row_key))

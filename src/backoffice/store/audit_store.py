@@ -13,6 +13,7 @@ A new table that records what happened joins `BOUND_TABLES` with one line; its w
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +21,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from backoffice.engine.audit import GENESIS, AuditHead, AuditRecord, RowSeal, seal_row
-from backoffice.store.tables import (approval_votes, audit_chains, audit_legacy_rows, audit_records, case_exceptions,
-                                     cases, events, evidence, tasks, workflow_modes, workflow_versions)
+from backoffice.engine.audit import GENESIS, AuditHead, AuditRecord, RowSeal, canonical_json, removed_row, seal_row
+from backoffice.store.tables import (api_tokens, approval_votes, audit_chains, audit_legacy_rows, audit_records,
+                                     case_exceptions, cases, delegations, events, evidence, group_members, people,
+                                     person_groups, queue_members, role_grants, service_accounts, tasks,
+                                     workflow_modes, workflow_versions)
 
 _BATCH = 500
 
@@ -32,25 +35,47 @@ class BoundTable:
     """A table whose rows record what happened: each row is bound to the audit record of its last change.
 
     Attributes:
-        key: the column that names a row.
+        keys: the columns that name a row (one, or a composite key: then the row's key is the
+            canonical JSON of their values, e.g. `["finance","ann"]`).
         case: the column naming the row's case (None: the table's rows belong to no case, and
-            to the `system` chain).
+            to the `system` chain; such a row the engine deletes is listed as removed).
     """
 
     table: sa.Table
-    key: sa.Column
+    keys: tuple[sa.Column, ...]
     case: sa.Column | None
+
+    def key_of(self, values: Any) -> Any:
+        """Return a row's key from its values (a mapping), or from the key's values as a change passes them."""
+        if isinstance(values, dict) or hasattr(values, "keys"):
+            parts = [values[column.name] for column in self.keys]
+        else:
+            parts = list(values) if isinstance(values, (tuple, list)) else [values]
+        return parts[0] if len(self.keys) == 1 else canonical_json(parts)
+
+
+def _bound(table: sa.Table, *keys: sa.Column, case: sa.Column | None = None) -> BoundTable:
+    return BoundTable(table, keys, case)
 
 
 BOUND_TABLES: dict[str, BoundTable] = {bound.table.name: bound for bound in (
-    BoundTable(cases, cases.c.id, cases.c.id),
-    BoundTable(events, events.c.id, events.c.case_id),
-    BoundTable(tasks, tasks.c.id, tasks.c.case_id),
-    BoundTable(approval_votes, approval_votes.c.id, approval_votes.c.case_id),
-    BoundTable(evidence, evidence.c.id, evidence.c.case_id),
-    BoundTable(case_exceptions, case_exceptions.c.id, case_exceptions.c.case_id),
-    BoundTable(workflow_versions, workflow_versions.c.id, None),
-    BoundTable(workflow_modes, workflow_modes.c.workflow, None),
+    _bound(cases, cases.c.id, case=cases.c.id),
+    _bound(events, events.c.id, case=events.c.case_id),
+    _bound(tasks, tasks.c.id, case=tasks.c.case_id),
+    _bound(approval_votes, approval_votes.c.id, case=approval_votes.c.case_id),
+    _bound(evidence, evidence.c.id, case=evidence.c.case_id),
+    _bound(case_exceptions, case_exceptions.c.id, case=case_exceptions.c.case_id),
+    _bound(workflow_versions, workflow_versions.c.id),
+    _bound(workflow_modes, workflow_modes.c.workflow),
+    # The directory: who may act, and as what. A grant or person added or edited by hand is named.
+    _bound(people, people.c.id),
+    _bound(service_accounts, service_accounts.c.id),
+    _bound(person_groups, person_groups.c.id),
+    _bound(group_members, group_members.c.group_id, group_members.c.person_id),
+    _bound(role_grants, role_grants.c.id),
+    _bound(queue_members, queue_members.c.queue, queue_members.c.person_id),
+    _bound(api_tokens, api_tokens.c.id),
+    _bound(delegations, delegations.c.id),
 )}
 """The tables `audit verify` holds to the trail. Not bound: the outbox, timers and SLA clocks, which the
 worker changes as it runs (leases, attempts) without a change of its own to audit."""
@@ -64,8 +89,15 @@ _LOCK_CHAIN = sa.select(audit_chains.c.seq, audit_chains.c.hash).where(audit_cha
 @functools.cache
 def _read_back(bound: BoundTable) -> sa.Select:
     # Built once per table, its keys given as a parameter: SQLAlchemy caches it compiled.
-    return (sa.select(bound.table).where(bound.key.in_(sa.bindparam("b_keys", expanding=True)))
-            .order_by(bound.key))
+    [key] = bound.keys
+    return sa.select(bound.table).where(key.in_(sa.bindparam("b_keys", expanding=True))).order_by(key)
+
+
+def _read_back_rows(connection: sa.Connection, bound: BoundTable, keys: Iterable[Any]) -> Sequence[sa.Row]:
+    if len(bound.keys) == 1:
+        return connection.execute(_read_back(bound), dict(b_keys=list(keys))).all()
+    parts = [tuple(json.loads(key)) for key in keys]
+    return connection.execute(sa.select(bound.table).where(sa.tuple_(*bound.keys).in_(parts))).all()
 
 
 def record_of(row: sa.Row) -> AuditRecord:
@@ -74,7 +106,7 @@ def record_of(row: sa.Row) -> AuditRecord:
 
 def _sealed(bound: BoundTable, row: sa.Row) -> RowSeal:
     values = dict(row._mapping)
-    key = values[bound.key.name]
+    key = bound.key_of(values)
     return seal_row(bound.table.name, key, values, case_id=values[bound.case.name] if bound.case is not None else None)
 
 
@@ -142,7 +174,7 @@ class AuditReads:
             for bound in BOUND_TABLES.values():
                 if (bound.case is None) != (case_ids is None):
                     continue
-                query = sa.select(bound.table).order_by(bound.key)
+                query = sa.select(bound.table).order_by(*bound.keys)
                 if bound.case is not None:
                     query = query.where(bound.case.in_(list(case_ids or ())))
                 sealed.extend(_sealed(bound, row) for row in connection.execute(query))
@@ -172,18 +204,27 @@ class AuditWrites:
     _written: dict[str, set[Any]]
 
     def wrote(self, table: sa.Table, keys: Iterable[Any]) -> None:
-        """Note rows of a bound table this transaction wrote; the next audit record binds them."""
-        keys = [key for key in keys if key is not None]
-        if keys and table.name in BOUND_TABLES:
+        """Note rows of a bound table this transaction wrote (inserted, updated or deleted); the next
+        audit record binds them. A key is the row's key value, or a tuple of them for a composite key."""
+        bound = BOUND_TABLES.get(table.name)
+        keys = [bound.key_of(key) for key in keys if key is not None] if bound is not None else []
+        if keys:
             self._written.setdefault(table.name, set()).update(keys)
 
     def written_rows(self) -> list[RowSeal]:
-        """Return the rows written since the last audit record, read back and sealed as they now are."""
+        """Return the rows written since the last audit record, read back and sealed as they now are.
+
+        A row of no case that is gone was deleted by this change: it is listed as removed, so a row
+        put back by hand is named. (Rows of a case are never deleted by the engine.)
+        """
         sealed: list[RowSeal] = []
         for name in sorted(self._written):
             bound = BOUND_TABLES[name]
-            rows = self.connection.execute(_read_back(bound), dict(b_keys=list(self._written[name])))
-            sealed.extend(_sealed(bound, row) for row in rows)
+            found = [_sealed(bound, row) for row in _read_back_rows(self.connection, bound, self._written[name])]
+            sealed.extend(found)
+            if bound.case is None:
+                present = {row.key for row in found}
+                sealed.extend(removed_row(name, key) for key in sorted(self._written[name] - present, key=str))
         self._written.clear()
         return sealed
 

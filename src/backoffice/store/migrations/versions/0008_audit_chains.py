@@ -5,7 +5,7 @@ checked by plain sha256 as before and anchored by the first signed checkpoint. R
 before it are bound by no record: `verify` counts them apart (see engine/audit_verify.py).
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0006
 """
 
 import sqlalchemy as sa
@@ -14,13 +14,14 @@ from alembic import op
 from backoffice.store.tables import Hash, Id, UtcDateTime
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
 LEGACY = "legacy"
 # The highest row ids before this revision, per bound table: rows at or below them predate the binding.
-LEGACY_TABLES = ("cases", "events", "tasks", "approval_votes", "evidence", "case_exceptions", "workflow_versions")
+LEGACY_TABLES = ("cases", "events", "tasks", "approval_votes", "evidence", "case_exceptions", "workflow_versions",
+                 "role_grants", "api_tokens", "delegations")
 
 
 def upgrade() -> None:
