@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import secrets
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -21,9 +22,10 @@ from backoffice.engine.checkpoints import leaf_hash
 from backoffice.engine.evidence_pack import export_pack, verify_pack
 from backoffice.store import SqlStore
 from backoffice.store.tables import (approval_votes, audit_chains, audit_records, case_exceptions, cases, events,
-                                     evidence, tasks)
+                                     evidence, group_members, people, role_grants, tasks)
 
 from ..databases import DATABASES, database_target
+from ..directory_fixtures import ADMIN, Login, TokenBook
 
 PURCHASE = Path(__file__).resolve().parents[1] / "engine" / "purchase-approval.yaml"
 T0 = datetime(2024, 3, 4, 9, 0, tzinfo=timezone.utc)
@@ -76,7 +78,8 @@ def test_an_untouched_trail_verifies_and_its_checkpoint_holds(purchase, store):
     signed = checkpoint(store, now=at(6))
     report = verify(store)
     assert report.ok, str(report)
-    assert report.checkpoint == signed and report.records == 1 + len(chain(store, case_id))
+    assert report.checkpoint == signed
+    assert report.records == len(store.audit_records(chain="system")) + len(chain(store, case_id))
     assert report.rows > 10
 
 
@@ -166,6 +169,46 @@ def rehash_from(store: SqlStore, records: list[AuditRecord], index: int, **chang
     sql(store, *statements)
 
 
+# --- the directory: who may act, and as what ---
+
+def test_a_role_grant_inserted_in_the_database_is_named(purchase, store):
+    # Mallory makes himself an administrator without the engine: the gate would believe the row.
+    sql(store, sa.insert(role_grants).values(grantee_kind="person", grantee="bea", role="administrator", workflow="",
+                                             granted_by="admin", granted_at=T0))
+    with store.engine.connect() as connection:
+        forged = connection.execute(sa.select(sa.func.max(role_grants.c.id))).scalar()
+    assert broken(store) == f"role_grants row {forged} was added outside the engine: no audit record wrote it"
+
+
+def test_a_person_deactivated_or_reactivated_in_the_database_is_named(purchase, store):
+    purchase.set_active("ivan", False, actor=ADMIN, now=T0)
+    assert verify(store).ok
+    sql(store, sa.update(people).where(people.c.id == "ivan").values(active=True))
+    message = broken(store)
+    assert message.startswith("people row ivan was changed outside the engine: field active changed (not as the "
+                              "system chain, record #")
+
+
+def test_a_grant_revoked_by_the_engine_and_put_back_by_hand_is_named(purchase, store):
+    [grant] = [grant for grant in store.grants("ivan") if grant.role == "budget-holder"]
+    purchase.grant("budget-holder", to="ivan", actor=ADMIN, now=T0, revoke=True)
+    assert verify(store).ok
+    sql(store, sa.insert(role_grants).values(id=grant.id, grantee_kind="person", grantee="ivan",
+                                             role="budget-holder", workflow="", granted_by="admin", granted_at=T0))
+    assert broken(store).startswith(f"role_grants row {grant.id} was put back outside the engine (the system chain, "
+                                    f"record #")
+
+
+def test_a_group_membership_added_in_the_database_is_named(purchase, store):
+    purchase.add_group("approvers", actor=ADMIN, now=T0)
+    purchase.grant("budget-holder", to="approvers", actor=ADMIN, now=T0)
+    purchase.add_to_group("approvers", "ivan", actor=ADMIN, now=T0)
+    purchase.add_to_group("approvers", "ivan", actor=ADMIN, now=T0, remove=True)
+    assert verify(store).ok
+    sql(store, sa.insert(group_members).values(group_id="approvers", person_id="bea"))
+    assert broken(store) == 'group_members row ["approvers","bea"] was added outside the engine: no audit record wrote it'
+
+
 def test_an_edit_re_hashed_with_plain_sha256_is_named_at_the_record_edited(purchase, store):
     case_id = approved_case(purchase)
     records = chain(store, case_id)
@@ -228,11 +271,12 @@ def test_a_cut_chain_written_on_again_by_the_engine_is_named(purchase, store):
 
 def test_a_wiped_trail_is_named_from_the_checkpoint(purchase, store):
     case_id = approved_case(purchase)
+    system = len(store.audit_records(chain="system"))  # the directory's records and the deploy
     checkpoint(store, now=at(6))
     sql(store, sa.delete(audit_records), sa.delete(audit_chains))
     problems = [str(problem) for problem in verify(store).problems]
-    assert problems[0] == "the whole trail of the system chain (#1 to #1) was removed: the signed checkpoint saw " \
-                          "the system chain up to #1"
+    assert problems[0] == f"the whole trail of the system chain (#1 to #{system}) was removed: the signed " \
+                          f"checkpoint saw the system chain up to #{system}"
     assert any(problem.startswith(f"the whole trail of case {case_id}") for problem in problems)
 
 
@@ -311,8 +355,14 @@ def cli_database(request, tmp_path: Path, monkeypatch):
 
 
 @pytest.fixture
-def backoffice(capsys):
-    def run(*args: str | Path) -> tuple[int, str, str]:
+def backoffice(capsys, monkeypatch):
+    """Run the command line in this process; `Login("bob")` among the arguments runs it with bob's token."""
+    book = TokenBook()
+
+    def run(*args: str | Path | Login) -> tuple[int, str, str]:
+        for login in (arg for arg in args if isinstance(arg, Login)):
+            monkeypatch.setenv("BACKOFFICE_TOKEN", book.token(os.environ["BACKOFFICE_DB"], login.person))
+        args = tuple(arg for arg in args if not isinstance(arg, Login))
         try:
             main([str(arg) for arg in args])
             status = 0
@@ -324,11 +374,14 @@ def backoffice(capsys):
 
 
 def test_the_command_line_names_a_tampered_event_and_exits_1(cli_database, backoffice):
-    assert backoffice("deploy", PURCHASE, "--as", "lead")[0] == 0
-    assert backoffice("case", "start", "purchase-approval", "--data", '{"item": "pen", "amount": 10}', "--as",
-                      "ann", "--role", "budget-holder")[0] == 0
+    assert backoffice("deploy", PURCHASE, Login("lead"))[0] == 0
+    assert backoffice("case", "start", "purchase-approval", "--data", '{"item": "pen", "amount": 10}', Login("ann"),
+                      "--role", "budget-holder")[0] == 0
+    with SqlStore.open(cli_database) as store:
+        system = len(store.audit_records(chain="system"))  # the directory's records (cast, tokens) and the deploy
     status, out, _ = backoffice("audit", "verify")
-    assert status == 0 and out.startswith("audit trail ok: 2 records in 2 chains") and "signed checkpoint 1" in out
+    assert status == 0 and out.startswith(f"audit trail ok: {system + 1} records in 2 chains")
+    assert "signed checkpoint 1" in out
     with SqlStore.open(cli_database) as store:
         sql(store, sa.update(events).values(resource="mallory"))
     status, out, err = backoffice("audit", "verify")
@@ -337,12 +390,13 @@ def test_the_command_line_names_a_tampered_event_and_exits_1(cli_database, backo
     with SqlStore.open(cli_database) as store:
         sql(store, sa.delete(audit_records), sa.delete(audit_chains))
     status, _, err = backoffice("audit", "verify")
-    assert status == 1 and "the whole trail of the system chain (#1 to #1) was removed" in err
+    assert status == 1 and f"the whole trail of the system chain (#1 to #{system}) was removed" in err
 
 
 def test_the_command_line_exports_a_pack_and_checks_it_offline(cli_database, backoffice, tmp_path):
-    backoffice("deploy", PURCHASE, "--as", "lead")
-    backoffice("case", "start", "purchase-approval", "--data", '{"item": "pen", "amount": 10}', "--as", "ann")
+    assert backoffice("deploy", PURCHASE, Login("lead"))[0] == 0
+    assert backoffice("case", "start", "purchase-approval", "--data", '{"item": "pen", "amount": 10}', Login("ann"),
+                      "--role", "budget-holder")[0] == 0
     pack = tmp_path / "case-1.json"
     status, out, err = backoffice("audit", "export", "1", "-o", pack)
     assert status == 0, err
