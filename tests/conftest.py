@@ -16,6 +16,15 @@ SHARED_LOGS = Path(os.environ.get("BACKOFFICE_SHARED_LOGS") or REPOSITORY.parent
 SAMPLES = REPOSITORY / "src" / "backoffice" / "samples"
 
 
+@pytest.fixture(autouse=True)
+def audit_key_outside_home(tmp_path_factory, monkeypatch):
+    """Keep every test's audit key and checkpoints in a folder of its own, never in the home directory."""
+    folder = tmp_path_factory.mktemp("audit")
+    monkeypatch.setenv("BACKOFFICE_AUDIT_KEY", str(folder / "audit.key"))
+    monkeypatch.setenv("BACKOFFICE_CHECKPOINTS", str(folder / "checkpoints"))
+    return folder
+
+
 @pytest.fixture
 def shared_logs() -> Path:
     """The real logs beside the project; the test skips where they are absent (a laptop clone)."""

@@ -708,6 +708,53 @@ class AlreadyVoted(UserError):
         self.state = state
         super().__init__(f"{actor} may not vote again on case {case_id} in {state!r}: {earlier} voted already, "
                          f"and one person casts one vote whatever roles they hold; expected another approver")
+class AuditKeyError(UserError):
+    """The audit key file cannot be read, created or trusted."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}; expected an Ed25519 private key in PEM, readable by its owner only "
+                         f"(set BACKOFFICE_AUDIT_KEY to the engine's key file)")
+
+
+class CheckpointStoreError(UserError):
+    """The checkpoint store cannot be read or written, or holds a file that is not a checkpoint."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}; expected a folder of signed checkpoints "
+                         f"(set BACKOFFICE_CHECKPOINTS to the engine's checkpoint folder)")
+
+
+class TrailWentBack(BackofficeError):
+    """The audit trail holds less than a signed checkpoint saw: no new checkpoint is signed over it."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("the audit trail went back since the last checkpoint, so no checkpoint was signed: "
+                         + "; ".join(self.problems[:5]) + (f" (and {len(self.problems) - 5} more)"
+                                                           if len(self.problems) > 5 else "")
+                         + "; run `backoffice audit verify`")
+
+
+class EvidencePackError(UserError):
+    """An evidence pack file that cannot be read as a pack."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}; expected an evidence pack written by `backoffice audit export`")
+
+
+class AuditTrailBroken(BackofficeError):
+    """The audit trail does not verify: what was found, so nothing is exported over it."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("the audit trail does not verify, so nothing was exported: " + "; ".join(self.problems[:5])
+                         + "; run `backoffice audit verify`")
 
 
 # --- the directory and the gate: who acts, and with what authority ---

@@ -185,7 +185,8 @@ def test_an_operator_lists_and_replays_dead_letters_and_an_auditor_verifies_the_
     assert api.client("ops").get("/v1/dead-letters").json() == {"items": [], "next_cursor": None}
     assert api.client("ops").post("/v1/dead-letters/1/replay").status_code == 404
     verified = api.client("otto").get("/v1/audit/verify").json()
-    assert verified["ok"] is True and verified["records"] >= 1
+    assert verified["ok"] is True and verified["records"] >= 1 and verified["chains"] >= 1
+    assert verified["problem"] is None and verified["summary"].startswith("audit trail ok: ")
 
 
 def test_deploy_over_http_needs_a_deploying_role_and_is_idempotent(api):

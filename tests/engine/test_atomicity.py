@@ -23,7 +23,7 @@ def test_a_failing_audit_insert_leaves_no_state_change_and_no_event(deployed, st
 
     def fail(self, record):
         # The audit row is written, then the database fails before the change commits.
-        self.connection.execute(sa.insert(audit_records).values(**record.__dict__))
+        self.connection.execute(sa.insert(audit_records).values(**{k: v for k, v in record.__dict__.items() if k != "id"}))
         raise OSError("disk full")
 
     monkeypatch.setattr(SqlTransaction, "insert_audit", fail)
@@ -32,18 +32,18 @@ def test_a_failing_audit_insert_leaves_no_state_change_and_no_event(deployed, st
     monkeypatch.undo()
     assert deployed.case(case.id) == case
     assert counts(store) == before
-    assert store.audit_head().seq == before[2]
+    assert store.audit_heads()[f"case:{case.id}"].seq == 1
 
 
 def test_an_audit_insert_the_database_refuses_rolls_back_the_change(deployed, store):
     case = deployed.start_case("service-request", payload(), actor=ANN, now=T0)
     before = counts(store)
-    head = store.audit_head()
-    # A row already holding the next sequence number makes the engine's audit insert fail in the database.
+    head = store.audit_heads()[f"case:{case.id}"]
+    # A row already holding the chain's next place makes the engine's audit insert fail in the database.
     with store.engine.begin() as connection:
         connection.execute(sa.insert(audit_records).values(
-            seq=head.seq + 1, action="squatter", actor="x", at=T0, detail="{}", prev_hash=head.hash,
-            hash="f" * 64))
+            chain=head.chain, seq=head.seq + 1, action="squatter", actor="x", at=T0, detail="{}", rows="[]",
+            prev_hash=head.hash, hash="f" * 64))
     with pytest.raises(sa.exc.IntegrityError):
         deployed.transition(case.id, "triage", actor=DESK, expected_version=1, now=later(1))
     assert deployed.case(case.id) == case
@@ -63,12 +63,13 @@ def test_a_failing_audit_insert_at_intake_leaves_no_case(deployed, store, monkey
 
 
 def test_every_change_writes_one_event_and_one_audit_record(deployed, store):
-    directory = store.audit_head().seq - 1   # the directory's records come before the deploy's
+    # The directory's records come first (on the system chain, before the deploy's), in order of arrival.
+    directory = len(store.audit_records(chain="system")) - 1
     case = deployed.start_case("service-request", payload(), actor=ANN, now=T0)
     deployed.transition(case.id, "triage", actor=DESK, expected_version=1, now=later(1))
     # One deploy, one intake, one transition.
     assert counts(store) == (1, 2, directory + 3)
-    records = store.audit_records(after_seq=directory)
+    records = store.audit_records(after_id=directory)
     assert [record.action for record in records] == ["workflow.deployed", "case.started", "case.transitioned"]
     event_ids = [event.id for event in deployed.history(case.id)]
     assert [f'"event_id":{event_id}' in record.detail for record, event_id in zip(records[1:], event_ids)] == \

@@ -51,12 +51,12 @@ def test_a_new_version_numbered_below_the_latest_is_refused(engine, definition_c
 
 def test_a_broken_definition_deploys_nothing_and_lists_its_problems(engine, definition_copy):
     broken = definition_copy(("to: in-progress, name: unblock", "to: in-progres, name: unblock"))
-    head = engine.store.audit_head()
+    heads = engine.store.audit_heads()
     with pytest.raises(DefinitionError) as refused:
         engine.deploy(broken, actor="lead", now=T0)
     assert "in-progres" in str(refused.value)
     assert engine.versions() == []
-    assert engine.store.audit_head() == head
+    assert engine.store.audit_heads() == heads
 
 
 def test_a_definition_with_a_contract_keeps_the_contract_it_was_deployed_with(engine, tmp_path):

@@ -58,8 +58,9 @@ def test_the_engine_core_imports_no_database_library():
 def test_the_public_names_of_the_engine_and_the_store():
     import backoffice.store
     assert set(backoffice.engine.__all__) == {
-        "ActionCall", "ActionFailed", "ActionRegistry", "Actor", "AuditAction", "AuditHead", "AuditRecord",
-        "AuditReport", "Case", "Decision", "DeployedVersion", "Engine", "EngineEvent", "OutboxEntry", "OutboxStatus",
-        "Store", "StoreTransaction", "StoredVersion", "Worker", "WorkerReport", "verify"}
+        "ActionCall", "ActionFailed", "ActionRegistry", "Actor", "AuditAction", "AuditHead", "AuditKey",
+        "AuditLocations", "AuditProblem", "AuditRecord", "AuditReport", "Case", "Checkpoint", "CheckpointStore",
+        "Decision", "DeployedVersion", "Engine", "EngineEvent", "OutboxEntry", "OutboxStatus", "Store",
+        "StoreTransaction", "StoredVersion", "Worker", "WorkerReport", "checkpoint", "verify"}
     assert set(backoffice.store.__all__) == {"DEFAULT_DATABASE", "SqlStore", "create_engine", "database_url",
                                              "migrate", "read_engine_log"}

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from backoffice.engine.audit import verify
+from backoffice.engine import verify
 from backoffice.engine.migration import MIGRATE_ACTIVITY
 from backoffice.engine.timers import TimerStatus
 from backoffice.errors import StaleVersion, TransitionNotAllowed, UnknownWorkflow, WorkflowNotActive
@@ -71,10 +71,10 @@ def test_a_moved_case_runs_by_the_new_versions_rules(running_cases, definition_c
 def test_a_dry_run_says_what_would_move_and_changes_nothing(running_cases, definition_copy):
     engine, cases = running_cases
     engine.deploy(definition_copy(*VERSION_2), actor="lead", now=later(3))
-    before = engine.store.audit_head()
+    before = engine.store.audit_heads()
     migration = engine.migrate_cases("service-request", actor=OPERATOR, now=later(4), dry_run=True)
     assert len(migration.moved) == 2 and len(migration.left) == 1 and migration.dry_run
-    assert engine.store.audit_head() == before
+    assert engine.store.audit_heads() == before
     assert all(engine.case(case.id).definition_version == 1 for case in cases.values())
 
 

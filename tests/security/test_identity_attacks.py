@@ -227,7 +227,7 @@ def test_a_delegate_acts_on_behalf_and_it_is_recorded(deployed):
     deployed.approve(case.id, actor=Actor("kim", "budget-holder", on_behalf_of="jade"), now=later(1))
     vote = deployed.history(case.id)[-1]
     assert (vote.activity, vote.resource, vote.attributes["on_behalf_of"]) == ("approve vote", "kim", "jade")
-    record = deployed.store.audit_records(after_seq=deployed.store.audit_head().seq - 1)[0]
+    record = deployed.store.audit_records(chain=f"case:{case.id}")[-1]
     assert record.actor == "kim" and json.loads(record.detail)["on_behalf_of"] == "jade"
 
 

@@ -29,14 +29,14 @@ def new_case(key: str | None = None) -> NewCase:
 
 @pytest.fixture
 def with_version(store):
-    with store.transaction() as tx:
+    with store.transaction(audited=False) as tx:
         tx.insert_version(version())
     return store
 
 
 def test_a_stored_case_reads_back_equal_with_aware_utc_times(with_version):
     store = with_version
-    with store.transaction() as tx:
+    with store.transaction(audited=False) as tx:
         written = tx.insert_case(new_case("k1"))
     read = store.case(written.id)
     assert read == written
@@ -49,52 +49,52 @@ def test_a_stored_case_reads_back_equal_with_aware_utc_times(with_version):
 def test_a_time_with_another_offset_is_stored_as_the_same_instant(with_version):
     store = with_version
     amsterdam = T0.astimezone(timezone(timedelta(hours=1)))
-    with store.transaction() as tx:
+    with store.transaction(audited=False) as tx:
         written = tx.insert_case(NewCase(**{**new_case().__dict__, "created_at": amsterdam}))
     assert store.case(written.id).created_at == T0
 
 
 def test_a_second_case_with_one_idempotency_key_is_a_domain_error(with_version):
     store = with_version
-    with store.transaction() as tx:
+    with store.transaction(audited=False) as tx:
         tx.insert_case(new_case("k1"))
-    with pytest.raises(DuplicateIdempotencyKey) as refused, store.transaction() as tx:
+    with pytest.raises(DuplicateIdempotencyKey) as refused, store.transaction(audited=False) as tx:
         tx.insert_case(new_case("k1"))
     assert constraint_name(refused.value.__cause__) == UNIQUE_KEY
     # Cases without a key never collide.
-    with store.transaction() as tx:
+    with store.transaction(audited=False) as tx:
         tx.insert_case(new_case())
         tx.insert_case(new_case())
     assert len(store.cases(workflow="w")) == 3
 
 
 def test_a_version_number_stored_twice_is_a_domain_error(with_version):
-    with pytest.raises(VersionAlreadyDeployed), with_version.transaction() as tx:
+    with pytest.raises(VersionAlreadyDeployed), with_version.transaction(audited=False) as tx:
         tx.insert_version(version())
 
 
 def test_an_update_from_a_stale_version_is_refused(with_version):
     store = with_version
-    with store.transaction() as tx:
+    with store.transaction(audited=False) as tx:
         case = tx.insert_case(new_case())
     moved = Case(**{**case.__dict__, "state": "triage", "previous_state": "new"})
-    with store.transaction() as tx:
+    with store.transaction(audited=False) as tx:
         assert tx.update_case(moved, expected_version=1).version == 2
-    with pytest.raises(StaleVersion) as refused, store.transaction() as tx:
+    with pytest.raises(StaleVersion) as refused, store.transaction(audited=False) as tx:
         tx.update_case(moved, expected_version=1)
     assert (refused.value.expected, refused.value.actual) == (1, 2)
-    with pytest.raises(UnknownCase), store.transaction() as tx:
+    with pytest.raises(UnknownCase), store.transaction(audited=False) as tx:
         tx.update_case(Case(**{**case.__dict__, "id": 999}), expected_version=1)
 
 
 def test_a_case_of_an_undeployed_version_is_refused_by_the_database(store):
-    with pytest.raises(sa.exc.IntegrityError), store.transaction() as tx:
+    with pytest.raises(sa.exc.IntegrityError), store.transaction(audited=False) as tx:
         tx.insert_case(new_case())
 
 
 def test_cases_are_listed_by_id_with_filters_and_pages(with_version):
     store = with_version
-    with store.transaction() as tx:
+    with store.transaction(audited=False) as tx:
         ids = [tx.insert_case(NewCase(**{**new_case().__dict__, "queue": queue})).id for queue in "abab"]
     assert [c.id for c in store.cases()] == ids
     assert [c.id for c in store.cases(queue="a")] == ids[0::2]

@@ -51,8 +51,13 @@ def audit_verify(served: Served, caller: Caller) -> AuditVerifyOut:
     """Check the audit chain and name the first record altered (auditors and administrators)."""
     require(caller, READS_EVERYTHING, "verify the audit trail")
     report = verify(served.engine.store)
-    return AuditVerifyOut(ok=report.ok, records=report.records, head_seq=report.head.seq, head_hash=report.head.hash,
-                          first_altered=report.first_altered, problem=report.problem, summary=str(report))
+    first = report.first
+    return AuditVerifyOut(ok=report.ok, records=report.records, chains=report.chains, rows=report.rows,
+                          checkpoint=report.checkpoint.number if report.checkpoint else None,
+                          problem=str(first) if first else None, chain=first.chain if first else None,
+                          seq=first.seq if first else None, table=first.table if first else None,
+                          key=first.key if first else None, field=first.field if first else None,
+                          summary=str(report))
 
 
 @probes.get("/health", response_model=Health)

@@ -293,12 +293,19 @@ class EvidenceOut(BaseModel):
 
 
 class AuditVerifyOut(BaseModel):
+    """The trail checked (see backoffice.engine.audit_verify): ok, or the first record or row touched."""
+
     ok: bool
     records: int
-    head_seq: int
-    head_hash: str
-    first_altered: int | None
+    chains: int
+    rows: int
+    checkpoint: int | None
     problem: str | None
+    chain: str | None
+    seq: int | None
+    table: str | None
+    key: str | int | None
+    field: str | None
     summary: str
 
 

@@ -17,12 +17,13 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from backoffice.cli.audit_commands import audit_app
 from backoffice.cli.bpmn_commands import bpmn_app
 from backoffice.cli.contract_commands import contract_app
 from backoffice.cli.definition_commands import check_command
 from backoffice.cli.directory_commands import directory_app
-from backoffice.cli.engine_commands import (approve_command, audit_app, case_app, deploy_command, dlq_app,
-                                            exception_app, task_app, worker_command)
+from backoffice.cli.engine_commands import (approve_command, case_app, deploy_command, dlq_app, exception_app,
+                                            task_app, worker_command)
 from backoffice.cli.example_commands import examples_command
 from backoffice.cli.evidence_commands import conform_command, docs_command, draft_command
 from backoffice.cli.moments import parse_moment

@@ -1,4 +1,4 @@
-"""Engine commands: `deploy FILE`, `case start|show|list|transition`, `audit verify`, `worker`, `dlq list|replay`.
+"""Engine commands: `deploy FILE`, `case start|show|list|transition`, `worker`, `dlq list|replay`.
 
 Every command takes `--db` (or BACKOFFICE_DB): a SQLite file, `backoffice.db` in the current
 folder by default, or a PostgreSQL URL. Who acts is established, not asserted (see
@@ -36,7 +36,6 @@ Role = Annotated[Optional[str], typer.Option("--role", envvar="BACKOFFICE_ROLE",
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 case_app = typer.Typer(help="Start, show, list and move cases.", no_args_is_help=True)
-audit_app = typer.Typer(help="Prove who did what: the hash-chained audit trail.", no_args_is_help=True)
 
 
 def _engine(db: str) -> Engine:
@@ -226,18 +225,6 @@ def case_transition(
         console.print_json(json.dumps(case.as_json()))
         return
     console.print(f"case {case.id}: {before.state} -> {case.state}, {_routing(case)}, version {case.version}")
-
-
-@audit_app.command("verify")
-def audit_verify(db: Db = "backoffice.db") -> None:
-    """Check the audit chain; name the first record that was altered. Exits 1 when the chain is broken."""
-    from backoffice.engine import verify
-    report = verify(_engine(db).store)
-    if report.ok:
-        console.print(str(report))
-        return
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]{report}[/bold red]")
-    raise typer.Exit(code=1)
 
 
 def _routing(case: Case) -> str:
@@ -440,13 +427,18 @@ def worker_command(
         "--webhook", help="NAME=URL: run action NAME as a CloudEvents webhook (repeatable).")] = None,
     notify: Annotated[Optional[str], typer.Option(
         "--notify", help="URL that receives notifications (reminders, escalations) as CloudEvents.")] = None,
+    checkpoint_every: Annotated[float, typer.Option(
+        "--checkpoint-every", min=0, help="Minutes between signed checkpoints of the audit trail (0: none).")] = 5.0,
 ) -> None:
     """Fire due reminders and escalations; run automated steps and notifications from the outbox."""
     import time
 
+    from datetime import timedelta
+
     from backoffice.engine.worker import Worker
     worker = Worker(_engine(db), _registry(actions or [], [*(webhooks or []), *([f"notify={notify}"] if notify
-                                                                                  else [])]))
+                                                                                  else [])]),
+                    checkpoint_every=timedelta(minutes=checkpoint_every) if checkpoint_every else None)
     try:
         while True:
             # The clock is read here, in the command line, and passed in: the engine never reads it.
@@ -458,6 +450,9 @@ def worker_command(
                 console.print(f"{report.claimed} outbox entr{'y' if report.claimed == 1 else 'ies'}: "
                               f"{report.done} done, {report.retried} to retry, {report.dead} dead, "
                               f"{report.manual} to people")
+            if report.checkpoint_refused:
+                Console(stderr=True, highlight=False, soft_wrap=True).print(
+                    f"[bold red]{report.checkpoint_refused}[/bold red]")
             if once:
                 return
             if report.claimed < worker.batch:

@@ -9,7 +9,10 @@ The core imports no database library: it reaches storage through `ports.Store`, 
 """
 
 from backoffice.engine.actions import ActionCall, ActionFailed, ActionRegistry
-from backoffice.engine.audit import AuditAction, AuditHead, AuditRecord, AuditReport, verify
+from backoffice.engine.audit import AuditAction, AuditHead, AuditRecord
+from backoffice.engine.audit_keys import AuditKey, AuditLocations
+from backoffice.engine.audit_verify import AuditProblem, AuditReport, checkpoint, verify
+from backoffice.engine.checkpoints import Checkpoint, CheckpointStore
 from backoffice.engine.cases import Actor, Case, Decision
 from backoffice.engine.engine import Engine
 from backoffice.engine.events import EngineEvent
@@ -19,7 +22,7 @@ from backoffice.engine.versions import DeployedVersion
 from backoffice.engine.worker import Worker, WorkerReport
 
 __all__ = [
-    "ActionCall", "ActionFailed", "ActionRegistry", "Actor", "AuditAction", "AuditHead", "AuditRecord", "AuditReport",
-    "Case", "Decision", "DeployedVersion", "Engine", "EngineEvent", "OutboxEntry", "OutboxStatus", "Store",
-    "StoreTransaction", "StoredVersion", "Worker", "WorkerReport", "verify",
+    "ActionCall", "ActionFailed", "ActionRegistry", "Actor", "AuditAction", "AuditHead", "AuditKey", "AuditLocations",
+    "AuditProblem", "AuditRecord", "AuditReport", "Case", "Checkpoint", "CheckpointStore", "Decision",
+    "DeployedVersion", "Engine", "EngineEvent", "OutboxEntry", "OutboxStatus", "Store", "StoreTransaction", "StoredVersion", "Worker", "WorkerReport", "checkpoint", "verify",
 ]

@@ -1,26 +1,45 @@
-"""The audit trail: append-only records, each sealed with a hash over the one before it.
+"""The audit trail: append-only records in one hash chain per case, keyed, and bound to the rows they wrote.
 
-A record's hash is sha256 over the previous record's hash followed by the canonical JSON of
-the record (sorted keys, no spaces, times in UTC with microseconds). Changing any field of a
-stored record, its link to the previous one, or deleting records breaks the chain; `verify`
-walks it and names the first record that no longer matches.
+Each case has a chain of its own (`case:42`); records of no case (deploys, modes, the
+directory) go to the `system` chain. Writers on different cases lock different chain heads,
+so they never wait for each other; signed checkpoints (`backoffice.engine.checkpoints`)
+seal all the heads together.
 
-The chain head (the last sequence number and hash) is kept by the store and locked by each
-writing transaction, so concurrent writers append one after another and never fork it.
+A record's `hash` is sha256 over the previous record's hash followed by the canonical JSON of
+the record (sorted keys, no spaces, times in UTC with microseconds): anyone can check the
+links, offline too. Its `mac` is HMAC-SHA256 of that hash under the audit key, which lives
+outside the database (`backoffice.engine.audit_keys`): someone who can write to the database
+but not read the key can re-hash an edited chain with plain sha256, but cannot seal it, so
+`verify` names the first record they touched.
+
+A record also lists every row its change wrote (`rows`): the table, the row's key, a sha256
+digest of the row as written, and a short digest per field. The latest record that lists a
+row must match the row as it is now; `verify` names a row changed, removed or added outside
+the engine, and the field.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any, Protocol
 
 GENESIS = "0" * 64
-"""The previous hash of the first record."""
+"""The previous hash of the first record of a chain."""
+
+SYSTEM_CHAIN = "system"
+"""The chain of records about no case: deploys, modes, the directory."""
+
+LEGACY_CHAIN = "legacy"
+"""The records written before chains were keyed (migration 0008): one plain sha256 chain, never written again."""
+
+FIELD_DIGEST_LENGTH = 8
+"""Hex digits of a field's digest: enough to say which field changed; the row digest is what proves it."""
 
 
 class AuditAction(StrEnum):
@@ -42,6 +61,7 @@ class AuditAction(StrEnum):
     CHANGE_PENDING = "change.pending"
     CHANGE_APPROVED = "change.approved"
     CHANGE_REJECTED = "change.rejected"
+    STEP_TO_PEOPLE = "step.to_people"
     DIRECTORY_BOOTSTRAPPED = "directory.bootstrapped"
     DIRECTORY_IMPORTED = "directory.imported"
     PERSON_ADDED = "person.added"
@@ -61,12 +81,18 @@ class AuditAction(StrEnum):
     DELEGATION_REVOKED = "delegation.revoked"
 
 
+def chain_of(case_id: int | None) -> str:
+    """Return the name of the chain a record about this case (or no case) goes to."""
+    return f"case:{case_id}" if case_id is not None else SYSTEM_CHAIN
+
+
 @dataclass(frozen=True)
 class AuditHead:
-    """The end of the chain: the last record's sequence number and hash (0 and GENESIS when empty)."""
+    """The end of one chain: its name, the last record's sequence number and hash (0 and GENESIS when empty)."""
 
     seq: int = 0
     hash: str = GENESIS
+    chain: str = SYSTEM_CHAIN
 
 
 @dataclass(frozen=True)
@@ -84,9 +110,48 @@ class AuditEntry:
 
 
 @dataclass(frozen=True)
-class AuditRecord:
-    """A sealed audit record, as stored. `detail` is the canonical JSON text that was hashed."""
+class RowSeal:
+    """A row as a change wrote it: its table and key, the case it belongs to, and its digests."""
 
+    table: str
+    key: Any
+    case_id: int | None
+    digest: str | None
+    fields: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def listed(self) -> list[Any]:
+        """Return the row as the record lists it: [table, key, digest, {field: short digest}]."""
+        return [self.table, self.key, self.digest, dict(self.fields)]
+
+
+def seal_row(table: str, key: Any, values: Mapping[str, Any], *, case_id: int | None) -> RowSeal:
+    """Return the digests of a row: sha256 over the canonical JSON of its non-null fields, and one per field.
+
+    Null fields are left out, so a migration that adds a nullable column changes no digest.
+    """
+    present = {name: value for name, value in values.items() if value is not None}
+    fields = {name: _digest(canonical_json(value))[:FIELD_DIGEST_LENGTH] for name, value in present.items()}
+    return RowSeal(table, key, case_id, _digest(canonical_json([table, key, present])), fields, dict(values))
+
+
+def removed_row(table: str, key: Any) -> RowSeal:
+    """Return the listing of a row a change deleted (a grant revoked, a member removed): no digest."""
+    return RowSeal(table, key, None, None)
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """A sealed audit record, as stored. `detail` and `rows` are the canonical JSON texts that were hashed.
+
+    Attributes:
+        id: the order of arrival over all chains (given by the database).
+        chain, seq: the chain and the record's place in it, from 1 without gaps.
+        rows: the rows the change wrote, as JSON: [[table, key, digest, {field: short digest}], ...].
+        key_id: which audit key sealed it; mac: HMAC-SHA256 of `hash` under that key.
+    """
+
+    chain: str
     seq: int
     action: str
     actor: str
@@ -96,18 +161,51 @@ class AuditRecord:
     workflow: str | None
     version: int | None
     detail: str
+    rows: str
     prev_hash: str
     hash: str
+    key_id: str | None = None
+    mac: str | None = None
+    id: int | None = None
 
     def body(self) -> dict[str, Any]:
-        """Return the fields the hash covers (every field but the hash itself)."""
-        return {"seq": self.seq, "action": self.action, "actor": self.actor, "at": _instant(self.at),
-                "role": self.role, "case_id": self.case_id, "workflow": self.workflow, "version": self.version,
-                "detail": self.detail, "prev_hash": self.prev_hash}
+        """Return the fields the hash covers (every field but the hash, the seal and the arrival id)."""
+        return {"chain": self.chain, "seq": self.seq, "action": self.action, "actor": self.actor,
+                "at": _instant(self.at), "role": self.role, "case_id": self.case_id, "workflow": self.workflow,
+                "version": self.version, "detail": self.detail, "rows": self.rows, "prev_hash": self.prev_hash,
+                "key_id": self.key_id}
 
     def expected_hash(self) -> str:
         """Return the hash this record should carry, computed from its fields."""
+        if self.chain == LEGACY_CHAIN:
+            return chain_hash(self.prev_hash, _legacy_body(self))
         return chain_hash(self.prev_hash, self.body())
+
+    def bound_rows(self) -> list[list[Any]]:
+        """Return the rows this record lists (empty when its `rows` text is not a JSON list)."""
+        try:
+            rows = json.loads(self.rows)
+        except ValueError:
+            return []
+        return [row for row in rows if isinstance(row, list) and len(row) == 4] if isinstance(rows, list) else []
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.body(), "id": self.id, "hash": self.hash, "mac": self.mac}
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> AuditRecord:
+        names = set(cls.__dataclass_fields__)
+        fields = {name: value.get(name) for name in names}
+        fields["at"] = datetime.fromisoformat(str(value["at"]).replace("Z", "+00:00"))
+        return cls(**fields)
+
+
+class Sealer(Protocol):
+    """What seals records: the audit key (see `backoffice.engine.audit_keys.AuditKey`)."""
+
+    key_id: str
+
+    def mac(self, record_hash: str) -> str: ...
 
 
 def canonical_json(value: Any) -> str:
@@ -118,89 +216,53 @@ def canonical_json(value: Any) -> str:
 
 def chain_hash(prev_hash: str, body: Mapping[str, Any]) -> str:
     """Return sha256 (hex) over the previous hash followed by the canonical JSON of the record."""
-    return hashlib.sha256((prev_hash + canonical_json(body)).encode("utf-8")).hexdigest()
+    return _digest(prev_hash + canonical_json(body))
 
 
-def seal(entry: AuditEntry, head: AuditHead) -> AuditRecord:
-    """Return the record that follows `head` in the chain for this entry."""
-    unsealed = AuditRecord(seq=head.seq + 1, action=str(entry.action), actor=entry.actor,
+def mac_of(mac_key: bytes, record_hash: str) -> str:
+    """Return HMAC-SHA256 (hex) of a record's hash under a key."""
+    return hmac.new(mac_key, record_hash.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def seal(entry: AuditEntry, head: AuditHead, sealer: Sealer, rows: Sequence[RowSeal] = ()) -> AuditRecord:
+    """Return the record that follows `head` in its chain for this entry, listing the rows it wrote, sealed.
+
+    Raises:
+        ValueError: a row of another case than the entry's (a bug: a change binds only its own case's rows).
+    """
+    chain = chain_of(entry.case_id)
+    if head.chain != chain:
+        raise ValueError(f"the entry goes to chain {chain!r}, not {head.chain!r}")
+    strays = [f"{row.table} {row.key}" for row in rows if row.case_id != entry.case_id]
+    if strays:
+        raise ValueError(f"a record of {chain} cannot bind rows of another case: {', '.join(strays)}")
+    unsealed = AuditRecord(chain=chain, seq=head.seq + 1, action=str(entry.action), actor=entry.actor,
                            at=entry.at.astimezone(timezone.utc), role=entry.role, case_id=entry.case_id,
                            workflow=entry.workflow, version=entry.version,
-                           detail=canonical_json(dict(entry.detail or {})), prev_hash=head.hash, hash="")
-    return AuditRecord(**{**unsealed.__dict__, "hash": unsealed.expected_hash()})
+                           detail=canonical_json(dict(entry.detail or {})),
+                           rows=canonical_json([row.listed() for row in rows]), prev_hash=head.hash, hash="",
+                           key_id=sealer.key_id)
+    record_hash = unsealed.expected_hash()
+    return AuditRecord(**{**unsealed.__dict__, "hash": record_hash, "mac": sealer.mac(record_hash)})
 
 
-class AuditSource(Protocol):
-    """What `verify` reads: the records in sequence order, and the head the store keeps."""
-
-    def audit_records(self, *, after_seq: int = 0, limit: int = 1000) -> Sequence[AuditRecord]: ...
-
-    def audit_head(self) -> AuditHead: ...
-
-
-@dataclass(frozen=True)
-class AuditReport:
-    """The result of `verify`: ok, or the first record that was altered (`first_altered`) and how.
-
-    Attributes:
-        records: how many records were checked.
-        head: the last sequence number and hash; write the hash down elsewhere (a ticket, a
-            signed email) to prove later that the whole chain was not rewritten since.
-    """
-
-    ok: bool
-    records: int
-    head: AuditHead
-    first_altered: int | None = None
-    problem: str | None = None
-
-    def __str__(self) -> str:
-        if self.ok:
-            return f"audit chain ok: {self.records} records, last {self.head.seq}, hash {self.head.hash}"
-        return f"audit chain broken at record {self.first_altered}: {self.problem}"
+def __getattr__(name: str) -> Any:
+    # `verify` lived here before the chains were keyed; it imports this module, so it is found late.
+    if name == "verify":
+        from backoffice.engine.audit_verify import verify
+        return verify
+    raise AttributeError(name)
 
 
-def verify(store: AuditSource, *, batch: int = 1000) -> AuditReport:
-    """Check the whole chain and name the first record that was altered, removed or re-linked."""
-    head = store.audit_head()
-    previous: AuditRecord | None = None
-    checked = 0
-    while True:
-        records = store.audit_records(after_seq=previous.seq if previous else 0, limit=batch)
-        for record in records:
-            checked += 1
-            found = _check(record, previous)
-            if found is not None:
-                return AuditReport(False, checked, head, *found)
-            previous = record
-        if len(records) < batch:
-            break
-    last_seq, last_hash = (previous.seq, previous.hash) if previous else (0, GENESIS)
-    if head.seq > last_seq:
-        return AuditReport(False, checked, head, last_seq + 1,
-                           f"records {last_seq + 1} to {head.seq} are missing (the chain head is at {head.seq})")
-    if head.seq < last_seq or head.hash != last_hash:
-        return AuditReport(False, checked, head, last_seq or None,
-                           f"record {last_seq} does not match the chain head the store keeps "
-                           f"(seq {head.seq}, hash {head.hash[:12]}...)")
-    return AuditReport(True, checked, head)
+def _legacy_body(record: AuditRecord) -> dict[str, Any]:
+    # Before 0008 one chain held every record; its hash covered these fields, `seq` being the global one.
+    return {"seq": record.seq, "action": record.action, "actor": record.actor, "at": _instant(record.at),
+            "role": record.role, "case_id": record.case_id, "workflow": record.workflow, "version": record.version,
+            "detail": record.detail, "prev_hash": record.prev_hash}
 
 
-def _check(record: AuditRecord, previous: AuditRecord | None) -> tuple[int, str] | None:
-    expected_seq = previous.seq + 1 if previous else 1
-    if record.seq != expected_seq:
-        return expected_seq, f"record {expected_seq} is missing (the next record is {record.seq})"
-    intact = record.hash == record.expected_hash()
-    expected_link = previous.hash if previous else GENESIS
-    if record.prev_hash != expected_link:
-        if intact and previous is not None:
-            # This record still matches its own link: the one before it was changed (and re-hashed).
-            return previous.seq, (f"record {previous.seq} was altered: its hash is not the one record "
-                                  f"{record.seq} was chained to")
-        return record.seq, f"record {record.seq} was altered: its link to the previous record was changed"
-    if not intact:
-        return record.seq, f"record {record.seq} was altered: its content no longer matches its hash"
-    return None
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _instant(moment: datetime) -> str:

@@ -235,6 +235,9 @@ class AutomationOperations:
                 raise StepLeaseLost(entry.id)
             if case.state == entry.state:
                 tx.insert_task(self._manual_task(definition, case, action=entry.action, now=now))
+                self._audit(tx, AuditEntry(AuditAction.STEP_TO_PEOPLE, actor=WORKER_ID, at=now, case_id=case.id,
+                                           workflow=case.workflow, version=case.definition_version,
+                                           detail={"outbox_id": entry.id, "action": entry.action}))
 
     def _step_skipped(self: Engine, entry: OutboxEntry, *, now: datetime, why: str) -> None:
         with self.store.transaction() as tx:

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from backoffice.definitions.model import REQUESTER, DefinitionStatus, Priority
-from backoffice.engine.audit import AuditAction, AuditEntry, canonical_json, seal
+from backoffice.engine.audit import AuditAction, AuditEntry, canonical_json, chain_of, seal
+from backoffice.engine.audit_keys import AuditKey, AuditLocations
 from backoffice.engine.cases import Actor, Case, Decision, utc
 from backoffice.engine.controls import Exit, check_leaving
 from backoffice.engine.events import EngineEvent, change_attributes
@@ -55,8 +56,10 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
     before anything else: who acts and in which roles comes from the directory, never from the caller.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, audit_key: AuditKey | None = None) -> None:
+        """Run over `store`, sealing audit records with `audit_key` (default: the database's key, see audit_keys)."""
         self.store = store
+        self._audit_key = audit_key
         # Deployed versions never change, so each is rebuilt from its JSON once per engine.
         self._running: dict[tuple[str, int], RunningVersion] = {}
 
@@ -398,10 +401,23 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
             raise VersionOutOfOrder(candidate.workflow, candidate.version, latest.version)
         return None
 
-    @staticmethod
-    def _audit(tx: StoreTransaction, entry: AuditEntry) -> None:
+    @property
+    def audit_key(self) -> AuditKey:
+        """The key that seals this engine's audit records (read, or created, on first use).
+
+        Raises:
+            AuditKeyError: the key file cannot be read or created.
+        """
+        if self._audit_key is None:
+            self._audit_key = AuditKey.load_or_create(AuditLocations.for_database(self.store.url).key)
+        return self._audit_key
+
+    def _audit(self, tx: StoreTransaction, entry: AuditEntry) -> None:
+        """Append the record of a change to its case's chain, binding the rows the change wrote since the last one."""
+        key = self.audit_key
+        rows = tx.written_rows()
         # Locked last, so the chain head is held for the shortest time by concurrent writers.
-        tx.insert_audit(seal(entry, tx.lock_audit_head()))
+        tx.insert_audit(seal(entry, tx.lock_audit_chain(chain_of(entry.case_id), entry.case_id), key, rows))
 
 
 _ABSENT = object()

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from backoffice.definitions.model import Priority
-from backoffice.engine.audit import AuditHead, AuditRecord
+from backoffice.engine.audit import AuditHead, AuditRecord, RowSeal
 from backoffice.engine.cases import Case
 from backoffice.engine.events import EngineEvent
 from backoffice.engine.outbox import NewOutboxEntry, OutboxEntry, OutboxKind, OutboxStatus
@@ -171,11 +171,14 @@ class StoreTransaction(Protocol):
     def insert_event(self, event: EngineEvent) -> EngineEvent:
         """Store an event and return it with its sequence number."""
 
-    def lock_audit_head(self) -> AuditHead:
-        """Return the end of the audit chain, locked until this transaction ends."""
+    def written_rows(self) -> Sequence[RowSeal]:
+        """Return the bound rows written since the last audit record of this transaction, sealed as they now are."""
+
+    def lock_audit_chain(self, chain: str, case_id: int | None = None) -> AuditHead:
+        """Return the end of one audit chain, locked until this transaction ends (created empty when new)."""
 
     def insert_audit(self, record: AuditRecord) -> None:
-        """Append a sealed record and move the chain head to it."""
+        """Append a sealed record to its chain and move the chain's head to it."""
 
     # --- tasks ---
 
@@ -309,11 +312,13 @@ class Store(Protocol):
     def events(self, case_id: int) -> Sequence[EngineEvent]:
         """Return a case's events in order of arrival."""
 
-    def audit_records(self, *, after_seq: int = 0, limit: int = 1000) -> Sequence[AuditRecord]:
-        """Return audit records after a sequence number, in order."""
+    @property
+    def url(self) -> str:
+        """Where the store is (without a password): names the database's audit key and checkpoints."""
 
-    def audit_head(self) -> AuditHead:
-        """Return the end of the audit chain, without locking it."""
+    def audit_records(self, *, after_id: int = 0, limit: int = 1000, chain: str | None = None
+                      ) -> Sequence[AuditRecord]:
+        """Return audit records in order of arrival (of one chain, when given), after an id."""
 
     def task(self, task_id: int) -> Task | None:
         """Return a task, or None."""

@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from backoffice.engine.actions import ActionCall, ActionRegistry, RaiseException
+from backoffice.engine.audit_verify import checkpoint
 from backoffice.engine.automation import StepLeaseLost
 from backoffice.engine.cases import utc
 from backoffice.engine.engine import Engine
 from backoffice.engine.notifications import NOTIFICATION_RETRY
 from backoffice.engine.outbox import NOTIFY_ACTION, OutboxEntry, OutboxKind, retry_delay
-from backoffice.errors import BackofficeError, UnknownAction
+from backoffice.errors import (AuditKeyError, BackofficeError, CheckpointStoreError, TrailWentBack,
+                               UnknownAction)
 
 DEFAULT_LEASE = timedelta(minutes=5)
 
@@ -42,19 +44,26 @@ class WorkerReport:
     dead: int = 0
     manual: int = 0
     lost: int = 0
+    checkpoint: int | None = None
+    checkpoint_refused: str | None = None
 
 
 class Worker:
     """Runs automated steps from the outbox with the actions of a registry."""
 
     def __init__(self, engine: Engine, registry: ActionRegistry, *, name: str | None = None,
-                 rng: random.Random | None = None, lease: timedelta = DEFAULT_LEASE, batch: int = 10) -> None:
+                 rng: random.Random | None = None, lease: timedelta = DEFAULT_LEASE, batch: int = 10,
+                 checkpoint_every: timedelta | None = None) -> None:
         self.engine = engine
         self.registry = registry
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.rng = rng or random.Random()
         self.lease = lease
         self.batch = batch
+        # Signed checkpoints of the audit chains on a schedule: they bound how much of the trail's
+        # end could be cut off unseen (see backoffice.engine.checkpoints).
+        self.checkpoint_every = checkpoint_every
+        self._last_checkpoint: datetime | None = None
 
     def run_once(self, now: datetime) -> WorkerReport:
         """Lease the entries due at `now` (up to the batch size), run them, and settle each one."""
@@ -82,7 +91,21 @@ class Worker:
                 counts[run(entry, now)] += 1
             except StepLeaseLost:
                 counts["lost"] += 1
-        return WorkerReport(escalated_approvals=escalated, timers=fired, claimed=claimed, **counts)
+        return WorkerReport(escalated_approvals=escalated, timers=fired, claimed=claimed, **counts,
+                            **self._checkpoint_if_due(now))
+
+    def _checkpoint_if_due(self, now: datetime) -> dict[str, object]:
+        if self.checkpoint_every is None or (self._last_checkpoint is not None
+                                             and now - self._last_checkpoint < self.checkpoint_every):
+            return {}
+        self._last_checkpoint = now
+        try:
+            signed = checkpoint(self.engine.store, now=now, key=self.engine.audit_key)
+        except (TrailWentBack, CheckpointStoreError, AuditKeyError) as exc:
+            # Nothing signed over a trail that went back (or where it cannot be kept): the operator must
+            # look, and the steps keep running meanwhile.
+            return {"checkpoint_refused": str(exc)}
+        return {"checkpoint": signed.number}
 
     def _worker_died(self, entry: OutboxEntry, now: datetime) -> str:
         """Park an entry whose last attempt never settled: its worker died (perhaps of this very entry)."""

@@ -7,8 +7,9 @@ same answer inside a change as outside it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -165,9 +166,14 @@ class DirectoryReads:
 
 
 class DirectoryWrites:
-    """Writes of the directory, and the reads a change checks in its own transaction."""
+    """Writes of the directory, and the reads a change checks in its own transaction.
+
+    Every write says which rows it touched (`wrote`, see audit_store): the directory's tables are
+    bound to the audit trail, so a grant or a person added or edited outside the engine is named.
+    """
 
     connection: sa.Connection
+    wrote: Callable[[sa.Table, Iterable[Any]], None]  # from AuditWrites, mixed in beside this class
 
     def principal(self, principal_id: str) -> Principal | None:
         return _principal(self.connection, principal_id)
@@ -194,21 +200,27 @@ class DirectoryWrites:
         self.connection.execute(sa.insert(people).values(
             id=person.id, name=person.name, email=person.email, active=person.active, os_user=person.os_user,
             created_at=person.created_at, updated_at=person.updated_at))
+        self.wrote(people, [person.id])
 
     def set_person_active(self, person_id: str, active: bool, *, at: datetime) -> bool:
         result = self.connection.execute(sa.update(people).where(people.c.id == person_id, people.c.active != active)
                                          .values(active=active, updated_at=at))
+        if result.rowcount == 1:
+            self.wrote(people, [person_id])
         return result.rowcount == 1
 
     def insert_service_account(self, account: ServiceAccount) -> None:
         if _principal(self.connection, account.id) is not None:
             raise DirectoryConflict(f"{account.id!r} is in the directory already", "a new id")
         self.connection.execute(sa.insert(service_accounts).values(**account.__dict__))
+        self.wrote(service_accounts, [account.id])
 
     def set_service_account_active(self, account_id: str, active: bool, *, at: datetime) -> bool:
         result = self.connection.execute(sa.update(service_accounts).where(
             service_accounts.c.id == account_id, service_accounts.c.active != active).values(active=active,
                                                                                           updated_at=at))
+        if result.rowcount == 1:
+            self.wrote(service_accounts, [account_id])
         return result.rowcount == 1
 
     def insert_group(self, group: Group) -> bool:
@@ -216,6 +228,7 @@ class DirectoryWrites:
             return False
         self.connection.execute(sa.insert(person_groups).values(id=group.id, name=group.name,
                                                                 created_at=group.created_at))
+        self.wrote(person_groups, [group.id])
         return True
 
     def group_exists(self, group_id: str) -> bool:
@@ -228,11 +241,15 @@ class DirectoryWrites:
         if found is not None:
             return False
         self.connection.execute(sa.insert(group_members).values(group_id=group_id, person_id=person_id))
+        self.wrote(group_members, [(group_id, person_id)])
         return True
 
     def remove_group_member(self, group_id: str, person_id: str) -> bool:
-        return self.connection.execute(sa.delete(group_members).where(
+        removed = self.connection.execute(sa.delete(group_members).where(
             group_members.c.group_id == group_id, group_members.c.person_id == person_id)).rowcount == 1
+        if removed:
+            self.wrote(group_members, [(group_id, person_id)])
+        return removed
 
     def insert_grant(self, grant: Grant) -> bool:
         scope = grant.workflow or ALL_WORKFLOWS
@@ -241,15 +258,21 @@ class DirectoryWrites:
             role_grants.c.role == grant.role, role_grants.c.workflow == scope)).first()
         if found is not None:
             return False
-        self.connection.execute(sa.insert(role_grants).values(
+        result = self.connection.execute(sa.insert(role_grants).values(
             grantee_kind=str(grant.grantee_kind), grantee=grant.grantee, role=grant.role, workflow=scope,
             granted_by=grant.granted_by, granted_at=grant.granted_at))
+        self.wrote(role_grants, result.inserted_primary_key)
         return True
 
     def delete_grant(self, grantee_kind: GranteeKind, grantee: str, role: str, workflow: str | None) -> bool:
-        return self.connection.execute(sa.delete(role_grants).where(
-            role_grants.c.grantee_kind == str(grantee_kind), role_grants.c.grantee == grantee,
-            role_grants.c.role == role, role_grants.c.workflow == (workflow or ALL_WORKFLOWS))).rowcount == 1
+        where = (role_grants.c.grantee_kind == str(grantee_kind), role_grants.c.grantee == grantee,
+                 role_grants.c.role == role, role_grants.c.workflow == (workflow or ALL_WORKFLOWS))
+        # Its id first: the audit record lists the grant as removed, so one put back by hand is named.
+        ids = list(self.connection.execute(sa.select(role_grants.c.id).where(*where)).scalars())
+        removed = self.connection.execute(sa.delete(role_grants).where(*where)).rowcount == 1
+        if removed:
+            self.wrote(role_grants, ids)
+        return removed
 
     def add_queue_member(self, queue: str, person_id: str) -> bool:
         found = self.connection.execute(sa.select(queue_members.c.queue).where(
@@ -257,17 +280,22 @@ class DirectoryWrites:
         if found is not None:
             return False
         self.connection.execute(sa.insert(queue_members).values(queue=queue, person_id=person_id))
+        self.wrote(queue_members, [(queue, person_id)])
         return True
 
     def remove_queue_member(self, queue: str, person_id: str) -> bool:
-        return self.connection.execute(sa.delete(queue_members).where(
+        removed = self.connection.execute(sa.delete(queue_members).where(
             queue_members.c.queue == queue, queue_members.c.person_id == person_id)).rowcount == 1
+        if removed:
+            self.wrote(queue_members, [(queue, person_id)])
+        return removed
 
     def insert_token(self, token: Token, hashed: str) -> Token:
         result = self.connection.execute(sa.insert(api_tokens).values(
             token_hash=hashed, principal=token.principal, principal_kind=str(token.principal_kind), label=token.label,
             roles=list(token.roles), created_by=token.created_by, created_at=token.created_at,
             expires_at=token.expires_at, revoked_at=None))
+        self.wrote(api_tokens, result.inserted_primary_key)
         return Token(**{**token.__dict__, "id": result.inserted_primary_key[0]})
 
     def revoke_token(self, token_id: int, *, at: datetime) -> Token | None:
@@ -275,11 +303,13 @@ class DirectoryWrites:
         if row is None or row.revoked_at is not None:
             return None
         self.connection.execute(sa.update(api_tokens).where(api_tokens.c.id == token_id).values(revoked_at=at))
+        self.wrote(api_tokens, [token_id])
         return _token(row)
 
     def insert_delegation(self, delegation: Delegation) -> Delegation:
         values = {k: v for k, v in delegation.__dict__.items() if k != "id"}
         result = self.connection.execute(sa.insert(delegations).values(**values))
+        self.wrote(delegations, result.inserted_primary_key)
         return Delegation(**{**delegation.__dict__, "id": result.inserted_primary_key[0]})
 
     def revoke_delegation(self, delegation_id: int, *, at: datetime) -> Delegation | None:
@@ -288,4 +318,5 @@ class DirectoryWrites:
             return None
         self.connection.execute(sa.update(delegations).where(delegations.c.id == delegation_id)
                                 .values(revoked_at=at))
+        self.wrote(delegations, [delegation_id])
         return _delegation(row)

@@ -132,6 +132,7 @@ class OutboxWrites:
                                           .values(**values))
         if updated.rowcount == 0:
             self.connection.execute(sa.insert(workflow_modes).values(workflow=workflow, **values))
+        self.wrote(workflow_modes, [workflow])
 
 
 def _manual(connection: sa.Connection, workflow: str) -> bool:

@@ -18,11 +18,11 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from backoffice.definitions.model import Priority
-from backoffice.engine.audit import AuditHead, AuditRecord
 from backoffice.engine.cases import Case
 from backoffice.engine.events import EngineEvent, Lifecycle
 from backoffice.engine.ports import NewCase, StoredVersion
 from backoffice.errors import DuplicateIdempotencyKey, StaleVersion, UnknownCase, VersionAlreadyDeployed
+from backoffice.store.audit_store import AuditReads, AuditWrites
 from backoffice.store.change_store import ChangeReads, ChangeWrites
 from backoffice.store.connect import DEFAULT_DATABASE, WRITE, create_engine, shown
 from backoffice.store.directory_store import DirectoryReads, DirectoryWrites
@@ -30,15 +30,12 @@ from backoffice.store.migrate import migrate
 from backoffice.store.outbox_store import OutboxReads, OutboxWrites
 from backoffice.store.timer_store import TimerReads, TimerWrites
 from backoffice.store.work_store import WorkReads, WorkWrites
-from backoffice.store.tables import audit_head, audit_records, cases, events, metadata, workflow_versions
+from backoffice.store.tables import cases, events, metadata, workflow_versions
 
 # The statements every change runs, built once and given their values as parameters: built per
 # call with literal values, SQLAlchemy spends more time coercing and keying them than SQLite
 # spends running them (benchmarks/profile_engine.py).
 _INSERT_EVENT = sa.insert(events)
-_INSERT_AUDIT = sa.insert(audit_records)
-_ADVANCE_HEAD = sa.update(audit_head).where(audit_head.c.id == 1)
-_LOCK_HEAD = sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
 _UPDATE_CASE = sa.update(cases).where(cases.c.id == sa.bindparam("b_id"),
                                       cases.c.version == sa.bindparam("b_expected"))
 _SELECT_CASE = sa.select(cases).where(cases.c.id == sa.bindparam("b_id"))
@@ -52,7 +49,7 @@ UNIQUE_KEY = "uq_cases_workflow_idempotency_key"
 UNIQUE_VERSION = "uq_workflow_versions_workflow_version"
 
 
-class SqlStore(WorkReads, OutboxReads, TimerReads, ChangeReads, DirectoryReads):
+class SqlStore(WorkReads, OutboxReads, TimerReads, ChangeReads, DirectoryReads, AuditReads):
     """The engine's storage in one SQL database (see `backoffice.engine.ports.Store`)."""
 
     def __init__(self, engine: sa.Engine) -> None:
@@ -87,10 +84,21 @@ class SqlStore(WorkReads, OutboxReads, TimerReads, ChangeReads, DirectoryReads):
     # --- writes ---
 
     @contextmanager
-    def transaction(self) -> Iterator[SqlTransaction]:
-        """Open a writing transaction: committed when the block ends, rolled back when it raises."""
+    def transaction(self, *, audited: bool = True) -> Iterator[SqlTransaction]:
+        """Open a writing transaction: committed when the block ends, rolled back when it raises.
+
+        A transaction that writes bound rows (see audit_store.BOUND_TABLES) must end with the audit
+        record that binds them, or it is rolled back. Only the store's own tests pass audited=False:
+        `audit verify` names the rows such a transaction writes as added outside the engine.
+        """
         with self.engine.connect().execution_options(**{WRITE: True}) as connection, connection.begin():
-            yield SqlTransaction(connection)
+            tx = SqlTransaction(connection)
+            yield tx
+            unbound = tx.unbound_writes()
+            if unbound and audited:
+                # A bug, not a user's mistake: every change to a bound row ends with its audit record.
+                raise RuntimeError(f"rows written without an audit record after them: {', '.join(unbound)}; "
+                                   f"the change is rolled back")
 
     # --- reads ---
 
@@ -136,24 +144,14 @@ class SqlStore(WorkReads, OutboxReads, TimerReads, ChangeReads, DirectoryReads):
         with self.engine.connect() as connection:
             return [_event(row) for row in connection.execute(query)]
 
-    def audit_records(self, *, after_seq: int = 0, limit: int = 1000) -> Sequence[AuditRecord]:
-        query = (sa.select(audit_records).where(audit_records.c.seq > after_seq)
-                 .order_by(audit_records.c.seq).limit(limit))
-        with self.engine.connect() as connection:
-            return [AuditRecord(**row._mapping) for row in connection.execute(query)]
-
-    def audit_head(self) -> AuditHead:
-        with self.engine.connect() as connection:
-            row = connection.execute(sa.select(audit_head.c.seq, audit_head.c.hash)
-                                     .where(audit_head.c.id == 1)).one()
-        return AuditHead(row.seq, row.hash)
 
 
-class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites, DirectoryWrites):
+class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites, DirectoryWrites, AuditWrites):
     """The writes of one change, on one connection inside one transaction."""
 
     def __init__(self, connection: sa.Connection) -> None:
         self.connection = connection
+        self._written: dict[str, set] = {}
 
     def insert_version(self, version: StoredVersion) -> StoredVersion:
         values = {name: getattr(version, name) for name in workflow_versions.c.keys() if name != "id"}
@@ -163,6 +161,7 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites, Direct
             if constraint_name(exc) == UNIQUE_VERSION:
                 raise VersionAlreadyDeployed(version.workflow, version.version, version.version) from exc
             raise
+        self.wrote(workflow_versions, result.inserted_primary_key)
         return replace(version, id=result.inserted_primary_key[0])
 
     def insert_case(self, case: NewCase) -> Case:
@@ -178,6 +177,7 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites, Direct
             if constraint_name(exc) == UNIQUE_KEY:
                 raise DuplicateIdempotencyKey(case.workflow, case.idempotency_key or "") from exc
             raise
+        self.wrote(cases, result.inserted_primary_key)
         return Case(id=result.inserted_primary_key[0], workflow=case.workflow,
                     definition_version=case.definition_version, state=case.state, data=case.data,
                     requester=case.requester, created_at=case.created_at, updated_at=case.created_at, version=1,
@@ -217,6 +217,7 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites, Direct
             if actual is None:
                 raise UnknownCase(case.id)
             raise StaleVersion(case_id=case.id, expected=expected_version, actual=actual)
+        self.wrote(cases, [case.id])
         return replace(case, version=expected_version + 1)
 
     def insert_event(self, event: EngineEvent) -> EngineEvent:
@@ -225,16 +226,8 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites, Direct
                       reason=event.reason, workflow=event.workflow, version=event.version,
                       attributes=dict(event.attributes))
         result = self.connection.execute(_INSERT_EVENT, values)
+        self.wrote(events, result.inserted_primary_key)
         return replace(event, id=result.inserted_primary_key[0])
-
-    def lock_audit_head(self) -> AuditHead:
-        # FOR UPDATE on PostgreSQL; on SQLite the whole database is this transaction's already.
-        row = self.connection.execute(_LOCK_HEAD.with_for_update()).one()
-        return AuditHead(row.seq, row.hash)
-
-    def insert_audit(self, record: AuditRecord) -> None:
-        self.connection.execute(_INSERT_AUDIT, dict(record.__dict__))
-        self.connection.execute(_ADVANCE_HEAD, dict(seq=record.seq, hash=record.hash))
 
 
 def constraint_name(exc: sa.exc.IntegrityError) -> str | None:

@@ -141,8 +141,11 @@ events = sa.Table(
 
 audit_records = sa.Table(
     "audit_records", metadata,
-    # Given by the engine (head + 1), not by the database: the chain must have no gaps.
-    sa.Column("seq", Id, primary_key=True, autoincrement=False),
+    # The order of arrival over all chains; a record's place is (chain, seq), given by the engine.
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    # "case:42" for the records of case 42, "system" for records of no case (see engine/audit.py).
+    sa.Column("chain", sa.Text, nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
     sa.Column("action", sa.Text, nullable=False),
     sa.Column("actor", sa.Text, nullable=False),
     sa.Column("role", sa.Text),
@@ -150,20 +153,35 @@ audit_records = sa.Table(
     sa.Column("case_id", Id),
     sa.Column("workflow", sa.Text),
     sa.Column("version", sa.Integer),
-    # The canonical JSON text that was hashed, kept as text so it reads back byte for byte.
+    # The canonical JSON texts that were hashed, kept as text so they read back byte for byte.
     sa.Column("detail", sa.Text, nullable=False),
+    # The rows the change wrote: [[table, key, digest, {field: short digest}], ...].
+    sa.Column("rows", sa.Text, nullable=False),
     sa.Column("prev_hash", Hash, nullable=False),
     sa.Column("hash", Hash, nullable=False),
+    # Which audit key sealed the record, and its seal: HMAC-SHA256 of the hash (None: before 0008).
+    sa.Column("key_id", sa.String(16)),
+    sa.Column("mac", Hash),
+    sa.UniqueConstraint("chain", "seq"),
     sa.Index(None, "case_id"),
 )
 
-audit_head = sa.Table(
-    "audit_head", metadata,
-    # One row (id 1): the chain's last seq and hash. Writers lock it, so appends never fork the chain.
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+audit_chains = sa.Table(
+    "audit_chains", metadata,
+    # One row per chain: its last seq and hash. A writer locks its own chain's row only, so
+    # writers on different cases never wait for each other.
+    sa.Column("chain", sa.Text, primary_key=True),
+    sa.Column("case_id", Id),
     sa.Column("seq", sa.BigInteger, nullable=False),
     sa.Column("hash", Hash, nullable=False),
-    sa.CheckConstraint("id = 1", name="single_row"),
+)
+
+audit_legacy_rows = sa.Table(
+    "audit_legacy_rows", metadata,
+    # The last row id of each bound table before rows were bound to records (migration 0008);
+    # signed into every checkpoint, so moving a mark is found like moving a chain's head.
+    sa.Column("table_name", sa.Text, primary_key=True),
+    sa.Column("last_id", sa.BigInteger, nullable=False),
 )
 
 tasks = sa.Table(

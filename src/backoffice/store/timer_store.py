@@ -78,10 +78,11 @@ class TimerWrites:
 
     def set_case_tasks_priority(self, case_id: int, priority: Priority) -> int:
         """Give a case's open tasks a new priority (an escalation); return how many."""
-        result = self.connection.execute(
+        changed = list(self.connection.execute(
             sa.update(tasks).where(tasks.c.case_id == case_id, tasks.c.status == str(TaskStatus.OPEN))
-            .values(priority=str(priority), priority_rank=PRIORITY_RANK[priority]))
-        return result.rowcount
+            .values(priority=str(priority), priority_rank=PRIORITY_RANK[priority]).returning(tasks.c.id)).scalars())
+        self.wrote(tasks, changed)
+        return len(changed)
 
 
 def timer_of(row: sa.Row) -> ScheduledTimer:

@@ -37,7 +37,7 @@ def _urgency() -> tuple[sa.ColumnElement, ...]:
 # Built once, given values as parameters (see sql_store: the statements of every change).
 _INSERT_TASK = sa.insert(tasks)
 _CLOSE_CASE_TASKS = sa.update(tasks).where(tasks.c.case_id == sa.bindparam("b_case"),
-                                           tasks.c.status == sa.bindparam("b_open"))
+                                           tasks.c.status == sa.bindparam("b_open")).returning(tasks.c.id)
 _SELECT_PAUSED = sa.select(sla_clocks).where(sla_clocks.c.case_id == sa.bindparam("b_case"))
 
 
@@ -103,6 +103,7 @@ class WorkWrites:
                       priority_rank=PRIORITY_RANK[task.priority], due_at=task.due_at, created_at=task.created_at,
                       reason=task.reason, escalate_at=task.escalate_at, escalated=False)
         result = self.connection.execute(_INSERT_TASK, values)
+        self.wrote(tasks, result.inserted_primary_key)
         return Task(id=result.inserted_primary_key[0], case_id=task.case_id, workflow=task.workflow,
                     state=task.state, round=task.round, kind=task.kind, status=TaskStatus.OPEN,
                     queue=task.assignment.queue, role=task.assignment.role, assignee=task.assignment.assignee,
@@ -110,16 +111,17 @@ class WorkWrites:
                     escalate_at=task.escalate_at)
 
     def close_case_tasks(self, case_id: int, *, status: TaskStatus, by: str, at: datetime) -> int:
-        result = self.connection.execute(_CLOSE_CASE_TASKS, dict(b_case=case_id, b_open=OPEN, status=str(status),
-                                                                  closed_by=by, closed_at=at))
-        return result.rowcount
+        closed = list(self.connection.execute(_CLOSE_CASE_TASKS, dict(
+            b_case=case_id, b_open=OPEN, status=str(status), closed_by=by, closed_at=at)).scalars())
+        self.wrote(tasks, closed)
+        return len(closed)
 
     def claim_task(self, task_id: int, *, actor: str, now: datetime, until: datetime) -> bool:
         result = self.connection.execute(
             sa.update(tasks).where(tasks.c.id == task_id, tasks.c.status == OPEN,
                                    sa.or_(_unheld(now), tasks.c.claimed_by == actor))
             .values(claimed_by=actor, claimed_at=now, claim_expires_at=until))
-        return result.rowcount == 1
+        return self._wrote_task(result, task_id)
 
     def claim_next(self, queues: Sequence[str], *, actor: str, roles: Sequence[str], now: datetime,
                    until: datetime, roles_by_workflow: Mapping[str, Sequence[str]] | None = None) -> Task | None:
@@ -146,14 +148,15 @@ class WorkWrites:
             sa.update(tasks).where(tasks.c.id == task_id, tasks.c.status == OPEN, tasks.c.claimed_by == actor,
                                    tasks.c.claim_expires_at >= now)
             .values(claimed_by=None, claimed_at=None, claim_expires_at=None))
-        return result.rowcount == 1
+        return self._wrote_task(result, task_id)
 
     def close_task(self, task_id: int, *, status: TaskStatus, by: str, at: datetime,
                    holder: str | None = None) -> bool:
         query = sa.update(tasks).where(tasks.c.id == task_id, tasks.c.status == OPEN)
         if holder is not None:
             query = query.where(tasks.c.claimed_by == holder, tasks.c.claim_expires_at >= at)
-        return self.connection.execute(query.values(status=str(status), closed_by=by, closed_at=at)).rowcount == 1
+        return self._wrote_task(self.connection.execute(query.values(status=str(status), closed_by=by, closed_at=at)),
+                                task_id)
 
     def reassign_task(self, task_id: int, assignment: Assignment, *, escalated: bool | None = None,
                       delegated_by: str | None = None) -> bool:
@@ -165,22 +168,31 @@ class WorkWrites:
             values["delegated_by"] = delegated_by
         result = self.connection.execute(
             sa.update(tasks).where(tasks.c.id == task_id, tasks.c.status == OPEN).values(**values))
-        return result.rowcount == 1
+        return self._wrote_task(result, task_id)
+
+    def _wrote_task(self, result: sa.CursorResult, task_id: int) -> bool:
+        if result.rowcount == 1:
+            self.wrote(tasks, [task_id])
+            return True
+        return False
 
     def insert_vote(self, vote: Vote) -> None:
         try:
-            self.connection.execute(sa.insert(approval_votes).values(**vote.__dict__))
+            result = self.connection.execute(sa.insert(approval_votes).values(**vote.__dict__))
         except sa.exc.IntegrityError as exc:
             raise NotAnApprover(vote.case_id, vote.approver, []) from exc
+        self.wrote(approval_votes, result.inserted_primary_key)
 
     def insert_evidence(self, case_id: int, name: str, *, reference: str | None, by: str, at: datetime) -> None:
-        self.connection.execute(sa.insert(evidence).values(case_id=case_id, name=name, reference=reference,
-                                                           attached_by=by, attached_at=at))
+        result = self.connection.execute(sa.insert(evidence).values(case_id=case_id, name=name, reference=reference,
+                                                                    attached_by=by, attached_at=at))
+        self.wrote(evidence, result.inserted_primary_key)
 
     def insert_exception(self, case_id: int, reason: str, *, raised_in: str, note: str | None, by: str,
                          at: datetime) -> RaisedException:
         result = self.connection.execute(sa.insert(case_exceptions).values(
             case_id=case_id, reason=reason, raised_in=raised_in, note=note, raised_by=by, raised_at=at))
+        self.wrote(case_exceptions, result.inserted_primary_key)
         return RaisedException(id=result.inserted_primary_key[0], case_id=case_id, reason=reason,
                                raised_in=raised_in, raised_by=by, raised_at=at, note=note)
 
@@ -189,6 +201,8 @@ class WorkWrites:
             sa.update(case_exceptions).where(case_exceptions.c.id == exception_id,
                                              case_exceptions.c.resolved_at.is_(None))
             .values(resolution=resolution, resolved_by=by, resolved_at=at))
+        if result.rowcount == 1:
+            self.wrote(case_exceptions, [exception_id])
         return result.rowcount == 1
 
     def paused_time(self, case_id: int) -> PausedTime:

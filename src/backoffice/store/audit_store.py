@@ -1,0 +1,249 @@
+"""The store's part for the audit trail: chains, records, and the rows each record binds.
+
+Mixed into `SqlStore` (reads) and `SqlTransaction` (writes). Every write to a bound table
+(`BOUND_TABLES`) says which rows it touched (`wrote`); the engine's next audit record reads
+them back as they now are and lists their digests (`written_rows`). A transaction that
+touched bound rows and ends without an audit record after them is a bug: it is refused at
+commit (`unbound_writes`), so no change can slip past the trail.
+
+A new table that records what happened joins `BOUND_TABLES` with one line; its writes call
+`self.wrote(table, keys)`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from backoffice.engine.audit import GENESIS, AuditHead, AuditRecord, RowSeal, canonical_json, removed_row, seal_row
+from backoffice.store.tables import (api_tokens, approval_votes, audit_chains, audit_legacy_rows, audit_records,
+                                     case_exceptions, cases, delegations, events, evidence, group_members, people,
+                                     person_groups, queue_members, role_grants, service_accounts, tasks,
+                                     workflow_modes, workflow_versions)
+
+_BATCH = 500
+
+
+@dataclass(frozen=True)
+class BoundTable:
+    """A table whose rows record what happened: each row is bound to the audit record of its last change.
+
+    Attributes:
+        keys: the columns that name a row (one, or a composite key: then the row's key is the
+            canonical JSON of their values, e.g. `["finance","ann"]`).
+        case: the column naming the row's case (None: the table's rows belong to no case, and
+            to the `system` chain; such a row the engine deletes is listed as removed).
+    """
+
+    table: sa.Table
+    keys: tuple[sa.Column, ...]
+    case: sa.Column | None
+
+    def key_of(self, values: Any) -> Any:
+        """Return a row's key from its values (a mapping), or from the key's values as a change passes them."""
+        if isinstance(values, dict) or hasattr(values, "keys"):
+            parts = [values[column.name] for column in self.keys]
+        else:
+            parts = list(values) if isinstance(values, (tuple, list)) else [values]
+        return parts[0] if len(self.keys) == 1 else canonical_json(parts)
+
+
+def _bound(table: sa.Table, *keys: sa.Column, case: sa.Column | None = None) -> BoundTable:
+    return BoundTable(table, keys, case)
+
+
+BOUND_TABLES: dict[str, BoundTable] = {bound.table.name: bound for bound in (
+    _bound(cases, cases.c.id, case=cases.c.id),
+    _bound(events, events.c.id, case=events.c.case_id),
+    _bound(tasks, tasks.c.id, case=tasks.c.case_id),
+    _bound(approval_votes, approval_votes.c.id, case=approval_votes.c.case_id),
+    _bound(evidence, evidence.c.id, case=evidence.c.case_id),
+    _bound(case_exceptions, case_exceptions.c.id, case=case_exceptions.c.case_id),
+    _bound(workflow_versions, workflow_versions.c.id),
+    _bound(workflow_modes, workflow_modes.c.workflow),
+    # The directory: who may act, and as what. A grant or person added or edited by hand is named.
+    _bound(people, people.c.id),
+    _bound(service_accounts, service_accounts.c.id),
+    _bound(person_groups, person_groups.c.id),
+    _bound(group_members, group_members.c.group_id, group_members.c.person_id),
+    _bound(role_grants, role_grants.c.id),
+    _bound(queue_members, queue_members.c.queue, queue_members.c.person_id),
+    _bound(api_tokens, api_tokens.c.id),
+    _bound(delegations, delegations.c.id),
+)}
+"""The tables `audit verify` holds to the trail. Not bound: the outbox, timers and SLA clocks, which the
+worker changes as it runs (leases, attempts) without a change of its own to audit."""
+
+_AUDIT_COLUMNS = [name for name in audit_records.c.keys() if name != "id"]
+_INSERT_RECORD = sa.insert(audit_records)
+_ADVANCE_CHAIN = sa.update(audit_chains).where(audit_chains.c.chain == sa.bindparam("b_chain"))
+_LOCK_CHAIN = sa.select(audit_chains.c.seq, audit_chains.c.hash).where(audit_chains.c.chain == sa.bindparam("b_chain"))
+
+
+@functools.cache
+def _read_back(bound: BoundTable) -> sa.Select:
+    # Built once per table, its keys given as a parameter: SQLAlchemy caches it compiled.
+    [key] = bound.keys
+    return sa.select(bound.table).where(key.in_(sa.bindparam("b_keys", expanding=True))).order_by(key)
+
+
+def _read_back_rows(connection: sa.Connection, bound: BoundTable, keys: Iterable[Any]) -> Sequence[sa.Row]:
+    if len(bound.keys) == 1:
+        return connection.execute(_read_back(bound), dict(b_keys=list(keys))).all()
+    parts = [tuple(json.loads(key)) for key in keys]
+    return connection.execute(sa.select(bound.table).where(sa.tuple_(*bound.keys).in_(parts))).all()
+
+
+def record_of(row: sa.Row) -> AuditRecord:
+    return AuditRecord(**row._mapping)
+
+
+def _sealed(bound: BoundTable, row: sa.Row) -> RowSeal:
+    values = dict(row._mapping)
+    key = bound.key_of(values)
+    return seal_row(bound.table.name, key, values, case_id=values[bound.case.name] if bound.case is not None else None)
+
+
+class AuditReads:
+    """Reads of the audit trail and of the rows it binds."""
+
+    engine: sa.Engine
+
+    def audit_records(self, *, after_id: int = 0, limit: int = 1000, chain: str | None = None
+                      ) -> Sequence[AuditRecord]:
+        """Return records in order of arrival (of one chain, when given), after an id."""
+        query = sa.select(audit_records).where(audit_records.c.id > after_id).order_by(audit_records.c.id).limit(limit)
+        if chain is not None:
+            query = query.where(audit_records.c.chain == chain)
+        with self.engine.connect() as connection:
+            return [record_of(row) for row in connection.execute(query)]
+
+    def audit_chain_names(self) -> list[str]:
+        """Return the name of every chain that has records or a head."""
+        with self.engine.connect() as connection:
+            names = set(connection.execute(sa.select(audit_records.c.chain).distinct()).scalars())
+            names.update(connection.execute(sa.select(audit_chains.c.chain)).scalars())
+        return list(names)
+
+    def audit_chain_records(self, chains: Sequence[str]) -> Sequence[AuditRecord]:
+        """Return the records of these chains, by chain and seq."""
+        query = (sa.select(audit_records).where(audit_records.c.chain.in_(list(chains)))
+                 .order_by(audit_records.c.chain, audit_records.c.seq, audit_records.c.id))
+        with self.engine.connect() as connection:
+            return [record_of(row) for row in connection.execute(query)]
+
+    def audit_heads(self, chains: Sequence[str] | None = None) -> dict[str, AuditHead]:
+        """Return the heads the writers keep (of these chains, or all)."""
+        query = sa.select(audit_chains.c.chain, audit_chains.c.seq, audit_chains.c.hash)
+        if chains is not None:
+            query = query.where(audit_chains.c.chain.in_(list(chains)))
+        with self.engine.connect() as connection:
+            return {row.chain: AuditHead(row.seq, row.hash, row.chain) for row in connection.execute(query)}
+
+    def audit_tips(self) -> Sequence[AuditRecord]:
+        """Return the last record of every chain, as the records say (not as the heads say)."""
+        last = (sa.select(audit_records.c.chain, sa.func.max(audit_records.c.seq).label("seq"))
+                .group_by(audit_records.c.chain).subquery())
+        query = (sa.select(audit_records).join(last, sa.and_(audit_records.c.chain == last.c.chain,
+                                                             audit_records.c.seq == last.c.seq))
+                 .order_by(audit_records.c.chain))
+        with self.engine.connect() as connection:
+            return [record_of(row) for row in connection.execute(query)]
+
+    def audit_hashes_at(self, places: Sequence[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        """Return the hash of the record at each (chain, seq) that exists."""
+        found: dict[tuple[str, int], str] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(places), _BATCH):
+                batch = list(places[start:start + _BATCH])
+                query = sa.select(audit_records.c.chain, audit_records.c.seq, audit_records.c.hash).where(
+                    sa.tuple_(audit_records.c.chain, audit_records.c.seq).in_(batch))
+                found.update({(row.chain, row.seq): row.hash for row in connection.execute(query)})
+        return found
+
+    def bound_rows(self, case_ids: Sequence[int] | None) -> list[RowSeal]:
+        """Return the bound rows of these cases (None: the rows of no case), sealed as they are now."""
+        sealed: list[RowSeal] = []
+        with self.engine.connect() as connection:
+            for bound in BOUND_TABLES.values():
+                if (bound.case is None) != (case_ids is None):
+                    continue
+                query = sa.select(bound.table).order_by(*bound.keys)
+                if bound.case is not None:
+                    query = query.where(bound.case.in_(list(case_ids or ())))
+                sealed.extend(_sealed(bound, row) for row in connection.execute(query))
+        return sealed
+
+    def legacy_row_marks(self) -> dict[str, int]:
+        """Return, per bound table, the last row id written before rows were bound to records (0008)."""
+        with self.engine.connect() as connection:
+            return {row.table_name: row.last_id for row in connection.execute(sa.select(audit_legacy_rows))}
+
+    def unrecorded_case_ids(self) -> list[int]:
+        """Return the cases that have bound rows but no audit record at all."""
+        found: set[int] = set()
+        with self.engine.connect() as connection:
+            for bound in BOUND_TABLES.values():
+                if bound.case is None:
+                    continue
+                recorded = sa.select(audit_records.c.id).where(audit_records.c.case_id == bound.case).exists()
+                found.update(connection.execute(sa.select(bound.case).where(~recorded).distinct()).scalars())
+        return sorted(found)
+
+
+class AuditWrites:
+    """Writes of the audit trail, inside the transaction of the change they record."""
+
+    connection: sa.Connection
+    _written: dict[str, set[Any]]
+
+    def wrote(self, table: sa.Table, keys: Iterable[Any]) -> None:
+        """Note rows of a bound table this transaction wrote (inserted, updated or deleted); the next
+        audit record binds them. A key is the row's key value, or a tuple of them for a composite key."""
+        bound = BOUND_TABLES.get(table.name)
+        keys = [bound.key_of(key) for key in keys if key is not None] if bound is not None else []
+        if keys:
+            self._written.setdefault(table.name, set()).update(keys)
+
+    def written_rows(self) -> list[RowSeal]:
+        """Return the rows written since the last audit record, read back and sealed as they now are.
+
+        A row of no case that is gone was deleted by this change: it is listed as removed, so a row
+        put back by hand is named. (Rows of a case are never deleted by the engine.)
+        """
+        sealed: list[RowSeal] = []
+        for name in sorted(self._written):
+            bound = BOUND_TABLES[name]
+            found = [_sealed(bound, row) for row in _read_back_rows(self.connection, bound, self._written[name])]
+            sealed.extend(found)
+            if bound.case is None:
+                present = {row.key for row in found}
+                sealed.extend(removed_row(name, key) for key in sorted(self._written[name] - present, key=str))
+        self._written.clear()
+        return sealed
+
+    def unbound_writes(self) -> list[str]:
+        """Return the rows written after the last audit record of this transaction (none, when all is well)."""
+        return [f"{name} {key}" for name, keys in sorted(self._written.items()) for key in sorted(keys, key=str)]
+
+    def lock_audit_chain(self, chain: str, case_id: int | None = None) -> AuditHead:
+        """Return the end of one chain, locked until this transaction ends (created empty when new)."""
+        # FOR UPDATE on PostgreSQL; on SQLite the whole database is this transaction's already.
+        row = self.connection.execute(_LOCK_CHAIN.with_for_update(), dict(b_chain=chain)).first()
+        if row is None:
+            insert = (postgresql.insert if self.connection.dialect.name == "postgresql" else sqlite.insert)(
+                audit_chains).values(chain=chain, case_id=case_id, seq=0, hash=GENESIS).on_conflict_do_nothing()
+            self.connection.execute(insert)
+            row = self.connection.execute(_LOCK_CHAIN.with_for_update(), dict(b_chain=chain)).one()
+        return AuditHead(row.seq, row.hash, chain)
+
+    def insert_audit(self, record: AuditRecord) -> None:
+        """Append a sealed record to its chain and move the chain's head to it."""
+        self.connection.execute(_INSERT_RECORD, {name: getattr(record, name) for name in _AUDIT_COLUMNS})
+        self.connection.execute(_ADVANCE_CHAIN, dict(b_chain=record.chain, seq=record.seq, hash=record.hash))
