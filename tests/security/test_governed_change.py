@@ -215,3 +215,20 @@ def test_check_against_the_database_prints_the_control_diff(database, backoffice
         deployed(Engine(store))
     status, out, _ = backoffice("check", str(weaker), "--db", database)
     assert status == 0 and "1 change weakens a control" in out and "a second person with the change-approver" in out
+
+
+def test_a_pending_change_approved_by_hand_in_the_database_is_named_by_audit_verify(engine, weaker):
+    # Mallory cannot get a second person, so he marks the pending change approved himself.
+    import sqlalchemy as sa
+
+    from backoffice.engine.audit_verify import verify
+    from backoffice.store.tables import definition_changes
+
+    deployed(engine)
+    engine.deploy(weaker, actor=DEPLOYER, now=later(1))
+    assert verify(engine.store).ok
+    with engine.store.engine.begin() as connection:
+        connection.execute(sa.update(definition_changes).values(status="approved", decided_by="pat"))
+    report = verify(engine.store)
+    assert not report.ok
+    assert str(report.first).startswith("definition_changes row 1 was changed outside the engine: field")

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from backoffice.engine.audit import GENESIS, AuditHead, AuditRecord, RowSeal, canonical_json, removed_row, seal_row
 from backoffice.store.tables import (api_tokens, approval_votes, audit_chains, audit_legacy_rows, audit_records,
-                                     case_exceptions, cases, delegations, events, evidence, group_members, people,
+                                     case_exceptions, cases, definition_changes, delegations, events, evidence, group_members, people,
                                      person_groups, queue_members, role_grants, service_accounts, tasks,
                                      workflow_modes, workflow_versions)
 
@@ -76,6 +76,8 @@ BOUND_TABLES: dict[str, BoundTable] = {bound.table.name: bound for bound in (
     _bound(queue_members, queue_members.c.queue, queue_members.c.person_id),
     _bound(api_tokens, api_tokens.c.id),
     _bound(delegations, delegations.c.id),
+    # Governed change: a pending change approved by hand in the database would deploy it unseen.
+    _bound(definition_changes, definition_changes.c.id),
 )}
 """The tables `audit verify` holds to the trail. Not bound: the outbox, timers and SLA clocks, which the
 worker changes as it runs (leases, attempts) without a change of its own to audit."""

@@ -6,8 +6,9 @@ from pending, so two approvers at once decide a change once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -36,6 +37,7 @@ class ChangeWrites:
     """Writes of changes, in the transaction of the deploy or decision that causes them."""
 
     connection: sa.Connection
+    wrote: Callable[[sa.Table, Iterable[Any]], None]  # from AuditWrites, mixed in beside this class
 
     def insert_change(self, change: VersionChange) -> VersionChange:
         version = change.candidate
@@ -44,6 +46,7 @@ class ChangeWrites:
             definition_status=version.status, definition_json=version.definition_json, source=version.source,
             contract_name=version.contract_name, contract_source=version.contract_source, status=change.status,
             reasons=dict(change.reasons), requested_by=change.requested_by, requested_at=change.requested_at))
+        self.wrote(definition_changes, [result.inserted_primary_key[0]])
         return VersionChange(**{**change.__dict__, "id": result.inserted_primary_key[0]})
 
     def decide_change(self, change_id: int, *, status: str, by: str, at: datetime, note: str | None) -> bool:
@@ -51,6 +54,8 @@ class ChangeWrites:
             sa.update(definition_changes)
             .where(definition_changes.c.id == change_id, definition_changes.c.status == PENDING)
             .values(status=status, decided_by=by, decided_at=at, note=note))
+        if result.rowcount == 1:
+            self.wrote(definition_changes, [change_id])
         return result.rowcount == 1
 
 
