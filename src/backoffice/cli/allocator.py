@@ -8,7 +8,7 @@ import sys
 
 # mallopt's parameter number for the size above which malloc maps fresh pages (glibc's malloc.h).
 _M_MMAP_THRESHOLD = -3
-_THRESHOLD = 128 * 1024  # glibc's own starting value
+_THRESHOLD = 64 * 1024
 
 
 def return_large_blocks() -> None:

@@ -216,6 +216,8 @@ def conform(table: pa.Table) -> pa.Table:
                 column = column.cast(schema_field.type)
         elif name == ORDER:
             column = arrow_numpy.arrow(np.arange(rows, dtype=np.int64))
+        elif schema_field.type == pa.string():
+            column = arrow_numpy.missing_strings(rows)
         else:
             column = pa.nulls(rows, schema_field.type)
         columns.append(column)
