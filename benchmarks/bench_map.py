@@ -52,7 +52,7 @@ DUCKDB_READ = ("import sys, duckdb; "
                "duckdb.read_csv(sys.argv[1], header=True).to_arrow_table()")
 # The floor for the big Parquet log: a plain directly-follows graph (pairs, counts, mean
 # wait) in one DuckDB query over the same file, fetched into Python; nothing else.
-DUCKDB_DFG = ("import sys, duckdb; rows = duckdb.sql(\"\"\"\n"
+DUCKDB_DFG = ("import sys, duckdb; duckdb.execute('SET enable_progress_bar = false'); rows = duckdb.sql(\"\"\"\n"
               "SELECT activity, next_activity, count(*) AS n, avg(epoch(next_ts) - epoch(timestamp)) AS mean_wait\n"
               "FROM (SELECT activity, timestamp,\n"
               "             lead(activity) OVER w AS next_activity, lead(timestamp) OVER w AS next_ts\n"
