@@ -29,9 +29,24 @@ def read_parquet(path: Path, *, columns: list[str] | None = None,
             which saves decoding millions of repeated strings.
     """
     try:
-        table = pq.read_table(path, columns=columns, read_dictionary=dictionary_columns or None)
+        source = pq.ParquetFile(path, read_dictionary=dictionary_columns or None)
+        names = list(source.schema_arrow.names) if columns is None else list(columns)
+        # One column at a time, each joined into one chunk as soon as it is read: the row
+        # groups' pieces of a column are freed before the next column is read, so the peak
+        # holds the log once plus one column, not twice (the map needs whole columns).
+        arrays = [_one_chunk(source.read(columns=[name]).column(0)) for name in names]
     except (pa.ArrowInvalid, OSError) as exc:
         raise LogFileError(path, f"not a readable Parquet file ({exc})", expected="an Apache Parquet file") from exc
+    table = pa.table(arrays, names=names) if names else pa.table({})
     if table.num_rows == 0:
         raise EmptyLog(path, "the Parquet file has no rows")
     return RawEvents(table=table)
+
+
+def _one_chunk(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The column as one chunk; per-row-group dictionaries merged into one."""
+    if column.num_chunks == 1:
+        return column
+    if pa.types.is_dictionary(column.type):
+        column = column.unify_dictionaries()
+    return pa.chunked_array([column.combine_chunks()], type=column.type)

@@ -143,8 +143,12 @@ def read_log(path: Path | str, *, format: LogFormat | str | None = None,
         raw = read_ocel(path, object_type=object_type)
         mapping = _projected(resolve_columns(raw.table.column_names, given, path=path,
                                                             start_timestamp=start_timestamp), attributes, path)
-    return to_event_log(raw, mapping, path=path, timezone=timezone, timestamp_format=timestamp_format,
-                        on_bad_rows=policy, synonyms=synonym_table)
+    # Handed over in a list that the conversion empties: this frame keeps no reference to the
+    # file's columns, so they are freed as soon as the conversion no longer needs them.
+    handed = [raw]
+    del raw
+    return _event_log(handed, mapping, path=path, timezone=timezone, timestamp_format=timestamp_format,
+                      on_bad_rows=policy, synonyms=synonym_table)
 
 
 def _projected(mapping: ColumnMapping, attributes: bool | Sequence[str], path: Path) -> ColumnMapping:
@@ -164,6 +168,15 @@ def to_event_log(raw: RawEvents, mapping: ColumnMapping, *, path: Path, timezone
                  timestamp_format: str | None = None, on_bad_rows: OnBadRows = OnBadRows.FAIL,
                  synonyms: dict[str, str] | None = None) -> EventLog:
     """Map a reader's columns onto the schema, parse timestamps and drop or refuse bad rows."""
+    return _event_log([raw], mapping, path=path, timezone=timezone, timestamp_format=timestamp_format,
+                      on_bad_rows=on_bad_rows, synonyms=synonyms)
+
+
+def _event_log(handed: list[RawEvents], mapping: ColumnMapping, *, path: Path, timezone: str,
+               timestamp_format: str | None, on_bad_rows: OnBadRows,
+               synonyms: dict[str, str] | None) -> EventLog:
+    """to_event_log on a reader's output handed over in a list, which it empties."""
+    raw = handed.pop()
     table = raw.table
     rows = table.num_rows
     source_ts = mapping.fields[Column.TIMESTAMP]
@@ -198,7 +211,11 @@ def to_event_log(raw: RawEvents, mapping: ColumnMapping, *, path: Path, timezone
     events = events.set_column(events.column_names.index(Column.ACTIVITY), Column.ACTIVITY,
                                normalize_activities(events.column(Column.ACTIVITY), synonyms))
     notes = (f"{bad_count} unreadable rows skipped",) if bad_count else ()
-    return EventLog.from_table(events, source=str(path), skipped_rows=bad_count, notes=notes)
+    # From here on only `columns` holds the events: sorting moves them one column at a time
+    # and frees each source column as its sorted copy is made.
+    columns = dict(zip(events.column_names, events.columns))
+    del raw, table, events, bad, parsed
+    return EventLog.from_columns(columns, source=str(path), skipped_rows=bad_count, notes=notes)
 
 
 def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:

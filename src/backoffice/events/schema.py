@@ -86,6 +86,31 @@ class EventLog:
             table = moved
         return cls(table=table, source=source, skipped_rows=skipped_rows, notes=notes)
 
+    @classmethod
+    def from_columns(cls, columns: dict[str, pa.ChunkedArray], *, source: str = "", skipped_rows: int = 0,
+                     notes: tuple[str, ...] = ()) -> EventLog:
+        """As from_table, on columns it may consume: the dict is emptied as they are sorted.
+
+        Each column is replaced by its sorted copy in turn, so that a caller holding no other
+        reference to them needs memory for the log plus one column, not for two logs.
+        """
+        table = conform(pa.table(columns))
+        columns.clear()
+        columns.update(zip(table.column_names, table.columns))
+        fields = list(table.schema)
+        order = case_time_order(table)
+        del table
+        if order is not None:
+            indices = arrow_numpy.arrow(order)
+            del order
+            for name in list(columns):
+                # Columns without a single value need no reordering.
+                if columns[name].null_count != len(columns[name]):
+                    columns[name] = columns[name].take(indices)
+        table = pa.Table.from_arrays(list(columns.values()), schema=pa.schema(fields))
+        columns.clear()
+        return cls(table=table, source=source, skipped_rows=skipped_rows, notes=notes)
+
     def __len__(self) -> int:
         return self.table.num_rows
 
@@ -191,6 +216,8 @@ def conform(table: pa.Table) -> pa.Table:
                 column = column.cast(schema_field.type)
         elif name == ORDER:
             column = arrow_numpy.arrow(np.arange(rows, dtype=np.int64))
+        elif schema_field.type == pa.string():
+            column = arrow_numpy.missing_strings(rows)
         else:
             column = pa.nulls(rows, schema_field.type)
         columns.append(column)

@@ -67,7 +67,7 @@ def parse_timestamps(values: pa.Array | pa.ChunkedArray, *, timezone: str = "UTC
         max_bad: stop collecting bad positions after this many (all are nulls anyway).
     """
     if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+        values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
     if pa.types.is_dictionary(values.type):
         values = values.cast(values.type.value_type)
     if pa.types.is_timestamp(values.type):

@@ -6,7 +6,7 @@ from collections import Counter
 
 import numpy as np
 
-from backoffice.mapping.grouped import compact, distinct_cases
+from backoffice.mapping.grouped import compact, distinct, distinct_cases
 from backoffice.mapping.model import ExceptionReason, Exceptions, ProcessMap, ReasonCount, ResolutionStep
 from backoffice.mapping.workspace import NONE, Workspace
 
@@ -54,7 +54,7 @@ def reasons_by_activity(ws: Workspace) -> dict[int, list[ReasonCount]]:
     dense, keys = compact(pair, max(len(ws.activities), 1) * width)
     events = np.bincount(dense, minlength=len(keys))
     # Rows are grouped by case: a (case, pair) seen for the first time is one more case.
-    seen = np.unique(ws.case[rows].astype(np.int64) * len(keys) + dense)
+    seen = distinct(ws.case[rows].astype(np.int64) * len(keys) + dense)
     cases = np.bincount(seen % len(keys), minlength=len(keys))
     found: dict[int, list[ReasonCount]] = {}
     for index, key in enumerate(keys.tolist()):
