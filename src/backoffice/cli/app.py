@@ -272,7 +272,10 @@ def main(argv: list[str] | None = None) -> None:
     # of 3.0 GiB on a 15M-event log). The system allocator hands memory back.
     import pyarrow
 
+    from backoffice.cli.allocator import return_large_blocks
+
     pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+    return_large_blocks()
     arguments = sys.argv[1:] if argv is None else argv
     if argv is None:
         # Run as the program: what is alive now was made by imports (pydantic schemas, numpy
