@@ -613,3 +613,43 @@ class NotDeadLettered(UserError):
         self.entry_id = entry_id
         self.status = status
         super().__init__(f"outbox entry {entry_id} is {status}, not dead; expected an id from `backoffice dlq list`")
+
+
+class StepNotInDoubt(UserError):
+    """Confirming an automated step whose outcome is not in doubt (any more)."""
+
+    def __init__(self, entry_id: object, status: str) -> None:
+        self.entry_id = entry_id
+        self.status = status
+        super().__init__(f"outbox entry {entry_id} is {status}, not in doubt; expected an id from "
+                         f"`backoffice step in-doubt`")
+
+
+class NoResultForConfirmation(UserError):
+    """Confirming that a step happened without the result its way out needs, or with a result for one that did not."""
+
+    def __init__(self, entry_id: object, problem: str) -> None:
+        self.entry_id = entry_id
+        self.problem = problem
+        super().__init__(f"outbox entry {entry_id}: {problem}")
+
+
+# Hostile input
+
+
+class InputRefused(UserError):
+    """Input past one of the bounds of `backoffice.limits`, or not plain data: refused before anything is written."""
+
+    def __init__(self, what: str, problem: str, expected: str) -> None:
+        self.what = what
+        self.problem = problem
+        self.expected = expected
+        super().__init__(f"{what}: {problem}; expected {expected}")
+
+
+class InvalidActor(InputRefused, ValueError):
+    """An actor id that is blank, too long, or holds control characters (a ValueError too, as it always was)."""
+
+    def __init__(self, value: object, problem: str) -> None:
+        self.value = value
+        super().__init__("the actor", problem, "a person or service account id such as alice or svc-portal")

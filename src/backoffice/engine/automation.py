@@ -14,9 +14,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from backoffice.definitions.model import Definition, StateKind
+from backoffice.definitions.model import AutomatedStep, Definition, StateKind
 from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import Actor, Case, utc
+from backoffice.engine.in_doubt import InDoubtOperations
 from backoffice.engine.outbox import NewOutboxEntry, OutboxEntry, OutboxKind, OutboxStatus, step_key
 from backoffice.engine.ports import StoreTransaction
 from backoffice.engine.tasks import Assignment, NewTask, TaskKind, _role_of_queue
@@ -27,13 +28,15 @@ if TYPE_CHECKING:
 
 WORKER_ID = "backoffice-worker"
 EXHAUSTED = "retries_exhausted"
+MAYBE_DELIVERED = "maybe_delivered"
+"""Set in a step entry's payload once an attempt failed in a way that does not rule out a delivery."""
 
 
 class StepLeaseLost(Exception):
     """The worker's lease on an outbox entry ran out and another worker took it: this attempt settles nothing."""
 
 
-class AutomationOperations:
+class AutomationOperations(InDoubtOperations):
     """The automated-step half of `Engine`."""
 
     def set_mode(self: Engine, workflow: str, *, manual: bool, now: datetime, actor: str = "admin") -> None:
@@ -146,7 +149,7 @@ class AutomationOperations:
             return self._move_on(tx, entry, case, result or {}, now=now)
 
     def _move_on(self: Engine, tx: StoreTransaction, entry: OutboxEntry, case: Case, result: Mapping[str, Any],
-                 *, now: datetime) -> Case:
+                 *, now: datetime, extra: Mapping[str, Any] | None = None) -> Case:
         definition = self.running(case.workflow, case.definition_version).definition
         ways_out = definition.allowed_transitions(case.state)
         # The system acts for the step: it holds whatever roles the step's ways out name.
@@ -163,7 +166,7 @@ class AutomationOperations:
                 moved = self._moved(case, target, actor=system, now=now, data=merged)
                 return self._write_move(tx, case, moved, actor=system, role=decision.role, now=now, data=result,
                                         activity=decision.transition or target, transition=decision.transition,
-                                        detail={"outbox_id": entry.id, "attempt": entry.attempts})
+                                        detail={"outbox_id": entry.id, "attempt": entry.attempts, **(extra or {})})
             reasons.append(decision.reason or "")
         raise TransitionNotAllowed(case_id=case.id, state=case.state, to="the step's way out",
                                    reason="; ".join(reasons) or f"{case.state!r} has no way out")
@@ -187,8 +190,11 @@ class AutomationOperations:
                                   detail={"outbox_id": entry.id, "action": entry.action})
 
     def _step_failed(self: Engine, entry: OutboxEntry, error: str, *, now: datetime,
-                     retry_at: datetime | None) -> OutboxEntry:
+                     retry_at: datetime | None, maybe_delivered: bool = False) -> OutboxEntry:
         """Schedule the entry's next attempt at `retry_at`, or (None) mark it dead and move the case to on_exhausted.
+
+        `maybe_delivered` remembers, for the attempts to come, that this one may have reached the
+        other system: when they run out, the step is then in doubt rather than dead.
 
         Raises:
             StepLeaseLost: another worker holds the entry now (nothing is written).
@@ -196,7 +202,8 @@ class AutomationOperations:
         with self.store.transaction() as tx:
             if retry_at is not None:
                 if not tx.finish_outbox(entry, status=OutboxStatus.PENDING, at=now, error=error,
-                                        next_attempt_at=retry_at):
+                                        next_attempt_at=retry_at,
+                                        payload={MAYBE_DELIVERED: True} if maybe_delivered else None):
                     raise StepLeaseLost(entry.id)
                 return entry
             if not tx.finish_outbox(entry, status=OutboxStatus.DEAD, at=now, error=error):
@@ -210,6 +217,16 @@ class AutomationOperations:
                                  activity=f"{entry.action} failed", reason=EXHAUSTED,
                                  detail={"outbox_id": entry.id, "attempts": entry.attempts, "error": error[:500]})
         return entry
+
+    def _to_manual_twin(self: Engine, tx: StoreTransaction, entry: OutboxEntry, case: Case, definition: Definition,
+                        step: AutomatedStep | None, *, actor: Actor, now: datetime) -> Case:
+        """Hand a step that did not happen to people: its on_exhausted state, else a fallback task in its state."""
+        if step is not None and step.on_exhausted:
+            moved = self._moved(case, step.on_exhausted, actor=actor, now=now, data=case.data)
+            return self._write_move(tx, case, moved, actor=actor, role=actor.role, now=now, data=None,
+                                    activity=f"{entry.action} by hand", detail={"outbox_id": entry.id})
+        tx.insert_task(self._manual_task(definition, case, action=entry.action, now=now))
+        return case
 
     def _step_to_people(self: Engine, entry: OutboxEntry, *, now: datetime) -> None:
         """Hand a claimed entry to people (the workflow went manual): mark it so and open the fallback task."""

@@ -229,6 +229,16 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         # The case's own version decides, even when a newer one is deployed.
         definition = self.running(case.workflow, case.definition_version).definition
         merged = {**case.data, **(data or {})}
+        if result is None and definition.automated_step(case.state) is not None:
+            doubt = self._step_is_in_doubt(case)
+            if doubt is not None:
+                # Its call may have reached the other system: moving on by hand could make the effect twice.
+                return Decision(False, f"the outcome of {doubt.action!r} (outbox entry {doubt.id}) is in doubt: "
+                                       f"it may have happened in the other system; expected a person to check "
+                                       f"there and confirm it first (backoffice step confirm {doubt.id})"), merged
+            # A person doing an automated step by hand (its manual twin) reports what the action would
+            # have returned: the ways out that read `result` read what they give.
+            result = data or {}
         return check_transition(definition, case, to, actor=actor, data=merged, now=now, result=result), merged
 
     def _moved(self, case: Case, to: str, *, actor: Actor, now: datetime, data: Mapping[str, Any]) -> Case:
