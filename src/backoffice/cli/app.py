@@ -19,6 +19,7 @@ from rich.console import Console
 
 from backoffice.cli.contract_commands import contract_app
 from backoffice.cli.definition_commands import check_command
+from backoffice.cli.step_commands import step_app
 from backoffice.cli.engine_commands import (approve_command, audit_app, case_app, deploy_command, dlq_app,
                                             exception_app, task_app, worker_command)
 from backoffice.cli.evidence_commands import conform_command, docs_command, draft_command
@@ -206,6 +207,7 @@ app.command("approve")(approve_command)
 app.add_typer(exception_app, name="exception")
 app.command("worker")(worker_command)
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(step_app, name="step")
 app.add_typer(workflow_app, name="workflow")
 app.command("readiness")(readiness_command)
 app.command("prioritize")(prioritize_command)

@@ -408,13 +408,19 @@ def worker_command(
         "--webhook", help="NAME=URL: run action NAME as a CloudEvents webhook (repeatable).")] = None,
     notify: Annotated[Optional[str], typer.Option(
         "--notify", help="URL that receives notifications (reminders, escalations) as CloudEvents.")] = None,
+    lease: Annotated[float, typer.Option(
+        "--lease", help="Seconds a claim on a step lasts (1 to 86400); renewed while its action runs.")] = 300.0,
 ) -> None:
     """Fire due reminders and escalations; run automated steps and notifications from the outbox."""
     import time
 
+    from datetime import timedelta
+
     from backoffice.engine.worker import Worker
-    worker = Worker(_engine(db), _registry(actions or [], [*(webhooks or []), *([f"notify={notify}"] if notify
-                                                                                  else [])]))
+    from backoffice.limits import check_lease
+    registry = _registry(actions or [], [*(webhooks or []), *([f"notify={notify}"] if notify else [])])
+    worker = Worker(_engine(db), registry, lease=check_lease(timedelta(seconds=lease), "--lease"))
+    said: dict[str, int] = {}
     try:
         while True:
             # The clock is read here, in the command line, and passed in: the engine never reads it.
@@ -422,10 +428,20 @@ def worker_command(
             if report.timers or report.escalated_approvals:
                 console.print(f"{report.timers} reminder(s) and escalation(s) fired, "
                               f"{report.escalated_approvals} approval(s) handed to the secondary approver")
-            if report.claimed:
+            if report.claimed or report.in_doubt:
                 console.print(f"{report.claimed} outbox entr{'y' if report.claimed == 1 else 'ies'}: "
                               f"{report.done} done, {report.retried} to retry, {report.dead} dead, "
-                              f"{report.manual} to people")
+                              f"{report.manual} to people, {report.in_doubt} in doubt"
+                              + (f" ({report.timed_out} past their timeout)" if report.timed_out else ""))
+            if report.in_doubt:
+                console.print("steps in doubt wait for a person to confirm them: backoffice step in-doubt")
+            if report.elsewhere and (once or report.elsewhere != said):
+                # Said once per change in a loop, so a worker for other actions does not flood its log.
+                have = ", ".join(registry) or "none (see --actions and --webhook)"
+                console.print("left for a worker with their action: " + ", ".join(
+                    f"{count} step{'s' if count != 1 else ''} of {action}" for action, count in
+                    sorted(report.elsewhere.items())) + f"; this worker has: {have}")
+                said = dict(report.elsewhere)
             if once:
                 return
             if report.claimed < worker.batch:
