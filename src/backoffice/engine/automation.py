@@ -18,6 +18,7 @@ from backoffice.definitions.model import AutomatedStep, Definition, StateKind
 from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import Actor, Case, utc
 from backoffice.engine.in_doubt import InDoubtOperations
+from backoffice.limits import check_id
 from backoffice.engine.outbox import NewOutboxEntry, OutboxEntry, OutboxKind, OutboxStatus, step_key
 from backoffice.engine.ports import StoreTransaction
 from backoffice.engine.tasks import Assignment, NewTask, TaskKind, _role_of_queue
@@ -67,6 +68,7 @@ class AutomationOperations(InDoubtOperations):
         Raises:
             UnknownOutboxEntry: there is no such entry.
         """
+        check_id(entry_id, "the outbox entry id")
         found = self.store.outbox_entry(entry_id)
         if found is None:
             raise UnknownOutboxEntry(entry_id)

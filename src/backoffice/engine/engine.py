@@ -35,7 +35,8 @@ from backoffice.engine.sla import PausedTime, after_move, resolution_due
 from backoffice.engine.tasks import NewTask, TaskStatus, work_on_entering
 from backoffice.engine.timers import TimerOperations, schedule_on_move, timers_on_start
 from backoffice.engine.versions import DeployedVersion, RunningVersion, read_version, running_version
-from backoffice.errors import (ContractViolation, DuplicateIdempotencyKey, IdempotencyKeyReused, StaleVersion,
+from backoffice.limits import MAX_KEY_LENGTH, check_id, check_payload, check_text
+from backoffice.errors import (ContractViolation, InputRefused, DuplicateIdempotencyKey, IdempotencyKeyReused, StaleVersion,
                                TransitionNotAllowed, UnknownCase, UnknownWorkflow, VersionAlreadyDeployed,
                                VersionOutOfOrder, WorkflowNotActive)
 
@@ -91,6 +92,7 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         Raises:
             UnknownWorkflow: nothing is deployed under that name (or not that version).
         """
+        check_text(workflow, "the workflow")
         key = (workflow, version) if version is not None else None
         if key is not None and key in self._running:
             return self._running[key]
@@ -121,6 +123,14 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
             IdempotencyKeyReused: the key started a case with another payload.
         """
         now = utc(now)
+        check_text(workflow, "the workflow")
+        # Hostile input is refused before anything is read or written: deep, huge, non-finite or unstorable data.
+        payload = check_payload(payload, what="the payload")
+        if idempotency_key is not None:
+            check_text(idempotency_key, "the idempotency key")
+            if not idempotency_key.strip() or len(idempotency_key) > MAX_KEY_LENGTH:
+                raise InputRefused("the idempotency key", f"it is blank or longer than {MAX_KEY_LENGTH} characters",
+                                   f"a key of 1 to {MAX_KEY_LENGTH} characters, such as mail-42")
         intake_hash = hashlib.sha256(canonical_json(dict(payload)).encode("utf-8")).hexdigest() \
             if isinstance(payload, Mapping) else None
         if idempotency_key is not None:
@@ -203,6 +213,7 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         Raises:
             UnknownCase: there is no such case.
         """
+        check_id(case_id, "the case id")
         found = self.store.case(case_id)
         if found is None:
             raise UnknownCase(case_id)
@@ -226,6 +237,8 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
 
     def _decide(self, case: Case, to: str, *, actor: Actor, now: datetime, data: Mapping[str, Any] | None,
                 result: Mapping[str, Any] | None = None) -> tuple[Decision, dict[str, Any]]:
+        if data is not None:
+            check_payload(data, what="the data")
         # The case's own version decides, even when a newer one is deployed.
         definition = self.running(case.workflow, case.definition_version).definition
         merged = {**case.data, **(data or {})}

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import Actor, utc
 from backoffice.engine.tasks import DEFAULT_LEASE, Assignment, Task, TaskStatus
+from backoffice.limits import check_id, check_lease
 from backoffice.errors import (ContractViolation, NotEligibleForTask, TaskAlreadyClaimed, TaskClosed, TaskNotClaimed,
                                TransitionNotAllowed, UnknownTask)
 
@@ -31,6 +32,7 @@ class QueueOperations:
         Raises:
             UnknownTask: there is no such task.
         """
+        check_id(task_id, "the task id")
         found = self.store.task(task_id)
         if found is None:
             raise UnknownTask(task_id)
@@ -50,6 +52,7 @@ class QueueOperations:
             TaskAlreadyClaimed: someone else holds a live claim.
         """
         now = utc(now)
+        check_lease(lease, "the claim's lease")
         task = self.task(task_id)
         self._check_open_and_eligible(task, actor)
         with self.store.transaction() as tx:
@@ -67,6 +70,7 @@ class QueueOperations:
         live claim is skipped; one whose claim expired is taken over.
         """
         now = utc(now)
+        check_lease(lease, "the claim's lease")
         names = [queues] if isinstance(queues, str) else list(queues)
         with self.store.transaction() as tx:
             task = tx.claim_next(names, actor=actor.id, roles=actor.roles, now=now, until=now + lease)
