@@ -214,17 +214,71 @@ def check_lease(lease: Any, what: str = "the lease") -> timedelta:
     return lease
 
 
-def check_file_size(path: Any, what: str = "the file") -> None:
-    """Refuse a file past MAX_FILE_BYTES before reading it (a missing file is the caller's to report)."""
+def check_file_size(path: Any, what: str = "the file", *, limit: int | None = None) -> None:
+    """Refuse a file past `limit` (MAX_FILE_BYTES) before reading it (a missing file is the caller's to report)."""
+    limit = limit or MAX_FILE_BYTES
     try:
         size = os.stat(path).st_size
     except (OSError, ValueError):
         return
-    if size > MAX_FILE_BYTES:
-        raise InputRefused(f"{path}", f"{what} is {mib(size)}", f"at most {mib(MAX_FILE_BYTES)} "
-                           f"(BACKOFFICE_MAX_FILE_BYTES)")
+    if size > limit:
+        setting = "BACKOFFICE_MAX_FILE_BYTES" if limit == MAX_FILE_BYTES else "BACKOFFICE_MAX_PAYLOAD_BYTES"
+        raise InputRefused(f"{path}", f"{what} is {mib(size)}", f"at most {mib(limit)} ({setting})")
 
 
 def _short(value: Any) -> str:
     text = repr(value) if not isinstance(value, int) or abs(value) < 10 ** 30 else f"an integer of {len(str(abs(value)))} digits"
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_yaml(text: str, what: str) -> None:
+    """Refuse YAML whose aliases expand past MAX_YAML_NODES (an alias bomb), or nested past the parser's reach.
+
+    The text is composed into its node graph, in which an alias is one shared node: counting
+    the nodes as they would be once expanded costs one pass over the graph, and nothing is built.
+    Syntax errors are left to the caller's parser, which reports them with their line.
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+    try:
+        root = YAML(typ="safe", pure=True).compose(text)
+    except YAMLError:
+        return
+    except RecursionError:
+        raise InputRefused(what, "the YAML is nested too deep to read", "at most a few hundred levels") from None
+    if root is None:
+        return
+
+    def children(node: Any) -> list[Any]:
+        if isinstance(node, MappingNode):
+            return [part for pair in node.value for part in pair]
+        if isinstance(node, SequenceNode):
+            return list(node.value)
+        return []
+
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            open_nodes.discard(key)
+            sizes[key] = min(1 + sum(sizes[id(child)] for child in children(node)), MAX_YAML_NODES + 1)
+            continue
+        if key in sizes:
+            continue
+        open_nodes.add(key)
+        stack.append((node, True))
+        for child in children(node):
+            if id(child) in open_nodes:
+                line = node.start_mark.line + 1 if node.start_mark else None
+                raise InputRefused(what, f"an alias at line {line} refers to a node that holds it (a loop)",
+                                   "YAML without recursive aliases")
+            if id(child) not in sizes:
+                stack.append((child, False))
+    if sizes[id(root)] > MAX_YAML_NODES:
+        raise InputRefused(what, f"its aliases expand it past {MAX_YAML_NODES:,} nodes (an alias bomb)",
+                           f"at most {MAX_YAML_NODES:,} values once aliases are expanded; write the values out")

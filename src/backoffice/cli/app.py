@@ -234,6 +234,13 @@ def _app_for(arguments: list[str]) -> typer.Typer:
     return map_app if words[:1] == ["map"] else app
 
 
+def _refuse_unreadable_arguments(arguments: list[str]) -> None:
+    """Refuse an argument with bytes that are not UTF-8 (they arrive as lone surrogates) or a NUL, before any command."""
+    from backoffice.limits import check_text
+    for position, argument in enumerate(arguments, start=1):
+        check_text(argument, f"argument {position} ({argument.encode('utf-8', 'replace').decode()[:40]!r})")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; a user's mistake prints one line and exits with status 2."""
     # Arrow's default allocator (mimalloc) keeps what it frees for reuse; a command that reads
@@ -251,6 +258,7 @@ def main(argv: list[str] | None = None) -> None:
         # check at exit that everything was freed) are collected as usual.
         gc.freeze()
     try:
+        _refuse_unreadable_arguments(arguments)
         _app_for(arguments)(args=arguments, standalone_mode=True)
     except UserError as exc:
         if _state["debug"]:

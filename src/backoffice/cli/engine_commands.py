@@ -53,17 +53,19 @@ def _actor_id(actor: str | None) -> str:
 
 def _payload(text: str, option: str) -> dict[str, Any]:
     """Read a JSON object given inline or as @file.json."""
+    from backoffice.limits import MAX_PAYLOAD_BYTES, check_file_size, parse_json
     where: str | Path = option
     if text.startswith("@"):
         path = Path(text[1:])
+        check_file_size(path, "the payload file", limit=MAX_PAYLOAD_BYTES)
         try:
             text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8"
             raise PayloadFileError(path, f"cannot read the file ({reason})", expected="a JSON object") from exc
         where = path
     try:
-        value = json.loads(text)
+        value = parse_json(text, what=str(where))
     except json.JSONDecodeError as exc:
         if isinstance(where, Path):
             raise PayloadFileError(where, f"not JSON: {exc.msg}", line=exc.lineno, column=exc.colno,
