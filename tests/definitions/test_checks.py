@@ -490,3 +490,15 @@ def test_a_manual_twin_with_a_way_out_for_people_passes(definition):
                       + "  - {from: post-by-hand, to: done, guard: \"has(data.note)\"}\n")
     report = check_definition(path)
     assert report.ok, [str(p) for p in report.problems]
+
+
+@pytest.mark.parametrize("guard, says", [
+    ("data.vendor.size() > 0 && " + " || ".join(["data.amount > 1.0"] * 120), "characters long"),
+    ("[1, 2].map(x, [3].map(y, x + y)).size() > 0", "inside another macro"),
+    ("(" * 40 + "data.amount" + ")" * 40 + " > 1.0", "brackets"),
+])
+def test_a_guard_of_unbounded_cost_is_flagged(definition, guard, says):
+    path = definition(transitions=BASE["transitions"].replace(
+        "{from: work, to: done}", "{from: work, to: done, guard: '" + guard + "'}"))
+    problem = only(check_definition(path).errors, "cel-cost")
+    assert says in problem.message

@@ -470,7 +470,7 @@ class _Checker:
                 continue
             problem = expression.syntax_problem
             if problem is not None:
-                self._at_expression("cel-syntax", path, problem.offset, problem.message, problem.expected)
+                self._at_expression(problem.code, path, problem.offset, problem.message, problem.expected)
                 continue
             for reference_problem in expression.unknown_references(self.data_fields):
                 self._at_expression("unknown-reference", path, reference_problem.offset, reference_problem.message,
