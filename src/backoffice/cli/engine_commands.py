@@ -366,13 +366,12 @@ def _registry(modules: list[str], webhooks: list[str]):
     registry = ActionRegistry()
     for spec in modules:
         module_name, _, attribute = spec.partition(":")
-        try:
-            found = getattr(_actions_module(module_name), attribute or "registry")
-        except (ImportError, AttributeError, OSError, SyntaxError) as exc:
-            raise BadOption("--actions", spec, f"module:attribute or file.py:attribute naming an ActionRegistry "
-                                               f"({exc})") from exc
+        module = _actions_module(module_name, spec)
+        found = getattr(module, attribute or "registry", None)
         if not isinstance(found, ActionRegistry):
-            raise BadOption("--actions", spec, "module:attribute or file.py:attribute naming an ActionRegistry")
+            held = "nothing" if found is None else f"a {type(found).__name__}"
+            raise BadOption("--actions", spec, f"module:attribute or file.py:attribute naming an ActionRegistry "
+                                               f"({attribute or 'registry'} holds {held} there)")
         for name in found:
             registry.register(name, found.get(name))
     for spec in webhooks:
@@ -383,20 +382,44 @@ def _registry(modules: list[str], webhooks: list[str]):
     return registry
 
 
-def _actions_module(name: str):
-    """Import a module by name, or load a Python file by path (a team's actions need not be a package)."""
+def _actions_module(name: str, spec: str):
+    """Import a module by name, or load a Python file by path (a team's actions need not be a package).
+
+    Nothing of a file runs before it is checked: it must exist, be a .py file within the size
+    limit, and compile; then it runs, and whatever it raises is reported as the option's error.
+    """
     import importlib
     import importlib.util
 
-    if not name.endswith(".py"):
-        return importlib.import_module(name)
-    path = Path(name)
-    spec = importlib.util.spec_from_file_location(f"backoffice_actions_{path.stem}", path)
-    if spec is None or spec.loader is None or not path.is_file():
-        raise ImportError(f"no Python file at {name}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from backoffice.limits import check_file_size
+
+    def refuse(problem: str, exc: BaseException | None = None) -> BadOption:
+        return BadOption("--actions", spec, f"module:attribute or file.py:attribute naming an ActionRegistry "
+                                            f"({problem})")
+
+    try:
+        if not name.endswith(".py"):
+            if not name or importlib.util.find_spec(name) is None:
+                raise refuse(f"no module {name!r} can be imported")
+            return importlib.import_module(name)
+        path = Path(name)
+        if not path.is_file():
+            raise refuse(f"no Python file at {name}")
+        check_file_size(path, "the actions file")
+        source = path.read_bytes()
+        compile(source, str(path), "exec")  # a syntax error is reported before any of its code runs
+        module_spec = importlib.util.spec_from_file_location(f"backoffice_actions_{path.stem}", path)
+        if module_spec is None or module_spec.loader is None:
+            raise refuse(f"{name} cannot be loaded as a module")
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+        return module
+    except BadOption:
+        raise
+    except SyntaxError as exc:
+        raise refuse(f"{exc.filename or name}, line {exc.lineno}: syntax error: {exc.msg}") from None
+    except (Exception, SystemExit) as exc:  # the file's own code failed: its error is the user's to fix
+        raise refuse(f"importing it raised {type(exc).__name__}: {str(exc)[:300]}") from None
 
 
 def worker_command(
