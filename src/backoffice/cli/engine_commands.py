@@ -48,7 +48,9 @@ def _now() -> datetime:
 
 
 def _actor_id(actor: str | None) -> str:
-    return actor or getpass.getuser()
+    from backoffice.limits import check_actor_id
+    # Only an absent --as means "me": a blank one is a mistake, not the login name.
+    return getpass.getuser() if actor is None else check_actor_id(actor)
 
 
 def _payload(text: str, option: str) -> dict[str, Any]:
