@@ -187,6 +187,17 @@ def check_id(value: Any, what: str) -> int:
     return value
 
 
+def check_page(*, after_id: Any = 0, limit: Any = 100, **ids: Any) -> None:
+    """Refuse the paging and filter values of a listing that no database stores (ids past 64 bits, a limit below 1)."""
+    if isinstance(after_id, bool) or not isinstance(after_id, int) or not 0 <= after_id <= MAX_ID:
+        raise InputRefused("the id to list after", f"{_short(after_id)} is out of range", f"0 to {MAX_ID}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_ID:
+        raise InputRefused("the limit", f"{_short(limit)} is out of range", "a number of rows from 1")
+    for name, value in ids.items():
+        if value is not None:
+            check_id(value, f"the {name.replace('_', ' ')}")
+
+
 def check_actor_id(value: Any) -> str:
     """Refuse an actor id that is not text, blank, too long or holds control characters; return it."""
     if not isinstance(value, str):

@@ -18,7 +18,7 @@ from backoffice.definitions.model import AutomatedStep, Definition, StateKind
 from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import Actor, Case, utc
 from backoffice.engine.in_doubt import InDoubtOperations
-from backoffice.limits import check_id
+from backoffice.limits import check_id, check_page
 from backoffice.engine.outbox import NewOutboxEntry, OutboxEntry, OutboxKind, OutboxStatus, step_key
 from backoffice.engine.ports import StoreTransaction
 from backoffice.engine.tasks import Assignment, NewTask, TaskKind, _role_of_queue
@@ -60,6 +60,7 @@ class AutomationOperations(InDoubtOperations):
     def outbox(self: Engine, *, status: OutboxStatus | None = None, case_id: int | None = None,
                after_id: int = 0, limit: int = 100) -> Sequence[OutboxEntry]:
         """Return outbox entries by id, filtered by what is given."""
+        check_page(after_id=after_id, limit=limit, case_id=case_id)
         return self.store.outbox_entries(status=status, case_id=case_id, after_id=after_id, limit=limit)
 
     def outbox_entry(self: Engine, entry_id: int) -> OutboxEntry:

@@ -35,7 +35,7 @@ from backoffice.engine.sla import PausedTime, after_move, resolution_due
 from backoffice.engine.tasks import NewTask, TaskStatus, work_on_entering
 from backoffice.engine.timers import TimerOperations, schedule_on_move, timers_on_start
 from backoffice.engine.versions import DeployedVersion, RunningVersion, read_version, running_version
-from backoffice.limits import MAX_KEY_LENGTH, check_id, check_payload, check_text
+from backoffice.limits import MAX_KEY_LENGTH, check_id, check_page, check_payload, check_text
 from backoffice.errors import (ContractViolation, InputRefused, DuplicateIdempotencyKey, IdempotencyKeyReused, StaleVersion,
                                TransitionNotAllowed, UnknownCase, UnknownWorkflow, VersionAlreadyDeployed,
                                VersionOutOfOrder, WorkflowNotActive)
@@ -222,6 +222,7 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
     def cases(self, *, workflow: str | None = None, state: str | None = None, queue: str | None = None,
               after_id: int = 0, limit: int = 100) -> Sequence[Case]:
         """Return cases in id order, after `after_id` (for paging), filtered by what is given."""
+        check_page(after_id=after_id, limit=limit)
         return self.store.cases(workflow=workflow, state=state, queue=queue, after_id=after_id, limit=limit)
 
     def history(self, case_id: int) -> Sequence[EngineEvent]:

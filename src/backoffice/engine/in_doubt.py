@@ -68,7 +68,7 @@ class InDoubtOperations:
 
     def steps_in_doubt(self: Engine, *, after_id: int = 0, limit: int = 100) -> Sequence[OutboxEntry]:
         """Return the steps in doubt, oldest first."""
-        return self.store.outbox_entries(status=OutboxStatus.IN_DOUBT, after_id=after_id, limit=limit)
+        return self.outbox(status=OutboxStatus.IN_DOUBT, after_id=after_id, limit=limit)
 
     def confirm_step(self: Engine, entry_id: int, *, happened: bool, actor: Actor, now: datetime,
                      result: Mapping[str, Any] | None = None, then: NotHappened = NotHappened.RETRY) -> Case:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import Actor, utc
 from backoffice.engine.tasks import DEFAULT_LEASE, Assignment, Task, TaskStatus
-from backoffice.limits import check_id, check_lease
+from backoffice.limits import check_id, check_lease, check_page
 from backoffice.errors import (ContractViolation, NotEligibleForTask, TaskAlreadyClaimed, TaskClosed, TaskNotClaimed,
                                TransitionNotAllowed, UnknownTask)
 
@@ -41,6 +41,7 @@ class QueueOperations:
     def tasks(self: Engine, *, queue: str | None = None, case_id: int | None = None,
               status: TaskStatus | None = TaskStatus.OPEN, after_id: int = 0, limit: int = 100) -> Sequence[Task]:
         """Return tasks by id (open ones unless `status` says otherwise), filtered by what is given."""
+        check_page(after_id=after_id, limit=limit, case_id=case_id)
         return self.store.tasks(queue=queue, case_id=case_id, status=status, after_id=after_id, limit=limit)
 
     def claim(self: Engine, task_id: int, *, actor: Actor, now: datetime, lease: timedelta = DEFAULT_LEASE) -> Task:
