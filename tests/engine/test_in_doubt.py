@@ -244,3 +244,12 @@ def test_the_lease_is_renewed_while_a_slow_action_runs_so_no_second_worker_takes
 def test_an_absurd_lease_is_refused(automated, lease):
     with pytest.raises(InputRefused, match="lease"):
         Worker(automated, ActionRegistry(), lease=lease)
+
+
+def test_nobody_moves_the_case_while_its_step_is_running(automated):
+    case = case_in_step(automated)
+    with automated.store.transaction() as tx:
+        [entry] = tx.claim_outbox(worker="busy", now=later(1), until=later(1) + timedelta(minutes=5), limit=1)
+    with pytest.raises(TransitionNotAllowed, match="running now for busy"):
+        automated.transition(case.id, "triage", actor=DESK, expected_version=case.version, now=later(1),
+                             data={"ticket": "by hand"})

@@ -27,6 +27,7 @@ from backoffice.engine.automation import AutomationOperations
 from backoffice.engine.duplicates import DUPLICATE_RULE_ACTOR, duplicate_key, duplicate_window_start
 from backoffice.engine.exceptions import ExceptionOperations
 from backoffice.engine.migration import MigrationOperations
+from backoffice.engine.outbox import OutboxStatus
 from backoffice.engine.notifications import NotificationOperations
 from backoffice.engine.queues import QueueOperations
 from backoffice.engine.ports import NewCase, Store, StoredVersion, StoreTransaction
@@ -245,6 +246,10 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         merged = {**case.data, **(data or {})}
         if result is None and definition.automated_step(case.state) is not None:
             doubt = self._step_is_in_doubt(case)
+            if doubt is not None and doubt.status is OutboxStatus.RUNNING:
+                # Its call is in flight: moving on by hand now could make the effect twice.
+                return Decision(False, f"{doubt.action!r} (outbox entry {doubt.id}) is running now for "
+                                       f"{doubt.claimed_by}; expected to wait for its answer"), merged
             if doubt is not None:
                 # Its call may have reached the other system: moving on by hand could make the effect twice.
                 return Decision(False, f"the outcome of {doubt.action!r} (outbox entry {doubt.id}) is in doubt: "

@@ -176,8 +176,9 @@ class InDoubtOperations:
         return None
 
     def _step_is_in_doubt(self: Engine, case: Case) -> OutboxEntry | None:
-        """Return the case's step in doubt in its current state, or None."""
-        for entry in self.store.outbox_entries(case_id=case.id, status=OutboxStatus.IN_DOUBT, limit=100):
-            if entry.kind is OutboxKind.STEP and entry.state == case.state:
-                return entry
+        """Return the case's step in its current state whose call is in flight or in doubt, or None."""
+        for status in (OutboxStatus.IN_DOUBT, OutboxStatus.RUNNING):
+            for entry in self.store.outbox_entries(case_id=case.id, status=status, limit=100):
+                if entry.kind is OutboxKind.STEP and entry.state == case.state:
+                    return entry
         return None
