@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from backoffice.engine import Actor, Engine
+from backoffice.engine import Actor
 from backoffice.engine.actions import ActionRegistry
 from backoffice.engine.in_doubt import NotHappened
 from backoffice.engine.outbox import OutboxStatus
