@@ -55,12 +55,32 @@ class CommitCounter:
         dialect.do_commit = timed_commit
 
 
+MAX_WORKERS = 64
+"""Reviewers reviewer-0 to reviewer-63 are in the directory: enough for any worker count benchmarked."""
+
+
 def open_engine(database: str, *, deploy: bool) -> Engine:
-    """Open the store (migrating it) and return an engine over it, with the approval definition deployed."""
+    """Open the store (migrating it) and return an engine over it, with the approval definition deployed.
+
+    Deploying also fills the directory (once): the lead as its administrator, the requester, and
+    the reviewers holding `reviewer`; the engine establishes every actor from it.
+    """
     engine = Engine(SqlStore.open(database))
     if deploy:
+        seed_directory(engine)
         engine.deploy(DEFINITION, actor="lead", now=CLOCK)
     return engine
+
+
+def seed_directory(engine: Engine) -> None:
+    """Add the workload's people to an empty directory (a directory with people is left as it is)."""
+    if engine.store.count_people():
+        return
+    engine.bootstrap("lead", now=CLOCK)
+    engine.add_person(REQUESTER.id, name="Ann", actor="lead", now=CLOCK)
+    for reviewer in (REVIEWER.id, *(f"reviewer-{worker}" for worker in range(MAX_WORKERS))):
+        engine.add_person(reviewer, name=reviewer, actor="lead", now=CLOCK)
+        engine.grant("reviewer", to=reviewer, actor="lead", now=CLOCK)
 
 
 def decided_state(case_number: int) -> str:

@@ -3,6 +3,7 @@ the engine's databases (SQLite always, PostgreSQL when BACKOFFICE_TEST_POSTGRES_
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,8 @@ import pytest
 from .databases import DATABASES, database_target
 
 REPOSITORY = Path(__file__).resolve().parents[1]
-SHARED_LOGS = REPOSITORY.parent / "shared" / "data" / "logs"
+# BACKOFFICE_SHARED_LOGS points elsewhere (a checkout in a worktree, away from ../shared).
+SHARED_LOGS = Path(os.environ.get("BACKOFFICE_SHARED_LOGS") or REPOSITORY.parent / "shared" / "data" / "logs")
 SAMPLES = REPOSITORY / "src" / "backoffice" / "samples"
 
 
@@ -50,5 +52,8 @@ def store(database: str):
 
 @pytest.fixture
 def engine(store):
+    """An engine whose directory holds the suite's people and their roles (see directory_fixtures)."""
     from backoffice.engine import Engine
-    return Engine(store)
+
+    from .directory_fixtures import seed
+    return seed(Engine(store))

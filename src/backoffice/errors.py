@@ -89,13 +89,16 @@ class MissingColumn(LogFileError):
     """A required column of the event schema was not found."""
 
     def __init__(self, path: Path | str, role: str, found: Sequence[str],
-                 suggestion: str | None, option: str) -> None:
+                 suggestion: str | None, option: str, *, named: str | None = None) -> None:
         self.role = role
         self.found = list(found)
         self.suggestion = suggestion
+        self.named = named
         shown = ", ".join(found[:30]) + (" ..." if len(found) > 30 else "")
         hint = f"; did you mean {option} {suggestion!r}?" if suggestion else ""
-        super().__init__(path, f"no {role} column (columns found: {shown}){hint}",
+        missing = (f"no {role} column {named!r} (named by {option})" if named is not None
+                   else f"no {role} column")
+        super().__init__(path, f"{missing} (columns found: {shown}){hint}",
                          expected=f"a column named as in the event schema, or {option} NAME")
 
 
@@ -647,9 +650,154 @@ class InputRefused(UserError):
         super().__init__(f"{what}: {problem}; expected {expected}")
 
 
-class InvalidActor(InputRefused, ValueError):
-    """An actor id that is blank, too long, or holds control characters (a ValueError too, as it always was)."""
+# --- the directory and the gate: who acts, and with what authority ---
+
+class IdentityError(UserError):
+    """Who acts could not be established, or may not do what they asked."""
+
+
+class UnknownActor(IdentityError):
+    """An id that names no person or service account in the directory."""
+
+    def __init__(self, actor: str) -> None:
+        self.actor = actor
+        super().__init__(f"{actor!r} is not in the directory; expected a person or service account added with "
+                         f"`backoffice directory person add` (or `service-account add`)")
+
+
+class InactiveActor(IdentityError):
+    """A deactivated person or service account."""
+
+    def __init__(self, actor: str) -> None:
+        self.actor = actor
+        super().__init__(f"{actor!r} is deactivated in the directory; expected an active person or service account")
+
+
+class BadActorId(IdentityError, InputRefused, ValueError):
+    """An actor id that is not text, blank, too long, or holds control characters or lone surrogates.
+
+    Refused hostile input too (an `InputRefused`), and a ValueError as a blank id always was.
+    """
 
     def __init__(self, value: object, problem: str) -> None:
         self.value = value
-        super().__init__("the actor", problem, "a person or service account id such as alice or svc-portal")
+        InputRefused.__init__(self, "the actor", problem, "a person or service account id such as alice or svc-portal")
+
+
+class RoleNotHeld(IdentityError):
+    """A chosen role the actor does not hold (in this workflow)."""
+
+    def __init__(self, actor: str, role: str, held: Sequence[str], *, workflow: str | None = None) -> None:
+        self.actor = actor
+        self.role = role
+        self.held = list(held)
+        self.workflow = workflow
+        where = f" in {workflow}" if workflow else ""
+        holds = ", ".join(held) if held else "no role"
+        super().__init__(f"{actor} does not hold the role {role!r}{where}; they hold {holds}; expected --role to "
+                         f"name one of the roles the directory grants them")
+
+
+class NotAuthorizedOnBehalf(IdentityError):
+    """Acting for someone else without the administrator role or a delegation that covers the act."""
+
+    def __init__(self, actor: str, on_behalf_of: str, reason: str) -> None:
+        self.actor = actor
+        self.on_behalf_of = on_behalf_of
+        self.reason = reason
+        super().__init__(f"{actor} may not act on behalf of {on_behalf_of}: {reason}; expected the administrator "
+                         f"role, or a delegation from {on_behalf_of} that covers this workflow, role and time")
+
+
+class NotAdministrator(IdentityError):
+    """A change to the directory by someone who is not an administrator."""
+
+    def __init__(self, actor: str, what: str) -> None:
+        self.actor = actor
+        self.what = what
+        super().__init__(f"{actor} may not {what}: it needs the administrator role")
+
+
+class DirectoryConflict(UserError):
+    """A directory change that clashes with what is there (an id taken, a grant that is not there)."""
+
+    def __init__(self, what: str, expected: str) -> None:
+        self.what = what
+        self.expected = expected
+        super().__init__(f"{what}; expected {expected}")
+
+
+class DelegationRefused(UserError):
+    """A delegation that cannot be made: a delegate who is not eligible, a bad window, a transitive chain."""
+
+    def __init__(self, delegator: str, delegate: str, reason: str) -> None:
+        self.delegator = delegator
+        self.delegate = delegate
+        self.reason = reason
+        super().__init__(f"{delegator} cannot delegate to {delegate}: {reason}")
+
+
+class BadToken(IdentityError):
+    """A token that is unknown, revoked or expired, or used for a role outside its scope."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(f"the token in BACKOFFICE_TOKEN {problem}; expected a live token from "
+                         f"`backoffice directory token create`")
+
+
+class NoIdentity(IdentityError):
+    """A command run with no token and by an operating-system user the directory does not map."""
+
+    def __init__(self, os_user: str, *, empty: bool) -> None:
+        self.os_user = os_user
+        self.empty = empty
+        if empty:
+            hint = (f"the directory is empty: bootstrap it with `backoffice directory bootstrap --admin ID`, which "
+                    f"maps {os_user!r} to the first administrator")
+        else:
+            hint = (f"expected BACKOFFICE_TOKEN set to a token from `backoffice directory token create`, or "
+                    f"{os_user!r} mapped to a person with `backoffice directory person add ID --os-user {os_user}`")
+        super().__init__(f"no identity: no token in BACKOFFICE_TOKEN and the operating-system user {os_user!r} is "
+                         f"not mapped to a person in the directory; {hint}")
+
+
+class AlreadyBootstrapped(DirectoryConflict):
+    """Bootstrap on a directory that already has people."""
+
+    def __init__(self, people: int) -> None:
+        self.people = people
+        UserError.__init__(self, f"the directory already has {people} person(s): bootstrap only works on an empty "
+                                 f"directory; expected an administrator to add people with "
+                                 f"`backoffice directory person add`")
+
+
+class ImportFileError(UserError):
+    """An HRIS export that cannot be imported; every bad row is named by its line (or item) and field."""
+
+    def __init__(self, path: Path | str, problems: Sequence[tuple[str, str, str]]) -> None:
+        self.path = Path(path)
+        self.problems = list(problems)
+        shown = "; ".join(f"{path}, {where}" + (f", field {field}" if field else "") + f": {problem}"
+                          for where, field, problem in self.problems[:20])
+        more = f"; and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
+        super().__init__(f"nothing imported: {shown}{more}")
+
+
+# BPMN
+
+
+class BpmnFileError(UserError):
+    """A file that cannot be read as a BPMN 2.0 process: where the problem is and what was expected."""
+
+    def __init__(self, path: Path | str, problem: str, *, line: int | None = None, expected: str | None = None,
+                 element: str | None = None) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        self.line = line
+        self.expected = expected
+        self.element = element
+        message = f"{_where(path, line)}: {problem}"
+        if expected:
+            message += f"; expected {expected}"
+        super().__init__(message)

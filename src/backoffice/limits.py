@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from backoffice.errors import InputRefused, InvalidActor
+from backoffice.errors import BadActorId, InputRefused
 
 
 def _setting(name: str, default: int) -> int:
@@ -201,17 +201,17 @@ def check_page(*, after_id: Any = 0, limit: Any = 100, **ids: Any) -> None:
 def check_actor_id(value: Any) -> str:
     """Refuse an actor id that is not text, blank, too long or holds control characters; return it."""
     if not isinstance(value, str):
-        raise InvalidActor(value, f"{type(value).__name__} is not text")
+        raise BadActorId(value, f"{type(value).__name__} is not text")
     if not value.strip():
-        raise InvalidActor(value, "the id is blank")
+        raise BadActorId(value, "the id is blank")
     if len(value) > MAX_ACTOR_LENGTH:
-        raise InvalidActor(value, f"the id is {len(value)} characters long, more than {MAX_ACTOR_LENGTH}")
+        raise BadActorId(value, f"the id is {len(value)} characters long, more than {MAX_ACTOR_LENGTH}")
     if _CONTROL.search(value):
-        raise InvalidActor(value, "the id holds a control character (a NUL byte, a newline...)")
+        raise BadActorId(value, "the id holds a control character (a NUL byte, a newline...)")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidActor(value, "the id holds a lone surrogate") from None
+        raise BadActorId(value, "the id holds a lone surrogate") from None
     return value
 
 

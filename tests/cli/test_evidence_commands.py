@@ -86,7 +86,7 @@ def test_draft_without_an_output_prints_the_yaml_and_keeps_the_summary_apart(tmp
     assert "id: expense-claim\n" in result.stdout
     assert result.stderr.splitlines() == [
         "drafted expense-claim: 5 states, 4 transitions, 3 roles, 0 exception reasons",
-        "from the 1 most frequent variants, covering 75.0% of 12 cases"]
+        "from the most frequent variant, covering 75.0% of 12 cases"]
 
 
 def test_draft_does_not_overwrite_a_file_unless_forced(tmp_path):

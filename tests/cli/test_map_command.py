@@ -92,8 +92,10 @@ def test_map_of_the_engines_own_events_is_one_command_away(tmp_path):
 
     start = datetime(2024, 3, 4, 9, tzinfo=timezone.utc)
     database = tmp_path / "engine.db"
+    from ..directory_fixtures import seed
+
     store = SqlStore.open(database)
-    engine = Engine(store)
+    engine = seed(Engine(store))
     engine.deploy(LIBRARY / "service-request.yaml", actor="lead", now=start)
     for number in range(3):
         case = engine.start_case("service-request", {

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ..directory_fixtures import Login
 from ..engine.automated_steps import ACTION, automated_text
 from .test_engine_commands import PAYLOAD, backoffice, database  # noqa: F401 (fixtures)
 from .test_engine_commands import TEMPLATE as TEMPLATE_FILE
@@ -40,9 +41,9 @@ def hook():
 def test_a_dead_letter_is_listed_and_replayed_from_the_command_line(database, backoffice, hook, tmp_path: Path):
     definition = tmp_path / "service-request.yaml"
     definition.write_text(automated_text(attempts=1))
-    assert backoffice("deploy", str(definition), "--as", "lead")[0] == 0
-    assert backoffice("case", "start", "service-request", "--data", json.dumps(PAYLOAD), "--as", "ann")[0] == 0
-    status, _, err = backoffice("case", "transition", "1", "notify", "--expected-version", "1", "--as", "bob",
+    assert backoffice("deploy", str(definition), Login("lead"))[0] == 0
+    assert backoffice("case", "start", "service-request", "--data", json.dumps(PAYLOAD), Login("ann"))[0] == 0
+    status, _, err = backoffice("case", "transition", "1", "notify", "--expected-version", "1", Login("bob"),
                                 "--role", "service-desk")
     assert status == 0, err
     webhook = f"{ACTION}=http://127.0.0.1:{hook.server_address[1]}/hook"
@@ -59,7 +60,7 @@ def test_a_dead_letter_is_listed_and_replayed_from_the_command_line(database, ba
     assert (dead["case_id"], dead["action"], dead["status"]) == (1, ACTION, "dead")
     assert "failed" in dead["last_error"]
 
-    status, out, _ = backoffice("dlq", "replay", str(dead["id"]), "--as", "lead")
+    status, out, _ = backoffice("dlq", "replay", str(dead["id"]), Login("lead"))
     assert status == 0 and f"is pending again, key {dead['idempotency_key']}" in out
     hook.up = True
     status, out, _ = backoffice("worker", "--once", "--webhook", webhook)
@@ -71,7 +72,7 @@ def test_a_dead_letter_is_listed_and_replayed_from_the_command_line(database, ba
 
 
 def test_replaying_an_unknown_entry_is_a_user_error(database, backoffice):
-    status, _, err = backoffice("dlq", "replay", "7")
+    status, _, err = backoffice("dlq", "replay", "7", Login("lead"))
     assert status == 2 and "no outbox entry 7" in err
 
 
@@ -95,9 +96,9 @@ def notify_desk(call):
 def test_the_worker_runs_actions_from_a_python_file(database, backoffice, tmp_path: Path):
     definition = tmp_path / "service-request.yaml"
     definition.write_text(automated_text())
-    backoffice("deploy", str(definition), "--as", "lead")
-    backoffice("case", "start", "service-request", "--data", json.dumps(PAYLOAD), "--as", "ann")
-    backoffice("case", "transition", "1", "notify", "--expected-version", "1", "--as", "bob", "--role", "service-desk")
+    backoffice("deploy", str(definition), Login("lead"))
+    backoffice("case", "start", "service-request", "--data", json.dumps(PAYLOAD), Login("ann"))
+    backoffice("case", "transition", "1", "notify", "--expected-version", "1", Login("bob"), "--role", "service-desk")
     actions = tmp_path / "desk_actions.py"
     actions.write_text(ACTIONS_FILE)
     status, out, err = backoffice("worker", "--once", "--actions", f"{actions}:registry")
@@ -107,7 +108,7 @@ def test_the_worker_runs_actions_from_a_python_file(database, backoffice, tmp_pa
 
 
 def test_an_actions_file_that_is_missing_or_holds_no_registry_is_a_clear_error(database, backoffice, tmp_path):
-    backoffice("deploy", str(TEMPLATE_FILE), "--as", "lead")
+    backoffice("deploy", str(TEMPLATE_FILE), Login("lead"))
     status, _, err = backoffice("worker", "--once", "--actions", f"{tmp_path / 'nowhere.py'}:registry")
     assert status == 2 and "nowhere.py" in err and "file.py:attribute" in err
     not_a_registry = tmp_path / "plain.py"

@@ -13,6 +13,7 @@ from backoffice.definitions import check_definition, load_definition
 from backoffice.definitions.conformance import DeviationKind, conform
 from backoffice.definitions.draft import draft_definition
 from backoffice.errors import BadOption
+from backoffice.mapping import analyze
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 OWNER = "owner: {role: TBD}"
@@ -130,9 +131,9 @@ def test_the_log_gives_inputs_systems_and_a_proposed_sla(expense_draft):
 
 def test_the_draft_says_what_it_is_made_of_in_comments(expense_draft):
     first = expense_draft.text.splitlines()[0]
-    assert first.startswith("# DRAFT made by `backoffice draft` from expense-claims.csv: 20 cases, 89 events")
+    assert first.startswith("# DRAFT made by `backoffice draft` from expense-claims.csv: 20 cases, 89 steps")
     assert "status: draft # set active" in expense_draft.text
-    assert "submit-expense: {kind: human_task, title: Submit expense, role: employee} # 20 cases, 23 events" \
+    assert "submit-expense: {kind: human_task, title: Submit expense, role: employee} # 20 cases, 23 steps" \
         in expense_draft.text
 
 
@@ -194,3 +195,32 @@ def test_an_activity_named_like_an_added_state_keeps_its_own_state(tmp_path):
     path.write_text(filled(draft.text, role="unassigned", system="source-system"))
     report = conform(read_log(log), load_definition(path))
     assert report.activity_states == {"Done": "done-2", "Intake": "intake-2"} and report.conforming == 3
+
+
+def test_draft_conform_and_map_read_a_lifecycle_log_alike(tmp_path):
+    # Each step logged as schedule, start and complete: one activity instance, one state visit.
+    rows = ["case_id,activity,timestamp,lifecycle,role"]
+    for case in range(6):
+        day = f"2024-02-{case + 1:02d}"
+        for hour, activity, role in ((9, "Submit claim", "employee"), (11, "Review claim", "manager"),
+                                     (14, "Pay claim", "finance")):
+            for minute, word in ((0, "schedule"), (10, "start"), (40, "complete")):
+                rows.append(f"c{case},{activity},{day}T{hour:02d}:{minute:02d}:00Z,{word},{role}")
+    path = tmp_path / "claims.csv"
+    path.write_text("\n".join(rows) + "\n")
+    log = read_log(path)
+    process_map = analyze(log)
+    draft = draft_definition(log, coverage=1.0)
+    assert process_map.summary.steps == 18 and process_map.summary.variants == 1
+    assert draft.cases == 6 and draft.variants == 1 and draft.states == 3 + 2  # three steps, intake and done
+    assert "54 events" not in draft.text and "6 cases, 18 steps" in draft.text.splitlines()[0]
+    definition = load_definition(_written(tmp_path, filled(draft.text, role="manager", system="source-system")))
+    report = conform(log, definition)
+    assert report.events_replayed == process_map.summary.steps and report.non_conforming == 0
+    assert any("read as steps, as map and draft read them" in note for note in report.notes)
+
+
+def _written(tmp_path, text: str):
+    path = tmp_path / "draft.yaml"
+    path.write_text(text)
+    return path

@@ -30,6 +30,8 @@ from backoffice.engine.outbox import OutboxStatus
 from backoffice.engine.rules import context, filled
 from backoffice.engine.tasks import Task, TaskKind
 
+from ..directory_fixtures import seed as seed_directory
+
 STEP = timedelta(minutes=10)
 """How far the clock moves on after each act: people take a while, and events keep their order."""
 
@@ -134,6 +136,8 @@ class SimulatedActors:
         self.definition: Definition = engine.running(playbook.workflow).definition
         self.requester = Actor(f"{playbook.workflow}-requester")
         self.people = {role: Actor(f"{role}-person", role) for role in self.definition.roles}
+        # Each of them in the directory, holding their role; the requester in none.
+        seed_directory(engine, {self.requester.id: (), **{actor.id: (role,) for role, actor in self.people.items()}})
         self.actions = {step.action: ScriptedAction(playbook.results.get(step.action, {}))
                         for step in self.definition.automated_steps}
         self.actions.update(actions or {})
@@ -259,7 +263,8 @@ class SimulatedActors:
     def _who_moved_it_here(self, case: Case) -> Actor:
         last_move = next(event for event in reversed(self.engine.history(case.id))
                          if event.attributes.get("to_state") == case.state)
-        if last_move.resource is None:
+        if last_move.resource is None or last_move.resource.startswith("backoffice"):
+            # The engine's own acts (the worker, a timer): the system account brings the documents.
             return SERVICE
         known = {actor.id: actor for actor in (self.requester, SERVICE, *self.people.values())}
         return known.get(last_move.resource, Actor(last_move.resource))

@@ -18,15 +18,16 @@ from backoffice.engine.in_doubt import NotHappened
 from backoffice.engine.outbox import OutboxStatus
 from backoffice.engine.tasks import TaskKind
 from backoffice.engine.worker import Worker, WorkerReport
-from backoffice.errors import (InputRefused, NoResultForConfirmation, NotEligibleForTask, StepNotInDoubt,
-                               TransitionNotAllowed)
+from backoffice.errors import (InputRefused, NoResultForConfirmation, NotEligibleForTask, RoleNotHeld, StepNotInDoubt,
+                               TransitionNotAllowed, UnknownActor)
 
+from ..directory_fixtures import seed
 from .automated_steps import ACTION, replacements
 from .service_request import ANN, DESK, T0, later, payload
 
 GUARDED = "{from: notify, to: triage, name: notified, guard: \"has(result.ticket)\"}"
 CHECKER = Actor("olga", "service-desk")
-OUTSIDER = Actor("eve", "requester-helper")
+OUTSIDER = Actor("carl", "resolver")   # in the directory, but not in the in-doubt task's role
 
 
 def guarded(timeout: str | None = None):
@@ -39,6 +40,7 @@ def guarded(timeout: str | None = None):
 
 @pytest.fixture
 def automated(engine, definition_copy):
+    seed(engine, {"olga": ("service-desk",)})   # checks the desk's system when a step is in doubt
     engine.deploy(definition_copy(*guarded()), actor="lead", now=T0)
     return engine
 
@@ -82,6 +84,14 @@ def test_a_step_confirmed_done_records_the_result_read_in_the_other_system_and_m
     entry_id = died_mid_call(automated, case)
     with pytest.raises(NotEligibleForTask):
         automated.confirm_step(entry_id, happened=True, result={"ticket": "T-77"}, actor=OUTSIDER, now=later(3))
+    # Confirming goes through the gate: the role must be granted by the directory, not claimed.
+    with pytest.raises(RoleNotHeld, match="service-desk"):
+        automated.confirm_step(entry_id, happened=True, result={"ticket": "T-77"}, actor=Actor("carl", "service-desk"),
+                               now=later(3))
+    with pytest.raises(UnknownActor):
+        automated.confirm_step(entry_id, happened=True, result={"ticket": "T-77"}, actor=Actor("mallory", "service-desk"),
+                               now=later(3))
+    assert automated.outbox_entry(entry_id).status is OutboxStatus.IN_DOUBT
     # The result must take the case out by the step's way out: without the ticket, nothing is written.
     with pytest.raises(TransitionNotAllowed, match="result.ticket"):
         automated.confirm_step(entry_id, happened=True, result={}, actor=CHECKER, now=later(3))
@@ -129,7 +139,7 @@ def test_a_step_confirmed_not_done_goes_to_its_manual_twin_and_a_person_complete
 def test_the_manual_twin_of_a_step_whose_way_out_reads_result_can_be_completed_by_a_person(automated):
     # Before: `has(result.ticket)` could never hold for a person, so the fallback task was a dead end.
     case = case_in_step(automated)
-    automated.set_mode("service-request", manual=True, now=later(1))
+    automated.set_mode("service-request", manual=True, now=later(1), actor="lead")
     assert worker_with(automated, lambda call: {}).run_once(later(1)).manual == 1
     [task] = automated.tasks(case_id=case.id)
     automated.claim(task.id, actor=DESK, now=later(2))

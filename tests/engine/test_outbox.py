@@ -67,8 +67,8 @@ def test_manual_mode_sends_the_step_to_a_task_instead_of_the_outbox(automated, s
 
 
 def test_switching_manual_mode_off_sends_steps_to_the_outbox_again(automated):
-    automated.set_mode("service-request", manual=True, now=T0)
-    automated.set_mode("service-request", manual=False, now=T0)
+    automated.set_mode("service-request", manual=True, now=T0, actor="lead")
+    automated.set_mode("service-request", manual=False, now=T0, actor="lead")
     case = automated.start_case("service-request", payload(), actor=ANN, now=T0)
     automated.transition(case.id, "notify", actor=DESK, expected_version=1, now=later(1))
     assert len(automated.outbox(case_id=case.id)) == 1

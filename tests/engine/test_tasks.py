@@ -20,6 +20,7 @@ from backoffice.engine.tasks import TaskKind, TaskStatus
 from backoffice.errors import NotEligibleForTask, TaskAlreadyClaimed, TaskClosed, TaskNotClaimed, UnknownTask
 from backoffice.store.tables import events
 
+from ..directory_fixtures import seed
 from .service_request import ANN, DESK, RESOLVER, later, payload
 
 BOB = DESK
@@ -114,6 +115,7 @@ def _drain():
 
 
 def test_sixteen_workers_drain_2000_tasks_each_completed_exactly_once(deployed, database, store, capsys):
+    seed(deployed, {f"worker-{worker}": ("service-desk",) for worker in range(WORKERS)})
     for _ in range(TASKS):
         triaged(deployed)
     drain = _drain()

@@ -165,7 +165,7 @@ def test_a_step_whose_worker_died_mid_call_is_in_doubt_not_run_again(automated, 
 
 def test_a_workflow_switched_to_manual_mode_sends_a_pending_step_to_people(automated):
     case = case_in_step(automated)
-    automated.set_mode("service-request", manual=True, now=later(1))
+    automated.set_mode("service-request", manual=True, now=later(1), actor="lead")
     action = Flaky()
     assert worker_for(automated, action).run_once(later(1)) == WorkerReport(claimed=1, manual=1)
     assert action.calls == []

@@ -45,6 +45,7 @@ from backoffice.engine.outbox import OutboxEntry, OutboxStatus
 from backoffice.engine.webhook import webhook_action
 from backoffice.engine.worker import Worker
 
+from ..directory_fixtures import seed
 from .automated_steps import ACTION, deploy_automated
 from .loopback import send_json
 from .service_request import ANN, DESK, later, payload
@@ -271,6 +272,7 @@ def test_a_worker_killed_twenty_times_mid_step_loses_no_step_and_doubles_no_effe
     assert {kill.key for kill in endpoint.kills if kill.phase is Phase.BEFORE_ANSWER} <= \
         {entry.idempotency_key for entry in in_doubt}
     checker = Actor("olga", "service-desk")
+    seed(engine, {"olga": ("service-desk",)})
     for entry in in_doubt:
         assert entry.idempotency_key in endpoint.keys_applied  # it did happen there
         engine.confirm_step(entry.id, happened=True, result={"desk_ticket": f"T-{entry.case_id}"},

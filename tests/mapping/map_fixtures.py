@@ -105,7 +105,7 @@ def small_map(*, unassigned: bool = False) -> ProcessMap:
     return ProcessMap(
         lanes=Lanes.ROLE,
         summary=Summary(
-            source="expenses.csv", cases=10, events=46, activities=6, variants=4,
+            source="expenses.csv", cases=10, events=46, steps=46, activities=6, variants=4,
             first_event=datetime(2024, 1, 2, 9, tzinfo=UTC),
             last_event=datetime(2024, 3, 28, 17, tzinfo=UTC),
             start_activities=[ActivityCount(activity=SUBMIT, cases=10)],

@@ -50,7 +50,7 @@ def test_the_summary_cards_show_volumes_and_cycle_times():
 
 def test_the_map_and_its_measure_switch_are_on_the_page():
     document = page(small_map())
-    svg = section(document, "Swimlane map").xpath(".//*[local-name()='svg']")
+    svg = section(document, "Swimlane map").xpath(".//div[@id='map-canvas']/*[local-name()='svg']")
     assert len(svg) == 1 and "process-map" in svg[0].get("class")
     assert [i.get("value") for i in document.xpath("//input[@name='measure']")] == ["frequency", "time"]
     assert document.xpath("//label[@for='measure-time']")[0].text_content() == "Time"
@@ -93,15 +93,16 @@ def test_step_kinds_are_shown_as_shares_of_events():
     assert "Approval" in kinds and "20% of events" in kinds
 
 
-def test_the_variants_table_keeps_the_top_twenty_and_points_at_the_slowest():
+def test_the_variants_table_shows_the_top_ten_keeps_the_rest_behind_show_all_and_points_at_the_slowest():
     many = [Variant(rank=i, activities=["Submit", "Pay"], cases=100 - i, share=(100 - i) / 5000,
                     cycle_time=stats(i * DAY), example_case=f"c{i}") for i in range(1, 31)]
-    process_map = small_map().model_copy(update={"variants": many, "slowest_variants": [30, 12]})
+    process_map = small_map().model_copy(update={"variants": many, "slowest_variants": [30, 7]})
     variants = section(page(process_map), "Variants")
-    assert len(variants.xpath(".//tbody/tr")) == 20
+    assert len(variants.xpath(".//table[not(ancestor::details)]/tbody/tr")) == 10
+    assert len(variants.xpath(".//details//tbody/tr")) == 20
     slowest = variants.xpath(".//ol[@class='slowest']/li")
-    assert [li.text_content().split(":")[0].strip() for li in slowest] == ["Variant 30", "Variant 12"]
-    assert variants.xpath(".//ol[@class='slowest']/li/a/@href") == ["#variant-12"]  # 30 is not in the table
+    assert [li.text_content().split(":")[0].strip() for li in slowest] == ["Variant 30", "Variant 7"]
+    assert variants.xpath(".//ol[@class='slowest']/li/a/@href") == ["#variant-7"]  # 30 is not in view
 
 
 def test_handoffs_and_rework_are_tabled():
@@ -125,9 +126,13 @@ def test_exceptions_and_sla_are_left_out_when_the_map_has_none():
     assert not document.xpath("//section[@aria-label='Exceptions' or @aria-label='SLA attainment']")
 
 
-def test_a_small_map_opens_fitted_and_a_wide_one_at_actual_size():
-    assert page(small_map()).xpath("//input[@id='zoom-fit']/@checked")
-    assert page(large_map()).xpath("//input[@id='zoom-full']/@checked")
+def test_a_small_map_opens_whole_and_a_busy_one_at_a_readable_level():
+    small = page(small_map())
+    assert small.xpath("//input[@id='detail-activities']/@value") == small.xpath("//input[@id='detail-activities']/@max")
+    busy = page(large_map())
+    shown = busy.xpath("//div[@id='map-canvas']//*[local-name()='g'][contains(@class, 'kind-')]")
+    assert 0 < len(shown) < 60
+    assert "of 60" in busy.xpath("string(//output[@id='detail-activities-value'])")
 
 
 def test_the_real_domestic_declarations_log_renders():
@@ -135,10 +140,13 @@ def test_the_real_domestic_declarations_log_renders():
     text = render_html(process_map)
     assert_offline(text)
     document = html.fromstring(text)
-    boxes = document.xpath("//*[local-name()='g'][contains(@class, 'kind-')]")
+    last = document.xpath("//template[starts-with(@id, 'map-level-')]")[-1]
+    boxes = last.xpath(".//*[local-name()='g'][contains(@class, 'kind-')]")
     assert len(boxes) == len(process_map.activities)
     assert f"{process_map.summary.cases:,}" in section(document, "Summary").text_content()
-    assert len(section(document, "Variants").xpath(".//tbody/tr")) == min(20, len(process_map.variants))
+    variants = section(document, "Variants")
+    assert len(variants.xpath(".//table[not(ancestor::details)]/tbody/tr")) == min(10, len(process_map.variants))
+    assert len(variants.xpath(".//tbody/tr")) == len(process_map.variants)  # the rest behind "show all"
 
 
 def test_small_shares_keep_a_decimal_and_a_map_without_lanes_says_so(write_csv):

@@ -125,3 +125,24 @@ def test_laying_out_maps_again_and_again_gives_the_same_picture():
     first = (layout_map(busy), layout_map(bare))
     for _ in range(600):
         assert (layout_map(busy), layout_map(bare)) == first
+
+
+def test_a_step_nothing_leads_to_sits_just_before_what_it_leads_to_never_level_with_the_start():
+    # At a low level of detail Approve's ways in are hidden: it leads to Pay, and nothing
+    # leads to it. It must sit after the start, and must not push Submit, where cases
+    # start, a layer further than the start's arrow needs.
+    from backoffice.mapping.model import ActivityCount
+
+    base = small_map()
+    keep = {SUBMIT, CHECK, APPROVE, PAY}
+    summary = base.summary.model_copy(update={
+        "start_activities": [ActivityCount(activity=SUBMIT, cases=10)],
+        "end_activities": [ActivityCount(activity=CHECK, cases=3), ActivityCount(activity=PAY, cases=7)]})
+    process_map = base.model_copy(update={
+        "activities": [a for a in base.activities if a.name in keep], "summary": summary,
+        "edges": [e for e in base.edges if (e.source, e.target) in {(SUBMIT, CHECK), (APPROVE, PAY)}]})
+    layout = layout_map(process_map)
+    start, submit = layout.node_by_id("start"), layout.node_for(SUBMIT)
+    approve, pay = layout.node_for(APPROVE), layout.node_for(PAY)
+    assert submit.layer == start.layer + 1
+    assert start.layer < approve.layer == pay.layer - 1

@@ -16,7 +16,9 @@ from .map_fixtures import (
     PAY,
     REJECT,
     SUBMIT,
+    DAY,
     domestic_declarations,
+    edge,
     large_map,
     small_map,
 )
@@ -35,6 +37,7 @@ def edge_group(root: etree._Element, layout, source: str, target: str) -> etree.
 
 
 def stroke(group: etree._Element, measure: str) -> float:
+    """The stroke width of a route under one measure: "frequency", or "time stat-<total|mean|median>"."""
     (path,) = group.xpath(f"svg:path[@class='measure-{measure}']", namespaces=NS)
     return float(path.get("stroke-width"))
 
@@ -76,7 +79,28 @@ def test_the_longer_wait_gets_the_thicker_arrow_in_the_time_measure():
     root = parse(render_svg(process_map, layout))
     slow = edge_group(root, layout, CHECK, APPROVE)  # median 3.2 d
     quick = edge_group(root, layout, APPROVE, PAY)  # median 2 h
-    assert stroke(slow, "time") > stroke(quick, "time")
+    for stat in ("total", "mean", "median"):
+        assert stroke(slow, f"time stat-{stat}") > stroke(quick, f"time stat-{stat}")
+
+
+def test_the_time_view_weighs_paths_by_total_waiting_so_a_rare_long_wait_stays_thin():
+    # One case waited 56 days on a side path; 9,911 cases waited 3.6 days each on the main one.
+    base = small_map()
+    rare = edge(CHECK, REJECT, 1, 56 * DAY)
+    main = edge(CHECK, APPROVE, 9911, 3.6 * DAY)
+    edges = [main if (e.source, e.target) == (CHECK, APPROVE) else rare if (e.source, e.target) == (CHECK, REJECT)
+             else e for e in base.edges]
+    process_map = base.model_copy(update={"edges": edges})
+    layout = layout_map(process_map)
+    svg = render_svg(process_map, layout, measure="time")
+    root = parse(svg)
+    assert "time-total" in root.get("class").split()  # total is what the time view opens with
+    main_group, rare_group = edge_group(root, layout, CHECK, APPROVE), edge_group(root, layout, CHECK, REJECT)
+    assert stroke(main_group, "time stat-total") > 3 * stroke(rare_group, "time stat-total")
+    assert stroke(main_group, "time stat-median") < stroke(rare_group, "time stat-median")  # the switch shows it
+    total_labels = root.xpath("//svg:text[contains(@class, 'stat-total')][contains(@class, 'edge-label')]/text()",
+                              namespaces=NS)
+    assert "98 y" in total_labels  # 9,911 times 3.6 days
 
 
 def test_both_measures_are_drawn_and_the_root_class_picks_one():
@@ -95,7 +119,8 @@ def test_edges_are_labelled_with_their_count_and_their_median_wait():
     root = parse(render_svg(process_map, layout))
     frequency = [t.text for t in root.xpath("//svg:text[contains(@class, 'edge-label measure-frequency')]",
                                             namespaces=NS)]
-    time = [t.text for t in root.xpath("//svg:text[contains(@class, 'edge-label measure-time')]", namespaces=NS)]
+    time = [t.text for t in root.xpath("//svg:text[contains(@class, 'edge-label measure-time stat-median')]",
+                                       namespaces=NS)]
     assert sorted(frequency).count("10") == 2  # Submit -> Check, and the start arrow
     assert "3.2 d" in time and "2 h" in time
     # One count label per drawn route; time labels only on real paths, not on start/end arrows.
@@ -151,4 +176,17 @@ def test_the_self_loop_is_drawn_once_per_measure():
     root = parse(render_svg(process_map, layout))
     loop = edge_group(root, layout, ASK, ASK)
     assert "self_loop" in loop.get("class")
-    assert len(loop.xpath("svg:path", namespaces=NS)) == 2
+    classes = [p.get("class") for p in loop.xpath("svg:path", namespaces=NS)]
+    assert classes == ["measure-frequency", "measure-time stat-total", "measure-time stat-mean",
+                       "measure-time stat-median"]
+
+
+def test_a_path_with_no_waiting_gets_no_time_label_but_keeps_its_count():
+    base = small_map()
+    edges = [edge(APPROVE, PAY, 7, 0.0) if (e.source, e.target) == (APPROVE, PAY) else e for e in base.edges]
+    process_map = base.model_copy(update={"edges": edges})
+    layout = layout_map(process_map)
+    root = parse(render_svg(process_map, layout))
+    approve, pay = layout.node_for(APPROVE).id, layout.node_for(PAY).id
+    labels = root.xpath(f"//svg:text[@data-source='{approve}'][@data-target='{pay}']/@class", namespaces=NS)
+    assert labels == ["edge-label measure-frequency"]

@@ -27,8 +27,9 @@ from backoffice.engine.actions import ActionRegistry
 from backoffice.engine.in_doubt import NotHappened
 from backoffice.engine.outbox import OutboxStatus
 from backoffice.engine.worker import Worker
-from backoffice.errors import NotDeadLettered, NotEligibleForTask, TransitionNotAllowed
+from backoffice.errors import NotDeadLettered, NotEligibleForTask, TransitionNotAllowed, UnknownActor
 
+from ..directory_fixtures import seed
 from ..engine.automated_steps import ACTION, deploy_automated
 from ..engine.conftest import definition_copy  # noqa: F401 (fixture)
 from ..engine.loopback import send_json
@@ -105,6 +106,7 @@ def run_worker(database: str, desk: Desk, clock_start, log: Path) -> int:
 def test_a_worker_killed_mid_call_five_times_never_burns_the_attempts_nor_falls_to_the_manual_step(
         engine, definition_copy, database, desk, tmp_path):
     deploy_automated(engine, definition_copy, attempts=3)
+    seed(engine, {"olga": ("service-desk",)})   # checks the desk when a step is in doubt
     case = engine.start_case("service-request", payload(), actor=ANN, now=later(1))
     case = engine.transition(case.id, "notify", actor=DESK, expected_version=case.version, now=later(1))
     log = tmp_path / "workers.log"
@@ -126,8 +128,10 @@ def test_a_worker_killed_mid_call_five_times_never_burns_the_attempts_nor_falls_
             engine.transition(case.id, "triage", actor=DESK, expected_version=current.version, now=clock)
         with pytest.raises(NotDeadLettered):
             engine.replay(entry.id, actor="lead", now=clock)
+        with pytest.raises(UnknownActor):
+            engine.confirm_step(entry.id, happened=False, actor=Actor("mallory", "service-desk"), now=clock)
         with pytest.raises(NotEligibleForTask):
-            engine.confirm_step(entry.id, happened=False, actor=Actor("mallory", "requester"), now=clock)
+            engine.confirm_step(entry.id, happened=False, actor=Actor("carl", "resolver"), now=clock)
         # A person checks the desk: the request never made a ticket. Run it again.
         assert desk.effects == Counter()
         engine.confirm_step(entry.id, happened=False, then=NotHappened.RETRY, actor=CHECKER, now=clock)
@@ -147,6 +151,7 @@ def test_a_worker_killed_mid_call_five_times_never_burns_the_attempts_nor_falls_
 def test_a_step_in_doubt_that_happened_is_confirmed_once_and_never_sent_again(engine, definition_copy, database,
                                                                                 desk, tmp_path):
     deploy_automated(engine, definition_copy, attempts=3)
+    seed(engine, {"olga": ("service-desk",)})   # checks the desk when a step is in doubt
     case = engine.start_case("service-request", payload(), actor=ANN, now=later(1))
     engine.transition(case.id, "notify", actor=DESK, expected_version=case.version, now=later(1))
     assert run_worker(database, desk, later(2), tmp_path / "w.log") == -signal.SIGKILL

@@ -12,12 +12,14 @@ from backoffice.events.schema import Column
 from backoffice.mapping import analyze
 from backoffice.store import read_engine_log
 
+from ..directory_fixtures import seed
+
 T0 = datetime(2024, 3, 4, 9, 0, tzinfo=timezone.utc)
 DESK, RESOLVER = Actor("bob", "service-desk"), Actor("carl", "resolver")
 
 
 def run_cases(store, count: int) -> None:
-    engine = Engine(store)
+    engine = seed(Engine(store))
     engine.deploy(LIBRARY / "service-request.yaml", actor="lead", now=T0)
     for number in range(count):
         at = T0 + timedelta(hours=number)

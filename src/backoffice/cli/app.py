@@ -17,17 +17,21 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from backoffice.cli.bpmn_commands import bpmn_app
 from backoffice.cli.contract_commands import contract_app
 from backoffice.cli.definition_commands import check_command
-from backoffice.cli.step_commands import step_app
+from backoffice.cli.directory_commands import directory_app
 from backoffice.cli.engine_commands import (approve_command, audit_app, case_app, deploy_command, dlq_app,
                                             exception_app, task_app, worker_command)
+from backoffice.cli.example_commands import examples_command
 from backoffice.cli.evidence_commands import conform_command, docs_command, draft_command
 from backoffice.cli.moments import parse_moment
 from backoffice.cli.readiness_commands import prioritize_command, readiness_command
+from backoffice.cli.step_commands import step_app
 from backoffice.cli.template_commands import new_command, templates_command
 from backoffice.cli.workflow_commands import workflow_app
 from backoffice.errors import BadOption, UserError
+from backoffice.events.instances import LifecycleMode
 from backoffice.events.reader import OnBadRows, read_log
 from backoffice.events.schema import EventLog
 from backoffice.mapping.analyze import DEFAULT_MAX_ACTIVITIES, DEFAULT_MAX_PATHS, analyze
@@ -43,8 +47,17 @@ DEMO_LOG = "DomesticDeclarations.xes.gz"
 DEMO_TITLE = "travel-expense declarations and their approvals at a university (BPI Challenge 2020)"
 
 
+def _show_version(asked: bool) -> None:
+    if asked:
+        from backoffice import __version__
+        typer.echo(f"backoffice {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _options(debug: Annotated[bool, typer.Option("--debug", help="Show a traceback for errors.")] = False) -> None:
+def _options(debug: Annotated[bool, typer.Option("--debug", help="Show a traceback for errors.")] = False,
+             version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_show_version,
+                                                   help="Print the version and exit.")] = False) -> None:
     _state["debug"] = debug
 
 
@@ -97,7 +110,8 @@ def map_command(
     mermaid_path: Annotated[Optional[Path], typer.Option("--mermaid", help="Write a Mermaid flowchart.")] = None,
     bpmn_path: Annotated[Optional[Path], typer.Option("--bpmn", help="Write BPMN 2.0 XML with lanes.")] = None,
     lanes: Annotated[Optional[Lanes], typer.Option(help="Swimlanes and handoffs by role, resource, system or "
-                                                        "group; default: the first the log has.")] = None,
+                                                        "group; default: the first of role, group and system "
+                                                        "the log has (resources only when asked).")] = None,
     sla: Annotated[Optional[str], typer.Option("--sla", help="Cycle-time target, e.g. 5d or 36h.")] = None,
     sla_from: Annotated[Optional[str], typer.Option("--sla-from", help="Case attribute holding a deadline.")] = None,
     since: Annotated[Optional[str], typer.Option(help="Keep cases that started on or after this date.")] = None,
@@ -108,16 +122,27 @@ def map_command(
     step_kinds: Annotated[Optional[Path], typer.Option("--step-kinds", help="YAML: activity -> "
                                                        "straight_through | human | approval.")] = None,
     top: Annotated[int, typer.Option(help="Rows per table in the terminal.")] = 10,
-    max_activities: Annotated[int, typer.Option("--max-activities")] = DEFAULT_MAX_ACTIVITIES,
-    max_paths: Annotated[int, typer.Option("--max-paths")] = DEFAULT_MAX_PATHS,
+    max_activities: Annotated[int, typer.Option("--max-activities", help="Past this many activities, the map "
+                                                "keeps the most frequent and says so.")] = DEFAULT_MAX_ACTIVITIES,
+    max_paths: Annotated[int, typer.Option("--max-paths", help="Past this many paths, the map keeps the most "
+                                           "frequent and says so.")] = DEFAULT_MAX_PATHS,
+    lifecycle: Annotated[LifecycleMode, typer.Option(
+        "--lifecycle", help="instances: the events of one activity instance (schedule, start, complete...; or a "
+                            "start and an end column) are one step, with a processing time; events: every event "
+                            "is a step.")] = LifecycleMode.INSTANCES,
     case: Annotated[Optional[str], typer.Option("--case", help="Column holding the case id.")] = None,
     activity: Annotated[Optional[str], typer.Option("--activity", help="Column holding the activity.")] = None,
     timestamp: Annotated[Optional[str], typer.Option("--timestamp", help="Column holding the time.")] = None,
-    resource: Annotated[Optional[str], typer.Option("--resource")] = None,
-    role: Annotated[Optional[str], typer.Option("--role")] = None,
-    system: Annotated[Optional[str], typer.Option("--system")] = None,
+    start_timestamp: Annotated[Optional[str], typer.Option(
+        "--start-timestamp", help="Column holding each row's start, beside --timestamp (its end): each row is "
+                                  "then one step with a processing time.")] = None,
+    resource: Annotated[Optional[str], typer.Option("--resource", help="Column holding who did the step.")] = None,
+    role: Annotated[Optional[str], typer.Option("--role", help="Column holding the role or team.")] = None,
+    system: Annotated[Optional[str], typer.Option("--system", help="Column holding the system used.")] = None,
     reason: Annotated[Optional[str], typer.Option("--reason", help="Column holding exception reasons.")] = None,
-    group: Annotated[Optional[str], typer.Option("--group")] = None,
+    group: Annotated[Optional[str], typer.Option("--group", help="Column holding the group or department.")] = None,
+    lifecycle_column: Annotated[Optional[str], typer.Option(
+        "--lifecycle-column", help="Column holding lifecycle words (start, complete...).")] = None,
     log_format: Annotated[Optional[str], typer.Option("--format", help="csv, xes, parquet or ocel.")] = None,
     timezone: Annotated[str, typer.Option(help="Zone of timestamps without an offset.")] = "UTC",
     timestamp_format: Annotated[Optional[str], typer.Option("--timestamp-format",
@@ -140,6 +165,7 @@ def map_command(
     else:
         log = _read_file(log_path, format=log_format, case=case, activity=activity, timestamp=timestamp,
                          resource=resource, role=role, system=system, reason=reason, group=group,
+                         lifecycle=lifecycle_column, start_timestamp=start_timestamp,
                          timezone=timezone, timestamp_format=timestamp_format, encoding=encoding,
                          delimiter=delimiter, on_bad_rows=on_bad_rows, object_type=object_type,
                          # The map reads no attribute but a deadline: leaving the rest unread saves memory.
@@ -150,7 +176,7 @@ def map_command(
                           since=parse_moment(since, "--since", timezone),
                           until=parse_moment(until, "--until", timezone),
                           min_path_count=min_path_count, variant_coverage=variant_coverage, step_kinds=step_kinds,
-                          max_activities=max_activities, max_paths=max_paths, top_variants=top)
+                          max_activities=max_activities, max_paths=max_paths, top_variants=top, lifecycle=lifecycle)
     from backoffice.cli.outputs import write_all
     write_all(render_outputs(process_map, json_path=json_path, html_path=html_path,
                              mermaid_path=mermaid_path, bpmn_path=bpmn_path))
@@ -167,7 +193,7 @@ def map_command(
 
 @app.command()
 def demo(out: Annotated[Path, typer.Option(help="Folder for the report.")] = Path("backoffice-report"),
-         quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False) -> None:
+         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables in the terminal.")] = False) -> None:
     """Map a bundled real log (BPI Challenge 2020 travel declarations) into an HTML report."""
     from importlib import resources
 
@@ -176,7 +202,7 @@ def demo(out: Annotated[Path, typer.Option(help="Folder for the report.")] = Pat
         console.print(f"Mapping {DEMO_LOG}: {DEMO_TITLE}")
         out.mkdir(parents=True, exist_ok=True)
         map_command(path, json_path=out / "map.json", html_path=out / "map.html", mermaid_path=out / "map.mmd",
-                    bpmn_path=out / "map.bpmn", lanes=Lanes.ROLE, sla="14d", quiet=quiet,
+                    bpmn_path=out / "map.bpmn", lanes=None, sla="14d", quiet=quiet,
                     **_MAP_DEFAULTS)
     console.print(f"[bold green]Open the map:[/bold green] {(out / 'map.html').resolve()}")
 
@@ -186,7 +212,8 @@ _MAP_DEFAULTS = dict(db=None, workflow=None, sla_from=None, since=None, until=No
                      variant_coverage=None,
                      step_kinds=None, top=10, max_activities=DEFAULT_MAX_ACTIVITIES, max_paths=DEFAULT_MAX_PATHS,
                      case=None, activity=None, timestamp=None, resource=None, role=None, system=None, reason=None,
-                     group=None, log_format=None, timezone="UTC", timestamp_format=None, encoding=None,
+                     group=None, lifecycle=LifecycleMode.INSTANCES, lifecycle_column=None, start_timestamp=None,
+                     log_format=None, timezone="UTC", timestamp_format=None, encoding=None,
                      delimiter=None, on_bad_rows=OnBadRows.FAIL, object_type=None, synonyms=None)
 
 
@@ -209,6 +236,7 @@ app.command("worker")(worker_command)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(step_app, name="step")
 app.add_typer(workflow_app, name="workflow")
+app.add_typer(directory_app, name="directory")
 app.command("readiness")(readiness_command)
 app.command("prioritize")(prioritize_command)
 app.command("templates")(templates_command)
@@ -216,6 +244,8 @@ app.command("new")(new_command)
 app.command("draft")(draft_command)
 app.command("conform")(conform_command)
 app.command("docs")(docs_command)
+app.add_typer(bpmn_app, name="bpmn")
+app.command("examples")(examples_command)
 
 
 # Typer builds the parameters of every command from its signature before it runs any: about

@@ -1,13 +1,14 @@
 """Engine commands: `deploy FILE`, `case start|show|list|transition`, `audit verify`, `worker`, `dlq list|replay`.
 
 Every command takes `--db` (or BACKOFFICE_DB): a SQLite file, `backoffice.db` in the current
-folder by default, or a PostgreSQL URL. The actor is `--as` (or BACKOFFICE_ACTOR, else the
-login name); the time is the machine's clock, in UTC.
+folder by default, or a PostgreSQL URL. Who acts is established, not asserted (see
+`backoffice.cli.identity`): the token in BACKOFFICE_TOKEN, else the directory person mapped to
+the operating-system user. `--as` acts on behalf of someone (an administrator's or a
+delegate's right, checked by the engine); the time is the machine's clock, in UTC.
 """
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from datetime import datetime, timezone
@@ -27,9 +28,11 @@ if TYPE_CHECKING:
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
 Db = Annotated[str, typer.Option("--db", envvar="BACKOFFICE_DB", help="SQLite file or PostgreSQL URL.")]
-As = Annotated[Optional[str], typer.Option("--as", envvar="BACKOFFICE_ACTOR",
-                                           help="Who acts (default: your login name).")]
-Role = Annotated[Optional[str], typer.Option("--role", envvar="BACKOFFICE_ROLE", help="The role you act in.")]
+As = Annotated[Optional[str], typer.Option(
+    "--as", metavar="PERSON", help="Act on behalf of PERSON (needs the administrator role or their delegation); "
+                                   "you are who BACKOFFICE_TOKEN or your OS account says.")]
+Role = Annotated[Optional[str], typer.Option("--role", envvar="BACKOFFICE_ROLE",
+                                             help="The role you act in, among those the directory grants you.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 case_app = typer.Typer(help="Start, show, list and move cases.", no_args_is_help=True)
@@ -45,12 +48,6 @@ def _engine(db: str) -> Engine:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _actor_id(actor: str | None) -> str:
-    from backoffice.limits import check_actor_id
-    # Only an absent --as means "me": a blank one is a mistake, not the login name.
-    return getpass.getuser() if actor is None else check_actor_id(actor)
 
 
 def _payload(text: str, option: str) -> dict[str, Any]:
@@ -87,7 +84,7 @@ def deploy_command(
 ) -> None:
     """Deploy a workflow definition as an immutable version; new cases start on it."""
     engine = _engine(db)
-    deployed = engine.deploy(path, actor=_actor_id(actor), now=_now())
+    deployed = engine.deploy(path, actor=_actor(engine, actor, None), now=_now())
     if deployed.created:
         console.print(f"deployed {deployed.workflow} version {deployed.version} "
                       f"(content {deployed.content_hash[:12]})")
@@ -108,10 +105,9 @@ def case_start(
     as_json: AsJson = False,
 ) -> None:
     """Start a case through the front door: the payload must pass the workflow's inputs."""
-    from backoffice.engine import Actor
     payload = _payload(data, "--data")
     engine = _engine(db)
-    case = engine.start_case(workflow, payload, actor=Actor(_actor_id(actor), role), now=_now(),
+    case = engine.start_case(workflow, payload, actor=_actor(engine, actor, role), now=_now(),
                              idempotency_key=key)
     if as_json:
         console.print_json(json.dumps(case.as_json()))
@@ -148,8 +144,9 @@ def case_show(
     steps = Table("when (UTC)", "activity", "to state", "who", "role", title="history", title_justify="left",
                   show_edge=False)
     for event in history:
+        behalf = event.attributes.get("on_behalf_of")
         steps.add_row(_when(event.timestamp), event.activity, str(event.attributes.get("to_state", "")),
-                      event.resource or "", event.role or "")
+                      f"{event.resource} on behalf of {behalf}" if behalf else event.resource or "", event.role or "")
     console.print(steps)
 
 
@@ -193,11 +190,10 @@ def case_transition(
     as_json: AsJson = False,
 ) -> None:
     """Move a case to another state, by the rules of the definition version it started on."""
-    from backoffice.engine import Actor
     changes = _payload(data, "--data") if data is not None else None
     engine = _engine(db)
     before = engine.case(case_id)
-    case = engine.transition(case_id, to, actor=Actor(_actor_id(actor), role), expected_version=expected_version,
+    case = engine.transition(case_id, to, actor=_actor(engine, actor, role), expected_version=expected_version,
                              now=_now(), data=changes)
     if as_json:
         console.print_json(json.dumps(case.as_json()))
@@ -232,9 +228,14 @@ exception_app = typer.Typer(help="Raise and resolve exceptions by reason code.",
 Lease = Annotated[int, typer.Option("--lease", min=1, help="Minutes the claim lasts unless renewed.")]
 
 
-def _actor(actor: str | None, role: str | None):
-    from backoffice.engine import Actor
-    return Actor(_actor_id(actor), role)
+def _actor(engine: Engine, on_behalf_of: str | None, role: str | None):
+    """Who this command acts as (see `backoffice.cli.identity`), for whom, in which role."""
+    from backoffice.cli.identity import acting
+    from backoffice.limits import check_actor_id
+    # Only an absent --as means "myself": a blank one is a mistake, refused as such (not read as "me").
+    if on_behalf_of is not None:
+        check_actor_id(on_behalf_of)
+    return acting(engine, on_behalf_of=on_behalf_of, role=role)
 
 
 def _task_line(task) -> str:
@@ -276,7 +277,8 @@ def task_next(
 ) -> None:
     """Claim the most urgent task you may take: priority, then SLA due time, then age."""
     from datetime import timedelta
-    task = _engine(db).next_task(queue, actor=_actor(actor, role), now=_now(), lease=timedelta(minutes=lease))
+    engine = _engine(db)
+    task = engine.next_task(queue, actor=_actor(engine, actor, role), now=_now(), lease=timedelta(minutes=lease))
     console.print(_task_line(task) if task else f"no task to take in {', '.join(queue)}")
 
 
@@ -285,7 +287,8 @@ def task_claim(task_id: Annotated[int, typer.Argument(metavar="ID")], db: Db = "
                role: Role = None, lease: Lease = 30) -> None:
     """Claim a task (one claimant at a time; the claim lapses after --lease minutes)."""
     from datetime import timedelta
-    task = _engine(db).claim(task_id, actor=_actor(actor, role), now=_now(), lease=timedelta(minutes=lease))
+    engine = _engine(db)
+    task = engine.claim(task_id, actor=_actor(engine, actor, role), now=_now(), lease=timedelta(minutes=lease))
     console.print(_task_line(task))
 
 
@@ -293,7 +296,8 @@ def task_claim(task_id: Annotated[int, typer.Argument(metavar="ID")], db: Db = "
 def task_release(task_id: Annotated[int, typer.Argument(metavar="ID")], db: Db = "backoffice.db",
                  actor: As = None, role: Role = None) -> None:
     """Give a claimed task back to its queue."""
-    console.print(_task_line(_engine(db).release(task_id, actor=_actor(actor, role), now=_now())))
+    engine = _engine(db)
+    console.print(_task_line(engine.release(task_id, actor=_actor(engine, actor, role), now=_now())))
 
 
 @task_app.command("complete")
@@ -307,7 +311,7 @@ def task_complete(
     """Complete a task you hold by moving its case on, in one transaction."""
     changes = _payload(data, "--data") if data is not None else None
     engine = _engine(db)
-    task = engine.complete(task_id, actor=_actor(actor, role), now=_now(), to=to, data=changes)
+    task = engine.complete(task_id, actor=_actor(engine, actor, role), now=_now(), to=to, data=changes)
     case = engine.case(task.case_id)
     console.print(f"task {task.id} completed: case {case.id} {task.state} -> {case.state}, {_routing(case)}")
 
@@ -322,13 +326,13 @@ def approve_command(
 ) -> None:
     """Vote on a case's approval; the case moves on when the quorum is reached or on a rejection."""
     engine = _engine(db)
-    who = _actor(actor, role)
+    who = _actor(engine, actor, role)
     for item in evidence or []:
         name, _, reference = item.partition("=")
         engine.attach_evidence(case_id, name, actor=who, now=_now(), reference=reference or None)
     case = engine.approve(case_id, actor=who, now=_now(), reject=reject, note=note)
     verb = "rejected" if reject else "approved"
-    console.print(f"case {case.id}: {who.id} {verb}; state {case.state}")
+    console.print(f"case {case.id}: {who} {verb}; state {case.state}")
 
 
 @exception_app.command("raise")
@@ -340,7 +344,7 @@ def exception_raise(
 ) -> None:
     """Raise an exception: the case goes to the reason's state and a task to its resolver."""
     engine = _engine(db)
-    case = engine.raise_exception(case_id, reason, actor=_actor(actor, role), now=_now(), note=note)
+    case = engine.raise_exception(case_id, reason, actor=_actor(engine, actor, role), now=_now(), note=note)
     routed = ", ".join(_task_line(t) for t in engine.tasks(case_id=case.id))
     console.print(f"case {case.id}: exception {reason} raised, state {case.state}; {routed or 'no task'}")
 
@@ -352,7 +356,8 @@ def exception_resolve(
     db: Db = "backoffice.db", actor: As = None, role: Role = None,
 ) -> None:
     """Resolve the case's open exception: back where the taxonomy says, or to its end."""
-    case = _engine(db).resolve_exception(case_id, actor=_actor(actor, role), now=_now(), note=note)
+    engine = _engine(db)
+    case = engine.resolve_exception(case_id, actor=_actor(engine, actor, role), now=_now(), note=note)
     console.print(f"case {case.id}: exception resolved, state {case.state}")
 
 
@@ -496,8 +501,9 @@ def dlq_list(db: Db = "backoffice.db", as_json: AsJson = False) -> None:
 
 @dlq_app.command("replay")
 def dlq_replay(entry_id: Annotated[int, typer.Argument(metavar="ID")], db: Db = "backoffice.db",
-               actor: As = None) -> None:
+               actor: As = None, role: Role = None) -> None:
     """Put a dead letter back in the outbox with fresh attempts and the same idempotency key."""
-    entry = _engine(db).replay(entry_id, actor=_actor_id(actor), now=_now())
+    engine = _engine(db)
+    entry = engine.replay(entry_id, actor=_actor(engine, actor, role), now=_now())
     console.print(f"outbox entry {entry.id} ({entry.action}, case {entry.case_id}) is {entry.status} again, "
                   f"key {entry.idempotency_key}")

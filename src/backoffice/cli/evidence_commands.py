@@ -12,6 +12,7 @@ from rich.console import Console
 
 from backoffice.cli.moments import parse_moment
 from backoffice.errors import BadOption, ConfigFileError, DefinitionError, OutputFileError, UserError
+from backoffice.wording import plural
 
 if TYPE_CHECKING:
     from backoffice.definitions.conformance import ConformanceReport, VersionsReport
@@ -90,12 +91,13 @@ def draft_command(
                 resource=resource, role=role, system=system, reason=reason, timezone=timezone,
                 timestamp_format=timestamp_format)
     draft = draft_definition(log, coverage=coverage, workflow_id=workflow_id, title=title)
-    summary = [f"drafted {draft.workflow_id}: {draft.states} states, {draft.transitions} transitions, "
-               f"{draft.roles} roles, {draft.exception_reasons} exception reasons",
-               f"from the {draft.variants} most frequent variants, covering {draft.coverage:.1%} of "
-               f"{draft.cases:,} cases" + (f"; left out {len(draft.left_out)} activit"
-                                           f"{'y' if len(draft.left_out) == 1 else 'ies'} seen only outside them"
-                                           if draft.left_out else "")]
+    summary = [f"drafted {draft.workflow_id}: {plural(draft.states, 'state')}, "
+               f"{plural(draft.transitions, 'transition')}, {plural(draft.roles, 'role')}, "
+               f"{plural(draft.exception_reasons, 'exception reason')}",
+               (f"from the {draft.variants} most frequent variants" if draft.variants != 1 else
+                "from the most frequent variant") + f", covering {draft.coverage:.1%} of {plural(draft.cases, 'case')}"
+               + (f"; left out {plural(len(draft.left_out), 'activity')} seen only outside them"
+                  if draft.left_out else "")]
     if out is None:
         typer.echo(draft.text, nl=False)
         for line in summary:
@@ -299,7 +301,7 @@ def _activity_map(path: Path) -> dict[str, str]:
 
 
 def _cases(count: int) -> str:
-    return f"{count:,} case{'' if count == 1 else 's'}"
+    return plural(count, "case")
 
 
 def _show_live(report: VersionsReport, live: LiveWork, *, draft_path: Path | None, top: int) -> None:
@@ -339,8 +341,8 @@ def _show(report: ConformanceReport, heading: str, *, top: int) -> None:
     else:
         activities = len(report.activity_states) + len(report.unmapped_activities)
         unmapped_events = sum(report.unmapped_activities.values())
-        _say(f"{activities} activities: {len(report.activity_states)} matched to states"
-             + (f", {len(report.unmapped_activities)} of no state ({unmapped_events:,} events)"
+        _say(f"{plural(activities, 'activity')}: {len(report.activity_states)} matched to states"
+             + (f", {len(report.unmapped_activities)} of no state ({plural(unmapped_events, 'event')})"
                 if report.unmapped_activities else ""))
     if not report.deviations:
         _say("no deviations")
@@ -356,10 +358,10 @@ def _show(report: ConformanceReport, heading: str, *, top: int) -> None:
                  + (f"; e.g. {examples}" if examples else ""))
     for shared in report.shared_resources:
         why = "named with --shared-resource" if shared.given else \
-            f"acts as {', '.join(shared.roles)} in {shared.cases:,} cases"
+            f"acts as {', '.join(shared.roles)} in {plural(shared.cases, 'case')}"
         _say(f"separation of duties is not judged on {shared.name!r}, a name many people share ({why})")
     if report.approvals_unjudged:
-        _say(f"{report.approvals_unjudged:,} approvals could not be judged for separation of duties "
+        _say(f"{plural(report.approvals_unjudged, 'approval')} could not be judged for separation of duties "
              f"(no resource, or a shared name)")
     for note in report.notes:
         _say(f"note: {note}")

@@ -64,7 +64,8 @@ def step_confirm(
         raise BadOption("--happened", "--retry" if retry else "--manual", "--retry and --manual only with "
                                                                           "--not-happened")
     given = _payload(result, "--result") if result is not None else None
-    case = _engine(db).confirm_step(entry_id, happened=happened, result=given, actor=_actor(actor, role),
-                                    now=_now(), then=NotHappened.MANUAL if manual else NotHappened.RETRY)
+    engine = _engine(db)
+    case = engine.confirm_step(entry_id, happened=happened, result=given, actor=_actor(engine, actor, role),
+                               now=_now(), then=NotHappened.MANUAL if manual else NotHappened.RETRY)
     what = "done" if happened else ("not done, to run again" if retry else "not done, handed to people")
     console.print(f"outbox entry {entry_id} confirmed {what}: case {case.id} is in {case.state}")

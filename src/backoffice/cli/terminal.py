@@ -6,7 +6,9 @@ from rich.console import Console
 from rich.table import Table
 
 from backoffice.mapping.durations import humanize
+from backoffice.mapping.exceptions import raised_at
 from backoffice.mapping.model import ProcessMap, StepKind
+from backoffice.wording import plural
 
 KIND_LABEL = {StepKind.STRAIGHT_THROUGH: "straight-through", StepKind.HUMAN: "human work",
               StepKind.APPROVAL: "approval / control"}
@@ -21,16 +23,36 @@ def show_map(console: Console, process_map: ProcessMap, *, top: int = 10) -> Non
     span = (f"{summary.first_event:%Y-%m-%d} → {summary.last_event:%Y-%m-%d}"
             if summary.first_event and summary.last_event else "–")
     stats = process_map.cycle_time.stats
-    for label, value in (("cases", f"{summary.cases:,}"), ("events", f"{summary.events:,}"),
-                         ("activities", f"{summary.activities:,}"), ("variants", f"{summary.variants:,}"),
-                         ("time span", span),
-                         ("cycle time", f"median {humanize(stats.median)} · p90 {humanize(stats.p90)} · "
-                                        f"max {humanize(stats.max)}"),
-                         ("starts with", _top_counts(summary.start_activities)),
-                         ("ends with", _top_counts(summary.end_activities)),
-                         ("lanes", process_map.lanes.value)):
+    reading = process_map.reading
+    rows = [("cases", f"{summary.cases:,}"), ("events", f"{summary.events:,}"),
+            ("steps", f"{summary.steps:,} ({_reading_label(process_map)})"),
+            ("activities", f"{summary.activities:,}"), ("variants", f"{summary.variants:,}"),
+            ("time span", span),
+            ("cycle time", f"median {humanize(stats.median)} · p90 {humanize(stats.p90)} · max {humanize(stats.max)}")]
+    flow = process_map.flow
+    if flow is not None:
+        rows.append(("flow efficiency", f"{flow.efficiency.overall:.1%} of case time is work (median case "
+                                        f"{flow.efficiency.median:.1%}); active median {humanize(flow.active.median)}, "
+                                        f"waiting median {humanize(flow.waiting.median)}"))
+    rows += [("starts with", _top_counts(summary.start_activities)),
+             ("ends with", _top_counts(summary.end_activities)),
+             ("lanes", process_map.lane_choice or process_map.lanes.value),
+             ("reading", reading.note)]
+    for label, value in rows:
         overview.add_row(label, value)
     console.print(overview)
+
+    if any(activity.processing for activity in process_map.activities):
+        timed = Table(title="Processing time of steps (start to complete, suspensions left out)",
+                      title_justify="left")
+        for column in ("activity", "measured", "median", "p90", "total", "median wait before"):
+            timed.add_column(column, justify="left" if column == "activity" else "right")
+        measured = [activity for activity in process_map.activities if activity.processing]
+        for activity in sorted(measured, key=lambda a: -a.processing.total)[:top]:
+            timed.add_row(activity.name, f"{activity.processing.count:,}", humanize(activity.processing.median),
+                          humanize(activity.processing.p90), humanize(activity.processing.total),
+                          humanize(activity.wait_before.median if activity.wait_before else None))
+        console.print(timed)
 
     busiest = Table(title=f"Busiest paths (of {len(process_map.edges):,} shown)", title_justify="left")
     for column in ("from", "to", "count", "median wait", "p90 wait"):
@@ -59,7 +81,8 @@ def show_map(console: Console, process_map: ProcessMap, *, top: int = 10) -> Non
         console.print(handoffs)
 
     rework = process_map.rework
-    console.print(f"[bold]Rework[/bold]: {rework.cases_affected:,} cases ({rework.share_of_cases:.1%}) repeat a step"
+    console.print(f"[bold]Rework[/bold]: {plural(rework.cases_affected, 'case')} ({rework.share_of_cases:.1%}) "
+                  f"{'repeats' if rework.cases_affected == 1 else 'repeat'} a step"
                   + (f"; they take {humanize(rework.added_time)} longer at the median" if rework.added_time else ""))
     kinds = Table(title="Step kinds: what could run straight through", title_justify="left")
     for column in ("kind", "activities", "events", "cases touched", "share of waiting"):
@@ -71,18 +94,37 @@ def show_map(console: Console, process_map: ProcessMap, *, top: int = 10) -> Non
     console.print(kinds)
     if process_map.exceptions:
         reasons = Table(title="Exceptions by reason", title_justify="left")
-        for column in ("reason", "cases", "events", "resolved at"):
+        for column in ("reason", "cases", "events", "raised at", "resolved at"):
             reasons.add_column(column)
+        raised = raised_at(process_map)
         for reason in process_map.exceptions.reasons[:top]:
             resolved = ", ".join(f"{step.activity} ({step.cases})" for step in reason.resolved_at[:2])
-            reasons.add_row(reason.reason, f"{reason.cases:,}", f"{reason.events:,}", resolved)
+            where = ", ".join(f"{name} ({cases:,})" for name, cases in raised.get(reason.reason, [])[:2])
+            reasons.add_row(reason.reason, f"{reason.cases:,}", f"{reason.events:,}", where, resolved)
         console.print(reasons)
     if process_map.sla:
         sla = process_map.sla
-        console.print(f"[bold]SLA[/bold] {sla.target}: {sla.attainment:.1%} of {sla.cases_measured:,} cases within "
+        console.print(f"[bold]SLA[/bold] {sla.target}: {sla.attainment:.1%} of {plural(sla.cases_measured, 'case')} "
+                      f"within "
                       f"target; worst: " + ", ".join(f"{o.case_id} (+{humanize(o.over_by)})" for o in sla.worst[:3]))
     for note in process_map.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
+
+
+def _reading_label(process_map: ProcessMap) -> str:
+    reading = process_map.reading
+    if reading.mode == "instances" and reading.lifecycle == "standard XES lifecycle" \
+            and reading.timestamps == "one per step" and process_map.summary.steps == process_map.summary.events:
+        return "one per event: every event completes a step"
+    if reading.mode == "events":
+        return "one per event"
+    if reading.lifecycle == "standard XES lifecycle":
+        return "one per activity instance"
+    if reading.lifecycle == "start and end columns":
+        return "one per row, with a start and an end"
+    if reading.lifecycle == "status words":
+        return "one per event: the lifecycle holds status words"
+    return "one per event"
 
 
 def _top_counts(counts, limit: int = 3) -> str:

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from backoffice.cli.engine_commands import As, AsJson, Db, _actor_id, _engine, _now, _when, case_app, console
+from backoffice.cli.engine_commands import As, AsJson, Db, Role, _actor, _engine, _now, _when, case_app, console
 
 workflow_app = typer.Typer(help="Deployed workflows: versions, manual mode, moving cases to a new version.",
                            no_args_is_help=True)
@@ -41,17 +41,19 @@ def workflow_list(db: Db = "backoffice.db", as_json: AsJson = False) -> None:
 
 
 @workflow_app.command("manual")
-def workflow_manual(workflow: Workflow, db: Db = "backoffice.db", actor: As = None) -> None:
+def workflow_manual(workflow: Workflow, db: Db = "backoffice.db", actor: As = None, role: Role = None) -> None:
     """Send the workflow's automated steps to people (its fallback queue) instead of the worker."""
-    _engine(db).set_mode(workflow, manual=True, now=_now(), actor=_actor_id(actor))
+    engine = _engine(db)
+    engine.set_mode(workflow, manual=True, now=_now(), actor=_actor(engine, actor, role))
     console.print(f"{workflow}: automated steps now go to people (manual mode); "
                   f"`backoffice workflow automatic {workflow}` hands them back to the worker")
 
 
 @workflow_app.command("automatic")
-def workflow_automatic(workflow: Workflow, db: Db = "backoffice.db", actor: As = None) -> None:
+def workflow_automatic(workflow: Workflow, db: Db = "backoffice.db", actor: As = None, role: Role = None) -> None:
     """Hand the workflow's automated steps back to the worker."""
-    _engine(db).set_mode(workflow, manual=False, now=_now(), actor=_actor_id(actor))
+    engine = _engine(db)
+    engine.set_mode(workflow, manual=False, now=_now(), actor=_actor(engine, actor, role))
     console.print(f"{workflow}: automated steps run on the worker again")
 
 
@@ -63,11 +65,13 @@ def workflow_migrate(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would move; change nothing.")] = False,
     db: Db = "backoffice.db",
     actor: As = None,
+    role: Role = None,
     as_json: AsJson = False,
 ) -> None:
     """Move open cases of older versions to a newer one, where their state exists with the same kind."""
-    migration = _engine(db).migrate_cases(workflow, actor=_actor_id(actor), now=_now(), to_version=to_version,
-                                          dry_run=dry_run)
+    engine = _engine(db)
+    migration = engine.migrate_cases(workflow, actor=_actor(engine, actor, role), now=_now(), to_version=to_version,
+                                     dry_run=dry_run)
     if as_json:
         console.print_json(json.dumps({
             "workflow": workflow, "to_version": migration.to_version, "dry_run": dry_run,

@@ -43,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backoffice.definitions.model import Definition, SlaClock, StateKind
 from backoffice.errors import LogFileError
+from backoffice.events.instances import read_steps
 from backoffice.events.normalize import fold_label
 from backoffice.events.schema import Column, EventLog
 
@@ -51,7 +52,6 @@ from backoffice.events.schema import Column, EventLog
 # with itself would report every case as a separation-of-duties breach.
 SHARED_MIN_ROLES = 3
 SHARED_MIN_CASE_SHARE = 0.5
-COMPLETE = "complete"
 
 
 class DeviationKind(StrEnum):
@@ -405,22 +405,19 @@ def _fold(text: str) -> str:
 
 
 def completed_events(log: EventLog) -> tuple[EventLog, int]:
-    """Return a log's completions when it records lifecycles, and how many other events were left out.
+    """Return a log read as steps, as the map reads it, and how many events were folded into steps.
 
-    A step logged as start and complete is one visit to its state; its start, schedule or
-    assignment events would otherwise read as moves of their own. A log with no "complete"
-    lifecycle is returned whole.
+    A step logged as schedule, start and complete is one visit to its state (one activity
+    instance, see `backoffice.events.instances`); its start, schedule or assignment events
+    would otherwise read as moves of their own. Status words and logs with one event per step
+    are returned whole.
     """
-    lifecycle = pc.utf8_lower(log.table.column(Column.LIFECYCLE).cast(pa.string()))
-    if not pc.any(pc.equal(lifecycle, COMPLETE)).as_py():
+    steps = read_steps(log)
+    folded = steps.events - len(steps.log)
+    if not folded:
         return log, 0
-    keep = pc.or_kleene(pc.is_null(lifecycle), pc.equal(lifecycle, COMPLETE))
-    dropped = log.table.num_rows - pc.sum(keep.cast(pa.int64())).as_py()
-    if not dropped:
-        return log, 0
-    note = (f"kept the events whose lifecycle is complete; left out {dropped:,} start, schedule and other "
-            f"lifecycle events")
-    return log.with_table(log.table.filter(keep), note=note), dropped
+    return steps.log.with_table(steps.log.table, note=f"read as steps, as map and draft read them: "
+                                                     f"{steps.reading.note}"), folded
 
 
 def _shared_resources(table: pa.Table, given: set[str], detect: bool) -> list[SharedResource]:

@@ -150,7 +150,8 @@ def diagram_map(definition: Definition) -> ProcessMap:
                   for sid, state in definition.states.items()]
     edges = [Edge(source=label[m.source], target=label[m.target], count=1, cases=1, wait=_NO_WAIT, handoffs=0)
              for m in moves(definition) if m.source in label and m.target in label]
-    summary = Summary(source=definition.title, cases=1, events=len(activities), activities=len(activities),
+    summary = Summary(source=definition.title, cases=1, events=len(activities), steps=len(activities),
+                      activities=len(activities),
                       variants=0, first_event=None, last_event=None,
                       start_activities=[ActivityCount(activity=label[definition.intake_state], cases=1)],
                       end_activities=[ActivityCount(activity=label[sid], cases=1) for sid in definition.end_states])

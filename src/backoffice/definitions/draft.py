@@ -31,6 +31,7 @@ from backoffice.events.normalize import fold_label
 from backoffice.events.schema import Column, EventLog
 from backoffice.mapping.analyze import analyze
 from backoffice.mapping.model import Lanes, ProcessMap, StepKind
+from backoffice.wording import plural
 
 INTAKE, DONE, CANCELLED = "intake", "done", "cancelled"
 FALLBACK_ROLE = "unassigned"
@@ -84,7 +85,7 @@ def draft_definition(log: EventLog, *, coverage: float = 0.95, lanes: Lanes | st
         raise BadOption("--coverage", coverage, "a share of cases between 0 and 1, such as 0.95")
     if workflow_id is not None and not re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", workflow_id):
         raise BadOption("--id", workflow_id, "lowercase words joined by dashes, such as expense-claim")
-    # The events conform replays: with lifecycles, the completions only.
+    # The steps map and conform read: one per activity instance.
     log, lifecycle_events = completed_events(log)
     pmap = process_map or analyze(log, lanes=lanes)
     name = _LOG_SUFFIXES.sub("", Path(log.source).name) or "workflow"
@@ -181,14 +182,15 @@ class _Drafter:
         span = (f"{summary.first_event:%Y-%m-%d} to {summary.last_event:%Y-%m-%d}"
                 if summary.first_event and summary.last_event else "no time span")
         doc.yaml_set_start_comment(
-            f"DRAFT made by `backoffice draft` from {Path(self.log.source).name}: {summary.cases:,} cases, "
-            f"{summary.events:,} events, {span}.\n"
+            f"DRAFT made by `backoffice draft` from {Path(self.log.source).name}: {plural(summary.cases, 'case')}, "
+            f"{plural(summary.events, 'step')}, {span}.\n"
             f"States are the activities of the {len(self.variants)} most frequent variants "
             f"({self.coverage:.1%} of the cases), with the kinds the map judged from the evidence;\n"
             f"transitions are what directly followed what in them; roles are the {self.pmap.lanes.value} "
             f"values of the log.\n"
-            + (f"Drafted from the completions: {self.lifecycle_events:,} start, schedule and other lifecycle "
-               f"events left out, as conform leaves them out.\n" if self.lifecycle_events else "")
+            + (f"Drafted from steps, one per activity instance, as map and conform read them: "
+               f"{self.lifecycle_events:,} schedule, start and other lifecycle events folded into their steps.\n"
+               if self.lifecycle_events else "")
             + "Before use: fill in the owner and the trigger (`backoffice check` fails until you do), then "
             "settle every TODO.")
         doc["id"] = self.workflow_id
@@ -311,7 +313,7 @@ class _Drafter:
             if fact:
                 rejection = " (a rejection: TODO an outcome of an approval?)" \
                     if fact.kind is StepKind.APPROVAL and self.kind(activity) != "approval" else ""
-                _note(states, f"{fact.cases:,} cases, {fact.events:,} events{rejection}", sid)
+                _note(states, f"{plural(fact.cases, 'case')}, {plural(fact.events, 'step')}{rejection}", sid)
         states[DONE] = _flow(kind="done", title=self.added_title("Done"))
         _note(states, "added: where work ends", DONE)
         return states
@@ -327,7 +329,7 @@ class _Drafter:
         seq = CommentedSeq()
         for (source, target), cases in sorted(pairs.items(), key=lambda item: (order[item[0][0]], order[item[0][1]])):
             seq.append(_flow(**{"from": source, "to": target}))
-            _note(seq, f"{cases:,} cases", len(seq) - 1)
+            _note(seq, plural(cases, "case"), len(seq) - 1)
         return seq
 
     def approvals(self) -> CommentedSeq:
@@ -379,7 +381,7 @@ class _Drafter:
                       key=lambda row: (-row[1], row[0]))
         for reason, cases in rows:
             back = next((step.activity for step in resolved.get(reason, []) if step.activity in self.state_of), None)
-            entry = CommentedMap(description=f"TODO: describe; recorded in {cases:,} cases")
+            entry = CommentedMap(description=f"TODO: describe; recorded in {plural(cases, 'case')}")
             if back:
                 entry["resolver"] = _flow(role=self.role(back) or FALLBACK_ROLE)
                 if entry["resolver"]["role"] == FALLBACK_ROLE:

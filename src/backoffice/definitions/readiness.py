@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from backoffice.definitions.loader import load_definition
 from backoffice.definitions.model import Definition, Expectation, Metric, Party, StateKind
+from backoffice.wording import plural
 
 if TYPE_CHECKING:  # the as-is map is only read here: its type serves the annotations
     from backoffice.mapping.model import ProcessMap
@@ -33,6 +34,8 @@ MAIN_VARIANTS = 3
 """How many of the most frequent variants count as the main paths of a log."""
 STABLE_SHARE = 0.6
 """The share of cases the main variants must hold for the happy path to count as stable."""
+MATCHED_SHARE = 0.5
+"""The share of a log's steps whose activities must match states for its variants to judge the path."""
 TOP_REASON_SHARE = 0.05
 """A reason seen in at least this share of the cases with exceptions is a top exception: it must be named."""
 
@@ -120,6 +123,9 @@ class LogEvidence(_Frozen):
     reasons_recorded: bool = Field(description="the log has a reason column with values")
     covered_reasons: list[str] = Field(description="reasons seen in the log and named in the taxonomy")
     uncovered_reasons: list[ReasonCount] = Field(description="reasons seen in the log, missing from the taxonomy")
+    activities: int = Field(0, description="distinct activities in the log")
+    matched_activities: int = Field(0, description="of those, how many match a state by title or id")
+    matched_share: float = Field(0.0, description="share of the log's steps whose activity matches a state")
 
 
 class ReadinessReport(_Frozen):
@@ -218,10 +224,20 @@ def gather_evidence(definition: Definition, evidence: ProcessMap, *, main_varian
             else:
                 uncovered.append(ReasonCount(reason=seen.reason, cases=seen.cases,
                                              share=seen.cases / with_exceptions))
+    # Steps per activity, from the variants (which hold every activity; the map may show fewer).
+    steps: dict[str, int] = {}
+    for variant in evidence.variants:
+        for name in variant.activities:
+            steps[name] = steps.get(name, 0) + variant.cases
+    from backoffice.definitions.conformance import match_activities  # the replay's own matching
+
+    matched, _ = match_activities(definition, steps, {})
+    all_steps = sum(steps.values())
     return LogEvidence(source=evidence.summary.source, cases=cases, variants=evidence.summary.variants,
                        main_variants=len(main), main_share=sum(v.cases for v in main) / cases if cases else 0.0,
                        stable_share=stable_share, reasons_recorded=recorded, covered_reasons=covered,
-                       uncovered_reasons=uncovered)
+                       uncovered_reasons=uncovered, activities=len(steps), matched_activities=len(matched),
+                       matched_share=sum(steps[name] for name in matched) / all_steps if all_steps else 0.0)
 
 
 def assess_readiness(definition: Definition, *, source: Path | str | None = None,
@@ -313,12 +329,18 @@ def _happy_path(d: Definition, found: LogEvidence | None) -> Judged:
     shown = " → ".join(path)
     if found is None:
         return True, f"{shown} (judged from the definition; give --log to judge it from the evidence)", False
+    matched = (f"{found.matched_activities} of the log's {plural(found.activities, 'activity')} match a state "
+               f"({found.matched_share:.0%} of its steps)")
+    if found.matched_share < MATCHED_SHARE:
+        return False, f"{matched}: the log does not read as this workflow's, so its variants say nothing about " \
+                      f"this path; give the workflow's own log, or name its states after the log's activities " \
+                      f"(definition: {shown})", True
     held = f"the top {found.main_variants} variant{'s hold' if found.main_variants != 1 else ' holds'} " \
            f"{found.main_share:.1%} of {_cases(found.cases)} ({found.variants:,} variants in all)"
     if found.main_share < found.stable_share:
         return False, f"{held}, under the {found.stable_share:.0%} that counts as stable: the work follows no " \
                       f"settled path yet (definition: {shown})", True
-    return True, f"{held}, at least {found.stable_share:.0%}; definition: {shown}", True
+    return True, f"{held}, at least {found.stable_share:.0%}; {matched}; definition: {shown}", True
 
 
 def _exceptions(d: Definition, found: LogEvidence | None) -> Judged:

@@ -24,7 +24,7 @@ from backoffice.engine.ports import Vote
 from backoffice.engine.rules import check_transition, filled
 from backoffice.engine.tasks import Assignment, Task, TaskKind, TaskStatus, assignment_of
 from backoffice.errors import (DelegationNotAllowed, EvidenceMissing, NoApprovalHere, NotAnApprover,
-                               SeparationOfDuties, TransitionNotAllowed)
+                               NotEligibleForTask, SeparationOfDuties, TransitionNotAllowed)
 
 if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
@@ -43,11 +43,12 @@ class ApprovalOperations:
         """Attach a named document (a scan, a report) to a case, with where it is kept."""
         now = utc(now)
         case = self.case(case_id)
+        actor = self.identify(actor, workflow=case.workflow, now=now)
         with self.store.transaction() as tx:
             tx.insert_evidence(case.id, name, reference=reference, by=actor.id, at=now)
             self._audit(tx, AuditEntry(AuditAction.EVIDENCE_ATTACHED, actor=actor.id, role=actor.role, at=now,
                                        case_id=case.id, workflow=case.workflow, version=case.definition_version,
-                                       detail={"name": name, "reference": reference}))
+                                       detail={"name": name, "reference": reference, **actor.on_behalf()}))
 
     def approve(self: Engine, case_id: int, *, actor: Actor, now: datetime, reject: bool = False,
                 note: str | None = None) -> Case:
@@ -61,6 +62,7 @@ class ApprovalOperations:
         """
         now = utc(now)
         case = self.case(case_id)
+        actor = self.identify(actor, workflow=case.workflow, now=now)
         definition = self.running(case.workflow, case.definition_version).definition
         approval = definition.approval(case.state)
         if approval is None or definition.state(case.state).kind is not StateKind.APPROVAL:
@@ -76,7 +78,8 @@ class ApprovalOperations:
         decided = reject or task.escalated or approvals + 1 >= approval.votes_needed()
         transition = _outcome(definition, case, actor, reject=reject, now=now) if decided else None
         vote = Vote(case_id=case.id, state=case.state, round=task.round, task_id=task.id, approver=actor.id,
-                    decision=str(decision), at=now, role=actor.role, on_behalf_of=task.delegated_by, note=note)
+                    decision=str(decision), at=now, role=actor.role,
+                    on_behalf_of=actor.on_behalf_of or task.delegated_by, note=note)
         detail = {"task_id": task.id, "vote": str(decision), "votes_for": approvals + (not reject),
                   "quorum": approval.votes_needed(), **({"note": note} if note else {})}
         if transition is not None:
@@ -92,10 +95,12 @@ class ApprovalOperations:
             event = tx.insert_event(EngineEvent(case_id=case.id, activity=f"{decision} vote", timestamp=now,
                                                 workflow=case.workflow, version=case.definition_version,
                                                 resource=actor.id, role=actor.role,
-                                                attributes={"state": case.state, **detail}))
+                                                attributes={"state": case.state, **detail,
+                                                            **actor.on_behalf()}))
             self._audit(tx, AuditEntry(AuditAction.APPROVAL_VOTED, actor=actor.id, role=actor.role, at=now,
                                        case_id=case.id, workflow=case.workflow, version=case.definition_version,
-                                       detail={"event_id": event.id, "state": case.state, **detail}))
+                                       detail={"event_id": event.id, "state": case.state, **detail,
+                                               **actor.on_behalf()}))
         return case
 
     def delegate(self: Engine, case_id: int, *, actor: Actor, to: str, now: datetime) -> Task:
@@ -107,12 +112,20 @@ class ApprovalOperations:
         """
         now = utc(now)
         case = self.case(case_id)
+        actor = self.identify(actor, workflow=case.workflow, now=now)
         approval = self.running(case.workflow, case.definition_version).definition.approval(case.state)
         if approval is None:
             raise NoApprovalHere(case.id, case.state)
         if not approval.delegation:
             raise DelegationNotAllowed(case.id, case.state)
         task = self._approval_task(case, actor, now)
+        # The task goes to a person of the directory under their one spelling, who must be eligible:
+        # hold the role the task is for, as the delegating approver does.
+        receiver = self.identify(to, workflow=case.workflow, now=now)
+        needed = task.role or self.running(case.workflow, case.definition_version).definition.state(case.state).role
+        if needed is not None and needed not in receiver.roles:
+            raise NotEligibleForTask(task.id, receiver.id, f"role {needed}")
+        to = receiver.id
         with self.store.transaction() as tx:
             if not tx.reassign_task(task.id, Assignment(queue=None, assignee=to), delegated_by=actor.id):
                 raise NotAnApprover(case.id, actor.id, [])

@@ -40,6 +40,23 @@ class AuditAction(StrEnum):
     STEP_CONFIRMED = "step.confirmed"
     TIMER_FIRED = "timer.fired"
     CASES_MIGRATED = "cases.migrated"
+    DIRECTORY_BOOTSTRAPPED = "directory.bootstrapped"
+    DIRECTORY_IMPORTED = "directory.imported"
+    PERSON_ADDED = "person.added"
+    PERSON_DEACTIVATED = "person.deactivated"
+    PERSON_REACTIVATED = "person.reactivated"
+    SERVICE_ACCOUNT_ADDED = "service_account.added"
+    GROUP_ADDED = "group.added"
+    GROUP_MEMBER_ADDED = "group.member_added"
+    GROUP_MEMBER_REMOVED = "group.member_removed"
+    ROLE_GRANTED = "role.granted"
+    ROLE_REVOKED = "role.revoked"
+    QUEUE_MEMBER_ADDED = "queue.member_added"
+    QUEUE_MEMBER_REMOVED = "queue.member_removed"
+    TOKEN_CREATED = "token.created"
+    TOKEN_REVOKED = "token.revoked"
+    DELEGATION_ADDED = "delegation.added"
+    DELEGATION_REVOKED = "delegation.revoked"
 
 
 @dataclass(frozen=True)

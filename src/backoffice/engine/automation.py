@@ -40,18 +40,19 @@ class StepLeaseLost(Exception):
 class AutomationOperations(InDoubtOperations):
     """The automated-step half of `Engine`."""
 
-    def set_mode(self: Engine, workflow: str, *, manual: bool, now: datetime, actor: str = "admin") -> None:
+    def set_mode(self: Engine, workflow: str, *, manual: bool, now: datetime, actor: Actor | str) -> None:
         """Switch a workflow's automated steps to people (manual=True) or back to the worker.
 
         Raises:
             UnknownWorkflow: nothing is deployed under that name.
         """
         now = utc(now)
+        who = self.identify(actor, workflow=workflow, now=now)
         self.running(workflow)
         with self.store.transaction() as tx:
-            tx.set_manual_mode(workflow, manual, by=actor, at=now)
-            self._audit(tx, AuditEntry(AuditAction.WORKFLOW_MODE_CHANGED, actor=actor, at=now, workflow=workflow,
-                                       detail={"manual": manual}))
+            tx.set_manual_mode(workflow, manual, by=who.id, at=now)
+            self._audit(tx, AuditEntry(AuditAction.WORKFLOW_MODE_CHANGED, actor=who.id, role=who.role, at=now,
+                                       workflow=workflow, detail={"manual": manual, **who.on_behalf()}))
 
     def manual_mode(self: Engine, workflow: str) -> bool:
         """Whether the workflow's automated steps go to people."""
@@ -79,7 +80,7 @@ class AutomationOperations(InDoubtOperations):
         """Return the dead-letter queue: entries whose attempts ran out."""
         return self.outbox(status=OutboxStatus.DEAD, after_id=after_id, limit=limit)
 
-    def replay(self: Engine, entry_id: int, *, actor: str, now: datetime) -> OutboxEntry:
+    def replay(self: Engine, entry_id: int, *, actor: Actor | str, now: datetime) -> OutboxEntry:
         """Put a dead entry back in the outbox, due now, with fresh attempts and the same idempotency key.
 
         When its exhaustion moved the case to the step's `on_exhausted` state and the case is
@@ -95,20 +96,21 @@ class AutomationOperations(InDoubtOperations):
         if entry.status is not OutboxStatus.DEAD:
             raise NotDeadLettered(entry_id, str(entry.status))
         case = self.case(entry.case_id)
+        who = self.identify(actor, workflow=case.workflow, now=now)
         step = self.running(case.workflow, case.definition_version).definition.automated_step(entry.state) \
             if entry.kind is OutboxKind.STEP else None
         with self.store.transaction() as tx:
             if not tx.requeue_outbox(entry_id, at=now):
                 raise NotDeadLettered(entry_id, "no longer dead")
             if step is not None and case.state != entry.state and case.state == step.on_exhausted:
-                moved = self._moved(case, entry.state, actor=Actor(actor), now=now, data=case.data)
-                self._write_move(tx, case, moved, actor=Actor(actor), role=None, now=now, data=None,
+                moved = self._moved(case, entry.state, actor=who, now=now, data=case.data)
+                self._write_move(tx, case, moved, actor=who, role=who.role, now=now, data=None,
                                  activity=f"replay {entry.action}", automate=False,
                                  detail={"outbox_id": entry.id})
-            self._audit(tx, AuditEntry(AuditAction.OUTBOX_REPLAYED, actor=actor, at=now, case_id=case.id,
-                                       workflow=case.workflow, version=case.definition_version,
+            self._audit(tx, AuditEntry(AuditAction.OUTBOX_REPLAYED, actor=who.id, role=who.role, at=now,
+                                       case_id=case.id, workflow=case.workflow, version=case.definition_version,
                                        detail={"outbox_id": entry.id, "action": entry.action,
-                                               "idempotency_key": entry.idempotency_key}))
+                                               "idempotency_key": entry.idempotency_key, **who.on_behalf()}))
         return self.outbox_entry(entry_id)
 
     # --- inside: what the worker calls ---

@@ -33,7 +33,7 @@ class Actor:
     on_behalf_of: str | None = None
 
     def __post_init__(self) -> None:
-        # InvalidActor is a ValueError too: callers that caught the blank id's ValueError still do.
+        # BadActorId is a ValueError too: callers that caught the blank id's ValueError still do.
         check_actor_id(self.id)
         for name in (self.role, *self.roles, self.on_behalf_of):
             if name is None:
@@ -45,15 +45,28 @@ class Actor:
         if self.role is not None and self.role not in self.roles:
             object.__setattr__(self, "roles", (self.role, *self.roles))
 
+    @property
+    def persons(self) -> frozenset[str]:
+        """Every person this act involves: the actor, and whom they act for (separation of duties counts both)."""
+        return frozenset(filter(None, (self.id, self.on_behalf_of)))
+
+    def on_behalf(self) -> dict[str, str]:
+        """Return `{"on_behalf_of": ...}` for an event's attributes and an audit record's detail ({} when acting alone)."""
+        return {"on_behalf_of": self.on_behalf_of} if self.on_behalf_of else {}
+
+    def __str__(self) -> str:
+        return f"{self.id} on behalf of {self.on_behalf_of}" if self.on_behalf_of else self.id
+
     def acting_role(self, allowed: tuple[str, ...], *, requester: str | None) -> str | None:
         """Return the role of `allowed` this actor may act in, or None when they hold none of them.
 
-        The built-in role `requester` is held by whoever started the case.
+        The built-in role `requester` is held by whoever started the case (and by whoever acts on
+        their behalf).
         """
         for role in self.roles:
             if role in allowed:
                 return role
-        if REQUESTER in allowed and requester is not None and self.id == requester:
+        if REQUESTER in allowed and requester is not None and requester in self.persons:
             return REQUESTER
         return None
 

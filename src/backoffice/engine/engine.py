@@ -23,6 +23,8 @@ from backoffice.engine.audit import AuditAction, AuditEntry, canonical_json, sea
 from backoffice.engine.cases import Actor, Case, Decision, utc
 from backoffice.engine.events import EngineEvent, change_attributes
 from backoffice.engine.approvals import ApprovalOperations
+from backoffice.engine.directory_operations import DirectoryOperations
+from backoffice.engine.gate import GateOperations
 from backoffice.engine.automation import AutomationOperations
 from backoffice.engine.duplicates import DUPLICATE_RULE_ACTOR, duplicate_key, duplicate_window_start
 from backoffice.engine.exceptions import ExceptionOperations
@@ -43,8 +45,12 @@ from backoffice.errors import (ContractViolation, InputRefused, DuplicateIdempot
 
 
 class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, AutomationOperations, TimerOperations,
-             NotificationOperations, MigrationOperations):
-    """Runs workflow definitions over a store (see `backoffice.engine.ports.Store`)."""
+             NotificationOperations, MigrationOperations, DirectoryOperations, GateOperations):
+    """Runs workflow definitions over a store (see `backoffice.engine.ports.Store`).
+
+    Every operation that takes an actor passes it through `identify` (the gate, see `gate`)
+    before anything else: who acts and in which roles comes from the directory, never from the caller.
+    """
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -53,7 +59,7 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
 
     # --- definitions ---
 
-    def deploy(self, path: Path | str, *, actor: str, now: datetime) -> DeployedVersion:
+    def deploy(self, path: Path | str, *, actor: Actor | str, now: datetime) -> DeployedVersion:
         """Deploy a definition file as an immutable version; the same content again gives the same version.
 
         Running cases keep the version they started on; new cases start on the highest version.
@@ -64,17 +70,18 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
             VersionOutOfOrder: it is new content numbered below the latest deployed version.
         """
         now = utc(now)
-        candidate = read_version(path, actor=actor, now=now)
+        who = self.identify(actor, workflow=None, now=now)
+        candidate = read_version(path, actor=who.id, now=now)
         existing = self._existing_version(candidate)
         if existing is not None:
             return DeployedVersion.of(existing, created=False)
         try:
             with self.store.transaction() as tx:
                 stored = tx.insert_version(candidate)
-                self._audit(tx, AuditEntry(AuditAction.WORKFLOW_DEPLOYED, actor=actor, at=now,
+                self._audit(tx, AuditEntry(AuditAction.WORKFLOW_DEPLOYED, actor=who.id, at=now,
                                            workflow=stored.workflow, version=stored.version,
                                            detail={"content_hash": stored.content_hash, "file": str(path),
-                                                   "status": stored.status}))
+                                                   "status": stored.status, **who.on_behalf()}))
         except VersionAlreadyDeployed:
             # Someone deployed the same version meanwhile: the same content is the same version.
             existing = self._existing_version(candidate)
@@ -115,7 +122,7 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
 
         With an idempotency key, a retry returns the case the first call started (same id), and no
         second case is made, even under concurrent retries. Routing rules assign queue, owner and
-        priority. The starting actor is the case's requester.
+        priority. The starting actor is the case's requester (or the person they act for).
 
         Raises:
             UnknownWorkflow: the workflow is not deployed.
@@ -132,6 +139,7 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
             if not idempotency_key.strip() or len(idempotency_key) > MAX_KEY_LENGTH:
                 raise InputRefused("the idempotency key", f"it is blank or longer than {MAX_KEY_LENGTH} characters",
                                    f"a key of 1 to {MAX_KEY_LENGTH} characters, such as mail-42")
+        actor = self.identify(actor, workflow=workflow, now=now)
         intake_hash = hashlib.sha256(canonical_json(dict(payload)).encode("utf-8")).hexdigest() \
             if isinstance(payload, Mapping) else None
         if idempotency_key is not None:
@@ -149,11 +157,11 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         state = definition.intake_state
         # The case as routing rules see it before it exists: it has no id yet.
         unstored = Case(id=0, workflow=workflow, definition_version=definition.version, state=state, data=data,
-                        requester=actor.id, created_at=now, updated_at=now)
+                        requester=actor.on_behalf_of or actor.id, created_at=now, updated_at=now)
         routing = route(definition, entering=None, current=Routing(queue=None, owner=None, priority=Priority.NORMAL),
                         variables=context(data=data, case=unstored.expression_fields(), actor=actor, now=now))
         new_case = NewCase(workflow=workflow, definition_version=definition.version, state=state, data=data,
-                           requester=actor.id, created_at=now, priority=routing.priority, queue=routing.queue,
+                           requester=actor.on_behalf_of or actor.id, created_at=now, priority=routing.priority, queue=routing.queue,
                            owner=routing.owner, idempotency_key=idempotency_key, intake_hash=intake_hash,
                            duplicate_key=duplicate_key(definition.duplicates, data))
         try:
@@ -173,6 +181,7 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
             UnknownCase: there is no such case.
         """
         case = self.case(case_id)
+        actor = self.identify(actor, workflow=case.workflow, now=now)
         decision, merged = self._decide(case, to, actor=actor, now=utc(now), data=data)
         violations = self.running(case.workflow, case.definition_version).violations(merged) if decision else []
         if violations:
@@ -193,6 +202,7 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         """
         now = utc(now)
         case = self.case(case_id)
+        actor = self.identify(actor, workflow=case.workflow, now=now)
         if case.version != expected_version:
             raise StaleVersion(case_id=case.id, expected=expected_version, actual=case.version)
         decision, merged = self._decide(case, to, actor=actor, now=now, data=data)
@@ -289,6 +299,7 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
                                        queue=stored.queue, priority=str(stored.priority), owner=stored.owner,
                                        changed=changed, transition=transition)
         attributes.update(detail or {})
+        attributes.update(actor.on_behalf())
         event = tx.insert_event(EngineEvent(
             case_id=case.id, activity=activity, timestamp=now, workflow=case.workflow,
             version=case.definition_version, resource=actor.id, role=role, reason=reason, attributes=attributes))
@@ -299,7 +310,8 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
                                            "transition": transition, "case_version": stored.version,
                                            "data": changed, "queue": stored.queue,
                                            "priority": str(stored.priority), "owner": stored.owner,
-                                           **({"reason": reason} if reason else {}), **(detail or {})}))
+                                           **({"reason": reason} if reason else {}), **(detail or {}),
+                                           **actor.on_behalf()}))
         return stored
 
     def _enter(self, tx: StoreTransaction, before: Case, after: Case, *, actor: Actor, now: datetime,
@@ -340,12 +352,13 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
                 version=case.definition_version, resource=actor.id, role=role,
                 attributes=change_attributes(from_state=None, to_state=case.state, case_version=case.version,
                                              queue=case.queue, priority=str(case.priority), owner=case.owner,
-                                             changed={})))
+                                             changed={}) | actor.on_behalf()))
             self._audit(tx, AuditEntry(AuditAction.CASE_STARTED, actor=actor.id, role=role, at=case.created_at,
                                        case_id=case.id, workflow=case.workflow, version=case.definition_version,
                                        detail={"event_id": event.id, "state": case.state, "data": dict(case.data),
                                                "idempotency_key": case.idempotency_key, "queue": case.queue,
-                                               "priority": str(case.priority), "owner": case.owner}))
+                                               "priority": str(case.priority), "owner": case.owner,
+                                               **actor.on_behalf()}))
             if original is not None:
                 # The same work again: it starts as the duplicate exception, in this transaction.
                 fields = {name: case.data.get(name) for name in rule.fields}

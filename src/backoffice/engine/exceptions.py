@@ -36,6 +36,7 @@ class ExceptionOperations:
         """
         now = utc(now)
         case = self.case(case_id)
+        actor = self.identify(actor, workflow=case.workflow, now=now)
         self._check_raisable(self.running(case.workflow, case.definition_version).definition, case, reason)
         with self.store.transaction() as tx:
             return self._raise_in(tx, case, reason, actor=actor, now=now, note=note)
@@ -88,6 +89,7 @@ class ExceptionOperations:
         """
         now = utc(now)
         case = self.case(case_id)
+        actor = self.identify(actor, workflow=case.workflow, now=now)
         raised = self.store.open_exception(case.id)
         if raised is None:
             raise NoOpenException(case.id)

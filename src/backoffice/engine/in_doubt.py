@@ -81,6 +81,7 @@ class InDoubtOperations:
         Raises:
             UnknownOutboxEntry: there is no such entry.
             StepNotInDoubt: the entry is not in doubt (any more).
+            BadActorId, UnknownActor, InactiveActor, RoleNotHeld, NotAuthorizedOnBehalf: the gate refuses the actor.
             NotEligibleForTask, TaskAlreadyClaimed: the actor may not settle it, or another holds its task.
             NoResultForConfirmation: a result given for a step that did not happen.
             TransitionNotAllowed, ContractViolation: the result does not take the case on (nothing is written).
@@ -95,6 +96,9 @@ class InDoubtOperations:
                                                     "--happened with the result, or no result")
         result = check_payload(dict(result or {}), what="the result")
         case = self.case(entry.case_id)
+        # Through the gate like every act: the in-doubt task's role must be one the directory grants (in this
+        # workflow) to whoever confirms, or to the person they confirm for.
+        actor = self.identify(actor, workflow=case.workflow, now=now)
         definition = self.running(case.workflow, case.definition_version).definition
         step = definition.automated_step(entry.state)
         task = self._in_doubt_task(entry, case)
@@ -108,7 +112,7 @@ class InDoubtOperations:
         elif role not in actor.roles:
             raise NotEligibleForTask(f"of outbox entry {entry_id}", actor.id, f"role {role}")
         detail = {"outbox_id": entry.id, "action": entry.action, "idempotency_key": entry.idempotency_key,
-                  "happened": happened, "confirmed_by": actor.id,
+                  "happened": happened, "confirmed_by": actor.id, **actor.on_behalf(),
                   **({"result": result} if happened else {"then": str(then)})}
         with self.store.transaction() as tx:
             if happened:
@@ -130,7 +134,7 @@ class InDoubtOperations:
                 return case  # moved on meanwhile (an exception): the confirmation is recorded, the case is theirs
             if happened:
                 return self._move_on(tx, replace(entry, status=OutboxStatus.DONE), case, result, now=now,
-                                     extra={"confirmed_by": actor.id})
+                                     extra={"confirmed_by": actor.id, **actor.on_behalf()})
             if status is OutboxStatus.MANUAL:
                 return self._to_manual_twin(tx, entry, case, definition, step, actor=actor, now=now)
         return self.case(case.id)

@@ -68,7 +68,7 @@ def why_not(case: Case, old: RunningVersion, new: RunningVersion) -> str | None:
 class MigrationOperations:
     """Moving running cases between versions; mixed into `Engine`."""
 
-    def migrate_cases(self: Engine, workflow: str, *, actor: str, now: datetime, to_version: int | None = None,
+    def migrate_cases(self: Engine, workflow: str, *, actor: Actor | str, now: datetime, to_version: int | None = None,
                       dry_run: bool = False, batch: int = 500) -> Migration:
         """Move the open cases of older versions whose state exists in `to_version` (default: the latest).
 
@@ -77,6 +77,7 @@ class MigrationOperations:
             WorkflowNotActive: the target version is a draft or retired.
         """
         now = utc(now)
+        who = self.identify(actor, workflow=workflow, now=now)
         new = self.running(workflow, to_version)
         if new.stored.status != DefinitionStatus.ACTIVE:
             raise WorkflowNotActive(workflow, new.stored.version, new.stored.status)
@@ -100,7 +101,7 @@ class MigrationOperations:
                     migration.moved.append(case)
                 else:
                     try:
-                        migration.moved.append(self._migrate(case, new, actor=Actor(actor), now=now))
+                        migration.moved.append(self._migrate(case, new, actor=who, now=now))
                     except StaleVersion:
                         migration.left.append(CaseLeft(case, "it changed while migrating; run the migration again"))
 
@@ -118,7 +119,8 @@ class MigrationOperations:
                     tx.insert_timer(timer)
             for timer in timers_on_entering(definition, stored, now=now):
                 tx.insert_timer(timer)
-            detail = {"from_version": case.definition_version, "to_version": new.stored.version}
+            detail = {"from_version": case.definition_version, "to_version": new.stored.version,
+                      **actor.on_behalf()}
             event = tx.insert_event(EngineEvent(
                 case_id=case.id, activity=MIGRATE_ACTIVITY, timestamp=now, workflow=case.workflow,
                 version=new.stored.version, resource=actor.id,

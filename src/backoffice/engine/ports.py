@@ -160,8 +160,11 @@ class StoreTransaction(Protocol):
         """Claim an open task nobody holds a live claim on (or that `actor` holds); False when not taken."""
 
     def claim_next(self, queues: Sequence[str], *, actor: str, roles: Sequence[str], now: datetime,
-                   until: datetime) -> Task | None:
-        """Claim the most urgent open, unheld task of the queues the actor may take, or return None."""
+                   until: datetime, roles_by_workflow: Mapping[str, Sequence[str]] | None = None) -> Task | None:
+        """Claim the most urgent open, unheld task of the queues the actor may take, or return None.
+
+        `roles_by_workflow`, when given, replaces `roles`: the roles held in each workflow, for its tasks only.
+        """
 
     def release_task(self, task_id: int, *, actor: str, now: datetime) -> bool:
         """Drop `actor`'s live claim on a task; False when they hold none."""

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import Actor, utc
 from backoffice.engine.tasks import DEFAULT_LEASE, Assignment, Task, TaskStatus
+from backoffice.errors import (ContractViolation, IdentityError, NotAuthorizedOnBehalf, NotEligibleForTask,
+                               RoleNotHeld, TaskAlreadyClaimed, TaskClosed, TaskNotClaimed, TransitionNotAllowed,
+                               UnknownTask)
 from backoffice.limits import check_id, check_lease, check_page
-from backoffice.errors import (ContractViolation, NotEligibleForTask, TaskAlreadyClaimed, TaskClosed, TaskNotClaimed,
-                               TransitionNotAllowed, UnknownTask)
 
 if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
@@ -55,6 +56,7 @@ class QueueOperations:
         now = utc(now)
         check_lease(lease, "the claim's lease")
         task = self.task(task_id)
+        actor = self.identify(actor, workflow=task.workflow, now=now)
         self._check_open_and_eligible(task, actor)
         with self.store.transaction() as tx:
             if not tx.claim_task(task_id, actor=actor.id, now=now, until=now + lease):
@@ -72,9 +74,11 @@ class QueueOperations:
         """
         now = utc(now)
         check_lease(lease, "the claim's lease")
+        actor, roles = self._identify_in_every_workflow(actor, now)
         names = [queues] if isinstance(queues, str) else list(queues)
         with self.store.transaction() as tx:
-            task = tx.claim_next(names, actor=actor.id, roles=actor.roles, now=now, until=now + lease)
+            task = tx.claim_next(names, actor=actor.id, roles=actor.roles, now=now, until=now + lease,
+                                 roles_by_workflow=roles)
             if task is not None:
                 self._audit(tx, self._task_entry(AuditAction.TASK_CLAIMED, task, actor, now,
                                                  {"until": (now + lease).isoformat(), "next": True}))
@@ -89,6 +93,7 @@ class QueueOperations:
         """
         now = utc(now)
         task = self.task(task_id)
+        actor = self.identify(actor, workflow=task.workflow, now=now)
         if task.status is not TaskStatus.OPEN:
             raise TaskClosed(task_id, str(task.status))
         with self.store.transaction() as tx:
@@ -108,6 +113,7 @@ class QueueOperations:
         """
         now = utc(now)
         task = self.task(task_id)
+        actor = self.identify(actor, workflow=task.workflow, now=now)
         if task.status is not TaskStatus.OPEN:
             raise TaskClosed(task_id, str(task.status))
         if task.held_by(now) != actor.id:
@@ -139,8 +145,12 @@ class QueueOperations:
         """
         now = utc(now)
         task = self.task(task_id)
+        actor = self.identify(actor, workflow=task.workflow, now=now)
         if task.status is not TaskStatus.OPEN:
             raise TaskClosed(task_id, str(task.status))
+        if person is not None:
+            # The task goes to a person of the directory, under their one spelling.
+            person = self.identify(person, workflow=task.workflow, now=now).id
         assignment = Assignment(queue=queue if queue is not None else (None if person else task.queue),
                                 role=role if role is not None else (None if person else task.role), assignee=person)
         with self.store.transaction() as tx:
@@ -152,6 +162,28 @@ class QueueOperations:
         return self.task(task_id)
 
     # --- inside ---
+
+    def _identify_in_every_workflow(self: Engine, actor: Actor,
+                                    now: datetime) -> tuple[Actor, dict[str, tuple[str, ...]] | None]:
+        """Identify the actor in each deployed workflow (a queue may hold several's tasks); return their roles in each.
+
+        Raises what `identify` raises when the actor is refused in every workflow (its first refusal).
+        """
+        roles: dict[str, tuple[str, ...]] = {}
+        refusals: list[IdentityError] = []
+        who = None
+        for workflow in sorted({version.workflow for version in self.store.versions()}):
+            try:
+                who = self.identify(actor, workflow=workflow, now=now)
+            except (RoleNotHeld, NotAuthorizedOnBehalf) as refused:
+                refusals.append(refused)
+                continue
+            roles[workflow] = who.roles
+        if who is None:
+            if refusals:
+                raise refusals[0]
+            return self.identify(actor, workflow=None, now=now), None
+        return who, roles
 
     @staticmethod
     def _check_open_and_eligible(task: Task, actor: Actor) -> None:
@@ -177,4 +209,5 @@ class QueueOperations:
     def _task_entry(action: AuditAction, task: Task, actor: Actor, now: datetime,
                     detail: Mapping[str, Any]) -> AuditEntry:
         return AuditEntry(action, actor=actor.id, role=actor.role, at=now, case_id=task.case_id,
-                          workflow=task.workflow, detail={"task_id": task.id, "state": task.state, **detail})
+                          workflow=task.workflow, detail={"task_id": task.id, "state": task.state, **detail,
+                                                          **actor.on_behalf()})

@@ -107,7 +107,7 @@ class Task:
     def may_be_taken_by(self, actor: Actor) -> bool:
         """Whether the actor is the task's person, or holds its role (anyone, when it names neither)."""
         if self.assignee is not None:
-            return actor.id == self.assignee
+            return self.assignee in actor.persons
         return self.role is None or self.role in actor.roles
 
     def as_json(self) -> dict[str, object]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,8 +32,13 @@ ALIASES: dict[Column, tuple[str, ...]] = {
 OPTION_OF: dict[Column, str] = {
     Column.CASE_ID: "--case", Column.ACTIVITY: "--activity", Column.TIMESTAMP: "--timestamp",
     Column.RESOURCE: "--resource", Column.ROLE: "--role", Column.SYSTEM: "--system",
-    Column.REASON: "--reason", Column.LIFECYCLE: "--lifecycle", Column.GROUP: "--group",
+    Column.REASON: "--reason", Column.LIFECYCLE: "--lifecycle-column", Column.GROUP: "--group",
 }
+
+# Names of a start timestamp beside the (end) timestamp: then each row is one step with a
+# processing time. Only names that say "start" and "time": a bare "start date" is as often
+# a case attribute.
+START_ALIASES = ("start timestamp", "start time", "started at", "start datetime", "time:start")
 
 
 def _fold(name: str) -> str:
@@ -45,16 +51,19 @@ class ColumnMapping:
 
     fields: dict[Column, str]
     attributes: tuple[str, ...]
+    start: str | None = None  # the column holding each row's start, when rows are steps with a duration
 
 
 def resolve_columns(found: Sequence[str], given: Mapping[Column, str | None], *,
-                    path: Path | str) -> ColumnMapping:
+                    path: Path | str, start_timestamp: str | None = None) -> ColumnMapping:
     """Map source column names onto the schema.
 
     Args:
         found: the source's column names, in order.
         given: names the user chose (--case, --activity ...); None means recognise.
         path: the file, for error messages.
+        start_timestamp: the column holding each row's start (--start-timestamp); None
+            recognises one by its name.
 
     Raises:
         MissingColumn: a required column is neither given nor recognised, or a given one
@@ -68,8 +77,8 @@ def resolve_columns(found: Sequence[str], given: Mapping[Column, str | None], *,
         chosen = given.get(column)
         if chosen:
             if chosen not in found:
-                raise MissingColumn(path, f"{column} column {chosen!r} (named by {OPTION_OF[column]})",
-                                    found, suggest(chosen, found), OPTION_OF[column])
+                raise MissingColumn(path, str(column), found, _likely_spelling(column, chosen, found, given),
+                                    OPTION_OF[column], named=chosen)
             fields[column] = chosen
             continue
         for alias in ALIASES[column]:
@@ -82,7 +91,38 @@ def resolve_columns(found: Sequence[str], given: Mapping[Column, str | None], *,
             raise MissingColumn(path, str(column).replace("_", " "), found,
                                 _likely(column, found, fields.values()), OPTION_OF[column])
     used = set(fields.values())
-    return ColumnMapping(fields=fields, attributes=tuple(name for name in found if name not in used))
+    start = _start_column(found, folded, used, start_timestamp, path)
+    if start:
+        used.add(start)
+    return ColumnMapping(fields=fields, attributes=tuple(name for name in found if name not in used), start=start)
+
+
+def _start_column(found: Sequence[str], folded: Mapping[str, str], used: set[str], given: str | None,
+                  path: Path | str) -> str | None:
+    if given:
+        if given not in found:
+            raise MissingColumn(path, "start timestamp", found, suggest(given, found), "--start-timestamp",
+                                named=given)
+        return given
+    for alias in START_ALIASES:
+        source = folded.get(_fold(alias))
+        if source is not None and source not in used:
+            return source
+    return None
+
+
+def _likely_spelling(column: Column, chosen: str, found: Sequence[str],
+                     given: Mapping[Column, str | None]) -> str | None:
+    """The column a misspelt name most likely meant: a close spelling, else the column recognised for the field."""
+    close = difflib.get_close_matches(chosen.lower(), [name.lower() for name in found], n=1, cutoff=0.75)
+    if close:
+        return next(name for name in found if name.lower() == close[0])
+    taken = [name for other, name in given.items() if name and other is not column]
+    folded = {_fold(name): name for name in found if name not in taken}
+    for alias in ALIASES[column]:
+        if _fold(alias) in folded:
+            return folded[_fold(alias)]
+    return suggest(chosen, found)
 
 
 def _likely(column: Column, found: Sequence[str], taken) -> str | None:

@@ -18,7 +18,7 @@ from backoffice.events import arrow_numpy
 from backoffice.events.columns import ColumnMapping, resolve_columns
 from backoffice.events.normalize import load_synonyms, normalize_activities
 from backoffice.events.raw import ProgressCallback, RawEvents
-from backoffice.events.schema import OPTIONAL, ORDER, Column, EventLog
+from backoffice.events.schema import OPTIONAL, ORDER, START_TIMESTAMP, Column, EventLog
 from backoffice.events.timestamps import check_timezone, iso_8601_type, parse_timestamps
 
 
@@ -55,7 +55,7 @@ def read_log(path: Path | str, *, format: LogFormat | str | None = None,
              case: str | None = None, activity: str | None = None, timestamp: str | None = None,
              resource: str | None = None, role: str | None = None, system: str | None = None,
              reason: str | None = None, lifecycle: str | None = None, group: str | None = None,
-             timezone: str = "UTC", timestamp_format: str | None = None,
+             start_timestamp: str | None = None, timezone: str = "UTC", timestamp_format: str | None = None,
              encoding: str | None = None, delimiter: str | None = None,
              on_bad_rows: OnBadRows | str = OnBadRows.FAIL, object_type: str | None = None,
              synonyms: Path | str | dict[str, str] | None = None, attributes: bool | Sequence[str] = True,
@@ -68,6 +68,8 @@ def read_log(path: Path | str, *, format: LogFormat | str | None = None,
         case, activity, timestamp, resource, role, system, reason, lifecycle, group: the
             source column for each schema field; None recognises the schema's own names and
             the XES standard names.
+        start_timestamp: the column holding each row's start, beside its (end) timestamp;
+            None recognises "start time", "start timestamp" and "started at".
         timezone: the zone of timestamps that carry no offset.
         timestamp_format: a strptime format, when timestamps are not ISO 8601.
         encoding, delimiter: for delimited text; detected when None (encoding: UTF-8).
@@ -110,19 +112,23 @@ def read_log(path: Path | str, *, format: LogFormat | str | None = None,
         if path.stat().st_size:
             delimiter = delimiter or sniff_delimiter(path, encoding)  # once, for the three reads below
         mapping = _projected(resolve_columns(csv_columns(path, delimiter=delimiter, encoding=encoding), given,
-                                             path=path), attributes, path)
+                                             path=path, start_timestamp=start_timestamp), attributes, path)
         time_column = mapping.fields[Column.TIMESTAMP]
         # ISO 8601 timestamps are parsed by Arrow while it reads, in its threads, and never
         # held as text; other formats are read as text for parse_timestamps.
         time_type = None if timestamp_format else iso_8601_type(
             sample_values(path, time_column, delimiter=delimiter, encoding=encoding))
-        raw = read_csv(path, text_columns=[name for name in mapping.fields.values() if name != time_column],
-                       time_columns=[time_column], columns=[*mapping.fields.values(), *mapping.attributes],
+        raw = read_csv(path, text_columns=[name for name in mapping.fields.values() if name != time_column]
+                       + ([mapping.start] if mapping.start else []), time_columns=[time_column],
+                       columns=[*mapping.fields.values(), *([mapping.start] if mapping.start else []),
+                                *mapping.attributes],
                        delimiter=delimiter, encoding=encoding, time_type=time_type)
     elif kind is LogFormat.PARQUET:
         from backoffice.events.parquet_reader import parquet_columns, read_parquet
-        mapping = _projected(resolve_columns(parquet_columns(path), given, path=path), attributes, path)
-        raw = read_parquet(path, columns=[*mapping.fields.values(), *mapping.attributes],
+        mapping = _projected(resolve_columns(parquet_columns(path), given, path=path,
+                                                            start_timestamp=start_timestamp), attributes, path)
+        raw = read_parquet(path, columns=[*mapping.fields.values(), *([mapping.start] if mapping.start else []),
+                                          *mapping.attributes],
                            # Parquet's own per-row-group dictionaries, merged once, spare hashing
                            # every value again, case ids included.
                            dictionary_columns=[name for column, name in mapping.fields.items()
@@ -130,11 +136,13 @@ def read_log(path: Path | str, *, format: LogFormat | str | None = None,
     elif kind is LogFormat.XES:
         from backoffice.events.xes_reader import read_xes
         raw = read_xes(path, progress=progress)
-        mapping = _projected(resolve_columns(raw.table.column_names, given, path=path), attributes, path)
+        mapping = _projected(resolve_columns(raw.table.column_names, given, path=path,
+                                                            start_timestamp=start_timestamp), attributes, path)
     else:
         from backoffice.events.ocel_reader import read_ocel
         raw = read_ocel(path, object_type=object_type)
-        mapping = _projected(resolve_columns(raw.table.column_names, given, path=path), attributes, path)
+        mapping = _projected(resolve_columns(raw.table.column_names, given, path=path,
+                                                            start_timestamp=start_timestamp), attributes, path)
     return to_event_log(raw, mapping, path=path, timezone=timezone, timestamp_format=timestamp_format,
                         on_bad_rows=policy, synonyms=synonym_table)
 
@@ -148,7 +156,8 @@ def _projected(mapping: ColumnMapping, attributes: bool | Sequence[str], path: P
         if name not in mapping.attributes and name not in mapping.fields.values():
             raise MissingColumn(path, f"attribute column {name!r}", list(mapping.fields.values()) + list(mapping.attributes),
                                 suggest(name, mapping.attributes), "--sla-from")
-    return ColumnMapping(fields=mapping.fields, attributes=tuple(name for name in mapping.attributes if name in wanted))
+    return ColumnMapping(fields=mapping.fields, attributes=tuple(name for name in mapping.attributes if name in wanted),
+                         start=mapping.start)
 
 
 def to_event_log(raw: RawEvents, mapping: ColumnMapping, *, path: Path, timezone: str = "UTC",
@@ -168,6 +177,10 @@ def to_event_log(raw: RawEvents, mapping: ColumnMapping, *, path: Path, timezone
         if column in mapping.fields:
             columns[column] = _text(table.column(mapping.fields[column]))
     columns[ORDER] = arrow_numpy.arrow(np.arange(rows, dtype=np.int64))
+    if mapping.start:
+        # A start that cannot be read is no start: the step keeps its end, without a processing time.
+        columns[START_TIMESTAMP] = parse_timestamps(table.column(mapping.start), timezone=timezone,
+                                                    timestamp_format=timestamp_format).values
     for name in mapping.attributes:
         if name not in columns:
             columns[name] = table.column(name)

@@ -40,6 +40,10 @@ OPTIONAL = (Column.RESOURCE, Column.ROLE, Column.SYSTEM, Column.LIFECYCLE, Colum
 # keeps ties in arrival order, which the counts of paths and variants depend on.
 ORDER = "event_index"
 
+# When a source gives each row a start as well as its (end) timestamp, the start is kept in
+# this column, after the schema's own: each such row is one step with a processing time.
+START_TIMESTAMP = "start_timestamp"
+
 TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
 
 CORE_SCHEMA = pa.schema(
@@ -88,7 +92,7 @@ class EventLog:
     @property
     def attribute_columns(self) -> list[str]:
         """Names of the columns outside the event schema."""
-        core = set(CORE_SCHEMA.names)
+        core = set(CORE_SCHEMA.names) | {START_TIMESTAMP}
         return [name for name in self.table.column_names if name not in core]
 
     def has_values(self, column: str) -> bool:

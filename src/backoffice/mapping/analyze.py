@@ -7,6 +7,8 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from backoffice.bulk import no_cycle_collection
 from backoffice.errors import BadOption, EmptyLog
@@ -16,33 +18,47 @@ from backoffice.mapping import handoffs as handoff_section
 from backoffice.mapping import paths, rework, sla, variants
 from backoffice.mapping.durations import parse_duration
 from backoffice.mapping.grouped import distinct_cases
-from backoffice.mapping.model import Edge, Filters, Lanes, ProcessMap, StepKind, StepKindShare, Summary
+from backoffice.events.instances import LifecycleMode, Steps, read_steps
+from backoffice.mapping.flow import flow_efficiency
+from backoffice.mapping.model import Edge, Filters, Lanes, ProcessMap, Reading, StepKind, StepKindShare, Summary
 from backoffice.mapping.step_kinds import classify, is_service_account, load_step_kinds
 from backoffice.mapping.workspace import Scope, Workspace, instant, open_workspace
+from backoffice.wording import plural
 
 # Past these, a map stops being readable: keep the most frequent and say so.
 DEFAULT_MAX_ACTIVITIES = 150
 DEFAULT_MAX_PATHS = 400
-LANE_PREFERENCE = (Lanes.ROLE, Lanes.GROUP, Lanes.SYSTEM, Lanes.RESOURCE)
+# Lanes are drawn by who is responsible (a role, a team, a system); a resource is a person,
+# and lanes of people read as a list of names: only when asked.
+LANE_PREFERENCE = (Lanes.ROLE, Lanes.GROUP, Lanes.SYSTEM)
 
 
-def choose_lanes(log: EventLog, lanes: Lanes | str | None) -> tuple[Lanes, str | None, list[str]]:
-    """Pick the lane column: the one asked for, else the first of role, group, system, resource with values."""
-    notes: list[str] = []
+def choose_lanes(log: EventLog, lanes: Lanes | str | None) -> tuple[Lanes, str | None, str]:
+    """Pick the lane column: the one asked for, else the first of role, group and system with values.
+
+    Returns:
+        (the lane kind, the column to read or None for no lanes, which was used and why in words).
+    """
     if lanes is not None:
         try:
             chosen = Lanes(lanes)
         except ValueError as exc:
             raise BadOption("--lanes", lanes, "one of role, resource, system, group") from exc
         if log.has_values(chosen.value):
-            return chosen, chosen.value, notes
-        notes.append(f"the log has no {chosen.value} values: no lanes, and no handoffs by {chosen.value}")
-        return chosen, None, notes
+            return chosen, chosen.value, f"{chosen.value}, as asked (--lanes {chosen.value})"
+        return chosen, None, (f"no lanes: --lanes {chosen.value} was asked, but the log has no {chosen.value} "
+                              f"values (no handoffs by {chosen.value})")
     for candidate in LANE_PREFERENCE:
         if log.has_values(candidate.value):
-            return candidate, candidate.value, notes
-    notes.append("the log names no role, group, system or resource: no lanes and no handoffs")
-    return Lanes.ROLE, None, notes
+            passed = LANE_PREFERENCE[:LANE_PREFERENCE.index(candidate)]
+            why = (f"the log has no {' or '.join(kind.value for kind in passed)}, and " if passed else "") + \
+                  f"{candidate.value} comes first among role, group and system"
+            return candidate, candidate.value, (f"{candidate.value}: {why}; resources make lanes only when asked "
+                                                f"(--lanes resource)")
+    if log.has_values(Lanes.RESOURCE.value):
+        return Lanes.ROLE, None, ("no lanes: the log names no role, group or system; lanes of its resources "
+                                  "(people) only when asked (--lanes resource)")
+    return Lanes.ROLE, None, "no lanes: the log names no role, group, system or resource (no handoffs)"
 
 
 @no_cycle_collection()
@@ -50,12 +66,14 @@ def analyze(log: EventLog, *, lanes: Lanes | str | None = None, sla_target: str 
             sla_from: str | None = None, since: datetime | None = None, until: datetime | None = None,
             min_path_count: int = 1, variant_coverage: float | None = None, top_variants: int = 10,
             max_activities: int = DEFAULT_MAX_ACTIVITIES, max_paths: int = DEFAULT_MAX_PATHS,
-            step_kinds: Path | str | dict[str, StepKind] | None = None) -> ProcessMap:
+            step_kinds: Path | str | dict[str, StepKind] | None = None,
+            lifecycle: LifecycleMode | str = LifecycleMode.INSTANCES) -> ProcessMap:
     """Compute the as-is map of an event log.
 
     Args:
         log: the events (see `backoffice.read_log`).
-        lanes: role, resource, system or group; None picks the first the log has values for.
+        lanes: role, resource, system or group; None picks the first of role, group and
+            system the log has values for (resources only when asked).
         sla_target: a cycle-time target such as "5d"; `sla_from` instead names a case
             attribute holding each case's deadline.
         since, until: keep the cases that started in [since, until).
@@ -64,6 +82,8 @@ def analyze(log: EventLog, *, lanes: Lanes | str | None = None, sla_target: str 
         top_variants: how many slowest variants to rank.
         max_activities, max_paths: past these, the map keeps the most frequent and says so.
         step_kinds: a YAML file (or a ready mapping) overriding the classification of activities.
+        lifecycle: "instances" makes one step of each activity instance (lifecycle events
+            paired, or a start and an end column); "events" one step of each event.
 
     Raises:
         BadOption: an option value that cannot be used.
@@ -78,9 +98,10 @@ def analyze(log: EventLog, *, lanes: Lanes | str | None = None, sla_target: str 
     target_seconds = parse_duration(sla_target) if sla_target else None
     overrides = load_step_kinds(step_kinds) if isinstance(step_kinds, (str, Path)) else step_kinds
 
-    lane_kind, lane_column, notes = choose_lanes(log, lanes)
-    notes = list(log.notes) + notes
-    ws = open_workspace(log, lane_column=lane_column,
+    lane_kind, lane_column, lane_choice = choose_lanes(log, lanes)
+    notes = list(log.notes)
+    steps = read_steps(log, lifecycle=lifecycle)
+    ws = open_workspace(steps.log, lane_column=lane_column, step_start=steps.start, processing=steps.processing,
                         scope=Scope(since=since, until=until, variant_coverage=variant_coverage))
     notes += ws.notes
     cases, events = ws.cases, ws.events
@@ -94,7 +115,8 @@ def analyze(log: EventLog, *, lanes: Lanes | str | None = None, sla_target: str 
     ws.prepare()
     with ThreadPoolExecutor(max_workers=1) as beside:
         edges_job = beside.submit(paths.edges, ws)
-        facts = paths.activity_facts(ws)
+        reasons = exception_section.reasons_by_activity(ws) if log.has_values(Column.REASON) else {}
+        facts = paths.activity_facts(ws, repeat_cases=rework.repeat_cases(ws), reasons=reasons)
         all_handoffs = handoff_section.handoffs(ws)
         kinds = _kinds(facts, paths.service_shares(ws, is_service_account), overrides)
         all_variants = variants.variants(ws)
@@ -109,17 +131,22 @@ def analyze(log: EventLog, *, lanes: Lanes | str | None = None, sla_target: str 
     shown_activities, shown_edges, view_notes = _readable_view(all_activities, all_edges, min_path_count=min_path_count,
                                                                max_activities=max_activities, max_paths=max_paths)
     notes += view_notes
-    summary = Summary(source=log.source, cases=cases, events=events, activities=activity_count,
+    summary = Summary(source=display_name(log.source), cases=cases, events=_events_in_scope(log, steps, ws),
+                      steps=events,
+                      activities=activity_count,
                       variants=len(all_variants), first_event=first, last_event=last,
                       start_activities=starts, end_activities=ends, skipped_rows=log.skipped_rows)
     if target_seconds is not None:
         sla_result = sla.sla_by_duration(ws, target_seconds=target_seconds, label=sla_target)
     elif sla_from:
-        sla_result = sla.sla_by_deadline(ws, log, attribute=sla_from)
+        sla_result = sla.sla_by_deadline(ws, steps.log, attribute=sla_from)
     else:
         sla_result = None
+    reading = steps.reading
     return ProcessMap(
-        lanes=lane_kind, summary=summary,
+        reading=Reading(mode=reading.mode, lifecycle=reading.lifecycle, timestamps=reading.timestamps,
+                        note=reading.note),
+        lanes=lane_kind, lane_choice=lane_choice, summary=summary, flow=flow_efficiency(ws),
         filters=Filters(since=since, until=until, min_path_count=min_path_count,
                         variant_coverage=variant_coverage, max_activities=max_activities),
         activities=shown_activities, edges=shown_edges, variants=all_variants,
@@ -128,6 +155,23 @@ def analyze(log: EventLog, *, lanes: Lanes | str | None = None, sla_target: str 
         waiting_paths=paths.waiting_paths(all_edges), waiting_activities=paths.waiting_activities(all_activities),
         handoffs=all_handoffs, rework=rework.rework(ws), exceptions=exceptions, sla=sla_result,
         step_kinds=_step_kind_shares(ws, kinds, facts, cases), notes=notes)
+
+
+def display_name(source: str) -> str:
+    """The name a report shows for a log: a file's name, not the folders of the machine it was read on."""
+    if not source or "://" in source or source.startswith("engine"):
+        return source
+    return Path(source).name or source
+
+
+def _events_in_scope(log: EventLog, steps: Steps, ws: Workspace) -> int:
+    """The events read for the cases in scope (more than their steps when instances were paired)."""
+    if ws.events == len(steps.log):
+        return steps.events
+    if steps.events == len(steps.log):
+        return ws.events
+    kept = pa.array(ws.case_names(np.arange(ws.cases)), pa.string())
+    return int(pc.sum(pc.is_in(log.table.column(Column.CASE_ID).cast(pa.string()), value_set=kept)).as_py() or 0)
 
 
 def _kinds(facts: list[paths.ActivityFacts], service_share: dict[str, float],
@@ -162,7 +206,8 @@ def _readable_view(activities, edges: list[Edge], *, min_path_count: int, max_ac
     notes = []
     kept_edges = [edge for edge in edges if edge.count >= min_path_count]
     if len(kept_edges) < len(edges):
-        notes.append(f"left out {len(edges) - len(kept_edges):,} paths followed fewer than {min_path_count} times")
+        notes.append(f"left out {plural(len(edges) - len(kept_edges), 'path')} followed fewer than "
+                     f"{plural(min_path_count, 'time')}")
     kept_activities = activities
     if len(activities) > max_activities:
         kept_activities = activities[:max_activities]
@@ -171,6 +216,6 @@ def _readable_view(activities, edges: list[Edge], *, min_path_count: int, max_ac
         notes.append(f"the log has {len(activities):,} activities: the map keeps the {max_activities} most "
                      f"frequent and the paths between them")
     if len(kept_edges) > max_paths:
-        notes.append(f"the map keeps the {max_paths} most frequent of {len(kept_edges):,} paths")
+        notes.append(f"the map keeps the {max_paths} most frequent of {plural(len(kept_edges), 'path')}")
         kept_edges = kept_edges[:max_paths]
     return kept_activities, kept_edges, notes

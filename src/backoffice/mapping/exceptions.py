@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 
 from backoffice.mapping.grouped import compact, distinct_cases
-from backoffice.mapping.model import ExceptionReason, Exceptions, ResolutionStep
+from backoffice.mapping.model import ExceptionReason, Exceptions, ProcessMap, ReasonCount, ResolutionStep
 from backoffice.mapping.workspace import NONE, Workspace
 
 CASE_ENDED = "(case ended)"
@@ -42,3 +42,33 @@ def exceptions(ws: Workspace, *, column: str, top: int = 20) -> Exceptions:
             ResolutionStep(activity=step, cases=n)
             for step, n in sorted(resolved.get(code, Counter()).items(), key=lambda item: (-item[1], item[0]))[:5]])
         for code in ranked])
+
+
+def reasons_by_activity(ws: Workspace) -> dict[int, list[ReasonCount]]:
+    """Per activity code: the exception reasons recorded on its steps, most cases first."""
+    width = max(len(ws.reasons), 1)
+    rows = np.flatnonzero(ws.reason != NONE)
+    if not len(rows):
+        return {}
+    pair = ws.activity[rows].astype(np.int64) * width + ws.reason[rows]
+    dense, keys = compact(pair, max(len(ws.activities), 1) * width)
+    events = np.bincount(dense, minlength=len(keys))
+    # Rows are grouped by case: a (case, pair) seen for the first time is one more case.
+    seen = np.unique(ws.case[rows].astype(np.int64) * len(keys) + dense)
+    cases = np.bincount(seen % len(keys), minlength=len(keys))
+    found: dict[int, list[ReasonCount]] = {}
+    for index, key in enumerate(keys.tolist()):
+        found.setdefault(key // width, []).append(ReasonCount(reason=ws.reasons[key % width], cases=int(cases[index]),
+                                                             events=int(events[index])))
+    for reasons in found.values():
+        reasons.sort(key=lambda reason: (-reason.cases, -reason.events, reason.reason))
+    return found
+
+
+def raised_at(process_map: ProcessMap) -> dict[str, list[tuple[str, int]]]:
+    """Per exception reason, the steps it is recorded on and in how many cases, most cases first."""
+    found: dict[str, list[tuple[str, int]]] = {}
+    for activity in process_map.activities:
+        for reason in activity.exception_reasons:
+            found.setdefault(reason.reason, []).append((activity.name, reason.cases))
+    return {reason: sorted(steps, key=lambda step: (-step[1], step[0])) for reason, steps in found.items()}

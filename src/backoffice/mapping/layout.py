@@ -27,6 +27,10 @@ LANE_PAD_BOTTOM = 22.0
 NODE_GAP = 26.0
 DUMMY_SLOT = 9.0  # vertical room a long path takes when it passes through a layer
 UNASSIGNED = "unassigned"
+# The band of activities no single lane does most of (see Activity.shared); a key no lane
+# value can take, since lane values come from text columns and never hold a NUL.
+SHARED_LANE = "\x00shared"
+SHARED_LABEL = "shared"
 
 
 class NodeKind(StrEnum):
@@ -109,6 +113,7 @@ class MapLayout:
     edges: tuple[EdgeRoute, ...]
     layer_x: tuple[tuple[float, float], ...]  # left and right of each layer's column
     omitted_edges: int
+    label_width: float = LANE_LABEL_WIDTH  # the column of lane names at the left; 0 when there is none
 
     def node_for(self, activity: str) -> NodeBox:
         """Return the box of an activity; raise KeyError when it is not on the map."""
@@ -136,7 +141,8 @@ class _Slot:
 
 
 def layout_map(process_map: ProcessMap, *, max_edges: int | None = None,
-               layer_gap: float = 112.0) -> MapLayout:
+               layer_gap: float = 112.0, node_width: float = NODE_WIDTH,
+               label_width: float = LANE_LABEL_WIDTH) -> MapLayout:
     """Lay out the map as swimlanes: layers flow left to right, lanes are horizontal bands.
 
     Args:
@@ -144,6 +150,8 @@ def layout_map(process_map: ProcessMap, *, max_edges: int | None = None,
         max_edges: keep only this many paths, the most frequent ones; None keeps all that
             the analysis gave.
         layer_gap: horizontal room between two layers, for arrows and their labels.
+        node_width: how wide an activity's box is.
+        label_width: how wide the column of lane names is; 0 leaves it out (a map without lanes).
 
     Returns:
         A MapLayout with a box per activity plus a virtual start and end node, a band per
@@ -211,10 +219,11 @@ def layout_map(process_map: ProcessMap, *, max_edges: int | None = None,
             for slot in slots:
                 slot.center_y = y + slot.height / 2
                 y += slot.height + _gap_after(slot)
-        lane_bands.append(LaneBand(key=key, label=UNASSIGNED if key is None else key, y=top, height=height))
+        label = UNASSIGNED if key is None else SHARED_LABEL if key == SHARED_LANE else key
+        lane_bands.append(LaneBand(key=key, label=label, y=top, height=height))
         top += height
 
-    columns = _columns(layers, layer_count, layer_gap)
+    columns = _columns(layers, layer_count, layer_gap, node_width, label_width)
     nodes: list[NodeBox] = []
     bend_points: dict[tuple[int, int], Point] = {}
     for (_, layer), slots in cells.items():
@@ -225,7 +234,7 @@ def layout_map(process_map: ProcessMap, *, max_edges: int | None = None,
                 continue
             vertex = slot.node
             assert vertex is not None
-            size = NODE_WIDTH if vertex >= 2 else TERMINAL_SIZE
+            size = node_width if vertex >= 2 else TERMINAL_SIZE
             nodes.append(NodeBox(
                 id=_node_id(vertex), kind=(NodeKind.START, NodeKind.END)[vertex] if vertex < 2 else NodeKind.ACTIVITY,
                 activity=names[vertex - 2] if vertex >= 2 else None, lane=lane_of[vertex], layer=layer,
@@ -237,7 +246,8 @@ def layout_map(process_map: ProcessMap, *, max_edges: int | None = None,
     placed_routes = _route(routes, bends, bend_points, by_vertex, layers)
     width = columns[-1][1] + MARGIN + layer_gap / 2
     return MapLayout(width=width, height=top + MARGIN, nodes=tuple(nodes), lanes=tuple(lane_bands),
-                     edges=tuple(placed_routes), layer_x=tuple(columns), omitted_edges=omitted)
+                     edges=tuple(placed_routes), layer_x=tuple(columns), omitted_edges=omitted,
+                     label_width=label_width)
 
 
 def _layers(vertex_count: int, routes: list[tuple[int, int, int, Edge | None]]) -> list[int]:
@@ -282,8 +292,20 @@ def _layers(vertex_count: int, routes: list[tuple[int, int, int, Edge | None]]) 
             if (source, target) not in back:
                 preds[target].append(source)
     layers = [-1] * vertex_count
-    for vertex in _topological(vertex_count, preds):
-        layers[vertex] = max((layers[p] + 1 for p in preds[vertex]), default=0)
+    order = _topological(vertex_count, preds)
+    for vertex in order:
+        # A step nothing leads to is still after the start (layer 0), never level with it.
+        layers[vertex] = max((layers[p] + 1 for p in preds[vertex]), default=0 if vertex < 2 else 1)
+    # A step nothing leads to (its way in is hidden at this level of detail, or is a loop
+    # back) would sit in the first layer, far from what it leads to, its paths crossing the
+    # map: it goes right before the earliest step it leads to instead.
+    succs: dict[int, list[int]] = defaultdict(list)
+    for target, sources in preds.items():
+        for source in sources:
+            succs[source].append(target)
+    for vertex in reversed(order):
+        if vertex >= 2 and not preds[vertex] and succs[vertex]:
+            layers[vertex] = max(layers[vertex], min(layers[s] for s in succs[vertex]) - 1)
     inner = layers[2:] or [0]
     layers[0] = min(inner) - 1
     layers[1] = max(inner) + 1
@@ -313,8 +335,13 @@ def _topological(vertex_count: int, preds: dict[int, list[int]]) -> list[int]:
 
 
 def _lanes_of_vertices(process_map: ProcessMap, index: dict[str, int]) -> list[str | None]:
-    """Return the lane of each vertex; start and end join the lane of their busiest activity."""
-    lanes: list[str | None] = [None, None] + [a.lane for a in process_map.activities]
+    """Return the lane of each vertex; start and end join the lane of their busiest activity.
+
+    An activity that no lane does most of sits in the shared band, not in the lane that
+    happens to do a little more of it than the others.
+    """
+    lanes: list[str | None] = [None, None] + [SHARED_LANE if getattr(a, "shared", False) else a.lane
+                                               for a in process_map.activities]
     for vertex, counts in ((0, process_map.summary.start_activities), (1, process_map.summary.end_activities)):
         known = [c for c in counts if c.activity in index]
         if known:
@@ -325,14 +352,15 @@ def _lanes_of_vertices(process_map: ProcessMap, index: dict[str, int]) -> list[s
 
 
 def _lane_order(process_map: ProcessMap, lane_of: list[str | None], layers: list[int]) -> list[str | None]:
-    """Order lanes by where their work starts in the flow, then by volume; unassigned last."""
+    """Order lanes by where their work starts in the flow, then by volume; shared, then unassigned, last."""
     first_layer: dict[str | None, int] = {}
     volume: dict[str | None, int] = defaultdict(int)
     for vertex, lane in enumerate(lane_of):
         first_layer[lane] = min(first_layer.get(lane, layers[vertex]), layers[vertex])
         if vertex >= 2:
             volume[lane] += process_map.activities[vertex - 2].events
-    return sorted(first_layer, key=lambda lane: (lane is None, first_layer[lane], -volume[lane], lane or ""))
+    return sorted(first_layer, key=lambda lane: (lane is None, lane == SHARED_LANE, first_layer[lane],
+                                                 -volume[lane], lane or ""))
 
 
 def _gap_after(slot: _Slot) -> float:
@@ -346,13 +374,14 @@ def _stack_height(slots: list[_Slot]) -> float:
     return sum(s.height + _gap_after(s) for s in ordered) - _gap_after(ordered[-1])
 
 
-def _columns(layers: list[int], layer_count: int, layer_gap: float) -> list[tuple[float, float]]:
+def _columns(layers: list[int], layer_count: int, layer_gap: float, node_width: float,
+             label_width: float) -> list[tuple[float, float]]:
     """Return the left and right x of each layer; layers holding only start or end are narrow."""
     wide = {layer for vertex, layer in enumerate(layers) if vertex >= 2}
     columns = []
-    x = MARGIN + LANE_LABEL_WIDTH + layer_gap / 2
+    x = MARGIN + label_width + layer_gap / 2
     for layer in range(layer_count):
-        width = NODE_WIDTH if layer in wide else TERMINAL_SIZE
+        width = node_width if layer in wide else TERMINAL_SIZE
         columns.append((x, x + width))
         x += width + layer_gap
     return columns

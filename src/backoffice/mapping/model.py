@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class Frozen(BaseModel):
@@ -46,6 +46,47 @@ class DurationStats(Frozen):
     max: float
 
 
+class ShareStats(Frozen):
+    """A distribution of shares between 0 and 1 (one per case)."""
+
+    count: int = Field(description="how many shares were measured")
+    overall: float = Field(description="the sum of the parts over the sum of the wholes, over all cases")
+    mean: float
+    median: float
+    p10: float
+    p90: float
+
+
+class Reading(Frozen):
+    """How the events were read as steps."""
+
+    mode: str = Field(description='"instances" (one step per activity instance) or "events" (one per event)')
+    lifecycle: str = Field(description='what the log holds: "standard XES lifecycle", "status words", '
+                                       '"start and end columns" or "none"')
+    timestamps: str = Field(description='"start and complete" or "one per step"')
+    note: str = Field(description="the reading in a sentence, with what was paired, left out or unmatched")
+
+
+class FlowEfficiency(Frozen):
+    """Per case: time in work against time waiting."""
+
+    active: DurationStats = Field(description="per case, the processing time of its steps (at most its cycle time)")
+    waiting: DurationStats = Field(description="per case, cycle time minus active time")
+    efficiency: ShareStats = Field(description="per case with a cycle time above zero, active / cycle time")
+
+
+class LaneShare(Frozen):
+    lane: str
+    events: int = Field(description="steps of the activity this lane did")
+    share: float = Field(description="of the activity's steps with a known lane")
+
+
+class ReasonCount(Frozen):
+    reason: str
+    cases: int
+    events: int
+
+
 class ActivityCount(Frozen):
     activity: str
     cases: int
@@ -54,7 +95,8 @@ class ActivityCount(Frozen):
 class Summary(Frozen):
     source: str
     cases: int
-    events: int
+    events: int = Field(description="events read from the log")
+    steps: int = Field(description="steps on the map: one per activity instance, or per event (see reading)")
     activities: int
     variants: int
     first_event: datetime | None
@@ -65,15 +107,25 @@ class Summary(Frozen):
 
 
 class Activity(Frozen):
-    """One step of the map: how often, by whom, and how long work waits before it."""
+    """One step of the map: how often, by whom, how long it takes and how long work waits before it."""
 
     name: str
-    events: int
+    events: int = Field(description="how many times it happened: its steps (activity instances, see reading)")
     cases: int
-    lane: str | None = Field(description="the lane value that performs it most often")
+    lane: str | None = Field(description="the lane doing at least 60% of its steps with a known lane; "
+                                         "None when shared or unknown")
+    shared: bool = Field(default=False, description="no lane does 60% of it: see lane_split")
+    lane_split: list[LaneShare] = Field(default_factory=list,
+                                        description="the lanes doing it, most steps first (at most 20)")
     kind: StepKind
-    wait_before: DurationStats | None = Field(description="waiting from the previous step to this one")
-    repeats: int = Field(description="events beyond the first of this activity in the same case")
+    wait_before: DurationStats | None = Field(description="waiting from the previous step's completion to "
+                                                          "this one's start")
+    processing: DurationStats | None = Field(default=None, description="start to complete of its instances, "
+                                             "suspensions left out; None with one timestamp per step")
+    repeats: int = Field(description="steps beyond the first of this activity in the same case")
+    rework_cases: int = Field(default=0, description="cases where the step repeats")
+    exception_reasons: list[ReasonCount] = Field(default_factory=list,
+                                                 description="exception reasons recorded on this step")
 
 
 class Edge(Frozen):
@@ -201,7 +253,10 @@ class ProcessMap(Frozen):
     """The as-is map of an event log."""
 
     schema_version: int = SCHEMA_VERSION
+    reading: Reading = Field(default=Reading(mode="events", lifecycle="none", timestamps="one per step", note=""),
+                             description="how events were read as steps")
     lanes: Lanes
+    lane_choice: str = Field(default="", description="which lane attribute was used, and why")
     summary: Summary
     filters: Filters
     activities: list[Activity]
@@ -209,6 +264,8 @@ class ProcessMap(Frozen):
     variants: list[Variant] = Field(description="every variant, most cases first")
     slowest_variants: list[int] = Field(description="ranks of the top variants by median cycle time")
     cycle_time: CycleTime
+    flow: FlowEfficiency | None = Field(default=None, description="active and waiting time per case; None with one "
+                                                    "timestamp per step")
     waiting_paths: list[TimeSink] = Field(description="paths with the most total waiting")
     waiting_activities: list[TimeSink] = Field(description="activities with the most total waiting before them")
     handoffs: list[Handoff]

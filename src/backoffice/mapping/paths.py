@@ -8,11 +8,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from backoffice.mapping.grouped import compact, distinct_cases, duration_stats
-from backoffice.mapping.model import Activity, ActivityCount, DurationStats, Edge, StepKind, TimeSink
+from backoffice.events.instances import NOT_MEASURED
+from backoffice.mapping.model import (Activity, ActivityCount, DurationStats, Edge, LaneShare, ReasonCount, StepKind,
+                                      TimeSink)
 from backoffice.mapping.workspace import NONE, Workspace
 
 # Up to this many pairs (64 activities), a pair's key is its number.
 DIRECT_PAIRS = 1 << 12
+# An activity sits in a lane when that lane does at least this share of it; else it is shared.
+LANE_MAJORITY = 0.6
+MAX_LANE_SPLIT = 20
 
 
 def edges(ws: Workspace) -> list[Edge]:
@@ -63,39 +68,64 @@ class ActivityFacts:
     lane: str | None
     repeats: int
     wait_before: DurationStats | None
+    shared: bool = False
+    lane_split: tuple[LaneShare, ...] = ()
+    processing: DurationStats | None = None
+    rework_cases: int = 0
+    exception_reasons: tuple[ReasonCount, ...] = ()
 
 
-def activity_facts(ws: Workspace) -> list[ActivityFacts]:
-    """Per activity: counts, the lane doing it most, and the waiting before it."""
+def activity_facts(ws: Workspace, *, repeat_cases: np.ndarray | None = None,
+                   reasons: dict[int, list[ReasonCount]] | None = None) -> list[ActivityFacts]:
+    """Per activity: counts, its lane (or how lanes share it), processing time and the waiting before it.
+
+    Args:
+        repeat_cases: per activity code, the cases where it repeats (see `rework.repeat_cases`).
+        reasons: per activity code, the exception reasons recorded on it.
+    """
     width = max(len(ws.activities), 1)
     events = np.bincount(ws.activity, minlength=width)
     cases = distinct_cases(ws.trace_starts, ws.activity[ws.trace_rows], width, weights=ws.variant_cases)
     # A case's first event waits for nothing: its code, width, is left out of the statistics.
     waited = np.where(ws.first, width, ws.activity)
     wait = duration_stats(waited, ws.wait, width)
-    lanes = _main_lane(ws)
-    facts = [ActivityFacts(name=ws.activities[code], events=int(events[code]), cases=int(cases[code]),
-                           lane=ws.lane_name(lanes[code]), repeats=int(events[code] - cases[code]),
-                           wait_before=DurationStats(**wait.fields(code)) if wait.count[code] else None)
-             for code in np.flatnonzero(events).tolist()]
+    processing = None
+    if ws.processing is not None:
+        measured = ws.processing != NOT_MEASURED
+        processing = duration_stats(np.where(measured, ws.activity, width), np.maximum(ws.processing, 0), width)
+    splits = lane_splits(ws)
+    facts = []
+    for code in np.flatnonzero(events).tolist():
+        split = splits.get(code, ())
+        main = split[0] if split and split[0].share >= LANE_MAJORITY else None
+        facts.append(ActivityFacts(
+            name=ws.activities[code], events=int(events[code]), cases=int(cases[code]),
+            lane=main.lane if main else None, repeats=int(events[code] - cases[code]),
+            wait_before=DurationStats(**wait.fields(code)) if wait.count[code] else None,
+            shared=bool(split) and main is None, lane_split=tuple(split[:MAX_LANE_SPLIT]),
+            processing=(DurationStats(**processing.fields(code))
+                        if processing is not None and processing.count[code] else None),
+            rework_cases=int(repeat_cases[code]) if repeat_cases is not None else 0,
+            exception_reasons=tuple((reasons or {}).get(code, ()))))
     return sorted(facts, key=lambda fact: (-fact.events, fact.name))
 
 
-def _main_lane(ws: Workspace) -> np.ndarray:
-    """Per activity code, the lane code that performs it most often (the first such lane on a tie), or NONE."""
+def lane_splits(ws: Workspace) -> dict[int, list[LaneShare]]:
+    """Per activity code, the lanes doing its steps (known lanes only), most steps first, ties by name."""
     width = max(len(ws.activities), 1)
     lanes = max(len(ws.lanes), 1)
-    pair, pairs, found = pair_codes(ws.activity, ws.lane, max(width, lanes), ws.lane == NONE)
+    size = max(width, lanes)
+    pair, pairs, found = pair_codes(ws.activity, ws.lane, size, ws.lane == NONE)
     count = np.bincount(pair, minlength=found)[:found]
-    occurs = count > 0
-    count, activity, lane = count[occurs], pairs[:found][occurs] // max(width, lanes), pairs[:found][occurs] % max(width, lanes)
-    # Most events first within each activity, then the lowest lane code: the first on a tie.
-    order = np.lexsort((lane, -count, activity))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = activity[order][1:] != activity[order][:-1]
-    main = np.full(width, NONE, dtype=np.int64)
-    main[activity[order][first]] = lane[order][first]
-    return main
+    occurs = np.flatnonzero(count > 0)
+    activity, lane, count = pairs[:found][occurs] // size, pairs[:found][occurs] % size, count[occurs]
+    known = np.bincount(activity, weights=count, minlength=width)
+    splits: dict[int, list[LaneShare]] = {}
+    for code, lane_code, n in zip(activity.tolist(), lane.tolist(), count.tolist()):
+        splits.setdefault(code, []).append(LaneShare(lane=ws.lanes[lane_code], events=n, share=n / known[code]))
+    for split in splits.values():
+        split.sort(key=lambda share: (-share.events, share.lane))
+    return splits
 
 
 def service_shares(ws: Workspace, is_service_account) -> dict[str, float]:
@@ -115,8 +145,10 @@ def service_shares(ws: Workspace, is_service_account) -> dict[str, float]:
 
 def build_activities(facts: list[ActivityFacts], kinds: dict[str, StepKind]) -> list[Activity]:
     """Typed activities from their facts and kinds."""
-    return [Activity(name=fact.name, events=fact.events, cases=fact.cases, lane=fact.lane,
-                     kind=kinds[fact.name], wait_before=fact.wait_before, repeats=fact.repeats)
+    return [Activity(name=fact.name, events=fact.events, cases=fact.cases, lane=fact.lane, shared=fact.shared,
+                     lane_split=list(fact.lane_split), kind=kinds[fact.name], wait_before=fact.wait_before,
+                     processing=fact.processing, repeats=fact.repeats, rework_cases=fact.rework_cases,
+                     exception_reasons=list(fact.exception_reasons))
             for fact in facts]
 
 

@@ -10,6 +10,15 @@ from backoffice.mapping.paths import pair_codes
 from backoffice.mapping.workspace import Workspace
 
 
+def repeat_cases(ws: Workspace) -> np.ndarray:
+    """Per activity code: the cases in which the activity happens more than once."""
+    width = max(len(ws.activities), 1)
+    activity = ws.activity[ws.trace_rows]
+    variant = np.repeat(np.arange(len(ws.traces), dtype=np.int64), ws.trace_lengths)
+    repeated = ~first_in_case(variant, activity, width)
+    return distinct_cases(ws.trace_starts, np.where(repeated, activity, width), width, weights=ws.variant_cases)
+
+
 def rework(ws: Workspace, *, top: int = 20) -> Rework:
     """Measure rework, and the time it adds to the median case."""
     total = ws.cases

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from backoffice.events import arrow_numpy
 from backoffice.events.schema import Column, EventLog
 from backoffice.mapping.sequences import number_sequences, traces
+from backoffice.wording import plural
 
 NONE = -1  # the code of a missing value (no lane, no resource, no reason, no previous step)
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -48,6 +49,10 @@ class Workspace:
         traces: per variant, its sequence of activity codes.
         source_rows: per case, the row of its first event in the event log's table.
         case_column: the log's case ids, to name cases in results.
+        step_start: per event (step), microseconds when it started; None when the log has
+            one timestamp per step (a step then starts when it happens).
+        processing: per step, active microseconds, NOT_MEASURED (-1) where unknown; None
+            when the log has one timestamp per step.
     """
 
     activities: list[str]
@@ -68,6 +73,8 @@ class Workspace:
     source_rows: np.ndarray
     case_column: pa.ChunkedArray
     notes: list[str] = field(default_factory=list)
+    step_start: np.ndarray | None = None
+    processing: np.ndarray | None = None
 
     @property
     def cases(self) -> int:
@@ -111,11 +118,18 @@ class Workspace:
 
     @cached_property
     def wait(self) -> np.ndarray:
-        """Per event: microseconds since the previous step of its case (0 for the first)."""
+        """Per step: microseconds from the previous step's completion to its start (0 for a case's first).
+
+        With one timestamp per step, a step starts when it happens. A step that started before
+        the previous one completed (work in parallel) waited for nothing: 0.
+        """
         wait = np.empty(self.events, dtype=np.int64)
         if self.events:
             wait[0] = 0
-            np.subtract(self.times[1:], self.times[:-1], out=wait[1:])
+            begin = self.times if self.step_start is None else self.step_start
+            np.subtract(begin[1:], self.times[:-1], out=wait[1:])
+            if self.step_start is not None:
+                np.maximum(wait, 0, out=wait)
             wait[self.starts] = 0
         return wait
 
@@ -159,8 +173,10 @@ class Workspace:
 
     @cached_property
     def started(self) -> np.ndarray:
-        """Per case: microseconds of its first event."""
-        return self.times[self.starts]
+        """Per case: microseconds of its first event (the earliest start of its steps, when starts are known)."""
+        if self.step_start is None or not self.cases:
+            return self.times[self.starts]
+        return np.minimum.reduceat(self.step_start, self.starts)
 
     @cached_property
     def ended(self) -> np.ndarray:
@@ -200,8 +216,14 @@ def codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str]]:
     return arrow_numpy.dictionary_codes(column), column.dictionary.cast(pa.string()).to_pylist()
 
 
-def open_workspace(log: EventLog, *, lane_column: str | None, scope: Scope) -> Workspace:
-    """Encode the log as codes, apply the scope's filters, and number the variants."""
+def open_workspace(log: EventLog, *, lane_column: str | None, scope: Scope, step_start: np.ndarray | None = None,
+                   processing: np.ndarray | None = None) -> Workspace:
+    """Encode the log as codes, apply the scope's filters, and number the variants.
+
+    Args:
+        log: one row per step (see `backoffice.events.instances.read_steps`).
+        step_start, processing: per row, its start and active microseconds, when known.
+    """
     table = log.table
     rows = table.num_rows
     case_codes, _ = codes(table.column(Column.CASE_ID))
@@ -218,20 +240,26 @@ def open_workspace(log: EventLog, *, lane_column: str | None, scope: Scope) -> W
     notes: list[str] = []
 
     keep = np.ones(len(starts), dtype=bool)
-    if scope.since is not None:
-        keep &= times[starts] >= _micros(scope.since)
-    if scope.until is not None:
-        keep &= times[starts] < _micros(scope.until)
+    if scope.since is not None or scope.until is not None:
+        case_start = times[starts] if step_start is None or not rows else np.minimum.reduceat(step_start, starts)
+        if scope.since is not None:
+            keep &= case_start >= _micros(scope.since)
+        if scope.until is not None:
+            keep &= case_start < _micros(scope.until)
     if not keep.all():
-        notes.append(f"date range kept {int(keep.sum()):,} of {len(starts):,} cases (cases that started in the range)")
+        notes.append(f"date range kept {int(keep.sum()):,} of {plural(len(starts), 'case')} (cases that started in the "
+                     f"range)")
     if scope.variant_coverage is not None and keep.any():
         before = int(keep.sum())
         keep &= _covering(variant, keep, scope.variant_coverage)
-        notes.append(f"variant coverage {scope.variant_coverage:.0%} kept {int(keep.sum()):,} of {before:,} cases")
+        notes.append(f"variant coverage {scope.variant_coverage:.0%} kept {int(keep.sum()):,} of "
+                     f"{plural(before, 'case')}")
     if not keep.all():
         event_keep = np.repeat(keep, ends - starts)
         activity, lane, resource, reason, times = (array[event_keep] for array in
                                                    (activity, lane, resource, reason, times))
+        if step_start is not None:
+            step_start, processing = step_start[event_keep], processing[event_keep]
         lengths = (ends - starts)[keep]
         source_rows = starts[keep]
         starts = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64) if len(lengths) else np.zeros(0, np.int64)
@@ -244,7 +272,8 @@ def open_workspace(log: EventLog, *, lane_column: str | None, scope: Scope) -> W
                      case=case, activity=activity, lane=lane, resource=resource, reason=reason, times=times,
                      starts=starts, ends=ends, variant=variant, variant_first_case=variant_first_case,
                      traces=traces(activity, starts, ends, variant_first_case), source_rows=source_rows,
-                     case_column=table.column(Column.CASE_ID), notes=notes)
+                     case_column=table.column(Column.CASE_ID), notes=notes, step_start=step_start,
+                     processing=processing)
 
 
 def _micros(moment: datetime) -> int:

@@ -285,3 +285,96 @@ workflow_modes = sa.Table(
     sa.Column("changed_by", sa.Text, nullable=False),
     sa.Column("changed_at", UtcDateTime, nullable=False),
 )
+
+# --- the directory: who people are and what they may do (migration 0006) ---
+# Ids are canonical (`backoffice.engine.identity.canonical_id`): one spelling per person, so a
+# unique key here is a unique person.
+
+people = sa.Table(
+    "people", metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("email", sa.Text),
+    sa.Column("active", sa.Boolean, nullable=False),
+    # The operating-system account a command run on this machine acts as; one person per account.
+    sa.Column("os_user", sa.Text, unique=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+service_accounts = sa.Table(
+    "service_accounts", metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+person_groups = sa.Table(
+    "person_groups", metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+group_members = sa.Table(
+    "group_members", metadata,
+    sa.Column("group_id", sa.Text, sa.ForeignKey("person_groups.id"), primary_key=True),
+    sa.Column("person_id", sa.Text, sa.ForeignKey("people.id"), primary_key=True),
+    sa.Index(None, "person_id"),
+)
+
+role_grants = sa.Table(
+    "role_grants", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    # "person", "group" or "service": whom the role is granted to.
+    sa.Column("grantee_kind", sa.Text, nullable=False),
+    sa.Column("grantee", sa.Text, nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
+    # "" grants the role in every workflow; a name, in that workflow only. Not NULL, so the
+    # unique key below also holds for unscoped grants.
+    sa.Column("workflow", sa.Text, nullable=False),
+    sa.Column("granted_by", sa.Text, nullable=False),
+    sa.Column("granted_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("grantee_kind", "grantee", "role", "workflow"),
+)
+
+queue_members = sa.Table(
+    "queue_members", metadata,
+    sa.Column("queue", sa.Text, primary_key=True),
+    sa.Column("person_id", sa.Text, sa.ForeignKey("people.id"), primary_key=True),
+    sa.Index(None, "person_id"),
+)
+
+api_tokens = sa.Table(
+    "api_tokens", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    # sha256 of the token: the token itself is shown once and never stored.
+    sa.Column("token_hash", Hash, nullable=False, unique=True),
+    sa.Column("principal", sa.Text, nullable=False),
+    sa.Column("principal_kind", sa.Text, nullable=False),
+    sa.Column("label", sa.Text, nullable=False),
+    # The roles the token may act in (a JSON list); empty: every role its principal holds.
+    sa.Column("roles", Json, nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("revoked_at", UtcDateTime),
+    sa.Index(None, "principal"),
+)
+
+delegations = sa.Table(
+    "delegations", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("delegator", sa.Text, sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("delegate", sa.Text, sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("workflow", sa.Text),
+    sa.Column("role", sa.Text),
+    sa.Column("starts_at", UtcDateTime, nullable=False),
+    sa.Column("ends_at", UtcDateTime, nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("revoked_at", UtcDateTime),
+    sa.Index(None, "delegate", "delegator"),
+)

@@ -10,7 +10,7 @@ database to itself already.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -122,10 +122,15 @@ class WorkWrites:
         return result.rowcount == 1
 
     def claim_next(self, queues: Sequence[str], *, actor: str, roles: Sequence[str], now: datetime,
-                   until: datetime) -> Task | None:
+                   until: datetime, roles_by_workflow: Mapping[str, Sequence[str]] | None = None) -> Task | None:
+        if roles_by_workflow is None:
+            held = tasks.c.role.in_(list(roles))
+        else:
+            # Roles granted in one workflow take that workflow's tasks only.
+            held = sa.or_(sa.false(), *(sa.and_(tasks.c.workflow == workflow, tasks.c.role.in_(list(granted)))
+                                        for workflow, granted in roles_by_workflow.items() if granted))
         eligible = sa.or_(tasks.c.assignee == actor,
-                          sa.and_(tasks.c.assignee.is_(None),
-                                  sa.or_(tasks.c.role.is_(None), tasks.c.role.in_(list(roles)))))
+                          sa.and_(tasks.c.assignee.is_(None), sa.or_(tasks.c.role.is_(None), held)))
         pick = (sa.select(tasks.c.id).where(tasks.c.status == OPEN, tasks.c.queue.in_(list(queues)),
                                             _unheld(now), eligible)
                 .order_by(*_urgency()).limit(1))

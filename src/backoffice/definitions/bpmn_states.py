@@ -1,0 +1,263 @@
+"""Which BPMN flow nodes become which states of a definition, with their roles and actions.
+
+Tasks a person works become human tasks (their role from the candidate groups, else the
+lane), service, script, send and business rule tasks automated steps with a named action,
+receive tasks, call activities and catching events waiting states, end events end states,
+and the first none start event the intake. A node `bpmn export` wrote carries its state id,
+kind and role, and is read back as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from backoffice.definitions.bpmn_reader import CONTAINERS, Node
+from backoffice.definitions.bpmn_timers import iso_duration_to_text
+from backoffice.definitions.model import REQUESTER
+
+OWNER_ROLE = "process-owner"
+UNASSIGNED_ROLE = "to-be-assigned"
+AUTOMATED_TAGS = frozenset({"serviceTask", "scriptTask", "sendTask", "businessRuleTask"})
+HUMAN_TAGS = frozenset({"userTask", "manualTask", "task", "adHocSubProcess"})
+WAITING_TAGS = frozenset({"receiveTask", "callActivity", "intermediateCatchEvent"})
+GATEWAYS = frozenset({"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway",
+                      "complexGateway"})
+
+
+def slug(text: str) -> str:
+    """Return lowercase words joined by dashes, starting with a letter; empty when nothing is left."""
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", text)
+    value = re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-")
+    return value if not value or value[0].isalpha() else f"step-{value}"
+
+
+def snake(text: str) -> str:
+    return slug(text).replace("-", "_")
+
+
+class StateMaker:
+    """Make the states of the definition from the BPMN nodes (a part of the importer)."""
+
+    states: dict[str, dict[str, Any]]
+    state_of: dict[str, str]
+    roles: dict[str, dict[str, Any]]
+
+    def _state_id(self, node: Node) -> str:
+        return self.free_id(node.extensions.get("state") or slug(node.name or "") or slug(node.id) or "step")
+
+    def free_id(self, base: str) -> str:
+        """Return base, or base-2, base-3 ... when a state already has that id."""
+        candidate, number = base, 2
+        while candidate in self.states:
+            candidate, number = f"{base}-{number}", number + 1
+        return candidate
+
+    def _lane_role(self, node: Node) -> str | None:
+        lane = node.lane
+        parent = self.process.nodes.get(node.parent)
+        while lane is None and parent is not None:  # inside a sub-process: the sub-process's lane
+            lane, parent = parent.lane, self.process.nodes.get(parent.parent)
+        return self.lane_role.get(lane) if lane is not None else None
+
+    def _add_state(self, node: Node, kind: str, *, role: str | None = None, extra: str = "") -> str:
+        state_id = self._state_id(node)
+        state: dict[str, Any] = {"kind": kind, "title": node.label}
+        if role:
+            state["role"] = role
+        if node.extensions.get("state"):  # written by bpmn export: its documentation is the description
+            if node.documentation:
+                state["description"] = node.documentation
+        else:
+            where = f"BPMN {node.tag} {node.id}, line {node.line}"
+            documentation = " ".join((node.documentation or "").split())
+            state["description"] = "; ".join(part for part in (documentation, extra, where) if part)
+        self.states[state_id] = state
+        self.state_of[node.id] = state_id
+        if node.loop:
+            self.note(node, f"a {node.loop} activity (done once per item) has no counterpart; imported as done once")
+        return state_id
+
+    def _classify(self, node: Node) -> None:
+        tag = node.tag
+        if node.extensions.get("state") and node.extensions.get("kind") and tag != "startEvent":
+            self._exported(node)
+            return
+        if tag in CONTAINERS and not any(n.parent == node.id for n in self.process.nodes.values()):
+            self.note(node, "a collapsed sub-process whose steps the file does not hold: imported as one human task",
+                      expressible=True)
+            self._human(node)
+        elif tag in HUMAN_TAGS:
+            self._human(node)
+        elif tag in AUTOMATED_TAGS or (tag == "intermediateThrowEvent" and node.event == "message"):
+            self._automated(node)
+        elif tag in WAITING_TAGS and not (tag == "intermediateCatchEvent" and node.event == "link"):
+            self._waiting(node)
+        elif tag == "endEvent" and not self._inside_container(node):
+            self._end(node)
+        elif tag in GATEWAYS and tag not in ("exclusiveGateway", "parallelGateway"):
+            how = {"inclusiveGateway": "an inclusive gateway (one or more ways at once) was imported as a choice "
+                                       "of one way, by its conditions",
+                   "eventBasedGateway": "an event-based gateway (the first event to happen decides) was imported "
+                                        "as a choice of one way: whoever sees the event moves the case on",
+                   "complexGateway": "a complex gateway was imported as a choice of one way"}[tag]
+            self.note(node, how)
+        elif tag == "intermediateThrowEvent" and node.event and node.event != "link":
+            self.note(node, f"{article(node.event)} throw event has no counterpart; the case passes on")
+        elif tag in CONTAINERS and node.loop:
+            self.note(node, f"a {node.loop} sub-process (run once per item) has no counterpart; its steps were "
+                            "imported to run once")
+        elif tag == "transaction":
+            self.note(node, "a transaction sub-process: its states were imported, its rollback (cancel) was not")
+
+    def _exported(self, node: Node) -> None:
+        """A state `bpmn export` wrote: its kind, role and queue are on it."""
+        ext = node.extensions
+        role = ext.get("role") or None
+        if role and role != REQUESTER:
+            self.roles.setdefault(role, {"title": role, "queue": role})
+        state_id = self._add_state(node, ext["kind"], role=role)
+        if ext.get("queue"):
+            self.states[state_id]["queue"] = ext["queue"]
+        if ext["kind"] == "automated":
+            self.steps.append({"state": state_id, "action": _action(node)[0]})
+
+    def _inside_container(self, node: Node) -> bool:
+        return node.parent in self.process.nodes
+
+    def _human(self, node: Node) -> None:
+        ext = node.extensions
+        groups = [g.strip() for g in ext.get("candidateGroups", "").split(",") if g.strip()]
+        dynamic = [g for g in groups if "{" in g]
+        if dynamic:
+            self.note(node, f"candidate groups {', '.join(dynamic)} are computed at run time; assign a role")
+        group_roles = [slug(g) for g in groups if "{" not in g and slug(g)]
+        for group, role in zip([g for g in groups if "{" not in g and slug(g)], group_roles):
+            self.roles.setdefault(role, {"title": group, "queue": role})
+        role = (group_roles[0] if group_roles else None) or self._lane_role(node)
+        if role is None:
+            role = UNASSIGNED_ROLE
+            self.roles.setdefault(UNASSIGNED_ROLE, {"title": "TODO: who does this work (the BPMN model names no "
+                                                             "lane or candidate group)", "queue": UNASSIGNED_ROLE})
+        people = [f"{k} {ext[k]}" for k in ("assignee", "candidateUsers") if ext.get(k)]
+        extra = f"in the BPMN model: {', '.join(people)}" if people else ""
+        if node.tag == "adHocSubProcess":
+            self.note(node, "an ad-hoc sub-process (tasks in any order) was imported as one human task")
+        state_id = self._add_state(node, "human_task", role=role, extra=extra)
+        if len(group_roles) > 1:
+            self.states[state_id]["_roles"] = group_roles
+
+    def _automated(self, node: Node) -> None:
+        ext = node.extensions
+        action, how = _action(node)
+        state_id = self._add_state(node, "automated", extra=how)
+        step: dict[str, Any] = {"state": state_id, "action": action}
+        cycle = re.fullmatch(r"R(\d+)/(P\S+)", ext.get("failedJobRetryTimeCycle", ""))
+        wait = iso_duration_to_text(cycle.group(2)) if cycle else None
+        if cycle and wait and int(cycle.group(1)) >= 1:
+            # Camunda counts the job's retries; each is one attempt, the same wait apart.
+            step["retry"] = {"attempts": int(cycle.group(1)), "backoff": wait, "factor": 1}
+        elif ext.get("failedJobRetryTimeCycle"):
+            self.note(node, f"the retry cycle {ext['failedJobRetryTimeCycle']!r} is not Rn/duration; the step "
+                            "keeps the default retries")
+        self.steps.append(step)
+        if node.tag == "scriptTask":
+            self.note(node, f"a script ({ext.get('scriptFormat', 'unknown language')}) runs as the action "
+                            f"{action!r}: register an action of that name that does what the script did",
+                      expressible=True)
+
+    def _waiting(self, node: Node) -> None:
+        role = self._lane_role(node)
+        if node.tag == "callActivity":
+            called = node.called_element or "(not named)"
+            held = next((p for p in self.document.processes if p.id == called), None)
+            where = f" (this file holds it: import it with --process {called})" if held else ""
+            self.note(node, f"a call activity starts the process {called}{where}; definitions have no sub-cases "
+                            "yet, so the case waits here until someone moves it on")
+            self._add_state(node, "waiting", role=role, extra=f"waits for a sub-case of {called}")
+            return
+        detail = ""
+        if node.event == "timer":
+            detail = self._timer_text(node)
+            self.note(node, f"a timer catch event ({detail}): the case waits here; the definition has no timed "
+                            "move, so a timer escalates when the time is up and a person moves it on")
+        elif node.event and node.tag == "intermediateCatchEvent":
+            self.note(node, f"waits for a {node.event} event: the case waits here until the API or a person "
+                            "moves it on", expressible=True)
+        state_id = self._add_state(node, "waiting", role=role, extra=detail)
+        if node.event == "timer" and (after := self._timer_after(node)):
+            self.timers.append({"name": f"{node.label} due", "kind": "escalation", "state": state_id,
+                                "after": after, "target": {"role": role or OWNER_ROLE}})
+
+    def _end(self, node: Node) -> None:
+        kind = "cancelled" if node.event in ("error", "cancel") else "done"
+        if node.event in ("terminate", "error", "cancel", "message", "signal", "escalation", "compensate"):
+            self.note(node, f"{article(node.event)} end event was imported as a {kind} end state", expressible=True)
+        self._add_state(node, kind)
+
+    def _intake(self) -> str:
+        starts = [n for n in self.process.nodes.values() if n.tag == "startEvent" and not self._inside_container(n)
+                  and n.id not in self._skipped_ids()]
+        chosen = next((n for n in starts if n.event is None), starts[0] if starts else None)
+        if chosen is None:
+            state_id = self.free_id("start")
+            self.states = {state_id: {"kind": "intake", "title": "Start",
+                                      "description": "the BPMN process has no start event"}, **self.states}
+            entry = [n for n in self.process.nodes.values() if not self.incoming.get(n.id)
+                     and n.tag not in ("boundaryEvent",) and not self._inside_container(n)
+                     and n.id in self.state_of]
+            for node in entry:
+                self.transitions.append({"from": state_id, "to": self.state_of[node.id]})
+            self.note_process("no start event: an intake state was added before the steps no flow leads to",
+                              expressible=True)
+            return state_id
+        state_id = self._add_state(chosen, "intake", role=chosen.extensions.get("role") or None)
+        self.states = {state_id: self.states.pop(state_id), **self.states}  # the intake first, as definitions do
+        if chosen.event:
+            what = self._timer_text(chosen) if chosen.event == "timer" else chosen.event
+            self.note(chosen, f"a {chosen.event} start event ({what}): fill in the trigger (event and system)",
+                      expressible=True)
+        self.start_node = chosen
+        self.extra_starts = [n for n in starts if n is not chosen]
+        for other in self.extra_starts:
+            self.note(other, f"a second start event ({other.event or 'none'}): the definition has one intake, so "
+                             f"its way on starts from {state_id!r}")
+        return state_id
+
+    def _skipped_ids(self) -> set[str]:
+        return {n.id for n in self.process.nodes.values() if n.triggered_by_event or n.for_compensation}
+
+    def _timer_text(self, node: Node) -> str:
+        detail = node.event_detail
+        for key in ("timeDuration", "timeCycle", "timeDate"):
+            if detail.get(key):
+                return f"{key} {detail[key]}"
+        return "no time given"
+
+    def _timer_after(self, node: Node) -> str | None:
+        text = node.event_detail.get("timeDuration")
+        return iso_duration_to_text(text.strip("'\"")) if text else None
+
+
+def _action(node: Node) -> tuple[str, str]:
+    """Return the action's name for an automated node, and where in the model it comes from."""
+    ext = node.extensions
+    for key in ("topic", "connectorId", "decisionRef", "class", "delegateExpression", "expression", "type"):
+        value = ext.get(key)
+        if not value or (key == "type" and value in ("external", "mail", "http", "shell", "camel", "dmn")):
+            continue
+        inner = re.sub(r"^[$#]\{|\}$", "", value.strip())
+        if key == "class":
+            inner = inner.rsplit(".", 1)[-1]
+        inner = re.sub(r"\(.*\)$", "", inner)
+        name = snake(inner)
+        if name:
+            return (f"decide_{name}" if key == "decisionRef" else name), f"in the BPMN model: {key} {value}"
+    if ext.get("type"):
+        return snake(f"{ext['type']}-{node.id}"), f"in the BPMN model: type {ext['type']}"
+    return snake(node.name or node.id) or "action", "the BPMN model names no implementation"
+
+
+def article(word: str) -> str:
+    """Return the word after a or an."""
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"

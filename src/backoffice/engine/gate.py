@@ -1,0 +1,174 @@
+"""The gate every act passes: who is acting, established from the directory, never taken from the caller.
+
+Mixed into `Engine`. `identify` takes whatever `Actor` a caller built (the command line, the
+HTTP server, a script) and trusts only its id, its chosen role and whom it acts for:
+
+- the id is canonicalized (`'Bob '` and `BOB` are `bob`) and must name an active person or
+  service account of the directory;
+- `roles` is replaced by the roles the directory grants, directly and through groups (grants
+  scoped to a workflow count only in that workflow); the built-in `requester` is earned by
+  starting a case, never chosen;
+- a chosen `role` must be one of those; the actor then acts in that role only;
+- `on_behalf_of` needs the administrator role, or a delegation from that person in force now
+  for this workflow and role. A delegate acts only in roles the delegator was granted (never in
+  roles delegated to the delegator: delegation is not transitive) and holds themselves (a
+  delegate must be eligible).
+
+The act is recorded with the real actor as the event's resource and the audit record's actor,
+and the person acted for in `on_behalf_of` ("X on behalf of Y"); `Actor.persons` gives both,
+for separation of duties to count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from backoffice.definitions.model import REQUESTER
+from backoffice.engine.cases import Actor, utc
+from backoffice.engine.directory import ADMINISTRATOR, Principal, PrincipalKind, Token, token_hash
+from backoffice.engine.identity import canonical_id
+from backoffice.errors import (BadActorId, BadToken, InactiveActor, NotAdministrator, NotAuthorizedOnBehalf,
+                               RoleNotHeld, UnknownActor)
+from backoffice.limits import check_actor_id
+
+if TYPE_CHECKING:
+    from backoffice.engine.engine import Engine
+
+
+def canonical(text: str) -> str:
+    """Return the canonical id, or raise `BadActorId` (a user's mistake, not a bug)."""
+    # The limits first: not text, blank, too long, control characters (the same refusal everywhere).
+    check_actor_id(text)
+    try:
+        return canonical_id(text)
+    except ValueError as exc:
+        raise BadActorId(text, str(exc).split("; expected")[0]) from exc
+
+
+class GateOperations:
+    """The identity half of `Engine`: who acts, with which roles, for whom."""
+
+    def identify(self: Engine, actor: Actor | str, *, workflow: str | None, now: datetime) -> Actor:
+        """Return the actor as the directory establishes them (see the module's text).
+
+        Raises:
+            BadActorId: the id is blank or holds control characters.
+            UnknownActor, InactiveActor: the id (or the person acted for) is not an active principal.
+            RoleNotHeld: the chosen role is not among the roles held (they are named).
+            NotAuthorizedOnBehalf: `on_behalf_of` without the administrator role or a covering delegation.
+        """
+        now = utc(now)
+        if isinstance(actor, str):
+            actor = Actor(canonical(actor))
+        real, granted = self.store.principal_and_roles(canonical(actor.id), workflow)
+        real = self._check_active(canonical(actor.id), real)
+        held = list(granted)
+        authority = held
+        acted_for = canonical(actor.on_behalf_of) if actor.on_behalf_of is not None else None
+        role = None if actor.role in (None, REQUESTER) else actor.role
+        if acted_for == real.id:
+            acted_for = None
+        if acted_for is not None:
+            authority = self._authority_for(real, held, acted_for, workflow=workflow, role=role, now=now)
+        if role is not None and role not in authority:
+            raise RoleNotHeld(real.id if acted_for is None else f"{real.id} on behalf of {acted_for}", role,
+                              authority, workflow=workflow)
+        return Actor(real.id, role, (role,) if role is not None else tuple(authority), on_behalf_of=acted_for)
+
+    def _identify(self: Engine, actor: Actor | str, *, workflow: str | None, now: datetime) -> Actor:
+        return self.identify(actor, workflow=workflow, now=now)
+
+    def _administrator(self: Engine, actor: Actor | str, *, now: datetime, what: str) -> Actor:
+        """Identify the actor and require the administrator role (acting for nobody: admin acts are their own)."""
+        who = self.identify(actor, workflow=None, now=now)
+        if who.on_behalf_of is not None or ADMINISTRATOR not in self.store.granted_roles(
+                self._principal(who.id), None):
+            raise NotAdministrator(who.id if who.on_behalf_of is None else f"{who.id} on behalf of {who.on_behalf_of}",
+                                   what)
+        return who
+
+    def roles_of(self: Engine, principal_id: str, workflow: str | None = None) -> Sequence[str]:
+        """Return the roles the directory grants a principal (directly and through groups) in a workflow.
+
+        Raises:
+            UnknownActor, InactiveActor: not an active principal.
+        """
+        return self.store.granted_roles(self._principal(canonical(principal_id)), workflow)
+
+    def authenticate(self: Engine, secret: str, *, now: datetime, role: str | None = None,
+                     on_behalf_of: str | None = None) -> Actor:
+        """Return the actor a token stands for, acting in `role` (chosen within the token's scope).
+
+        The returned actor still passes `identify` in each act: the token proves who, not what.
+
+        Raises:
+            BadToken: unknown, revoked or expired, or `role` outside its scope (or none chosen from a
+                scope of several roles).
+        """
+        now = utc(now)
+        token = self.store.token_by_hash(token_hash(secret.strip())) if secret and secret.strip() else None
+        if token is None:
+            raise BadToken("is not a token of this directory")
+        if token.revoked_at is not None:
+            raise BadToken(f"(token {token.id} of {token.principal}) was revoked at {token.revoked_at.isoformat()}")
+        if now >= token.expires_at:
+            raise BadToken(f"(token {token.id} of {token.principal}) expired at {token.expires_at.isoformat()}")
+        role = _role_in_scope(token, role)
+        return Actor(token.principal, role, on_behalf_of=on_behalf_of)
+
+    # --- inside ---
+
+    def _principal(self: Engine, principal_id: str) -> Principal:
+        return self._check_active(principal_id, self.store.principal(principal_id))
+
+    @staticmethod
+    def _check_active(principal_id: str, found: Principal | None) -> Principal:
+        if found is None:
+            raise UnknownActor(principal_id)
+        if not found.active:
+            raise InactiveActor(principal_id)
+        return found
+
+    def _authority_for(self: Engine, real: Principal, held: list[str], acted_for: str, *, workflow: str | None,
+                       role: str | None, now: datetime) -> list[str]:
+        """Return the roles `real` may use for `acted_for`: all of theirs for an administrator, else delegated ones."""
+        try:
+            principal = self._principal(acted_for)
+        except (UnknownActor, InactiveActor) as exc:
+            raise NotAuthorizedOnBehalf(real.id, acted_for, f"{acted_for!r} is "
+                                        + ("not in the directory" if isinstance(exc, UnknownActor)
+                                           else "deactivated")) from exc
+        theirs = list(self.store.granted_roles(principal, workflow))
+        if ADMINISTRATOR in held:
+            return theirs
+        if principal.kind is PrincipalKind.SERVICE or real.kind is PrincipalKind.SERVICE:
+            raise NotAuthorizedOnBehalf(real.id, acted_for, "only an administrator acts for or as a service account")
+        delegations = [d for d in self.store.delegations_to(real.id, acted_for)
+                       if d.covers(workflow=workflow, role=role, at=now)]
+        if not delegations:
+            scope = f"in {workflow}" if workflow else "outside any workflow"
+            scope += f" as {role}" if role else ""
+            raise NotAuthorizedOnBehalf(real.id, acted_for, f"no delegation from {acted_for} to {real.id} is in force "
+                                        f"at {now.isoformat()} {scope}")
+        # Only roles the delegator holds by grant: what was delegated to them is not theirs to pass on.
+        delegated = {r for d in delegations for r in ([d.role] if d.role else theirs) if r in theirs}
+        eligible = sorted(r for r in delegated if r in held)
+        if not eligible:
+            raise NotAuthorizedOnBehalf(real.id, acted_for, f"{real.id} holds none of the delegated roles "
+                                        f"({', '.join(sorted(delegated)) or 'none'}) themselves, and a delegate "
+                                        f"must be eligible")
+        return eligible
+
+
+def _role_in_scope(token: Token, role: str | None) -> str | None:
+    if not token.roles:
+        return role
+    if role is None:
+        if len(token.roles) == 1:
+            return token.roles[0]
+        raise BadToken(f"(token {token.id}) is scoped to the roles {', '.join(token.roles)}: choose one with --role")
+    if role not in token.roles:
+        raise BadToken(f"(token {token.id}) is scoped to the roles {', '.join(token.roles)}, not {role!r}")
+    return role

@@ -1,0 +1,291 @@
+"""The store's part for the directory: people, service accounts, groups, grants, queues, tokens, delegations.
+
+Mixed into `SqlStore` (reads) and `SqlTransaction` (writes, and the reads a change checks
+inside its own transaction). Every query is one function of a connection, so a read gives the
+same answer inside a change as outside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from backoffice.engine.directory import (Delegation, Grant, GranteeKind, Group, Person, Principal, PrincipalKind,
+                                         ServiceAccount, Token)
+from backoffice.errors import DirectoryConflict
+from backoffice.store.tables import (api_tokens, delegations, group_members, people, person_groups, queue_members,
+                                     role_grants, service_accounts)
+
+ALL_WORKFLOWS = ""
+"""How a grant in every workflow is stored (not NULL, so the unique key holds for it too)."""
+
+
+# The gate's statements, run on every act: built once and given their values as parameters
+# (see sql_store: built per call, SQLAlchemy spends more time compiling them than the database running them).
+_PERSON_ACTIVE = sa.select(people.c.active).where(people.c.id == sa.bindparam("b_id"))
+_SERVICE_ACTIVE = sa.select(service_accounts.c.active).where(service_accounts.c.id == sa.bindparam("b_id"))
+_IN_SCOPE = role_grants.c.workflow.in_([sa.literal(ALL_WORKFLOWS), sa.bindparam("b_workflow")])
+_ROLES_OF_PERSON = sa.select(role_grants.c.role).where(sa.or_(
+    sa.and_(role_grants.c.grantee_kind == str(GranteeKind.PERSON), role_grants.c.grantee == sa.bindparam("b_id")),
+    sa.and_(role_grants.c.grantee_kind == str(GranteeKind.GROUP), role_grants.c.grantee.in_(
+        sa.select(group_members.c.group_id).where(group_members.c.person_id == sa.bindparam("b_id"))))),
+    _IN_SCOPE).distinct()
+_ROLES_OF_SERVICE = sa.select(role_grants.c.role).where(
+    role_grants.c.grantee_kind == str(GranteeKind.SERVICE), role_grants.c.grantee == sa.bindparam("b_id"),
+    _IN_SCOPE).distinct()
+
+
+def _principal(connection: sa.Connection, principal_id: str) -> Principal | None:
+    active = connection.execute(_PERSON_ACTIVE, {"b_id": principal_id}).scalar()
+    if active is not None:
+        return Principal(principal_id, PrincipalKind.PERSON, bool(active))
+    active = connection.execute(_SERVICE_ACTIVE, {"b_id": principal_id}).scalar()
+    if active is not None:
+        return Principal(principal_id, PrincipalKind.SERVICE, bool(active))
+    return None
+
+
+def _granted_roles(connection: sa.Connection, principal: Principal, workflow: str | None) -> list[str]:
+    query = _ROLES_OF_SERVICE if principal.kind is PrincipalKind.SERVICE else _ROLES_OF_PERSON
+    return sorted(connection.execute(query, {"b_id": principal.id, "b_workflow": workflow or ALL_WORKFLOWS})
+                  .scalars())
+
+
+def _person(row: sa.Row) -> Person:
+    return Person(id=row.id, name=row.name, email=row.email, active=bool(row.active), os_user=row.os_user,
+                  created_at=row.created_at, updated_at=row.updated_at)
+
+
+def _grant(row: sa.Row) -> Grant:
+    return Grant(id=row.id, grantee_kind=GranteeKind(row.grantee_kind), grantee=row.grantee, role=row.role,
+                 workflow=row.workflow or None, granted_by=row.granted_by, granted_at=row.granted_at)
+
+
+def _token(row: sa.Row) -> Token:
+    return Token(id=row.id, principal=row.principal, principal_kind=PrincipalKind(row.principal_kind),
+                 label=row.label, roles=tuple(row.roles or ()), created_by=row.created_by,
+                 created_at=row.created_at, expires_at=row.expires_at, revoked_at=row.revoked_at)
+
+
+def _delegation(row: sa.Row) -> Delegation:
+    return Delegation(**row._mapping)
+
+
+class DirectoryReads:
+    """Reads of the directory."""
+
+    engine: sa.Engine
+
+    def principal(self, principal_id: str) -> Principal | None:
+        with self.engine.connect() as connection:
+            return _principal(connection, principal_id)
+
+    def granted_roles(self, principal: Principal, workflow: str | None) -> Sequence[str]:
+        with self.engine.connect() as connection:
+            return _granted_roles(connection, principal, workflow)
+
+    def principal_and_roles(self, principal_id: str, workflow: str | None) -> tuple[Principal | None, Sequence[str]]:
+        # The gate's read on every act: one connection for both queries.
+        with self.engine.connect() as connection:
+            found = _principal(connection, principal_id)
+            return found, (_granted_roles(connection, found, workflow) if found is not None and found.active else [])
+
+    def delegations_to(self, delegate: str, delegator: str | None = None) -> Sequence[Delegation]:
+        query = sa.select(delegations).where(delegations.c.delegate == delegate).order_by(delegations.c.id)
+        if delegator is not None:
+            query = query.where(delegations.c.delegator == delegator)
+        with self.engine.connect() as connection:
+            return [_delegation(row) for row in connection.execute(query)]
+
+    def delegations(self) -> Sequence[Delegation]:
+        with self.engine.connect() as connection:
+            return [_delegation(row) for row in connection.execute(sa.select(delegations).order_by(delegations.c.id))]
+
+    def token_by_hash(self, hashed: str) -> Token | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(api_tokens).where(api_tokens.c.token_hash == hashed)).first()
+        return _token(row) if row is not None else None
+
+    def tokens(self, principal: str | None = None) -> Sequence[Token]:
+        query = sa.select(api_tokens).order_by(api_tokens.c.id)
+        if principal is not None:
+            query = query.where(api_tokens.c.principal == principal)
+        with self.engine.connect() as connection:
+            return [_token(row) for row in connection.execute(query)]
+
+    def person_by_os_user(self, os_user: str) -> Person | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(people).where(people.c.os_user == os_user)).first()
+        return _person(row) if row is not None else None
+
+    def person(self, person_id: str) -> Person | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(people).where(people.c.id == person_id)).first()
+        return _person(row) if row is not None else None
+
+    def people(self, *, include_inactive: bool = True) -> Sequence[Person]:
+        query = sa.select(people).order_by(people.c.id)
+        if not include_inactive:
+            query = query.where(people.c.active.is_(True))
+        with self.engine.connect() as connection:
+            return [_person(row) for row in connection.execute(query)]
+
+    def count_people(self) -> int:
+        with self.engine.connect() as connection:
+            return connection.execute(sa.select(sa.func.count()).select_from(people)).scalar_one()
+
+    def service_accounts(self) -> Sequence[ServiceAccount]:
+        with self.engine.connect() as connection:
+            return [ServiceAccount(**row._mapping)
+                    for row in connection.execute(sa.select(service_accounts).order_by(service_accounts.c.id))]
+
+    def groups(self) -> Sequence[Group]:
+        with self.engine.connect() as connection:
+            members: dict[str, list[str]] = {}
+            for row in connection.execute(sa.select(group_members).order_by(group_members.c.person_id)):
+                members.setdefault(row.group_id, []).append(row.person_id)
+            return [Group(id=row.id, name=row.name, created_at=row.created_at, members=tuple(members.get(row.id, ())))
+                    for row in connection.execute(sa.select(person_groups).order_by(person_groups.c.id))]
+
+    def grants(self, grantee: str | None = None) -> Sequence[Grant]:
+        query = sa.select(role_grants).order_by(role_grants.c.grantee, role_grants.c.role, role_grants.c.workflow)
+        if grantee is not None:
+            query = query.where(role_grants.c.grantee == grantee)
+        with self.engine.connect() as connection:
+            return [_grant(row) for row in connection.execute(query)]
+
+    def queue_members(self, queue: str | None = None) -> Sequence[tuple[str, str]]:
+        query = sa.select(queue_members).order_by(queue_members.c.queue, queue_members.c.person_id)
+        if queue is not None:
+            query = query.where(queue_members.c.queue == queue)
+        with self.engine.connect() as connection:
+            return [(row.queue, row.person_id) for row in connection.execute(query)]
+
+
+class DirectoryWrites:
+    """Writes of the directory, and the reads a change checks in its own transaction."""
+
+    connection: sa.Connection
+
+    def principal(self, principal_id: str) -> Principal | None:
+        return _principal(self.connection, principal_id)
+
+    def granted_roles(self, principal: Principal, workflow: str | None) -> Sequence[str]:
+        return _granted_roles(self.connection, principal, workflow)
+
+    def count_people(self) -> int:
+        return self.connection.execute(sa.select(sa.func.count()).select_from(people)).scalar_one()
+
+    def lock_directory(self) -> None:
+        """Serialize changes that count the directory (bootstrap): two at once must not both find it empty."""
+        if self.connection.dialect.name == "postgresql":
+            self.connection.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended('backoffice.directory', 0))"))
+
+    def insert_person(self, person: Person) -> None:
+        if _principal(self.connection, person.id) is not None:
+            raise DirectoryConflict(f"{person.id!r} is in the directory already",
+                                    "a new id (one spelling per person: ids are trimmed and case-folded)")
+        if person.os_user is not None and self.connection.execute(
+                sa.select(people.c.id).where(people.c.os_user == person.os_user)).first() is not None:
+            raise DirectoryConflict(f"the operating-system user {person.os_user!r} is mapped to another person",
+                                    "one person per operating-system user")
+        self.connection.execute(sa.insert(people).values(
+            id=person.id, name=person.name, email=person.email, active=person.active, os_user=person.os_user,
+            created_at=person.created_at, updated_at=person.updated_at))
+
+    def set_person_active(self, person_id: str, active: bool, *, at: datetime) -> bool:
+        result = self.connection.execute(sa.update(people).where(people.c.id == person_id, people.c.active != active)
+                                         .values(active=active, updated_at=at))
+        return result.rowcount == 1
+
+    def insert_service_account(self, account: ServiceAccount) -> None:
+        if _principal(self.connection, account.id) is not None:
+            raise DirectoryConflict(f"{account.id!r} is in the directory already", "a new id")
+        self.connection.execute(sa.insert(service_accounts).values(**account.__dict__))
+
+    def set_service_account_active(self, account_id: str, active: bool, *, at: datetime) -> bool:
+        result = self.connection.execute(sa.update(service_accounts).where(
+            service_accounts.c.id == account_id, service_accounts.c.active != active).values(active=active,
+                                                                                          updated_at=at))
+        return result.rowcount == 1
+
+    def insert_group(self, group: Group) -> bool:
+        if self.connection.execute(sa.select(person_groups.c.id).where(person_groups.c.id == group.id)).first():
+            return False
+        self.connection.execute(sa.insert(person_groups).values(id=group.id, name=group.name,
+                                                                created_at=group.created_at))
+        return True
+
+    def group_exists(self, group_id: str) -> bool:
+        return self.connection.execute(sa.select(person_groups.c.id)
+                                       .where(person_groups.c.id == group_id)).first() is not None
+
+    def add_group_member(self, group_id: str, person_id: str) -> bool:
+        found = self.connection.execute(sa.select(group_members.c.group_id).where(
+            group_members.c.group_id == group_id, group_members.c.person_id == person_id)).first()
+        if found is not None:
+            return False
+        self.connection.execute(sa.insert(group_members).values(group_id=group_id, person_id=person_id))
+        return True
+
+    def remove_group_member(self, group_id: str, person_id: str) -> bool:
+        return self.connection.execute(sa.delete(group_members).where(
+            group_members.c.group_id == group_id, group_members.c.person_id == person_id)).rowcount == 1
+
+    def insert_grant(self, grant: Grant) -> bool:
+        scope = grant.workflow or ALL_WORKFLOWS
+        found = self.connection.execute(sa.select(role_grants.c.id).where(
+            role_grants.c.grantee_kind == str(grant.grantee_kind), role_grants.c.grantee == grant.grantee,
+            role_grants.c.role == grant.role, role_grants.c.workflow == scope)).first()
+        if found is not None:
+            return False
+        self.connection.execute(sa.insert(role_grants).values(
+            grantee_kind=str(grant.grantee_kind), grantee=grant.grantee, role=grant.role, workflow=scope,
+            granted_by=grant.granted_by, granted_at=grant.granted_at))
+        return True
+
+    def delete_grant(self, grantee_kind: GranteeKind, grantee: str, role: str, workflow: str | None) -> bool:
+        return self.connection.execute(sa.delete(role_grants).where(
+            role_grants.c.grantee_kind == str(grantee_kind), role_grants.c.grantee == grantee,
+            role_grants.c.role == role, role_grants.c.workflow == (workflow or ALL_WORKFLOWS))).rowcount == 1
+
+    def add_queue_member(self, queue: str, person_id: str) -> bool:
+        found = self.connection.execute(sa.select(queue_members.c.queue).where(
+            queue_members.c.queue == queue, queue_members.c.person_id == person_id)).first()
+        if found is not None:
+            return False
+        self.connection.execute(sa.insert(queue_members).values(queue=queue, person_id=person_id))
+        return True
+
+    def remove_queue_member(self, queue: str, person_id: str) -> bool:
+        return self.connection.execute(sa.delete(queue_members).where(
+            queue_members.c.queue == queue, queue_members.c.person_id == person_id)).rowcount == 1
+
+    def insert_token(self, token: Token, hashed: str) -> Token:
+        result = self.connection.execute(sa.insert(api_tokens).values(
+            token_hash=hashed, principal=token.principal, principal_kind=str(token.principal_kind), label=token.label,
+            roles=list(token.roles), created_by=token.created_by, created_at=token.created_at,
+            expires_at=token.expires_at, revoked_at=None))
+        return Token(**{**token.__dict__, "id": result.inserted_primary_key[0]})
+
+    def revoke_token(self, token_id: int, *, at: datetime) -> Token | None:
+        row = self.connection.execute(sa.select(api_tokens).where(api_tokens.c.id == token_id)).first()
+        if row is None or row.revoked_at is not None:
+            return None
+        self.connection.execute(sa.update(api_tokens).where(api_tokens.c.id == token_id).values(revoked_at=at))
+        return _token(row)
+
+    def insert_delegation(self, delegation: Delegation) -> Delegation:
+        values = {k: v for k, v in delegation.__dict__.items() if k != "id"}
+        result = self.connection.execute(sa.insert(delegations).values(**values))
+        return Delegation(**{**delegation.__dict__, "id": result.inserted_primary_key[0]})
+
+    def revoke_delegation(self, delegation_id: int, *, at: datetime) -> Delegation | None:
+        row = self.connection.execute(sa.select(delegations).where(delegations.c.id == delegation_id)).first()
+        if row is None or row.revoked_at is not None:
+            return None
+        self.connection.execute(sa.update(delegations).where(delegations.c.id == delegation_id)
+                                .values(revoked_at=at))
+        return _delegation(row)

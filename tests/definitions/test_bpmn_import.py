@@ -1,0 +1,310 @@
+"""`bpmn import` on real models from Camunda, Flowable, SpiffWorkflow and bpmn.io, and on small made ones.
+
+Each real model imports, says what a definition cannot express (by the element's id and the
+line where the element starts), and gives a definition that `check` passes: warnings remain
+(a draft, the placeholders a person must fill), errors do not.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from backoffice.definitions import check_definition, load_definition
+from backoffice.definitions.bpmn_import import import_bpmn, render_yaml
+from backoffice.errors import BpmnFileError
+
+MODELS = Path(__file__).resolve().parents[1] / "data" / "bpmn"
+
+# file, process, the (tag, id) of every element the import lists as not expressible.
+REAL_MODELS = [
+    ("camunda-job-announcement.bpmn", None, {("callActivity", "publication")}),
+    ("camunda-job-announcement-publication.bpmn", None,
+     {("parallelGateway", "Gateway_0z7rp9m"), ("parallelGateway", "Gateway_1loiva2")}),
+    ("camunda-loan-granting.bpmn", None, {("subProcess", "SubProcess_16kr5xn")}),  # multi-instance
+    ("camunda-order-handling.bpmn", None, set()),
+    ("flowable-vacation-request.bpmn20.xml", None, set()),
+    ("flowable-table-reservation.bpmn20.xml", None,
+     {("intermediateCatchEvent", "intermediatetimereventcatching1"),  # timeDate ${reservationTime}
+      ("intermediateCatchEvent", "intermediatetimereventcatching2"),  # PT15M: waits, escalates
+      ("sequenceFlow", "sequenceflow18")}),  # ${reservationService.showUp()}
+    ("spiff-lanes.bpmn", None, set()),
+    ("spiff-timer-non-interrupt-boundary.bpmn", None,
+     {("boundaryEvent", "Event_0jyy8ao"), ("parallelGateway", "Gateway_19fdoel")}),
+    ("spiff-call-activity-nested.bpmn", None,
+     {("callActivity", "Activity_12zat0d"), ("callActivity", "Activity_0rkbhbz")}),
+    ("spiff-approvals.bpmn", "Approvals",
+     {("callActivity", "Approvals.First_Approval_Wins"), ("callActivity", "Approvals.Parallel_SP"),
+      ("parallelGateway", "Approvals.Gateway4"), ("parallelGateway", "Approvals.Gateway5")}),
+    ("spiff-approvals.bpmn", "First_Approval_Wins", {("startEvent", "First_Approval_Wins.Start2")}),
+    ("spiff-message-boundary.bpmn", "Process_1kjyavs", set()),
+    ("spiff-message-boundary.bpmn", "Process_0srqcj1", {("intermediateCatchEvent", "Event_0aqmn5y")}),
+    ("bpmnio-pizza-collaboration.bpmn", "_6-1",
+     {("parallelGateway", "_6-652"), ("intermediateCatchEvent", "_6-674"), ("task", "CalmCustomerTask")}),
+    ("bpmnio-pizza-collaboration.bpmn", "_6-2",
+     {("eventBasedGateway", "_6-180"), ("intermediateCatchEvent", "_6-219")}),
+    ("bpmnio-kitchen-sink.bpmn", "Process_1",
+     {("boundaryEvent", "BoundaryEvent_1ge1buo"),  # compensation
+      ("boundaryEvent", "BoundaryEvent_1pheq3p"), ("boundaryEvent", "BoundaryEvent_04znm02"),
+      ("boundaryEvent", "BoundaryEvent_1c7kst9"), ("boundaryEvent", "BoundaryEvent_0iiyz0j"),  # non-interrupting
+      ("boundaryEvent", "BoundaryEvent_1fs6xst"),  # a timer with no duration
+      ("eventBasedGateway", "ExclusiveGateway_0w2zn42"), ("complexGateway", "ExclusiveGateway_08cpnyi"),
+      ("inclusiveGateway", "ExclusiveGateway_1ip75mm"), ("intermediateThrowEvent", "IntermediateThrowEvent_0d0om9q"),
+      ("intermediateCatchEvent", "IntermediateThrowEvent_1vaa2b4"), ("callActivity", "Task_0vcqxha"),
+      ("userTask", "Task_1x2pxcn")}),  # two unconditioned flows out: an implicit parallel split
+    ("bpmnio-kitchen-sink.bpmn", "Process_0abj3w2", {("subProcess", "Task_1mvn5bz")}),  # an event sub-process
+]
+
+
+def element_line(path: Path, element_id: str) -> int:
+    """The line of the tag that declares id="element_id" (where its start tag ends, as the parser counts)."""
+    text = path.read_text(encoding="utf-8")
+    position = text.index(f'id="{element_id}"')
+    return text.count("\n", 0, text.index(">", position)) + 1
+
+
+@pytest.mark.parametrize(("name", "process", "expected"), REAL_MODELS,
+                         ids=[f"{n}:{p}" if p else n for n, p, _ in REAL_MODELS])
+def test_a_real_model_imports_lists_what_it_cannot_express_and_passes_check(tmp_path, name, process, expected):
+    source = MODELS / name
+    result = import_bpmn(source, process_id=process)
+    assert {(f.tag, f.element) for f in result.not_expressible} == expected
+    for finding in result.findings:
+        if finding.tag not in ("process",):
+            start = element_line(source, finding.element)
+            assert finding.line <= start and start - finding.line < 4, finding  # the start tag's first line
+    written = tmp_path / "imported.yaml"
+    written.write_text(render_yaml(result, source))
+    report = check_definition(written)
+    assert report.errors == (), [str(p) for p in report.errors]
+    codes = {problem.code for problem in report.warnings}
+    assert "draft" in codes  # the import is a draft until a person reviews it
+    assert written.read_text().count("TODO") >= 5
+
+
+def test_exclusive_gateways_become_guards_in_cel_and_their_fields_draft_inputs(tmp_path):
+    result = import_bpmn(MODELS / "flowable-vacation-request.bpmn20.xml")
+    definition = result.definition
+    guards = {(t["from"], t["to"]): t.get("guard") for t in definition["transitions"]}
+    assert guards[("handle-vacation-request", "send-confirmation-e-mail")] == 'data.vacationApproved == "Approve"'
+    assert guards[("handle-vacation-request", "adjust-vacation-request")] == 'data.vacationApproved == "Reject"'
+    assert guards[("adjust-vacation-request", "handle-vacation-request")] == 'data.resendRequest == "Yes"'
+    assert definition["inputs"]["fields"]["vacationApproved"]["type"] == "string"
+    assert "assignee $INITIATOR" in definition["states"]["handle-vacation-request"]["description"]
+    assert definition["states"]["handle-vacation-request"]["role"] == "to-be-assigned"  # no lane, no group
+    assert any(item.startswith("roles.to-be-assigned") for item in result.placeholders)
+
+
+def test_a_default_flow_gets_the_negation_of_the_other_conditions():
+    transitions = import_bpmn(MODELS / "spiff-lanes.bpmn").definition["transitions"]
+    guards = sorted(t["guard"] for t in transitions if t.get("guard"))
+    assert guards == ['!(data.NeedClarification == "Yes")', 'data.NeedClarification == "Yes"']
+
+
+def test_lanes_become_roles_and_each_task_takes_its_lane():
+    definition = import_bpmn(MODELS / "spiff-lanes.bpmn").definition
+    assert {"a", "b", "c"} <= set(definition["roles"])
+    humans = {sid: s["role"] for sid, s in definition["states"].items() if s["kind"] == "human_task"}
+    assert humans["request-feature"] == "a" and humans["clarifying-questions"] == "b"
+
+
+def test_parallel_branches_run_one_after_another_in_the_order_written():
+    definition = import_bpmn(MODELS / "spiff-approvals.bpmn", process_id="Approvals").definition
+    moves = {(t["from"], t["to"]) for t in definition["transitions"]}
+    # Gateway4 splits into Manager Approval (P) and Supervisor Approval (P); Gateway5 joins them.
+    assert ("first-approval-wins-done", "manager-approval-p") in moves
+    assert ("manager-approval-p", "supervisor-approval-p") in moves
+    assert ("supervisor-approval-p", "parallel-approvals-done") in moves
+
+
+MADE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="urn:test">
+  <bpmn:process id="invoice" name="Invoice approval">
+    <bpmn:startEvent id="start"/>
+    <bpmn:userTask id="approve" name="Approve invoice" camunda:candidateGroups="accounting, finance-lead"
+        camunda:assignee="${approver}"/>
+    <bpmn:boundaryEvent id="late" name="Approval late" attachedToRef="approve">
+      <bpmn:timerEventDefinition><bpmn:timeDuration>P2DT4H</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:exclusiveGateway id="decision" default="toReject"/>
+    <bpmn:serviceTask id="pay" name="Pay invoice" camunda:class="com.acme.PayInvoiceDelegate">
+      <bpmn:extensionElements><camunda:failedJobRetryTimeCycle>R5/PT10M</camunda:failedJobRetryTimeCycle>
+      </bpmn:extensionElements>
+    </bpmn:serviceTask>
+    <bpmn:boundaryEvent id="payFailed" attachedToRef="pay"><bpmn:errorEventDefinition/></bpmn:boundaryEvent>
+    <bpmn:userTask id="payByHand" name="Pay by hand" camunda:candidateGroups="accounting"/>
+    <bpmn:userTask id="escalate" name="Escalate" camunda:candidateGroups="finance-lead">
+      <bpmn:multiInstanceLoopCharacteristics/>
+    </bpmn:userTask>
+    <bpmn:endEvent id="paid" name="Paid"/>
+    <bpmn:endEvent id="rejected" name="Rejected"><bpmn:errorEventDefinition/></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="approve"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="approve" targetRef="decision"/>
+    <bpmn:sequenceFlow id="f3" name="approved" sourceRef="decision" targetRef="pay">
+      <bpmn:conditionExpression>${approved &amp;&amp; amount &lt;= 10000}</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="toReject" sourceRef="decision" targetRef="rejected"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="pay" targetRef="paid"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="payFailed" targetRef="payByHand"/>
+    <bpmn:sequenceFlow id="f7" sourceRef="payByHand" targetRef="paid"/>
+    <bpmn:sequenceFlow id="f8" sourceRef="late" targetRef="escalate"/>
+    <bpmn:sequenceFlow id="f9" sourceRef="escalate" targetRef="decision"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+@pytest.fixture()
+def made_model(tmp_path) -> Path:
+    path = tmp_path / "invoice.bpmn"
+    path.write_text(MADE, encoding="utf-8")
+    return path
+
+
+def test_candidate_groups_timers_actions_and_error_boundaries_of_a_camunda_model(made_model, tmp_path):
+    result = import_bpmn(made_model)
+    d = result.definition
+    assert d["states"]["approve-invoice"] == {**d["states"]["approve-invoice"], "kind": "human_task",
+                                              "role": "accounting"}
+    assert "assignee ${approver}" in d["states"]["approve-invoice"]["description"]
+    assert {"accounting", "finance-lead"} <= set(d["roles"])
+    assert d["states"]["rejected"]["kind"] == "cancelled" and d["states"]["paid"]["kind"] == "done"
+    # Two candidate groups: both may take the task's transitions.
+    out_of_approve = [t for t in d["transitions"] if t["from"] == "approve-invoice"]
+    assert all(t.get("roles") == ["accounting", "finance-lead"] for t in out_of_approve)
+    guards = {t["to"]: t.get("guard") for t in out_of_approve}
+    assert guards["pay-invoice"] == "data.approved && data.amount <= 10000"
+    assert guards["rejected"] == "!(data.approved && data.amount <= 10000)"
+    # The interrupting boundary timer: an escalation after the ISO duration, and its way on.
+    assert d["timers"] == [{"name": "Approval late (timeDuration P2DT4H)", "kind": "escalation",
+                            "state": "approve-invoice", "after": "2d4h", "target": {"role": "accounting"}}]
+    assert guards["escalate"] is None
+    assert d["automated_steps"] == [{"state": "pay-invoice", "action": "pay_invoice_delegate",
+                                     "retry": {"attempts": 5, "backoff": "10m", "factor": 1},
+                                     "on_exhausted": "pay-by-hand"}]
+    listed = {(f.tag, f.element) for f in result.not_expressible}
+    assert listed == {("boundaryEvent", "late"), ("userTask", "escalate")}  # timer moves; multi-instance
+    written = tmp_path / "invoice.yaml"
+    written.write_text(render_yaml(result, made_model))
+    assert load_definition(written).states["pay-invoice"].kind == "automated"
+    assert check_definition(written).errors == ()
+
+
+def test_a_condition_beyond_comparisons_is_listed_and_leaves_the_transition_unguarded(made_model):
+    made_model.write_text(MADE.replace("${approved &amp;&amp; amount &lt;= 10000}", "${invoiceService.ok(execution)}"))
+    result = import_bpmn(made_model)
+    listed = [f for f in result.not_expressible if f.element == "f3"]
+    assert len(listed) == 1 and "invoiceService.ok()" in listed[0].message
+    assert listed[0].line == MADE.splitlines().index(next(line for line in MADE.splitlines() if 'id="f3"' in line)) + 1
+    to_pay = next(t for t in result.definition["transitions"] if t["to"] == "pay-invoice")
+    assert "guard" not in to_pay and "TODO guard" in to_pay["name"]
+    # The default flow cannot be the negation of what was not translated: no guard either.
+    to_reject = next(t for t in result.definition["transitions"] if t["to"] == "rejected")
+    assert "guard" not in to_reject
+
+
+def test_a_collaboration_lists_its_processes_unless_one_is_chosen():
+    with pytest.raises(BpmnFileError) as raised:
+        import_bpmn(MODELS / "bpmnio-pizza-collaboration.bpmn")
+    assert "_6-1 (Pizza vendor, line 5)" in str(raised.value) and "_6-2 (Pizza Customer" in str(raised.value)
+    assert "--process" in str(raised.value)
+    vendor = import_bpmn(MODELS / "bpmnio-pizza-collaboration.bpmn", process_id="_6-1").definition
+    assert vendor["trigger"] == {"event": "order.received", "system": "todo-trigger-system"}  # its message start
+    with pytest.raises(BpmnFileError, match="no process 'nope'"):
+        import_bpmn(MODELS / "bpmnio-pizza-collaboration.bpmn", process_id="nope")
+
+
+@pytest.mark.parametrize(("text", "problem", "line"), [
+    ("this is not XML", "not well-formed XML", 1),
+    ('<?xml version="1.0"?>\n<definitions xmlns="urn:other"/>', "not a BPMN 2.0 model", 2),
+    ('<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="t"/>', "holds no process", 1),
+    ('<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="t">\n <process id="p">\n'
+     '  <startEvent id="s"/>\n  <sequenceFlow id="f" sourceRef="s" targetRef="ghost"/>\n </process>\n</definitions>',
+     "targetRef 'ghost', which is no flow node", 4),
+    ('<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="t">\n <process id="p">\n'
+     '  <boundaryEvent id="b" attachedToRef="ghost"/>\n </process>\n</definitions>', "attached to 'ghost'", 3),
+])
+def test_bad_input_is_one_clear_error_with_its_line(tmp_path, text, problem, line):
+    path = tmp_path / "bad.bpmn"
+    path.write_text(text)
+    with pytest.raises(BpmnFileError) as raised:
+        import_bpmn(path)
+    assert problem in str(raised.value)
+    assert raised.value.line == line
+    assert re.match(rf"{re.escape(str(path))}, line {line}: ", str(raised.value))
+
+
+def test_a_lane_reference_without_the_id_prefix_still_places_the_task():
+    # SpiffWorkflow's Approvals.bpmn refers to Approvals.Manager_Approval__P_ as Manager_Approval__P_.
+    states = import_bpmn(MODELS / "spiff-approvals.bpmn", process_id="Approvals").definition["states"]
+    assert states["manager-approval-p"]["role"] == "manager"
+    assert states["supervisor-approval-p"]["role"] == "supervisor"
+
+
+def test_without_lane_references_the_diagram_says_which_lane_a_task_is_in(tmp_path):
+    path = tmp_path / "drawn.bpmn"
+    path.write_text("""<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+        xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+        targetNamespace="t">
+      <process id="p">
+        <laneSet><lane id="L1" name="Clerk"/><lane id="L2" name="Team lead"/></laneSet>
+        <startEvent id="s"/><userTask id="a" name="Enter"/><userTask id="b" name="Check"/><endEvent id="e"/>
+        <sequenceFlow id="f1" sourceRef="s" targetRef="a"/><sequenceFlow id="f2" sourceRef="a" targetRef="b"/>
+        <sequenceFlow id="f3" sourceRef="b" targetRef="e"/>
+      </process>
+      <bpmndi:BPMNDiagram><bpmndi:BPMNPlane bpmnElement="p">
+        <bpmndi:BPMNShape bpmnElement="L1"><dc:Bounds x="0" y="0" width="600" height="100"/></bpmndi:BPMNShape>
+        <bpmndi:BPMNShape bpmnElement="L2"><dc:Bounds x="0" y="100" width="600" height="100"/></bpmndi:BPMNShape>
+        <bpmndi:BPMNShape bpmnElement="a"><dc:Bounds x="100" y="10" width="100" height="80"/></bpmndi:BPMNShape>
+        <bpmndi:BPMNShape bpmnElement="b"><dc:Bounds x="300" y="110" width="100" height="80"/></bpmndi:BPMNShape>
+      </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
+    </definitions>""")
+    states = import_bpmn(path).definition["states"]
+    assert (states["enter"]["role"], states["check"]["role"]) == ("clerk", "team-lead")
+
+
+def test_camunda_8_task_types_assignments_and_feel_conditions(tmp_path):
+    path = tmp_path / "c8.bpmn"
+    path.write_text("""<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+        xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" targetNamespace="t">
+      <bpmn:process id="claims" name="Claims">
+        <bpmn:startEvent id="s"/>
+        <bpmn:userTask id="assess" name="Assess claim">
+          <bpmn:extensionElements><zeebe:assignmentDefinition candidateGroups="adjusters"/></bpmn:extensionElements>
+        </bpmn:userTask>
+        <bpmn:exclusiveGateway id="g"/>
+        <bpmn:serviceTask id="pay" name="Pay">
+          <bpmn:extensionElements><zeebe:taskDefinition type="payment-service"/></bpmn:extensionElements>
+        </bpmn:serviceTask>
+        <bpmn:endEvent id="e"/>
+        <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="assess"/>
+        <bpmn:sequenceFlow id="f2" sourceRef="assess" targetRef="g"/>
+        <bpmn:sequenceFlow id="f3" sourceRef="g" targetRef="pay">
+          <bpmn:conditionExpression>=amount &gt; 1000 and status = "open"</bpmn:conditionExpression>
+        </bpmn:sequenceFlow>
+        <bpmn:sequenceFlow id="f4" sourceRef="g" targetRef="e">
+          <bpmn:conditionExpression>=amount &lt;= 1000</bpmn:conditionExpression>
+        </bpmn:sequenceFlow>
+        <bpmn:sequenceFlow id="f5" sourceRef="pay" targetRef="e"/>
+      </bpmn:process>
+    </bpmn:definitions>""")
+    d = import_bpmn(path).definition
+    assert d["states"]["assess-claim"]["role"] == "adjusters"
+    assert d["automated_steps"][0]["action"] == "payment_service"
+    guards = {t["to"]: t.get("guard") for t in d["transitions"] if t["from"] == "assess-claim"}
+    assert guards == {"pay": 'data.amount > 1000 && data.status == "open"', "e": "data.amount <= 1000"}
+
+
+def test_an_external_entity_in_a_model_is_not_read(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("s3cret")
+    path = tmp_path / "xxe.bpmn"
+    path.write_text(f'<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY x SYSTEM "file://{secret}">]>\n'
+                    '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="t">'
+                    '<process id="p"><documentation>leak &x;</documentation><startEvent id="s"/><endEvent id="e"/>'
+                    '<sequenceFlow id="f" sourceRef="s" targetRef="e"/></process></definitions>')
+    result = import_bpmn(path)
+    assert "s3cret" not in render_yaml(result, path)
