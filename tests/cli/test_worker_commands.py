@@ -121,9 +121,10 @@ def test_a_worker_without_actions_leaves_the_steps_and_says_so(database, backoff
     # Before: `worker --once` without --actions dead-lettered every due step and exited 0.
     definition = tmp_path / "service-request.yaml"
     definition.write_text(automated_text())
-    backoffice("deploy", str(definition), "--as", "lead")
-    backoffice("case", "start", "service-request", "--data", json.dumps(PAYLOAD), "--as", "ann")
-    backoffice("case", "transition", "1", "notify", "--expected-version", "1", "--as", "bob", "--role", "service-desk")
+    assert backoffice("deploy", str(definition), Login("lead"))[0] == 0
+    assert backoffice("case", "start", "service-request", "--data", json.dumps(PAYLOAD), Login("ann"))[0] == 0
+    assert backoffice("case", "transition", "1", "notify", "--expected-version", "1", Login("bob"),
+                      "--role", "service-desk")[0] == 0
     status, out, err = backoffice("worker", "--once")
     assert (status, out) == (0, f"left for a worker with their action: 1 step of {ACTION}; this worker has: none "
                                 f"(see --actions and --webhook)\n"), err
@@ -134,9 +135,10 @@ def test_a_worker_without_actions_leaves_the_steps_and_says_so(database, backoff
 def test_a_step_in_doubt_is_listed_and_confirmed_from_the_command_line(database, backoffice, tmp_path: Path):
     definition = tmp_path / "service-request.yaml"
     definition.write_text(automated_text(attempts=1))
-    backoffice("deploy", str(definition), "--as", "lead")
-    backoffice("case", "start", "service-request", "--data", json.dumps(PAYLOAD), "--as", "ann")
-    backoffice("case", "transition", "1", "notify", "--expected-version", "1", "--as", "bob", "--role", "service-desk")
+    assert backoffice("deploy", str(definition), Login("lead"))[0] == 0
+    assert backoffice("case", "start", "service-request", "--data", json.dumps(PAYLOAD), Login("ann"))[0] == 0
+    assert backoffice("case", "transition", "1", "notify", "--expected-version", "1", Login("bob"),
+                      "--role", "service-desk")[0] == 0
     actions = tmp_path / "timing_out.py"
     actions.write_text(f"""
 from backoffice.engine.actions import ActionFailed, ActionRegistry
@@ -152,10 +154,18 @@ def notify_desk(call):
     assert status == 0 and "1 in doubt" in out and "backoffice step in-doubt" in out, err
     [entry] = json.loads(backoffice("step", "in-doubt", "--json")[1])
     assert entry["status"] == "in_doubt"
-    status, _, err = backoffice("step", "confirm", str(entry["id"]), "--not-happened", "--as", "olga",
+    status, _, err = backoffice("step", "confirm", str(entry["id"]), "--not-happened", Login("dora"),
                                 "--role", "service-desk")
     assert status == 2 and "--retry" in err
+    # The role is the directory's to grant: carl (a resolver) cannot confirm by claiming the desk's role.
+    status, _, err = backoffice("step", "confirm", str(entry["id"]), "--happened", "--result",
+                                '{"department": "desk"}', Login("carl"), "--role", "service-desk")
+    assert status == 2 and "carl does not hold the role 'service-desk'" in err
+    assert backoffice("step", "in-doubt", "--json")[1].count('"in_doubt"') == 1
+    status, _, err = backoffice("step", "confirm", str(entry["id"]), "--happened", "--result",
+                                '{"department": "desk"}', Login("dora"), "--as", " ", "--role", "service-desk")
+    assert status == 2 and "the actor: the id is blank" in err
     status, out, err = backoffice("step", "confirm", str(entry["id"]), "--happened", "--result",
-                                  '{"department": "desk"}', "--as", "olga", "--role", "service-desk")
+                                  '{"department": "desk"}', Login("dora"), "--role", "service-desk")
     assert (status, out) == (0, f"outbox entry {entry['id']} confirmed done: case 1 is in triage\n"), err
     assert backoffice("step", "in-doubt")[1] == "no step is in doubt\n"

@@ -4,7 +4,9 @@ Hypothesis generates what a careless or hostile sender gives: JSON nested withou
 Infinity and numbers that overflow (1e400), integers and ids past 64 bits, lone surrogates and
 NUL bytes, payloads past the size limit, blank actors, absurd leases, YAML alias bombs and
 oversized definitions, CEL guards of unbounded cost, actions files that are missing, raise or
-hold no registry, and a database path that is not a database. Each case asserts: exit status 2
+hold no registry, and a database path that is not a database. Commands run as a person of the
+directory's cast (their token in BACKOFFICE_TOKEN, see tests/directory_fixtures.py), so each
+refusal is the input's, not the gate's. Each case asserts: exit status 2
 (a BackofficeError from the API), a message that names what was wrong, no traceback, and the
 same row count in every table before and after.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -33,6 +36,8 @@ from backoffice.errors import BackofficeError
 from backoffice.limits import MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES, MAX_YAML_NODES
 from backoffice.store import SqlStore
 from backoffice.store.tables import metadata
+
+from ..directory_fixtures import Login, TokenBook, seed
 
 TEMPLATE = LIBRARY / "service-request.yaml"
 PAYLOAD = {"summary": "Printer jammed", "description": "3rd floor", "category": "facilities", "urgency": "high",
@@ -90,15 +95,25 @@ absurd_lease = st.one_of(st.integers(-10 ** 6, 0).map(lambda s: timedelta(second
 # --- fixtures: a deployed workflow and one case ---
 
 @pytest.fixture
-def ready(database, monkeypatch) -> Callable[[], dict[str, int]]:
-    """The database with the service-request workflow deployed and one case started; returns a row counter."""
+def tokens() -> TokenBook:
+    return TokenBook()
+
+
+@pytest.fixture
+def ready(database, monkeypatch, tokens) -> Callable[[], dict[str, int]]:
+    """The database with the service-request workflow deployed and one case started; returns a row counter.
+
+    The cast's tokens the commands log in with are made here, before any count is taken.
+    """
     monkeypatch.setenv("BACKOFFICE_DB", database)
     with SqlStore.open(database) as store:
-        engine = Engine(store)
+        engine = seed(Engine(store))
         from datetime import datetime, timezone
         now = datetime(2024, 3, 4, 9, tzinfo=timezone.utc)
         engine.deploy(TEMPLATE, actor="lead", now=now)
         engine.start_case("service-request", PAYLOAD, actor=Actor("ann"), now=now)
+        for person in ("ann", "bob", "lead"):
+            tokens.token(database, person)
 
         def counts() -> dict[str, int]:
             with store.engine.connect() as connection:
@@ -108,9 +123,19 @@ def ready(database, monkeypatch) -> Callable[[], dict[str, int]]:
 
 
 @pytest.fixture
-def cli(capsys) -> Callable[..., tuple[int, str]]:
-    """Run the command line in this process; return (exit status, everything it printed)."""
-    def run(*args: str | Path) -> tuple[int, str]:
+def cli(capsys, monkeypatch, tokens) -> Callable[..., tuple[int, str]]:
+    """Run the command line in this process; return (exit status, everything it printed).
+
+    A `Login("bob")` among the arguments runs it as bob (his token in BACKOFFICE_TOKEN); without
+    one, as nobody in particular (no token).
+    """
+    def run(*args: str | Path | Login) -> tuple[int, str]:
+        logins = [arg for arg in args if isinstance(arg, Login)]
+        if logins:
+            monkeypatch.setenv("BACKOFFICE_TOKEN", tokens.token(os.environ["BACKOFFICE_DB"], logins[-1].person))
+        else:
+            monkeypatch.delenv("BACKOFFICE_TOKEN", raising=False)
+        args = tuple(arg for arg in args if not isinstance(arg, Login))
         started = time.monotonic()
         try:
             main([str(arg) for arg in args])
@@ -143,7 +168,7 @@ def test_case_start_refuses_hostile_json_and_writes_nothing(ready, cli, tmp_path
         path = tmp_path_factory.mktemp("payload") / "payload.json"
         path.write_text(data, encoding="utf-8")
         option = f"@{path}"
-    refused(*cli("case", "start", "service-request", "--data", option, "--as", "ann"), *WHAT_IT_NAMES)
+    refused(*cli("case", "start", "service-request", "--data", option, Login("ann")), *WHAT_IT_NAMES)
     assert ready() == before
 
 
@@ -151,12 +176,12 @@ def test_case_start_refuses_hostile_json_and_writes_nothing(ready, cli, tmp_path
 @given(data=hostile_json)
 def test_case_transition_refuses_hostile_json_and_writes_nothing(ready, cli, data):
     before = ready()
-    refused(*cli("case", "transition", "1", "triage", "--expected-version", "1", "--data", data, "--as", "bob",
+    refused(*cli("case", "transition", "1", "triage", "--expected-version", "1", "--data", data, Login("bob"),
                  "--role", "service-desk"), *WHAT_IT_NAMES)
     assert ready() == before
 
 
-BOB = ("--as", "bob")
+BOB = (Login("bob"),)
 ID_COMMANDS = [("case", "show", "{n}"), ("case", "timers", "{n}"), ("task", "claim", "{n}", *BOB),
                ("dlq", "replay", "{n}", *BOB), ("step", "confirm", "{n}", "--not-happened", "--retry", *BOB),
                ("task", "list", "--case", "{n}"), ("case", "list", "--after", "{n}"), ("approve", "{n}", *BOB),
@@ -167,7 +192,8 @@ ID_COMMANDS = [("case", "show", "{n}"), ("case", "timers", "{n}"), ("task", "cla
 @given(number=st.integers(2 ** 63, 2 ** 256), command=st.sampled_from(ID_COMMANDS))
 def test_ids_past_64_bits_are_refused(ready, cli, number, command):
     before = ready()
-    refused(*cli(*(part.format(n=number) for part in command)), "id", "out of range")
+    refused(*cli(*(part.format(n=number) if isinstance(part, str) else part for part in command)), "id",
+                 "out of range")
     assert ready() == before
 
 
@@ -175,8 +201,9 @@ def test_ids_past_64_bits_are_refused(ready, cli, number, command):
 @given(actor=blank_or_control.filter(lambda text: "\x00" not in text))
 def test_blank_or_unreadable_actors_are_refused(ready, cli, actor):
     before = ready()
-    refused(*cli("case", "start", "service-request", "--data", json.dumps(PAYLOAD), "--as", actor), "actor",
-            "argument")
+    # --as names whom ann acts for: blank, overlong or unreadable, it is refused before anyone is looked up.
+    refused(*cli("case", "start", "service-request", "--data", json.dumps(PAYLOAD), Login("ann"), "--as", actor),
+            "actor", "argument")
     assert ready() == before
 
 
@@ -197,7 +224,7 @@ def test_yaml_alias_bombs_are_refused_before_they_are_built(ready, cli, tmp_path
     path = tmp_path_factory.mktemp("bomb") / "bomb.yaml"
     path.write_text(text, encoding="utf-8")
     before = ready()
-    for command in (("deploy", path, "--as", "lead"), ("check", path)):
+    for command in (("deploy", path, Login("lead")), ("check", path)):
         status, output = cli(*command)
         if width ** levels > MAX_YAML_NODES:
             refused(status, output, "alias")
@@ -212,7 +239,7 @@ def test_oversized_definitions_and_contracts_are_refused_unread(ready, cli, tmp_
     contract = tmp_path / "big-contract.yaml"
     contract.write_text("# " + "x" * (2 * 1024 * 1024) + "\n", encoding="utf-8")
     before = ready()
-    for command in (("deploy", big, "--as", "lead"), ("check", big), ("contract", "check", contract),
+    for command in (("deploy", big, Login("lead")), ("check", big), ("contract", "check", contract),
                     ("contract", "schema", contract)):
         refused(*cli(*command), "MiB")
     assert ready() == before
@@ -236,7 +263,7 @@ def test_guards_of_unbounded_cost_are_refused_on_deploy_or_fail_fast(ready, cli,
     path = tmp_path_factory.mktemp("guard") / "service-request.yaml"
     path.write_text(text.replace("version: 1\n", f"version: {version}\n", 1), encoding="utf-8")
     before = ready()
-    status, output = cli("deploy", path, "--as", "lead")
+    status, output = cli("deploy", path, Login("lead"))
     if status != 0:
         refused(status, output, "characters long", "inside another macro")
         assert ready() == before
@@ -245,7 +272,7 @@ def test_guards_of_unbounded_cost_are_refused_on_deploy_or_fail_fast(ready, cli,
     with SqlStore.open(database) as store:
         case = Engine(store).start_case("service-request", PAYLOAD, actor=Actor("ann"), now=_now())
     before = ready()
-    refused(*cli("case", "transition", str(case.id), "triage", "--expected-version", "1", "--as", "bob",
+    refused(*cli("case", "transition", str(case.id), "triage", "--expected-version", "1", Login("bob"),
                  "--role", "service-desk"), "costs too much")
     assert ready() == before
 
