@@ -139,3 +139,13 @@ def test_the_contract_module_reads_the_inputs_when_there_is_one(tmp_path):
     # The template reads data.urgency, data.category ... which this contract lacks.
     assert report.errors and {p.code for p in report.errors} <= {"unknown-reference", "unknown-data-field"}
     assert all(Path(p.path) == path for p in report.errors)
+
+
+def test_a_control_character_yaml_forbids_is_a_problem_at_its_line_not_a_crash(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("id: purchase\ntitle: Pur\x1fchase\n", encoding="utf-8")
+    with pytest.raises(DefinitionError) as refused:
+        load_definition(path)
+    problem = refused.value.problems[0]
+    assert (problem.line, problem.column) == (2, 11)
+    assert "'\\x1f'" in problem.message

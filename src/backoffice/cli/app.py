@@ -27,6 +27,7 @@ from backoffice.cli.example_commands import examples_command
 from backoffice.cli.evidence_commands import conform_command, docs_command, draft_command
 from backoffice.cli.moments import parse_moment
 from backoffice.cli.readiness_commands import prioritize_command, readiness_command
+from backoffice.cli.serve_command import serve_command
 from backoffice.cli.step_commands import step_app
 from backoffice.cli.template_commands import new_command, templates_command
 from backoffice.cli.workflow_commands import workflow_app
@@ -246,6 +247,7 @@ app.command("conform")(conform_command)
 app.command("docs")(docs_command)
 app.add_typer(bpmn_app, name="bpmn")
 app.command("examples")(examples_command)
+app.command("serve")(serve_command)
 
 
 # Typer builds the parameters of every command from its signature before it runs any: about

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import (DoubleQuotedScalarString, FoldedScalarString, LiteralScalarString,
                                       SingleQuotedScalarString)
@@ -187,6 +188,13 @@ def _read(path: Path) -> tuple[Any, SourceMap, list[DefinitionProblem]]:
         tree = yaml.load(text)
     except MarkedYAMLError as exc:
         return None, source, [_yaml_problem(source, exc)]
+    except ReaderError as exc:
+        # A character YAML forbids (a control character, a lone surrogate): where it is, by offset.
+        before = text[:exc.position]
+        where = (before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)
+        character = chr(exc.character) if isinstance(exc.character, int) else exc.character
+        return None, source, [_problem(source, where, "unreadable", f"the character {character!r} is "
+                                       f"not allowed in YAML", "printable text (no control characters)")]
     if not isinstance(tree, CommentedMap):
         return None, source, [_problem(source, (1, 1), "not-a-mapping",
                                        "the file holds no definition" if tree is None else

@@ -1,0 +1,106 @@
+"""The HTTP API: `create_app(settings)` builds the FastAPI app over one engine and its database.
+
+    from backoffice.api import ApiSettings, create_app
+    app = create_app(ApiSettings(database="backoffice.db"))
+
+The app authenticates (bearer tokens checked by the directory), then calls the engine; the
+engine's core checks decide. Every refusal is RFC 9457 problem+json (see `problems`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from backoffice.api import (routes_cases, routes_directory, routes_evidence, routes_operations, routes_tasks,
+                            routes_webhooks, routes_workflows)
+from backoffice.api.evidence_files import EvidenceFiles
+from backoffice.api.limits import IntakeLimiter
+from backoffice.api.metrics import ApiMetrics
+from backoffice.api.observe import RequestContext, configure_logging
+from backoffice.api.principal import Authenticator
+from backoffice.api.problems import backoffice_error_handler, http_error_handler, validation_error_handler
+from backoffice.api.services import Services
+from backoffice.api.settings import ApiSettings
+from backoffice.api.tokens import DirectoryTokens
+from backoffice.api.visibility import Visibility
+from backoffice.engine import Engine
+from backoffice.errors import BackofficeError
+from backoffice.store import SqlStore
+
+API_VERSION = "1"
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def create_app(settings: ApiSettings | None = None, *, authenticator: Authenticator | None = None,
+               clock: Callable[[], datetime] = utc_now, engine: Engine | None = None) -> FastAPI:
+    """Build the app: open (and migrate) the database, wire authentication, routes, errors and metrics.
+
+    Args:
+        settings: the server's settings (default: from the environment).
+        authenticator: who holds a bearer token (default: the directory's API tokens in the database).
+        clock: the time every change is stamped with (tests pass a fixed one).
+        engine: an engine to serve (default: one over `settings.database`).
+
+    Raises:
+        DatabaseUnavailable: the database cannot be opened.
+    """
+    settings = settings or ApiSettings()
+    owns_store = engine is None
+    engine = engine or Engine(SqlStore.open(settings.database))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        if owns_store:
+            engine.store.close()
+
+    app = FastAPI(title="Backoffice API", version=API_VERSION, lifespan=lifespan,
+                  description="Every capability of Backoffice over HTTP. Authenticate with "
+                              "`Authorization: Bearer <token>`; the acting person is the token's holder. "
+                              "Mistakes are RFC 9457 problem+json.")
+    app.state.services = Services(settings=settings, engine=engine,
+                                  authenticator=authenticator or DirectoryTokens(engine), clock=clock,
+                                  metrics=ApiMetrics(engine, clock), visibility=Visibility(engine),
+                                  evidence=EvidenceFiles(Path(settings.evidence_dir)),
+                                  intake=IntakeLimiter(settings.intake_per_minute))
+    app.add_exception_handler(BackofficeError, backoffice_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes, access_log=settings.access_log,
+                       max_upload_bytes=settings.max_upload_bytes)
+    app.include_router(routes_operations.probes)
+    app.include_router(routes_operations.router)
+    app.include_router(routes_workflows.router)
+    app.include_router(routes_cases.router)
+    app.include_router(routes_tasks.router)
+    app.include_router(routes_evidence.router)
+    app.include_router(routes_directory.router)
+    app.include_router(routes_webhooks.router)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The factory `backoffice serve` hands Uvicorn: settings from the environment (and BACKOFFICE_SETTINGS)."""
+    import os
+    import sys
+
+    from backoffice.api.settings import SETTINGS_FILE_VARIABLE, load_settings
+    from backoffice.errors import UserError
+    try:
+        settings = load_settings(os.environ.get(SETTINGS_FILE_VARIABLE))
+        configure_logging(settings.log_level)
+        return create_app(settings)
+    except UserError as exc:
+        # A wrong setting or an unreachable database is the operator's mistake: one line, status 2.
+        print(f"error: {exc.message}", file=sys.stderr)
+        sys.exit(exc.exit_code)

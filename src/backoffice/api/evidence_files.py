@@ -1,0 +1,99 @@
+"""Evidence files: what an upload really is (sniffed, never trusted from its name or header), kept on disk by hash.
+
+A file is stored once under its sha256 (`ab/cdef...`), written to a temporary name and
+renamed, so a half-written file never has a hash's name. Its kind is read from its first
+bytes; markup a browser would run (HTML, SVG, XML) is refused, so no evidence can ever be
+served as a page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from backoffice.api.problems import ApiError
+
+# First bytes -> media type, for the binary kinds a back office receives as evidence.
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+    (b"PK\x03\x04", "application/zip"),          # also docx, xlsx, odt: zip containers
+)
+# Markup a browser would render or run: never accepted as evidence.
+_MARKUP = (b"<!doctype", b"<html", b"<svg", b"<?xml", b"<script", b"<head", b"<body", b"<iframe", b"<object")
+ALLOWED = ("application/pdf", "image/png", "image/jpeg", "image/gif", "image/tiff", "application/zip", "text/plain")
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    sha256: str
+    size: int
+    media_type: str
+
+    @property
+    def reference(self) -> str:
+        """How the case's evidence row and its audit record name the file: its hash, kind and size."""
+        return f"sha256:{self.sha256};type={self.media_type};size={self.size}"
+
+
+def sniff(content: bytes) -> str:
+    """Return the media type of `content` read from its bytes.
+
+    Raises:
+        ApiError: 415 for markup (HTML, SVG, XML), an empty file, or a kind not accepted as evidence.
+    """
+    if not content:
+        raise ApiError(415, "the file is empty", pointer="/body/file", expected="a document with content",
+                       title="Unsupported evidence")
+    for signature, media_type in _SIGNATURES:
+        if content.startswith(signature):
+            return media_type
+    head = content[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if any(head.startswith(tag) for tag in _MARKUP) or b"<script" in content[:4096].lower():
+        raise ApiError(415, "the file is markup (HTML, SVG or XML), which is never kept as evidence",
+                       pointer="/body/file", expected=f"one of {', '.join(ALLOWED)}", title="Unsupported evidence")
+    if b"\x00" not in content:
+        try:
+            content.decode("utf-8")
+            return "text/plain"
+        except UnicodeDecodeError:
+            pass
+    raise ApiError(415, "the file is of a kind not kept as evidence", pointer="/body/file",
+                   expected=f"one of {', '.join(ALLOWED)}", title="Unsupported evidence")
+
+
+class EvidenceFiles:
+    """Files kept on disk under a folder, by their sha256."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def keep(self, content: bytes) -> StoredFile:
+        """Sniff and store `content` (once per distinct content); return what was stored."""
+        media_type = sniff(content)
+        digest = hashlib.sha256(content).hexdigest()
+        target = self.path_of(digest)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+            try:
+                with os.fdopen(handle, "wb") as file:
+                    file.write(content)
+                    file.flush()
+                    os.fsync(file.fileno())
+                os.replace(temporary, target)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+        return StoredFile(digest, len(content), media_type)
+
+    def path_of(self, digest: str) -> Path:
+        return self.root / digest[:2] / digest[2:]

@@ -1,0 +1,164 @@
+"""Who may see what: the one place that decides which cases, tasks and queues a principal reads.
+
+- administrators and auditors read everything (auditors only read: the engine gives them no move);
+- a requester sees the cases they started;
+- a worker sees the cases and tasks of their queues: queues they are a member of, and the
+  queues of the roles they hold (a definition's `roles: {clerk: {queue: intake}}`);
+- anyone sees a case they own, or whose task is theirs (assigned, delegated, claimed or done by them).
+
+What a principal may *do* is not decided here: the engine's core checks decide that (roles,
+separation of duties, the state's control). This module only keeps what is not theirs out of
+sight; a case they may not see is answered as absent (404), so ids leak nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from backoffice.api.principal import Principal
+from backoffice.api.problems import Forbidden, NotVisible
+from backoffice.definitions.model import Definition
+from backoffice.engine import Case, Engine
+from backoffice.engine.directory import ADMINISTRATOR
+from backoffice.engine.tasks import Task, TaskStatus
+
+ADMIN = ADMINISTRATOR
+AUDITOR = "auditor"
+OPERATOR = "operator"
+READS_EVERYTHING = (ADMIN, AUDITOR)
+# As the core's platform roles: only an operator replays dead letters or switches manual mode.
+OPERATES = (OPERATOR,)
+DEPLOYS = (ADMIN, "workflow-owner", "change-approver")
+
+T = TypeVar("T")
+
+
+class Visibility:
+    """The read side of authorisation, over one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # --- cases ---
+
+    def may_see_case(self, principal: Principal, case: Case) -> bool:
+        """Whether the principal may read the case (see the module's rules)."""
+        if principal.holds(*READS_EVERYTHING):
+            return True
+        if principal.id in (case.requester, case.owner):
+            return True
+        if case.queue is not None and case.queue in self.queues_of(principal, self._definition(case)):
+            return True
+        return any(self.may_see_task(principal, task) for task in self.engine.tasks(case_id=case.id, status=None,
+                                                                                    limit=1000))
+
+    def case(self, principal: Principal, case_id: int) -> Case:
+        """Return a case the principal may see.
+
+        Raises:
+            UnknownCase: there is no such case.
+            NotVisible: it exists, but is not theirs to see (answered as 404 too).
+        """
+        case = self.engine.case(case_id)
+        if not self.may_see_case(principal, case):
+            raise NotVisible(f"case {case_id}")
+        return case
+
+    # --- tasks and queues ---
+
+    def may_see_task(self, principal: Principal, task: Task) -> bool:
+        """Whether the task is the principal's to see: theirs, their role's, or in one of their queues."""
+        if principal.holds(*READS_EVERYTHING):
+            return True
+        if principal.id in (task.assignee, task.claimed_by, task.closed_by, task.delegated_by):
+            return True
+        if task.assignee is None and task.role is not None and task.role in principal.roles:
+            return True
+        return task.queue is not None and task.queue in principal.queues
+
+    def task(self, principal: Principal, task_id: int) -> Task:
+        """Return a task the principal may see (or one of whose case they may see).
+
+        Raises:
+            UnknownTask, NotVisible.
+        """
+        task = self.engine.task(task_id)
+        if self.may_see_task(principal, task):
+            return task
+        if task.status is not TaskStatus.OPEN and self.may_see_case(principal, self.engine.case(task.case_id)):
+            return task
+        if task.queue is not None and task.queue in self.all_queues_of(principal):
+            return task
+        raise NotVisible(f"task {task_id}")
+
+    def check_queue(self, principal: Principal, queue: str) -> None:
+        """Refuse to list a queue the principal neither works nor reads everything of.
+
+        Raises:
+            Forbidden: the queue is not theirs.
+        """
+        if principal.holds(*READS_EVERYTHING) or queue in self.all_queues_of(principal):
+            return
+        raise Forbidden(f"{principal.id} does not work queue {queue!r}; expected one of their queues: "
+                        f"{', '.join(sorted(self.all_queues_of(principal))) or 'none'}")
+
+    def queues_of(self, principal: Principal, definition: Definition) -> set[str]:
+        """Return the queues the principal works in one definition: memberships, and their roles' queues."""
+        queues = set(principal.queues)
+        for role_id, role in definition.roles.items():
+            if role.queue is not None and role_id in principal.roles:
+                queues.add(role.queue)
+        for queue_id, queue in definition.queues.items():
+            if queue.role is not None and queue.role in principal.roles:
+                queues.add(queue_id)
+        return queues
+
+    def all_queues_of(self, principal: Principal) -> set[str]:
+        """Return the queues the principal works in any deployed definition."""
+        queues = set(principal.queues)
+        for stored in self.engine.versions():
+            queues |= self.queues_of(principal, self.engine.running(stored.workflow, stored.version).definition)
+        return queues
+
+    # --- pages ---
+
+    @staticmethod
+    def page(fetch: Callable[[int, int], Sequence[T]], keep: Callable[[T], bool], key: Callable[[T], int], *,
+             after: int, limit: int, scan_budget: int = 5000) -> tuple[list[T], int | None]:
+        """Return up to `limit` items that `keep` accepts, reading `fetch(after, batch)` in id order.
+
+        Returns the items and the cursor of the next page (the last id read), or None at the end.
+        At most `scan_budget` items are read per page, so a principal who may see few of many
+        items gets a short page and a cursor instead of a request that reads the whole table.
+        """
+        kept: list[T] = []
+        batch = max(limit, 100)
+        scanned = 0
+        while True:
+            items = fetch(after, batch)
+            for item in items:
+                after = key(item)
+                scanned += 1
+                if keep(item):
+                    kept.append(item)
+                    if len(kept) == limit:
+                        return kept, after
+            if len(items) < batch:
+                return kept, None
+            if scanned >= scan_budget:
+                return kept, after
+
+    def _definition(self, case: Case) -> Definition:
+        return self.engine.running(case.workflow, case.definition_version).definition
+
+
+def require(principal: Principal, roles: Sequence[str], doing: str) -> None:
+    """Refuse `doing` to a principal holding none of `roles`.
+
+    Raises:
+        Forbidden: naming the roles that may.
+    """
+    if not principal.holds(*roles):
+        raise Forbidden(f"{principal.id} may not {doing}; expected a person holding one of the roles "
+                        f"{', '.join(roles)}")

@@ -1,0 +1,79 @@
+"""Signed webhooks through a live server: a valid signature starts a case as the source's service account."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from backoffice.api import ApiSettings, create_app
+from backoffice.api.routes_webhooks import signature_of
+from backoffice.engine import Engine
+from backoffice.store import SqlStore
+
+from .live_server import ADMIN, PAYLOAD, PURCHASE, T0, Clock, LiveServer, populate_directory
+
+SECRET = "s3cret-shared-with-the-erp"
+PATH = "/v1/webhooks/erp/workflows/purchase-approval/cases"
+
+
+@pytest.fixture
+def hooked(database: str, tmp_path) -> Iterator[tuple[str, Engine, Clock]]:
+    clock = Clock()
+    store = SqlStore.open(database)
+    engine = Engine(store)
+    populate_directory(engine, T0)
+    engine.add_service_account("svc-erp", description="the ERP", actor=ADMIN, now=T0)
+    engine.deploy(PURCHASE, actor=ADMIN, now=T0)
+    settings = ApiSettings(database=database, access_log=False, evidence_dir=str(tmp_path / "evidence"),
+                           webhook_sources={"erp": {"secret": SECRET, "account": "svc-erp"}})
+    with LiveServer(create_app(settings, clock=clock, engine=engine)) as server:
+        yield server.url, engine, clock
+    store.close()
+
+
+def send(url: str, body: bytes, *, timestamp: int, secret: str = SECRET, path: str = PATH) -> httpx.Response:
+    stamp = str(timestamp)
+    return httpx.post(url + path, content=body, headers={
+        "Content-Type": "application/json", "Webhook-Timestamp": stamp,
+        "Webhook-Signature": signature_of(secret, stamp, body)})
+
+
+def test_a_signed_webhook_starts_a_case_as_the_service_account_and_a_replay_returns_it(hooked):
+    url, engine, clock = hooked
+    body = json.dumps(PAYLOAD).encode()
+    first = send(url, body, timestamp=int(clock.now.timestamp()))
+    assert first.status_code == 201, first.text
+    assert first.json()["requester"] == "svc-erp"
+    clock.advance(seconds=30)
+    replay = send(url, body, timestamp=int(clock.now.timestamp()) - 30)
+    assert (replay.status_code, replay.json()["id"]) == (200, first.json()["id"])
+    assert len(engine.cases()) == 1
+
+
+def test_a_wrong_secret_an_edited_body_an_old_timestamp_or_an_unknown_source_is_refused(hooked):
+    url, engine, clock = hooked
+    now = int(clock.now.timestamp())
+    body = json.dumps(PAYLOAD).encode()
+    assert send(url, body, timestamp=now, secret="not-the-secret-at-all").status_code == 401
+    stamp = str(now)
+    edited = httpx.post(url + PATH, content=body.replace(b"1800", b"18"), headers={
+        "Content-Type": "application/json", "Webhook-Timestamp": stamp,
+        "Webhook-Signature": signature_of(SECRET, stamp, body)})
+    assert edited.status_code == 401
+    assert send(url, body, timestamp=now - 3600).status_code == 401
+    unknown = send(url, body, timestamp=now, path="/v1/webhooks/crm/workflows/purchase-approval/cases")
+    assert unknown.status_code == 401
+    assert httpx.post(url + PATH, content=body, headers={"Content-Type": "application/json"}).status_code == 401
+    assert engine.cases() == []
+
+
+def test_a_signed_payload_that_breaks_the_contract_is_a_422_naming_the_field(hooked):
+    url, engine, clock = hooked
+    answer = send(url, json.dumps({"item": "chair"}).encode(), timestamp=int(clock.now.timestamp()))
+    assert answer.status_code == 422
+    assert "/body/amount" in {problem["pointer"] for problem in answer.json()["errors"]}
+    assert send(url, b"[1, 2]", timestamp=int(clock.now.timestamp())).status_code == 422
+    assert send(url, b'{"amount": NaN}', timestamp=int(clock.now.timestamp())).status_code == 422
