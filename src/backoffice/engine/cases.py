@@ -35,7 +35,9 @@ class Actor:
     def __post_init__(self) -> None:
         # BadActorId is a ValueError too: callers that caught the blank id's ValueError still do.
         check_actor_id(self.id)
-        for name in (self.role, *self.roles, self.on_behalf_of):
+        if self.on_behalf_of is not None:
+            check_actor_id(self.on_behalf_of)  # a person's id, refused as one (not as a role)
+        for name in (self.role, *self.roles):
             if name is None:
                 continue
             if not isinstance(name, str) or not name.strip() or len(name) > MAX_ACTOR_LENGTH:
