@@ -708,6 +708,8 @@ class AlreadyVoted(UserError):
         self.state = state
         super().__init__(f"{actor} may not vote again on case {case_id} in {state!r}: {earlier} voted already, "
                          f"and one person casts one vote whatever roles they hold; expected another approver")
+
+
 class AuditKeyError(UserError):
     """The audit key file cannot be read, created or trusted."""
 
@@ -757,6 +759,38 @@ class AuditTrailBroken(BackofficeError):
                          + "; run `backoffice audit verify`")
 
 
+class StepNotInDoubt(UserError):
+    """Confirming an automated step whose outcome is not in doubt (any more)."""
+
+    def __init__(self, entry_id: object, status: str) -> None:
+        self.entry_id = entry_id
+        self.status = status
+        super().__init__(f"outbox entry {entry_id} is {status}, not in doubt; expected an id from "
+                         f"`backoffice step in-doubt`")
+
+
+class NoResultForConfirmation(UserError):
+    """Confirming that a step happened without the result its way out needs, or with a result for one that did not."""
+
+    def __init__(self, entry_id: object, problem: str) -> None:
+        self.entry_id = entry_id
+        self.problem = problem
+        super().__init__(f"outbox entry {entry_id}: {problem}")
+
+
+# Hostile input
+
+
+class InputRefused(UserError):
+    """Input past one of the bounds of `backoffice.limits`, or not plain data: refused before anything is written."""
+
+    def __init__(self, what: str, problem: str, expected: str) -> None:
+        self.what = what
+        self.problem = problem
+        self.expected = expected
+        super().__init__(f"{what}: {problem}; expected {expected}")
+
+
 # --- the directory and the gate: who acts, and with what authority ---
 
 class IdentityError(UserError):
@@ -780,13 +814,15 @@ class InactiveActor(IdentityError):
         super().__init__(f"{actor!r} is deactivated in the directory; expected an active person or service account")
 
 
-class BadActorId(IdentityError):
-    """An id that is blank or holds control characters."""
+class BadActorId(IdentityError, InputRefused, ValueError):
+    """An actor id that is not text, blank, too long, or holds control characters or lone surrogates.
 
-    def __init__(self, value: str, problem: str) -> None:
+    Refused hostile input too (an `InputRefused`), and a ValueError as a blank id always was.
+    """
+
+    def __init__(self, value: object, problem: str) -> None:
         self.value = value
-        self.problem = problem
-        super().__init__(problem)
+        InputRefused.__init__(self, "the actor", problem, "a person or service account id such as alice or svc-portal")
 
 
 class RoleNotHeld(IdentityError):

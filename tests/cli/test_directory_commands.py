@@ -64,7 +64,9 @@ def test_bad_directory_input_exits_2_with_one_line(database, backoffice, tmp_pat
     bad = tmp_path / "bad.csv"
     bad.write_text("id,name\n,Nobody\n")
     for args, expected in [
-        (("directory", "person", "add", "\x00", "--name", "x"), "control character"),
+        (("directory", "person", "add", "al\x07ice", "--name", "x"), "control character"),
+        # A NUL byte is refused with every argument, before the command reads it (see backoffice.limits).
+        (("directory", "person", "add", "\x00", "--name", "x"), "NUL byte"),
         (("directory", "grant", "requester", "--to", "alice"), "requester is built in"),
         (("directory", "grant", "approver", "--to", "nobody"), "'nobody' is not in the directory"),
         (("directory", "delegate", "alice", "--until", "tomorrow"), "--until 'tomorrow'"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -46,21 +47,26 @@ def test_a_dead_letter_is_listed_and_replayed_from_the_command_line(database, ba
                                 "--role", "service-desk")
     assert status == 0, err
     webhook = f"{ACTION}=http://127.0.0.1:{hook.server_address[1]}/hook"
+    # The desk is down: nothing listens, so the call certainly did not reach it (a 503 might have
+    # been answered after the effect, and would leave the step in doubt instead).
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        down = f"{ACTION}=http://127.0.0.1:{closed.getsockname()[1]}/hook"
 
-    status, out, err = backoffice("worker", "--once", "--webhook", webhook)
-    assert (status, out) == (0, "1 outbox entry: 0 done, 0 to retry, 1 dead, 0 to people\n"), err
+    status, out, err = backoffice("worker", "--once", "--webhook", down)
+    assert (status, out) == (0, "1 outbox entry: 0 done, 0 to retry, 1 dead, 0 to people, 0 in doubt\n"), err
     status, out, _ = backoffice("dlq", "list", "--json")
     [dead] = json.loads(out)
     assert (dead["case_id"], dead["action"], dead["status"]) == (1, ACTION, "dead")
-    assert "answered 503" in dead["last_error"]
+    assert "failed" in dead["last_error"]
 
     status, out, _ = backoffice("dlq", "replay", str(dead["id"]), Login("ops-admin"))
     assert status == 0 and f"is pending again, key {dead['idempotency_key']}" in out
     hook.up = True
     status, out, _ = backoffice("worker", "--once", "--webhook", webhook)
-    assert out == "1 outbox entry: 1 done, 0 to retry, 0 dead, 0 to people\n"
+    assert out == "1 outbox entry: 1 done, 0 to retry, 0 dead, 0 to people, 0 in doubt\n"
     assert backoffice("dlq", "list")[1] == "the dead-letter queue is empty\n"
-    assert hook.keys == [dead["idempotency_key"]] * 2
+    assert hook.keys == [dead["idempotency_key"]]
     status, out, _ = backoffice("case", "show", "1", "--json")
     assert json.loads(out)["state"] == "triage"
 
@@ -96,7 +102,7 @@ def test_the_worker_runs_actions_from_a_python_file(database, backoffice, tmp_pa
     actions = tmp_path / "desk_actions.py"
     actions.write_text(ACTIONS_FILE)
     status, out, err = backoffice("worker", "--once", "--actions", f"{actions}:registry")
-    assert (status, out) == (0, "1 outbox entry: 1 done, 0 to retry, 0 dead, 0 to people\n"), err
+    assert (status, out) == (0, "1 outbox entry: 1 done, 0 to retry, 0 dead, 0 to people, 0 in doubt\n"), err
     case = json.loads(backoffice("case", "show", "1", "--json")[1])
     assert (case["state"], case["data"]["department"]) == ("triage", "told by service-request/1/notify/2")
 
@@ -109,3 +115,57 @@ def test_an_actions_file_that_is_missing_or_holds_no_registry_is_a_clear_error(d
     not_a_registry.write_text("registry = 42\n")
     status, _, err = backoffice("worker", "--once", "--actions", f"{not_a_registry}:registry")
     assert status == 2 and "naming an ActionRegistry" in err
+
+
+def test_a_worker_without_actions_leaves_the_steps_and_says_so(database, backoffice, tmp_path: Path):
+    # Before: `worker --once` without --actions dead-lettered every due step and exited 0.
+    definition = tmp_path / "service-request.yaml"
+    definition.write_text(automated_text())
+    assert backoffice("deploy", str(definition), Login("lead"))[0] == 0
+    assert backoffice("case", "start", "service-request", "--data", json.dumps(PAYLOAD), Login("ann"))[0] == 0
+    assert backoffice("case", "transition", "1", "notify", "--expected-version", "1", Login("bob"),
+                      "--role", "service-desk")[0] == 0
+    status, out, err = backoffice("worker", "--once")
+    assert (status, out) == (0, f"left for a worker with their action: 1 step of {ACTION}; this worker has: none "
+                                f"(see --actions and --webhook)\n"), err
+    assert backoffice("dlq", "list")[1] == "the dead-letter queue is empty\n"
+    assert json.loads(backoffice("case", "show", "1", "--json")[1])["state"] == "notify"
+
+
+def test_a_step_in_doubt_is_listed_and_confirmed_from_the_command_line(database, backoffice, tmp_path: Path):
+    definition = tmp_path / "service-request.yaml"
+    definition.write_text(automated_text(attempts=1))
+    assert backoffice("deploy", str(definition), Login("lead"))[0] == 0
+    assert backoffice("case", "start", "service-request", "--data", json.dumps(PAYLOAD), Login("ann"))[0] == 0
+    assert backoffice("case", "transition", "1", "notify", "--expected-version", "1", Login("bob"),
+                      "--role", "service-desk")[0] == 0
+    actions = tmp_path / "timing_out.py"
+    actions.write_text(f"""
+from backoffice.engine.actions import ActionFailed, ActionRegistry
+
+registry = ActionRegistry()
+
+
+@registry.action("{ACTION}")
+def notify_desk(call):
+    raise ActionFailed("read timed out after the request was sent")
+""")
+    status, out, err = backoffice("worker", "--once", "--actions", f"{actions}:registry")
+    assert status == 0 and "1 in doubt" in out and "backoffice step in-doubt" in out, err
+    [entry] = json.loads(backoffice("step", "in-doubt", "--json")[1])
+    assert entry["status"] == "in_doubt"
+    status, _, err = backoffice("step", "confirm", str(entry["id"]), "--not-happened", Login("dora"),
+                                "--role", "service-desk")
+    assert status == 2 and "--retry" in err
+    # The role is the directory's to grant: carl (a resolver) cannot confirm by claiming the desk's role.
+    status, _, err = backoffice("step", "confirm", str(entry["id"]), "--happened", "--result",
+                                '{"department": "desk"}', Login("carl"), "--role", "service-desk")
+    assert status == 2 and "carl does not hold the role 'service-desk'" in err
+    assert backoffice("step", "in-doubt", "--json")[1].count('"in_doubt"') == 1
+    status, _, err = backoffice("step", "confirm", str(entry["id"]), "--happened", "--result",
+                                '{"department": "desk"}', Login("dora"), "--as", " ", "--role", "service-desk")
+    assert status == 2 and "the actor: the id is blank" in err
+    status, out, err = backoffice("step", "confirm", str(entry["id"]), "--happened", "--result",
+                                  '{"department": "desk"}', Login("dora"), "--role", "service-desk")
+    assert (status, out) == (0, f"outbox entry {entry['id']} confirmed done: case 1 is in triage\n"), err
+    assert backoffice("step", "in-doubt")[1] == "no step is in doubt\n"

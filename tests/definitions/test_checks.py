@@ -456,3 +456,49 @@ def test_a_duplicate_reason_that_cannot_be_raised_at_intake(definition):
                       duplicates="duplicates: {fields: [vendor], reason: duplicate}\n")
     problem = only(check_definition(path).errors, "invalid-value")
     assert points_at(path, problem, "[work]") and "leaves out 'new'" in problem.message
+
+
+STEP = dict(
+    states=BASE["states"] + "  post: {kind: automated}\n  post-by-hand: {kind: human_task, role: clerk}\n",
+    automated_steps="automated_steps:\n  - {state: post, action: post_invoice, on_exhausted: post-by-hand}\n")
+
+
+def test_a_manual_twin_whose_only_way_out_reads_result_is_an_error(definition):
+    path = definition(**STEP, transitions=BASE["transitions"]
+                      + "  - {from: work, to: post}\n  - {from: post, to: done, guard: \"has(result.ref)\"}\n"
+                      + "  - {from: post-by-hand, to: done, guard: \"has(result.ref)\"}\n")
+    report = check_definition(path)
+    assert points_at(path, only(report.errors, "manual-twin-dead-end"), "post-by-hand}")
+    # result in a guard out of a person's state never holds; out of the automated state it reads the action's output.
+    outside = only(report.errors, "result-outside-step")
+    assert "{from: post-by-hand, to: done" in path.read_text().splitlines()[outside.line - 1]
+    assert points_at(path, outside, '"has(result.ref)"')
+
+
+def test_a_manual_twin_that_is_an_automated_state_is_an_error(definition):
+    path = definition(states=BASE["states"] + "  post: {kind: automated}\n  retry: {kind: automated}\n",
+                      transitions=BASE["transitions"] + "  - {from: work, to: post}\n  - {from: post, to: done}\n"
+                      "  - {from: retry, to: done}\n",
+                      automated_steps="automated_steps:\n  - {state: post, action: a, on_exhausted: retry}\n"
+                                      "  - {state: retry, action: b, on_exhausted: work}\n")
+    assert points_at(path, only(check_definition(path).errors, "manual-twin-not-for-people"), "retry}")
+
+
+def test_a_manual_twin_with_a_way_out_for_people_passes(definition):
+    path = definition(**STEP, transitions=BASE["transitions"]
+                      + "  - {from: work, to: post}\n  - {from: post, to: done, guard: \"has(result.ref)\"}\n"
+                      + "  - {from: post-by-hand, to: done, guard: \"has(data.note)\"}\n")
+    report = check_definition(path)
+    assert report.ok, [str(p) for p in report.problems]
+
+
+@pytest.mark.parametrize("guard, says", [
+    ("data.vendor.size() > 0 && " + " || ".join(["data.amount > 1.0"] * 120), "characters long"),
+    ("[1, 2].map(x, [3].map(y, x + y)).size() > 0", "inside another macro"),
+    ("(" * 40 + "data.amount" + ")" * 40 + " > 1.0", "brackets"),
+])
+def test_a_guard_of_unbounded_cost_is_flagged(definition, guard, says):
+    path = definition(transitions=BASE["transitions"].replace(
+        "{from: work, to: done}", "{from: work, to: done, guard: '" + guard + "'}"))
+    problem = only(check_definition(path).errors, "cel-cost")
+    assert says in problem.message

@@ -75,3 +75,26 @@ def test_unknown_references_against_the_data_fields_and_the_case_builtins():
 
 def test_expressions_compare_by_source():
     assert Expression("a == 1") == Expression("a == 1") and len({Expression("a == 1"), Expression("a == 1")}) == 1
+
+
+@pytest.mark.parametrize("source", [
+    # A 10^9-character string, grown ten times per call.
+    "'aaaaaaaaaa'" + ".replace('a', 'aaaaaaaaaa')" * 8 + ".size() > 0",
+    "lists.range(1000000000).size() > 0",
+    "lists.range(60000).map(x, lists.range(60000).size()).size() > 0",
+])
+def test_an_expression_that_would_build_without_bound_fails_fast(source):
+    import time
+
+    from backoffice.definitions.expressions import Expression
+    from backoffice.errors import ExpressionFailed
+    started = time.monotonic()
+    with pytest.raises(ExpressionFailed, match="costs too much"):
+        Expression(source).test({"data": {}})
+    assert time.monotonic() - started < 2.0
+
+
+def test_a_nested_macro_over_the_outer_item_is_allowed():
+    from backoffice.definitions.expressions import Expression
+    guard = Expression("data.items.exists(i, i.lines.all(l, l > 0))")
+    assert guard.test({"data": {"items": [{"lines": [1, 2]}]}})

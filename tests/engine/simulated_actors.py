@@ -114,7 +114,10 @@ class ScriptedAction:
     def __call__(self, call: ActionCall) -> Mapping[str, Any]:
         self.calls.append(call)
         if self.failures is None or len(self.calls) <= self.failures:
-            raise ActionFailed(f"{call.action}: the system did not answer (call {len(self.calls)})")
+            # Refused: the call never reached the system, so its attempts running out is a dead letter,
+            # not a step in doubt (a call that may have reached it would be).
+            raise ActionFailed(f"{call.action}: the system refused the connection (call {len(self.calls)})",
+                               delivered=False)
         return dict(self.result)
 
 

@@ -26,15 +26,17 @@ from .service_request import ANN, DESK, OPERATOR, T0, later, payload
 class Flaky:
     """An action that fails its first `failures` calls, and records every call."""
 
-    def __init__(self, failures: int = 0, *, retryable: bool = True) -> None:
+    def __init__(self, failures: int = 0, *, retryable: bool = True, delivered: bool | None = None) -> None:
         self.failures = failures
         self.retryable = retryable
+        self.delivered = delivered
         self.calls: list[ActionCall] = []
 
     def __call__(self, call: ActionCall) -> dict[str, object]:
         self.calls.append(call)
         if len(self.calls) <= self.failures:
-            raise ActionFailed(f"desk mailbox down (call {len(self.calls)})", retryable=self.retryable)
+            raise ActionFailed(f"desk mailbox down (call {len(self.calls)})", retryable=self.retryable,
+                               delivered=self.delivered)
         return {"department": "notified"}
 
 
@@ -100,7 +102,8 @@ def test_retry_waits_grow_by_the_factor():
 
 def test_exhausted_retries_park_a_dead_letter_and_a_replay_succeeds(automated):
     case = case_in_step(automated)
-    action = Flaky(failures=3)
+    # Not one attempt reached the desk (no connection): nothing can have happened there.
+    action = Flaky(failures=3, delivered=False)
     worker = worker_for(automated, action)
     now = later(1)
     for _ in range(3):
@@ -131,25 +134,33 @@ def test_a_failure_that_cannot_be_retried_goes_to_the_dead_letter_queue_at_once(
     assert automated.case(case.id).state == "notify-by-hand"
 
 
-def test_an_unregistered_action_is_a_dead_letter_that_names_the_action(automated):
-    case_in_step(automated)
-    worker = Worker(automated, ActionRegistry(), rng=random.Random(1))
-    assert worker.run_once(later(1)).dead == 1
-    [dead] = automated.dead_letters()
-    assert ACTION in (dead.last_error or "")
+def test_a_worker_without_the_action_leaves_the_step_to_one_that_has_it(automated):
+    # Before: the step was claimed and dead-lettered, and the case fell to the manual step.
+    case = case_in_step(automated)
+    report = Worker(automated, ActionRegistry(), rng=random.Random(1)).run_once(later(1))
+    assert report == WorkerReport(elsewhere={ACTION: 1})
+    [entry] = automated.outbox(case_id=case.id)
+    assert (entry.status, entry.attempts) == (OutboxStatus.PENDING, 0)
+    assert automated.dead_letters() == [] and automated.case(case.id).state == "notify"
+    assert worker_for(automated, Flaky()).run_once(later(1)) == WorkerReport(claimed=1, done=1)
 
 
-def test_a_step_whose_worker_died_is_run_again_after_its_lease_with_the_same_key(automated, store):
+def test_a_step_whose_worker_died_mid_call_is_in_doubt_not_run_again(automated, store):
+    # Before: the step was run again after the lease. Its call may have reached the other system.
     case = case_in_step(automated)
     with store.transaction() as tx:
         [taken] = tx.claim_outbox(worker="died", now=later(1), until=later(1) + timedelta(minutes=5), limit=10)
     action = Flaky()
     worker = worker_for(automated, action)
     assert worker.run_once(later(1) + timedelta(minutes=1)) == WorkerReport()
-    assert worker.run_once(later(1) + timedelta(minutes=6)) == WorkerReport(claimed=1, done=1)
-    assert [call.attempt for call in action.calls] == [2]
-    assert action.calls[0].idempotency_key == taken.idempotency_key
-    assert automated.case(case.id).state == "triage"
+    assert worker.run_once(later(1) + timedelta(minutes=6)) == WorkerReport(in_doubt=1)
+    assert action.calls == []
+    [entry] = automated.steps_in_doubt()
+    assert entry.id == taken.id and "the lease of died ran out during attempt 1" in (entry.last_error or "")
+    [task] = automated.tasks(case_id=case.id)
+    assert (task.kind, task.state, task.role) == (TaskKind.IN_DOUBT, "notify", "service-desk")
+    assert worker.run_once(later(2)) == WorkerReport()
+    assert action.calls == [] and automated.case(case.id).state == "notify"
 
 
 def test_a_workflow_switched_to_manual_mode_sends_a_pending_step_to_people(automated):
@@ -366,16 +377,22 @@ def test_a_person_moving_the_case_on_before_the_worker_closes_its_pending_step(a
     assert worker_for(automated, action).run_once(later(2)) == WorkerReport() and action.calls == []
 
 
-def test_a_step_whose_last_attempt_killed_its_worker_is_parked_not_run_again(automated):
+def test_a_step_whose_worker_died_five_times_never_burns_its_attempts(automated):
+    # Before: each death used an attempt; after the last one the case fell to the manual step
+    # while the other system may have done the work five times over (the double purchase order).
     case = case_in_step(automated)
-    # Three workers took the step and died before settling it (their leases ran out).
-    for attempt in range(3):
-        with automated.store.transaction() as tx:
-            [entry] = tx.claim_outbox(worker=f"dead-{attempt}", now=later(1 + attempt), until=later(1.5 + attempt),
-                                      limit=1)
     action = Flaky()
-    report = worker_for(automated, action).run_once(later(5))
-    assert report == WorkerReport(claimed=1, dead=1) and action.calls == []
-    [entry] = automated.dead_letters()
-    assert "the worker died during attempt 3 of 3" in (entry.last_error or "")
-    assert automated.case(case.id).state == "notify-by-hand"
+    for death in range(5):
+        moment = later(1 + death)
+        worker = worker_for(automated, action)
+        with automated.store.transaction() as tx:
+            claimed = tx.claim_outbox(worker=f"dead-{death}", now=moment, until=moment + timedelta(minutes=5),
+                                      limit=1)
+        worker.run_once(moment + timedelta(minutes=10))
+        if death == 0:
+            assert len(claimed) == 1
+        else:
+            assert claimed == []  # nothing runs again while it is in doubt
+    assert action.calls == [] and automated.dead_letters() == []
+    [entry] = automated.steps_in_doubt()
+    assert entry.attempts == 1 and automated.case(case.id).state == "notify"

@@ -29,6 +29,7 @@ from backoffice.cli.evidence_commands import conform_command, docs_command, draf
 from backoffice.cli.moments import parse_moment
 from backoffice.cli.readiness_commands import prioritize_command, readiness_command
 from backoffice.cli.serve_command import serve_command
+from backoffice.cli.step_commands import step_app
 from backoffice.cli.template_commands import new_command, templates_command
 from backoffice.cli.workflow_commands import workflow_app
 from backoffice.errors import BadOption, UserError
@@ -235,6 +236,7 @@ app.command("approve")(approve_command)
 app.add_typer(exception_app, name="exception")
 app.command("worker")(worker_command)
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(step_app, name="step")
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(directory_app, name="directory")
 app.command("readiness")(readiness_command)
@@ -265,6 +267,13 @@ def _app_for(arguments: list[str]) -> typer.Typer:
     return map_app if words[:1] == ["map"] else app
 
 
+def _refuse_unreadable_arguments(arguments: list[str]) -> None:
+    """Refuse an argument with bytes that are not UTF-8 (they arrive as lone surrogates) or a NUL, before any command."""
+    from backoffice.limits import check_text
+    for position, argument in enumerate(arguments, start=1):
+        check_text(argument, f"argument {position} ({argument.encode('utf-8', 'replace').decode()[:40]!r})")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; a user's mistake prints one line and exits with status 2."""
     # Arrow's default allocator (mimalloc) keeps what it frees for reuse; a command that reads
@@ -285,6 +294,7 @@ def main(argv: list[str] | None = None) -> None:
         # check at exit that everything was freed) are collected as usual.
         gc.freeze()
     try:
+        _refuse_unreadable_arguments(arguments)
         _app_for(arguments)(args=arguments, standalone_mode=True)
     except UserError as exc:
         if _state["debug"]:

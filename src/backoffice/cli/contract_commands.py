@@ -157,11 +157,9 @@ def read_payloads(path: Path) -> list[tuple[str | None, Any]]:
 
 
 def _parse_json(text: str, path: Path, *, line: int | None = None) -> Any:
-    def refuse(constant: str) -> Any:
-        raise PayloadFileError(path, f"{constant} is not a JSON number", line=line,
-                               expected="a finite number, or null")
+    from backoffice.limits import parse_json
     try:
-        return json.loads(text, parse_constant=refuse)
+        return parse_json(text, what=f"{path}" + (f", line {line}" if line else ""))
     except json.JSONDecodeError as exc:
         raise PayloadFileError(path, f"not valid JSON: {exc.msg}", line=line or exc.lineno, column=exc.colno,
                                expected="one JSON object per line" if line else "a JSON document") from exc
@@ -170,6 +168,8 @@ def _parse_json(text: str, path: Path, *, line: int | None = None) -> Any:
 def _parse_yaml(text: str, path: Path) -> Any:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from backoffice.limits import check_yaml
+    check_yaml(text, str(path))
     try:
         document = YAML(typ="safe", pure=True).load(text)
     except MarkedYAMLError as exc:

@@ -51,17 +51,19 @@ def _now() -> datetime:
 
 def _payload(text: str, option: str) -> dict[str, Any]:
     """Read a JSON object given inline or as @file.json."""
+    from backoffice.limits import MAX_PAYLOAD_BYTES, check_file_size, parse_json
     where: str | Path = option
     if text.startswith("@"):
         path = Path(text[1:])
+        check_file_size(path, "the payload file", limit=MAX_PAYLOAD_BYTES)
         try:
             text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8"
             raise PayloadFileError(path, f"cannot read the file ({reason})", expected="a JSON object") from exc
         where = path
     try:
-        value = json.loads(text)
+        value = parse_json(text, what=str(where))
     except json.JSONDecodeError as exc:
         if isinstance(where, Path):
             raise PayloadFileError(where, f"not JSON: {exc.msg}", line=exc.lineno, column=exc.colno,
@@ -245,6 +247,10 @@ Lease = Annotated[int, typer.Option("--lease", min=1, help="Minutes the claim la
 def _actor(engine: Engine, on_behalf_of: str | None, role: str | None):
     """Who this command acts as (see `backoffice.cli.identity`), for whom, in which role."""
     from backoffice.cli.identity import acting
+    from backoffice.limits import check_actor_id
+    # Only an absent --as means "myself": a blank one is a mistake, refused as such (not read as "me").
+    if on_behalf_of is not None:
+        check_actor_id(on_behalf_of)
     return acting(engine, on_behalf_of=on_behalf_of, role=role)
 
 
@@ -383,13 +389,12 @@ def _registry(modules: list[str], webhooks: list[str]):
     registry = ActionRegistry()
     for spec in modules:
         module_name, _, attribute = spec.partition(":")
-        try:
-            found = getattr(_actions_module(module_name), attribute or "registry")
-        except (ImportError, AttributeError, OSError, SyntaxError) as exc:
-            raise BadOption("--actions", spec, f"module:attribute or file.py:attribute naming an ActionRegistry "
-                                               f"({exc})") from exc
+        module = _actions_module(module_name, spec)
+        found = getattr(module, attribute or "registry", None)
         if not isinstance(found, ActionRegistry):
-            raise BadOption("--actions", spec, "module:attribute or file.py:attribute naming an ActionRegistry")
+            held = "nothing" if found is None else f"a {type(found).__name__}"
+            raise BadOption("--actions", spec, f"module:attribute or file.py:attribute naming an ActionRegistry "
+                                               f"({attribute or 'registry'} holds {held} there)")
         for name in found:
             registry.register(name, found.get(name))
     for spec in webhooks:
@@ -400,20 +405,44 @@ def _registry(modules: list[str], webhooks: list[str]):
     return registry
 
 
-def _actions_module(name: str):
-    """Import a module by name, or load a Python file by path (a team's actions need not be a package)."""
+def _actions_module(name: str, spec: str):
+    """Import a module by name, or load a Python file by path (a team's actions need not be a package).
+
+    Nothing of a file runs before it is checked: it must exist, be a .py file within the size
+    limit, and compile; then it runs, and whatever it raises is reported as the option's error.
+    """
     import importlib
     import importlib.util
 
-    if not name.endswith(".py"):
-        return importlib.import_module(name)
-    path = Path(name)
-    spec = importlib.util.spec_from_file_location(f"backoffice_actions_{path.stem}", path)
-    if spec is None or spec.loader is None or not path.is_file():
-        raise ImportError(f"no Python file at {name}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from backoffice.limits import check_file_size
+
+    def refuse(problem: str, exc: BaseException | None = None) -> BadOption:
+        return BadOption("--actions", spec, f"module:attribute or file.py:attribute naming an ActionRegistry "
+                                            f"({problem})")
+
+    try:
+        if not name.endswith(".py"):
+            if not name or importlib.util.find_spec(name) is None:
+                raise refuse(f"no module {name!r} can be imported")
+            return importlib.import_module(name)
+        path = Path(name)
+        if not path.is_file():
+            raise refuse(f"no Python file at {name}")
+        check_file_size(path, "the actions file")
+        source = path.read_bytes()
+        compile(source, str(path), "exec")  # a syntax error is reported before any of its code runs
+        module_spec = importlib.util.spec_from_file_location(f"backoffice_actions_{path.stem}", path)
+        if module_spec is None or module_spec.loader is None:
+            raise refuse(f"{name} cannot be loaded as a module")
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+        return module
+    except BadOption:
+        raise
+    except SyntaxError as exc:
+        raise refuse(f"{exc.filename or name}, line {exc.lineno}: syntax error: {exc.msg}") from None
+    except (Exception, SystemExit) as exc:  # the file's own code failed: its error is the user's to fix
+        raise refuse(f"importing it raised {type(exc).__name__}: {str(exc)[:300]}") from None
 
 
 def worker_command(
@@ -429,6 +458,8 @@ def worker_command(
         "--notify", help="URL that receives notifications (reminders, escalations) as CloudEvents.")] = None,
     checkpoint_every: Annotated[float, typer.Option(
         "--checkpoint-every", min=0, help="Minutes between signed checkpoints of the audit trail (0: none).")] = 5.0,
+    lease: Annotated[float, typer.Option(
+        "--lease", help="Seconds a claim on a step lasts (1 to 86400); renewed while its action runs.")] = 300.0,
 ) -> None:
     """Fire due reminders and escalations; run automated steps and notifications from the outbox."""
     import time
@@ -436,9 +467,11 @@ def worker_command(
     from datetime import timedelta
 
     from backoffice.engine.worker import Worker
-    worker = Worker(_engine(db), _registry(actions or [], [*(webhooks or []), *([f"notify={notify}"] if notify
-                                                                                  else [])]),
+    from backoffice.limits import check_lease
+    registry = _registry(actions or [], [*(webhooks or []), *([f"notify={notify}"] if notify else [])])
+    worker = Worker(_engine(db), registry, lease=check_lease(timedelta(seconds=lease), "--lease"),
                     checkpoint_every=timedelta(minutes=checkpoint_every) if checkpoint_every else None)
+    said: dict[str, int] = {}
     try:
         while True:
             # The clock is read here, in the command line, and passed in: the engine never reads it.
@@ -446,13 +479,23 @@ def worker_command(
             if report.timers or report.escalated_approvals:
                 console.print(f"{report.timers} reminder(s) and escalation(s) fired, "
                               f"{report.escalated_approvals} approval(s) handed to the secondary approver")
-            if report.claimed:
+            if report.claimed or report.in_doubt:
                 console.print(f"{report.claimed} outbox entr{'y' if report.claimed == 1 else 'ies'}: "
                               f"{report.done} done, {report.retried} to retry, {report.dead} dead, "
-                              f"{report.manual} to people")
+                              f"{report.manual} to people, {report.in_doubt} in doubt"
+                              + (f" ({report.timed_out} past their timeout)" if report.timed_out else ""))
             if report.checkpoint_refused:
                 Console(stderr=True, highlight=False, soft_wrap=True).print(
                     f"[bold red]{report.checkpoint_refused}[/bold red]")
+            if report.in_doubt:
+                console.print("steps in doubt wait for a person to confirm them: backoffice step in-doubt")
+            if report.elsewhere and (once or report.elsewhere != said):
+                # Said once per change in a loop, so a worker for other actions does not flood its log.
+                have = ", ".join(registry) or "none (see --actions and --webhook)"
+                console.print("left for a worker with their action: " + ", ".join(
+                    f"{count} step{'s' if count != 1 else ''} of {action}" for action, count in
+                    sorted(report.elsewhere.items())) + f"; this worker has: {have}")
+                said = dict(report.elsewhere)
             if once:
                 return
             if report.claimed < worker.batch:

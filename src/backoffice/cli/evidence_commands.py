@@ -282,7 +282,11 @@ def _activity_map(path: Path) -> dict[str, str]:
     """Read a YAML mapping of log activity -> state id."""
     import yaml
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        from backoffice.limits import check_file_size, check_yaml
+        check_file_size(path)
+        text = path.read_text(encoding="utf-8")
+        check_yaml(text, str(path))
+        document = yaml.safe_load(text)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigFileError(path, f"cannot read the file ({exc})", expected="a UTF-8 YAML file") from exc
     except yaml.YAMLError as exc:

@@ -417,13 +417,46 @@ class _Checker:
                 self.warning("no-on-exhausted", path, f"the automated step {step.action!r} says nowhere to go "
                              "when its retries run out", "on_exhausted: a human or exception state")
             else:
-                self.state_ref(step.on_exhausted, path + ("on_exhausted",), "on_exhausted goes to")
+                if self.state_ref(step.on_exhausted, path + ("on_exhausted",), "on_exhausted goes to"):
+                    self._manual_twin(step.on_exhausted, path + ("on_exhausted",), step.action)
+            self.reference("role", step.in_doubt_role, path + ("in_doubt_role",), "steps in doubt are checked by role")
+        self._result_outside_steps()
         if "automated_steps" in self.tolerance.broken or self.tolerance.pruned.get("automated_steps"):
             return
         for sid, state in self.d.states.items():
             if state.kind is StateKind.AUTOMATED and sid not in stepped:
                 self.error("automated-without-action", ("states", sid), f"automated state {sid!r} runs no action",
                            f"automated_steps: [{{state: {sid}, action: NAME, retry: ...}}]", key=True)
+
+    def _manual_twin(self, sid: str, path: Path_, action: str) -> None:
+        """Report a manual twin no person can complete: not a person's state, or no way out a person can take."""
+        if sid not in self.d.states or "transitions" in self.tolerance.broken or self.tolerance.pruned.get(
+                "transitions"):
+            return
+        state = self.d.states[sid]
+        if not (state.kind.is_human or state.kind is StateKind.EXCEPTION):
+            self.error("manual-twin-not-for-people", path, f"the manual twin of {action!r}, {sid!r}, is "
+                       f"{_a(state.kind)} state, which no person works", "a human_task, review or exception state")
+            return
+        ways_out = self.d.allowed_transitions(sid)
+        # A person's move out of a state that runs no action has no `result`: a guard reading it never holds.
+        open_to_people = [t for t in ways_out if t.guard is None or "result" not in t.guard.variables]
+        if not open_to_people:
+            self.error("manual-twin-dead-end", path, f"no person can complete the manual twin of {action!r}: "
+                       f"{sid!r} has no way out" + (" whose guard does not read result" if ways_out else ""),
+                       f"a transition from {sid} that a person can take (its guard reading data, not result)")
+
+    def _result_outside_steps(self) -> None:
+        for index, transition in enumerate(self.d.transitions):
+            if transition.guard is None or "result" not in transition.guard.variables:
+                continue
+            sources = [sid for sid in transition.from_ if sid in self.d.states
+                       and self.d.states[sid].kind is not StateKind.AUTOMATED]
+            if sources:
+                self.error("result-outside-step", ("transitions", index, "guard"),
+                           f"the guard of {transition.label!r} reads result, which only an automated step gives, "
+                           f"but it leaves {', '.join(map(repr, sources))}, where people act: it can never hold",
+                           "data.FIELD in guards of transitions that people take")
 
     def routing(self) -> None:
         for index, rule in enumerate(self.d.routing):
@@ -469,7 +502,7 @@ class _Checker:
                 continue
             problem = expression.syntax_problem
             if problem is not None:
-                self._at_expression("cel-syntax", path, problem.offset, problem.message, problem.expected)
+                self._at_expression(problem.code, path, problem.offset, problem.message, problem.expected)
                 continue
             for reference_problem in expression.unknown_references(self.data_fields):
                 self._at_expression("unknown-reference", path, reference_problem.offset, reference_problem.message,

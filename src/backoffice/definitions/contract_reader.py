@@ -21,6 +21,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from backoffice.definitions.contracts import (ChangeRules, Contract, Field, FieldType, QualityKind, QualityRule,
                                               TextFormat, Version, inside_array, walk_fields)
 from backoffice.errors import ContractFileError, InvalidContract, suggest
+from backoffice.limits import check_file_size, check_yaml
 from backoffice.textfiles import read_utf8
 
 
@@ -32,11 +33,13 @@ def load_contract(path: Path | str) -> Contract:
         InvalidContract: it holds several mistakes; each is in `problems`.
     """
     path = Path(path)
+    check_file_size(path, "the contract")
     return parse_contract(read_utf8(path, ContractFileError, expected="a data contract YAML file"), path=path)
 
 
 def parse_contract(text: str, *, path: Path | str = "<contract>") -> Contract:
     """Read a contract from YAML text; `path` names it in errors. Raises as `load_contract` does."""
+    check_yaml(text, str(path))
     try:
         # A loader per call: ruamel's YAML objects keep state between loads.
         document = YAML(typ="rt").load(text)

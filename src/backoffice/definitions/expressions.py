@@ -10,12 +10,22 @@ CEL (the Common Expression Language) over these variables:
     now      the current time, as a timestamp the engine passes in
 
 The extended standard library of the `cel` package (strings, math, lists, sets) is on.
+
+An expression's cost is bounded (see `backoffice.limits`): statically, by its length, its
+bracket depth, and macros (map, filter, all, exists) nested over the case's own lists, which
+multiply their cost (a macro inside a macro may only walk the item its outer macro is on); and
+at run time, by a budget of items the library functions may build in one evaluation (a string
+grown by replace, a list by lists.range) and a deadline. Past a bound an expression is refused
+when it is loaded (`check` reports it) or fails fast when it runs.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +35,8 @@ from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic_core import PydanticCustomError, core_schema
 
 from backoffice.errors import ExpressionFailed, suggest
+from backoffice.limits import (CEL_BUDGET, CEL_DEADLINE, MAX_EXPRESSION_LENGTH, MAX_EXPRESSION_NESTING,
+                               MAX_MACRO_NESTING)
 
 CASE_FIELDS: dict[str, str] = {
     "id": "the case id", "workflow": "the definition id", "version": "the definition version",
@@ -39,8 +51,56 @@ VARIABLES: dict[str, str] = {"data": "the case data", "case": "the case", "actor
                              "result": "the last automated step's output", "now": "the current time"}
 # Names bound inside macros (the x in items.exists(x, ...)) are not variables of the case.
 _MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
-_FUNCTIONS = {name: function for library in EXTENSIONS.values() for name, function in library.items()}
-_NAMESPACES = frozenset(name.split(".")[0] for name in _FUNCTIONS if "." in name)
+_RAW_FUNCTIONS = {name: function for library in EXTENSIONS.values() for name, function in library.items()}
+_COST_MARK = "backoffice-cost-exceeded"
+_evaluation = threading.local()
+
+
+class _Spending:
+    """What one evaluation may still build, and until when it may run."""
+
+    def __init__(self) -> None:
+        self.remaining = CEL_BUDGET
+        self.deadline = time.monotonic() + CEL_DEADLINE
+
+
+def _size(value: Any) -> int:
+    return len(value) if isinstance(value, (str, bytes, list, tuple, dict)) else 1
+
+
+def _foreseen(name: str, args: tuple[Any, ...]) -> int:
+    """Return the size a call will build, known before it runs, so a huge result is never built."""
+    if name == "lists.range" and args and isinstance(args[0], int):
+        return max(args[0], 0)
+    if name == "replace" and len(args) >= 3 and all(isinstance(arg, str) for arg in args[:3]):
+        text, old, new = args[:3]
+        return len(text) + (text.count(old) if old else len(text) + 1) * max(len(new) - len(old), 0)
+    return sum(_size(arg) for arg in args)
+
+
+def _bounded(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
+        spending: _Spending | None = getattr(_evaluation, "spending", None)
+        if spending is not None:
+            if time.monotonic() > spending.deadline:
+                raise RuntimeError(f"{_COST_MARK}: it ran past {CEL_DEADLINE:g} s")
+            if _foreseen(name, args) > spending.remaining:
+                raise RuntimeError(f"{_COST_MARK}: {name}() would build more than the {CEL_BUDGET:,} items an "
+                                   f"expression may build")
+        result = function(*args)
+        if spending is not None:
+            spending.remaining -= _size(result)
+            if spending.remaining < 0:
+                raise RuntimeError(f"{_COST_MARK}: it built more than {CEL_BUDGET:,} items")
+        return result
+    return call
+
+
+_FUNCTIONS = {name: _bounded(name, function) for name, function in _RAW_FUNCTIONS.items()}
+# The cel package logs every failing Python function as a warning; a refused cost is reported by
+# ExpressionFailed instead, once, so its log line is dropped.
+logging.getLogger("cel").addFilter(lambda record: _COST_MARK not in record.getMessage())
+_NAMESPACES = frozenset(name.split(".")[0] for name in _RAW_FUNCTIONS if "." in name)
 _ERROR = re.compile(r"<input>:(\d+):(\d+): (.*)")
 _TOKEN = re.compile(r"""
     (?P<space>\s+|//[^\n]*)
@@ -64,6 +124,8 @@ class SyntaxProblem:
     offset: int
     message: str
     expected: str
+    code: str = "cel-syntax"
+    """cel-syntax, or cel-cost for an expression whose cost has no bound."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +160,12 @@ class Expression:
         self.syntax_problem: SyntaxProblem | None = None
         self._program = None
         self._references: tuple[Reference, ...] | None = None
+        # Refused before it is compiled: the parser's own cost grows with the text and its nesting.
+        self.syntax_problem = _cost_problem(source)
+        if self.syntax_problem is not None:
+            if not defer_errors:
+                raise ValueError(f"{self.syntax_problem.message}; expected {self.syntax_problem.expected}")
+            return
         try:
             self._program = cel.compile(source)
         except (ValueError, RuntimeError) as exc:
@@ -115,12 +183,20 @@ class Expression:
         """
         if self._program is None:
             raise ExpressionFailed(self.source, "it has a syntax error")
+        outer = getattr(_evaluation, "spending", None)
+        _evaluation.spending = _Spending()
         try:
             return self._program.execute(cel.Context(dict(context), functions=_FUNCTIONS))
         except KeyError as exc:
             raise ExpressionFailed(self.source, f"no field {exc.args[0]!r} in the case") from None
-        except (RuntimeError, TypeError, ValueError) as exc:
-            raise ExpressionFailed(self.source, str(exc).split(". ")[0]) from None
+        except (RuntimeError, TypeError, ValueError, OverflowError, MemoryError, RecursionError) as exc:
+            text = str(exc)
+            if _COST_MARK in text:
+                why = text.split(_COST_MARK + ": ", 1)[1].split(". Check function", 1)[0]
+                raise ExpressionFailed(self.source, f"it costs too much to evaluate ({why})") from None
+            raise ExpressionFailed(self.source, text.split(". ")[0]) from None
+        finally:
+            _evaluation.spending = outer
 
     def test(self, context: Mapping[str, Any]) -> bool:
         """Run a condition and return its truth; anything but true or false is an error.
@@ -206,6 +282,56 @@ class Expression:
             return cls(value, defer_errors=defer)
         except ValueError as exc:
             raise PydanticCustomError("cel_syntax", str(exc)) from None
+
+
+def _cost_problem(source: str) -> SyntaxProblem | None:
+    """Return why an expression may cost without bound (too long, too deep, macros over the case's lists nested)."""
+    expected = "a shorter condition; move the computation into an automated step"
+    if len(source) > MAX_EXPRESSION_LENGTH:
+        return SyntaxProblem(1, 1, 0, f"the expression is {len(source):,} characters long, more than "
+                             f"{MAX_EXPRESSION_LENGTH:,}", expected, "cel-cost")
+    tokens = [(m.lastgroup, m.group(), m.start()) for m in _TOKEN.finditer(source) if m.lastgroup != "space"]
+    # One entry per open bracket: the name a macro binds there, or None for a plain bracket.
+    brackets: list[str | None] = []
+    for index, (kind, text, start) in enumerate(tokens):
+        if text in "([{":
+            macro = (index >= 2 and tokens[index - 1][0] == "name" and tokens[index - 1][1] in _MACROS
+                     and tokens[index - 2][1] == ".")
+            bound = tokens[index + 1][1] if macro and index + 1 < len(tokens) else None
+            if macro:
+                enclosing = [name for name in brackets if name is not None]
+                root = _receiver_root(tokens, index - 2)
+                if enclosing and (len(enclosing) >= MAX_MACRO_NESTING or root not in enclosing):
+                    return _at(source, start, f"the macro {tokens[index - 1][1]}() at column {{column}} walks "
+                               f"{root or 'a list'} inside another macro: the cost multiplies",
+                               "a macro inside a macro only over the item the outer one is on "
+                               "(items.exists(i, i.lines.all(l, ...))), two levels at most")
+            brackets.append(bound if macro else None)
+            if len(brackets) > MAX_EXPRESSION_NESTING:
+                return _at(source, start, f"the expression nests more than {MAX_EXPRESSION_NESTING} brackets "
+                           "deep (column {column})", expected)
+        elif text in ")]}" and brackets:
+            brackets.pop()
+    return None
+
+
+def _receiver_root(tokens: list[tuple[str | None, str, int]], dot: int) -> str | None:
+    """Return the first name of the receiver before `.macro(` (items in items.exists), or None for a literal."""
+    index = dot - 1
+    root = None
+    while index >= 0 and tokens[index][0] == "name":
+        root = tokens[index][1]
+        if index >= 1 and tokens[index - 1][1] == ".":
+            index -= 2
+            continue
+        break
+    return root
+
+
+def _at(source: str, offset: int, message: str, expected: str) -> SyntaxProblem:
+    line = source.count("\n", 0, offset) + 1
+    column = offset - (source.rfind("\n", 0, offset) + 1) + 1
+    return SyntaxProblem(line, column, offset, message.replace("{column}", str(column)), expected, "cel-cost")
 
 
 def _syntax_problem(source: str, text: str) -> SyntaxProblem:

@@ -27,7 +27,8 @@ from ruamel.yaml.scalarstring import (DoubleQuotedScalarString, FoldedScalarStri
 from backoffice.definitions.checks import Tolerance, run_checks
 from backoffice.definitions.expressions import FieldTree
 from backoffice.definitions.model import Definition
-from backoffice.errors import DefinitionError, DefinitionProblem, UserError, suggest
+from backoffice.limits import check_file_size, check_yaml
+from backoffice.errors import DefinitionError, DefinitionProblem, InputRefused, UserError, suggest
 
 Path_ = tuple[Any, ...]
 # Parts of a definition that are collections: one broken item is set aside and the rest checked.
@@ -164,15 +165,21 @@ def _problem(source: SourceMap | str, where: tuple[int, int], code: str, message
 def _read(path: Path) -> tuple[Any, SourceMap, list[DefinitionProblem]]:
     source = SourceMap(str(path), [])
     try:
+        # Bounded before anything is built: a file past the size limit is not read, and an alias bomb not expanded.
+        check_file_size(path, "the definition")
         text = path.read_text(encoding="utf-8")
+        check_yaml(text, str(path))
+    except InputRefused as exc:
+        return None, source, [_problem(source, (1, 1), "too-large", f"{exc.problem}", exc.expected)]
     except FileNotFoundError:
         return None, source, [_problem(source, (1, 1), "unreadable", "cannot open the file (no such file)",
                                        "a workflow definition YAML file")]
     except UnicodeDecodeError as exc:
         return None, source, [_problem(source, (1, 1), "unreadable", f"the file is not UTF-8 (byte {exc.start})",
                                        "UTF-8 text")]
-    except OSError as exc:
-        return None, source, [_problem(source, (1, 1), "unreadable", f"cannot open the file ({exc.strerror})",
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        return None, source, [_problem(source, (1, 1), "unreadable", f"cannot open the file ({reason})",
                                        "a workflow definition YAML file")]
     source.lines = text.splitlines()
     yaml = YAML(typ="rt")
@@ -480,7 +487,10 @@ def _field_tree(fields: Any) -> dict[str, Any]:
 def _raw_contract_fields(path: Path) -> FieldTree:
     from backoffice.errors import ContractFileError
     try:
-        document = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+        check_file_size(path, "the contract")
+        text = path.read_text(encoding="utf-8")
+        check_yaml(text, str(path))
+        document = YAML(typ="safe").load(text)
     except (OSError, UnicodeDecodeError, MarkedYAMLError) as exc:
         raise ContractFileError(path, f"cannot read the file ({exc})", expected="a data contract YAML file") from exc
 

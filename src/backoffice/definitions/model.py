@@ -463,6 +463,9 @@ class AutomatedStep(Spec):
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     timeout: Duration | None = None
     on_exhausted: str | None = Field(None, description="the state the case goes to when retries run out")
+    in_doubt_role: str | None = Field(None, description="the role that checks, in the other system, whether an "
+                                                        "attempt whose outcome is unknown happened (default: the "
+                                                        "fallback's queue role, else its owner's, else operator)")
 
 
 class DuplicateRule(Spec):

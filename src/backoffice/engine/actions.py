@@ -54,11 +54,19 @@ class ActionCall:
 
 
 class ActionFailed(Exception):
-    """An action's attempt failed; `retryable` says whether another attempt may succeed."""
+    """An action's attempt failed; `retryable` says whether another attempt may succeed.
 
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
+    `delivered` says whether the call reached the other system: False when it certainly did not
+    (the connection was refused), None when nobody knows (a timeout, a dropped answer). When the
+    attempts run out after a failure that does not rule out a delivery, the step is in doubt: a
+    person checks the other system before anything is done again (see `backoffice.engine.in_doubt`).
+    Any other exception an action raises counts as delivered=None.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True, delivered: bool | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.delivered = delivered
 
 
 class RaiseException(Exception):

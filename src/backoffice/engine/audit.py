@@ -55,6 +55,8 @@ class AuditAction(StrEnum):
     EVIDENCE_ATTACHED = "evidence.attached"
     WORKFLOW_MODE_CHANGED = "workflow.mode_changed"
     OUTBOX_REPLAYED = "outbox.replayed"
+    STEP_IN_DOUBT = "step.in_doubt"
+    STEP_CONFIRMED = "step.confirmed"
     TIMER_FIRED = "timer.fired"
     CASES_MIGRATED = "cases.migrated"
     CASE_REROUTED = "case.rerouted"

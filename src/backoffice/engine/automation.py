@@ -14,10 +14,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from backoffice.definitions.model import Definition, StateKind
+from backoffice.definitions.model import AutomatedStep, Definition, StateKind
 from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import Actor, Case, utc
 from backoffice.engine.controls import Exit
+from backoffice.engine.in_doubt import InDoubtOperations
+from backoffice.limits import check_id, check_page
 from backoffice.engine.outbox import NewOutboxEntry, OutboxEntry, OutboxKind, OutboxStatus, step_key
 from backoffice.engine.ports import StoreTransaction
 from backoffice.engine.roles import PlatformRole, require_role
@@ -29,13 +31,15 @@ if TYPE_CHECKING:
 
 WORKER_ID = "backoffice-worker"
 EXHAUSTED = "retries_exhausted"
+MAYBE_DELIVERED = "maybe_delivered"
+"""Set in a step entry's payload once an attempt failed in a way that does not rule out a delivery."""
 
 
 class StepLeaseLost(Exception):
     """The worker's lease on an outbox entry ran out and another worker took it: this attempt settles nothing."""
 
 
-class AutomationOperations:
+class AutomationOperations(InDoubtOperations):
     """The automated-step half of `Engine`."""
 
     def set_mode(self: Engine, workflow: str, *, manual: bool, now: datetime, actor: Actor | str) -> None:
@@ -61,6 +65,7 @@ class AutomationOperations:
     def outbox(self: Engine, *, status: OutboxStatus | None = None, case_id: int | None = None,
                after_id: int = 0, limit: int = 100) -> Sequence[OutboxEntry]:
         """Return outbox entries by id, filtered by what is given."""
+        check_page(after_id=after_id, limit=limit, case_id=case_id)
         return self.store.outbox_entries(status=status, case_id=case_id, after_id=after_id, limit=limit)
 
     def outbox_entry(self: Engine, entry_id: int) -> OutboxEntry:
@@ -69,6 +74,7 @@ class AutomationOperations:
         Raises:
             UnknownOutboxEntry: there is no such entry.
         """
+        check_id(entry_id, "the outbox entry id")
         found = self.store.outbox_entry(entry_id)
         if found is None:
             raise UnknownOutboxEntry(entry_id)
@@ -160,7 +166,7 @@ class AutomationOperations:
             return self._move_on(tx, entry, case, result or {}, now=now)
 
     def _move_on(self: Engine, tx: StoreTransaction, entry: OutboxEntry, case: Case, result: Mapping[str, Any],
-                 *, now: datetime) -> Case:
+                 *, now: datetime, extra: Mapping[str, Any] | None = None) -> Case:
         definition = self.running(case.workflow, case.definition_version).definition
         ways_out = definition.allowed_transitions(case.state)
         # The system acts for the step: it holds whatever roles the step's ways out name.
@@ -177,7 +183,8 @@ class AutomationOperations:
                 moved = self._moved(case, target, actor=system, now=now, data=merged)
                 return self._write_move(tx, case, moved, actor=system, role=decision.role, now=now, data=result,
                                         activity=decision.transition or target, transition=decision.transition,
-                                        detail={"outbox_id": entry.id, "attempt": entry.attempts}, how=Exit.STEP)
+                                        detail={"outbox_id": entry.id, "attempt": entry.attempts, **(extra or {})},
+                                        how=Exit.STEP)
             reasons.append(decision.reason or "")
         raise TransitionNotAllowed(case_id=case.id, state=case.state, to="the step's way out",
                                    reason="; ".join(reasons) or f"{case.state!r} has no way out")
@@ -201,8 +208,11 @@ class AutomationOperations:
                                   detail={"outbox_id": entry.id, "action": entry.action})
 
     def _step_failed(self: Engine, entry: OutboxEntry, error: str, *, now: datetime,
-                     retry_at: datetime | None) -> OutboxEntry:
+                     retry_at: datetime | None, maybe_delivered: bool = False) -> OutboxEntry:
         """Schedule the entry's next attempt at `retry_at`, or (None) mark it dead and move the case to on_exhausted.
+
+        `maybe_delivered` remembers, for the attempts to come, that this one may have reached the
+        other system: when they run out, the step is then in doubt rather than dead.
 
         Raises:
             StepLeaseLost: another worker holds the entry now (nothing is written).
@@ -210,7 +220,8 @@ class AutomationOperations:
         with self.store.transaction() as tx:
             if retry_at is not None:
                 if not tx.finish_outbox(entry, status=OutboxStatus.PENDING, at=now, error=error,
-                                        next_attempt_at=retry_at):
+                                        next_attempt_at=retry_at,
+                                        payload={MAYBE_DELIVERED: True} if maybe_delivered else None):
                     raise StepLeaseLost(entry.id)
                 return entry
             if not tx.finish_outbox(entry, status=OutboxStatus.DEAD, at=now, error=error):
@@ -225,6 +236,16 @@ class AutomationOperations:
                                  detail={"outbox_id": entry.id, "attempts": entry.attempts, "error": error[:500]},
                                  how=Exit.STEP)
         return entry
+
+    def _to_manual_twin(self: Engine, tx: StoreTransaction, entry: OutboxEntry, case: Case, definition: Definition,
+                        step: AutomatedStep | None, *, actor: Actor, now: datetime) -> Case:
+        """Hand a step that did not happen to people: its on_exhausted state, else a fallback task in its state."""
+        if step is not None and step.on_exhausted:
+            moved = self._moved(case, step.on_exhausted, actor=actor, now=now, data=case.data)
+            return self._write_move(tx, case, moved, actor=actor, role=actor.role, now=now, data=None,
+                                    activity=f"{entry.action} by hand", detail={"outbox_id": entry.id})
+        tx.insert_task(self._manual_task(definition, case, action=entry.action, now=now))
+        return case
 
     def _step_to_people(self: Engine, entry: OutboxEntry, *, now: datetime) -> None:
         """Hand a claimed entry to people (the workflow went manual): mark it so and open the fallback task."""

@@ -13,6 +13,8 @@ from types import MappingProxyType
 from typing import Any
 
 from backoffice.definitions.model import REQUESTER, Priority
+from backoffice.errors import InputRefused
+from backoffice.limits import MAX_ACTOR_LENGTH, check_actor_id, check_text
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,17 @@ class Actor:
     on_behalf_of: str | None = None
 
     def __post_init__(self) -> None:
-        if not self.id or not self.id.strip():
-            raise ValueError("an actor needs an id, such as alice or svc-portal")
+        # BadActorId is a ValueError too: callers that caught the blank id's ValueError still do.
+        check_actor_id(self.id)
+        if self.on_behalf_of is not None:
+            check_actor_id(self.on_behalf_of)  # a person's id, refused as one (not as a role)
+        for name in (self.role, *self.roles):
+            if name is None:
+                continue
+            if not isinstance(name, str) or not name.strip() or len(name) > MAX_ACTOR_LENGTH:
+                raise InputRefused("the actor's role", f"{name!r} is blank, not text, or longer than "
+                                   f"{MAX_ACTOR_LENGTH} characters", "a role name such as service-desk")
+            check_text(name, "the actor's role")
         if self.role is not None and self.role not in self.roles:
             object.__setattr__(self, "roles", (self.role, *self.roles))
 

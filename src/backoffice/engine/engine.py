@@ -33,6 +33,7 @@ from backoffice.engine.duplicates import DUPLICATE_RULE_ACTOR, duplicate_key, du
 from backoffice.engine.exceptions import ExceptionOperations
 from backoffice.engine.governance import GovernanceOperations
 from backoffice.engine.migration import MigrationOperations
+from backoffice.engine.outbox import OutboxStatus
 from backoffice.engine.notifications import NotificationOperations
 from backoffice.engine.queues import QueueOperations
 from backoffice.engine.ports import NewCase, Store, StoredVersion, StoreTransaction
@@ -42,7 +43,9 @@ from backoffice.engine.sla import PausedTime, after_move, resolution_due
 from backoffice.engine.tasks import NewTask, TaskStatus, work_on_entering
 from backoffice.engine.timers import TimerOperations, schedule_on_move, timers_on_start
 from backoffice.engine.versions import DeployedVersion, RunningVersion, running_version
-from backoffice.errors import (BackofficeError, ContractViolation, DuplicateIdempotencyKey, IdempotencyKeyReused, StaleVersion,
+from backoffice.limits import MAX_KEY_LENGTH, check_id, check_page, check_payload, check_text
+from backoffice.errors import (BackofficeError, ContractViolation, InputRefused, DuplicateIdempotencyKey,
+                               IdempotencyKeyReused, StaleVersion,
                                TransitionNotAllowed, UnknownCase, UnknownWorkflow, VersionAlreadyDeployed,
                                VersionOutOfOrder, WorkflowNotActive)
 
@@ -112,6 +115,7 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         Raises:
             UnknownWorkflow: nothing is deployed under that name (or not that version).
         """
+        check_text(workflow, "the workflow")
         key = (workflow, version) if version is not None else None
         if key is not None and key in self._running:
             return self._running[key]
@@ -142,6 +146,14 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
             IdempotencyKeyReused: the key started a case with another payload.
         """
         now = utc(now)
+        check_text(workflow, "the workflow")
+        # Hostile input is refused before anything is read or written: deep, huge, non-finite or unstorable data.
+        payload = check_payload(payload, what="the payload")
+        if idempotency_key is not None:
+            check_text(idempotency_key, "the idempotency key")
+            if not idempotency_key.strip() or len(idempotency_key) > MAX_KEY_LENGTH:
+                raise InputRefused("the idempotency key", f"it is blank or longer than {MAX_KEY_LENGTH} characters",
+                                   f"a key of 1 to {MAX_KEY_LENGTH} characters, such as mail-42")
         actor = self.identify(actor, workflow=workflow, now=now)
         intake_hash = hashlib.sha256(canonical_json(dict(payload)).encode("utf-8")).hexdigest() \
             if isinstance(payload, Mapping) else None
@@ -238,6 +250,7 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         Raises:
             UnknownCase: there is no such case.
         """
+        check_id(case_id, "the case id")
         found = self.store.case(case_id)
         if found is None:
             raise UnknownCase(case_id)
@@ -246,6 +259,7 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
     def cases(self, *, workflow: str | None = None, state: str | None = None, queue: str | None = None,
               after_id: int = 0, limit: int = 100) -> Sequence[Case]:
         """Return cases in id order, after `after_id` (for paging), filtered by what is given."""
+        check_page(after_id=after_id, limit=limit)
         return self.store.cases(workflow=workflow, state=state, queue=queue, after_id=after_id, limit=limit)
 
     def history(self, case_id: int) -> Sequence[EngineEvent]:
@@ -261,9 +275,25 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
 
     def _decide(self, case: Case, to: str, *, actor: Actor, now: datetime, data: Mapping[str, Any] | None,
                 result: Mapping[str, Any] | None = None) -> tuple[Decision, dict[str, Any]]:
+        if data is not None:
+            check_payload(data, what="the data")
         # The case's own version decides, even when a newer one is deployed.
         definition = self.running(case.workflow, case.definition_version).definition
         merged = {**case.data, **(data or {})}
+        if result is None and definition.automated_step(case.state) is not None:
+            doubt = self._step_is_in_doubt(case)
+            if doubt is not None and doubt.status is OutboxStatus.RUNNING:
+                # Its call is in flight: moving on by hand now could make the effect twice.
+                return Decision(False, f"{doubt.action!r} (outbox entry {doubt.id}) is running now for "
+                                       f"{doubt.claimed_by}; expected to wait for its answer"), merged
+            if doubt is not None:
+                # Its call may have reached the other system: moving on by hand could make the effect twice.
+                return Decision(False, f"the outcome of {doubt.action!r} (outbox entry {doubt.id}) is in doubt: "
+                                       f"it may have happened in the other system; expected a person to check "
+                                       f"there and confirm it first (backoffice step confirm {doubt.id})"), merged
+            # A person doing an automated step by hand (its manual twin) reports what the action would
+            # have returned: the ways out that read `result` read what they give.
+            result = data or {}
         return check_transition(definition, case, to, actor=actor, data=merged, now=now, result=result), merged
 
     def _moved(self, case: Case, to: str, *, actor: Actor, now: datetime, data: Mapping[str, Any]) -> Case:

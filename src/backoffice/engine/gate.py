@@ -31,6 +31,7 @@ from backoffice.engine.directory import ADMINISTRATOR, Principal, PrincipalKind,
 from backoffice.engine.identity import canonical_id
 from backoffice.errors import (BadActorId, BadToken, InactiveActor, NotAdministrator, NotAuthorizedOnBehalf,
                                RoleNotHeld, UnknownActor)
+from backoffice.limits import check_actor_id
 
 if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
@@ -38,10 +39,12 @@ if TYPE_CHECKING:
 
 def canonical(text: str) -> str:
     """Return the canonical id, or raise `BadActorId` (a user's mistake, not a bug)."""
+    # The limits first: not text, blank, too long, control characters (the same refusal everywhere).
+    check_actor_id(text)
     try:
-        return canonical_id(text if isinstance(text, str) else str(text))
+        return canonical_id(text)
     except ValueError as exc:
-        raise BadActorId(text, str(exc)) from exc
+        raise BadActorId(text, str(exc).split("; expected")[0]) from exc
 
 
 class GateOperations:

@@ -26,7 +26,11 @@ class OutboxStatus(StrEnum):
     DONE = "done"
     DEAD = "dead"
     MANUAL = "manual"
-    """Handed to people: the workflow was switched to manual mode before the worker ran it."""
+    """Handed to people: the workflow was switched to manual mode before the worker ran it, or a person
+    found that an attempt in doubt did not happen and chose the manual step."""
+    IN_DOUBT = "in_doubt"
+    """Its outcome is unknown (the worker died or timed out mid-call, or its attempts ran out after a
+    delivery may have happened): nothing more is done until a person confirms what happened."""
 
 
 class OutboxKind(StrEnum):

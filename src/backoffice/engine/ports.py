@@ -240,11 +240,24 @@ class StoreTransaction(Protocol):
         """Store a pending outbox entry, due at once."""
 
     def claim_outbox(self, *, worker: str, now: datetime, until: datetime, limit: int,
-                     kinds: Collection[OutboxKind] = tuple(OutboxKind)) -> Sequence[OutboxEntry]:
-        """Lease up to `limit` due entries (pending and due, or running with a lapsed lease), adding one attempt."""
+                     kinds: Collection[OutboxKind] = tuple(OutboxKind),
+                     actions: Collection[str] | None = None) -> Sequence[OutboxEntry]:
+        """Lease up to `limit` due entries (pending and due, or notifications with a lapsed lease), adding one
+        attempt; only entries of `actions` when given."""
+
+    def renew_outbox_lease(self, entry: OutboxEntry, *, until: datetime) -> bool:
+        """Extend a held lease while its action runs; False when the claim was lost meanwhile."""
+
+    def mark_in_doubt(self, entry: OutboxEntry, *, at: datetime, error: str) -> bool:
+        """Set a running attempt aside as in doubt; False when it was settled meanwhile."""
+
+    def settle_in_doubt(self, entry_id: int, *, status: OutboxStatus, at: datetime, note: str,
+                        attempts: int | None = None) -> bool:
+        """Settle an entry in doubt as a person confirmed it; False when it is not in doubt (any more)."""
 
     def finish_outbox(self, entry: OutboxEntry, *, status: OutboxStatus, at: datetime,
-                      error: str | None = None, next_attempt_at: datetime | None = None) -> bool:
+                      error: str | None = None, next_attempt_at: datetime | None = None,
+                      payload: Mapping[str, Any] | None = None) -> bool:
         """Settle a leased attempt; False when the lease was lost meanwhile (nothing is changed)."""
 
     def close_pending_steps(self, case_id: int, state: str, *, at: datetime, why: str) -> int:
@@ -348,6 +361,12 @@ class Store(Protocol):
     def outbox_entries(self, *, status: OutboxStatus | None = None, case_id: int | None = None,
                        after_id: int = 0, limit: int = 100) -> Sequence[OutboxEntry]:
         """Return outbox entries by id, filtered by what is given."""
+
+    def lapsed_steps(self, now: datetime, *, limit: int = 100) -> Sequence[OutboxEntry]:
+        """Return running steps whose lease ran out before `now` (their worker died or hung mid-call)."""
+
+    def due_elsewhere(self, now: datetime, actions: Collection[str]) -> dict[str, int]:
+        """Return, by action, how many steps are due at `now` whose action is not among `actions`."""
 
     def timers(self, case_id: int) -> Sequence[ScheduledTimer]:
         """Return a case's timers in the order they were scheduled."""

@@ -19,6 +19,7 @@ from backoffice.engine.tasks import DEFAULT_LEASE, Assignment, Task, TaskKind, T
 from backoffice.errors import (ContractViolation, ControlBypassed, IdentityError, NotAuthorizedOnBehalf,
                                NotEligibleForTask, RoleNotHeld, TaskAlreadyClaimed, TaskClosed, TaskNotClaimed,
                                TransitionNotAllowed, UnknownTask)
+from backoffice.limits import check_id, check_lease, check_page
 
 if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
@@ -33,6 +34,7 @@ class QueueOperations:
         Raises:
             UnknownTask: there is no such task.
         """
+        check_id(task_id, "the task id")
         found = self.store.task(task_id)
         if found is None:
             raise UnknownTask(task_id)
@@ -41,6 +43,7 @@ class QueueOperations:
     def tasks(self: Engine, *, queue: str | None = None, case_id: int | None = None,
               status: TaskStatus | None = TaskStatus.OPEN, after_id: int = 0, limit: int = 100) -> Sequence[Task]:
         """Return tasks by id (open ones unless `status` says otherwise), filtered by what is given."""
+        check_page(after_id=after_id, limit=limit, case_id=case_id)
         return self.store.tasks(queue=queue, case_id=case_id, status=status, after_id=after_id, limit=limit)
 
     def claim(self: Engine, task_id: int, *, actor: Actor, now: datetime, lease: timedelta = DEFAULT_LEASE) -> Task:
@@ -52,6 +55,7 @@ class QueueOperations:
             TaskAlreadyClaimed: someone else holds a live claim.
         """
         now = utc(now)
+        check_lease(lease, "the claim's lease")
         task = self.task(task_id)
         actor = self.identify(actor, workflow=task.workflow, now=now)
         self._check_open_and_eligible(task, actor)
@@ -70,6 +74,7 @@ class QueueOperations:
         live claim is skipped; one whose claim expired is taken over.
         """
         now = utc(now)
+        check_lease(lease, "the claim's lease")
         actor, roles = self._identify_in_every_workflow(actor, now)
         names = [queues] if isinstance(queues, str) else list(queues)
         with self.store.transaction() as tx:

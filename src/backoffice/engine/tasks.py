@@ -26,6 +26,8 @@ class TaskKind(StrEnum):
     WORK = "work"
     APPROVAL = "approval"
     EXCEPTION = "exception"
+    IN_DOUBT = "in_doubt"
+    """Check in the other system whether an automated step's attempt, whose outcome is unknown, happened."""
 
 
 class TaskStatus(StrEnum):

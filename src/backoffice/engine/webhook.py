@@ -47,6 +47,9 @@ def webhook_action(url: str, *, source: str = "backoffice", timeout: float = 10.
                         **(headers or {})}
         try:
             response = client_of_action().post(url, json=body, headers=sent_headers, timeout=timeout)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            # No connection, no request: the receiver certainly did not get this one.
+            raise ActionFailed(f"POST {url} failed: {exc}", delivered=False) from exc
         except httpx.HTTPError as exc:
             raise ActionFailed(f"POST {url} failed: {exc}") from exc
         if response.is_success:
@@ -56,7 +59,9 @@ def webhook_action(url: str, *, source: str = "backoffice", timeout: float = 10.
                 return None
             return answer if isinstance(answer, dict) else None
         retryable = response.status_code >= 500 or response.status_code in RETRYABLE_STATUS
-        raise ActionFailed(f"POST {url} answered {response.status_code}", retryable=retryable)
+        # A 4xx says the receiver refused the request; after a 5xx it may have applied it before failing.
+        raise ActionFailed(f"POST {url} answered {response.status_code}", retryable=retryable,
+                           delivered=False if response.status_code < 500 else None)
     return post
 
 

@@ -35,6 +35,8 @@ def load_synonyms(path: Path | str) -> dict[str, str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigFileError(path, f"cannot read the synonyms file ({exc})",
                               expected="a UTF-8 YAML file") from exc
+    from backoffice.limits import check_yaml
+    check_yaml(text, str(path))
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -56,7 +56,11 @@ def load_step_kinds(path: Path | str) -> dict[str, StepKind]:
 
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        from backoffice.limits import check_file_size, check_yaml
+        check_file_size(path)
+        text = path.read_text(encoding="utf-8")
+        check_yaml(text, str(path))
+        document = yaml.safe_load(text)
     except OSError as exc:
         raise ConfigFileError(path, f"cannot read the step-kinds file ({exc.strerror})") from exc
     except yaml.YAMLError as exc:

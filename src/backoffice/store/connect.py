@@ -62,11 +62,33 @@ def create_engine(target: str | Path) -> sa.Engine:
         database = parsed.database
         if database and database != ":memory:" and not Path(database).parent.is_dir():
             raise DatabaseUnavailable(shown(url), f"the folder {Path(database).parent} does not exist")
+        if database and database != ":memory:":
+            _refuse_what_is_not_sqlite(Path(database), shown(url))
         engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _refuse_what_is_not_sqlite(path: Path, url: str) -> None:
+    """Refuse a path that exists but holds no SQLite database, before the driver opens (and writes beside) it."""
+    if not path.exists():
+        return
+    if not path.is_file():
+        raise DatabaseUnavailable(url, f"{path} is not a file")
+    try:
+        with path.open("rb") as file:
+            header = file.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise DatabaseUnavailable(url, f"cannot read {path} ({exc.strerror})") from exc
+    # An empty file is a new database; anything else must start as every SQLite file does.
+    if header and header != SQLITE_HEADER:
+        raise DatabaseUnavailable(url, f"{path} is not a SQLite database (it does not start with the SQLite "
+                                       f"header)")
 
 
 def _sqlite_connect(dbapi_connection, connection_record) -> None:

@@ -59,7 +59,7 @@ def migrate(target: str | Path | sa.Engine) -> str:
             if context.get_current_revision() != head:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
-    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+    except (sa.exc.DatabaseError, sa.exc.InterfaceError) as exc:
         raise DatabaseUnavailable(shown(str(engine.url.render_as_string(hide_password=False))),
                                   _reason(exc)) from exc
     finally:

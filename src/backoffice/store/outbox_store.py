@@ -10,23 +10,34 @@ the conditional UPDATE is the guard on both.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from backoffice.engine.outbox import NewOutboxEntry, OutboxEntry, OutboxKind, OutboxStatus
 from backoffice.store.tables import outbox, workflow_modes
 
-PENDING, RUNNING, DONE, DEAD, MANUAL = (str(status) for status in (
-    OutboxStatus.PENDING, OutboxStatus.RUNNING, OutboxStatus.DONE, OutboxStatus.DEAD, OutboxStatus.MANUAL))
+PENDING, RUNNING, DONE, DEAD, MANUAL, IN_DOUBT = (str(status) for status in (
+    OutboxStatus.PENDING, OutboxStatus.RUNNING, OutboxStatus.DONE, OutboxStatus.DEAD, OutboxStatus.MANUAL,
+    OutboxStatus.IN_DOUBT))
 ENTRY_FIELDS = frozenset(field.name for field in fields(OutboxEntry))
 
 
 def _due(now: datetime) -> sa.ColumnElement[bool]:
+    # A step whose lease lapsed while it ran is never simply taken again: its call may have
+    # reached the other system, so it goes to people as "in doubt" (see `lapsed_steps`). A
+    # notification is only a message to people: it is delivered again.
     return sa.or_(sa.and_(outbox.c.status == PENDING, outbox.c.next_attempt_at <= now),
-                  sa.and_(outbox.c.status == RUNNING, outbox.c.lease_expires_at < now))
+                  sa.and_(outbox.c.status == RUNNING, outbox.c.lease_expires_at < now,
+                          outbox.c.kind == str(OutboxKind.NOTIFICATION)))
+
+
+def _lapsed_step(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(outbox.c.status == RUNNING, outbox.c.lease_expires_at < now,
+                   outbox.c.kind == str(OutboxKind.STEP))
 
 
 class OutboxReads:
@@ -53,6 +64,20 @@ class OutboxReads:
         with self.engine.connect() as connection:
             return _manual(connection, workflow)
 
+    def lapsed_steps(self, now: datetime, *, limit: int = 100) -> Sequence[OutboxEntry]:
+        """Return steps still running whose lease ran out before `now`: their worker died or hung mid-call."""
+        query = sa.select(outbox).where(_lapsed_step(now)).order_by(outbox.c.id).limit(limit)
+        with self.engine.connect() as connection:
+            return [outbox_entry_of(row) for row in connection.execute(query)]
+
+    def due_elsewhere(self, now: datetime, actions: Collection[str]) -> dict[str, int]:
+        """Return, by action, how many steps are due at `now` whose action is not among `actions`."""
+        query = sa.select(outbox.c.action, sa.func.count()).where(
+            outbox.c.status == PENDING, outbox.c.next_attempt_at <= now,
+            outbox.c.kind == str(OutboxKind.STEP), outbox.c.action.not_in(list(actions))).group_by(outbox.c.action)
+        with self.engine.connect() as connection:
+            return {action: count for action, count in connection.execute(query)}
+
 
 class OutboxWrites:
     """Writes of the outbox and of modes, inside one transaction."""
@@ -73,10 +98,14 @@ class OutboxWrites:
                            payload=entry.payload)
 
     def claim_outbox(self, *, worker: str, now: datetime, until: datetime, limit: int,
-                     kinds: Collection[OutboxKind] = tuple(OutboxKind)) -> Sequence[OutboxEntry]:
-        """Lease up to `limit` due entries of these kinds to `worker` until `until`; return them."""
+                     kinds: Collection[OutboxKind] = tuple(OutboxKind),
+                     actions: Collection[str] | None = None) -> Sequence[OutboxEntry]:
+        """Lease up to `limit` due entries of these kinds (and actions, when given) to `worker` until `until`."""
         picked = sa.select(outbox.c.id).where(_due(now), outbox.c.kind.in_([str(kind) for kind in kinds])) \
             .order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
+        if actions is not None:
+            # A worker leaves steps it has no action for to a worker that has it.
+            picked = picked.where(outbox.c.action.in_(list(actions)))
         if self.connection.dialect.name == "postgresql":
             picked = picked.with_for_update(skip_locked=True)
         ids = list(self.connection.execute(picked).scalars())
@@ -92,9 +121,12 @@ class OutboxWrites:
         return [outbox_entry_of(row) for row in rows]
 
     def finish_outbox(self, entry: OutboxEntry, *, status: OutboxStatus, at: datetime,
-                      error: str | None = None, next_attempt_at: datetime | None = None) -> bool:
+                      error: str | None = None, next_attempt_at: datetime | None = None,
+                      payload: Mapping[str, Any] | None = None) -> bool:
         """Settle a claimed attempt (done, dead, or pending again); False when the claim was lost meanwhile."""
         values: dict[str, object] = dict(status=str(status), claimed_by=None, lease_expires_at=None)
+        if payload is not None:
+            values["payload"] = dict(payload)
         if status in (OutboxStatus.DONE, OutboxStatus.DEAD, OutboxStatus.MANUAL):
             values["finished_at"] = at
         if error is not None:
@@ -105,6 +137,36 @@ class OutboxWrites:
             sa.update(outbox).where(outbox.c.id == entry.id, outbox.c.status == RUNNING,
                                     outbox.c.claimed_by == entry.claimed_by, outbox.c.attempts == entry.attempts)
             .values(**values))
+        return result.rowcount == 1
+
+    def renew_outbox_lease(self, entry: OutboxEntry, *, until: datetime) -> bool:
+        """Extend a held lease while its action runs; False when the claim was lost meanwhile."""
+        result = self.connection.execute(
+            sa.update(outbox).where(outbox.c.id == entry.id, outbox.c.status == RUNNING,
+                                    outbox.c.claimed_by == entry.claimed_by, outbox.c.attempts == entry.attempts)
+            .values(lease_expires_at=until))
+        return result.rowcount == 1
+
+    def mark_in_doubt(self, entry: OutboxEntry, *, at: datetime, error: str) -> bool:
+        """Set a running attempt aside as in doubt (its outcome is unknown); False when it was settled meanwhile."""
+        result = self.connection.execute(
+            sa.update(outbox).where(outbox.c.id == entry.id, outbox.c.status == RUNNING,
+                                    outbox.c.claimed_by == entry.claimed_by, outbox.c.attempts == entry.attempts)
+            .values(status=IN_DOUBT, claimed_by=None, lease_expires_at=None, last_error=error))
+        return result.rowcount == 1
+
+    def settle_in_doubt(self, entry_id: int, *, status: OutboxStatus, at: datetime, note: str,
+                        attempts: int | None = None) -> bool:
+        """Settle an entry in doubt as a person confirmed it (done, pending again, or manual); False when not in doubt."""
+        values: dict[str, object] = dict(status=str(status), last_error=note)
+        if status is OutboxStatus.PENDING:
+            values.update(next_attempt_at=at, finished_at=None)
+        else:
+            values["finished_at"] = at
+        if attempts is not None:
+            values["attempts"] = attempts
+        result = self.connection.execute(
+            sa.update(outbox).where(outbox.c.id == entry_id, outbox.c.status == IN_DOUBT).values(**values))
         return result.rowcount == 1
 
     def close_pending_steps(self, case_id: int, state: str, *, at: datetime, why: str) -> int:
