@@ -466,6 +466,16 @@ class TaskClosed(UserError):
         super().__init__(f"task {task_id} is {status}; expected an open task (see backoffice task list)")
 
 
+class ApprovalNotReassigned(UserError):
+    """A reassignment of an approval's task: who votes is the approval's rules to say, from every interface."""
+
+    def __init__(self, task_id: object) -> None:
+        self.task_id = task_id
+        super().__init__(f"task {task_id} is an approval: approvals are delegated by their approver, within the "
+                         f"approval's rules, never reassigned; expected a work, exception or in-doubt task "
+                         f"(an approver hands their vote on with a delegation: backoffice directory delegate)")
+
+
 class TaskAlreadyClaimed(UserError):
     """A task someone else holds a live claim on: one claimant at a time."""
 

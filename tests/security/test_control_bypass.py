@@ -325,3 +325,16 @@ def test_editing_the_amount_is_refused_on_the_command_line(database, backoffice)
         # One audit record per event of the case (its start and review), none for the refused edit.
         records = [r for r in store.audit_records() if r.case_id == case.id]
         assert len(records) == len(Engine(store).history(case.id)) == 2
+
+
+def test_an_approval_task_is_never_reassigned_through_the_python_api(engine):
+    # An administrator handing the vote to himself would choose the approver around the approval's rules.
+    from backoffice.errors import ApprovalNotReassigned
+
+    case = in_approval(deployed(engine))
+    votes = [task for task in engine.tasks(case_id=case.id) if task.kind is TaskKind.APPROVAL]
+    assert votes
+    for vote in votes:
+        with pytest.raises(ApprovalNotReassigned):
+            engine.reassign(vote.id, actor=ADMIN, now=later(3), person=ADMIN.id)
+        assert engine.task(vote.id).assignee == vote.assignee

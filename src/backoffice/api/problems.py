@@ -101,6 +101,7 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     e.TransitionNotAllowed: 409,
     e.TaskAlreadyClaimed: 409,
     e.TaskClosed: 409,
+    e.ApprovalNotReassigned: 409,
     e.TaskNotClaimed: 409,
     e.NoApprovalHere: 409,
     e.EvidenceMissing: 409,

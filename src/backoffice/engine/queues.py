@@ -16,7 +16,8 @@ from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import Actor, utc
 from backoffice.engine.controls import Exit
 from backoffice.engine.tasks import DEFAULT_LEASE, Assignment, Task, TaskKind, TaskStatus
-from backoffice.errors import (ContractViolation, ControlBypassed, IdentityError, NotAuthorizedOnBehalf,
+from backoffice.errors import (ApprovalNotReassigned, ContractViolation, ControlBypassed, IdentityError,
+                               NotAuthorizedOnBehalf,
                                NotEligibleForTask, RoleNotHeld, TaskAlreadyClaimed, TaskClosed, TaskNotClaimed,
                                TransitionNotAllowed, UnknownTask)
 from backoffice.limits import check_id, check_lease, check_page
@@ -155,6 +156,10 @@ class QueueOperations:
         actor = self.identify(actor, workflow=task.workflow, now=now)
         if task.status is not TaskStatus.OPEN:
             raise TaskClosed(task_id, str(task.status))
+        if task.kind is TaskKind.APPROVAL:
+            # Handing a vote to someone else would choose the approver around the approval's own
+            # rules (its roles, separation of duties, delegation): refused here, for every interface.
+            raise ApprovalNotReassigned(task_id)
         if person is not None:
             # The task goes to a person of the directory, under their one spelling.
             person = self.identify(person, workflow=task.workflow, now=now).id
