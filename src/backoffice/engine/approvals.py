@@ -70,7 +70,7 @@ class ApprovalOperations:
             raise NoApprovalHere(case.id, case.state)
         rule = self._excluded_by(approval, case, persons_of(actor))
         if rule is not None:
-            raise SeparationOfDuties(case.id, actor.id, rule)
+            raise SeparationOfDuties(case.id, str(actor), rule)
         if not reject:
             self._check_evidence(approval, case)
         task = self._approval_task(case, actor, now)
