@@ -139,7 +139,7 @@ def test_a_step_confirmed_not_done_goes_to_its_manual_twin_and_a_person_complete
 def test_the_manual_twin_of_a_step_whose_way_out_reads_result_can_be_completed_by_a_person(automated):
     # Before: `has(result.ticket)` could never hold for a person, so the fallback task was a dead end.
     case = case_in_step(automated)
-    automated.set_mode("service-request", manual=True, now=later(1), actor="lead")
+    automated.set_mode("service-request", manual=True, now=later(1), actor="ops-admin")
     assert worker_with(automated, lambda call: {}).run_once(later(1)).manual == 1
     [task] = automated.tasks(case_id=case.id)
     automated.claim(task.id, actor=DESK, now=later(2))

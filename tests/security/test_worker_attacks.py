@@ -127,7 +127,7 @@ def test_a_worker_killed_mid_call_five_times_never_burns_the_attempts_nor_falls_
         with pytest.raises(TransitionNotAllowed, match="in doubt"):
             engine.transition(case.id, "triage", actor=DESK, expected_version=current.version, now=clock)
         with pytest.raises(NotDeadLettered):
-            engine.replay(entry.id, actor="lead", now=clock)
+            engine.replay(entry.id, actor="ops-admin", now=clock)
         with pytest.raises(UnknownActor):
             engine.confirm_step(entry.id, happened=False, actor=Actor("mallory", "service-desk"), now=clock)
         with pytest.raises(NotEligibleForTask):

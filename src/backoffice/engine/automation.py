@@ -243,7 +243,8 @@ class AutomationOperations(InDoubtOperations):
         if step is not None and step.on_exhausted:
             moved = self._moved(case, step.on_exhausted, actor=actor, now=now, data=case.data)
             return self._write_move(tx, case, moved, actor=actor, role=actor.role, now=now, data=None,
-                                    activity=f"{entry.action} by hand", detail={"outbox_id": entry.id})
+                                    activity=f"{entry.action} by hand", detail={"outbox_id": entry.id},
+                                    how=Exit.STEP)
         tx.insert_task(self._manual_task(definition, case, action=entry.action, now=now))
         return case
 
