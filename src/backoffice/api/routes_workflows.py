@@ -136,7 +136,7 @@ def _safe_relative(name: str) -> PurePosixPath:
     path = PurePosixPath(name)
     if (not name or path.is_absolute() or ".." in path.parts or "\\" in name or "\x00" in name
             or len(name) > 200 or path.name == "definition.yaml"):
-        raise ApiError(422, f"the file name {name[:80]!r} is not a plain relative name", pointer=f"/body/files",
+        raise ApiError(422, f"the file name {name[:80]!r} is not a plain relative name", pointer="/body/files",
                        expected="a relative name such as contracts/invoice.yaml, as the definition names it",
                        title="Invalid file name")
     return path

@@ -19,7 +19,7 @@ Also `checkpoint` (below) refuses to sign a trail that went back since the last 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 

@@ -74,14 +74,6 @@ class GovernanceOperations:
         """
         now = utc(now)
         return self._plan_deploy(path, actor=self.identify(actor, workflow=None, now=now), now=now)
-        existing = self._existing_version(candidate)
-        deployed = self.store.version(candidate.workflow)
-        new = running_version(candidate)
-        if deployed is None:
-            return DeployPlan(candidate, diff_controls(None, new.definition), False, existing)
-        old = self.running(deployed.workflow, deployed.version)
-        diff = diff_controls(old.definition, new.definition, old_inputs=old.inputs, new_inputs=new.inputs)
-        return DeployPlan(candidate, diff, old.definition.change.second_approver_required, existing)
 
     def deploy_preview(self: Engine, path: Path | str, *, now: datetime) -> DeployPlan:
         """Say what deploying a file would do, for a reader who acts as no one (`backoffice check --db`).

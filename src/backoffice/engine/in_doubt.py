@@ -30,8 +30,7 @@ from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import Actor, Case, utc
 from backoffice.engine.outbox import OutboxEntry, OutboxKind, OutboxStatus
 from backoffice.engine.tasks import Assignment, NewTask, Task, TaskKind, TaskStatus, _role_of_queue
-from backoffice.errors import (NoResultForConfirmation, NotEligibleForTask, StepNotInDoubt, TaskAlreadyClaimed,
-                               UnknownOutboxEntry)
+from backoffice.errors import NoResultForConfirmation, NotEligibleForTask, StepNotInDoubt, TaskAlreadyClaimed
 
 if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
