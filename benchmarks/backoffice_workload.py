@@ -9,17 +9,23 @@ database. Two ways to drive a case, both counted by their commits:
   approved or rejected, by the guards that read `approved`). Four commits.
 - `transitions`: start_case; accept; a transition by hand to approved or rejected (which
   cancels the open review task). Three commits, as many as SpiffWorkflow makes.
+- `grouped` (a server with many requests in flight): the queue-style steps of each case, sent by
+  GROUP_CLIENTS concurrent clients through one GroupCommitter, which commits the steps waiting
+  at the same moment in one transaction; every step is durable before its client goes on.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
 from backoffice.engine import Actor, Engine
+from backoffice.engine.tasks import TaskStatus
 from backoffice.store import SqlStore
+from backoffice.store.group_commit import GroupCommitter
 
 from engine_results import CLOCK, CaseRun, WorkerShare, approves, payload
 
@@ -29,6 +35,8 @@ QUEUE = "reviews"
 REQUESTER = Actor("ann")
 REVIEWER = Actor("rita", "reviewer")
 LEASE = timedelta(hours=1)
+GROUP_CLIENTS = 16
+"""Concurrent clients of the grouped variant: the requests in flight at a server or worker under load."""
 
 
 class CommitCounter:
@@ -121,6 +129,49 @@ def run_cases(database: str, cases: int, *, queue: bool = True) -> CaseRun:
     return CaseRun(variant="backoffice-queue" if queue else "backoffice-transitions", cases=cases,
                    approved=approved, rejected=rejected, commits=commits, commit_seconds=commit_seconds, wall=wall,
                    cpu=cpu, setup=setup)
+
+
+def run_cases_grouped(database: str, cases: int, *, clients: int = GROUP_CLIENTS) -> CaseRun:
+    """Run `cases` queue-style cases to their end, `clients` at a time, every step through one group committer.
+
+    Each client waits for each step to be committed before it sends the next (`GroupCommitter.run`):
+    the same four durable steps a case as `run_cases(queue=True)`, with the commits shared.
+
+    Raises:
+        RuntimeError: a case did not end where its decision says, or its review task was missing.
+    """
+    setup_started = time.perf_counter()
+    engine = open_engine(database, deploy=True)
+    engine.running(WORKFLOW, 1)
+    counter = CommitCounter(engine.store)
+    committer = GroupCommitter(engine.store)
+    setup = time.perf_counter() - setup_started
+
+    def review_task_claimed(case_id: int):
+        # The reviewer opens this case's task (clients share the queue, so "next" would mix them up).
+        [task] = engine.store.tasks(case_id=case_id, status=TaskStatus.OPEN, limit=2)
+        return engine.claim(task.id, actor=REVIEWER, now=CLOCK, lease=LEASE)
+
+    def one_case(number: int) -> None:
+        case = committer.run(lambda: engine.start_case(WORKFLOW, payload(number), actor=REQUESTER, now=CLOCK))
+        case = committer.run(lambda: engine.transition(case.id, "review", actor=REVIEWER,
+                                                       expected_version=case.version, now=CLOCK))
+        task = committer.run(lambda: review_task_claimed(case.id))
+        committer.run(lambda: engine.complete(task.id, actor=REVIEWER, now=CLOCK, to=decided_state(number),
+                                              data={"approved": approves(number)}))
+
+    wall_started, cpu_started = time.perf_counter(), time.process_time()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        for done in [pool.submit(one_case, number) for number in range(cases)]:
+            done.result()
+    committer.close()
+    wall = time.perf_counter() - wall_started
+    cpu = time.process_time() - cpu_started
+
+    approved, rejected = _ends(engine, cases)
+    engine.store.close()
+    return CaseRun(variant="backoffice-grouped", cases=cases, approved=approved, rejected=rejected,
+                   commits=counter.commits, commit_seconds=counter.seconds, wall=wall, cpu=cpu, setup=setup)
 
 
 def _ends(engine: Engine, cases: int) -> tuple[int, int]:

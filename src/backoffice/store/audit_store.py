@@ -123,12 +123,12 @@ class AuditReads:
         query = sa.select(audit_records).where(audit_records.c.id > after_id).order_by(audit_records.c.id).limit(limit)
         if chain is not None:
             query = query.where(audit_records.c.chain == chain)
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [record_of(row) for row in connection.execute(query)]
 
     def audit_chain_names(self) -> list[str]:
         """Return the name of every chain that has records or a head."""
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             names = set(connection.execute(sa.select(audit_records.c.chain).distinct()).scalars())
             names.update(connection.execute(sa.select(audit_chains.c.chain)).scalars())
         return list(names)
@@ -137,7 +137,7 @@ class AuditReads:
         """Return the records of these chains, by chain and seq."""
         query = (sa.select(audit_records).where(audit_records.c.chain.in_(list(chains)))
                  .order_by(audit_records.c.chain, audit_records.c.seq, audit_records.c.id))
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [record_of(row) for row in connection.execute(query)]
 
     def audit_heads(self, chains: Sequence[str] | None = None) -> dict[str, AuditHead]:
@@ -145,7 +145,7 @@ class AuditReads:
         query = sa.select(audit_chains.c.chain, audit_chains.c.seq, audit_chains.c.hash)
         if chains is not None:
             query = query.where(audit_chains.c.chain.in_(list(chains)))
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return {row.chain: AuditHead(row.seq, row.hash, row.chain) for row in connection.execute(query)}
 
     def audit_tips(self) -> Sequence[AuditRecord]:
@@ -155,13 +155,13 @@ class AuditReads:
         query = (sa.select(audit_records).join(last, sa.and_(audit_records.c.chain == last.c.chain,
                                                              audit_records.c.seq == last.c.seq))
                  .order_by(audit_records.c.chain))
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [record_of(row) for row in connection.execute(query)]
 
     def audit_hashes_at(self, places: Sequence[tuple[str, int]]) -> dict[tuple[str, int], str]:
         """Return the hash of the record at each (chain, seq) that exists."""
         found: dict[tuple[str, int], str] = {}
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             for start in range(0, len(places), _BATCH):
                 batch = list(places[start:start + _BATCH])
                 query = sa.select(audit_records.c.chain, audit_records.c.seq, audit_records.c.hash).where(
@@ -172,7 +172,7 @@ class AuditReads:
     def bound_rows(self, case_ids: Sequence[int] | None) -> list[RowSeal]:
         """Return the bound rows of these cases (None: the rows of no case), sealed as they are now."""
         sealed: list[RowSeal] = []
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             for bound in BOUND_TABLES.values():
                 if (bound.case is None) != (case_ids is None):
                     continue
@@ -184,13 +184,13 @@ class AuditReads:
 
     def legacy_row_marks(self) -> dict[str, int]:
         """Return, per bound table, the last row id written before rows were bound to records (0008)."""
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return {row.table_name: row.last_id for row in connection.execute(sa.select(audit_legacy_rows))}
 
     def unrecorded_case_ids(self) -> list[int]:
         """Return the cases that have bound rows but no audit record at all."""
         found: set[int] = set()
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             for bound in BOUND_TABLES.values():
                 if bound.case is None:
                     continue

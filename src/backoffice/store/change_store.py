@@ -29,7 +29,7 @@ class ChangeReads:
             query = query.where(definition_changes.c.workflow == workflow)
         if status is not None:
             query = query.where(definition_changes.c.status == status)
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [change_of(row) for row in connection.execute(query)]
 
 

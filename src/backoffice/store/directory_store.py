@@ -80,16 +80,16 @@ class DirectoryReads:
     engine: sa.Engine
 
     def principal(self, principal_id: str) -> Principal | None:
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return _principal(connection, principal_id)
 
     def granted_roles(self, principal: Principal, workflow: str | None) -> Sequence[str]:
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return _granted_roles(connection, principal, workflow)
 
     def principal_and_roles(self, principal_id: str, workflow: str | None) -> tuple[Principal | None, Sequence[str]]:
         # The gate's read on every act: one connection for both queries.
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             found = _principal(connection, principal_id)
             return found, (_granted_roles(connection, found, workflow) if found is not None and found.active else [])
 
@@ -97,15 +97,15 @@ class DirectoryReads:
         query = sa.select(delegations).where(delegations.c.delegate == delegate).order_by(delegations.c.id)
         if delegator is not None:
             query = query.where(delegations.c.delegator == delegator)
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [_delegation(row) for row in connection.execute(query)]
 
     def delegations(self) -> Sequence[Delegation]:
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [_delegation(row) for row in connection.execute(sa.select(delegations).order_by(delegations.c.id))]
 
     def token_by_hash(self, hashed: str) -> Token | None:
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             row = connection.execute(sa.select(api_tokens).where(api_tokens.c.token_hash == hashed)).first()
         return _token(row) if row is not None else None
 
@@ -113,16 +113,16 @@ class DirectoryReads:
         query = sa.select(api_tokens).order_by(api_tokens.c.id)
         if principal is not None:
             query = query.where(api_tokens.c.principal == principal)
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [_token(row) for row in connection.execute(query)]
 
     def person_by_os_user(self, os_user: str) -> Person | None:
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             row = connection.execute(sa.select(people).where(people.c.os_user == os_user)).first()
         return _person(row) if row is not None else None
 
     def person(self, person_id: str) -> Person | None:
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             row = connection.execute(sa.select(people).where(people.c.id == person_id)).first()
         return _person(row) if row is not None else None
 
@@ -130,20 +130,20 @@ class DirectoryReads:
         query = sa.select(people).order_by(people.c.id)
         if not include_inactive:
             query = query.where(people.c.active.is_(True))
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [_person(row) for row in connection.execute(query)]
 
     def count_people(self) -> int:
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return connection.execute(sa.select(sa.func.count()).select_from(people)).scalar_one()
 
     def service_accounts(self) -> Sequence[ServiceAccount]:
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [ServiceAccount(**row._mapping)
                     for row in connection.execute(sa.select(service_accounts).order_by(service_accounts.c.id))]
 
     def groups(self) -> Sequence[Group]:
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             members: dict[str, list[str]] = {}
             for row in connection.execute(sa.select(group_members).order_by(group_members.c.person_id)):
                 members.setdefault(row.group_id, []).append(row.person_id)
@@ -154,14 +154,14 @@ class DirectoryReads:
         query = sa.select(role_grants).order_by(role_grants.c.grantee, role_grants.c.role, role_grants.c.workflow)
         if grantee is not None:
             query = query.where(role_grants.c.grantee == grantee)
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [_grant(row) for row in connection.execute(query)]
 
     def queue_members(self, queue: str | None = None) -> Sequence[tuple[str, str]]:
         query = sa.select(queue_members).order_by(queue_members.c.queue, queue_members.c.person_id)
         if queue is not None:
             query = query.where(queue_members.c.queue == queue)
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [(row.queue, row.person_id) for row in connection.execute(query)]
 
 

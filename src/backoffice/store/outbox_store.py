@@ -46,7 +46,7 @@ class OutboxReads:
     engine: sa.Engine
 
     def outbox_entry(self, entry_id: int) -> OutboxEntry | None:
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             row = connection.execute(sa.select(outbox).where(outbox.c.id == entry_id)).first()
         return outbox_entry_of(row) if row is not None else None
 
@@ -57,17 +57,17 @@ class OutboxReads:
             query = query.where(outbox.c.status == str(status))
         if case_id is not None:
             query = query.where(outbox.c.case_id == case_id)
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [outbox_entry_of(row) for row in connection.execute(query)]
 
     def manual_mode(self, workflow: str) -> bool:
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return _manual(connection, workflow)
 
     def lapsed_steps(self, now: datetime, *, limit: int = 100) -> Sequence[OutboxEntry]:
         """Return steps still running whose lease ran out before `now`: their worker died or hung mid-call."""
         query = sa.select(outbox).where(_lapsed_step(now)).order_by(outbox.c.id).limit(limit)
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [outbox_entry_of(row) for row in connection.execute(query)]
 
     def due_elsewhere(self, now: datetime, actions: Collection[str]) -> dict[str, int]:
@@ -75,7 +75,7 @@ class OutboxReads:
         query = sa.select(outbox.c.action, sa.func.count()).where(
             outbox.c.status == PENDING, outbox.c.next_attempt_at <= now,
             outbox.c.kind == str(OutboxKind.STEP), outbox.c.action.not_in(list(actions))).group_by(outbox.c.action)
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return {action: count for action, count in connection.execute(query)}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +26,7 @@ from backoffice.store.audit_store import AuditReads, AuditWrites
 from backoffice.store.change_store import ChangeReads, ChangeWrites
 from backoffice.store.connect import DEFAULT_DATABASE, WRITE, create_engine, shown
 from backoffice.store.directory_store import DirectoryReads, DirectoryWrites
+from backoffice.store.group_commit import batch_connection
 from backoffice.store.migrate import migrate
 from backoffice.store.outbox_store import OutboxReads, OutboxWrites
 from backoffice.store.timer_store import TimerReads, TimerWrites
@@ -91,7 +92,7 @@ class SqlStore(WorkReads, OutboxReads, TimerReads, ChangeReads, DirectoryReads, 
         record that binds them, or it is rolled back. Only the store's own tests pass audited=False:
         `audit verify` names the rows such a transaction writes as added outside the engine.
         """
-        with self.engine.connect().execution_options(**{WRITE: True}) as connection, connection.begin():
+        with self._writing() as connection:
             tx = SqlTransaction(connection)
             yield tx
             unbound = tx.unbound_writes()
@@ -99,6 +100,23 @@ class SqlStore(WorkReads, OutboxReads, TimerReads, ChangeReads, DirectoryReads, 
                 # A bug, not a user's mistake: every change to a bound row ends with its audit record.
                 raise RuntimeError(f"rows written without an audit record after them: {', '.join(unbound)}; "
                                    f"the change is rolled back")
+
+    @contextmanager
+    def _writing(self) -> Iterator[sa.Connection]:
+        """A connection in a new writing transaction; inside a group commit's batch, in a SAVEPOINT of the
+        batch's transaction instead (undone alone when the block raises, committed with the batch)."""
+        shared = batch_connection(self)
+        if shared is not None:
+            with shared.begin_nested():
+                yield shared
+            return
+        with self.engine.connect().execution_options(**{WRITE: True}) as connection, connection.begin():
+            yield connection
+
+    def _connect(self) -> AbstractContextManager[sa.Connection]:
+        """A connection to read with: the batch's inside a group commit (it sees the batch's changes), else a new one."""
+        shared = batch_connection(self)
+        return nullcontext(shared) if shared is not None else self.engine.connect()
 
     # --- reads ---
 
@@ -108,7 +126,7 @@ class SqlStore(WorkReads, OutboxReads, TimerReads, ChangeReads, DirectoryReads, 
             query = query.order_by(workflow_versions.c.version.desc()).limit(1)
         else:
             query = query.where(workflow_versions.c.version == version)
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             row = connection.execute(query).first()
         return _version(row) if row is not None else None
 
@@ -116,17 +134,17 @@ class SqlStore(WorkReads, OutboxReads, TimerReads, ChangeReads, DirectoryReads, 
         query = sa.select(workflow_versions).order_by(workflow_versions.c.workflow, workflow_versions.c.version)
         if workflow is not None:
             query = query.where(workflow_versions.c.workflow == workflow)
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [_version(row) for row in connection.execute(query)]
 
     def case(self, case_id: int) -> Case | None:
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             row = connection.execute(_SELECT_CASE, dict(b_id=case_id)).first()
         return _case(row) if row is not None else None
 
     def case_by_key(self, workflow: str, idempotency_key: str) -> tuple[Case, str | None] | None:
         query = sa.select(cases).where(cases.c.workflow == workflow, cases.c.idempotency_key == idempotency_key)
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             row = connection.execute(query).first()
         return (_case(row), row.intake_hash) if row is not None else None
 
@@ -136,12 +154,12 @@ class SqlStore(WorkReads, OutboxReads, TimerReads, ChangeReads, DirectoryReads, 
         for column, value in ((cases.c.workflow, workflow), (cases.c.state, state), (cases.c.queue, queue)):
             if value is not None:
                 query = query.where(column == value)
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [_case(row) for row in connection.execute(query)]
 
     def events(self, case_id: int) -> Sequence[EngineEvent]:
         query = sa.select(events).where(events.c.case_id == case_id).order_by(events.c.id)
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [_event(row) for row in connection.execute(query)]
 
 

@@ -25,14 +25,14 @@ class TimerReads:
     engine: sa.Engine
 
     def timers(self, case_id: int) -> Sequence[ScheduledTimer]:
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             rows = connection.execute(sa.select(timers).where(timers.c.case_id == case_id).order_by(timers.c.id))
             return [timer_of(row) for row in rows]
 
     def due_timers(self, now: datetime, *, limit: int = 100) -> Sequence[ScheduledTimer]:
         query = (sa.select(timers).where(timers.c.status == PENDING, timers.c.due_at <= now)
                  .order_by(timers.c.due_at, timers.c.id).limit(limit))
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [timer_of(row) for row in connection.execute(query)]
 
 

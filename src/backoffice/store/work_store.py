@@ -47,7 +47,7 @@ class WorkReads:
     engine: sa.Engine
 
     def task(self, task_id: int) -> Task | None:
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             row = connection.execute(sa.select(tasks).where(tasks.c.id == task_id)).first()
         return task_of(row) if row is not None else None
 
@@ -58,36 +58,36 @@ class WorkReads:
                               (tasks.c.status, str(status) if status else None)):
             if value is not None:
                 query = query.where(column == value)
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [task_of(row) for row in connection.execute(query)]
 
     def due_escalations(self, now: datetime, *, limit: int = 100) -> Sequence[Task]:
         query = (sa.select(tasks).where(tasks.c.status == OPEN, tasks.c.kind == str(TaskKind.APPROVAL),
                                         tasks.c.escalate_at <= now, tasks.c.escalated.is_(False))
                  .order_by(tasks.c.escalate_at, tasks.c.id).limit(limit))
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [task_of(row) for row in connection.execute(query)]
 
     def votes(self, case_id: int, round: int) -> Sequence[Vote]:
         query = (sa.select(approval_votes).where(approval_votes.c.case_id == case_id, approval_votes.c.round == round)
                  .order_by(approval_votes.c.id))
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [Vote(**{k: v for k, v in row._mapping.items() if k != "id"}) for row in connection.execute(query)]
 
     def evidence_names(self, case_id: int) -> set[str]:
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return set(connection.execute(sa.select(evidence.c.name).where(evidence.c.case_id == case_id)).scalars())
 
     def open_exception(self, case_id: int) -> RaisedException | None:
         query = (sa.select(case_exceptions).where(case_exceptions.c.case_id == case_id,
                                                   case_exceptions.c.resolved_at.is_(None))
                  .order_by(case_exceptions.c.id.desc()).limit(1))
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             row = connection.execute(query).first()
         return RaisedException(**row._mapping) if row is not None else None
 
     def paused_time(self, case_id: int) -> PausedTime:
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return _paused(connection, case_id)
 
 
