@@ -44,7 +44,10 @@ CAST: Mapping[str, tuple[str, ...]] = {
 }
 """Each person of the suite and the roles granted to them: `role` in every workflow, `role@workflow` in one."""
 
-SERVICE_ACCOUNTS = ("svc-integration",)
+SERVICE_ACCOUNTS = ("svc-integration", "svc-worker")
+
+WORKER_ACCOUNT = "svc-worker"
+"""The service account the suite's workers run as: it holds the worker role, and nothing else."""
 
 
 def seed(engine: Engine, people: Mapping[str, Iterable[str]] = CAST, *, now: datetime = SEEDED_AT,
@@ -64,6 +67,8 @@ def seed(engine: Engine, people: Mapping[str, Iterable[str]] = CAST, *, now: dat
     for account in service_accounts:
         if engine.store.principal(canonical_id(account)) is None:
             engine.add_service_account(account, description=f"{account} (tests)", actor=ADMIN, now=now)
+            if account == WORKER_ACCOUNT:
+                engine.grant("worker", to=account, actor=ADMIN, now=now)
     return engine
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ..directory_fixtures import Login
+from ..directory_fixtures import WORKER_ACCOUNT, Login
 from ..engine.automated_steps import ACTION, automated_text
 from .test_engine_commands import PAYLOAD, backoffice, database  # noqa: F401 (fixtures)
 from .test_engine_commands import TEMPLATE as TEMPLATE_FILE
@@ -53,7 +53,7 @@ def test_a_dead_letter_is_listed_and_replayed_from_the_command_line(database, ba
         closed.bind(("127.0.0.1", 0))
         down = f"{ACTION}=http://127.0.0.1:{closed.getsockname()[1]}/hook"
 
-    status, out, err = backoffice("worker", "--once", "--webhook", down)
+    status, out, err = backoffice("worker", "--once", Login(WORKER_ACCOUNT), "--webhook", down)
     assert (status, out) == (0, "1 outbox entry: 0 done, 0 to retry, 1 dead, 0 to people, 0 in doubt\n"), err
     status, out, _ = backoffice("dlq", "list", "--json")
     [dead] = json.loads(out)
@@ -63,7 +63,7 @@ def test_a_dead_letter_is_listed_and_replayed_from_the_command_line(database, ba
     status, out, _ = backoffice("dlq", "replay", str(dead["id"]), Login("ops-admin"))
     assert status == 0 and f"is pending again, key {dead['idempotency_key']}" in out
     hook.up = True
-    status, out, _ = backoffice("worker", "--once", "--webhook", webhook)
+    status, out, _ = backoffice("worker", "--once", Login(WORKER_ACCOUNT), "--webhook", webhook)
     assert out == "1 outbox entry: 1 done, 0 to retry, 0 dead, 0 to people, 0 in doubt\n"
     assert backoffice("dlq", "list")[1] == "the dead-letter queue is empty\n"
     assert hook.keys == [dead["idempotency_key"]]
@@ -77,7 +77,7 @@ def test_replaying_an_unknown_entry_is_a_user_error(database, backoffice):
 
 
 def test_a_webhook_option_without_a_url_is_a_user_error(database, backoffice):
-    status, _, err = backoffice("worker", "--once", "--webhook", "notify_desk")
+    status, _, err = backoffice("worker", "--once", Login(WORKER_ACCOUNT), "--webhook", "notify_desk")
     assert status == 2 and "NAME=URL" in err
 
 
@@ -101,7 +101,7 @@ def test_the_worker_runs_actions_from_a_python_file(database, backoffice, tmp_pa
     backoffice("case", "transition", "1", "notify", "--expected-version", "1", Login("bob"), "--role", "service-desk")
     actions = tmp_path / "desk_actions.py"
     actions.write_text(ACTIONS_FILE)
-    status, out, err = backoffice("worker", "--once", "--actions", f"{actions}:registry")
+    status, out, err = backoffice("worker", "--once", Login(WORKER_ACCOUNT), "--actions", f"{actions}:registry")
     assert (status, out) == (0, "1 outbox entry: 1 done, 0 to retry, 0 dead, 0 to people, 0 in doubt\n"), err
     case = json.loads(backoffice("case", "show", "1", "--json")[1])
     assert (case["state"], case["data"]["department"]) == ("triage", "told by service-request/1/notify/2")
@@ -109,11 +109,11 @@ def test_the_worker_runs_actions_from_a_python_file(database, backoffice, tmp_pa
 
 def test_an_actions_file_that_is_missing_or_holds_no_registry_is_a_clear_error(database, backoffice, tmp_path):
     backoffice("deploy", str(TEMPLATE_FILE), Login("lead"))
-    status, _, err = backoffice("worker", "--once", "--actions", f"{tmp_path / 'nowhere.py'}:registry")
+    status, _, err = backoffice("worker", "--once", Login(WORKER_ACCOUNT), "--actions", f"{tmp_path / 'nowhere.py'}:registry")
     assert status == 2 and "nowhere.py" in err and "file.py:attribute" in err
     not_a_registry = tmp_path / "plain.py"
     not_a_registry.write_text("registry = 42\n")
-    status, _, err = backoffice("worker", "--once", "--actions", f"{not_a_registry}:registry")
+    status, _, err = backoffice("worker", "--once", Login(WORKER_ACCOUNT), "--actions", f"{not_a_registry}:registry")
     assert status == 2 and "naming an ActionRegistry" in err
 
 
@@ -125,7 +125,7 @@ def test_a_worker_without_actions_leaves_the_steps_and_says_so(database, backoff
     assert backoffice("case", "start", "service-request", "--data", json.dumps(PAYLOAD), Login("ann"))[0] == 0
     assert backoffice("case", "transition", "1", "notify", "--expected-version", "1", Login("bob"),
                       "--role", "service-desk")[0] == 0
-    status, out, err = backoffice("worker", "--once")
+    status, out, err = backoffice("worker", "--once", Login(WORKER_ACCOUNT))
     assert (status, out) == (0, f"left for a worker with their action: 1 step of {ACTION}; this worker has: none "
                                 f"(see --actions and --webhook)\n"), err
     assert backoffice("dlq", "list")[1] == "the dead-letter queue is empty\n"
@@ -150,7 +150,7 @@ registry = ActionRegistry()
 def notify_desk(call):
     raise ActionFailed("read timed out after the request was sent")
 """)
-    status, out, err = backoffice("worker", "--once", "--actions", f"{actions}:registry")
+    status, out, err = backoffice("worker", "--once", Login(WORKER_ACCOUNT), "--actions", f"{actions}:registry")
     assert status == 0 and "1 in doubt" in out and "backoffice step in-doubt" in out, err
     [entry] = json.loads(backoffice("step", "in-doubt", "--json")[1])
     assert entry["status"] == "in_doubt"
@@ -169,3 +169,17 @@ def notify_desk(call):
                                   '{"department": "desk"}', Login("dora"), "--role", "service-desk")
     assert (status, out) == (0, f"outbox entry {entry['id']} confirmed done: case 1 is in triage\n"), err
     assert backoffice("step", "in-doubt")[1] == "no step is in doubt\n"
+
+
+def test_the_worker_command_runs_as_its_authenticated_account_and_refuses_one_without_the_worker_role(
+        database, backoffice, tmp_path: Path):
+    definition = tmp_path / "service-request.yaml"
+    definition.write_text(automated_text())
+    assert backoffice("deploy", str(definition), Login("lead"))[0] == 0
+    assert backoffice("case", "start", "service-request", "--data", json.dumps(PAYLOAD), Login("ann"))[0] == 0
+    # Nobody signed in (no token; the OS user is mapped to nobody): no worker runs.
+    status, out, err = backoffice("worker", "--once")
+    assert status == 2 and out == "" and "no identity" in err
+    # A person of the desk holds no worker role: refused by name, before anything is claimed.
+    status, out, err = backoffice("worker", "--once", Login("bob"))
+    assert status == 2 and out == "" and "worker" in err and "bob" in err

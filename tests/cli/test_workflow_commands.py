@@ -9,7 +9,7 @@ from pathlib import Path
 from backoffice.engine import Actor, Engine
 from backoffice.store import SqlStore
 
-from ..directory_fixtures import Login
+from ..directory_fixtures import WORKER_ACCOUNT, Login
 from ..engine.automated_steps import automated_text
 from .test_engine_commands import PAYLOAD, TEMPLATE, backoffice, database  # noqa: F401 (fixtures)
 from .test_worker_commands import hook  # noqa: F401 (fixture)
@@ -90,7 +90,7 @@ def test_case_timers_and_worker_notify_deliver_due_reminders_to_a_webhook(databa
 
     hook.up = True
     url = f"http://127.0.0.1:{hook.server_address[1]}/notify"
-    status, out, err = backoffice("worker", "--once", "--notify", url)
+    status, out, err = backoffice("worker", "--once", Login(WORKER_ACCOUNT), "--notify", url)
     assert status == 0, err
     assert out.splitlines() == ["4 reminder(s) and escalation(s) fired, 0 approval(s) handed to the secondary "
                                 "approver", "4 outbox entries: 4 done, 0 to retry, 0 dead, 0 to people, 0 in doubt"]

@@ -64,7 +64,8 @@ def run(database: str, endpoint: str, start: datetime, end: datetime, *, action:
     # The test migrated the database already: a killed worker must not leave a migration half done.
     engine = Engine(SqlStore.open(database, upgrade=False))
     # The pid in the name tells the workers of one run apart, as `backoffice worker` does.
-    worker = Worker(engine, registry, name=f"crash-worker-{os.getpid()}", rng=random.Random(os.getpid()),
+    # The suite's worker account (tests/directory_fixtures.py seeds it with the worker role).
+    worker = Worker(engine, registry, account="svc-worker", name=f"crash-worker-{os.getpid()}", rng=random.Random(os.getpid()),
                     lease=lease, batch=batch)
     now = start
     try:

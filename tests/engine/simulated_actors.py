@@ -30,7 +30,7 @@ from backoffice.engine.outbox import OutboxStatus
 from backoffice.engine.rules import context, filled
 from backoffice.engine.tasks import Task, TaskKind
 
-from ..directory_fixtures import seed as seed_directory
+from ..directory_fixtures import WORKER_ACCOUNT, seed as seed_directory
 
 STEP = timedelta(minutes=10)
 """How far the clock moves on after each act: people take a while, and events keep their order."""
@@ -144,7 +144,7 @@ class SimulatedActors:
         self.registry = ActionRegistry()
         for name, action in self.actions.items():
             self.registry.register(name, action)
-        self.worker = Worker(engine, self.registry, name="simulated-worker", rng=random.Random(seed))
+        self.worker = Worker(engine, self.registry, account=WORKER_ACCOUNT, name="simulated-worker", rng=random.Random(seed))
 
     # --- what a scenario calls ---
 

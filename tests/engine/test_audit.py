@@ -17,6 +17,7 @@ from backoffice.errors import AuditKeyError, TrailWentBack
 from backoffice.store.tables import audit_records, cases
 
 from .service_request import ANN, DESK, RESOLVER, T0, later, payload
+from ..directory_fixtures import WORKER_ACCOUNT
 
 
 def five_records(engine) -> int:
@@ -217,7 +218,7 @@ def test_the_worker_signs_checkpoints_on_its_schedule_and_refuses_over_a_trail_c
     from backoffice.engine import ActionRegistry, Worker
 
     case_id = five_records(deployed)
-    worker = Worker(deployed, ActionRegistry(), checkpoint_every=timedelta(minutes=5))
+    worker = Worker(deployed, ActionRegistry(), account=WORKER_ACCOUNT, checkpoint_every=timedelta(minutes=5))
     assert worker.run_once(later(4)).checkpoint == 1
     assert worker.run_once(later(4) + timedelta(minutes=4)).checkpoint is None
     assert worker.run_once(later(4) + timedelta(minutes=5)).checkpoint == 2

@@ -21,7 +21,7 @@ from backoffice.engine.worker import Worker, WorkerReport
 from backoffice.errors import (InputRefused, NoResultForConfirmation, NotEligibleForTask, RoleNotHeld, StepNotInDoubt,
                                TransitionNotAllowed, UnknownActor)
 
-from ..directory_fixtures import seed
+from ..directory_fixtures import WORKER_ACCOUNT, seed
 from .automated_steps import ACTION, replacements
 from .service_request import ANN, DESK, T0, later, payload
 
@@ -53,7 +53,7 @@ def case_in_step(engine):
 def worker_with(engine, action, **options) -> Worker:
     registry = ActionRegistry()
     registry.register(ACTION, action)
-    return Worker(engine, registry, name="w1", rng=random.Random(3), **options)
+    return Worker(engine, registry, account=WORKER_ACCOUNT, name="w1", rng=random.Random(3), **options)
 
 
 def died_mid_call(engine, case) -> int:
@@ -253,7 +253,7 @@ def test_the_lease_is_renewed_while_a_slow_action_runs_so_no_second_worker_takes
 @pytest.mark.parametrize("lease", [timedelta(0), timedelta(days=365 * 19), timedelta(seconds=-5)])
 def test_an_absurd_lease_is_refused(automated, lease):
     with pytest.raises(InputRefused, match="lease"):
-        Worker(automated, ActionRegistry(), lease=lease)
+        Worker(automated, ActionRegistry(), account=WORKER_ACCOUNT, lease=lease)
 
 
 def test_nobody_moves_the_case_while_its_step_is_running(automated):

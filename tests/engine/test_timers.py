@@ -26,6 +26,7 @@ from backoffice.engine.worker import Worker
 from backoffice.errors import StaleVersion
 
 from .service_request import ANN, DESK, RESOLVER, T0, payload
+from ..directory_fixtures import WORKER_ACCOUNT
 
 
 def utc(day: int, hour: int, minute: int = 0) -> datetime:
@@ -179,7 +180,7 @@ def worker_with(engine, inbox=None) -> Worker:
     if inbox is not None:
         registry.register("notify", inbox)
     import random
-    return Worker(engine, registry, name="w", rng=random.Random(3))
+    return Worker(engine, registry, account=WORKER_ACCOUNT, name="w", rng=random.Random(3))
 
 
 def test_the_worker_fires_due_timers_and_delivers_their_notifications(deployed):

@@ -21,6 +21,7 @@ from backoffice.engine.worker import Worker, WorkerReport
 from .automated_steps import ACTION, deploy_automated, replacements
 from .loopback import send_json
 from .service_request import ANN, DESK, OPERATOR, T0, later, payload
+from ..directory_fixtures import WORKER_ACCOUNT
 
 
 class Flaky:
@@ -48,7 +49,7 @@ def automated(engine, definition_copy):
 def worker_for(engine, action) -> Worker:
     registry = ActionRegistry()
     registry.register(ACTION, action)
-    return Worker(engine, registry, name="w1", rng=random.Random(7))
+    return Worker(engine, registry, account=WORKER_ACCOUNT, name="w1", rng=random.Random(7))
 
 
 def case_in_step(engine):
@@ -68,7 +69,7 @@ def test_a_step_that_succeeds_moves_the_case_on_with_its_result(automated):
     [call] = action.calls
     assert (call.case_id, call.attempt, call.idempotency_key) == (case.id, 1, entry.idempotency_key)
     last = automated.history(case.id)[-1]
-    assert (last.activity, last.resource) == ("notified", "backoffice-worker")
+    assert (last.activity, last.resource) == ("notified", WORKER_ACCOUNT)  # the account the worker runs as
     # Triage is a human task: the step's success made its task in the same transaction.
     assert [task.state for task in automated.tasks(case_id=case.id)] == ["triage"]
 
@@ -137,7 +138,7 @@ def test_a_failure_that_cannot_be_retried_goes_to_the_dead_letter_queue_at_once(
 def test_a_worker_without_the_action_leaves_the_step_to_one_that_has_it(automated):
     # Before: the step was claimed and dead-lettered, and the case fell to the manual step.
     case = case_in_step(automated)
-    report = Worker(automated, ActionRegistry(), rng=random.Random(1)).run_once(later(1))
+    report = Worker(automated, ActionRegistry(), account=WORKER_ACCOUNT, rng=random.Random(1)).run_once(later(1))
     assert report == WorkerReport(elsewhere={ACTION: 1})
     [entry] = automated.outbox(case_id=case.id)
     assert (entry.status, entry.attempts) == (OutboxStatus.PENDING, 0)
@@ -332,7 +333,7 @@ def test_an_action_that_finds_a_problem_raises_its_exception_instead_of_retrying
     assert (entry.status, entry.attempts) == (OutboxStatus.DONE, 1)
     last = with_reason.history(case.id)[-1]
     assert (last.activity, last.resource, last.attributes["note"]) == (
-        "raise desk_unknown", "backoffice-worker", "no desk for category 'it'")
+        "raise desk_unknown", WORKER_ACCOUNT, "no desk for category 'it'")
 
 
 def test_an_action_raising_a_reason_not_allowed_in_the_step_is_parked_for_people(with_reason):

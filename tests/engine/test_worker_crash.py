@@ -45,7 +45,7 @@ from backoffice.engine.outbox import OutboxEntry, OutboxStatus
 from backoffice.engine.webhook import webhook_action
 from backoffice.engine.worker import Worker
 
-from ..directory_fixtures import seed
+from ..directory_fixtures import WORKER_ACCOUNT, seed
 from .automated_steps import ACTION, deploy_automated
 from .loopback import send_json
 from .service_request import ANN, DESK, later, payload
@@ -355,7 +355,7 @@ def test_workers_killed_mid_call_leave_the_step_in_doubt_and_the_next_step_to_ru
 def worker_with(engine: Engine, action: Callable[[ActionCall], object], *, name: str) -> Worker:
     registry = ActionRegistry()
     registry.register(ACTION, action)
-    return Worker(engine, registry, name=name, rng=random.Random(SEED), lease=LEASE, batch=BATCH)
+    return Worker(engine, registry, account=WORKER_ACCOUNT, name=name, rng=random.Random(SEED), lease=LEASE, batch=BATCH)
 
 
 # --- the webhook's own client, when the receiver is the side that dies mid-request ---

@@ -37,7 +37,7 @@ from backoffice.limits import MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES, MAX_YAML_NODES
 from backoffice.store import SqlStore
 from backoffice.store.tables import metadata
 
-from ..directory_fixtures import Login, TokenBook, seed
+from ..directory_fixtures import WORKER_ACCOUNT, Login, TokenBook, seed
 
 TEMPLATE = LIBRARY / "service-request.yaml"
 PAYLOAD = {"summary": "Printer jammed", "description": "3rd floor", "category": "facilities", "urgency": "high",
@@ -351,7 +351,7 @@ def test_absurd_leases_are_refused_by_the_api(ready, database, lease):
     with SqlStore.open(database) as store:
         engine = Engine(store)
         with pytest.raises(BackofficeError, match="lease"):
-            Worker(engine, ActionRegistry(), lease=lease)
+            Worker(engine, ActionRegistry(), account=WORKER_ACCOUNT, lease=lease)
         with pytest.raises(BackofficeError, match="lease"):
             engine.claim(1, actor=Actor("bob", "service-desk"), now=_now(), lease=lease)
     assert ready() == before

@@ -27,9 +27,9 @@ from backoffice.engine.actions import ActionRegistry
 from backoffice.engine.in_doubt import NotHappened
 from backoffice.engine.outbox import OutboxStatus
 from backoffice.engine.worker import Worker
-from backoffice.errors import NotDeadLettered, NotEligibleForTask, TransitionNotAllowed, UnknownActor
+from backoffice.errors import NotDeadLettered, NotEligibleForTask, RoleRequired, TransitionNotAllowed, UnknownActor
 
-from ..directory_fixtures import seed
+from ..directory_fixtures import WORKER_ACCOUNT, seed
 from ..engine.automated_steps import ACTION, deploy_automated
 from ..engine.conftest import definition_copy  # noqa: F401 (fixture)
 from ..engine.loopback import send_json
@@ -110,7 +110,7 @@ def test_a_worker_killed_mid_call_five_times_never_burns_the_attempts_nor_falls_
     case = engine.start_case("service-request", payload(), actor=ANN, now=later(1))
     case = engine.transition(case.id, "notify", actor=DESK, expected_version=case.version, now=later(1))
     log = tmp_path / "workers.log"
-    sweeper = Worker(engine, ActionRegistry(), name="sweeper", rng=random.Random(1), lease=LEASE)
+    sweeper = Worker(engine, ActionRegistry(), account=WORKER_ACCOUNT, name="sweeper", rng=random.Random(1), lease=LEASE)
     clock = later(2)
     for kill in range(KILLS):
         assert run_worker(database, desk, clock, log) == -signal.SIGKILL, log.read_text()
@@ -156,7 +156,7 @@ def test_a_step_in_doubt_that_happened_is_confirmed_once_and_never_sent_again(en
     engine.transition(case.id, "notify", actor=DESK, expected_version=case.version, now=later(1))
     assert run_worker(database, desk, later(2), tmp_path / "w.log") == -signal.SIGKILL
     clock = later(2) + SPAN + LEASE
-    Worker(engine, ActionRegistry(), name="sweeper", lease=LEASE).run_once(clock)
+    Worker(engine, ActionRegistry(), account=WORKER_ACCOUNT, name="sweeper", lease=LEASE).run_once(clock)
     [entry] = engine.steps_in_doubt()
     moved = engine.confirm_step(entry.id, happened=True, result={"desk_ticket": "T-seen-at-the-desk"},
                                 actor=CHECKER, now=clock)
@@ -173,10 +173,37 @@ def test_a_worker_without_the_action_leaves_the_step_and_a_worker_with_it_runs_i
     case = engine.start_case("service-request", payload(), actor=ANN, now=later(1))
     engine.transition(case.id, "notify", actor=DESK, expected_version=case.version, now=later(1))
     for _ in range(5):
-        report = Worker(engine, ActionRegistry(), lease=LEASE).run_once(later(2))
+        report = Worker(engine, ActionRegistry(), account=WORKER_ACCOUNT, lease=LEASE).run_once(later(2))
         assert (report.claimed, dict(report.elsewhere)) == (0, {ACTION: 1})
     [entry] = engine.outbox(case_id=case.id)
     assert (entry.status, entry.attempts) == (OutboxStatus.PENDING, 0)
     registry = ActionRegistry()
     registry.register(ACTION, lambda call: {"desk_ticket": "T-1"})
-    assert Worker(engine, registry, lease=LEASE).run_once(later(2)).done == 1
+    assert Worker(engine, registry, account=WORKER_ACCOUNT, lease=LEASE).run_once(later(2)).done == 1
+
+
+def test_a_worker_runs_only_as_a_principal_granted_the_worker_role_and_stops_when_it_is_revoked(
+        engine, definition_copy):
+    deploy_automated(engine, definition_copy)
+    case = engine.start_case("service-request", payload(), actor=ANN, now=later(1))
+    engine.transition(case.id, "notify", actor=DESK, expected_version=case.version, now=later(1))
+    registry = ActionRegistry()
+    registry.register(ACTION, lambda call: {"desk_ticket": "T-1"})
+    # A person of the desk, or an account nobody granted the role, is no worker: nothing is claimed.
+    for who in ("bob", "svc-integration"):
+        with pytest.raises(RoleRequired, match="worker"):
+            Worker(engine, registry, account=who, lease=LEASE).run_once(later(2))
+    with pytest.raises(UnknownActor):
+        Worker(engine, registry, account="backoffice-worker-2", lease=LEASE).run_once(later(2))
+    [entry] = engine.outbox(case_id=case.id)
+    assert (entry.status, entry.attempts) == (OutboxStatus.PENDING, 0)
+    # The grant is asked at every poll: revoked between two polls, the running worker stops.
+    worker = Worker(engine, registry, account=WORKER_ACCOUNT, lease=LEASE)
+    engine.grant("worker", to=WORKER_ACCOUNT, actor="admin", now=later(2), revoke=True)
+    with pytest.raises(RoleRequired):
+        worker.run_once(later(2))
+    assert engine.outbox(case_id=case.id)[0].status is OutboxStatus.PENDING
+    engine.grant("worker", to=WORKER_ACCOUNT, actor="admin", now=later(2))
+    assert worker.run_once(later(3)).done == 1
+    # The move the step made is the account's, in the events the map reads.
+    assert engine.history(case.id)[-1].resource == WORKER_ACCOUNT

@@ -469,7 +469,11 @@ def worker_command(
     from backoffice.engine.worker import Worker
     from backoffice.limits import check_lease
     registry = _registry(actions or [], [*(webhooks or []), *([f"notify={notify}"] if notify else [])])
-    worker = Worker(_engine(db), registry, lease=check_lease(timedelta(seconds=lease), "--lease"),
+    leased_for = check_lease(timedelta(seconds=lease), "--lease")
+    engine = _engine(db)
+    # The worker is who BACKOFFICE_TOKEN (a service account's token, as a rule) or the OS user says;
+    # it must hold the worker role, asked again at every poll.
+    worker = Worker(engine, registry, account=_actor(engine, None, None).id, lease=leased_for,
                     checkpoint_every=timedelta(minutes=checkpoint_every) if checkpoint_every else None)
     said: dict[str, int] = {}
     try:

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
 
 WORKER_ID = "backoffice-worker"
+"""The engine's own acts, which no worker account makes: a step that a person confirmed done moves on
+as the step (the confirmer is named in the move's detail, and acts in no state by it)."""
 EXHAUSTED = "retries_exhausted"
 MAYBE_DELIVERED = "maybe_delivered"
 """Set in a step entry's payload once an attempt failed in a way that does not rule out a delivery."""
@@ -150,8 +152,10 @@ class AutomationOperations(InDoubtOperations):
                        now, reason=f"manual fallback: {action}")
 
     def _step_succeeded(self: Engine, entry: OutboxEntry, result: Mapping[str, Any] | None, *,
-                        now: datetime) -> Case:
+                        now: datetime, by: str) -> Case:
         """Mark the entry done and move the case on by the step's way out, in one transaction.
+
+        `by` is the worker's account (a principal holding the worker role): the move is recorded as theirs.
 
         Raises:
             StepLeaseLost: another worker holds the entry now (nothing is written).
@@ -163,14 +167,14 @@ class AutomationOperations(InDoubtOperations):
                 raise StepLeaseLost(entry.id)
             if case.state != entry.state:
                 return case  # moved on by a person meanwhile: the effect is done, the case is theirs
-            return self._move_on(tx, entry, case, result or {}, now=now)
+            return self._move_on(tx, entry, case, result or {}, now=now, by=by)
 
     def _move_on(self: Engine, tx: StoreTransaction, entry: OutboxEntry, case: Case, result: Mapping[str, Any],
-                 *, now: datetime, extra: Mapping[str, Any] | None = None) -> Case:
+                 *, now: datetime, by: str = WORKER_ID, extra: Mapping[str, Any] | None = None) -> Case:
         definition = self.running(case.workflow, case.definition_version).definition
         ways_out = definition.allowed_transitions(case.state)
         # The system acts for the step: it holds whatever roles the step's ways out name.
-        system = Actor(WORKER_ID, roles=tuple(dict.fromkeys(r for t in ways_out for r in t.roles)))
+        system = Actor(by, roles=tuple(dict.fromkeys(r for t in ways_out for r in t.roles)))
         reasons = []
         for target in dict.fromkeys(t.to for t in ways_out):
             decision, merged = self._decide(case, target, actor=system, now=now, data=result, result=result)
@@ -189,7 +193,8 @@ class AutomationOperations(InDoubtOperations):
         raise TransitionNotAllowed(case_id=case.id, state=case.state, to="the step's way out",
                                    reason="; ".join(reasons) or f"{case.state!r} has no way out")
 
-    def _step_raised(self: Engine, entry: OutboxEntry, reason: str, *, note: str | None, now: datetime) -> Case:
+    def _step_raised(self: Engine, entry: OutboxEntry, reason: str, *, note: str | None, now: datetime,
+                     by: str) -> Case:
         """Mark the entry done and raise the exception the action found, in one transaction.
 
         Raises:
@@ -204,10 +209,10 @@ class AutomationOperations(InDoubtOperations):
                 raise StepLeaseLost(entry.id)
             if case.state != entry.state:
                 return case  # moved on by a person meanwhile: the case is theirs
-            return self._raise_in(tx, case, reason, actor=Actor(WORKER_ID), now=now, note=note,
+            return self._raise_in(tx, case, reason, actor=Actor(by), now=now, note=note,
                                   detail={"outbox_id": entry.id, "action": entry.action})
 
-    def _step_failed(self: Engine, entry: OutboxEntry, error: str, *, now: datetime,
+    def _step_failed(self: Engine, entry: OutboxEntry, error: str, *, now: datetime, by: str,
                      retry_at: datetime | None, maybe_delivered: bool = False) -> OutboxEntry:
         """Schedule the entry's next attempt at `retry_at`, or (None) mark it dead and move the case to on_exhausted.
 
@@ -229,7 +234,7 @@ class AutomationOperations(InDoubtOperations):
             case = self.case(entry.case_id)
             step = self.running(case.workflow, case.definition_version).definition.automated_step(entry.state)
             if case.state == entry.state and step is not None and step.on_exhausted:
-                system = Actor(WORKER_ID)
+                system = Actor(by)
                 moved = self._moved(case, step.on_exhausted, actor=system, now=now, data=case.data)
                 self._write_move(tx, case, moved, actor=system, role=None, now=now, data=None,
                                  activity=f"{entry.action} failed", reason=EXHAUSTED,
@@ -248,7 +253,7 @@ class AutomationOperations(InDoubtOperations):
         tx.insert_task(self._manual_task(definition, case, action=entry.action, now=now))
         return case
 
-    def _step_to_people(self: Engine, entry: OutboxEntry, *, now: datetime) -> None:
+    def _step_to_people(self: Engine, entry: OutboxEntry, *, now: datetime, by: str) -> None:
         """Hand a claimed entry to people (the workflow went manual): mark it so and open the fallback task."""
         case = self.case(entry.case_id)
         definition = self.running(case.workflow, case.definition_version).definition
@@ -257,7 +262,7 @@ class AutomationOperations(InDoubtOperations):
                 raise StepLeaseLost(entry.id)
             if case.state == entry.state:
                 tx.insert_task(self._manual_task(definition, case, action=entry.action, now=now))
-                self._audit(tx, AuditEntry(AuditAction.STEP_TO_PEOPLE, actor=WORKER_ID, at=now, case_id=case.id,
+                self._audit(tx, AuditEntry(AuditAction.STEP_TO_PEOPLE, actor=by, at=now, case_id=case.id,
                                            workflow=case.workflow, version=case.definition_version,
                                            detail={"outbox_id": entry.id, "action": entry.action}))
 

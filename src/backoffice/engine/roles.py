@@ -1,6 +1,6 @@
 """The platform's own roles: who manages the directory, operates a workflow, approves a change to it.
 
-Definitions name their own roles (line-manager, service-desk); these three are the engine's, the
+Definitions name their own roles (line-manager, service-desk); these four are the engine's, the
 same for every workflow, and granted like any other role by the directory (`gate` reads the
 grants; a role an actor merely claims counts for nothing):
 
@@ -10,6 +10,9 @@ grants; a role an actor merely claims counts for nothing):
 - `operator`: migrates running cases to a new version, switches a workflow's automated steps
   to people (manual mode) and back, and replays dead letters. Each of these changes running
   work outside its definition's transitions, so each is reserved and audited.
+- `worker`: runs automated steps and notifications (`backoffice worker`). A service account with
+  a token, as a rule; the moves its steps make are recorded as that account's, so the trail says
+  which worker did what, and revoking the grant or the account stops it at its next poll.
 - `change-approver`: approves or rejects a deployed version that waits for a second person
   (a version that weakens a control, or of a workflow whose change rules ask for a second
   approver). Never the person who deployed it; when the definition lists `change.approvers`,
@@ -28,6 +31,7 @@ class PlatformRole(StrEnum):
     ADMINISTRATOR = "administrator"
     OPERATOR = "operator"
     CHANGE_APPROVER = "change-approver"
+    WORKER = "worker"
 
 
 def require_role(actor: Actor, role: PlatformRole, *, what: str) -> None:

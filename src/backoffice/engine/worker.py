@@ -1,6 +1,6 @@
 """The worker: fires due timers, runs the automated steps and notifications in the outbox, settles each attempt.
 
-    worker = Worker(engine, registry)
+    worker = Worker(engine, registry, account="svc-erp")   # a principal granted the worker role
     report = worker.run_once(now)      # the CLI's loop calls this on its own clock
 
 Each `run_once` first hands overdue approvals to their secondary approver and fires the
@@ -37,7 +37,9 @@ from backoffice.engine.automation import MAYBE_DELIVERED, StepLeaseLost
 from backoffice.engine.cases import utc
 from backoffice.engine.engine import Engine
 from backoffice.engine.notifications import NOTIFICATION_RETRY
+from backoffice.engine.identity import canonical_id
 from backoffice.engine.outbox import NOTIFY_ACTION, OutboxEntry, OutboxKind, retry_delay
+from backoffice.engine.roles import PlatformRole, require_role
 from backoffice.errors import AuditKeyError, BackofficeError, CheckpointStoreError, TrailWentBack
 from backoffice.limits import check_lease, check_payload
 
@@ -80,19 +82,22 @@ class Worker:
     """Runs automated steps from the outbox with the actions of a registry.
 
     Args:
+        account: who the worker is: a principal of the directory holding the `worker` role (a service
+            account, as a rule). The moves its steps make are recorded as that account's.
         lease: how long a claim on an entry lasts before another worker may act on it; renewed
             while the action runs. Bounded by `backoffice.limits` (1 second to 24 hours).
         clock: seconds on a monotonic clock (time.monotonic); tests pass their own.
         watch_every: real seconds between two looks at a running call (lease renewal, timeout).
     """
 
-    def __init__(self, engine: Engine, registry: ActionRegistry, *, name: str | None = None,
+    def __init__(self, engine: Engine, registry: ActionRegistry, *, account: str, name: str | None = None,
                  rng: random.Random | None = None, lease: timedelta = DEFAULT_LEASE, batch: int = 10,
                  checkpoint_every: timedelta | None = None, clock: Callable[[], float] = time.monotonic,
                  watch_every: float | None = None) -> None:
         self.engine = engine
         self.registry = registry
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.account = canonical_id(account)
+        self.name = name or f"{self.account}@{socket.gethostname()}:{os.getpid()}"
         self.rng = rng or random.Random()
         self.lease = check_lease(lease, "the worker's lease")
         self.batch = batch
@@ -107,6 +112,10 @@ class Worker:
     def run_once(self, now: datetime) -> WorkerReport:
         """Lease the entries due at `now` (up to the batch size) whose action it has, run them, settle each."""
         now = utc(now)
+        # Asked of the directory at every poll, not once: a revoked grant or a deactivated
+        # account stops the worker before it claims anything more.
+        require_role(self.engine.identify(self.account, workflow=None, now=now), PlatformRole.WORKER,
+                     what="run automated steps")
         escalated = len(self.engine.tick(now))
         fired = len(self.engine.fire_timers(now))
         doubted = self.engine._sweep_in_doubt(now)
@@ -194,7 +203,7 @@ class Worker:
             engine._step_skipped(entry, now=now, why=f"the case left {entry.state!r} before the step ran")
             return "done"
         if engine.store.manual_mode(entry.workflow):
-            engine._step_to_people(entry, now=now)
+            engine._step_to_people(entry, now=now, by=self.account)
             return "manual"
         step = engine.running(case.workflow, case.definition_version).definition.automated_step(entry.state)
         timeout = timedelta(seconds=step.timeout.seconds) if step is not None and step.timeout else None
@@ -214,21 +223,21 @@ class Worker:
             return "timed_out"
         except RaiseException as raised:
             try:
-                engine._step_raised(entry, raised.reason, note=raised.note, now=now)
+                engine._step_raised(entry, raised.reason, note=raised.note, now=now, by=self.account)
             except BackofficeError as exc:  # a reason the taxonomy does not allow here: people decide
                 engine._step_failed(entry, f"the action raised {raised.reason!r}, which cannot be raised here: {exc}",
-                                    now=now, retry_at=None)
+                                    now=now, by=self.account, retry_at=None)
                 return "dead"
             return "done"
         except Exception as exc:  # an action's failure, whatever it is, is this attempt's outcome
             return self._failed(entry, exc, now=now)
         try:
-            engine._step_succeeded(entry, result, now=now)
+            engine._step_succeeded(entry, result, now=now, by=self.account)
         except BackofficeError as exc:
             # The effect happened but the case cannot move on (a guard, the contract, a racing
             # move): park it for people; a replay repeats the effect under the same key.
             engine._step_failed(entry, f"the action succeeded but the case cannot move on: {exc}", now=now,
-                                retry_at=None)
+                                by=self.account, retry_at=None)
             return "dead"
         return "done"
 
@@ -241,7 +250,8 @@ class Worker:
         step = self.engine.running(case.workflow, case.definition_version).definition.automated_step(entry.state)
         if retryable and step is not None and entry.attempts < entry.max_attempts:
             retry_at = now + retry_delay(step.retry, entry.attempts, self.rng)
-            self.engine._step_failed(entry, error, now=now, retry_at=retry_at, maybe_delivered=maybe_delivered)
+            self.engine._step_failed(entry, error, now=now, by=self.account, retry_at=retry_at,
+                                     maybe_delivered=maybe_delivered)
             return "retried"
         # Out of attempts. Unless the other system refused the request, or certainly got none of
         # them (no attempt connected), one may have reached it: handing the step to its manual
@@ -250,7 +260,7 @@ class Worker:
             if not self.engine._step_in_doubt(entry, error=f"attempts ran out after {error}", now=now):
                 raise StepLeaseLost(entry.id)
             return "in_doubt"
-        self.engine._step_failed(entry, error, now=now, retry_at=None)
+        self.engine._step_failed(entry, error, now=now, by=self.account, retry_at=None)
         return "dead"
 
     def _call(self, action: Action, call: ActionCall, entry: OutboxEntry, now: datetime, *,
