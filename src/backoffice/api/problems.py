@@ -200,4 +200,4 @@ _DESCRIPTIONS = {400: "A malformed request", 401: "Not authenticated", 403: "Not
                  404: "No such thing the caller may see", 409: "Refused in the current state",
                  412: "The case changed since it was read (If-Match is stale)", 413: "Request body too large",
                  415: "A file of a kind not accepted", 429: "Too many requests; see Retry-After",
-                 422: "A field is invalid", 428: "If-Match is required", 503: "The database is unreachable"}
+                 422: "A field is invalid", 428: "If-Match is required", 503: "The database, the audit key or the checkpoint store is unavailable"}
