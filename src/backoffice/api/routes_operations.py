@@ -107,5 +107,6 @@ def ready(served: Served) -> Readiness | JSONResponse:
 @probes.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}},
                                                                    "description": "Prometheus text format"}})
 def metrics(served: Served) -> Response:
-    """Prometheus metrics: requests and latency, cases, queues, the outbox and dead letters."""
+    """Prometheus metrics: requests and latency, cases, queues, SLA breaches, the outbox, dead letters, steps in
+    doubt, and the age of the last audit checkpoint."""
     return Response(generate_latest(served.metrics.registry), media_type=CONTENT_TYPE_LATEST)
