@@ -96,4 +96,8 @@ def test_the_openapi_document_is_3_1_and_names_every_endpoint(served):
     document = app.openapi()
     assert document["openapi"].startswith("3.1")
     assert {"/v1/cases", "/v1/cases/{case_id}/transitions", "/v1/tasks/next", "/v1/dead-letters",
-            "/v1/audit/verify", "/health", "/ready", "/metrics"} <= set(document["paths"])
+            "/v1/audit/verify", "/health", "/ready", "/metrics", "/v1/steps/in-doubt",
+            "/v1/steps/{entry_id}/confirmation", "/v1/workflows/control-diff", "/v1/changes",
+            "/v1/workflows/{workflow}/changes/{version}/decision", "/v1/cases/{case_id}/evidence-pack",
+            "/v1/workflows/{workflow}/map", "/v1/workflows/{workflow}/map/report",
+            "/v1/workflows/{workflow}/conformance"} <= set(document["paths"])

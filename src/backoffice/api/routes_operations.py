@@ -48,7 +48,7 @@ def replay(entry_id: Annotated[int, Path(ge=1, le=MAX_ID)], served: Served, call
     return OutboxOut.of(served.engine.replay(entry_id, actor=caller.actor(), now=served.clock()))
 
 
-@router.get("/audit/verify", response_model=AuditVerifyOut, tags=["audit"], responses=documented(403))
+@router.get("/audit/verify", response_model=AuditVerifyOut, tags=["audit"], responses=documented(403, 503))
 def audit_verify(served: Served, caller: Caller) -> AuditVerifyOut:
     """Check the audit chain and name the first record altered (auditors and administrators)."""
     require(caller, READS_EVERYTHING, "verify the audit trail")
