@@ -31,8 +31,13 @@ CASE_MATRIX = {
     # Evidence packs are for auditors and administrators, even of one's own case.
     "export evidence pack": {"alice": 403, "dave": 403, "bea": 403, "hana": 403, "otto": 200, "ops": 403,
                              "root": 200, None: 401},
+    # Comments: whoever may see the case reads and adds them (as on the web app).
+    "read comments": {"alice": 200, "dave": 404, "bea": 200, "hana": 200, "otto": 200, "ops": 404, "root": 200,
+                      None: 401},
+    "add a comment": {"alice": 201, "dave": 404, "bea": 201, "hana": 201, "otto": 201, "ops": 404, "root": 201,
+                      None: 401},
 }
-READS_ONLY = ("show", "export evidence pack")
+READS_ONLY = ("show", "export evidence pack", "read comments")
 
 # On alice's case whose budget check is in doubt: endpoint -> person -> status.
 STEP_MATRIX = {
@@ -98,6 +103,10 @@ def call_on_case(api, endpoint: str, person: str | None, case: dict):
         return client.post(f"{path}/exceptions/resolve", json={})
     if endpoint == "export evidence pack":
         return client.get(f"{path}/evidence-pack")
+    if endpoint == "read comments":
+        return client.get(f"{path}/comments")
+    if endpoint == "add a comment":
+        return client.post(f"{path}/comments", json={"body": "a question about the quote"})
     raise AssertionError(endpoint)
 
 
