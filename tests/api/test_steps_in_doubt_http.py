@@ -51,7 +51,8 @@ def test_a_checker_confirms_the_step_happened_with_the_result_read_there_and_the
     again = automated.client("bea").post(f"/v1/steps/{entry_id}/confirmation", json={"happened": False})
     assert again.status_code == 409
     assert again.headers["content-type"] == "application/problem+json"
-    assert "not in doubt" in again.json()["detail"]
+    assert again.json()["detail"] == (f"outbox entry {entry_id} is done, not in doubt; expected a step listed by "
+                                      f"GET /v1/steps/in-doubt")
 
 
 def test_a_step_confirmed_not_done_runs_again_on_the_worker(automated):

@@ -104,6 +104,9 @@ def detail_of(error: BaseException) -> str:
     if isinstance(error, e.StaleVersion):
         return (f"case {error.case_id} is at version {error.actual}, not {error.expected}: someone changed it "
                 f"since you read it; expected If-Match: \"{error.actual}\" after reading the case again")
+    if isinstance(error, e.StepNotInDoubt):
+        return (f"outbox entry {error.entry_id} is {error.status}, not in doubt; expected a step listed by "
+                f"GET /v1/steps/in-doubt")
     return str(error)
 
 
