@@ -27,21 +27,38 @@ CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.cont
 MAX_EXAMPLES = 25
 
 
+def _audit_folder(folder, patch: pytest.MonkeyPatch) -> None:
+    patch.setenv("BACKOFFICE_AUDIT_KEY", str(folder / "audit" / "audit.key"))
+    patch.setenv("BACKOFFICE_CHECKPOINTS", str(folder / "audit" / "checkpoints"))
+
+
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory):
+def served_module(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("schemathesis")
     database = str(folder / "backoffice.db")
     store = SqlStore.open(database)
-    engine = Engine(store)
-    populate_directory(engine, T0)
-    engine.deploy(PURCHASE, actor=ADMIN, now=T0)
-    # Something for ids to find: a case waiting in prepare.
-    engine.start_case("purchase-approval", {"item": "desk", "amount": 300}, actor="alice", now=T0)
+    # The audit key and checkpoints of this module's database, in its folder (never the home directory):
+    # made here, before any test's own folder is set, and set again for each test (`served`).
+    with pytest.MonkeyPatch.context() as patch:
+        _audit_folder(folder, patch)
+        engine = Engine(store)
+        populate_directory(engine, T0)
+        engine.deploy(PURCHASE, actor=ADMIN, now=T0)
+        # Something for ids to find: a case waiting in prepare.
+        engine.start_case("purchase-approval", {"item": "desk", "amount": 300}, actor="alice", now=T0)
     app = create_app(ApiSettings(database=database, access_log=False, evidence_dir=str(folder / "evidence")),
                      clock=Clock(), engine=engine)
     tokens = {person: engine.create_token(person, actor=ADMIN, now=T0).secret for person in (ADMIN, "alice")}
-    yield app, tokens
+    yield app, tokens, folder
     store.close()
+
+
+@pytest.fixture
+def served(served_module, monkeypatch):
+    """The module's app and tokens, its audit key and checkpoints where the server looks for them."""
+    app, tokens, folder = served_module
+    _audit_folder(folder, monkeypatch)
+    return app, tokens
 
 
 def _operations(app):
@@ -96,4 +113,8 @@ def test_the_openapi_document_is_3_1_and_names_every_endpoint(served):
     document = app.openapi()
     assert document["openapi"].startswith("3.1")
     assert {"/v1/cases", "/v1/cases/{case_id}/transitions", "/v1/tasks/next", "/v1/dead-letters",
-            "/v1/audit/verify", "/health", "/ready", "/metrics"} <= set(document["paths"])
+            "/v1/audit/verify", "/health", "/ready", "/metrics", "/v1/steps/in-doubt",
+            "/v1/steps/{entry_id}/confirmation", "/v1/workflows/control-diff", "/v1/changes",
+            "/v1/workflows/{workflow}/changes/{version}/decision", "/v1/cases/{case_id}/evidence-pack",
+            "/v1/workflows/{workflow}/map", "/v1/workflows/{workflow}/map/report",
+            "/v1/workflows/{workflow}/conformance"} <= set(document["paths"])

@@ -3,7 +3,9 @@
 - acting as someone else: a body field, a query parameter or a header naming another person
   changes nothing; the token's holder acts;
 - skipping an approval: by a transition, by completing an approval task, by the requester;
-- forged, tampered, expired and revoked tokens, and the token of someone deactivated since.
+- forged, tampered, expired and revoked tokens, and the token of someone deactivated since;
+- settling a step in doubt without its role, approving one's own weakening change, taking an
+  evidence pack without being an auditor, a map report that could reach the API.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from datetime import timedelta
 
 import pytest
 
+from ..api import budget_check
+from ..api.governed import APPROVER, add_change_approver, deploy_weaker, version_text
 from ..api.live_server import ADMIN, PAYLOAD, move, start, to_approval
 
 IMPERSONATING_HEADERS = {"X-Actor": "hana", "X-User": "hana", "X-Remote-User": "hana", "Remote-User": "hana",
@@ -174,3 +178,90 @@ def test_nobody_takes_over_an_approvers_vote_by_reassigning_the_task(api):
                                                           "reassign": {"person": ADMIN}})
     assert bulk.json()["results"][0]["status"] == 409
     assert api.engine.task(vote_task["id"]).assignee == "hana"
+
+
+# --- steps in doubt, governed change, evidence packs ---
+
+
+def test_a_requester_cannot_settle_the_step_in_doubt_of_her_own_case(api, tmp_path):
+    budget_check.deploy(api, tmp_path)
+    case, entry_id = budget_check.step_in_doubt(api, "alice")
+    for attempt in ({"happened": True, "result": {"budget_line": "FAKE"}},
+                    {"happened": False, "then": "manual"}):
+        answer = api.client("alice").post(f"/v1/steps/{entry_id}/confirmation", json=attempt,
+                                          headers={**IMPERSONATING_HEADERS, "X-Actor": "bea", "X-Role": "buyer"},
+                                          params={"as": "bea", "role": "buyer"})
+        assert answer.status_code == 403, answer.text
+    # Naming the checker in the body is refused, not obeyed.
+    named = api.client("alice").post(f"/v1/steps/{entry_id}/confirmation",
+                                     json={"happened": True, "result": {"budget_line": "X"}, "confirmed_by": "bea"})
+    assert named.status_code == 422 and named.json()["errors"][0]["pointer"] == "/body/confirmed_by"
+    assert api.engine.outbox_entry(entry_id).status.value == "in_doubt"
+    assert api.engine.case(case["id"]).state == "check-budget"
+    assert "budget_line" not in api.engine.case(case["id"]).data
+
+
+def test_someone_elses_step_in_doubt_does_not_exist_for_a_requester(api, tmp_path):
+    budget_check.deploy(api, tmp_path)
+    _, entry_id = budget_check.step_in_doubt(api, "alice")
+    answer = api.client("dave").post(f"/v1/steps/{entry_id}/confirmation", json={"happened": False})
+    assert answer.status_code == 404
+    assert api.client("dave").get("/v1/steps/in-doubt").json()["items"] == []
+    assert api.engine.outbox_entry(entry_id).status.value == "in_doubt"
+
+
+def test_the_deployer_cannot_approve_his_own_weakening_change(api):
+    add_change_approver(api)
+    change = deploy_weaker(api, ADMIN)
+    path = "/v1/workflows/purchase-approval/changes/2/decision"
+    body = {"decision": "approve", "content_hash": change["content_hash"]}
+    own = api.client(ADMIN).post(path, json=body, headers={**IMPERSONATING_HEADERS, "X-Actor": APPROVER})
+    assert own.status_code == 403 and "second person" in own.json()["detail"]
+    named = api.client(ADMIN).post(path, json={**body, "approved_by": APPROVER})
+    assert named.status_code == 422 and named.json()["errors"][0]["pointer"] == "/body/approved_by"
+    assert api.engine.store.version("purchase-approval").version == 1
+    assert [c.status for c in api.engine.changes()] == ["pending"]
+
+
+def test_a_change_approver_cannot_approve_a_change_she_deployed_herself(api):
+    add_change_approver(api)
+    change = deploy_weaker(api, APPROVER)   # change approvers may deploy: never approve their own
+    answer = api.client(APPROVER).post("/v1/workflows/purchase-approval/changes/2/decision",
+                                       json={"decision": "approve", "content_hash": change["content_hash"]})
+    assert answer.status_code == 403, answer.text
+    assert api.engine.store.version("purchase-approval").version == 1
+
+
+def test_other_content_cannot_slip_in_under_a_reviewed_change(api):
+    add_change_approver(api)
+    reviewed = deploy_weaker(api, ADMIN)
+    other = version_text().replace("title: Purchase approval", "title: Purchase OK")
+    swapped = api.client(ADMIN).post("/v1/workflows", json={"definition": other})
+    assert swapped.status_code == 409 and reviewed["content_hash"][:12] in swapped.json()["detail"], swapped.text
+    approved = api.client(APPROVER).post("/v1/workflows/purchase-approval/changes/2/decision",
+                                         json={"decision": "approve", "content_hash": reviewed["content_hash"]})
+    assert approved.status_code == 200
+    assert api.engine.store.version("purchase-approval").content_hash == reviewed["content_hash"]
+
+
+def test_a_requester_cannot_fetch_an_evidence_pack_of_her_case_or_anothers(api):
+    mine = to_approval(api, "alice")
+    theirs = to_approval(api, "dave")
+    for case in (mine, theirs):
+        answer = api.client("alice").get(f"/v1/cases/{case['id']}/evidence-pack", headers=IMPERSONATING_HEADERS,
+                                         params={"as": "otto"})
+        assert answer.status_code == 403
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert "records" not in answer.text
+
+
+def test_the_map_report_cannot_reach_the_api_from_the_browser(api):
+    start(api, "alice")
+    answer = api.client("otto").get("/v1/workflows/purchase-approval/map/report")
+    policy = {part.split()[0]: part.split()[1:] for part in answer.headers["content-security-policy"].split("; ")}
+    assert policy["sandbox"] == ["allow-scripts"]           # an opaque origin: no cookies, no storage of ours
+    assert policy["connect-src"] == ["'none'"] and policy["form-action"] == ["'none'"]
+    assert policy["default-src"] == ["'none'"] and policy["frame-ancestors"] == ["'none'"]
+    # A workflow name that is a path or holds NUL reads no file: an unknown workflow, or refused input.
+    assert api.client("otto").get("/v1/workflows/..%2F..%2Fetc%2Fpasswd/map/report").status_code == 404
+    assert api.client("otto").get("/v1/workflows/purchase-approval%00/map/report").status_code == 422

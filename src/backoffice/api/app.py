@@ -18,8 +18,9 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from backoffice.api import (routes_cases, routes_directory, routes_evidence, routes_operations, routes_tasks,
-                            routes_webhooks, routes_workflows)
+from backoffice.api import (routes_cases, routes_changes, routes_comments, routes_directory, routes_evidence,
+                            routes_live_work, routes_operations, routes_steps, routes_tasks, routes_webhooks,
+                            routes_workflows)
 from backoffice.api.metrics import ApiMetrics
 from backoffice.api.observe import RequestContext, configure_logging
 from backoffice.api.principal import Authenticator
@@ -81,7 +82,11 @@ def create_app(settings: ApiSettings | None = None, *, authenticator: Authentica
     app.include_router(routes_operations.probes)
     app.include_router(routes_operations.router)
     app.include_router(routes_workflows.router)
+    app.include_router(routes_changes.router)
+    app.include_router(routes_live_work.router)
+    app.include_router(routes_steps.router)
     app.include_router(routes_cases.router)
+    app.include_router(routes_comments.router)
     app.include_router(routes_tasks.router)
     app.include_router(routes_evidence.router)
     app.include_router(routes_directory.router)

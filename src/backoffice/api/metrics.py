@@ -2,8 +2,10 @@
 
 Each app has its own registry (tests build many apps in one process). Request counters and
 latency histograms are this process's; the work figures (cases by workflow, version and
-whether they ended; open tasks and the oldest per queue; the outbox and its dead letters) are
-read from the database at each scrape, so every server process reports the same numbers.
+whether they ended; open tasks and the oldest per queue; cases past their SLA; the outbox, its
+lag, dead letters and steps in doubt) are read from the database at each scrape, with aggregate
+queries only, so every server process reports the same numbers. The age of the last signed audit
+checkpoint is read from the checkpoint store (a file), absent while there is none.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from backoffice.engine import Engine
-from backoffice.errors import BackofficeError
-from backoffice.store.operations_stats import operations_snapshot
+from backoffice.engine.audit_keys import AuditLocations
+from backoffice.engine.checkpoints import Checkpoint, CheckpointStore
+from backoffice.errors import BackofficeError, CheckpointStoreError
+from backoffice.store.operations_stats import late_cases, operations_snapshot
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -83,6 +87,30 @@ class WorkCollector(Collector):
         lag = (now - snapshot.oldest_pending_outbox).total_seconds() if snapshot.oldest_pending_outbox else 0.0
         yield GaugeMetricFamily("backoffice_outbox_lag_seconds", "Age of the oldest pending outbox entry.",
                                 value=max(0.0, lag))
+        yield GaugeMetricFamily("backoffice_steps_in_doubt", "Automated steps whose outcome nobody knows, waiting "
+                                                             "for a person to confirm.", value=snapshot.in_doubt)
+        breaches = GaugeMetricFamily("backoffice_sla_breaches", "Open cases past their resolution SLA (business "
+                                                                "time, pauses counted), by workflow.",
+                                     labels=["workflow"])
+        for workflow, count in sorted(late_cases(self.engine.store.engine, now=now).items()):
+            breaches.add_metric([workflow], count)
+        yield breaches
+        latest = self._latest_checkpoint()
+        yield GaugeMetricFamily("backoffice_audit_checkpoint_number", "Number of the last signed audit checkpoint "
+                                                                      "(0: none, or the store cannot be read).",
+                                value=latest.number if latest else 0)
+        if latest is not None:
+            # Absent while there is none: an alert on its absence or its size catches both.
+            yield GaugeMetricFamily("backoffice_audit_checkpoint_age_seconds", "Age of the last signed audit "
+                                                                               "checkpoint.",
+                                    value=max(0.0, (now - latest.at).total_seconds()))
+
+    def _latest_checkpoint(self) -> Checkpoint | None:
+        folder = AuditLocations.for_database(self.engine.store.url).checkpoints
+        try:
+            return CheckpointStore(folder).latest()
+        except CheckpointStoreError:
+            return None
 
     def _ended(self, workflow: str, version: int, state: str) -> bool:
         try:

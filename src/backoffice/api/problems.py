@@ -104,6 +104,9 @@ def detail_of(error: BaseException) -> str:
     if isinstance(error, e.StaleVersion):
         return (f"case {error.case_id} is at version {error.actual}, not {error.expected}: someone changed it "
                 f"since you read it; expected If-Match: \"{error.actual}\" after reading the case again")
+    if isinstance(error, e.StepNotInDoubt):
+        return (f"outbox entry {error.entry_id} is {error.status}, not in doubt; expected a step listed by "
+                f"GET /v1/steps/in-doubt")
     return str(error)
 
 
@@ -200,4 +203,4 @@ _DESCRIPTIONS = {400: "A malformed request", 401: "Not authenticated", 403: "Not
                  404: "No such thing the caller may see", 409: "Refused in the current state",
                  412: "The case changed since it was read (If-Match is stale)", 413: "Request body too large",
                  415: "A file of a kind not accepted", 429: "Too many requests; see Retry-After",
-                 422: "A field is invalid", 428: "If-Match is required", 503: "The database is unreachable"}
+                 422: "A field is invalid", 428: "If-Match is required", 503: "The database, the audit key or the checkpoint store is unavailable"}

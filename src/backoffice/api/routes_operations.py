@@ -1,4 +1,5 @@
-"""Operations over HTTP: who am I, dead letters, the audit trail, and the probes (/health, /ready, /metrics)."""
+"""Operations over HTTP: who am I, dead letters, the audit trail and evidence packs, and the probes (/health, /ready,
+/metrics)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from backoffice.api.schemas import AuditVerifyOut, Health, OutboxOut, OutboxPage
 from backoffice.api.services import MAX_ID, Served, decode_cursor, encode_cursor
 from backoffice.services.visibility import OPERATES, READS_EVERYTHING, require
 from backoffice.engine import verify
+from backoffice.engine.evidence_pack import export_pack, pack_text
 from backoffice.store.migrate import current_revision, head_revision
 
 router = APIRouter(prefix="/v1", responses=documented(400, 401, 413, 422))
@@ -46,7 +48,7 @@ def replay(entry_id: Annotated[int, Path(ge=1, le=MAX_ID)], served: Served, call
     return OutboxOut.of(served.engine.replay(entry_id, actor=caller.actor(), now=served.clock()))
 
 
-@router.get("/audit/verify", response_model=AuditVerifyOut, tags=["audit"], responses=documented(403))
+@router.get("/audit/verify", response_model=AuditVerifyOut, tags=["audit"], responses=documented(403, 503))
 def audit_verify(served: Served, caller: Caller) -> AuditVerifyOut:
     """Check the audit chain and name the first record altered (auditors and administrators)."""
     require(caller, READS_EVERYTHING, "verify the audit trail")
@@ -58,6 +60,24 @@ def audit_verify(served: Served, caller: Caller) -> AuditVerifyOut:
                           seq=first.seq if first else None, table=first.table if first else None,
                           key=first.key if first else None, field=first.field if first else None,
                           summary=str(report))
+
+
+@router.get("/cases/{case_id}/evidence-pack", tags=["audit"], response_class=Response,
+            responses={200: {"content": {"application/json": {"schema": {"type": "object"}}},
+                             "description": "The evidence pack, as a download (the file `backoffice audit export` "
+                                            "writes)"},
+                       **documented(403, 404, 409, 503)})
+def evidence_pack(case_id: Annotated[int, Path(ge=1, le=MAX_ID)], served: Served, caller: Caller) -> Response:
+    """Download a case's evidence pack: its audit records, rows and a signed checkpoint (auditors, administrators).
+
+    A checkpoint is signed first, as `backoffice audit export` does; a trail that does not
+    verify exports nothing (409, naming the first record at fault).
+    """
+    require(caller, READS_EVERYTHING, "export evidence packs")
+    served.engine.case(case_id)
+    pack = export_pack(served.engine.store, case_id, now=served.clock(), key=served.engine.audit_key)
+    return Response(pack_text(pack).encode("utf-8"), media_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="case-{case_id}-evidence-pack.json"'})
 
 
 @probes.get("/health", response_model=Health)
@@ -87,5 +107,6 @@ def ready(served: Served) -> Readiness | JSONResponse:
 @probes.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}},
                                                                    "description": "Prometheus text format"}})
 def metrics(served: Served) -> Response:
-    """Prometheus metrics: requests and latency, cases, queues, the outbox and dead letters."""
+    """Prometheus metrics: requests and latency, cases, queues, SLA breaches, the outbox, dead letters, steps in
+    doubt, and the age of the last audit checkpoint."""
     return Response(generate_latest(served.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,23 +1,18 @@
-"""Workflows over HTTP: deployed versions, deploy, manual mode, migrations, and the map of live work."""
+"""Workflows over HTTP: deployed versions, deploy, manual mode and migrations (the map of live work: routes_live_work)."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path as FilePath, PurePosixPath
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
+from backoffice.api.definition_upload import uploaded_definition
 from backoffice.api.principal import Caller
-from backoffice.api.problems import ApiError, documented
+from backoffice.api.problems import documented
 from backoffice.api.schemas import DeployOut, DeployRequest, Strict, VersionOut, WorkflowOut
 from backoffice.api.services import Served
-from backoffice.services.visibility import DEPLOYS, OPERATES, READS_EVERYTHING, require
-from backoffice.mapping.model import ProcessMap
-
-ANALYSES = (*READS_EVERYTHING, "analyst", "workflow-owner")
-"""Who may map live work: whoever reads everything, analysts and workflow owners."""
+from backoffice.services.visibility import DEPLOYS, OPERATES, require
 
 router = APIRouter(prefix="/v1", tags=["workflows"], responses=documented(400, 401, 413, 422))
 
@@ -48,14 +43,7 @@ def list_versions(workflow: WorkflowName, served: Served, caller: Caller) -> lis
 def deploy(body: DeployRequest, served: Served, caller: Caller, response: Response) -> DeployOut:
     """Deploy a definition (and the contract files it names) as an immutable version."""
     require(caller, DEPLOYS, "deploy workflow definitions")
-    with tempfile.TemporaryDirectory(prefix="backoffice-deploy-") as folder:
-        root = FilePath(folder)
-        for name, text in body.files.items():
-            target = root / _safe_relative(name)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        definition = root / "definition.yaml"
-        definition.write_text(body.definition, encoding="utf-8")
+    with uploaded_definition(body) as definition:
         deployed = served.engine.deploy(definition, actor=caller.actor(), now=served.clock())
     if deployed.pending:
         # A version that weakens a control waits for a second person (issue 8): accepted, not deployed.
@@ -115,28 +103,3 @@ def migrate(workflow: WorkflowName, body: MigrateRequest, served: Served, caller
     return MigrationOut(workflow=done.workflow, to_version=done.to_version, dry_run=done.dry_run,
                         moved=[case.id for case in done.moved],
                         left=[CaseLeftOut(case_id=left.case.id, reason=left.reason) for left in done.left])
-
-
-@router.get("/workflows/{workflow}/map", responses=documented(403, 404, 409),
-            response_model=ProcessMap)
-def live_map(workflow: WorkflowName, served: Served, caller: Caller) -> ProcessMap:
-    """Map the live work of a workflow from the engine's own events (the map's JSON; analysts, auditors)."""
-    require(caller, ANALYSES, "map live work")
-    served.engine.running(workflow)
-    from backoffice.mapping.analyze import analyze
-    from backoffice.store.event_log import read_engine_log
-    log = read_engine_log(served.engine.store, workflow=workflow)
-    if not len(log):
-        raise ApiError(409, f"workflow {workflow!r} has no events yet", pointer="/path/workflow",
-                       expected="a workflow with started cases", title="Nothing to map")
-    return analyze(log)
-
-
-def _safe_relative(name: str) -> PurePosixPath:
-    path = PurePosixPath(name)
-    if (not name or path.is_absolute() or ".." in path.parts or "\\" in name or "\x00" in name
-            or len(name) > 200 or path.name == "definition.yaml"):
-        raise ApiError(422, f"the file name {name[:80]!r} is not a plain relative name", pointer="/body/files",
-                       expected="a relative name such as contracts/invoice.yaml, as the definition names it",
-                       title="Invalid file name")
-    return path

@@ -122,13 +122,13 @@ def audit_export(
     db: Db = "backoffice.db",
 ) -> None:
     """Write a case's evidence pack: its records, rows and the signed checkpoint over them, checkable offline."""
-    from backoffice.engine.evidence_pack import export_pack
+    from backoffice.engine.evidence_pack import export_pack, pack_text
     with _store(db) as store:
         try:
             pack = export_pack(store, case_id, now=datetime.now(timezone.utc))
         except (TrailWentBack, AuditTrailBroken) as exc:
             _broken(str(exc))
-    text = json.dumps(pack, indent=1, ensure_ascii=False) + "\n"
+    text = pack_text(pack)
     temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     try:
         temporary.write_text(text, encoding="utf-8")

@@ -66,6 +66,11 @@ def export_pack(store: AuditSource, case_id: int, *, now: datetime, key: AuditKe
     }
 
 
+def pack_text(pack: Mapping[str, Any]) -> str:
+    """Return a pack as the file holds it: the same bytes from the command line and over HTTP."""
+    return json.dumps(pack, indent=1, ensure_ascii=False) + "\n"
+
+
 def _row_values(rows: Sequence[RowSeal]) -> list[tuple[RowSeal, dict[str, Any]]]:
     # The values as the digests saw them (times as canonical text): the same digest comes out of the pack.
     return [(row, json.loads(canonical_json(row.values))) for row in rows]

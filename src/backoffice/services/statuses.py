@@ -62,9 +62,21 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     e.EvidenceRefused: 415,
     e.TooManyRequests: 429,
     e.SignInRefused: 401,
+    e.StepNotInDoubt: 409,
+    e.NoResultForConfirmation: 422,
+    e.InputRefused: 422,
+    e.NoIdentity: 401,
+    e.DuplicateIdempotencyKey: 409,
+    # The trail is not as its checkpoints say: nothing is exported or signed over it, and the
+    # problem names the first record at fault (the state of the data refuses, not the request).
+    e.AuditTrailBroken: 409,
+    e.TrailWentBack: 409,
+    # The server's own audit key or checkpoint folder cannot be used: not the caller's mistake,
+    # and not a bug either; like an unreachable database, the server cannot serve it now.
+    e.AuditKeyError: 503,
+    e.CheckpointStoreError: 503,
     e.UserError: 400,
 }
-
 
 
 def status_of_error(error: BaseException) -> int:
