@@ -11,6 +11,7 @@ in magenta, with the move in its tooltip, and every deviation is listed beside t
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,7 +37,12 @@ from backoffice.store.sql_store import SqlStore
 
 DEVIATION_COLOUR = "#b0127a"
 """Magenta: apart from the map's blues (how often) and its oranges to reds (how long)."""
-MOVE_KINDS = (DeviationKind.DISALLOWED_TRANSITION, DeviationKind.SKIPPED_APPROVAL)
+_FONT_SIZE = re.compile(r"font-size:\s*(\d{1,2})px")
+PAGE_RULES = "".join(f"\n.process-map .font-size-{size} {{ font-size: {size}px; }}" for size in range(6, 25)) + f"""
+.process-map .edge.deviation path {{ stroke: {DEVIATION_COLOUR}; stroke-dasharray: 7 4; }}
+.process-map .edge.deviation polygon {{ fill: {DEVIATION_COLOUR}; stroke: none; }}"""
+"""What a page adds to the map's own style sheet: the classes that replace style attributes, and the
+deviation's look, stronger than a hot path's (a move not allowed matters more than a busy one)."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +151,7 @@ def mark_moves(svg: str, layout: MapLayout, moves: list[MarkedMove]) -> tuple[st
     style = style_element.text if style_element is not None else ""
     if style_element is not None:
         root.remove(style_element)
+    _inline_styles_as_classes(root)
     activity_of = {node.id: node.activity for node in layout.nodes}
     by_path: dict[tuple[str | None, str], list[MarkedMove]] = defaultdict(list)
     for move in moves:
@@ -169,3 +176,15 @@ def mark_moves(svg: str, layout: MapLayout, moves: list[MarkedMove]) -> tuple[st
                     f"\nNot allowed by the definition ({move.kind.label}): {move.source_state} → {move.target_state}, "
                     f"in {len(move.case_ids)} case{'s' if len(move.case_ids) != 1 else ''}" for move in by_path[path])
     return etree.tostring(root, encoding="unicode"), style or "", marked
+
+
+def _inline_styles_as_classes(root: etree._Element) -> None:
+    """Turn the renderer's style attributes (a smaller font for a long lane name) into classes that `PAGE_RULES` define.
+
+    A strict Content-Security-Policy ignores style attributes; classes in a served sheet are allowed.
+    """
+    for element in root.iter():
+        inline = element.attrib.pop("style", None) if isinstance(element.tag, str) else None
+        found = _FONT_SIZE.fullmatch(inline.strip().rstrip(";")) if inline else None
+        if found is not None:
+            element.set("class", f"{element.get('class', '')} font-size-{found.group(1)}".strip())
