@@ -28,8 +28,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import sqlalchemy as sa
+
 from backoffice.definitions import LIBRARY
 from backoffice.engine import Actor, Engine
+from backoffice.store.tables import events
 
 from ..directory_fixtures import seed
 
@@ -102,3 +105,12 @@ def seed_cases(engine: Engine, *, deployer: str = "lead") -> dict[str, int]:
     move(g, "triage", DESK, at(13, 9.5))
     engine.raise_exception(g, "needs_info", actor=DESK, now=at(13, 10.5))
     return ids
+
+
+def forge_move(store, case_id: int, *, activity: str, from_state: str, to_state: str, moment) -> None:
+    """Write a move the engine would refuse, as an import from another system or a hand edit of the table would."""
+    with store.engine.begin() as connection:
+        connection.execute(sa.insert(events).values(
+            case_id=case_id, activity=activity, timestamp=moment, resource="mallory", role="service-desk",
+            system="backoffice", lifecycle="complete", reason=None, workflow="service-request", version=1,
+            attributes={"from_state": from_state, "to_state": to_state, "case_version": 9}))

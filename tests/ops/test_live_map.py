@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from lxml import etree
 
 from backoffice.definitions.conformance import DeviationKind
 from backoffice.engine import Engine
 from backoffice.ops.live_map import DEVIATION_COLOUR, live_map
-from backoffice.store.tables import events
 
-from .seeded_cases import NOW, at, seed_cases
+from .seeded_cases import NOW, at, forge_move, seed_cases
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
-
-
-def forge_move(store, case_id: int, *, activity: str, from_state: str, to_state: str, moment) -> None:
-    """Write a move the engine would refuse, as an import from another system or a hand edit of the table would."""
-    with store.engine.begin() as connection:
-        connection.execute(sa.insert(events).values(
-            case_id=case_id, activity=activity, timestamp=moment, resource="mallory", role="service-desk",
-            system="backoffice", lifecycle="complete", reason=None, workflow="service-request", version=1,
-            attributes={"from_state": from_state, "to_state": to_state, "case_version": 9}))
 
 
 def test_the_live_map_draws_the_engine_events_with_a_forbidden_move_marked(store):

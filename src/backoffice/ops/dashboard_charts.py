@@ -96,7 +96,8 @@ def sla_charts(dashboard: Dashboard) -> list[ChartData]:
         categories=weeks, series=shares, value_label="% within SLA", value_format=_percent, value_max=100.0,
         extra=extra, reference=(target, f"target {target:.0f}%") if target else None)
     missed = ChartData(
-        key="sla-missed", title="SLA met and missed by week", kind=ChartKind.STACKED_COLUMNS,
+        key="sla-missed", title=f"{dashboard.sla[-1].clock.label} SLA met and missed by week",
+        kind=ChartKind.STACKED_COLUMNS,
         category_label="Week starting",
         description="Cases whose resolution clock stopped each week, met and missed (in red): "
                     + "; ".join(f"{w}: {a.met} met, {a.missed} missed" for w, a in

@@ -37,6 +37,8 @@ from backoffice.store.sql_store import SqlStore
 
 DEVIATION_COLOUR = "#b0127a"
 """Magenta: apart from the map's blues (how often) and its oranges to reds (how long)."""
+MIN_SCALE = 0.7
+"""The map's 12px step names drawn at 0.7 read at about 8px: smaller, and the page scrolls instead."""
 _FONT_SIZE = re.compile(r"font-size:\s*(\d{1,2})px")
 PAGE_RULES = "".join(f"\n.process-map .font-size-{size} {{ font-size: {size}px; }}" for size in range(6, 25)) + f"""
 .process-map .edge.deviation path {{ stroke: {DEVIATION_COLOUR}; stroke-dasharray: 7 4; }}
@@ -90,8 +92,11 @@ class LiveMap:
 
 
 def live_map(store: SqlStore, workflow: str, *, now: datetime, version: int | None = None,
-             since: datetime | None = None) -> LiveMap:
+             since: datetime | None = None, fit_width: float | None = None) -> LiveMap:
     """Map a workflow's live work (one version, or all; the cases started since a moment) and mark its deviations.
+
+    `fit_width` draws a wider map smaller to fit that width, down to MIN_SCALE (past it, the page scrolls):
+    a map seen whole at a glance beats a sharper one seen a piece at a time, until its names get too small.
 
     Raises:
         UnknownWorkflow: nothing is deployed under that name, or not that version.
@@ -106,7 +111,7 @@ def live_map(store: SqlStore, workflow: str, *, now: datetime, version: int | No
                               states=ENGINE_STATES)
     moves = [move for number in sorted(live.logs)
              for move in disallowed_moves(live.logs[number], live.definitions[number])]
-    svg, style, drawn = mark_moves(render_svg(process_map, layout), layout, moves)
+    svg, style, drawn = mark_moves(render_svg(process_map, layout), layout, moves, fit_width=fit_width)
     moves = [MarkedMove(**{**move.__dict__, "drawn": (move.source_activity, move.target_activity) in drawn})
              for move in moves]
     return LiveMap(workflow, version, since, now, svg, style, process_map.summary.cases, len(log), report, moves)
@@ -140,13 +145,20 @@ def disallowed_moves(log: EventLog, definition: Definition) -> list[MarkedMove]:
             for (source, target, before, activity), case_ids in found.items()]
 
 
-def mark_moves(svg: str, layout: MapLayout, moves: list[MarkedMove]) -> tuple[str, str, set[tuple[str | None, str]]]:
+def mark_moves(svg: str, layout: MapLayout, moves: list[MarkedMove], *, fit_width: float | None = None
+               ) -> tuple[str, str, set[tuple[str | None, str]]]:
     """Redraw the paths of the moves dashed in the deviation colour; return the SVG, its CSS, and the paths marked.
 
     The SVG's own style element is taken out and returned as text, for a page to serve as a
-    style sheet under a Content-Security-Policy that forbids inline styles.
+    style sheet under a Content-Security-Policy that forbids inline styles. With `fit_width`,
+    the SVG's drawn size shrinks to fit it (see `live_map`); its coordinates stay as laid out.
     """
     root = etree.fromstring(svg.encode())
+    width, height = float(root.get("width", "0")), float(root.get("height", "0"))
+    if fit_width is not None and width > fit_width:
+        scale = max(MIN_SCALE, fit_width / width)
+        root.set("width", f"{width * scale:.0f}")
+        root.set("height", f"{height * scale:.0f}")
     style_element = root.find(f"{{{SVG_NS}}}style")
     style = style_element.text if style_element is not None else ""
     if style_element is not None:

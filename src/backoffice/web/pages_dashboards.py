@@ -45,6 +45,8 @@ WEEK_CHOICES = (4, 8, 12, 26, 52)
 DEFAULT_WEEKS = 12
 LIVE_MAP_DEFAULT_WEEKS = 4
 """The live map reads whole event histories into memory: by default the cases of the last four weeks."""
+MAP_WIDTH = 1120.0
+"""The page's content width (app.css: main is 72rem, less its padding): a map wider is drawn smaller to fit."""
 _VERSION = re.compile(r"^[1-9][0-9]{0,8}$")
 
 
@@ -143,7 +145,7 @@ def live_map_page(request: Request, user: CurrentUser, web: Web, workflow: Query
     live = None
     if chosen.workflow is not None:
         live = live_map(web.engine.store, chosen.workflow, version=chosen.version, now=chosen.now,
-                        since=chosen.window.start)
+                        since=chosen.window.start, fit_width=MAP_WIDTH)
     return render(request, "live_map.html", {
         "filter": chosen, "live": live, "svg": Markup(live.svg) if live and live.svg else None,
         "deviation_colour": DEVIATION_COLOUR})
