@@ -99,3 +99,27 @@ def test_the_live_map_of_a_window_with_no_case_says_so(desk):
     site, _ = desk
     html = site.client(LEAD).get("/live-map?workflow=purchase-approval").text
     assert "No case of purchase-approval started in the" in html
+
+
+def test_the_figures_are_read_again_once_five_minutes_have_passed(desk):
+    from datetime import timedelta
+
+    from backoffice.engine import Actor
+    site, _ = desk
+    lead = site.client(LEAD)
+
+    def started_this_week() -> str:
+        answer = lead.get("/dashboards/throughput.csv?workflow=service-request&weeks=4")
+        rows = list(csv.reader(io.StringIO(answer.text)))
+        return rows[-1][1]
+
+    assert started_this_week() == "2"
+    site.engine.start_case("service-request", {"summary": "New", "description": "-", "category": "it",
+                                               "urgency": "low", "requester_email": "ann@example.com"},
+                           actor=Actor("ann"), now=site.clock.now)
+    site.clock.advance(minutes=4)
+    assert started_this_week() == "2"  # the figures of four minutes ago, as the page said
+    assert "up to 2024-03-20 12:00 UTC" in lead.get("/dashboards?workflow=service-request&weeks=4").text
+    site.clock.advance(minutes=1)
+    assert started_this_week() == "3"
+    assert "up to 2024-03-20 12:05 UTC" in lead.get("/dashboards?workflow=service-request&weeks=4").text

@@ -92,6 +92,13 @@ def time_in_state(connection: sa.Connection, scope: Scope) -> list[StateTime]:
              .where(moves.c.left.is_not(None), moves.c.left <= scope.window.now,
                     moves.c.state.not_in(scope.end_states))
              .cte("stays"))
+    if dialect == "postgresql":
+        # An ordered-set aggregate sorts each state's stays once; percentile_disc is the nearest rank.
+        rows = connection.execute(sa.select(
+            stays.c.state, sa.func.count(),
+            sa.func.percentile_disc(0.5).within_group(stays.c.seconds),
+            sa.func.percentile_disc(0.9).within_group(stays.c.seconds)).group_by(stays.c.state)).all()
+        return _in_state_order(scope, rows)
     ranked = sa.select(
         stays.c.state, stays.c.seconds,
         sa.func.row_number().over(partition_by=stays.c.state, order_by=stays.c.seconds).label("rank"),
@@ -103,6 +110,10 @@ def time_in_state(connection: sa.Connection, scope: Scope) -> list[StateTime]:
         sa.func.max(sa.case((ranked.c.rank == median_rank, ranked.c.seconds))),
         sa.func.max(sa.case((ranked.c.rank == p90_rank, ranked.c.seconds))))
         .group_by(ranked.c.state)).all()
+    return _in_state_order(scope, rows)
+
+
+def _in_state_order(scope: Scope, rows: list) -> list[StateTime]:
     order = {state: k for k, state in enumerate(scope.state_order())}
     # Whole seconds: SQLite's julianday leaves a few microseconds of float noise on every duration.
     found = [StateTime(state, int(n), float(round(median)), float(round(p90))) for state, n, median, p90 in rows]

@@ -20,6 +20,7 @@ deviations are a table beside it. Whoever wants the full report runs `backoffice
 from __future__ import annotations
 
 import re
+import weakref
 from datetime import datetime
 from typing import Annotated
 
@@ -31,6 +32,7 @@ from backoffice.errors import BadOption, UnknownWorkflow
 from backoffice.mapping.svg import STYLE as MAP_STYLE
 from backoffice.ops.chart_svg import render_chart
 from backoffice.ops.dashboard import read_dashboard
+from backoffice.ops.dashboard_cache import RecentReads
 from backoffice.ops.dashboard_charts import dashboard_charts
 from backoffice.ops.live_map import DEVIATION_COLOUR, PAGE_RULES, live_map
 from backoffice.ops.scope import Scope, Window
@@ -96,12 +98,23 @@ def _weeks(text: str | None, default: int) -> int:
 QueryText = Annotated[str | None, Query(max_length=200)]
 
 
+# Per engine (one per app): tests and processes with other databases never share figures.
+_RECENT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _dashboard(web, chosen: Filter):
+    """Return the scope's dashboard, as read within the last few minutes (see ops/dashboard_cache.py)."""
     store = web.engine.store
-    scope = Scope.of(store, chosen.workflow, chosen.window, version=chosen.version)
-    # One read transaction: the figures agree with each other.
-    with store.engine.connect() as connection, connection.begin():
-        return read_dashboard(connection, scope)
+
+    def read():
+        scope = Scope.of(store, chosen.workflow, chosen.window, version=chosen.version)
+        # One read transaction: the figures agree with each other.
+        with store.engine.connect() as connection, connection.begin():
+            return read_dashboard(connection, scope)
+
+    recent = _RECENT.setdefault(web.engine, RecentReads())
+    dashboard, _ = recent.get((chosen.workflow, chosen.version, chosen.weeks), chosen.now, read)
+    return dashboard
 
 
 @router.get("/dashboards")
@@ -109,11 +122,13 @@ def dashboards(request: Request, user: CurrentUser, web: Web, workflow: QueryTex
                weeks: QueryText = None):
     require_dashboards(user)
     chosen = Filter(web, workflow, version, weeks, default_weeks=DEFAULT_WEEKS)
-    charts = []
+    charts, window = [], None
     if chosen.workflow is not None:
-        for chart in dashboard_charts(_dashboard(web, chosen)):
+        dashboard = _dashboard(web, chosen)
+        window = dashboard.scope.window
+        for chart in dashboard_charts(dashboard):
             charts.append({"data": chart, "svg": Markup(render_chart(chart, chart_id=f"chart-{chart.key}"))})
-    return render(request, "dashboards.html", {"filter": chosen, "charts": charts})
+    return render(request, "dashboards.html", {"filter": chosen, "charts": charts, "window": window})
 
 
 @router.get("/dashboards/{key}.csv")
@@ -123,11 +138,14 @@ def dashboard_csv(key: str, request: Request, user: CurrentUser, web: Web, workf
     chosen = Filter(web, workflow, version, weeks, default_weeks=DEFAULT_WEEKS)
     if chosen.workflow is None:
         raise UnknownWorkflow("(none)", [])
-    charts = {chart.key: chart for chart in dashboard_charts(_dashboard(web, chosen))}
+    dashboard = _dashboard(web, chosen)
+    charts = {chart.key: chart for chart in dashboard_charts(dashboard)}
     if key not in charts:
         raise BadOption("chart", key, f"one of {', '.join(charts)}")
+    # The figures the page showed (the same recent read), named for the moment they were read.
+    read_at = dashboard.scope.window.now
     name = f"{key}-{chosen.workflow}" + (f"-v{chosen.version}" if chosen.version else "") + \
-        f"-{chosen.now:%Y-%m-%d}-{chosen.weeks}w.csv"
+        f"-{read_at:%Y-%m-%d}-{chosen.weeks}w.csv"
     return Response(charts[key].csv(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{_file_name(name)}"'})
 
