@@ -162,8 +162,12 @@ def live_map_page(request: Request, user: CurrentUser, web: Web, workflow: Query
     chosen = Filter(web, workflow, version, weeks, default_weeks=LIVE_MAP_DEFAULT_WEEKS)
     live = None
     if chosen.workflow is not None:
-        live = live_map(web.engine.store, chosen.workflow, version=chosen.version, now=chosen.now,
-                        since=chosen.window.start, fit_width=MAP_WIDTH)
+        def read():
+            return live_map(web.engine.store, chosen.workflow, version=chosen.version, now=chosen.now,
+                            since=chosen.window.start, fit_width=MAP_WIDTH)
+        # The map reads whole case histories into memory: read again after five minutes, as the dashboards are.
+        recent = _RECENT.setdefault(web.engine, RecentReads())
+        live, _ = recent.get(("live-map", chosen.workflow, chosen.version, chosen.weeks), chosen.now, read)
     return render(request, "live_map.html", {
         "filter": chosen, "live": live, "svg": Markup(live.svg) if live and live.svg else None,
         "deviation_colour": DEVIATION_COLOUR})
