@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 
@@ -59,6 +59,8 @@ class ChartData:
         value_max: the top of the value axis when it is fixed (100 for a percentage); else from the values.
         reference: a value drawn as a dashed line across the chart (a target), with its label.
         note: a sentence shown under the chart (what was left out of the drawing, say).
+        drawn_rows, drawn_series: how many categories (bars) and series (lines) the drawing shows, the
+            first ones; None: all. The table and the CSV always hold every one.
     """
 
     key: str
@@ -74,6 +76,15 @@ class ChartData:
     value_max: float | None = None
     reference: tuple[float, str] | None = None
     note: str | None = None
+    drawn_rows: int | None = None
+    drawn_series: int | None = None
+
+    def drawn(self) -> ChartData:
+        """Return the chart as it is drawn: its first `drawn_rows` categories and `drawn_series` series."""
+        rows, series = self.drawn_rows, self.drawn_series
+        return replace(self, categories=self.categories[:rows],
+                       series=[Series(s.name, s.values[:rows], s.tone) for s in self.series[:series]],
+                       drawn_rows=None, drawn_series=None)
 
     @property
     def empty(self) -> bool:

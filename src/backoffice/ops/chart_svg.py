@@ -57,6 +57,7 @@ def render_chart(chart: ChartData, *, chart_id: str | None = None) -> str:
             unique within the page that shows it.
     """
     prefix = chart_id or f"chart-{chart.key}"
+    chart = chart.drawn()
     root = etree.Element(f"{{{SVG_NS}}}svg", nsmap={None: SVG_NS}, attrib={
         "class": f"chart chart-{chart.kind.value}", "role": "img", "aria-labelledby": f"{prefix}-title {prefix}-desc",
         "font-family": FONT, "fill": INK})

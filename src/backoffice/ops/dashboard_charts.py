@@ -36,9 +36,9 @@ def _percent(value: float) -> str:
     return f"{value:.0f}%"
 
 
-def _trimmed(categories: list[str], total: int, noun: str) -> str | None:
-    return f"The chart shows the {len(categories)} with the most {noun} of {total}; the table lists all." \
-        if total > len(categories) else None
+def _trimmed(categories: list[str], what: str, most: str) -> str | None:
+    return f"The chart shows the {MAX_ROWS} {what} with the most {most} of {len(categories)}; the table lists all." \
+        if len(categories) > MAX_ROWS else None
 
 
 def backlog_chart(dashboard: Dashboard) -> ChartData:
@@ -53,9 +53,9 @@ def backlog_chart(dashboard: Dashboard) -> ChartData:
         key="backlog", title="Backlog by queue and state", kind=ChartKind.STACKED_BARS, category_label="Queue",
         description=(f"{backlog.total:,} open cases in {len(queues)} queues" + (f": {by_state}." if by_state else "."))
         if backlog.total else "No open cases.",
-        categories=queues[:MAX_ROWS], series=[Series(s.name, s.values[:MAX_ROWS]) for s in series],
-        value_label="open cases", value_format=_count, note=_trimmed(queues[:MAX_ROWS], len(queues), "open cases"),
-        extra=[Series("Total", [float(sum(s.values[k] for s in series)) for k in range(min(len(queues), MAX_ROWS))])]
+        categories=queues, series=series, drawn_rows=MAX_ROWS,
+        value_label="open cases", value_format=_count, note=_trimmed(queues, "queues", "open cases"),
+        extra=[Series("Total", [float(sum(s.values[k] for s in series)) for k in range(len(queues))])]
         if len(series) > 1 else [])
 
 
@@ -153,7 +153,6 @@ def time_in_state_chart(dashboard: Dashboard) -> ChartData:
 
 def exceptions_chart(dashboard: Dashboard) -> ChartData:
     trends = dashboard.exceptions
-    drawn = trends[:MAX_REASONS]
     weeks = week_labels(dashboard.scope.window.weeks)
     return ChartData(
         key="exceptions", title="Exceptions by reason, week by week", kind=ChartKind.LINES,
@@ -162,7 +161,7 @@ def exceptions_chart(dashboard: Dashboard) -> ChartData:
                      + "; ".join(f"{t.reason} {t.raised:,} raised, {t.open_now:,} open now" for t in trends) + ".")
         if trends else "No exception raised in the window, and none open.",
         categories=weeks, value_label="exceptions raised", value_format=_count,
-        series=[Series(t.reason, [float(v) for v in t.weekly]) for t in drawn],
+        series=[Series(t.reason, [float(v) for v in t.weekly]) for t in trends], drawn_series=MAX_REASONS,
         note=f"The chart draws the {MAX_REASONS} most raised of {len(trends)} reasons; the table lists all."
         if len(trends) > MAX_REASONS else None)
 
@@ -174,14 +173,14 @@ def exceptions_open_chart(dashboard: Dashboard) -> ChartData:
         description=("Exceptions by reason code: " + "; ".join(f"{t.reason} {t.raised:,} raised in the window, "
                                                                f"{t.open_now:,} open now" for t in trends) + ".")
         if trends else "No exception raised in the window, and none open.",
-        categories=[t.reason for t in trends], value_label="exceptions", value_format=_count,
+        categories=[t.reason for t in trends], drawn_rows=MAX_ROWS, note=_trimmed(trends, "reasons", "exceptions"),
+        value_label="exceptions", value_format=_count,
         series=[Series("Raised in the window", [float(t.raised) for t in trends]),
                 Series("Open now", [float(t.open_now) for t in trends])])
 
 
 def work_in_progress_chart(dashboard: Dashboard) -> ChartData:
     loads = dashboard.work_in_progress
-    shown = loads[:MAX_ROWS]
     overdue = sum(p.overdue for p in loads)
     return ChartData(
         key="work-in-progress", title="Work in progress per person", kind=ChartKind.STACKED_BARS,
@@ -189,11 +188,11 @@ def work_in_progress_chart(dashboard: Dashboard) -> ChartData:
         description=(f"Open tasks {len(loads):,} people hold (claimed or assigned to them): "
                      f"{sum(p.tasks for p in loads):,} tasks, {overdue:,} past due (in red).") if loads
         else "Nobody holds an open task.",
-        categories=_person_labels(shown),
+        categories=_person_labels(loads), drawn_rows=MAX_ROWS,
         value_label="open tasks", value_format=_count,
-        series=[Series("On time", [float(p.on_time) for p in shown], Tone.MAIN),
-                Series("Past due", [float(p.overdue) for p in shown], Tone.BREACH)],
-        note=_trimmed(shown, len(loads), "open tasks"))
+        series=[Series("On time", [float(p.on_time) for p in loads], Tone.MAIN),
+                Series("Past due", [float(p.overdue) for p in loads], Tone.BREACH)],
+        note=_trimmed(loads, "people", "open tasks"))
 
 
 def _person_labels(loads: list[PersonLoad]) -> list[str]:
