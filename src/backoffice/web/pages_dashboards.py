@@ -23,6 +23,7 @@ import re
 import weakref
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -31,13 +32,13 @@ from markupsafe import Markup
 from backoffice.errors import BadOption, UnknownWorkflow
 from backoffice.mapping.svg import STYLE as MAP_STYLE
 from backoffice.ops.chart_svg import render_chart
-from backoffice.ops.dashboard import read_dashboard
+from backoffice.ops.dashboard import Dashboard, read_dashboard
 from backoffice.ops.dashboard_cache import RecentReads
 from backoffice.ops.dashboard_charts import dashboard_charts
 from backoffice.ops.live_map import DEVIATION_COLOUR, PAGE_RULES, live_map
 from backoffice.ops.scope import Scope, Window
 from backoffice.services.dashboard_access import require_dashboards
-from backoffice.web.context import Web
+from backoffice.web.context import Web, WebServices
 from backoffice.web.render import render
 from backoffice.web.sessions import CurrentUser
 
@@ -55,7 +56,8 @@ _VERSION = re.compile(r"^[1-9][0-9]{0,8}$")
 class Filter:
     """The workflow, version and weeks a page was asked for, checked against what is deployed."""
 
-    def __init__(self, web, workflow: str | None, version: str | None, weeks: str | None, *, default_weeks: int):
+    def __init__(self, web: WebServices, workflow: str | None, version: str | None, weeks: str | None, *,
+                 default_weeks: int) -> None:
         versions = web.engine.versions()
         self.workflows = sorted({v.workflow for v in versions})
         self.workflow = workflow or (self.workflows[0] if self.workflows else None)
@@ -72,7 +74,6 @@ class Filter:
 
     def query(self) -> str:
         """Return the filter as a query string, for links that keep it."""
-        from urllib.parse import urlencode
         values = {"workflow": self.workflow or "", "weeks": str(self.weeks)}
         if self.version is not None:
             values["version"] = str(self.version)
@@ -102,7 +103,7 @@ QueryText = Annotated[str | None, Query(max_length=200)]
 _RECENT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _dashboard(web, chosen: Filter):
+def _dashboard(web: WebServices, chosen: Filter) -> Dashboard:
     """Return the scope's dashboard, as read within the last few minutes (see ops/dashboard_cache.py)."""
     store = web.engine.store
 
