@@ -102,8 +102,6 @@ def test_the_live_map_of_a_window_with_no_case_says_so(desk):
 
 
 def test_the_figures_are_read_again_once_five_minutes_have_passed(desk):
-    from datetime import timedelta
-
     from backoffice.engine import Actor
     site, _ = desk
     lead = site.client(LEAD)

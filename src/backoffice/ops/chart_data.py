@@ -108,7 +108,7 @@ class ChartData:
         """Return the table as CSV text: raw numbers (no thousands separators), for a spreadsheet."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(self.header())
+        writer.writerow([_safe_cell(heading) for heading in self.header()])
         columns = [*self.series, *self.extra]
         for k, category in enumerate(self.categories):
             writer.writerow([_safe_cell(category), *("" if s.values[k] is None else _number(s.values[k])
