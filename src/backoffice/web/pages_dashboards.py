@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import weakref
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
@@ -31,6 +32,7 @@ from markupsafe import Markup
 
 from backoffice.errors import BadOption, UnknownWorkflow
 from backoffice.mapping.svg import STYLE as MAP_STYLE
+from backoffice.ops.chart_data import ChartData
 from backoffice.ops.chart_svg import render_chart
 from backoffice.ops.dashboard import Dashboard, read_dashboard
 from backoffice.ops.dashboard_cache import RecentReads
@@ -103,15 +105,28 @@ QueryText = Annotated[str | None, Query(max_length=200)]
 _RECENT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _dashboard(web: WebServices, chosen: Filter) -> Dashboard:
+@dataclass(frozen=True)
+class DrawnDashboard:
+    """A dashboard read, with its charts drawn: kept together, so a page served from it draws nothing again."""
+
+    dashboard: Dashboard
+    charts: list[tuple[ChartData, Markup]]
+
+    def chart(self, key: str) -> ChartData | None:
+        return next((data for data, _ in self.charts if data.key == key), None)
+
+
+def _dashboard(web: WebServices, chosen: Filter) -> DrawnDashboard:
     """Return the scope's dashboard, as read within the last few minutes (see ops/dashboard_cache.py)."""
     store = web.engine.store
 
-    def read():
+    def read() -> DrawnDashboard:
         scope = Scope.of(store, chosen.workflow, chosen.window, version=chosen.version)
         # One read transaction: the figures agree with each other.
         with store.engine.connect() as connection, connection.begin():
-            return read_dashboard(connection, scope)
+            dashboard = read_dashboard(connection, scope)
+        return DrawnDashboard(dashboard, [(chart, Markup(render_chart(chart, chart_id=f"chart-{chart.key}")))
+                                          for chart in dashboard_charts(dashboard)])
 
     recent = _RECENT.setdefault(web.engine, RecentReads())
     dashboard, _ = recent.get((chosen.workflow, chosen.version, chosen.weeks), chosen.now, read)
@@ -125,10 +140,9 @@ def dashboards(request: Request, user: CurrentUser, web: Web, workflow: QueryTex
     chosen = Filter(web, workflow, version, weeks, default_weeks=DEFAULT_WEEKS)
     charts, window = [], None
     if chosen.workflow is not None:
-        dashboard = _dashboard(web, chosen)
-        window = dashboard.scope.window
-        for chart in dashboard_charts(dashboard):
-            charts.append({"data": chart, "svg": Markup(render_chart(chart, chart_id=f"chart-{chart.key}"))})
+        drawn = _dashboard(web, chosen)
+        window = drawn.dashboard.scope.window
+        charts = [{"data": data, "svg": svg} for data, svg in drawn.charts]
     return render(request, "dashboards.html", {"filter": chosen, "charts": charts, "window": window})
 
 
@@ -139,15 +153,15 @@ def dashboard_csv(key: str, request: Request, user: CurrentUser, web: Web, workf
     chosen = Filter(web, workflow, version, weeks, default_weeks=DEFAULT_WEEKS)
     if chosen.workflow is None:
         raise UnknownWorkflow("(none)", [])
-    dashboard = _dashboard(web, chosen)
-    charts = {chart.key: chart for chart in dashboard_charts(dashboard)}
-    if key not in charts:
-        raise BadOption("chart", key, f"one of {', '.join(charts)}")
+    drawn = _dashboard(web, chosen)
+    chart = drawn.chart(key)
+    if chart is None:
+        raise BadOption("chart", key, f"one of {', '.join(data.key for data, _ in drawn.charts)}")
     # The figures the page showed (the same recent read), named for the moment they were read.
-    read_at = dashboard.scope.window.now
+    read_at = drawn.dashboard.scope.window.now
     name = f"{key}-{chosen.workflow}" + (f"-v{chosen.version}" if chosen.version else "") + \
         f"-{read_at:%Y-%m-%d}-{chosen.weeks}w.csv"
-    return Response(charts[key].csv(), media_type="text/csv; charset=utf-8",
+    return Response(chart.csv(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{_file_name(name)}"'})
 
 
