@@ -31,10 +31,11 @@ CASE_MATRIX = {
     # Evidence packs are for auditors and administrators, even of one's own case.
     "export evidence pack": {"alice": 403, "dave": 403, "bea": 403, "hana": 403, "otto": 200, "ops": 403,
                              "root": 200, None: 401},
-    # Comments: whoever may see the case reads and adds them (as on the web app).
+    # Comments: whoever may see the case reads them.
     "read comments": {"alice": 200, "dave": 404, "bea": 200, "hana": 200, "otto": 200, "ops": 404, "root": 200,
                       None: 401},
-    "add a comment": {"alice": 201, "dave": 404, "bea": 201, "hana": 201, "otto": 201, "ops": 404, "root": 201,
+    # Those who take part comment; an auditor reads and does not.
+    "add a comment": {"alice": 201, "dave": 404, "bea": 201, "hana": 201, "otto": 403, "ops": 404, "root": 201,
                       None: 401},
 }
 READS_ONLY = ("show", "export evidence pack", "read comments")

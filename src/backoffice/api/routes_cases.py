@@ -12,9 +12,9 @@ from fastapi import APIRouter, Body, Header, Path, Query, Response
 
 from backoffice.api.principal import Caller
 from backoffice.api.problems import ApiError, documented
-from backoffice.api.schemas import (CaseDetail, CaseOut, CasePage, EventOut, ExceptionOut, RaiseExceptionRequest,
-                                    ResolveExceptionRequest, SlaOut, TaskOut, TimerOut, TransitionRequest, VoteOut,
-                                    VoteRequest)
+from backoffice.api.schemas import (CaseDetail, CaseOut, CasePage, CommentOut, EventOut,
+                                    ExceptionOut, RaiseExceptionRequest, ResolveExceptionRequest, SlaOut, TaskOut,
+                                    TimerOut, TransitionRequest, VoteOut, VoteRequest)
 from backoffice.api.services import MAX_ID, Served, decode_cursor, encode_cursor, etag, expected_version
 from backoffice.engine import Case, EngineEvent
 from backoffice.engine.sla import resolution_due
@@ -104,7 +104,8 @@ def show_case(case_id: CaseId, served: Served, caller: Caller, response: Respons
                       tasks=[TaskOut.of(task) for task in tasks], votes=[VoteOut.of(vote) for vote in votes],
                       exceptions=exceptions_of(history), evidence=sorted(engine.store.evidence_names(case.id)),
                       sla=SlaOut(resolution_due_at=due, paused=paused.since is not None,
-                                 paused_seconds=paused.seconds), timers=timers)
+                                 paused_seconds=paused.seconds), timers=timers,
+                      comments=[CommentOut.of(comment) for comment in engine.comments(case.id)])
 
 
 @router.post("/cases/{case_id}/transitions", response_model=CaseOut,
@@ -146,9 +147,10 @@ def raise_exception(case_id: CaseId, body: RaiseExceptionRequest, served: Served
 @router.post("/cases/{case_id}/exceptions/resolve", response_model=CaseOut, responses=documented(403, 404, 409))
 def resolve_exception(case_id: CaseId, body: ResolveExceptionRequest, served: Served, caller: Caller,
                       response: Response) -> CaseOut:
-    """Resolve the case's open exception (the resolver only)."""
+    """Resolve the case's open exception (the resolver only), with the data it asked for when given."""
     served.visibility.case(caller, case_id)
-    case = served.engine.resolve_exception(case_id, actor=caller.actor(), now=served.clock(), note=body.note)
+    case = served.engine.resolve_exception(case_id, actor=caller.actor(), now=served.clock(), note=body.note,
+                                           data=body.data)
     _with_etag(response, case)
     return CaseOut.of(case)
 

@@ -223,6 +223,19 @@ class BusinessCalendar:
             day += timedelta(days=1)
         return total
 
+    def working_intervals(self, first: date, last: date) -> list[tuple[datetime, datetime]]:
+        """Return the working intervals (UTC start and end) of the days from first to last, in order.
+
+        For counting business time over many moments at once (a dashboard's SLA attainment):
+        the working seconds up to a moment are those of the intervals before it.
+        """
+        intervals: list[tuple[datetime, datetime]] = []
+        day = first
+        while day <= last:
+            intervals += self._intervals(day)
+            day += timedelta(days=1)
+        return intervals
+
     def _days_from(self, first: date) -> Iterator[date]:
         for offset in range(_MAX_DAYS_SCANNED):
             yield first + timedelta(days=offset)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from backoffice.events.schema import TIMESTAMP_TYPE, Column, EventLog, ORDER
 from backoffice.store.connect import create_engine, database_url, shown
 from backoffice.store.migrate import current_revision, migrate
 from backoffice.store.sql_store import SqlStore
-from backoffice.store.tables import events
+from backoffice.store.tables import cases as case_rows, events
 
 ENGINE_STATES = StateColumns(entered="to_state", acted_in=("from_state", "state"))
 """How the engine's events name states, by id: a move's to_state is the state entered, and its
@@ -43,12 +44,15 @@ _TEXT_COLUMNS = (Column.CASE_ID, Column.ACTIVITY, Column.RESOURCE, Column.ROLE, 
                  Column.REASON, "workflow")
 
 
-def read_engine_log(source: SqlStore | str | Path, *, workflow: str | None = None) -> EventLog:
+def read_engine_log(source: SqlStore | str | Path, *, workflow: str | None = None,
+                    started_since: datetime | None = None) -> EventLog:
     """Return the events the engine wrote (of one workflow, or all) as an EventLog.
 
     Args:
         source: an open store, or a database file path or URL (opened, read and closed here).
         workflow: keep the events of this workflow only.
+        started_since: keep the events of the cases that started at or after this moment (whole
+            cases, so none is cut in the middle); the database filters, so older work is never read.
 
     Raises:
         DatabaseUnavailable: the database cannot be opened.
@@ -58,6 +62,9 @@ def read_engine_log(source: SqlStore | str | Path, *, workflow: str | None = Non
         query = sa.select(events).order_by(events.c.id)
         if workflow is not None:
             query = query.where(events.c.workflow == workflow)
+        if started_since is not None:
+            started = sa.select(case_rows.c.id).where(case_rows.c.created_at >= started_since)
+            query = query.where(events.c.case_id.in_(started))
         columns: dict[str, list[Any]] = {name: [] for name in (*_TEXT_COLUMNS, Column.TIMESTAMP, "version", ORDER)}
         attributes: dict[str, list[Any]] = {}
         with store.engine.connect() as connection:
@@ -156,8 +163,11 @@ def open_existing(target: str | Path) -> SqlStore | None:
     return SqlStore(engine)
 
 
-def read_live_work(store: SqlStore, workflow: str, *, version: int | None = None) -> LiveWork:
+def read_live_work(store: SqlStore, workflow: str, *, version: int | None = None,
+                   started_since: datetime | None = None) -> LiveWork:
     """Read a workflow's engine events, split by the version each case runs on (or of one version only).
+
+    `started_since` keeps the cases that started at or after that moment (see `read_engine_log`).
 
     Raises:
         UnknownWorkflow: nothing is deployed under that name (the message lists what is), or
@@ -168,7 +178,7 @@ def read_live_work(store: SqlStore, workflow: str, *, version: int | None = None
         raise UnknownWorkflow(workflow, sorted({v.workflow for v in store.versions()}))
     if version is not None and version not in stored:
         raise UnknownWorkflow(workflow, sorted(stored), version)
-    log = read_engine_log(store, workflow=workflow)
+    log = read_engine_log(store, workflow=workflow, started_since=started_since)
     cases = log.table.column(Column.CASE_ID).to_pylist()
     versions = log.table.column("version").to_pylist()
     runs_on = _current_versions(cases, versions)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from backoffice.services.dashboard_access import DASHBOARD_ROLES
 from backoffice.services.principal import Principal
 
 
@@ -25,6 +26,8 @@ class NavItem:
 NAVIGATION: list[NavItem] = [
     NavItem("Start a request", "/requests/new"),
     NavItem("My requests", "/requests"),
+    NavItem("Dashboards", "/dashboards", roles=DASHBOARD_ROLES),
+    NavItem("Live map", "/live-map", roles=DASHBOARD_ROLES),
 ]
 
 

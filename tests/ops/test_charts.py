@@ -1,0 +1,157 @@
+"""Charts drawn on the server: labels that never overlap, values drawn to scale, colours that mean something."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, settings, strategies as st
+from lxml import etree
+
+from backoffice.mapping.text_width import ASCENT, LINE_HEIGHT, text_width
+from backoffice.ops.chart_data import ChartData, ChartKind, Series, Tone
+from backoffice.ops.chart_svg import PALETTE, TONES, nice_ticks, render_chart, series_colours
+from backoffice.ops.dashboard_charts import week_labels
+
+NS = {"svg": "http://www.w3.org/2000/svg"}
+WEEKS_52 = week_labels([datetime(2024, 1, 1, tzinfo=timezone.utc) + timedelta(weeks=k) for k in range(52)])
+
+
+def parse(svg: str) -> etree._Element:
+    return etree.fromstring(svg.encode())
+
+
+def label_boxes(root: etree._Element) -> list[tuple[str, float, float, float, float]]:
+    """Return (text, left, top, right, bottom) of every label, measured as the renderer measures."""
+    boxes = []
+    for text in root.iterfind(".//svg:text", NS):
+        size = float(text.get("font-size"))
+        width = text_width(text.text, size)
+        x, y = float(text.get("x")), float(text.get("y"))
+        left = {"start": x, "middle": x - width / 2, "end": x - width}[text.get("text-anchor")]
+        top = y - ASCENT * size
+        boxes.append((text.text, left, top, left + width, top + LINE_HEIGHT * size))
+    return boxes
+
+
+def overlaps(root: etree._Element) -> list[tuple[str, str]]:
+    found = []
+    for a, b in itertools.combinations(label_boxes(root), 2):
+        if a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]:
+            found.append((a[0], b[0]))
+    return found
+
+
+def chart(kind: ChartKind, categories: list[str], *series: Series, **options) -> ChartData:
+    return ChartData(key="test", title="A chart", description="What it shows.", kind=kind, category_label="Thing",
+                     categories=categories, series=list(series), value_label="cases", **options)
+
+
+def test_a_chart_names_itself_for_screen_readers():
+    root = parse(render_chart(chart(ChartKind.BARS, ["a"], Series("n", [1.0])), chart_id="c1"))
+    assert root.get("role") == "img" and root.get("aria-labelledby") == "c1-title c1-desc"
+    assert root.find("svg:title", NS).get("id") == "c1-title" and root.find("svg:title", NS).text == "A chart"
+    assert root.find("svg:desc", NS).get("id") == "c1-desc" and root.find("svg:desc", NS).text == "What it shows."
+    # No style element and no script: the chart shows the same under the app's Content-Security-Policy.
+    assert root.find(".//svg:style", NS) is None and root.find(".//svg:script", NS) is None
+
+
+def test_bars_are_drawn_to_scale_with_their_values():
+    root = parse(render_chart(chart(ChartKind.BARS, ["big", "small"], Series("n", [40.0, 10.0], Tone.MAIN))))
+    widths = [float(rect.get("width")) for rect in root.iterfind(".//svg:rect", NS)]
+    assert widths[0] == pytest.approx(4 * widths[1], rel=0.01)
+    labels = [box[0] for box in label_boxes(root)]
+    assert "40" in labels and "10" in labels and "cases" in labels
+
+
+def test_stacked_bars_end_at_their_total():
+    root = parse(render_chart(chart(ChartKind.STACKED_BARS, ["q"], Series("a", [3.0]), Series("b", [7.0]))))
+    first, second = [rect for rect in root.iterfind(".//svg:rect", NS) if rect.find("svg:title", NS) is not None]
+    assert float(second.get("x")) == pytest.approx(float(first.get("x")) + float(first.get("width")), abs=0.11)
+    assert float(second.get("width")) == pytest.approx(7 / 3 * float(first.get("width")), rel=0.01)
+    assert "10" in [box[0] for box in label_boxes(root)]
+
+
+def test_a_line_breaks_where_a_week_has_no_value():
+    root = parse(render_chart(chart(ChartKind.LINES, ["w1", "w2", "w3", "w4", "w5"],
+                                    Series("share", [50.0, 60.0, None, 80.0, 90.0]), value_max=100.0)))
+    lines = root.findall(".//svg:polyline", NS)
+    assert len(lines) == 2
+    ys = [[float(point.split(",")[1]) for point in line.get("points").split()] for line in lines]
+    assert ys[0][0] > ys[0][1] and ys[1][0] > ys[1][1]  # higher values are higher up
+    ticks = [box[0] for box in label_boxes(root)]
+    assert "100%" not in ticks and "100" in ticks  # no value_format given: plain numbers
+    assert len(root.findall(".//svg:circle", NS)) == 4 + 1  # a marker per point, and the legend's
+
+
+def test_week_labels_along_a_long_window_are_thinned_until_they_do_not_touch():
+    root = parse(render_chart(chart(ChartKind.LINES, WEEKS_52, Series("started", [float(k) for k in range(52)]))))
+    shown = [box[0] for box in label_boxes(root) if box[0] in WEEKS_52]
+    assert 4 <= len(shown) < 52 and shown[0] == WEEKS_52[0]
+    assert overlaps(root) == []
+
+
+def test_long_category_names_end_in_an_ellipsis_with_the_full_name_in_a_tooltip():
+    name = "Accounts payable exceptions for suppliers outside the European Union"
+    root = parse(render_chart(chart(ChartKind.BARS, [name, "short"], Series("n", [1.0, 2.0]))))
+    label = next(t for t in root.iterfind(".//svg:text", NS) if t.text.endswith("…"))
+    assert label.find("svg:title", NS).text == name
+    assert overlaps(root) == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(kind=st.sampled_from(list(ChartKind)),
+       categories=st.lists(st.text(st.characters(min_codepoint=32, max_codepoint=0x24F), min_size=1, max_size=60),
+                           min_size=1, max_size=20, unique=True),
+       series_count=st.integers(1, 5), scale=st.sampled_from([1, 7, 1000, 2_500_000]), data=st.data())
+def test_no_two_labels_overlap_whatever_the_names_and_values(kind, categories, series_count, scale, data):
+    series = [Series(f"series {k} " + "x" * data.draw(st.integers(0, 30)),
+                     [float(data.draw(st.integers(0, scale))) for _ in categories]) for k in range(series_count)]
+    assert overlaps(parse(render_chart(chart(kind, categories, *series)))) == []
+
+
+def test_red_means_breach_and_nothing_else():
+    peers = chart(ChartKind.STACKED_BARS, ["q"], *[Series(f"s{k}", [1.0]) for k in range(12)])
+    assert TONES[Tone.BREACH] not in series_colours(peers)
+    late = chart(ChartKind.STACKED_BARS, ["p"], Series("On time", [1.0], Tone.MAIN), Series("Late", [1.0], Tone.BREACH))
+    assert series_colours(late) == [TONES[Tone.MAIN], TONES[Tone.BREACH]]
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour[k:k + 2], 16) / 255 for k in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+@pytest.mark.parametrize("colour", [*PALETTE, *TONES.values()])
+def test_every_colour_stands_out_from_the_white_background(colour):
+    assert (1.05) / (_luminance(colour) + 0.05) >= 3.0  # WCAG 1.4.11: graphics at least 3:1
+
+
+def test_an_empty_chart_says_so():
+    root = parse(render_chart(chart(ChartKind.LINES, ["w1"], Series("n", [0.0]))))
+    assert [box[0] for box in label_boxes(root)] == ["Nothing to show in this window"]
+
+
+@pytest.mark.parametrize(("largest", "ticks"), [(0, [0, 1]), (3, [0, 1, 2, 3]), (7, [0, 2, 4, 6, 8]),
+                                                (95, [0, 20, 40, 60, 80, 100]), (1234, [0, 500, 1000, 1500])])
+def test_ticks_are_round_numbers_from_zero_past_the_largest(largest, ticks):
+    assert nice_ticks(largest) == ticks
+
+
+def test_the_table_and_the_csv_hold_the_drawn_numbers_and_the_extra_columns():
+    data = chart(ChartKind.LINES, ["4 Mar", "11 Mar"], Series("Share", [50.0, None]),
+                 extra=[Series("Met", [1.0, 0.0]), Series("Missed", [1.0, 0.0])], value_format=lambda v: f"{v:.0f}%")
+    assert data.header() == ["Thing", "Share", "Met", "Missed"]
+    assert data.rows() == [["4 Mar", "50%", "1", "1"], ["11 Mar", "", "0", "0"]]
+    assert list(csv.reader(io.StringIO(data.csv()))) == [["Thing", "Share", "Met", "Missed"],
+                                                         ["4 Mar", "50", "1", "1"], ["11 Mar", "", "0", "0"]]
+
+
+def test_a_category_that_reads_as_a_formula_stays_text_in_the_csv():
+    data = chart(ChartKind.BARS, ['=HYPERLINK("http://x")', "-1"], Series("n", [1.0, 2.0]))
+    rows = list(csv.reader(io.StringIO(data.csv())))
+    assert rows[1][0] == "'=HYPERLINK(\"http://x\")" and rows[2][0] == "'-1"
