@@ -14,6 +14,8 @@ grants; a role an actor merely claims counts for nothing):
   (a version that weakens a control, or of a workflow whose change rules ask for a second
   approver). Never the person who deployed it; when the definition lists `change.approvers`,
   the approver must also hold one of those roles.
+- `team-lead`: gives others' work to someone else (reassigns a task); so do the administrator and
+  an operator (see `queues.REASSIGNERS`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class PlatformRole(StrEnum):
     ADMINISTRATOR = "administrator"
     OPERATOR = "operator"
     CHANGE_APPROVER = "change-approver"
+    TEAM_LEAD = "team-lead"
 
 
 def require_role(actor: Actor, role: PlatformRole, *, what: str) -> None:
