@@ -198,6 +198,13 @@ class QueueOperations:
             return False
         return task.kind is not TaskKind.APPROVAL and task.status is TaskStatus.OPEN and self._leads(who)
 
+    def leads_work(self: Engine, actor: Actor | str, *, now: datetime) -> bool:
+        """Whether the actor holds a role that reassigns work anywhere (for a page to offer reassigning at all)."""
+        try:
+            return self._leads(self.identify(actor, workflow=None, now=utc(now)))
+        except IdentityError:
+            return False
+
     # --- inside ---
 
     @staticmethod

@@ -16,7 +16,7 @@ from backoffice.engine import Actor, Case, Engine
 from backoffice.engine.ports import Vote
 from backoffice.engine.tasks import Task, TaskKind
 from backoffice.engine.worklist import TaskFilter, Viewer
-from backoffice.errors import BackofficeError
+from backoffice.errors import BackofficeError, EvidenceMissing
 from backoffice.store.evidence_reads import AttachedEvidence, evidence_of
 
 
@@ -40,6 +40,14 @@ class InboxItem:
     votes: tuple[Vote, ...]
     approve_refusal: BackofficeError | None
     reject_refusal: BackofficeError | None
+
+    @property
+    def approve_blocked(self) -> bool:
+        """Whether the approval is refused whatever the voter attaches (only missing documents can be attached)."""
+        refused = self.approve_refusal
+        if refused is None:
+            return False
+        return not isinstance(refused, EvidenceMissing) or bool(refused.fields)
 
 
 def inbox(engine: Engine, viewer: Viewer, *, now: datetime, limit: int = 100) -> Sequence[InboxItem]:
