@@ -1,7 +1,7 @@
 """My work: indexes for a person's task searches, and saved (and shared) task filters.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0009
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,8 @@ from alembic import op
 from backoffice.store.tables import UtcDateTime
 
 revision = "0011"
-down_revision = "0008"
+# Given as 0008; chained after webcore's 0009 once merged here (one line of history, one head).
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
