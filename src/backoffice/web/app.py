@@ -32,6 +32,7 @@ from backoffice.services.statuses import status_of_error
 from backoffice.services.visibility import Visibility
 from backoffice.store.account_store import AccountStore
 from backoffice.web import pages_home, pages_sign_in
+from backoffice.web import pages_admin, pages_approvals, pages_board, pages_exceptions, pages_work
 from backoffice.web.context import WebServices
 from backoffice.web.render import render
 from backoffice.web.security import SecurityHeaders, check_csrf
@@ -46,6 +47,7 @@ SIGN_INS_PER_MINUTE = 20
 PAGES = [
     pages_sign_in,
     pages_home,
+    pages_work, pages_approvals, pages_exceptions, pages_board, pages_admin,
 ]
 
 

@@ -25,6 +25,11 @@ class NavItem:
 NAVIGATION: list[NavItem] = [
     NavItem("Start a request", "/requests/new"),
     NavItem("My requests", "/requests"),
+    NavItem("My work", "/work"),
+    NavItem("Approvals", "/approvals"),
+    NavItem("Exceptions", "/exceptions"),
+    NavItem("Board", "/board"),
+    NavItem("Administration", "/admin", roles=("administrator",)),
 ]
 
 
