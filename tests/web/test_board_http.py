@@ -15,7 +15,7 @@ def test_the_board_has_a_column_per_state_with_counts_and_ages(site):
     for state in ("new", "prepare", "approve", "ordered", "rejected"):
         assert f'data-state="{state}"' in page.text
     assert 'aria-label="1 cases">1</span>' in page.text and "Age 1d 6h" in page.text
-    assert "Approval: a case leaves only by its decision" in page.text
+    assert "A control: a case leaves only by its decision" in page.text
     assert "purchase-approval" in site.client("root").get("/board").text
 
 

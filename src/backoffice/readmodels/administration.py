@@ -113,7 +113,7 @@ def pending_changes(engine: Engine) -> Sequence[PendingChange]:
             lines.append(f"the change rules of {change.candidate.workflow} ask for a second approver")
         weakening = sum(bool(item.get("weakens")) for item in diff.get("changes", []))
         summary = (f"{change.candidate.workflow} version {change.candidate.version} against version "
-                   f"{diff.get('old_version')}: {weakening} change{'s' if weakening != 1 else ''} weaken a control"
+                   f"{diff.get('old_version')}: {weakening} change{'s weaken' if weakening != 1 else ' weakens'} a control"
                    if weakening else f"{change.candidate.workflow} version {change.candidate.version} waits for a "
                                      f"second approver")
         found.append(PendingChange(change=change, summary=summary, lines=tuple(lines)))
