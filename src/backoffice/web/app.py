@@ -31,7 +31,7 @@ from backoffice.services.settings import ServerSettings
 from backoffice.services.statuses import status_of_error
 from backoffice.services.visibility import Visibility
 from backoffice.store.account_store import AccountStore
-from backoffice.web import pages_home, pages_sign_in
+from backoffice.web import pages_case, pages_front_door, pages_home, pages_sign_in
 from backoffice.web import pages_admin, pages_approvals, pages_board, pages_exceptions, pages_work
 from backoffice.web.context import WebServices
 from backoffice.web.render import render
@@ -47,6 +47,8 @@ SIGN_INS_PER_MINUTE = 20
 PAGES = [
     pages_sign_in,
     pages_home,
+    pages_front_door,
+    pages_case,
     pages_work, pages_approvals, pages_exceptions, pages_board, pages_admin,
 ]
 
