@@ -3,6 +3,8 @@ the administration page for administrators only, its acts refused by the core to
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from backoffice.engine import Actor
 
 from ..api.live_server import ADMIN, T0
@@ -11,9 +13,9 @@ from .work_fixtures import weaker_purchase, with_service_requests
 
 
 def needs_info(engine, hours: float):
+    """A service request of alice's, triaged by dave, who asks her for information `hours` after T0."""
     case = engine.start_case("service-request", payload(), actor=Actor("alice"), now=T0)
     case = engine.transition(case.id, "triage", actor=Actor("dave"), expected_version=case.version, now=T0)
-    from datetime import timedelta
     return engine.raise_exception(case.id, "needs_info", actor=Actor("dave"), now=T0 + timedelta(hours=hours))
 
 
