@@ -78,3 +78,12 @@ def test_a_weakening_change_waits_and_is_approved_through_the_governance_core(sq
     approved = otto.post("/admin/changes/approve", data=site.form(otto, {**form, "note": "agreed"}))
     assert approved.status_code == 303
     assert [v.version for v in site.engine.versions("purchase-approval")] == [1, 2]
+
+
+def test_replaying_a_dead_letter_is_an_operators_act_decided_by_the_core(sqlite_site):
+    site = sqlite_site
+    root, ops = site.client(ADMIN), site.client("ops")
+    refused = root.post("/admin/dead-letters/1/replay", data=site.form(root))
+    assert refused.status_code == 403 and "operator" in refused.text
+    # The operator passes the role check; there is no such entry to replay.
+    assert ops.post("/admin/dead-letters/1/replay", data=site.form(ops)).status_code == 404
