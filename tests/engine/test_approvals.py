@@ -121,3 +121,27 @@ def test_voting_outside_an_approval_is_refused(purchase):
     case = purchase.start_case("purchase-approval", {"item": "pen", "amount": 2}, actor=REQUESTER, now=T0)
     with pytest.raises(NoApprovalHere, match="which is no approval"):
         purchase.approve(case.id, actor=HANA, now=T0)
+
+
+def test_the_refusal_shown_before_a_vote_is_the_one_the_vote_gets(purchase):
+    """vote_refusal runs approve's own checks: for each voter, the same refusal (or none), and nothing written."""
+    case = submitted(purchase, prepared_by=Actor("hana", "buyer"), quote=False)
+    voters = {"requester": REQUESTER, "preparer": HANA, "approver": IVAN, "stranger": BUYER}
+    before = purchase.history(case.id)
+    for name, voter in voters.items():
+        shown = purchase.vote_refusal(case.id, actor=voter, now=later(1))
+        try:
+            purchase.approve(case.id, actor=voter, now=later(1))
+        except Exception as refused:  # noqa: BLE001 - the refusal, whatever it is, must be the one shown
+            assert shown is not None, name
+            assert (type(shown), str(shown)) == (type(refused), str(refused)), name
+        else:
+            pytest.fail(f"the {name}'s vote was cast without the quote attached")
+    assert isinstance(purchase.vote_refusal(case.id, actor=HANA, now=later(1)), SeparationOfDuties)
+    assert isinstance(purchase.vote_refusal(case.id, actor=IVAN, now=later(1)), EvidenceMissing)
+    assert purchase.history(case.id) == before
+    purchase.attach_evidence(case.id, "quote", actor=BUYER, now=later(1))
+    assert isinstance(purchase.vote_refusal(case.id, actor=BUYER, now=later(1)), NotAnApprover)
+    assert purchase.vote_refusal(case.id, actor=IVAN, now=later(2)) is None
+    assert purchase.approve(case.id, actor=IVAN, now=later(2)).state == "approve"
+    assert isinstance(purchase.vote_refusal(case.id, actor=IVAN, now=later(2)), NotAnApprover)

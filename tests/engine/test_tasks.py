@@ -17,7 +17,8 @@ import sqlalchemy as sa
 
 from backoffice.engine import Actor, Engine
 from backoffice.engine.tasks import TaskKind, TaskStatus
-from backoffice.errors import NotEligibleForTask, TaskAlreadyClaimed, TaskClosed, TaskNotClaimed, UnknownTask
+from backoffice.errors import (NotEligibleForTask, RoleNotHeld, RoleRequired, TaskAlreadyClaimed, TaskClosed,
+                               TaskNotClaimed, UnknownTask)
 from backoffice.store.tables import events
 
 from ..directory_fixtures import seed
@@ -88,12 +89,28 @@ def test_release_and_reassign_drop_the_claim(deployed):
     with pytest.raises(TaskNotClaimed):
         deployed.release(task.id, actor=DORA, now=later(1))
     assert deployed.release(task.id, actor=BOB, now=later(1)).claimed_by is None
-    moved = deployed.reassign(task.id, actor=Actor("lead", "service-desk-lead"), now=later(1), person="dora")
+    seed(deployed, {"lead": ["team-lead"]})
+    moved = deployed.reassign(task.id, actor=Actor("lead", "team-lead"), now=later(1), person="dora")
     assert (moved.assignee, moved.claimed_by) == ("dora", None)
     with pytest.raises(NotEligibleForTask, match="is for person dora"):
         deployed.claim(task.id, actor=BOB, now=later(1))
     with pytest.raises(UnknownTask, match="no task 999"):
         deployed.claim(999, actor=BOB, now=later(1))
+
+
+def test_only_a_lead_reassigns_a_task_whichever_interface_asks(deployed):
+    """The rule lives in the engine: a desk worker holding the task's own role is refused, a team lead is not."""
+    task = deployed.tasks(case_id=triaged(deployed).id)[0]
+    with pytest.raises(RoleRequired, match="bob may not reassign the tasks of service-request.*team-lead"):
+        deployed.reassign(task.id, actor=DESK, now=later(1), person="bob")
+    assert deployed.task(task.id).assignee is None
+    assert not deployed.may_reassign(task.id, actor=DESK, now=later(1))
+    seed(deployed, {"lead": ["team-lead"]})
+    assert deployed.may_reassign(task.id, actor=Actor("lead"), now=later(1))
+    # A role merely claimed counts for nothing: the directory does not grant bob team-lead.
+    with pytest.raises(RoleNotHeld):
+        deployed.reassign(task.id, actor=Actor("bob", "team-lead"), now=later(1), person="bob")
+    assert deployed.reassign(task.id, actor=Actor("lead"), now=later(1), queue="service-desk").queue == "service-desk"
 
 
 def test_a_transition_by_hand_cancels_the_open_task_of_the_state_left(deployed):

@@ -170,8 +170,9 @@ def test_nobody_takes_over_an_approvers_vote_by_reassigning_the_task(api):
     case = to_approval(api)
     vote_task = next(t for t in api.client(ADMIN).get("/v1/tasks", params={"assignee": "hana"}).json()["items"]
                      if t["case_id"] == case["id"])
+    # Alice may not see hana's task at all: it is answered as absent before the engine's reassign rule.
     assert api.client("alice").post(f"/v1/tasks/{vote_task['id']}/reassign",
-                                    json={"person": "alice"}).status_code == 403
+                                    json={"person": "alice"}).status_code == 404
     assert api.client(ADMIN).post(f"/v1/tasks/{vote_task['id']}/reassign",
                                   json={"person": ADMIN}).status_code == 409
     bulk = api.client(ADMIN).post("/v1/tasks/bulk", json={"action": "reassign", "task_ids": [vote_task["id"]],

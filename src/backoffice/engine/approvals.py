@@ -12,6 +12,7 @@ secondary approver, whose single vote then decides.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -24,7 +25,7 @@ from backoffice.engine.events import EngineEvent
 from backoffice.engine.ports import Vote
 from backoffice.engine.rules import check_transition, filled
 from backoffice.engine.tasks import Assignment, Task, TaskKind, TaskStatus, assignment_of
-from backoffice.errors import (AlreadyVoted, DelegationNotAllowed, EvidenceMissing, NoApprovalHere, NotAnApprover,
+from backoffice.errors import (AlreadyVoted, BackofficeError, DelegationNotAllowed, EvidenceMissing, NoApprovalHere, NotAnApprover,
                                NotEligibleForTask, SeparationOfDuties, TransitionNotAllowed)
 
 if TYPE_CHECKING:
@@ -64,30 +65,10 @@ class ApprovalOperations:
         now = utc(now)
         case = self.case(case_id)
         actor = self.identify(actor, workflow=case.workflow, now=now)
-        definition = self.running(case.workflow, case.definition_version).definition
-        approval = definition.approval(case.state)
-        if approval is None or definition.state(case.state).kind is not StateKind.APPROVAL:
-            raise NoApprovalHere(case.id, case.state)
-        rule = self._excluded_by(approval, case, persons_of(actor))
-        if rule is not None:
-            raise SeparationOfDuties(case.id, str(actor), rule)
-        if not reject:
-            self._check_evidence(approval, case)
-        task = self._approval_task(case, actor, now)
-        # Who this vote counts for: the actor, whom they act for, and whoever delegated the task to them.
-        voters = persons_of(actor, task.delegated_by)
-        if task.delegated_by is not None:
-            rule = self._excluded_by(approval, case, voters)
-            if rule is not None:
-                raise SeparationOfDuties(case.id, f"{actor.id} (for {task.delegated_by})", rule)
-        cast = self.store.votes(case.id, task.round)
-        for earlier in cast:
-            if voters & persons_of(Actor(earlier.approver), earlier.on_behalf_of):
-                raise AlreadyVoted(case.id, actor.id, earlier.approver, case.state)
+        plan = self._plan_vote(case, actor, now=now, reject=reject)
+        task, cast, approval, transition = plan.task, plan.cast, plan.approval, plan.transition
         decision = VoteDecision.REJECT if reject else VoteDecision.APPROVE
         approvals = sum(v.decision == VoteDecision.APPROVE for v in cast)
-        decided = reject or task.escalated or approvals + 1 >= approval.votes_needed()
-        transition = _outcome(definition, case, actor, reject=reject, now=now) if decided else None
         vote = Vote(case_id=case.id, state=case.state, round=task.round, task_id=task.id,
                     approver=person(actor.id) or actor.id, decision=str(decision), at=now, role=actor.role,
                     on_behalf_of=person(actor.on_behalf_of or task.delegated_by), note=note)
@@ -113,6 +94,27 @@ class ApprovalOperations:
                                        detail={"event_id": event.id, "state": case.state, **detail,
                                                **actor.on_behalf()}))
         return case
+
+    def vote_refusal(self: Engine, case_id: int, *, actor: Actor | str, now: datetime,
+                     reject: bool = False) -> BackofficeError | None:
+        """Return why the actor's vote on the case would be refused now, or None when it would count.
+
+        Runs the very checks `approve` runs before it writes (the gate, separation of duties,
+        the evidence, the approver's open task, a vote cast already, the way out a deciding vote
+        takes), so a page that shows the refusal before the click never disagrees with the core.
+        Nothing is written.
+
+        Raises:
+            UnknownCase: there is no such case.
+        """
+        now = utc(now)
+        case = self.case(case_id)
+        try:
+            who = self.identify(actor, workflow=case.workflow, now=now)
+            self._plan_vote(case, who, now=now, reject=reject)
+        except BackofficeError as refused:
+            return refused
+        return None
 
     def delegate(self: Engine, case_id: int, *, actor: Actor, to: str, now: datetime) -> Task:
         """Hand the actor's approval task on a case to another person, when the definition allows it.
@@ -180,6 +182,36 @@ class ApprovalOperations:
 
     # --- inside ---
 
+    def _plan_vote(self: Engine, case: Case, actor: Actor, *, now: datetime, reject: bool) -> _VotePlan:
+        """Check that the (identified) actor may cast this vote now; return what casting it needs.
+
+        Raises what `approve` raises before it writes (see there).
+        """
+        definition = self.running(case.workflow, case.definition_version).definition
+        approval = definition.approval(case.state)
+        if approval is None or definition.state(case.state).kind is not StateKind.APPROVAL:
+            raise NoApprovalHere(case.id, case.state)
+        rule = self._excluded_by(approval, case, persons_of(actor))
+        if rule is not None:
+            raise SeparationOfDuties(case.id, str(actor), rule)
+        if not reject:
+            self._check_evidence(approval, case)
+        task = self._approval_task(case, actor, now)
+        # Who this vote counts for: the actor, whom they act for, and whoever delegated the task to them.
+        voters = persons_of(actor, task.delegated_by)
+        if task.delegated_by is not None:
+            rule = self._excluded_by(approval, case, voters)
+            if rule is not None:
+                raise SeparationOfDuties(case.id, f"{actor.id} (for {task.delegated_by})", rule)
+        cast = self.store.votes(case.id, task.round)
+        for earlier in cast:
+            if voters & persons_of(Actor(earlier.approver), earlier.on_behalf_of):
+                raise AlreadyVoted(case.id, actor.id, earlier.approver, case.state)
+        approvals = sum(v.decision == VoteDecision.APPROVE for v in cast)
+        decided = reject or task.escalated or approvals + 1 >= approval.votes_needed()
+        transition = _outcome(definition, case, actor, reject=reject, now=now) if decided else None
+        return _VotePlan(approval=approval, task=task, cast=cast, transition=transition)
+
     def _excluded_by(self: Engine, approval: Approval, case: Case, voters: frozenset[str]) -> str | None:
         """Return the rule that excludes these persons from voting on the case, or None.
 
@@ -223,6 +255,17 @@ class ApprovalOperations:
             raise NotAnApprover(case.id, actor.id, [t.assignment.describe() for t in open_tasks])
         # A task given to this person (delegated, escalated) before one open to their whole role.
         return sorted(mine, key=lambda t: (t.assignee is None, t.id))[0]
+
+
+@dataclass(frozen=True)
+class _VotePlan:
+    """What casting a vote that passed every check needs: the approval, the voter's task, the votes
+    cast before, and the way out when this vote decides (None when it does not)."""
+
+    approval: Approval
+    task: Task
+    cast: Sequence[Vote]
+    transition: Transition | None
 
 
 def _outcome(definition: Definition, case: Case, actor: Actor, *, reject: bool, now: datetime) -> Transition:

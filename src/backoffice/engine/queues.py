@@ -15,15 +15,20 @@ from typing import TYPE_CHECKING, Any
 from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import Actor, utc
 from backoffice.engine.controls import Exit
+from backoffice.engine.roles import PlatformRole
 from backoffice.engine.tasks import DEFAULT_LEASE, Assignment, Task, TaskKind, TaskStatus
 from backoffice.errors import (ApprovalNotReassigned, ContractViolation, ControlBypassed, IdentityError,
                                NotAuthorizedOnBehalf,
-                               NotEligibleForTask, RoleNotHeld, TaskAlreadyClaimed, TaskClosed, TaskNotClaimed,
+                               NotEligibleForTask, RoleNotHeld, RoleRequired, TaskAlreadyClaimed, TaskClosed, TaskNotClaimed,
                                TransitionNotAllowed, UnknownTask)
 from backoffice.limits import check_id, check_lease, check_page
 
 if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
+
+REASSIGNERS = (str(PlatformRole.ADMINISTRATOR), str(PlatformRole.OPERATOR), str(PlatformRole.TEAM_LEAD))
+"""Who may give others' work to someone else: platform roles only. A workflow's owner role is not
+among them: it is often a whole team's role (every buyer), and reassigning is a lead's act."""
 
 
 class QueueOperations:
@@ -148,14 +153,21 @@ class QueueOperations:
                  role: str | None = None, person: str | None = None) -> Task:
         """Give an open task to another queue (and role) or person; its claim is dropped.
 
+        Only an administrator, an operator or a team lead may (`REASSIGNERS`). The rule stands here, so the
+        command line, the API and the web app obey the same one.
+
         Raises:
             UnknownTask, TaskClosed: no such task, or it is done.
+            RoleRequired: the actor may not reassign the workflow's tasks (the roles that may are named).
+            ApprovalNotReassigned: it is an approval's task.
         """
         now = utc(now)
         task = self.task(task_id)
         actor = self.identify(actor, workflow=task.workflow, now=now)
         if task.status is not TaskStatus.OPEN:
             raise TaskClosed(task_id, str(task.status))
+        if not self._leads(actor):
+            raise RoleRequired(str(actor), REASSIGNERS, f"reassign the tasks of {task.workflow}")
         if task.kind is TaskKind.APPROVAL:
             # Handing a vote to someone else would choose the approver around the approval's own
             # rules (its roles, separation of duties, delegation): refused here, for every interface.
@@ -173,7 +185,32 @@ class QueueOperations:
                                               "assignee": assignment.assignee}))
         return self.task(task_id)
 
+    def may_reassign(self: Engine, task_id: int, *, actor: Actor, now: datetime) -> bool:
+        """Whether `actor` may reassign the task, by the rule `reassign` applies (for a page to offer it or not).
+
+        Raises:
+            UnknownTask: there is no such task.
+        """
+        task = self.task(task_id)
+        try:
+            who = self.identify(actor, workflow=task.workflow, now=utc(now))
+        except IdentityError:
+            return False
+        return task.kind is not TaskKind.APPROVAL and task.status is TaskStatus.OPEN and self._leads(who)
+
+    def leads_work(self: Engine, actor: Actor | str, *, now: datetime) -> bool:
+        """Whether the actor holds a role that reassigns work anywhere (for a page to offer reassigning at all)."""
+        try:
+            return self._leads(self.identify(actor, workflow=None, now=utc(now)))
+        except IdentityError:
+            return False
+
     # --- inside ---
+
+    @staticmethod
+    def _leads(actor: Actor) -> bool:
+        """Whether the (identified) actor holds a role that reassigns work (`REASSIGNERS`)."""
+        return any(role in actor.roles for role in REASSIGNERS)
 
     def _identify_in_every_workflow(self: Engine, actor: Actor,
                                     now: datetime) -> tuple[Actor, dict[str, tuple[str, ...]] | None]:

@@ -1,6 +1,6 @@
 """The platform's own roles: who manages the directory, operates a workflow, approves a change to it.
 
-Definitions name their own roles (line-manager, service-desk); these four are the engine's, the
+Definitions name their own roles (line-manager, service-desk); these five are the engine's, the
 same for every workflow, and granted like any other role by the directory (`gate` reads the
 grants; a role an actor merely claims counts for nothing):
 
@@ -17,6 +17,8 @@ grants; a role an actor merely claims counts for nothing):
   (a version that weakens a control, or of a workflow whose change rules ask for a second
   approver). Never the person who deployed it; when the definition lists `change.approvers`,
   the approver must also hold one of those roles.
+- `team-lead`: gives others' work to someone else (reassigns a task); so do the administrator and
+  an operator (see `queues.REASSIGNERS`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class PlatformRole(StrEnum):
     OPERATOR = "operator"
     CHANGE_APPROVER = "change-approver"
     WORKER = "worker"
+    TEAM_LEAD = "team-lead"
 
 
 def require_role(actor: Actor, role: PlatformRole, *, what: str) -> None:

@@ -31,6 +31,7 @@ from backoffice.store.group_commit import batch_connection
 from backoffice.store.migrate import migrate
 from backoffice.store.outbox_store import OutboxReads, OutboxWrites
 from backoffice.store.timer_store import TimerReads, TimerWrites
+from backoffice.store.work_search import WorkSearchReads
 from backoffice.store.work_store import WorkReads, WorkWrites
 from backoffice.store.tables import cases, events, metadata, workflow_versions
 
@@ -51,7 +52,8 @@ UNIQUE_KEY = "uq_cases_workflow_idempotency_key"
 UNIQUE_VERSION = "uq_workflow_versions_workflow_version"
 
 
-class SqlStore(WorkReads, OutboxReads, TimerReads, ChangeReads, DirectoryReads, AuditReads, CommentReads):
+class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads, DirectoryReads, AuditReads,
+               CommentReads):
     """The engine's storage in one SQL database (see `backoffice.engine.ports.Store`)."""
 
     def __init__(self, engine: sa.Engine) -> None:

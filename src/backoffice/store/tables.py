@@ -214,6 +214,10 @@ tasks = sa.Table(
     sa.Index(None, "status", "queue", "priority_rank", "due_at"),
     sa.Index(None, "case_id", "status"),
     sa.Index(None, "status", "escalate_at"),
+    # My work (migration 0011): a person's own tasks, and every open task in SLA order.
+    sa.Index(None, "status", "assignee"),
+    sa.Index(None, "status", "claimed_by"),
+    sa.Index(None, "status", "due_at", "created_at"),
 )
 
 approval_votes = sa.Table(
@@ -465,4 +469,19 @@ case_comments = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index(None, "case_id"),
+)
+
+saved_filters = sa.Table(
+    "saved_filters", metadata,
+    # A person's named search of their work (migration 0011): the page's query string, kept as
+    # the URL says it, so a saved filter is a link. Shared with a queue, its members see it too.
+    # A preference, not a record of work: not bound to the audit trail.
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("owner", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("shared_queue", sa.Text),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("owner", "name"),
+    sa.Index(None, "shared_queue"),
 )

@@ -222,7 +222,11 @@ def _paused(connection: sa.Connection, case_id: int) -> PausedTime:
 
 
 def task_of(row: sa.Row) -> Task:
-    values = dict(row._mapping)
+    return task_from(dict(row._mapping))
+
+
+def task_from(values: dict) -> Task:
+    """Return the task of a row's values (the tasks table's columns, and no others)."""
     values.pop("priority_rank")
     return replace(Task(**{**values, "kind": TaskKind(values["kind"]), "status": TaskStatus(values["status"]),
                            "priority": Priority(values["priority"])}))

@@ -32,6 +32,7 @@ from backoffice.services.statuses import status_of_error
 from backoffice.services.visibility import Visibility
 from backoffice.store.account_store import AccountStore
 from backoffice.web import pages_case, pages_dashboards, pages_front_door, pages_home, pages_sign_in
+from backoffice.web import pages_admin, pages_approvals, pages_board, pages_exceptions, pages_work
 from backoffice.web.context import WebServices
 from backoffice.web.render import render
 from backoffice.web.security import SecurityHeaders, check_csrf
@@ -48,6 +49,7 @@ PAGES = [
     pages_home,
     pages_front_door,
     pages_case,
+    pages_work, pages_approvals, pages_exceptions, pages_board, pages_admin,
     pages_dashboards,
 ]
 

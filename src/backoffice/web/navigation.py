@@ -26,8 +26,13 @@ class NavItem:
 NAVIGATION: list[NavItem] = [
     NavItem("Start a request", "/requests/new"),
     NavItem("My requests", "/requests"),
+    NavItem("My work", "/work"),
+    NavItem("Approvals", "/approvals"),
+    NavItem("Exceptions", "/exceptions"),
+    NavItem("Board", "/board"),
     NavItem("Dashboards", "/dashboards", roles=DASHBOARD_ROLES),
     NavItem("Live map", "/live-map", roles=DASHBOARD_ROLES),
+    NavItem("Administration", "/admin", roles=("administrator",)),
 ]
 
 

@@ -1,0 +1,100 @@
+"""What a person's searches of the work read: who looks, what they filter by, and the rows they get.
+
+Frozen values only; the store answers the searches in SQL (`store.work_search`), filtering and
+keeping out of sight what is not the viewer's in the query itself, so a search stays fast on
+a large table and never reads rows only to drop them. Who may *act* on a row is still the
+engine's decision (claim, vote, move, resolve): seeing a task is not being allowed to take it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from backoffice.engine.tasks import Task
+
+MAX_FILTER_TEXT = 200
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who looks, as the directory knows them: the rows they may see follow from this alone.
+
+    Attributes:
+        person: the canonical id of the signed-in person.
+        roles: every role the directory grants them (in any workflow).
+        queues: the queues they work: memberships, and the queues of the roles they hold.
+        sees_everything: an administrator or an auditor reads every row.
+    """
+
+    person: str
+    roles: tuple[str, ...] = ()
+    queues: tuple[str, ...] = ()
+    sees_everything: bool = False
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """A search of open tasks; None (or False) leaves a criterion out.
+
+    Attributes:
+        mine_only: only tasks given to the viewer or held by them (else theirs and their queues').
+        queue, workflow, state, kind: equal to.
+        due_before: an SLA due time before this moment.
+        text: in the case's data, its workflow or its state (any case), or a task or case id.
+    """
+
+    mine_only: bool = False
+    queue: str | None = None
+    workflow: str | None = None
+    state: str | None = None
+    kind: str | None = None
+    due_before: datetime | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """An open task and what a list shows of its case."""
+
+    task: Task
+    case_state: str
+    requester: str
+    case_created_at: datetime
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def held_by(self, now: datetime) -> str | None:
+        return self.task.held_by(now)
+
+
+@dataclass(frozen=True)
+class OpenException:
+    """An exception waiting for its resolver: the reason code, where it was raised, and its case."""
+
+    id: int
+    case_id: int
+    workflow: str
+    reason: str
+    raised_in: str
+    raised_by: str
+    raised_at: datetime
+    case_state: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class BoardCard:
+    """A case as a card on a workflow version's board."""
+
+    case_id: int
+    state: str
+    version: int
+    priority: str
+    queue: str | None
+    owner: str | None
+    requester: str
+    created_at: datetime
+    updated_at: datetime
+    data: Mapping[str, Any] = field(default_factory=dict)

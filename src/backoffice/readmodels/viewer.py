@@ -1,0 +1,36 @@
+"""Who looks: a person, with the roles and queues the directory and the deployed definitions give them."""
+
+from __future__ import annotations
+
+from backoffice.engine import Engine
+from backoffice.engine.identity import canonical_id
+from backoffice.engine.roles import PlatformRole
+from backoffice.engine.worklist import Viewer
+
+AUDITOR = "auditor"
+READS_EVERYTHING = (str(PlatformRole.ADMINISTRATOR), AUDITOR)
+"""As the API's visibility rule: administrators and auditors read every case and task."""
+
+
+def viewer_of(engine: Engine, person: str) -> Viewer:
+    """Return the viewer `person` is: their roles (every grant), and their queues (memberships and roles' queues).
+
+    `person` is who the session proves; nothing a client sends changes what follows from it.
+
+    Raises:
+        UnknownActor, InactiveActor: not an active principal of the directory.
+    """
+    person = canonical_id(person)
+    roles = tuple(dict.fromkeys([*engine.roles_of(person), *(grant.role for grant in engine.store.grants(person))]))
+    queues = dict.fromkeys(queue for queue, member in engine.store.queue_members() if member == person)
+    latest = {}
+    for stored in engine.versions():
+        latest[stored.workflow] = stored.version
+    for workflow, version in latest.items():
+        definition = engine.running(workflow, version).definition
+        queues.update(dict.fromkeys(role.queue for role_id, role in definition.roles.items()
+                                    if role.queue is not None and role_id in roles))
+        queues.update(dict.fromkeys(queue_id for queue_id, queue in definition.queues.items()
+                                    if queue.role is not None and queue.role in roles))
+    return Viewer(person=person, roles=roles, queues=tuple(queues),
+                  sees_everything=any(role in roles for role in READS_EVERYTHING))

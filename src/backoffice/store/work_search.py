@@ -1,0 +1,158 @@
+"""The store's part for people's searches of the work: my work, open exceptions, a workflow's board.
+
+Mixed into `SqlStore`. What a viewer may see is a clause of each query (see `_task_visible`,
+`_case_visible`), never a filter applied after reading: a clerk who sees 50 of a million tasks
+reads 50 rows. The rule mirrors the API's visibility (api/visibility.py): a task is the
+viewer's when it is given to, held by or delegated by them, open to a role they hold, or in a
+queue they work; a case, when they started or own it, it waits in one of their queues, or one
+of its open tasks is theirs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from backoffice.engine.tasks import TaskKind, TaskStatus
+from backoffice.engine.worklist import BoardCard, OpenException, TaskFilter, Viewer, WorkItem
+from backoffice.store.tables import case_exceptions, cases, saved_filters, tasks
+from backoffice.store.work_store import task_from
+
+OPEN = str(TaskStatus.OPEN)
+
+
+def _task_visible(viewer: Viewer, table: sa.Table = tasks) -> sa.ColumnElement[bool]:
+    me = viewer.person
+    return sa.or_(table.c.assignee == me, table.c.claimed_by == me, table.c.delegated_by == me,
+                  sa.and_(table.c.assignee.is_(None), table.c.role.in_(list(viewer.roles))),
+                  table.c.queue.in_(list(viewer.queues)))
+
+
+def _case_visible(viewer: Viewer) -> sa.ColumnElement[bool]:
+    if viewer.sees_everything:
+        return sa.true()
+    open_task = tasks.alias("visible_task")
+    theirs = (sa.select(open_task.c.id).where(open_task.c.case_id == cases.c.id, open_task.c.status == OPEN,
+                                               _task_visible(viewer, open_task)).exists())
+    return sa.or_(cases.c.requester == viewer.person, cases.c.owner == viewer.person,
+                  cases.c.queue.in_(list(viewer.queues)), theirs)
+
+
+def _text_matches(text: str) -> sa.ColumnElement[bool]:
+    needle = text.strip().lower()
+    matches = [sa.func.lower(sa.cast(cases.c.data, sa.Text)).contains(needle, autoescape=True),
+               sa.func.lower(cases.c.workflow).contains(needle, autoescape=True),
+               sa.func.lower(tasks.c.state).contains(needle, autoescape=True)]
+    number = needle.lstrip("#")
+    if number.isdigit() and len(number) < 18:
+        matches += [tasks.c.id == int(number), tasks.c.case_id == int(number)]
+    return sa.or_(*matches)
+
+
+class WorkSearchReads:
+    """Searches of open tasks, open exceptions and boards, for one viewer."""
+
+    engine: sa.Engine
+
+    def work_items(self, viewer: Viewer, search: TaskFilter, *, now: datetime, limit: int = 200
+                   ) -> Sequence[WorkItem]:
+        """Return the open tasks the viewer may see that match, soonest SLA due first, then oldest."""
+        mine = sa.or_(tasks.c.assignee == viewer.person,
+                      sa.and_(tasks.c.claimed_by == viewer.person, tasks.c.claim_expires_at >= now))
+        query = (sa.select(tasks, cases.c.state.label("case_state"), cases.c.requester,
+                           cases.c.created_at.label("case_created_at"), cases.c.data)
+                 .join(cases, cases.c.id == tasks.c.case_id)
+                 .where(tasks.c.status == OPEN, mine if search.mine_only else _task_visible(viewer))
+                 .order_by(tasks.c.due_at.asc().nulls_last(), tasks.c.created_at, tasks.c.id).limit(limit))
+        for column, value in ((tasks.c.queue, search.queue), (tasks.c.workflow, search.workflow),
+                              (tasks.c.state, search.state), (tasks.c.kind, search.kind)):
+            if value:
+                query = query.where(column == value)
+        if search.due_before is not None:
+            query = query.where(tasks.c.due_at < search.due_before)
+        if search.text and search.text.strip():
+            query = query.where(_text_matches(search.text))
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [_work_item(row) for row in rows]
+
+    def open_exceptions(self, viewer: Viewer, *, reason: str | None = None, limit: int = 500
+                        ) -> Sequence[OpenException]:
+        """Return the open exceptions the viewer may see: by reason code, oldest first in each.
+
+        The viewer sees an exception when they see everything, or its resolver's task is theirs.
+        """
+        query = (sa.select(case_exceptions, cases.c.workflow, cases.c.state.label("case_state"))
+                 .join(cases, cases.c.id == case_exceptions.c.case_id)
+                 .where(case_exceptions.c.resolved_at.is_(None))
+                 .order_by(case_exceptions.c.reason, case_exceptions.c.raised_at, case_exceptions.c.id).limit(limit))
+        if reason:
+            query = query.where(case_exceptions.c.reason == reason)
+        if not viewer.sees_everything:
+            query = query.where(sa.select(tasks.c.id).where(
+                tasks.c.case_id == case_exceptions.c.case_id, tasks.c.status == OPEN,
+                tasks.c.kind == str(TaskKind.EXCEPTION), _task_visible(viewer)).exists())
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [OpenException(id=row.id, case_id=row.case_id, workflow=row.workflow, reason=row.reason,
+                              raised_in=row.raised_in, raised_by=row.raised_by, raised_at=row.raised_at,
+                              case_state=row.case_state, note=row.note) for row in rows]
+
+    def board_counts(self, viewer: Viewer, workflow: str, version: int) -> dict[str, int]:
+        """Return how many of the viewer's cases of a workflow version stand in each state."""
+        query = (sa.select(cases.c.state, sa.func.count())
+                 .where(cases.c.workflow == workflow, cases.c.definition_version == version, _case_visible(viewer))
+                 .group_by(cases.c.state))
+        with self.engine.connect() as connection:
+            return {state: count for state, count in connection.execute(query)}
+
+    def board_cards(self, viewer: Viewer, workflow: str, version: int, *, states: Sequence[str],
+                    per_state: int = 50) -> Sequence[BoardCard]:
+        """Return up to `per_state` of the viewer's cases in each of `states`, longest in their state first."""
+        ranked = (sa.select(cases, sa.func.row_number().over(partition_by=cases.c.state,
+                                                                order_by=(cases.c.updated_at, cases.c.id))
+                            .label("place"))
+                  .where(cases.c.workflow == workflow, cases.c.definition_version == version,
+                         cases.c.state.in_(list(states)), _case_visible(viewer))
+                  .subquery())
+        query = (sa.select(ranked).where(ranked.c.place <= per_state)
+                 .order_by(ranked.c.state, ranked.c.place))
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [BoardCard(case_id=row.id, state=row.state, version=row.version, priority=row.priority,
+                          queue=row.queue, owner=row.owner, requester=row.requester, created_at=row.created_at,
+                          updated_at=row.updated_at, data=row.data) for row in rows]
+
+    # --- saved filters ---
+
+    def saved_filters(self, person: str, queues: Sequence[str]) -> Sequence[sa.Row]:
+        """Return the person's saved filters and those shared with their queues (theirs first, by name)."""
+        query = (sa.select(saved_filters)
+                 .where(sa.or_(saved_filters.c.owner == person, saved_filters.c.shared_queue.in_(list(queues))))
+                 .order_by((saved_filters.c.owner != person), saved_filters.c.name, saved_filters.c.id))
+        with self.engine.connect() as connection:
+            return connection.execute(query).all()
+
+    def save_filter(self, *, owner: str, name: str, query: str, shared_queue: str | None, at: datetime) -> int:
+        """Save (or replace, under the same name) one of the owner's filters; return its id."""
+        with self.engine.begin() as connection:
+            connection.execute(sa.delete(saved_filters).where(saved_filters.c.owner == owner,
+                                                              saved_filters.c.name == name))
+            result = connection.execute(sa.insert(saved_filters).values(
+                owner=owner, name=name, query=query, shared_queue=shared_queue, created_at=at))
+            return result.inserted_primary_key[0]
+
+    def delete_filter(self, filter_id: int, *, owner: str) -> bool:
+        """Delete one of the owner's filters; False when it is not theirs (or gone)."""
+        with self.engine.begin() as connection:
+            return connection.execute(sa.delete(saved_filters).where(saved_filters.c.id == filter_id,
+                                                                     saved_filters.c.owner == owner)).rowcount == 1
+
+
+def _work_item(row: sa.Row) -> WorkItem:
+    values = dict(row._mapping)
+    extra = {name: values.pop(name) for name in ("case_state", "requester", "case_created_at", "data")}
+    return WorkItem(task=task_from(values), case_state=extra["case_state"], requester=extra["requester"],
+                    case_created_at=extra["case_created_at"], data=extra["data"] or {})
