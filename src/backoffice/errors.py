@@ -952,3 +952,12 @@ class BpmnFileError(UserError):
         if expected:
             message += f"; expected {expected}"
         super().__init__(message)
+
+
+class SignInRefused(IdentityError):
+    """Someone an identity provider vouched for, whom the directory does not let in."""
+
+    def __init__(self, who: str, reason: str) -> None:
+        self.who = who
+        self.reason = reason
+        super().__init__(f"sign-in refused for {who!r}: {reason}; expected an active person of the directory")
