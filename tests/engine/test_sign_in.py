@@ -8,7 +8,7 @@ import pytest
 
 from backoffice.engine import Engine, verify
 from backoffice.engine.sign_in import SIGN_IN_ACTOR, ProviderIdentity, ScopedRole
-from backoffice.errors import SignInRefused
+from backoffice.errors import SignInNotAllowed
 
 from ..directory_fixtures import ADMIN
 from .service_request import T0, later
@@ -77,7 +77,7 @@ def test_a_group_named_like_a_role_grants_nothing_unless_mapped(engine):
 
 def test_an_unknown_person_is_refused_unless_provisioned(engine):
     head = system_head(engine)
-    with pytest.raises(SignInRefused, match="not in the directory"):
+    with pytest.raises(SignInNotAllowed, match="not in the directory"):
         engine.sign_in_from_provider(identity(groups=("buyers",)), group_roles=GROUP_ROLES, provision=False, now=T0)
     assert system_head(engine) == head and engine.store.person("zoe") is None
 
@@ -92,7 +92,7 @@ def test_a_deactivated_person_is_refused_and_nothing_is_written(engine):
     engine.add_person("zoe", name="Zoe", actor=ADMIN, now=T0)
     engine.set_active("zoe", False, actor=ADMIN, now=T0)
     head = system_head(engine)
-    with pytest.raises(SignInRefused, match="deactivated"):
+    with pytest.raises(SignInNotAllowed, match="deactivated"):
         engine.sign_in_from_provider(identity(groups=("buyers",)), group_roles=GROUP_ROLES, provision=True, now=T0)
     assert system_head(engine) == head
     assert engine.store.grants("zoe") == []
@@ -107,7 +107,7 @@ def test_a_person_is_found_by_email_when_asked(engine):
 
 def test_a_service_account_never_signs_in_as_a_person(engine):
     engine.add_service_account("svc-erp", description="the ERP", actor=ADMIN, now=T0)
-    with pytest.raises(SignInRefused, match="service account"):
+    with pytest.raises(SignInNotAllowed, match="service account"):
         engine.sign_in_from_provider(identity(person_id="svc-erp", groups=("it-admins",)), group_roles=GROUP_ROLES,
                                      provision=True, now=T0)
     assert engine.store.grants("svc-erp") == []

@@ -22,7 +22,7 @@ from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import utc
 from backoffice.engine.directory import Grant, GranteeKind, Person, PrincipalKind
 from backoffice.engine.gate import canonical
-from backoffice.errors import SignInRefused
+from backoffice.errors import SignInNotAllowed
 
 if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
@@ -99,7 +99,7 @@ class SignInOperations:
             now: when.
 
         Raises:
-            SignInRefused: unknown and not provisioned, deactivated, a service account, or not identifiable.
+            SignInNotAllowed: unknown and not provisioned, deactivated, a service account, or not identifiable.
         """
         now = utc(now)
         managed = {ScopedRole.parse(role) for roles in group_roles.values() for role in roles}
@@ -107,7 +107,7 @@ class SignInOperations:
         source = {"issuer": identity.issuer, "subject": identity.subject}
         person = self._person_signing_in(identity)
         if person is not None and not person.active:
-            raise SignInRefused(person.id, "they are deactivated in the directory")
+            raise SignInNotAllowed(person.id, "they are deactivated in the directory")
         mine = self._sign_in_grants(person.id) if person is not None else set()
         with self.store.transaction() as tx:
             provisioned = person is None
@@ -144,17 +144,17 @@ class SignInOperations:
                    now: datetime, source: dict[str, Any]) -> Person:
         wanted_id = identity.person_id or identity.email
         if wanted_id is None:
-            raise SignInRefused(identity.subject, "the provider named neither a username nor a verified email")
+            raise SignInNotAllowed(identity.subject, "the provider named neither a username nor a verified email")
         if tx.principal(canonical(wanted_id)) is not None:
             # The id is a service account's: a person of the provider never becomes one.
-            raise SignInRefused(canonical(wanted_id), "the id is a service account's, not a person's")
+            raise SignInNotAllowed(canonical(wanted_id), "the id is a service account's, not a person's")
         if not provision:
-            raise SignInRefused(canonical(wanted_id), "they are not in the directory, and this server does not add "
+            raise SignInNotAllowed(canonical(wanted_id), "they are not in the directory, and this server does not add "
                                                       "people at sign-in (ask an administrator to add them)")
         person = Person(id=canonical(wanted_id), name=(identity.name or "").strip() or canonical(wanted_id),
                         email=identity.email, active=True, created_at=now, updated_at=now)
         if person.id == "backoffice" or person.id.startswith("backoffice-"):
-            raise SignInRefused(person.id, "the id is reserved for the engine's own acts")
+            raise SignInNotAllowed(person.id, "the id is reserved for the engine's own acts")
         tx.insert_person(person)
         self._audit(tx, AuditEntry(AuditAction.PERSON_ADDED, actor=SIGN_IN_ACTOR, at=now,
                                    detail={"person": person.id, "name": person.name, "email": person.email,
@@ -165,12 +165,12 @@ class SignInOperations:
         if identity.person_id is not None:
             found = self.store.principal(canonical(identity.person_id))
             if found is not None and found.kind is PrincipalKind.SERVICE:
-                raise SignInRefused(found.id, "the id is a service account's, not a person's")
+                raise SignInNotAllowed(found.id, "the id is a service account's, not a person's")
             return self.store.person(canonical(identity.person_id))
         if identity.email is None:
-            raise SignInRefused(identity.subject, "the provider gave no verified email to find them by")
+            raise SignInNotAllowed(identity.subject, "the provider gave no verified email to find them by")
         email = identity.email.strip().casefold()
         matches = [p for p in self.store.people() if p.email is not None and p.email.strip().casefold() == email]
         if len(matches) > 1:
-            raise SignInRefused(identity.email, f"{len(matches)} people of the directory share this email")
+            raise SignInNotAllowed(identity.email, f"{len(matches)} people of the directory share this email")
         return matches[0] if matches else None
