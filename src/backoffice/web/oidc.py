@@ -18,10 +18,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import warnings
+
+import authlib.deprecate  # noqa: F401  (first: it sets its own "always" filter, which ours below must precede)
 import httpx
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.starlette_client import OAuth
 from joserfc.errors import JoseError
+
+with warnings.catch_warnings():
+    # Authlib 1.9 prefers the httpx2 package and falls back to httpx, which it supports, with a warning at import.
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
+    from authlib.integrations.base_client import OAuthError
+    from authlib.integrations.starlette_client import OAuth
 from starlette.requests import Request
 from starlette.responses import Response
 
