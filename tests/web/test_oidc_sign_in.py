@@ -200,6 +200,13 @@ def test_the_sign_in_page_offers_the_provider_by_name(site):
     assert "Sign in with Test IdP" in page.text
 
 
+def test_without_a_provider_the_sign_in_page_offers_none(sqlite_site):
+    client = sqlite_site.anonymous()
+    assert "/sign-in/oidc" not in client.get("/sign-in").text
+    assert client.get("/sign-in/oidc").status_code == 404
+    assert client.get("/sign-in/oidc/callback?code=x&state=y").status_code == 404
+
+
 def test_a_state_that_is_not_this_browsers_is_refused_and_nothing_is_written(site):
     head = site.audit_head()
 
