@@ -336,3 +336,35 @@ def test_a_new_person_is_provisioned_when_the_server_says_so(database, tmp_path,
         assert site.roles("newbie") == ["buyer"]
     finally:
         site.store.close()
+
+
+def test_the_way_out_carries_a_fresh_state_nonce_and_s256_challenge_kept_in_a_cookie_of_its_own(site):
+    async def scenario(browser: Browser):
+        first = await browser.client.get(APP + "/sign-in/oidc")
+        second = await browser.client.get(APP + "/sign-in/oidc")
+        return first, second
+
+    first, second = browse(site, scenario)
+    asked = [parse_qs(urlsplit(answer.headers["location"]).query) for answer in (first, second)]
+    for query in asked:
+        assert query["response_type"] == ["code"] and query["code_challenge_method"] == ["S256"]
+        assert query["redirect_uri"] == [CALLBACK] and "openid" in query["scope"][0].split()
+    assert asked[0]["state"] != asked[1]["state"] and asked[0]["nonce"] != asked[1]["nonce"]
+    assert asked[0]["code_challenge"] != asked[1]["code_challenge"]
+    cookie = first.headers["set-cookie"]
+    assert cookie.startswith("bo_oidc=") and "path=/sign-in/oidc" in cookie and "httponly" in cookie.lower()
+
+
+def test_after_sign_in_the_browser_goes_back_where_it_was_and_never_to_another_site(site):
+    async def scenario(browser: Browser, next_path: str):
+        start = await browser.client.get(APP + "/sign-in/oidc", params={"next": next_path})
+        page = await browser.follow(start)
+        action = re.search(r'action="([^"]+)"', page.text).group(1)
+        answer = await browser.client.post(urljoin(str(page.url), action),
+                                           data={"login": "alice", "password": USERS["alice"]["password"]})
+        callback = await browser.follow(answer, stop_at=CALLBACK)
+        return (await browser.client.get(callback)).headers["location"]
+
+    assert browse(site, lambda browser: scenario(browser, "/me")) == "/me"
+    assert browse(site, lambda browser: scenario(browser, "//evil.example.org/")) == "/"
+    assert browse(site, lambda browser: scenario(browser, "https://evil.example.org/")) == "/"
