@@ -190,6 +190,34 @@ def posted_fields(form: Mapping[str, Any]) -> dict[str, str]:
             if isinstance(value, str) and (name == PREFIX or name.startswith(PREFIX + "."))}
 
 
+def posted_from(payload: Mapping[str, Any], prefix: str = PREFIX) -> dict[str, str]:
+    """Return the form fields that show `payload` (a case's data) in its form: the inverse of `IntakeForm.read`."""
+    posted: dict[str, str] = {}
+    for name, value in payload.items():
+        key = f"{prefix}.{name}"
+        if isinstance(value, Mapping):
+            posted.update(posted_from(value, key))
+        elif isinstance(value, list):
+            posted[f"{key}.{ROWS}"] = str(len(value))
+            for index, item in enumerate(value):
+                if isinstance(item, Mapping):
+                    posted.update(posted_from(item, f"{key}.{index}"))
+                elif item is not None:
+                    posted[f"{key}.{index}"] = _shown(item)
+        elif value is not None:
+            posted[key] = _shown(value)
+    return posted
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    # A date-time with a UTC zone goes back into a datetime-local input as the form wrote it.
+    match = re.fullmatch(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(:00)?(Z|\+00:00)", text)
+    return match.group(1) if match else text
+
+
 def _without_row(posted: Mapping[str, str], array: str, removed: int, count: int) -> dict[str, str]:
     """Return the posted fields with one row of an array taken out and the rows after it moved up."""
     kept: dict[str, str] = {}
