@@ -111,3 +111,13 @@ def test_a_service_account_never_signs_in_as_a_person(engine):
         engine.sign_in_from_provider(identity(person_id="svc-erp", groups=("it-admins",)), group_roles=GROUP_ROLES,
                                      provision=True, now=T0)
     assert engine.store.grants("svc-erp") == []
+
+
+def test_an_email_two_people_share_finds_neither(engine):
+    engine.add_person("zoe", name="Zoe", email="team@example.com", actor=ADMIN, now=T0)
+    engine.add_person("zack", name="Zack", email="Team@Example.com", actor=ADMIN, now=T0)
+    head = system_head(engine)
+    with pytest.raises(SignInNotAllowed, match="2 people of the directory share this email"):
+        engine.sign_in_from_provider(identity(person_id=None, email="team@example.com", groups=("buyers",)),
+                                     group_roles=GROUP_ROLES, provision=True, now=T0)
+    assert system_head(engine) == head

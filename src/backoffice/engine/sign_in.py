@@ -169,8 +169,7 @@ class SignInOperations:
             return self.store.person(canonical(identity.person_id))
         if identity.email is None:
             raise SignInNotAllowed(identity.subject, "the provider gave no verified email to find them by")
-        email = identity.email.strip().casefold()
-        matches = [p for p in self.store.people() if p.email is not None and p.email.strip().casefold() == email]
+        matches = self.store.people_by_email(identity.email)
         if len(matches) > 1:
             raise SignInNotAllowed(identity.email, f"{len(matches)} people of the directory share this email")
         return matches[0] if matches else None
