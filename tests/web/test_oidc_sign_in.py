@@ -12,8 +12,10 @@ import asyncio
 import json
 import re
 import socket
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -368,3 +370,43 @@ def test_after_sign_in_the_browser_goes_back_where_it_was_and_never_to_another_s
     assert browse(site, lambda browser: scenario(browser, "/me")) == "/me"
     assert browse(site, lambda browser: scenario(browser, "//evil.example.org/")) == "/"
     assert browse(site, lambda browser: scenario(browser, "https://evil.example.org/")) == "/"
+
+
+def test_a_provider_that_does_not_answer_gets_a_page_that_says_so(database, tmp_path, provider):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nobody = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    site = Site(database, tmp_path, provider)
+    try:
+        site.app = site.app_with(oidc_issuer=nobody)
+        answer = browse(site, lambda browser: browser.client.get(APP + "/sign-in/oidc"))
+        assert answer.status_code == 503 and "did not answer" in answer.text
+    finally:
+        site.store.close()
+
+
+def test_a_discovery_document_naming_another_issuer_is_refused(database, tmp_path, provider):
+    # A server that hands out a copy of the real provider's discovery document (which names the real issuer).
+    document = httpx.get(provider.issuer + "/.well-known/openid-configuration", timeout=10).content
+
+    class Copycat(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(document)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    copycat = ThreadingHTTPServer(("127.0.0.1", 0), Copycat)
+    threading.Thread(target=copycat.serve_forever, daemon=True).start()
+    site = Site(database, tmp_path, provider)
+    try:
+        site.app = site.app_with(oidc_issuer=f"http://127.0.0.1:{copycat.server_address[1]}")
+        answer = browse(site, lambda browser: browser.client.get(APP + "/sign-in/oidc"))
+        assert answer.status_code == 502 and "names the issuer" in answer.text and provider.issuer in answer.text
+    finally:
+        copycat.shutdown()
+        copycat.server_close()
+        site.store.close()
