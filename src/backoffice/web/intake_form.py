@@ -164,6 +164,8 @@ class IntakeForm:
         kind = _type_of(schema)
         node = FieldNode(kind=_kind_of(schema, key), label=_label(key), name=name, id=name.replace(".", "-"),
                          required=required, hint=_hint(schema), error=errors.get(name), index=index)
+        if node.kind == "money":
+            node.hint = " ".join(filter(None, [node.hint, "An amount of money, such as 1250.00."]))
         if kind == "object":
             inner = set(schema.get("required") or ())
             node.children = [self._node(child_schema, child, f"{name}.{child}", child in inner, posted, rows, errors)
