@@ -913,6 +913,15 @@ class NoIdentity(IdentityError):
                          f"not mapped to a person in the directory; {hint}")
 
 
+class SignInNotAllowed(IdentityError):
+    """Someone an identity provider vouched for, whom the directory does not let in."""
+
+    def __init__(self, who: str, reason: str) -> None:
+        self.who = who
+        self.reason = reason
+        super().__init__(f"sign-in refused for {who!r}: {reason}; expected an active person of the directory")
+
+
 class AlreadyBootstrapped(DirectoryConflict):
     """Bootstrap on a directory that already has people."""
 

@@ -164,6 +164,9 @@ class DirectoryReads(Protocol):
 
     def person_by_os_user(self, os_user: str) -> Person | None: ...
 
+    def people_by_email(self, email: str) -> Sequence[Person]:
+        """The people whose email is `email`, compared without case (sign-in refuses more than one)."""
+
     def people(self, *, include_inactive: bool = True) -> Sequence[Person]: ...
 
     def person(self, person_id: str) -> Person | None: ...

@@ -39,6 +39,7 @@ from backoffice.engine.notifications import NotificationOperations
 from backoffice.engine.queues import QueueOperations
 from backoffice.engine.ports import NewCase, Store, StoredVersion, StoreTransaction
 from backoffice.engine.rerouting import RerouteOperations
+from backoffice.engine.sign_in import SignInOperations
 from backoffice.engine.rules import Routing, check_transition, context, route
 from backoffice.engine.sla import PausedTime, after_move, resolution_due
 from backoffice.engine.tasks import NewTask, TaskStatus, work_on_entering
@@ -53,7 +54,7 @@ from backoffice.errors import (BackofficeError, ContractViolation, InputRefused,
 
 class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, AutomationOperations, TimerOperations,
              NotificationOperations, MigrationOperations, GovernanceOperations, RerouteOperations,
-             DirectoryOperations, GateOperations, CommentOperations):
+             DirectoryOperations, SignInOperations, GateOperations, CommentOperations):
     """Runs workflow definitions over a store (see `backoffice.engine.ports.Store`).
 
     Every operation that takes an actor passes it through `identify` (the gate, see `gate`)

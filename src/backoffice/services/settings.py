@@ -12,9 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from backoffice.errors import BadOption
+from backoffice.services.oidc_settings import OidcSettings
 from backoffice.store.connect import DEFAULT_DATABASE
 
 ENV_PREFIX = "BACKOFFICE_"
@@ -29,7 +30,7 @@ class WebhookSource(BaseModel):
     account: str = Field(min_length=1, description="The directory's service account the system acts as.")
 
 
-class ApiSettings(BaseSettings):
+class ApiSettings(OidcSettings):
     """What the HTTP server needs to run; every field is BACKOFFICE_<NAME> in the environment."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)

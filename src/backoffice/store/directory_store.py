@@ -121,6 +121,12 @@ class DirectoryReads:
             row = connection.execute(sa.select(people).where(people.c.os_user == os_user)).first()
         return _person(row) if row is not None else None
 
+    def people_by_email(self, email: str) -> Sequence[Person]:
+        # Emails are compared without case: the provider and the directory may spell one differently.
+        query = sa.select(people).where(sa.func.lower(sa.func.trim(people.c.email)) == email.strip().lower())
+        with self.engine.connect() as connection:
+            return [_person(row) for row in connection.execute(query.order_by(people.c.id))]
+
     def person(self, person_id: str) -> Person | None:
         with self._connect() as connection:
             row = connection.execute(sa.select(people).where(people.c.id == person_id)).first()

@@ -31,7 +31,7 @@ from backoffice.services.settings import ServerSettings
 from backoffice.services.statuses import status_of_error
 from backoffice.services.visibility import Visibility
 from backoffice.store.account_store import AccountStore
-from backoffice.web import pages_case, pages_dashboards, pages_front_door, pages_home, pages_sign_in
+from backoffice.web import pages_case, pages_dashboards, pages_front_door, pages_home, pages_oidc, pages_sign_in
 from backoffice.web import pages_admin, pages_approvals, pages_board, pages_exceptions, pages_work
 from backoffice.web.context import WebServices
 from backoffice.web.render import render
@@ -46,6 +46,7 @@ SIGN_INS_PER_MINUTE = 20
 # The page modules, in the order their routes are tried. Add yours here (one line).
 PAGES = [
     pages_sign_in,
+    pages_oidc,
     pages_home,
     pages_front_door,
     pages_case,
@@ -71,6 +72,7 @@ def create_web_app(settings: ServerSettings | None = None, *, engine: Engine,
                                 sign_ins=IntakeLimiter(SIGN_INS_PER_MINUTE), accounts=accounts,
                                 sessions=accounts.store, cookie_key=accounts.store.key(COOKIE_KEY, now=clock()))
     app.add_middleware(SecurityHeaders)
+    pages_oidc.install(app, settings, cookie_key=app.state.web.cookie_key, secure_cookies=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for page in PAGES:
         app.include_router(page.router, dependencies=[Depends(check_csrf)])
