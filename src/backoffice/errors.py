@@ -952,3 +952,61 @@ class BpmnFileError(UserError):
         if expected:
             message += f"; expected {expected}"
         super().__init__(message)
+
+
+# Serving people (the API and the web app share these)
+
+
+class NotVisible(UserError):
+    """Something that exists but is not the caller's to see: answered as absent, so ids leak nothing."""
+
+    title = "Not found"
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(f"no {what} you may see; expected the id of one of your cases, your queues' tasks, or a "
+                         f"role that reads it")
+
+
+class Forbidden(UserError):
+    """An authenticated person asking for something their roles do not allow."""
+
+    title = "Forbidden"
+
+
+class EvidenceRefused(UserError):
+    """An uploaded file that is not kept as evidence: empty, markup a browser would run, or of another kind."""
+
+    title = "Unsupported evidence"
+
+    def __init__(self, problem: str, expected: str) -> None:
+        self.problem = problem
+        self.expected = expected
+        super().__init__(problem)
+
+
+class TooManyRequests(UserError):
+    """A caller past a rate limit (intake, sign-in): how long until they may try again."""
+
+    title = "Too many requests"
+
+    def __init__(self, message: str, *, retry_after: int, expected: str) -> None:
+        self.retry_after = retry_after
+        self.expected = expected
+        super().__init__(message)
+
+
+class SignInRefused(UserError):
+    """A sign-in that proves nothing: the same answer for an unknown person, a wrong password or an inactive one."""
+
+    def __init__(self) -> None:
+        super().__init__("the person id or password is not right; expected the id and password of an active "
+                         "person of the directory")
+
+
+class PasswordRefused(UserError):
+    """A password that is too weak or too long to be set."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(f"the password is {problem}; expected 12 to 1024 characters, not only spaces")

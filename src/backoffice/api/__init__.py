@@ -8,6 +8,6 @@ Run it with `backoffice serve`. The server authenticates; the engine's core deci
 
 from backoffice.api.app import create_app
 from backoffice.api.principal import Authenticator, Principal
-from backoffice.api.settings import ApiSettings, load_settings
+from backoffice.services.settings import ApiSettings, load_settings
 
 __all__ = ["ApiSettings", "Authenticator", "Principal", "create_app", "load_settings"]

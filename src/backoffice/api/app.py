@@ -20,18 +20,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backoffice.api import (routes_cases, routes_directory, routes_evidence, routes_operations, routes_tasks,
                             routes_webhooks, routes_workflows)
-from backoffice.api.evidence_files import EvidenceFiles
-from backoffice.api.limits import IntakeLimiter
 from backoffice.api.metrics import ApiMetrics
 from backoffice.api.observe import RequestContext, configure_logging
 from backoffice.api.principal import Authenticator
 from backoffice.api.problems import backoffice_error_handler, http_error_handler, validation_error_handler
 from backoffice.api.services import Services
-from backoffice.api.settings import ApiSettings
 from backoffice.api.tokens import DirectoryTokens
-from backoffice.api.visibility import Visibility
 from backoffice.engine import Engine
 from backoffice.errors import BackofficeError
+from backoffice.services.evidence_files import EvidenceFiles
+from backoffice.services.intake_limits import IntakeLimiter
+from backoffice.services.settings import ApiSettings
+from backoffice.services.visibility import Visibility
 from backoffice.store import SqlStore
 
 API_VERSION = "1"
@@ -94,7 +94,7 @@ def app_from_environment() -> FastAPI:
     import os
     import sys
 
-    from backoffice.api.settings import SETTINGS_FILE_VARIABLE, load_settings
+    from backoffice.services.settings import SETTINGS_FILE_VARIABLE, load_settings
     from backoffice.errors import UserError
     try:
         settings = load_settings(os.environ.get(SETTINGS_FILE_VARIABLE))

@@ -9,48 +9,16 @@ here, and the engine's core checks decide what that actor may do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 
 from backoffice.api.problems import NotAuthenticated
-from backoffice.engine.cases import Actor
+from backoffice.services.principal import Principal
 
 BEARER = "bearer"
 MAX_TOKEN_LENGTH = 512
-
-
-@dataclass(frozen=True)
-class Principal:
-    """An authenticated person or service account, as the directory knows them.
-
-    Attributes:
-        id: the canonical person or service-account id.
-        roles: every role the directory grants them.
-        queues: the work queues they are a member of.
-        service: True for a service account (a system or a script), False for a person.
-        role: the one role the token is scoped to, when it is; the holder then acts in it only.
-    """
-
-    id: str
-    roles: tuple[str, ...] = ()
-    queues: tuple[str, ...] = ()
-    service: bool = False
-    role: str | None = None
-
-    def actor(self) -> Actor:
-        """Return the engine's actor for this principal: who, and the role their token is scoped to.
-
-        The engine's gate takes only the id and that role from it, and finds the roles the
-        directory grants in the workflow at hand itself.
-        """
-        return Actor(self.id, self.role)
-
-    def holds(self, *roles: str) -> bool:
-        """Whether they hold any of `roles`."""
-        return any(role in self.roles for role in roles)
 
 
 class Authenticator(Protocol):

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backoffice import errors as e
+from backoffice.services.statuses import STATUS_BY_ERROR, status_of_error  # noqa: F401 (the table, named here too)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://backoffice.dev/problems/"
@@ -71,72 +72,10 @@ class NotAuthenticated(ApiError):
                          title="Not authenticated", headers={"WWW-Authenticate": 'Bearer realm="backoffice"'})
 
 
-class Forbidden(ApiError):
-    """An authenticated person asking for something their roles do not allow."""
+# Raised by the shared layer (visibility); named here too, where the API's routes import them.
+Forbidden = e.Forbidden
+NotVisible = e.NotVisible
 
-    def __init__(self, message: str) -> None:
-        super().__init__(403, message, title="Forbidden")
-
-
-class NotVisible(ApiError):
-    """Something that exists but is not the caller's to see: answered as absent, so ids leak nothing."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(404, f"no {what} you may see; expected the id of one of your cases, your queues' "
-                              f"tasks, or a role that reads it", title="Not found")
-
-
-# The nearest listed ancestor of an error's class decides its status.
-STATUS_BY_ERROR: dict[type[BaseException], int] = {
-    e.UnknownCase: 404,
-    e.UnknownTask: 404,
-    e.UnknownWorkflow: 404,
-    e.UnknownOutboxEntry: 404,
-    e.UnknownState: 422,
-    e.StaleVersion: 412,
-    e.SeparationOfDuties: 403,
-    e.NotEligibleForTask: 403,
-    e.NotAnApprover: 403,
-    e.DelegationNotAllowed: 403,
-    e.TransitionNotAllowed: 409,
-    e.TaskAlreadyClaimed: 409,
-    e.TaskClosed: 409,
-    e.ApprovalNotReassigned: 409,
-    e.TaskNotClaimed: 409,
-    e.NoApprovalHere: 409,
-    e.EvidenceMissing: 409,
-    e.NoOpenException: 409,
-    e.ExceptionNotAllowed: 409,
-    e.NotDeadLettered: 409,
-    e.WorkflowNotActive: 409,
-    e.VersionAlreadyDeployed: 409,
-    e.VersionOutOfOrder: 409,
-    e.IdempotencyKeyReused: 422,
-    e.ContractViolation: 422,
-    e.DefinitionError: 422,
-    e.ContractFileError: 422,
-    e.UnknownExceptionReason: 422,
-    e.UnknownAction: 422,
-    e.ExpressionFailed: 422,
-    e.BadToken: 401,
-    e.UnknownActor: 422,
-    e.InactiveActor: 403,
-    e.BadActorId: 422,
-    e.RoleNotHeld: 403,
-    e.NotAuthorizedOnBehalf: 403,
-    e.NotAdministrator: 403,
-    e.DelegationRefused: 409,
-    e.DirectoryConflict: 409,
-    e.DatabaseUnavailable: 503,
-    e.RoleRequired: 403,
-    e.ChangeApprovalRefused: 403,
-    e.AlreadyVoted: 409,
-    e.FieldImmutable: 409,
-    e.RouteFieldLocked: 409,
-    e.ChangeNotPending: 409,
-    e.ChangeAlreadyPending: 409,
-    e.UserError: 400,
-}
 
 _TITLE_WORDS = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -145,10 +84,7 @@ def status_of(error: BaseException) -> int:
     """Return the HTTP status of an error, by the nearest of its classes the table lists (500 for a bug)."""
     if isinstance(error, ApiError):
         return error.status
-    for cls in type(error).__mro__:
-        if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]
-    return 500
+    return status_of_error(error)
 
 
 def problem_response(request: Request, *, status: int, title: str, detail: str,
@@ -176,6 +112,10 @@ def field_problems(error: BaseException) -> list[FieldProblem]:
     if isinstance(error, e.StaleVersion):
         return [FieldProblem(pointer="/header/If-Match", detail=f"the case is at version {error.actual}",
                              expected=f'"{error.actual}"')]
+    if isinstance(error, e.EvidenceRefused):
+        return [FieldProblem(pointer="/body/file", detail=str(error), expected=error.expected)]
+    if isinstance(error, e.TooManyRequests):
+        return [FieldProblem(pointer="/header/Authorization", detail=str(error), expected=error.expected)]
     if isinstance(error, ApiError) and error.pointer:
         return [FieldProblem(pointer=error.pointer, detail=str(error), expected=error.expected)]
     if isinstance(error, e.ContractViolation):
@@ -203,8 +143,11 @@ def _expected_of(violation: object) -> str | None:
 async def backoffice_error_handler(request: Request, error: Exception) -> JSONResponse:
     status = status_of(error)
     title = getattr(error, "title", None) or _TITLE_WORDS.sub(" ", type(error).__name__).capitalize()
+    headers = getattr(error, "headers", None)
+    if isinstance(error, e.TooManyRequests):
+        headers = {"Retry-After": str(error.retry_after)}
     return problem_response(request, status=status, title=title, detail=detail_of(error),
-                            errors=field_problems(error), headers=getattr(error, "headers", None))
+                            errors=field_problems(error), headers=headers)
 
 
 async def validation_error_handler(request: Request, error: RequestValidationError) -> JSONResponse:

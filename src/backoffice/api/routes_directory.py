@@ -17,7 +17,7 @@ from backoffice.api.principal import Caller
 from backoffice.api.problems import ApiError, documented
 from backoffice.api.schemas import Strict
 from backoffice.api.services import MAX_ID, Served
-from backoffice.api.visibility import READS_EVERYTHING, require
+from backoffice.services.visibility import READS_EVERYTHING, require
 from backoffice.engine.directory import Delegation, Person, Token
 
 router = APIRouter(prefix="/v1", tags=["directory"], responses=documented(400, 401, 403, 413, 422))

@@ -11,11 +11,11 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Path, UploadFile
 from fastapi.responses import FileResponse
 
-from backoffice.api.evidence_files import ALLOWED
 from backoffice.api.principal import Caller
 from backoffice.api.problems import ApiError, documented
 from backoffice.api.schemas import EvidenceOut
 from backoffice.api.services import MAX_ID, Served
+from backoffice.services.evidence_files import ALLOWED
 from backoffice.store.evidence_reads import evidence_of
 
 EvidenceName = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]

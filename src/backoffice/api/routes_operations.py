@@ -13,7 +13,7 @@ from backoffice.api.principal import Caller
 from backoffice.api.problems import documented
 from backoffice.api.schemas import AuditVerifyOut, Health, OutboxOut, OutboxPage, PrincipalOut, Readiness
 from backoffice.api.services import MAX_ID, Served, decode_cursor, encode_cursor
-from backoffice.api.visibility import OPERATES, READS_EVERYTHING, require
+from backoffice.services.visibility import OPERATES, READS_EVERYTHING, require
 from backoffice.engine import verify
 from backoffice.store.migrate import current_revision, head_revision
 

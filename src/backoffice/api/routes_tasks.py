@@ -15,7 +15,7 @@ from backoffice.api.problems import ApiError, Forbidden, Problem, detail_of, doc
 from backoffice.api.schemas import (BulkItemResult, BulkResult, BulkTaskRequest, CompleteRequest, NextTaskRequest,
                                     ReassignRequest, TaskOut, TaskPage)
 from backoffice.api.services import MAX_ID, Served, Services, decode_cursor, encode_cursor
-from backoffice.api.visibility import ADMIN, OPERATOR, READS_EVERYTHING, require
+from backoffice.services.visibility import ADMIN, OPERATOR, READS_EVERYTHING, require
 from backoffice.engine.tasks import Task, TaskKind, TaskStatus
 from backoffice.errors import BackofficeError
 

@@ -13,7 +13,7 @@ from backoffice.api.principal import Caller
 from backoffice.api.problems import ApiError, documented
 from backoffice.api.schemas import DeployOut, DeployRequest, Strict, VersionOut, WorkflowOut
 from backoffice.api.services import Served
-from backoffice.api.visibility import DEPLOYS, OPERATES, READS_EVERYTHING, require
+from backoffice.services.visibility import DEPLOYS, OPERATES, READS_EVERYTHING, require
 from backoffice.mapping.model import ProcessMap
 
 ANALYSES = (*READS_EVERYTHING, "analyst", "workflow-owner")

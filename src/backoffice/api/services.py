@@ -15,14 +15,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from backoffice.api.evidence_files import EvidenceFiles
-from backoffice.api.limits import IntakeLimiter
 from backoffice.api.metrics import ApiMetrics
 from backoffice.api.principal import Authenticator
 from backoffice.api.problems import ApiError
-from backoffice.api.settings import ApiSettings
-from backoffice.api.visibility import Visibility
 from backoffice.engine import Engine
+from backoffice.services.evidence_files import EvidenceFiles
+from backoffice.services.intake_limits import IntakeLimiter
+from backoffice.services.settings import ApiSettings
+from backoffice.services.visibility import Visibility
 
 _CURSOR_PREFIX = "after:"
 MAX_ID = 2**63 - 1

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from backoffice.api.principal import Principal
 from backoffice.api.problems import NotAuthenticated
 from backoffice.engine import Engine
-from backoffice.engine.directory import PrincipalKind
 from backoffice.errors import BadToken, IdentityError
+from backoffice.services.principal import Principal, principal_of
 
 
 class DirectoryTokens:
@@ -33,14 +32,7 @@ class DirectoryTokens:
         except IdentityError as exc:
             # A token of someone deactivated (or removed) since proves nothing any more.
             raise NotAuthenticated(str(exc)) from exc
-        store = self.engine.store
-        principal = store.principal(who.id)
-        # Roles granted in one workflow only count there (the gate applies them per act); for what
-        # the holder may see, every role they hold anywhere counts.
-        roles = tuple(dict.fromkeys([*self.engine.roles_of(who.id), *(g.role for g in store.grants(who.id))]))
-        queues = tuple(queue for queue, member in store.queue_members() if member == who.id)
-        return Principal(who.id, roles=roles, queues=queues, role=actor.role,
-                         service=principal is not None and principal.kind is PrincipalKind.SERVICE)
+        return principal_of(self.engine, who.id, role=actor.role)
 
 
 def _reason(error: BadToken) -> str:

@@ -1,7 +1,7 @@
-"""`backoffice serve`: the HTTP API on Uvicorn, over the SQLite file by default or PostgreSQL by URL.
+"""`backoffice serve`: the HTTP API (at /v1) and the web app (at /) on Uvicorn, over SQLite or PostgreSQL.
 
-The command line never imports the API (DESIGN.md: the interfaces do not import each other):
-it hands Uvicorn the API's app factory by name, with its options as BACKOFFICE_ settings in
+The command line never imports the API or the web app (DESIGN.md: the interfaces do not import each other):
+it hands Uvicorn the server's app factory by name, with its options as BACKOFFICE_ settings in
 the environment, where the factory reads them with the settings file and the defaults.
 """
 
@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-APP_FACTORY = "backoffice.api.app:app_from_environment"
+APP_FACTORY = "backoffice.server:server_from_environment"
 
 
 def serve_command(
@@ -26,7 +26,7 @@ def serve_command(
                                                      help="A settings file: BACKOFFICE_NAME=value lines.")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Server processes.")] = 1,
 ) -> None:
-    """Serve the HTTP API (FastAPI on Uvicorn); stop with Ctrl-C."""
+    """Serve the HTTP API at /v1 and the web app at / (FastAPI on Uvicorn); stop with Ctrl-C."""
     import uvicorn
 
     from backoffice.errors import BadOption

@@ -81,6 +81,9 @@ class AuditAction(StrEnum):
     TOKEN_REVOKED = "token.revoked"
     DELEGATION_ADDED = "delegation.added"
     DELEGATION_REVOKED = "delegation.revoked"
+    PASSWORD_SET = "password.set"
+    ACCOUNT_LOCKED = "account.locked"
+    COMMENT_ADDED = "comment.added"
 
 
 def chain_of(case_id: int | None) -> str:

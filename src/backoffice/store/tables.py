@@ -419,3 +419,50 @@ delegations = sa.Table(
     sa.Column("revoked_at", UtcDateTime),
     sa.Index(None, "delegate", "delegator"),
 )
+
+# --- the web app: local accounts, browser sign-ins, the key that signs cookies, case comments (0009) ---
+
+local_accounts = sa.Table(
+    "local_accounts", metadata,
+    sa.Column("person_id", sa.Text, sa.ForeignKey("people.id"), primary_key=True),
+    # Argon2id, in its PHC string form ($argon2id$v=19$m=...,t=...,p=...$salt$hash): never the password.
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("set_by", sa.Text, nullable=False),
+    sa.Column("set_at", UtcDateTime, nullable=False),
+    # Wrong passwords in a row since the last sign-in; at the limit the account locks until locked_until.
+    sa.Column("failed_attempts", sa.Integer, nullable=False),
+    sa.Column("locked_until", UtcDateTime),
+)
+
+web_sessions = sa.Table(
+    "web_sessions", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    # sha256 of the session's secret: the cookie carries the secret, the database only its hash.
+    sa.Column("token_hash", Hash, nullable=False, unique=True),
+    sa.Column("person_id", sa.Text, sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("seen_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    # Set by signing out (or by deactivating the person): the session proves nothing after it.
+    sa.Column("ended_at", UtcDateTime),
+    sa.Index(None, "person_id"),
+)
+
+web_keys = sa.Table(
+    "web_keys", metadata,
+    # One secret per purpose ("cookies"), made on first use and shared by every server process.
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("secret", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+case_comments = sa.Table(
+    "case_comments", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("case_id", Id, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("author", sa.Text, nullable=False),
+    sa.Column("on_behalf_of", sa.Text),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index(None, "case_id"),
+)

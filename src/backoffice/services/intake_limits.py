@@ -12,7 +12,7 @@ import threading
 from collections import deque
 from datetime import datetime, timedelta
 
-from backoffice.api.problems import ApiError
+from backoffice.errors import TooManyRequests
 
 WINDOW = timedelta(minutes=1)
 
@@ -29,7 +29,7 @@ class IntakeLimiter:
         """Count one start by `caller` at `now`.
 
         Raises:
-            ApiError: 429 when they started `per_minute` cases in the last minute, with when to retry.
+            TooManyRequests: when they started `per_minute` cases in the last minute, with when to retry.
         """
         with self._lock:
             starts = self._starts.setdefault(caller, deque())
@@ -37,10 +37,9 @@ class IntakeLimiter:
                 starts.popleft()
             if len(starts) >= self.per_minute:
                 retry = max(1, int((starts[0] + WINDOW - now).total_seconds()) + 1)
-                raise ApiError(429, f"{caller} started {len(starts)} cases in the last minute, the most this server "
-                                    f"takes from one caller", expected=f"at most {self.per_minute} a minute; retry "
-                                    f"in {retry} s", pointer="/header/Authorization", title="Too many requests",
-                               headers={"Retry-After": str(retry)})
+                raise TooManyRequests(f"{caller} started {len(starts)} cases in the last minute, the most this "
+                                      f"server takes from one caller", retry_after=retry,
+                                      expected=f"at most {self.per_minute} a minute; retry in {retry} s")
             starts.append(now)
             if len(self._starts) > 100_000:
                 # Forget callers idle for a minute, so the table cannot grow without end.

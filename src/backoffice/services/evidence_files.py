@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from backoffice.api.problems import ApiError
+from backoffice.errors import EvidenceRefused
 
 # First bytes -> media type, for the binary kinds a back office receives as evidence.
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
@@ -48,26 +48,24 @@ def sniff(content: bytes) -> str:
     """Return the media type of `content` read from its bytes.
 
     Raises:
-        ApiError: 415 for markup (HTML, SVG, XML), an empty file, or a kind not accepted as evidence.
+        EvidenceRefused: for markup (HTML, SVG, XML), an empty file, or a kind not accepted as evidence.
     """
     if not content:
-        raise ApiError(415, "the file is empty", pointer="/body/file", expected="a document with content",
-                       title="Unsupported evidence")
+        raise EvidenceRefused("the file is empty", "a document with content")
     for signature, media_type in _SIGNATURES:
         if content.startswith(signature):
             return media_type
     head = content[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if any(head.startswith(tag) for tag in _MARKUP) or b"<script" in content[:4096].lower():
-        raise ApiError(415, "the file is markup (HTML, SVG or XML), which is never kept as evidence",
-                       pointer="/body/file", expected=f"one of {', '.join(ALLOWED)}", title="Unsupported evidence")
+        raise EvidenceRefused("the file is markup (HTML, SVG or XML), which is never kept as evidence",
+                              f"one of {', '.join(ALLOWED)}")
     if b"\x00" not in content:
         try:
             content.decode("utf-8")
             return "text/plain"
         except UnicodeDecodeError:
             pass
-    raise ApiError(415, "the file is of a kind not kept as evidence", pointer="/body/file",
-                   expected=f"one of {', '.join(ALLOWED)}", title="Unsupported evidence")
+    raise EvidenceRefused("the file is of a kind not kept as evidence", f"one of {', '.join(ALLOWED)}")
 
 
 class EvidenceFiles:

@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from backoffice.api.principal import Principal
-from backoffice.api.problems import Forbidden, NotVisible
 from backoffice.definitions.model import Definition
 from backoffice.engine import Case, Engine
 from backoffice.engine.roles import PlatformRole
 from backoffice.engine.tasks import Task, TaskStatus
+from backoffice.errors import Forbidden, NotVisible
+from backoffice.services.principal import Principal
 
 ADMIN = str(PlatformRole.ADMINISTRATOR)
 AUDITOR = "auditor"

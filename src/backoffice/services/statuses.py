@@ -1,0 +1,75 @@
+"""The HTTP status of each error a person can cause, shared by the API (problem+json) and the web app (pages).
+
+A user's mistake is a 4xx, never a 5xx: the engine's errors map to statuses by class (the
+nearest listed ancestor wins); anything unlisted is a bug (500).
+"""
+
+from __future__ import annotations
+
+from backoffice import errors as e
+
+# The nearest listed ancestor of an error's class decides its status.
+STATUS_BY_ERROR: dict[type[BaseException], int] = {
+    e.UnknownCase: 404,
+    e.UnknownTask: 404,
+    e.UnknownWorkflow: 404,
+    e.UnknownOutboxEntry: 404,
+    e.UnknownState: 422,
+    e.StaleVersion: 412,
+    e.SeparationOfDuties: 403,
+    e.NotEligibleForTask: 403,
+    e.NotAnApprover: 403,
+    e.DelegationNotAllowed: 403,
+    e.TransitionNotAllowed: 409,
+    e.TaskAlreadyClaimed: 409,
+    e.TaskClosed: 409,
+    e.ApprovalNotReassigned: 409,
+    e.TaskNotClaimed: 409,
+    e.NoApprovalHere: 409,
+    e.EvidenceMissing: 409,
+    e.NoOpenException: 409,
+    e.ExceptionNotAllowed: 409,
+    e.NotDeadLettered: 409,
+    e.WorkflowNotActive: 409,
+    e.VersionAlreadyDeployed: 409,
+    e.VersionOutOfOrder: 409,
+    e.IdempotencyKeyReused: 422,
+    e.ContractViolation: 422,
+    e.DefinitionError: 422,
+    e.ContractFileError: 422,
+    e.UnknownExceptionReason: 422,
+    e.UnknownAction: 422,
+    e.ExpressionFailed: 422,
+    e.BadToken: 401,
+    e.UnknownActor: 422,
+    e.InactiveActor: 403,
+    e.BadActorId: 422,
+    e.RoleNotHeld: 403,
+    e.NotAuthorizedOnBehalf: 403,
+    e.NotAdministrator: 403,
+    e.DelegationRefused: 409,
+    e.DirectoryConflict: 409,
+    e.DatabaseUnavailable: 503,
+    e.RoleRequired: 403,
+    e.ChangeApprovalRefused: 403,
+    e.AlreadyVoted: 409,
+    e.FieldImmutable: 409,
+    e.RouteFieldLocked: 409,
+    e.ChangeNotPending: 409,
+    e.ChangeAlreadyPending: 409,
+    e.NotVisible: 404,
+    e.Forbidden: 403,
+    e.EvidenceRefused: 415,
+    e.TooManyRequests: 429,
+    e.SignInRefused: 401,
+    e.UserError: 400,
+}
+
+
+
+def status_of_error(error: BaseException) -> int:
+    """Return the HTTP status of an error, by the nearest of its classes the table lists (500 for a bug)."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500
