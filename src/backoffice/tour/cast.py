@@ -68,7 +68,7 @@ CAST: tuple[DemoPerson, ...] = (
     DemoPerson("carlos", "Carlos Ruiz", "CFO", ("cfo",), ("finance", "executive")),
     DemoPerson("grace", "Grace Kim", "CEO and head of department", ("ceo", "department-head"), ("executive",)),
     DemoPerson("olga", "Olga Nowak", "Team lead: procurement, payables and operations excellence",
-               ("procurement-process-owner", "ap-process-owner", "operations-excellence-lead"),
+               ("procurement-process-owner", "ap-process-owner", "operations-excellence-lead", "review-chair"),
                ("procurement", "finance")),
     DemoPerson("paul", "Paul Weber", "Line manager", ("line-manager",), ("engineering",)),
     # The service desk.
@@ -147,23 +147,8 @@ def seed_directory(engine: Engine, *, now: datetime) -> None:
             engine.add_service_account(account, description=description, actor=ADMIN, now=now)
 
 
-def set_password(engine: Engine, person_id: str, password: str, *, now: datetime) -> bool:
-    """Give a person a local account with this password, by the administrator; False where local accounts are absent.
+def set_password(engine: Engine, person_id: str, password: str, *, now: datetime) -> None:
+    """Give a person a local account with this password, set by the administrator (Argon2id, audited)."""
+    from backoffice.services.accounts import LocalAccounts
 
-    The one place the demo sets passwords: the web app's local accounts (Argon2id) hash and keep them.
-    """
-    try:
-        from backoffice.engine.local_accounts import set_local_password  # type: ignore[import-not-found]
-    except ImportError:
-        return False
-    set_local_password(engine, person_id, password, actor=ADMIN, now=now)
-    return True
-
-
-def passwords_supported() -> bool:
-    """Whether this build has local accounts, so the printed passwords sign in."""
-    try:
-        import backoffice.engine.local_accounts  # type: ignore[import-not-found]  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    LocalAccounts(engine).set_password(person_id, password, actor=ADMIN, now=now)

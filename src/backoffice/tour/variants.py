@@ -63,7 +63,8 @@ VARIANTS: Mapping[str, tuple[Variant, ...]] = {
     ),
     "employee-onboarding": (
         Variant("privileged access: the security officer approves", {}, weight=1.0),
-        Variant("standard access", {"privileged_access": False}, weight=2.0),
+        Variant("standard access", {"privileged_access": False},
+                {"check-prerequisites": Move("create-account")}, weight=2.0),
     ),
 }
 """Per workflow, the variants a simulated case is drawn from (by weight); a workflow not named has one: its playbook."""
