@@ -545,13 +545,17 @@ class Simulation:
                     missing.append(state_id)
                     continue
                 plan = self.plans[keys[0]]
-                # Written as if it arrived two days ago: a move that waits for a date (an access cutoff)
-                # is then due within the short time left.
-                run = CaseRun(plan=plan, number=number, arrival=now - timedelta(days=2),
-                              requester=self.rng.choice(REQUESTERS), stop_in=state_id)
-                number += 1
-                now = self._play_quickly(run, now)
-                reached = self.engine.case(run.case_id).state == state_id
+                reached = False
+                # Written as arriving now; failing that, as if it arrived two days ago: a move that waits
+                # for a date (an access cutoff) is then due within the short time left.
+                for written_for in (now, now - timedelta(days=2)):
+                    run = CaseRun(plan=plan, number=number, arrival=written_for,
+                                  requester=self.rng.choice(REQUESTERS), stop_in=state_id)
+                    number += 1
+                    now = self._play_quickly(run, now)
+                    reached = self.engine.case(run.case_id).state == state_id
+                    if reached:
+                        break
                 if reached:
                     filled[(workflow, state_id)] = run.case_id
                 else:

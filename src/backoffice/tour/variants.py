@@ -59,7 +59,7 @@ VARIANTS: Mapping[str, tuple[Variant, ...]] = {
     "employee-offboarding": (
         Variant("no legal hold", {}, weight=4.0),
         Variant("data under legal hold: legal counsel records it", {"legal_hold": True},
-                {"legal-hold-review": Move("collect-assets")}, weight=1.0),
+                {"transfer-data": Move("legal-hold-review"), "legal-hold-review": Move("collect-assets")}, weight=1.0),
     ),
     "employee-onboarding": (
         Variant("privileged access: the security officer approves", {}, weight=1.0),
