@@ -19,6 +19,7 @@ from backoffice.api.services import MAX_ID, Served, decode_cursor, encode_cursor
 from backoffice.engine import Case, EngineEvent
 from backoffice.engine.sla import resolution_due
 from backoffice.engine.tasks import TaskKind
+from backoffice.services.case_view import exceptions_of as case_exceptions
 
 router = APIRouter(prefix="/v1", tags=["cases"], responses=documented(400, 401, 413, 422))
 
@@ -154,17 +155,4 @@ def resolve_exception(case_id: CaseId, body: ResolveExceptionRequest, served: Se
 
 def exceptions_of(history: list[EngineEvent] | tuple[EngineEvent, ...]) -> list[ExceptionOut]:
     """Return a case's exceptions as its timeline records them: raised, and resolved when they were."""
-    found: dict[int, ExceptionOut] = {}
-    for event in history:
-        exception_id = event.attributes.get("exception_id")
-        if exception_id is None or event.reason is None:
-            continue
-        if event.activity.startswith("raise "):
-            found[exception_id] = ExceptionOut(
-                exception_id=exception_id, reason=event.reason, raised_in=event.attributes.get("from_state"),
-                raised_by=event.resource, raised_at=event.timestamp, note=event.attributes.get("note"))
-        elif event.activity.startswith("resolve ") and exception_id in found:
-            found[exception_id] = found[exception_id].model_copy(update={
-                "resolved_by": event.resource, "resolved_at": event.timestamp,
-                "resolution": event.attributes.get("to_state")})
-    return list(found.values())
+    return [ExceptionOut(**found.__dict__) for found in case_exceptions(history)]

@@ -154,6 +154,33 @@ def group_remove_member(group_id: Annotated[str, typer.Argument(metavar="GROUP")
              f"{_id(person_id)} left {_id(group_id)}", f"{_id(person_id)} is not a member")
 
 
+@directory_app.command("password")
+def password(
+    person_id: Id,
+    from_stdin: Annotated[bool, typer.Option("--stdin", help="Read the password from the first line of standard "
+                                                             "input (for scripts), instead of a prompt.")] = False,
+    db: Db = "backoffice.db",
+) -> None:
+    """Set a person's local password for the web app (an administrator, or the person for themselves).
+
+    The password is read from a prompt (typed twice, not shown) or from standard input, never
+    from the command line, where other users could see it in the process list. It is kept as
+    an Argon2id hash; the person's open web sessions end.
+    """
+    import sys
+
+    from backoffice.services.accounts import LocalAccounts
+
+    if from_stdin or not sys.stdin.isatty():
+        secret = sys.stdin.readline().rstrip("\r\n")
+    else:
+        secret = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    engine = _engine(db)
+    LocalAccounts(engine).set_password(person_id, secret, actor=acting(engine), now=_now())
+    console.print(f"password set for {_id(person_id)}: they sign in to the web app with it; their open sessions "
+                  f"are ended")
+
+
 @directory_app.command("grant")
 def grant(role: Annotated[str, typer.Argument(metavar="ROLE")],
           to: Annotated[str, typer.Option("--to", help="A person, group or service account.")],

@@ -26,6 +26,7 @@ from backoffice.engine.cases import Actor, Case, Decision, utc
 from backoffice.engine.controls import Exit, check_leaving
 from backoffice.engine.events import EngineEvent, change_attributes
 from backoffice.engine.approvals import ApprovalOperations
+from backoffice.engine.comments import CommentOperations
 from backoffice.engine.directory_operations import DirectoryOperations
 from backoffice.engine.gate import GateOperations
 from backoffice.engine.automation import AutomationOperations
@@ -52,7 +53,7 @@ from backoffice.errors import (BackofficeError, ContractViolation, InputRefused,
 
 class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, AutomationOperations, TimerOperations,
              NotificationOperations, MigrationOperations, GovernanceOperations, RerouteOperations,
-             DirectoryOperations, GateOperations):
+             DirectoryOperations, GateOperations, CommentOperations):
     """Runs workflow definitions over a store (see `backoffice.engine.ports.Store`).
 
     Every operation that takes an actor passes it through `identify` (the gate, see `gate`)

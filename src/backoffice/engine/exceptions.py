@@ -18,7 +18,9 @@ from backoffice.engine.cases import Actor, Case, utc
 from backoffice.engine.controls import Exit, check_leaving
 from backoffice.engine.rules import context
 from backoffice.engine.tasks import NewTask, TaskKind, assignment_of
-from backoffice.errors import ExceptionNotAllowed, NoOpenException, NotEligibleForTask, UnknownExceptionReason
+from backoffice.errors import (ContractViolation, ExceptionNotAllowed, NoOpenException, NotEligibleForTask,
+                               UnknownExceptionReason)
+from backoffice.limits import check_payload
 
 if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
@@ -86,13 +88,18 @@ class ExceptionOperations:
                                 detail={"exception_id": raised.id, **({"note": note} if note else {}),
                                         **(detail or {})}, how=Exit.EXCEPTION)
 
-    def resolve_exception(self: Engine, case_id: int, *, actor: Actor, now: datetime, note: str | None = None
-                          ) -> Case:
+    def resolve_exception(self: Engine, case_id: int, *, actor: Actor, now: datetime, note: str | None = None,
+                          data: Mapping[str, Any] | None = None) -> Case:
         """Resolve the case's open exception: back to the state the taxonomy says, or to its end.
+
+        `data` adds to or replaces fields of the case data, as with a transition: what "needs
+        info" asked for, supplied by whoever resolves it. The result must still pass the inputs,
+        and the fields fixed after intake stay fixed (see `rerouting`).
 
         Raises:
             NoOpenException: the case has no open exception.
             NotEligibleForTask: the actor is not the exception's resolver.
+            ContractViolation: the data after the resolution breaks the inputs.
         """
         now = utc(now)
         case = self.case(case_id)
@@ -108,11 +115,17 @@ class ExceptionOperations:
             if resolver_task is not None and not resolver_task.may_be_taken_by(actor):
                 raise NotEligibleForTask(resolver_task.id, actor.id, assignment.describe())
         target = _resolution_target(definition, spec)
-        moved = self._moved(case, target, actor=actor, now=now, data=case.data)
+        merged = dict(case.data)
+        if data:
+            merged.update(check_payload(data, what="the data"))
+            violations = self.running(case.workflow, case.definition_version).violations(merged)
+            if violations:
+                raise ContractViolation(case.workflow, violations)
+        moved = self._moved(case, target, actor=actor, now=now, data=merged)
         with self.store.transaction() as tx:
             if not tx.resolve_exception(raised.id, resolution=target, by=actor.id, at=now):
                 raise NoOpenException(case.id)
-            return self._write_move(tx, case, moved, actor=actor, role=actor.role, now=now, data=None,
+            return self._write_move(tx, case, moved, actor=actor, role=actor.role, now=now, data=data or None,
                                     activity=f"resolve {raised.reason}", reason=raised.reason,
                                     detail={"exception_id": raised.id, **({"note": note} if note else {})},
                                     how=Exit.RESOLUTION)

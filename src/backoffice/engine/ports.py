@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from backoffice.definitions.model import Priority
 from backoffice.engine.audit import AuditHead, AuditRecord, RowSeal
 from backoffice.engine.cases import Case
+from backoffice.engine.comments import Comment
 from backoffice.engine.events import EngineEvent
 from backoffice.engine.outbox import NewOutboxEntry, OutboxEntry, OutboxKind, OutboxStatus
 from backoffice.engine.sla import PausedTime
@@ -221,6 +222,9 @@ class StoreTransaction(Protocol):
     def insert_evidence(self, case_id: int, name: str, *, reference: str | None, by: str, at: datetime) -> None:
         """Attach a named piece of evidence to a case."""
 
+    def insert_comment(self, comment: Comment) -> Comment:
+        """Store a comment on a case; return it with its id."""
+
     def insert_exception(self, case_id: int, reason: str, *, raised_in: str, note: str | None, by: str,
                          at: datetime) -> RaisedException:
         """Store a raised exception."""
@@ -348,6 +352,9 @@ class Store(Protocol):
 
     def evidence_names(self, case_id: int) -> set[str]:
         """Return the names of the evidence attached to a case."""
+
+    def comments(self, case_id: int) -> Sequence[Comment]:
+        """Return a case's comments, oldest first."""
 
     def open_exception(self, case_id: int) -> RaisedException | None:
         """Return the case's open exception, or None."""

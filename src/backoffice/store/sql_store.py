@@ -24,6 +24,7 @@ from backoffice.engine.ports import NewCase, StoredVersion
 from backoffice.errors import DuplicateIdempotencyKey, StaleVersion, UnknownCase, VersionAlreadyDeployed
 from backoffice.store.audit_store import AuditReads, AuditWrites
 from backoffice.store.change_store import ChangeReads, ChangeWrites
+from backoffice.store.comment_store import CommentReads, CommentWrites
 from backoffice.store.connect import DEFAULT_DATABASE, WRITE, create_engine, shown
 from backoffice.store.directory_store import DirectoryReads, DirectoryWrites
 from backoffice.store.migrate import migrate
@@ -49,7 +50,7 @@ UNIQUE_KEY = "uq_cases_workflow_idempotency_key"
 UNIQUE_VERSION = "uq_workflow_versions_workflow_version"
 
 
-class SqlStore(WorkReads, OutboxReads, TimerReads, ChangeReads, DirectoryReads, AuditReads):
+class SqlStore(WorkReads, OutboxReads, TimerReads, ChangeReads, DirectoryReads, AuditReads, CommentReads):
     """The engine's storage in one SQL database (see `backoffice.engine.ports.Store`)."""
 
     def __init__(self, engine: sa.Engine) -> None:
@@ -146,7 +147,8 @@ class SqlStore(WorkReads, OutboxReads, TimerReads, ChangeReads, DirectoryReads, 
 
 
 
-class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites, DirectoryWrites, AuditWrites):
+class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites, DirectoryWrites, AuditWrites,
+                     CommentWrites):
     """The writes of one change, on one connection inside one transaction."""
 
     def __init__(self, connection: sa.Connection) -> None:

@@ -31,7 +31,7 @@ from backoffice.services.settings import ServerSettings
 from backoffice.services.statuses import status_of_error
 from backoffice.services.visibility import Visibility
 from backoffice.store.account_store import AccountStore
-from backoffice.web import pages_home, pages_sign_in
+from backoffice.web import pages_case, pages_front_door, pages_home, pages_sign_in
 from backoffice.web.context import WebServices
 from backoffice.web.render import render
 from backoffice.web.security import SecurityHeaders, check_csrf
@@ -46,6 +46,8 @@ SIGN_INS_PER_MINUTE = 20
 PAGES = [
     pages_sign_in,
     pages_home,
+    pages_front_door,
+    pages_case,
 ]
 
 

@@ -35,7 +35,7 @@ def _when(value: datetime | None) -> str:
 
 
 environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                                 undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                                 trim_blocks=True, lstrip_blocks=True)
 environment.filters["when"] = _when
 
 

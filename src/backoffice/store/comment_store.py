@@ -1,0 +1,40 @@
+"""The store's part for case comments (see engine/comments.py): one table, bound to the audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from backoffice.engine.comments import Comment
+from backoffice.store.tables import case_comments
+
+
+def _comment(row: sa.Row) -> Comment:
+    return Comment(id=row.id, case_id=row.case_id, author=row.author, body=row.body, created_at=row.created_at,
+                   on_behalf_of=row.on_behalf_of)
+
+
+class CommentReads:
+    """Reads of comments, mixed into `SqlStore`."""
+
+    engine: sa.Engine
+
+    def comments(self, case_id: int) -> Sequence[Comment]:
+        query = sa.select(case_comments).where(case_comments.c.case_id == case_id).order_by(case_comments.c.id)
+        with self.engine.connect() as connection:
+            return [_comment(row) for row in connection.execute(query)]
+
+
+class CommentWrites:
+    """Writes of comments, mixed into `SqlTransaction`."""
+
+    connection: sa.Connection
+
+    def insert_comment(self, comment: Comment) -> Comment:
+        result = self.connection.execute(sa.insert(case_comments).values(
+            case_id=comment.case_id, author=comment.author, on_behalf_of=comment.on_behalf_of, body=comment.body,
+            created_at=comment.created_at))
+        self.wrote(case_comments, result.inserted_primary_key)  # type: ignore[attr-defined]
+        return Comment(id=result.inserted_primary_key[0], case_id=comment.case_id, author=comment.author,
+                       body=comment.body, created_at=comment.created_at, on_behalf_of=comment.on_behalf_of)
