@@ -133,6 +133,10 @@ class DemoAction:
 
     def __call__(self, call: ActionCall) -> Mapping[str, Any]:
         run = self.simulation.runs[call.case_id]
+        if self.simulation.raisable(run, call.state):
+            # The check finds what the case's plan holds (a price variance): a person must look, so
+            # the step does not go on; the exception is raised on the case as the worker's pass ends.
+            raise ActionFailed(f"{call.action}: the check needs a person (attempt {call.attempt})", delivered=False)
         deviation = run.plan.deviation
         if deviation is not None and deviation.step == call.state:
             fails = (deviation.kind is DeviationKind.RETRY and call.attempt == 1) or \
@@ -176,7 +180,9 @@ class Simulation:
 
     def _learn_walks(self, playbook: Playbook) -> None:
         """Note the walks the playbook promises, so a state no simulated case passed can still be filled."""
-        variant = variants(playbook.workflow)[0]
+        # The playbook's walks are those of its own payload: the variant that changes nothing.
+        variant = next((option for option in variants(playbook.workflow) if not option.changes),
+                       variants(playbook.workflow)[0])
         walks: list[tuple[Deviation | None, tuple[str, ...]]] = [(None, playbook.walk)]
         if playbook.exception is not None:
             walks.append((Deviation(DeviationKind.EXCEPTION, reason=playbook.exception.reason), playbook.exception.walk))
@@ -338,12 +344,17 @@ class Simulation:
         return MEAN_WAIT.get(self.definitions[case.workflow].state(case.state).kind, timedelta(hours=4))
 
     def _raise_due(self, run: CaseRun, case: Case, definition: Definition) -> bool:
+        return self.raisable(run, case.state)
+
+    def raisable(self, run: CaseRun, state: str) -> bool:
+        """Whether the case's planned exception is still to be raised, and may be raised in `state`."""
         deviation = run.plan.deviation
         if run.raised or deviation is None or deviation.kind is not DeviationKind.EXCEPTION:
             return False
+        definition = self.definitions[run.plan.workflow]
         spec = definition.exceptions[deviation.reason or ""]
-        return case.state in spec.raised_in if spec.raised_in else \
-            definition.state(case.state).kind in (StateKind.HUMAN_TASK, StateKind.REVIEW)
+        return state in spec.raised_in if spec.raised_in else \
+            definition.state(state).kind in (StateKind.HUMAN_TASK, StateKind.REVIEW)
 
     def _raise(self, run: CaseRun, case: Case, definition: Definition, now: datetime) -> None:
         reason = run.plan.deviation.reason if run.plan.deviation else ""
@@ -490,7 +501,8 @@ class Simulation:
             if not run.waiting_for_worker:
                 continue
             case = self.engine.case(run.case_id)
-            if self.definitions[case.workflow].state(case.state).kind is not StateKind.AUTOMATED:
+            definition = self.definitions[case.workflow]
+            if definition.state(case.state).kind is not StateKind.AUTOMATED or self._raise_due(run, case, definition):
                 run.waiting_for_worker = False
                 self._after(run, case, now, wait=self._mean_wait(run, case))
         retries = [entry.next_attempt_at for entry in self.engine.outbox(status=OutboxStatus.PENDING)
@@ -540,15 +552,12 @@ class Simulation:
                 # while filling the other states would move on any case left there.
                 if state.kind.is_end or state.kind is StateKind.AUTOMATED or open_in.get((workflow, state_id)):
                     continue
-                keys = [key for key, states in self.seen.items() if key[0] == workflow and state_id in states]
-                if not keys:
-                    missing.append(state_id)
-                    continue
-                plan = self.plans[keys[0]]
                 reached = False
                 # Written as arriving now; failing that, as if it arrived two days ago: a move that waits
                 # for a date (an access cutoff) is then due within the short time left.
-                for written_for in (now, now - timedelta(days=2)):
+                tries = [(plan, written_for) for plan in self._plans_through(workflow, state_id)[:3]
+                         for written_for in (now, now - timedelta(days=2))]
+                for plan, written_for in tries:
                     run = CaseRun(plan=plan, number=number, arrival=written_for,
                                   requester=self.rng.choice(REQUESTERS), stop_in=state_id)
                     number += 1
@@ -563,6 +572,23 @@ class Simulation:
             if missing:
                 unreached[workflow] = tuple(missing)
         return filled, unreached
+
+    def _plans_through(self, workflow: str, state_id: str) -> list[Plan]:
+        """Return kinds of case that pass through a state: those seen there, then those the definition says lead there.
+
+        An exception whose state it is, raised where the playbook's case passes; an automated step
+        whose attempts running out park the case there.
+        """
+        plans = [self.plans[key] for key, states in self.seen.items() if key[0] == workflow and state_id in states]
+        definition = self.definitions[workflow]
+        variant = next((option for option in variants(workflow) if not option.changes), variants(workflow)[0])
+        for reason, spec in definition.exceptions.items():
+            if spec.state == state_id:
+                plans.append(Plan(workflow, variant, Deviation(DeviationKind.EXCEPTION, reason=reason)))
+        for step in definition.automated_steps:
+            if step.on_exhausted == state_id:
+                plans.append(Plan(workflow, variant, Deviation(DeviationKind.DEAD_LETTER, step=step.state)))
+        return plans
 
     def _play_quickly(self, run: CaseRun, now: datetime, *, limit: int = 40) -> datetime:
         """Start the run's case and act on it in quick succession until it waits in `stop_in` (or cannot go on)."""
