@@ -17,11 +17,16 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Move:
-    """What the person working a state does: where they send the case, the data they fill in, and not before when."""
+    """What the person working a state does: where they send the case, the data they fill in, and not before when.
+
+    `by` names the role that takes the move instead of whoever holds the state's task (a hire
+    withdrawn by HR while IT prepares the laptop).
+    """
 
     to: str
     data: Mapping[str, Any] = field(default_factory=dict)
     not_before: datetime | None = None
+    by: str | None = None
 
 
 @dataclass(frozen=True)

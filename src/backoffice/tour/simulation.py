@@ -417,9 +417,11 @@ class Simulation:
             return False
         work = [task for task in self.engine.tasks(case_id=case.id)
                 if task.kind is TaskKind.WORK and task.state == case.state]
-        if not work:
-            self.engine.transition(case.id, move.to, actor=self._mover(run, definition, case.state, move.to),
-                                   expected_version=case.version, now=now, data=dict(move.data))
+        if not work or move.by is not None:
+            mover = Actor(self._holder(move.by).id, move.by) if move.by else \
+                self._mover(run, definition, case.state, move.to)
+            self.engine.transition(case.id, move.to, actor=mover, expected_version=case.version, now=now,
+                                   data=dict(move.data))
             return True
         task = work[0]
         holder = task.held_by(now)
@@ -587,7 +589,8 @@ class Simulation:
                 plans.append(Plan(workflow, variant, Deviation(DeviationKind.EXCEPTION, reason=reason)))
         for step in definition.automated_steps:
             if step.on_exhausted == state_id:
-                plans.append(Plan(workflow, variant, Deviation(DeviationKind.DEAD_LETTER, step=step.state)))
+                plans.extend(Plan(workflow, option, Deviation(DeviationKind.DEAD_LETTER, step=step.state))
+                             for option in variants(workflow))
         return plans
 
     def _play_quickly(self, run: CaseRun, now: datetime, *, limit: int = 40) -> datetime:

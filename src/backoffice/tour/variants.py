@@ -65,6 +65,8 @@ VARIANTS: Mapping[str, tuple[Variant, ...]] = {
         Variant("privileged access: the security officer approves", {}, weight=1.0),
         Variant("standard access", {"privileged_access": False},
                 {"check-prerequisites": Move("create-account")}, weight=2.0),
+        Variant("withdrawn by HR once the account exists", {},
+                {"prepare-equipment": Move("revoke-access", by="hr-operations")}, weight=0.3),
     ),
 }
 """Per workflow, the variants a simulated case is drawn from (by weight); a workflow not named has one: its playbook."""
@@ -92,7 +94,7 @@ def moved_move(move: Move, *, number: int, arrival: datetime) -> Move:
     """Return a playbook move for one case: its data's ids and dates, and its `not_before`, moved to the case."""
     days = timedelta(days=(arrival.date() - WRITTEN_FOR.date()).days)
     data = {name: _renewed(value, number=number, days=days) for name, value in move.data.items()}
-    return Move(move.to, data, move.not_before + days if move.not_before is not None else None)
+    return Move(move.to, data, move.not_before + days if move.not_before is not None else None, move.by)
 
 
 def renewed_result(result: Mapping[str, Any], *, number: int, arrival: datetime) -> dict[str, Any]:
