@@ -15,7 +15,8 @@ The simulation stops a day before `until`; the cases then open stay where they a
 each state of a workflow that no open case sits in (but automated ones, which a case holds only
 while the worker runs its step), a case of a kind that was seen passing
 through it is started and played until it waits there, so every state the simulation reaches
-has open work to show. The same seed, start and number of cases give the same workspace.
+has open work to show, and some of it in someone's hands (claimed two hours before `until`, for
+the working day after). The same seed, start and number of cases give the same workspace.
 """
 
 from __future__ import annotations
@@ -177,6 +178,7 @@ class Simulation:
         self._queue: list[tuple[datetime, int, str, int]] = []
         self._sequence = 0
         self._worker_due: datetime | None = None
+        self._filled_until = self.main_end
 
     def _learn_walks(self, playbook: Playbook) -> None:
         """Note the walks the playbook promises, so a state no simulated case passed can still be filled."""
@@ -221,6 +223,7 @@ class Simulation:
                 if kind == "tick":
                     self.progress((now - self.start).total_seconds() / span)
         filled, unreached = self._fill()
+        self._claim_some(max(self._filled_until, self.until - timedelta(hours=2)))
         self.progress(1.0)
         stuck = [f"case {run.case_id} ({run.plan.workflow}, {run.plan.key[2]}): {run.stuck}"
                  for run in self.runs.values() if run.stuck]
@@ -573,7 +576,24 @@ class Simulation:
                     missing.append(state_id)
             if missing:
                 unreached[workflow] = tuple(missing)
+        self._filled_until = now
         return filled, unreached
+
+    def _claim_some(self, now: datetime, *, share: float = 0.3) -> None:
+        """Have people take some open work in hand as the day ends, so queues show claimed work beside waiting work."""
+        after = 0
+        while True:
+            page = self.engine.tasks(after_id=after, limit=500)
+            if not page:
+                return
+            for task in page:
+                after = task.id
+                if task.kind is not TaskKind.WORK or task.held_by(now) or task.role in (None, REQUESTER) \
+                        or task.assignee is not None or self.rng.random() >= share:
+                    continue
+                self.engine.claim(task.id, actor=Actor(self._holder(task.role).id, task.role), now=now,
+                                  lease=timedelta(hours=8))
+                self.acts += 1
 
     def _plans_through(self, workflow: str, state_id: str) -> list[Plan]:
         """Return kinds of case that pass through a state: those seen there, then those the definition says lead there.
