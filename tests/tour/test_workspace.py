@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from backoffice.definitions.model import StateKind
 from backoffice.engine import Actor, Engine, verify
 from backoffice.engine.tasks import TaskKind
-from backoffice.errors import NotEligibleForTask
+from backoffice.errors import NotEligibleForTask, SeparationOfDuties
 from backoffice.services.accounts import LocalAccounts
 from backoffice.store import SqlStore
 from backoffice.tour.cast import CAST, REQUESTERS, holders
@@ -125,3 +125,14 @@ def test_a_current_workspace_is_reused(workspace):
     workspace, _ = workspace
     reused = prepare_workspace(workspace.folder, settings=SETTINGS, now=UNTIL)
     assert reused.reused and reused.cases == workspace.cases
+
+
+def test_the_buyer_who_reviewed_a_purchase_is_refused_as_its_approver_and_the_budget_owner_is_not(engine):
+    waiting = [case for case in engine.cases(workflow="purchase-request", state="approve-budget-owner", limit=500)
+               if any(event.resource == "hana" and event.attributes.get("from_state") == "review-request"
+                      for event in engine.history(case.id))]
+    assert waiting, "the tour leaves a purchase Hana reviewed waiting for the budget owner"
+    case = waiting[0]
+    with pytest.raises(SeparationOfDuties):
+        engine.approve(case.id, actor=Actor("hana", "budget-owner"), now=UNTIL)
+    assert engine.approve(case.id, actor=Actor("ivan", "budget-owner"), now=UNTIL).state == "create-po"

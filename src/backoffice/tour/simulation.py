@@ -34,7 +34,7 @@ from backoffice.engine import ActionCall, ActionFailed, ActionRegistry, Actor, C
 from backoffice.engine.outbox import OutboxStatus
 from backoffice.engine.tasks import Task, TaskKind
 from backoffice.errors import AlreadyVoted, SeparationOfDuties, TransitionNotAllowed, UserError
-from backoffice.tour.cast import ADMIN, INTEGRATION, REQUESTERS, DemoPerson, holders
+from backoffice.tour.cast import ADMIN, INTEGRATION, REQUESTERS, DemoPerson, holders, person
 from backoffice.tour.playbooks import PLAYBOOKS, Move, Playbook
 from backoffice.tour.variants import Variant, case_payload, moved_move, renewed_result, variants
 
@@ -113,6 +113,8 @@ class CaseRun:
     stop_in: str | None = None
     waiting_for_worker: bool = False
     stuck: str | None = None
+    workers: Mapping[str, str] = field(default_factory=dict)
+    """Per state, the person who works it (anyone of the role when not named)."""
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,7 @@ class Simulation:
                 if kind == "tick":
                     self.progress((now - self.start).total_seconds() / span)
         filled, unreached = self._fill()
+        self._separation_of_duties_to_show()
         self._claim_some(max(self._filled_until, self.until - timedelta(hours=2)))
         self.progress(1.0)
         stuck = [f"case {run.case_id} ({run.plan.workflow}, {run.plan.key[2]}): {run.stuck}"
@@ -455,6 +458,8 @@ class Simulation:
             return Actor(task.assignee)
         if task.role in (None, REQUESTER):
             return Actor(run.requester.id)
+        if task.state in run.workers:
+            return Actor(run.workers[task.state], task.role)
         return Actor(self._holder(task.role).id, task.role)
 
     def _candidates(self, task: Task, run: CaseRun) -> list[Actor]:
@@ -578,6 +583,16 @@ class Simulation:
                 unreached[workflow] = tuple(missing)
         self._filled_until = now
         return filled, unreached
+
+    def _separation_of_duties_to_show(self) -> None:
+        """Leave a purchase that Hana reviewed waiting for the budget owner's vote: hers is refused, Ivan's counts.
+
+        Hana is a buyer who also owns a budget; whoever reviewed a request may not approve it.
+        """
+        plan = Plan("purchase-request", variants("purchase-request")[1], None)
+        run = CaseRun(plan=plan, number=self.case_count + len(self.runs) + 1, arrival=self._filled_until,
+                      requester=person("lena"), stop_in="approve-budget-owner", workers={"review-request": "hana"})
+        self._filled_until = self._play_quickly(run, self._filled_until)
 
     def _claim_some(self, now: datetime, *, share: float = 0.3) -> None:
         """Have people take some open work in hand as the day ends, so queues show claimed work beside waiting work."""
