@@ -13,6 +13,7 @@ who hold no role, and the service accounts that raise what automated checks find
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from datetime import datetime
 
 from backoffice.engine import Engine
@@ -148,7 +149,19 @@ def seed_directory(engine: Engine, *, now: datetime) -> None:
 
 
 def set_password(engine: Engine, person_id: str, password: str, *, now: datetime) -> None:
-    """Give a person a local account with this password, set by the administrator (Argon2id, audited)."""
+    """Give a person a local account with this password, set by the administrator (Argon2id, audited).
+
+    Hashed at a low cost: the tour prints every demo password, so the default cost (64 MiB and
+    three passes a hash) would only add seconds to each build. A hash keeps its own parameters,
+    so sign-in checks it as any other; passwords people set later get the default cost.
+    """
     from backoffice.services.accounts import LocalAccounts
 
-    LocalAccounts(engine).set_password(person_id, password, actor=ADMIN, now=now)
+    LocalAccounts(engine, hasher=_demo_hasher()).set_password(person_id, password, actor=ADMIN, now=now)
+
+
+@cache
+def _demo_hasher():
+    from argon2 import PasswordHasher
+
+    return PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
