@@ -11,10 +11,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Path, Query, Response
 
 from backoffice.api.principal import Caller
-from backoffice.api.problems import ApiError, Forbidden, documented
-from backoffice.api.schemas import (CaseDetail, CaseOut, CasePage, CommentOut, CommentRequest, EventOut,
-                                    ExceptionOut, RaiseExceptionRequest, ResolveExceptionRequest, SlaOut, TaskOut,
-                                    TimerOut, TransitionRequest, VoteOut, VoteRequest)
+from backoffice.api.problems import ApiError, documented
+from backoffice.api.schemas import (CaseDetail, CaseOut, CasePage, EventOut, ExceptionOut, RaiseExceptionRequest,
+                                    ResolveExceptionRequest, SlaOut, TaskOut, TimerOut, TransitionRequest, VoteOut,
+                                    VoteRequest)
 from backoffice.api.services import MAX_ID, Served, decode_cursor, encode_cursor, etag, expected_version
 from backoffice.engine import Case, EngineEvent
 from backoffice.engine.sla import resolution_due
@@ -104,8 +104,7 @@ def show_case(case_id: CaseId, served: Served, caller: Caller, response: Respons
                       tasks=[TaskOut.of(task) for task in tasks], votes=[VoteOut.of(vote) for vote in votes],
                       exceptions=exceptions_of(history), evidence=sorted(engine.store.evidence_names(case.id)),
                       sla=SlaOut(resolution_due_at=due, paused=paused.since is not None,
-                                 paused_seconds=paused.seconds), timers=timers,
-                      comments=[CommentOut.of(comment) for comment in engine.comments(case.id)])
+                                 paused_seconds=paused.seconds), timers=timers)
 
 
 @router.post("/cases/{case_id}/transitions", response_model=CaseOut,
@@ -153,17 +152,6 @@ def resolve_exception(case_id: CaseId, body: ResolveExceptionRequest, served: Se
                                            data=body.data)
     _with_etag(response, case)
     return CaseOut.of(case)
-
-
-@router.post("/cases/{case_id}/comments", response_model=CommentOut, status_code=201,
-             responses=documented(403, 404))
-def add_comment(case_id: CaseId, body: CommentRequest, served: Served, caller: Caller) -> CommentOut:
-    """Comment on a case the caller takes part in (those who only read everything, auditors, do not comment)."""
-    case = served.visibility.case(caller, case_id)
-    if not served.visibility.takes_part(caller, case):
-        raise Forbidden(f"{caller.id} reads case {case_id} but takes no part in it; expected its requester, a worker "
-                        f"of its queue, someone with a task on it, or an administrator")
-    return CommentOut.of(served.engine.add_comment(case_id, body.body, actor=caller.actor(), now=served.clock()))
 
 
 def exceptions_of(history: list[EngineEvent] | tuple[EngineEvent, ...]) -> list[ExceptionOut]:

@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backoffice.api.problems import Problem
 from backoffice.engine import Case, EngineEvent, OutboxEntry
-from backoffice.engine.comments import Comment
 from backoffice.engine.ports import StoredVersion, Vote
 from backoffice.engine.tasks import Task
 
@@ -81,10 +80,6 @@ class ResolveExceptionRequest(Strict):
     data: dict[str, Any] | None = Field(None, description="Fields the resolution adds to or replaces in the case "
                                                           "data (what \"needs info\" asked for); the result must "
                                                           "still pass the inputs.")
-
-
-class CommentRequest(Strict):
-    body: str = Field(min_length=1, max_length=10_000, description="The comment's text.")
 
 
 # --- answers ---
@@ -254,19 +249,6 @@ class SlaOut(BaseModel):
     paused_seconds: float
 
 
-class CommentOut(BaseModel):
-    id: int
-    author: str
-    on_behalf_of: str | None
-    body: str
-    created_at: datetime
-
-    @classmethod
-    def of(cls, comment: Comment) -> CommentOut:
-        return cls(id=comment.id, author=comment.author, on_behalf_of=comment.on_behalf_of, body=comment.body,
-                   created_at=comment.created_at)
-
-
 class CaseDetail(CaseOut):
     timeline: list[EventOut]
     tasks: list[TaskOut]
@@ -275,7 +257,6 @@ class CaseDetail(CaseOut):
     evidence: list[str] = Field(description="The names of the documents attached.")
     sla: SlaOut
     timers: list[TimerOut]
-    comments: list[CommentOut] = Field(default_factory=list, description="The comments, oldest first.")
 
 
 class OutboxOut(BaseModel):
