@@ -28,7 +28,7 @@ PREFIX = "f"
 ROWS = "__rows"
 MAX_ROWS = 200
 # Fields the workflow fills itself, by the convention of the library's contracts (their description says so).
-_FILLED_BY_WORKFLOW = re.compile(r"filled by the workflow|filled by payroll|filled by the workflow once", re.I)
+_FILLED_BY_WORKFLOW = re.compile(r"filled by (the workflow|payroll)", re.I)
 _MONEY_NAME = re.compile(r"(^|_)(amount|price|total|cost|fee|value)s?$")
 _PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[\"((?:[^\"\\]|\\.)*)\"\]")
 _ABSENT = object()
@@ -92,9 +92,17 @@ class IntakeForm:
                 posted[f"{array}.{ROWS}"] = str(rows[array])
         elif action and action.startswith("add:"):
             array = action.split(":", 1)[1]
-            rows[array] = min(rows.get(array, 0) + 1, MAX_ROWS)
+            most = min(int(self._schema_at(array).get("maxItems", MAX_ROWS)), MAX_ROWS)
+            rows[array] = min(rows.get(array, 0) + 1, most)
             posted[f"{array}.{ROWS}"] = str(rows[array])
         return posted, rows
+
+    def _schema_at(self, name: str) -> Mapping[str, Any]:
+        """Return the schema of the input or array named `name` (f.lines, f.lines.0.item); {} when there is none."""
+        schema: Mapping[str, Any] = self.schema
+        for part in name.split(".")[1:]:
+            schema = (schema.get("items") if part.isdigit() else (schema.get("properties") or {}).get(part)) or {}
+        return schema
 
     def read(self, posted: Mapping[str, str], rows: dict[str, int]) -> dict[str, Any]:
         """Return the payload the posted fields make (empty fields and empty rows left out)."""
@@ -143,17 +151,14 @@ class IntakeForm:
 
     def _input_of(self, path: str, posted: Mapping[str, str], rows: Mapping[str, int]) -> str:
         # The payload left out empty rows: its item i is the i-th row that held something.
-        name, schema = PREFIX, self.schema
+        name = PREFIX
         for key, index, quoted in _PATH_PART.findall(path):
-            part = key or quoted
             if index:
                 number = int(index)
                 filled = [row for row in range(rows.get(name, 0)) if _row_has_values(posted, f"{name}.{row}")]
                 name = f"{name}.{filled[number] if number < len(filled) else number}"
-                schema = schema.get("items") or {}
             else:
-                name = f"{name}.{part}"
-                schema = (schema.get("properties") or {}).get(part) or {}
+                name = f"{name}.{key or quoted}"
         return name
 
     # --- what the page shows ---
