@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from backoffice.engine.tasks import TaskKind
-from backoffice.errors import ExceptionNotAllowed, NoOpenException, NotEligibleForTask, UnknownExceptionReason
+from backoffice.errors import (ContractViolation, ExceptionNotAllowed, NoOpenException, NotEligibleForTask,
+                               UnknownExceptionReason)
 
 from .service_request import ANN, DESK, RESOLVER, later, payload
 
@@ -65,3 +66,19 @@ def test_a_resolver_exception_returns_to_in_progress(deployed):
     case = deployed.transition(case.id, "in-progress", actor=DESK, expected_version=case.version, now=later(1))
     assert deployed.raise_exception(case.id, "third_party_delay", actor=RESOLVER, now=later(1)).state == "blocked"
     assert deployed.resolve_exception(case.id, actor=RESOLVER, now=later(2)).state == "in-progress"
+
+
+def test_the_requester_answers_needs_info_with_the_data_asked_for(deployed):
+    case = in_triage(deployed)
+    deployed.raise_exception(case.id, "needs_info", actor=DESK, now=later(1), note="which department?")
+    with pytest.raises(ContractViolation, match="department"):
+        deployed.resolve_exception(case.id, actor=ANN, now=later(2), data={"department": 42})
+    assert deployed.case(case.id).state == "waiting-on-requester"           # refused: nothing moved
+    resolved = deployed.resolve_exception(case.id, actor=ANN, now=later(2), note="finance",
+                                          data={"department": "finance"})
+    assert (resolved.state, resolved.data["department"]) == ("triage", "finance")
+    assert resolved.data["summary"] == "Printer jammed"                     # the rest kept
+    event = deployed.history(case.id)[-1]
+    assert event.attributes["data"] == {"department": "finance"}
+    record = [r for r in deployed.store.audit_records(chain=f"case:{case.id}")][-1]
+    assert '"data":{"department":"finance"}' in record.detail

@@ -32,6 +32,8 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 PASSWORD = "correct horse battery staple"
+SUPPLY = Path(__file__).resolve().parent / "data" / "supply-request.yaml"
+CLERK = "bob"  # the clerk of the supply request (bob is also a buyer of the purchase approval)
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
 
@@ -70,6 +72,14 @@ class Site:
             self._clients[person] = client
         return self._clients[person]
 
+    def start(self, person: str, workflow: str, fields: dict[str, str], **files) -> object:
+        """Send the intake form of `workflow` as `person` with `fields` (f.* names); return the answer."""
+        client = self.client(person)
+        page = client.get(f"/requests/new/{workflow}").text
+        key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
+        data = {"csrf_token": csrf_of(page), "idempotency_key": key, "form_action": "submit", **fields}
+        return client.post(f"/requests/new/{workflow}", data=data, files=files or None)
+
     def form(self, client: TestClient, values: dict | None = None, *, page: str = "/") -> dict:
         """Return form values with the CSRF token of `client`'s browser (read from `page`)."""
         return {"csrf_token": csrf_of(client.get(page).text), **(values or {})}
@@ -86,6 +96,8 @@ def build_site(database: str, files: Path) -> Iterator[Site]:
     engine = Engine(store)
     populate_directory(engine, T0)
     engine.deploy(PURCHASE, actor=ADMIN, now=T0)
+    engine.deploy(SUPPLY, actor=ADMIN, now=T0)
+    engine.grant("clerk", to=CLERK, actor=ADMIN, now=T0, workflow="supply-request")
     # Cheap hashes for the suite's many people (a hash keeps its parameters, so checking them is cheap too).
     accounts = LocalAccounts(engine, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     for person in (ADMIN, *PEOPLE):

@@ -146,9 +146,10 @@ def raise_exception(case_id: CaseId, body: RaiseExceptionRequest, served: Served
 @router.post("/cases/{case_id}/exceptions/resolve", response_model=CaseOut, responses=documented(403, 404, 409))
 def resolve_exception(case_id: CaseId, body: ResolveExceptionRequest, served: Served, caller: Caller,
                       response: Response) -> CaseOut:
-    """Resolve the case's open exception (the resolver only)."""
+    """Resolve the case's open exception (the resolver only), with the data it asked for when given."""
     served.visibility.case(caller, case_id)
-    case = served.engine.resolve_exception(case_id, actor=caller.actor(), now=served.clock(), note=body.note)
+    case = served.engine.resolve_exception(case_id, actor=caller.actor(), now=served.clock(), note=body.note,
+                                           data=body.data)
     _with_etag(response, case)
     return CaseOut.of(case)
 

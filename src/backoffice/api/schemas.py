@@ -77,6 +77,9 @@ class RaiseExceptionRequest(Strict):
 
 class ResolveExceptionRequest(Strict):
     note: str | None = Note
+    data: dict[str, Any] | None = Field(None, description="Fields the resolution adds to or replaces in the case "
+                                                          "data (what \"needs info\" asked for); the result must "
+                                                          "still pass the inputs.")
 
 
 # --- answers ---

@@ -53,6 +53,18 @@ class Visibility:
         return any(self.may_see_task(principal, task) for task in self.engine.tasks(case_id=case.id, status=None,
                                                                                     limit=1000))
 
+    def takes_part(self, principal: Principal, case: Case) -> bool:
+        """Whether the principal takes part in the case, beyond reading it: they may comment on it and attach to it.
+
+        An administrator does; someone who sees it only through a role that reads everything
+        (an auditor) does not. What they may do beyond that the engine's gate decides in each act.
+        """
+        if principal.holds(ADMIN):
+            return True
+        taking_part = Principal(principal.id, roles=tuple(role for role in principal.roles
+                                                          if role not in READS_EVERYTHING), queues=principal.queues)
+        return self.may_see_case(taking_part, case)
+
     def case(self, principal: Principal, case_id: int) -> Case:
         """Return a case the principal may see.
 

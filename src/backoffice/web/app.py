@@ -34,6 +34,7 @@ from backoffice.store.account_store import AccountStore
 from backoffice.web import pages_case, pages_front_door, pages_home, pages_sign_in
 from backoffice.web.context import WebServices
 from backoffice.web.render import render
+from backoffice.web.request_limits import WebRequests
 from backoffice.web.security import SecurityHeaders, check_csrf
 from backoffice.web.sessions import SignInRequired, sign_in_path
 
@@ -68,6 +69,8 @@ def create_web_app(settings: ServerSettings | None = None, *, engine: Engine,
                                 sign_ins=IntakeLimiter(SIGN_INS_PER_MINUTE), accounts=accounts,
                                 sessions=accounts.store, cookie_key=accounts.store.key(COOKIE_KEY, now=clock()))
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(WebRequests, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes,
+                       access_log=settings.access_log)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for page in PAGES:
         app.include_router(page.router, dependencies=[Depends(check_csrf)])

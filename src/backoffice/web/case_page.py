@@ -18,7 +18,6 @@ from backoffice.engine.comments import Comment
 from backoffice.engine.tasks import Task, TaskKind, TaskStatus
 from backoffice.services.case_view import CaseAudit, CaseException, SlaClock, case_audit, exceptions_of, sla_clock
 from backoffice.services.principal import Principal
-from backoffice.services.visibility import READS_EVERYTHING
 from backoffice.store.evidence_reads import evidence_of
 from backoffice.web.context import WebServices
 
@@ -86,16 +85,8 @@ def attachments_of(web: WebServices, case_id: int) -> list[Attachment]:
 
 
 def may_write(web: WebServices, user: Principal, case: Case) -> bool:
-    """Whether the reader takes part in the case (not only reads it as an auditor): they may comment and attach.
-
-    What they may do with it beyond that the engine's gate decides in each act.
-    """
-    if user.holds("administrator"):
-        return True
-    # Seen through a role that reads everything only (an auditor): reading, not writing.
-    taking_part = Principal(user.id, roles=tuple(role for role in user.roles if role not in READS_EVERYTHING),
-                            queues=user.queues)
-    return web.visibility.may_see_case(taking_part, case)
+    """Whether the reader takes part in the case (not only reads it as an auditor): they may comment and attach."""
+    return web.visibility.takes_part(user, case)
 
 
 def case_view(web: WebServices, user: Principal, case_id: int) -> CaseView:

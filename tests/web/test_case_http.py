@@ -1,0 +1,123 @@
+"""The case page over HTTP: what it shows, escaping, comments, attachments as downloads, answering "needs info"."""
+
+from __future__ import annotations
+
+from .site import CLERK, csrf_of
+from .test_front_door_http import GOOD
+
+
+def _started(site, person: str = "alice", **changes) -> int:
+    answer = site.start(person, "supply-request", {**GOOD, **changes})
+    assert answer.status_code == 303, answer.text
+    return int(answer.headers["location"].rsplit("/", 1)[1])
+
+
+def test_a_field_holding_markup_is_shown_as_text(site):
+    case_id = _started(site, **{"f.title": "<script>alert('x')</script>", "f.deliver_to.building": '"><img src=x>'})
+    page = site.client("alice").get(f"/cases/{case_id}").text
+    assert "<script>alert" not in page and "<img src=x>" not in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page and "&#34;&gt;&lt;img src=x&gt;" in page
+
+
+def test_the_case_page_shows_data_timeline_tasks_sla_and_a_verified_audit_chain(site):
+    case_id = _started(site)
+    page = site.client("alice").get(f"/cases/{case_id}").text
+    assert f"<h1>Request {case_id}: Supply request</h1>" in page
+    assert "Paper for the printer" in page and "A4 paper" in page
+    assert '<td>alice <span class="muted">as requester</span></td>' in page   # the timeline's intake event
+    assert "2d (business time)" in page and "running" in page
+    assert '<span class="badge good">Verified</span>' in page and "case.started" in page
+
+
+def test_the_sla_clock_pauses_while_the_requester_is_asked_and_says_why(site):
+    case_id = _started(site)
+    site.engine.raise_exception(case_id, "needs_info", actor=CLERK, now=site.clock.now, note="Which toner?")
+    page = site.client("alice").get(f"/cases/{case_id}").text
+    assert "paused" in page and "not while paused" in page
+    assert "<td>waiting-on-requester</td><td>needs info</td>" in page and "still paused" in page
+    assert "<td>exception (needs_info)</td><td>waiting-on-requester</td>" in page    # the requester's task
+
+
+def test_the_sla_clock_warns_before_breach(site):
+    case_id = _started(site)
+    alice = site.client("alice")
+    assert "Less than a quarter" not in alice.get(f"/cases/{case_id}").text
+    # Due Tuesday 17:00 (2 working days of 8 hours from Monday 09:00); Tuesday 15:00 leaves 2 of 16 hours.
+    site.clock.advance(hours=30)
+    alice = site.anonymous()
+    site.sign_in(alice, "alice")
+    page = alice.get(f"/cases/{case_id}").text
+    assert "Less than a quarter of the resolution time is left: due 2024-03-05 17:00 UTC" in page
+
+
+def test_the_requester_answers_needs_info_with_the_missing_data_through_the_core(site):
+    case_id = _started(site)
+    site.engine.raise_exception(case_id, "needs_info", actor=CLERK, now=site.clock.now, note="Which toner?")
+    alice = site.client("alice")
+    listing = alice.get("/requests").text
+    assert "Needs your answer" in listing
+    page = alice.get(f"/cases/{case_id}").text
+    assert "Needs your answer" in page and "Which toner?" in page
+    # A wrong value is refused by the contract, beside its field, and nothing moves.
+    refused = alice.post(f"/cases/{case_id}/answer", data={
+        "csrf_token": csrf_of(page), "form_action": "submit", "note": "HP 305", **GOOD, "f.lines.1.quantity": "0"})
+    assert refused.status_code == 422
+    assert '<p class="field-error" id="f-lines-1-quantity-error">Expected at least 1.</p>' in refused.text
+    assert site.engine.case(case_id).state == "waiting-on-requester"
+    answered = alice.post(f"/cases/{case_id}/answer", data={
+        "csrf_token": csrf_of(page), "form_action": "submit", "note": "HP 305 black", **GOOD,
+        "f.lines.1.item": "Toner HP 305 black"})
+    assert answered.status_code == 303
+    case = site.engine.case(case_id)
+    assert case.state == "review" and case.data["lines"][1]["item"] == "Toner HP 305 black"
+    last = site.engine.history(case_id)[-1]
+    assert last.activity == "resolve needs_info" and last.resource == "alice"
+    assert last.attributes["note"] == "HP 305 black"
+
+
+def test_only_the_asked_requester_may_answer(site):
+    case_id = _started(site)
+    site.engine.raise_exception(case_id, "needs_info", actor=CLERK, now=site.clock.now)
+    clerk = site.client(CLERK)
+    page = clerk.get(f"/cases/{case_id}").text
+    assert "Needs your answer" not in page
+    answer = clerk.post(f"/cases/{case_id}/answer", data={"csrf_token": csrf_of(page), "form_action": "submit"})
+    assert answer.status_code == 404
+    assert site.engine.case(case_id).state == "waiting-on-requester"
+
+
+def test_comments_are_stored_audited_and_shown_escaped(site):
+    case_id = _started(site)
+    alice = site.client("alice")
+    token = csrf_of(alice.get(f"/cases/{case_id}").text)
+    assert alice.post(f"/cases/{case_id}/comments", data={"csrf_token": token, "body": "Thanks <b>!</b>"}
+                      ).status_code == 303
+    assert alice.post(f"/cases/{case_id}/comments", data={"csrf_token": token, "body": "   "}).status_code == 422
+    [comment] = site.engine.comments(case_id)
+    assert (comment.author, comment.body) == ("alice", "Thanks <b>!</b>")
+    assert "comment.added" in [r.action for r in site.engine.store.audit_records(chain=f"case:{case_id}")]
+    page = site.client(CLERK).get(f"/cases/{case_id}").text
+    assert "Thanks &lt;b&gt;!&lt;/b&gt;" in page
+
+
+def test_an_auditor_reads_the_case_but_neither_comments_nor_attaches(site):
+    case_id = _started(site)
+    otto = site.client("otto")
+    page = otto.get(f"/cases/{case_id}").text
+    assert f"Request {case_id}" in page and f'action="/cases/{case_id}/comments"' not in page
+    refused = otto.post(f"/cases/{case_id}/comments", data={"csrf_token": csrf_of(page), "body": "I was here"})
+    assert refused.status_code == 403 and site.engine.comments(case_id) == []
+
+
+def test_attachments_download_as_attachments_never_inline(site):
+    answer = site.start("alice", "purchase-approval", {"f.item": "laptop", "f.amount": "1800"},
+                        **{"attachment:quote": ("quote.txt", b"Quote 42: 1800 EUR", "text/html")})
+    case_id = int(answer.headers["location"].rsplit("/", 1)[1])
+    alice = site.client("alice")
+    assert f'href="/cases/{case_id}/evidence/0"' in alice.get(f"/cases/{case_id}").text
+    download = alice.get(f"/cases/{case_id}/evidence/0")
+    assert download.status_code == 200 and download.content == b"Quote 42: 1800 EUR"
+    assert download.headers["content-disposition"].startswith("attachment;")
+    assert download.headers["x-content-type-options"] == "nosniff"
+    assert download.headers["content-type"].startswith("text/plain")        # sniffed, not the sender's word
+    assert "sandbox" in download.headers["content-security-policy"]
