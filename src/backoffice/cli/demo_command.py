@@ -36,7 +36,7 @@ def run_tour(console: Console, errors: Console, *, folder: Path, host: str, port
         console.print(f"Reusing the demo workspace in {folder} ({workspace.cases} cases up to "
                       f"{workspace.until:%Y-%m-%d %H:%M} UTC; --rebuild builds it afresh)")
     else:
-        console.print(f"Built the demo workspace in {folder}: {workspace.cases} cases over {weeks} weeks, "
+        console.print(f"Built the demo workspace in {folder}: {workspace.cases} cases over {weeks} week{'s' if weeks != 1 else ''}, "
                       f"{workspace.acts} acts through the engine, in {workspace.seconds:.0f} s (seed {seed})")
     table = Table(title="Demo sign-ins", title_justify="left")
     for column in ("sign in as", "password", "name", "what they do"):
