@@ -46,7 +46,7 @@ class Block:
 
 
 BLOCKS = {
-    "demo": Block(["backoffice demo --out backoffice-report"],
+    "demo": Block(["backoffice demo --map-only --out backoffice-report"],
                   drop=("Processing time", "Busiest paths", "Top variants", "Handoffs", "Step kinds")),
     "tickets": Block(["backoffice map tickets.csv --timestamp Completed --start-timestamp Started "
                       "--timestamp-format '%d-%m-%Y %H:%M' --timezone Europe/Amsterdam --sla 2d --top 3"],

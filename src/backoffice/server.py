@@ -71,6 +71,7 @@ def create_server(settings: ServerSettings | None = None, *, clock: Callable[[],
 
 def server_from_environment() -> Server:
     """The factory `backoffice serve` hands Uvicorn: settings from the environment (and BACKOFFICE_SETTINGS)."""
+    import logging
     import os
     import sys
 
@@ -80,6 +81,12 @@ def server_from_environment() -> Server:
     try:
         settings = load_settings(os.environ.get(SETTINGS_FILE_VARIABLE))
         configure_logging(settings.log_level)
+        # The web app's request lines go where the API's go, as JSON lines.
+        api_logger = logging.getLogger("backoffice.api")
+        web_logger = logging.getLogger("backoffice.web")
+        web_logger.handlers[:] = api_logger.handlers
+        web_logger.setLevel(api_logger.level)
+        web_logger.propagate = False
         return create_server(settings)
     except UserError as exc:
         # A wrong setting or an unreachable database is the operator's mistake: one line, status 2.

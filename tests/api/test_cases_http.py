@@ -289,13 +289,3 @@ def test_every_answer_forbids_sniffing_framing_and_caching(api):
         assert answer.headers["x-content-type-options"] == "nosniff"
         assert answer.headers["cache-control"] == "no-store"
         assert answer.headers["x-frame-options"] == "DENY"
-
-
-def test_comments_are_added_and_shown_with_the_case(api):
-    case = to_approval(api, "alice")
-    added = api.client("alice").post(f"/v1/cases/{case['id']}/comments", json={"body": "Needed by Friday"})
-    assert added.status_code == 201 and added.json()["author"] == "alice"
-    shown = api.client("bea").get(f"/v1/cases/{case['id']}").json()["comments"]
-    assert [(c["author"], c["body"]) for c in shown] == [("alice", "Needed by Friday")]
-    empty = api.client("alice").post(f"/v1/cases/{case['id']}/comments", json={"body": ""})
-    assert empty.status_code == 422 and empty.json()["errors"][0]["pointer"] == "/body/body"

@@ -85,7 +85,7 @@ def test_concurrent_intakes_of_the_same_work_make_one_case_and_duplicates(dedupl
 def test_the_supplier_invoice_template_sends_the_same_invoice_captured_twice_to_duplicate_review(engine):
     from backoffice.definitions import LIBRARY
 
-    from .library_payloads import SUPPLIER_INVOICE
+    from backoffice.tour.playbooks import SUPPLIER_INVOICE
 
     engine.deploy(LIBRARY / "supplier-invoice.yaml", actor="lead", now=T0)
     clerk = ANN

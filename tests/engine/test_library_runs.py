@@ -24,7 +24,7 @@ from backoffice.engine.automation import EXHAUSTED
 from backoffice.engine.outbox import OutboxStatus
 from backoffice.engine.tasks import TaskKind, TaskStatus
 
-from .library_payloads import PLAYBOOKS
+from backoffice.tour.playbooks import PLAYBOOKS
 from .service_request import T0
 from .simulated_actors import Clock, Playbook, ScriptedAction, SimulatedActors, proof_problems, states_walked
 

@@ -210,7 +210,7 @@ def test_the_routing_amount_cannot_be_edited_after_intake(engine):
 
 def test_the_purchase_request_template_keeps_its_amount_from_intake(engine):
     engine.deploy(LIBRARY / "purchase-request.yaml", actor=DEPLOYER, now=later(0))
-    from ..engine.library_payloads import PURCHASE_REQUEST
+    from backoffice.tour.playbooks import PURCHASE_REQUEST
     case = engine.start_case("purchase-request", PURCHASE_REQUEST.payload, actor=Actor("lina"), now=later(0))
     case = engine.transition(case.id, "review-request", actor=Actor("bea", "procurement-buyer"),
                              expected_version=1, now=later(1))

@@ -42,7 +42,7 @@ def test_errors_are_shown_beside_their_fields_and_every_value_is_kept(site):
     answer = site.start("alice", "supply-request", wrong)
     assert answer.status_code == 422
     page = answer.text
-    assert _error_of(page, "f-reference") == "Expected text matching ^SR-[0-9]{4}$."
+    assert _error_of(page, "f-reference") == "Expected text like SR-1234."
     assert _error_of(page, "f-lines-1-quantity") == "Expected a whole number."
     assert _error_of(page, "f-deliver_to-building") == "Expected this required field."
     assert _error_of(page, "f-total_amount") == "Expected at most 50000."
@@ -114,3 +114,8 @@ def test_an_unknown_workflow_has_no_form(site):
 def test_the_clerk_of_the_workflow_sees_the_started_case_in_their_queue(site):
     answer = site.start("alice", "supply-request", GOOD)
     assert site.client(CLERK).get(answer.headers["location"]).status_code == 200
+
+
+def test_a_pattern_is_explained_by_an_example_of_its_shape(site):
+    page = site.client("alice").get("/requests/new/supply-request").text
+    assert "Your own reference. Written like SR-1234." in page

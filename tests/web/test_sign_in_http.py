@@ -94,3 +94,15 @@ def test_one_address_trying_many_sign_ins_is_slowed_down(sqlite_site):
     people = ["hana", "ivan", "jade", "otto", "bob"]
     statuses = [_try(sqlite_site, client, people[i % 5], f"guess number {i}").status_code for i in range(21)]
     assert statuses[:20] == [401] * 20 and statuses[20] == 429
+
+
+def test_signing_in_again_gives_a_new_session_and_ends_the_old_one(sqlite_site):
+    client = sqlite_site.client("alice")
+    old = client.cookies.get(SESSION_COOKIE)
+    token = csrf_of(client.get("/").text)
+    again = client.post("/sign-in", data={"person": "bea", "password": PASSWORD, "csrf_token": token})
+    assert again.status_code == 303 and client.cookies.get(SESSION_COOKIE) != old
+    replay = sqlite_site.anonymous()
+    replay.cookies.set(SESSION_COOKIE, old)
+    assert replay.get("/me").status_code == 303
+    assert "<h1>Bea</h1>" in client.get("/me").text

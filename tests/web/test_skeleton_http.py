@@ -90,3 +90,12 @@ def test_an_unknown_page_is_a_404_page_not_a_traceback(sqlite_site):
     answer = sqlite_site.client("alice").get("/no-such-page")
     assert answer.status_code == 404
     assert "there is no page at this address" in answer.text
+
+
+def test_a_body_over_the_limit_is_refused_before_any_page_reads_it(sqlite_site):
+    client = sqlite_site.client("alice")
+    token = csrf_of(client.get("/").text)
+    huge = client.post("/cases/1/comments", data={"csrf_token": token, "body": "x" * (1024 * 1024 + 10)})
+    assert huge.status_code == 413 and "expected at most 1048576 bytes" in huge.text
+    assert huge.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert sqlite_site.engine.store.audit_records(chain="case:1") == []

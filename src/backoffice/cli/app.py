@@ -194,9 +194,27 @@ def map_command(
 
 
 @app.command()
-def demo(out: Annotated[Path, typer.Option(help="Folder for the report.")] = Path("backoffice-report"),
-         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables in the terminal.")] = False) -> None:
-    """Map a bundled real log (BPI Challenge 2020 travel declarations) into an HTML report."""
+def demo(map_only: Annotated[bool, typer.Option("--map-only", help="Only map a bundled real log (BPI Challenge "
+                                                "2020 travel declarations) into an HTML report.")] = False,
+         folder: Annotated[Path, typer.Option("--dir", help="Folder of the demo workspace.")] = Path("backoffice-demo"),
+         host: Annotated[str, typer.Option("--host", help="Address to serve on.")] = "127.0.0.1",
+         port: Annotated[Optional[int], typer.Option("--port", min=1, max=65535,
+                                                     help="TCP port (default: a free one).")] = None,
+         no_serve: Annotated[bool, typer.Option("--no-serve", help="Build and print the sign-ins, "
+                                                "without serving.")] = False,
+         seed: Annotated[int, typer.Option("--seed", help="Seed of the simulation (same seed, same work).")] = 2026,
+         weeks: Annotated[int, typer.Option("--weeks", help="Weeks of simulated arrivals.")] = 4,
+         cases: Annotated[int, typer.Option("--cases", help="Cases arriving over those weeks.")] = 300,
+         rebuild: Annotated[bool, typer.Option("--rebuild", help="Build the workspace afresh.")] = False,
+         out: Annotated[Path, typer.Option(help="With --map-only: folder for the report.")] = Path("backoffice-report"),
+         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="With --map-only: no tables in the "
+                                             "terminal.")] = False) -> None:
+    """The tour: a demo workspace of simulated work, served with its sign-ins; --map-only maps a real log."""
+    if not map_only:
+        from backoffice.cli.demo_command import run_tour
+        run_tour(console, errors, folder=folder, host=host, port=port, serve=not no_serve, seed=seed, weeks=weeks,
+                 cases=cases, rebuild=rebuild)
+        return
     from importlib import resources
 
     sample = resources.files("backoffice") / "samples" / DEMO_LOG

@@ -35,6 +35,7 @@ from backoffice.web import pages_case, pages_dashboards, pages_front_door, pages
 from backoffice.web import pages_admin, pages_approvals, pages_board, pages_exceptions, pages_work
 from backoffice.web.context import WebServices
 from backoffice.web.render import render
+from backoffice.web.request_limits import WebRequests
 from backoffice.web.security import SecurityHeaders, check_csrf
 from backoffice.web.sessions import SignInRequired, sign_in_path
 
@@ -73,6 +74,8 @@ def create_web_app(settings: ServerSettings | None = None, *, engine: Engine,
                                 sessions=accounts.store, cookie_key=accounts.store.key(COOKIE_KEY, now=clock()))
     app.add_middleware(SecurityHeaders)
     pages_oidc.install(app, settings, cookie_key=app.state.web.cookie_key, secure_cookies=settings.secure_cookies)
+    app.add_middleware(WebRequests, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes,
+                       access_log=settings.access_log)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for page in PAGES:
         app.include_router(page.router, dependencies=[Depends(check_csrf)])

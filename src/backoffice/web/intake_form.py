@@ -22,13 +22,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from backoffice.definitions.contracts import Violation
+from backoffice.definitions.contracts import Violation, ViolationKind
 
 PREFIX = "f"
 ROWS = "__rows"
 MAX_ROWS = 200
 # Fields the workflow fills itself, by the convention of the library's contracts (their description says so).
-_FILLED_BY_WORKFLOW = re.compile(r"filled by the workflow|filled by payroll|filled by the workflow once", re.I)
+_FILLED_BY_WORKFLOW = re.compile(r"filled by (the workflow|payroll)", re.I)
 _MONEY_NAME = re.compile(r"(^|_)(amount|price|total|cost|fee|value)s?$")
 _PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[\"((?:[^\"\\]|\\.)*)\"\]")
 _ABSENT = object()
@@ -62,6 +62,7 @@ class FieldNode:
     can_add: bool = True
     can_remove: bool = True
     index: int | None = None
+    item_label: str = ""
 
 
 class IntakeForm:
@@ -91,9 +92,17 @@ class IntakeForm:
                 posted[f"{array}.{ROWS}"] = str(rows[array])
         elif action and action.startswith("add:"):
             array = action.split(":", 1)[1]
-            rows[array] = min(rows.get(array, 0) + 1, MAX_ROWS)
+            most = min(int(self._schema_at(array).get("maxItems", MAX_ROWS)), MAX_ROWS)
+            rows[array] = min(rows.get(array, 0) + 1, most)
             posted[f"{array}.{ROWS}"] = str(rows[array])
         return posted, rows
+
+    def _schema_at(self, name: str) -> Mapping[str, Any]:
+        """Return the schema of the input or array named `name` (f.lines, f.lines.0.item); {} when there is none."""
+        schema: Mapping[str, Any] = self.schema
+        for part in name.split(".")[1:]:
+            schema = (schema.get("items") if part.isdigit() else (schema.get("properties") or {}).get(part)) or {}
+        return schema
 
     def read(self, posted: Mapping[str, str], rows: dict[str, int]) -> dict[str, Any]:
         """Return the payload the posted fields make (empty fields and empty rows left out)."""
@@ -132,22 +141,24 @@ class IntakeForm:
         for violation in violations:
             name = self._input_of(violation.path, posted, rows)
             message = violation.message[0].upper() + violation.message[1:] if violation.message else "Not valid"
+            example = pattern_example(message.removeprefix("Expected text matching ")) \
+                if violation.kind is ViolationKind.PATTERN else None
+            if example:
+                # The contract's words name a regular expression; people get an example of its shape.
+                message = f"Expected text like {example}"
             found.setdefault(name, message + ".")
         return found
 
     def _input_of(self, path: str, posted: Mapping[str, str], rows: Mapping[str, int]) -> str:
         # The payload left out empty rows: its item i is the i-th row that held something.
-        name, schema = PREFIX, self.schema
+        name = PREFIX
         for key, index, quoted in _PATH_PART.findall(path):
-            part = key or quoted
             if index:
                 number = int(index)
                 filled = [row for row in range(rows.get(name, 0)) if _row_has_values(posted, f"{name}.{row}")]
                 name = f"{name}.{filled[number] if number < len(filled) else number}"
-                schema = schema.get("items") or {}
             else:
-                name = f"{name}.{part}"
-                schema = (schema.get("properties") or {}).get(part) or {}
+                name = f"{name}.{key or quoted}"
         return name
 
     # --- what the page shows ---
@@ -175,6 +186,7 @@ class IntakeForm:
             count = rows.get(name, _initial_rows(schema))
             item_schema = schema.get("items") or {}
             node.row_count = count
+            node.item_label = _label(key, singular=True).lower()
             node.rows = [self._node(item_schema, f"{_label(key, singular=True)} {row + 1}", f"{name}.{row}", True,
                                     posted, rows, errors, index=row) for row in range(count)]
             node.can_add = count < min(schema.get("maxItems", MAX_ROWS), MAX_ROWS)
@@ -184,6 +196,39 @@ class IntakeForm:
             node.options = [str(option) for option in schema.get("enum") or () if option is not None]
             node.attributes = _attributes(schema, node.kind)
         return node
+
+
+_PATTERN_PART = re.compile(r"\\d|\[0-9\]|\[A-Z\]|\[a-z\]|\\?[A-Za-z0-9 _/.:-]")
+_PATTERN_COUNT = re.compile(r"\{(\d{1,2})(?:,\d{0,2})?\}")
+
+
+def pattern_example(pattern: str) -> str | None:
+    """Return an example of the text a simple anchored pattern matches (`^PR-[0-9]{6}$` gives PR-123456), or None.
+
+    Only patterns made of literal characters and runs of digits or capital or small letters
+    have an example; any other pattern is shown as it is.
+    """
+    if not (pattern.startswith("^") and pattern.endswith("$")):
+        return None
+    body, example, digits, letters = pattern[1:-1], [], iter("1234567890" * 10), iter("ABCDEFGHIJ" * 10)
+    position = 0
+    while position < len(body):
+        part = _PATTERN_PART.match(body, position)
+        if part is None:
+            return None
+        position = part.end()
+        count = _PATTERN_COUNT.match(body, position)
+        times = int(count.group(1)) if count else 1
+        position = count.end() if count else position
+        token = part.group(0)
+        if token in ("\\d", "[0-9]"):
+            example.append("".join(next(digits) for _ in range(times)))
+        elif token in ("[A-Z]", "[a-z]"):
+            text = "".join(next(letters) for _ in range(times))
+            example.append(text if token == "[A-Z]" else text.lower())
+        else:
+            example.append(token.lstrip("\\") * times)
+    return "".join(example) or None
 
 
 def posted_fields(form: Mapping[str, Any]) -> dict[str, str]:
@@ -302,7 +347,8 @@ def _hint(schema: Mapping[str, Any]) -> str:
     if schema.get("description"):
         parts.append(str(schema["description"]).strip())
     if schema.get("pattern"):
-        parts.append(f"Written as {schema['pattern'].strip('^$')} (a pattern).")
+        example = pattern_example(schema["pattern"])
+        parts.append(f"Written like {example}." if example else f"Matching the pattern {schema['pattern']}.")
     text_format = schema.get("format")
     if text_format == "currency":
         parts.append("A three-letter currency code, such as EUR.")

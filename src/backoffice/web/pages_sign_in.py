@@ -36,6 +36,8 @@ def sign_in(request: Request, web: Web, person: Annotated[str, Form(max_length=2
         return render(request, "sign_in.html", {"next": local_path(next), "person": person, "error": message},
                       status=status)
     response = redirect(request, local_path(next))
+    # A new session each time (never one the browser brought), and the one it had ends.
+    close_session(request, response, now=now)
     open_session(request, response, person_id, now=now)
     return response
 

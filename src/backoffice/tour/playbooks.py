@@ -1,16 +1,72 @@
 """How each template of the library is played end to end: a valid payload, the people's moves, the actions' results.
 
-One playbook per template (see `simulated_actors.Playbook`). The payloads are written out by
-hand, as the template's producer would send them, so a contract change that breaks real
-intake breaks these too. The walks are what a reader of the template expects, state by state.
-Times are on the tests' fixed clock, which starts on Monday 4 March 2024 at 09:00 UTC.
+One playbook per template. The payloads are written out by hand, as the template's producer
+would send them, so a contract change that breaks real intake breaks these too. The walks are
+what a reader of the template expects, state by state. Times are written for a case that
+arrives at `WRITTEN_FOR`, Monday 4 March 2024 at 09:00 UTC (the engine tests' fixed clock);
+the demo workspace shifts them to each simulated case's arrival.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
 
-from .simulated_actors import Move, Playbook, RaisedException
+
+@dataclass(frozen=True)
+class Move:
+    """What the person working a state does: where they send the case, the data they fill in, and not before when.
+
+    `by` names the role that takes the move instead of whoever holds the state's task (a hire
+    withdrawn by HR while IT prepares the laptop).
+    """
+
+    to: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    not_before: datetime | None = None
+    by: str | None = None
+
+
+@dataclass(frozen=True)
+class RaisedException:
+    """An exception a scenario raises: its reason code, the state it is raised in, and the states walked then."""
+
+    reason: str
+    raised_in: str
+    walk: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """How a template's case is played: its intake payload, each person's move, each action's result.
+
+    Attributes:
+        workflow: the template's id.
+        payload: a valid intake payload for the template's contract.
+        moves: per state where a person (or the requester) moves the case on, what they do.
+        results: per action name, what the automated step's action returns (guards read it).
+        success: the end state that means the work is done.
+        walk: the states the happy path walks, from intake to `success`.
+        exception: the exception scenario, or None when the template has no exception reasons.
+        flaky_step: the automated state whose action fails in the retry and dead-letter scenarios.
+        dead_letter_walk: the states walked when `flaky_step` lands in the dead-letter queue and is replayed.
+    """
+
+    workflow: str
+    payload: Mapping[str, Any]
+    moves: Mapping[str, Move]
+    results: Mapping[str, Mapping[str, Any]]
+    success: str
+    walk: tuple[str, ...]
+    exception: RaisedException | None = None
+    flaky_step: str | None = None
+    dead_letter_walk: tuple[str, ...] | None = None
+
+
+WRITTEN_FOR = datetime(2024, 3, 4, 9, 0, tzinfo=timezone.utc)
+"""When the playbooks' case arrives: the payloads' dates and the moves' `not_before` are written for it."""
 
 SERVICE_REQUEST = Playbook(
     workflow="service-request",
