@@ -26,7 +26,7 @@ INTEGRATION = "svc-integration"
 """The service account that raises what automated checks find (no budget, a capture it cannot read)."""
 
 WORKER = "svc-worker"
-"""The service account of the worker that runs the automated steps (named in the directory; the engine acts for it)."""
+"""The service account the worker runs as: it holds the worker role, and the automated steps' moves are its."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,8 @@ def seed_directory(engine: Engine, *, now: datetime) -> None:
     for account, description in SERVICE_ACCOUNTS.items():
         if engine.store.principal(canonical_id(account)) is None:
             engine.add_service_account(account, description=description, actor=ADMIN, now=now)
+    # The worker runs as its account, which must hold the worker role (backoffice.engine.roles).
+    engine.grant("worker", to=WORKER, actor=ADMIN, now=now)
 
 
 def set_password(engine: Engine, person_id: str, password: str, *, now: datetime) -> None:

@@ -34,7 +34,7 @@ from backoffice.engine import ActionCall, ActionFailed, ActionRegistry, Actor, C
 from backoffice.engine.outbox import OutboxStatus
 from backoffice.engine.tasks import Task, TaskKind
 from backoffice.errors import AlreadyVoted, SeparationOfDuties, TransitionNotAllowed, UserError
-from backoffice.tour.cast import ADMIN, INTEGRATION, REQUESTERS, DemoPerson, holders, person
+from backoffice.tour.cast import ADMIN, INTEGRATION, REQUESTERS, WORKER, DemoPerson, holders, person
 from backoffice.tour.playbooks import PLAYBOOKS, Move, Playbook
 from backoffice.tour.variants import Variant, case_payload, moved_move, renewed_result, variants
 
@@ -174,7 +174,7 @@ class Simulation:
         for definition in self.definitions.values():
             for step in definition.automated_steps:
                 registry.register(step.action, action)
-        self.worker = Worker(engine, registry, name="demo-worker", rng=random.Random(seed))
+        self.worker = Worker(engine, registry, account=WORKER, name="demo-worker", rng=random.Random(seed))
         for playbook in PLAYBOOKS:
             self._learn_walks(playbook)
         self._queue: list[tuple[datetime, int, str, int]] = []
