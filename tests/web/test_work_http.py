@@ -47,7 +47,7 @@ def test_a_filter_saved_and_shared_with_a_queue_is_a_link_its_people_see(site):
     assert "Chairs" not in alice.get("/work").text
     refused = alice.post("/work/filters", data=site.form(alice, {"name": "Theirs", "share_with": "purchasing"},
                                                          page="/work"))
-    assert refused.status_code == 400 and "is not a queue alice works" in refused.text
+    assert refused.status_code == 422 and "is not a queue alice works" in refused.text
 
 
 def test_claim_and_bulk_claim_report_a_result_per_task(site):
