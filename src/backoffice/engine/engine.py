@@ -281,12 +281,13 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         # The case's own version decides, even when a newer one is deployed.
         definition = self.running(case.workflow, case.definition_version).definition
         merged = {**case.data, **(data or {})}
+        if case.parent_id is not None and case.branch is not None and case.state == case.parent_state:
+            return Decision(False, f"branch {case.branch!r} of case {case.parent_id} is finished; its case moves "
+                                   f"on when its branches join"), merged
         if definition.states[case.state].kind.opens_branches and to != case.state:
             open_now = [row.branch for row in self.store.case_branches(case.id) if str(row.status) == "open"]
             return Decision(False, f"it waits in {case.state!r} for its branches (open: "
                                    f"{', '.join(open_now) or 'none'}) and moves on only when they join"), merged
-        if case.parent_id is not None and case.branch is not None and case.state == case.parent_state:
-            return Decision(False, f"branch {case.branch!r} of case {case.parent_id} is finished"), merged
         if result is None and definition.automated_step(case.state) is not None:
             doubt = self._step_is_in_doubt(case)
             if doubt is not None and doubt.status is OutboxStatus.RUNNING:
