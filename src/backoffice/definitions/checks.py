@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from backoffice.definitions.expressions import FieldTree
-from backoffice.definitions.model import REQUESTER, ControlReason, Definition, Party, StateKind
+from backoffice.definitions.model import REQUESTER, ControlReason, Definition, DefinitionStatus, Party, StateKind
 from backoffice.definitions.move_graph import sends_back
 from backoffice.errors import DefinitionProblem, suggest
 
@@ -600,10 +600,11 @@ class _Checker:
         if state.workflow not in known and state.workflow != self.d.id:
             close = suggest(state.workflow, sorted(known))
             hint = f"; did you mean {close!r}?" if close else ""
-            self.error("unknown-subcase-workflow", path + ("workflow",), f"sub-case step {sid!r} starts workflow "
-                       f"{state.workflow!r}, which is neither beside this file nor in the library{hint}",
-                       "the id of a workflow defined in a file beside this one (WORKFLOW.yaml) or a library "
-                       "template")
+            # A draft (a BPMN import) may name a workflow still to be written; an active version may not.
+            report = self.warning if self.d.status is DefinitionStatus.DRAFT else self.error
+            report("unknown-subcase-workflow", path + ("workflow",), f"sub-case step {sid!r} starts workflow "
+                   f"{state.workflow!r}, which is neither beside this file nor in the library{hint}",
+                   "the id of a workflow defined in a file beside this one (WORKFLOW.yaml) or a library template")
         for field_name, source in (state.pass_data or {}).items():
             self.data_field(source, path + ("pass", field_name), f"sub-case step {sid!r} passes")
         for field_name in (state.returns or {}):
