@@ -189,7 +189,8 @@ class FlowWalker:
 
     def _close_open_ends(self) -> None:
         leaving = {t["from"] for t in self.transitions} | {s["state"] for s in self.steps if s.get("on_exhausted")} \
-            | {source for source, _ in self._exception_edges()}
+            | {source for source, _ in self._exception_edges()} \
+            | {item for s in self.states.values() if s["kind"] == "checklist" for item in s["items"]}
         open_states = [sid for sid, s in self.states.items() if s["kind"] not in ("done", "cancelled")
                        and sid not in leaving]
         if not any(s["kind"] == "done" for s in self.states.values()):
@@ -207,7 +208,8 @@ class FlowWalker:
     def _branch_edges(self) -> list[tuple[str, str]]:
         """Return (parallel state, branch start) for every branch: a case reaches a branch through its state."""
         return [(sid, branch["start"]) for sid, s in self.states.items() if s["kind"] == "parallel"
-                for branch in s.get("branches", {}).values()]
+                for branch in s.get("branches", {}).values()] + \
+            [(sid, item) for sid, s in self.states.items() if s["kind"] == "checklist" for item in s["items"]]
 
     def _drop_unreachable(self, intake: str) -> None:
         graph: dict[str, set[str]] = {}
@@ -250,8 +252,9 @@ class FlowWalker:
                 graph.setdefault(step["on_exhausted"], set()).add(step["state"])
         for source, target in self._exception_edges():
             graph.setdefault(target, set()).add(source)
-        for source, target in self._branch_edges():
-            graph.setdefault(target, set()).add(source)
+        for sid, s in self.states.items():
+            for item in s["items"] if s["kind"] == "checklist" else ():
+                graph.setdefault(sid, set()).add(item)  # an item done goes back to its checklist
         ending, queue = set(ends), deque(ends)
         while queue:
             for source in graph.get(queue.popleft(), ()):

@@ -168,6 +168,10 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
         for start in self.extra_starts:
             for path in self._leave(start):
                 self._add_transition(intake, path, f"start at {start.label}")
+        # A checklist item's way back to its checklist is implicit ("done"): not written as a transition.
+        implicit = {(item, sid) for sid, s in self.states.items() if s["kind"] == "checklist" for item in s["items"]}
+        self.transitions = [t for t in self.transitions if (t["from"], t["to"]) not in implicit or t.get("guard")
+                            or (t.get("name") not in (None, "done"))]
         self._boundaries(skipped)
         self._close_open_ends()
         self._drop_unreachable(intake)

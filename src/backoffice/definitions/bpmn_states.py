@@ -137,6 +137,12 @@ class StateMaker:
             name = next((n for n, b in (carried or {}).items() if b.get("start") == start), None) or start
             branches[name] = dict((carried or {}).get(name) or {"start": start})
         state = self.states[state_id]
+        if ext.get("kind") == "checklist":
+            state["kind"] = "checklist"
+            state["items"] = json.loads(ext["items"]) if ext.get("items") else [b["start"] for b in branches.values()]
+            if ext.get("required"):
+                state["required"] = json.loads(ext["required"])
+            return
         state["kind"] = "parallel"
         state["branches"] = branches
         state["join"] = _join_value(ext.get("join")) if ext.get("join") else "all"
@@ -147,7 +153,7 @@ class StateMaker:
     def _exported(self, node: Node) -> None:
         """A state `bpmn export` wrote: its kind, role and queue are on it."""
         ext = node.extensions
-        if ext["kind"] == "parallel":
+        if ext["kind"] in ("parallel", "checklist"):
             return  # made with its join, by _parallel_state
         role = ext.get("role") or None
         if role and role != REQUESTER:
