@@ -61,3 +61,19 @@ def test_conform_finds_no_false_move_between_branches_and_a_real_one_inside_a_br
     assert moves == {("disallowed_transition", "order-laptop -> confirm", (f"{crooked}/equipment",))}
     assert not any(str(clean) == case or case.startswith(f"{clean}/") for d in found(report) for case in d[2]
                    if d[0] in ("disallowed_transition", "skipped_approval"))
+
+
+def test_case_show_lists_the_branches_a_case_waits_for(engine, database, backoffice):
+    deploy(engine)
+    case_id = started_in_provision(engine)
+    equipment = branch_case(engine, case_id, "equipment")
+    move(engine, equipment, "provision", IT, later(1), laptop="T14")
+    status, stdout, stderr = backoffice("case", "show", str(case_id), "--db", database, "--json")
+    assert status == 0, stderr
+    shown = json.loads(stdout)
+    assert shown["state"] == "provision"
+    assert {row["branch"]: (row["status"], row["case_id"]) for row in shown["branches"]} == {
+        "access": ("open", branch_case(engine, case_id, "access")), "equipment": ("done", equipment),
+        "payroll": ("open", branch_case(engine, case_id, "payroll"))}
+    status, stdout, stderr = backoffice("case", "show", str(equipment), "--db", database, "--json")
+    assert (json.loads(stdout)["parent_id"], json.loads(stdout)["branch"]) == (case_id, "equipment")
