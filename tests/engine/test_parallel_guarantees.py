@@ -83,3 +83,26 @@ def test_two_branches_finishing_at_once_join_exactly_once(engine, database):
         assert [event.activity for event in engine.history(case_id)].count("join") == 1
         assert {row.status for row in engine.branches(case_id)} == {BranchStatus.DONE}
     assert verify(engine.store).ok
+
+
+def test_two_branches_finishing_at_once_under_join_first_leave_one_done_and_one_cancelled(engine, database, tmp_path):
+    from backoffice.errors import StaleVersion, TransitionNotAllowed
+    path = tmp_path / "parallel-work.yaml"
+    path.write_text(DEFINITION.read_text().replace("    join: all", "    join: first"))
+    deploy(engine, path)
+    for _ in range(3):
+        case_id = started_in_provision(engine)
+        barrier, errors = threading.Barrier(2), []
+        threads = [threading.Thread(target=_finish, args=(database, branch_case(engine, case_id, name),
+                                                          name == "payroll", barrier, errors))
+                   for name in ("equipment", "payroll")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        # The later of the two finds its branch cancelled by the first: refused, never joined twice.
+        assert len(errors) == 1 and isinstance(errors[0], (StaleVersion, TransitionNotAllowed)), errors
+        assert engine.case(case_id).state == "confirm"
+        assert [event.activity for event in engine.history(case_id)].count("join") == 1
+        assert sorted(str(row.status) for row in engine.branches(case_id)) == ["cancelled", "cancelled", "done"]
+    assert verify(engine.store).ok
