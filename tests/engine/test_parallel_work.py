@@ -8,7 +8,7 @@ from backoffice.engine.branches_model import BranchStatus
 from backoffice.engine.tasks import TaskStatus
 from backoffice.errors import BranchesOpen, ControlBypassed, TransitionNotAllowed
 
-from .parallel_work import CLERK, DEFINITION, IT, PAYROLL, SAM, SUE, deploy, branch_case, later, move, \
+from .parallel_work import CLERK, DEFINITION, IT, PAYROLL, REQUESTER, SAM, SUE, T0, deploy, branch_case, later, move, \
     started_in_provision
 
 
@@ -172,3 +172,23 @@ def test_a_branch_task_falls_due_by_the_branch_sla_and_its_state_timer_fires_for
     assert engine.store.tasks(case_id=payroll)[0].due_at is None  # no SLA on the case, none on the branch
     fired = engine.fire_timers(later(24 * 2))
     assert [(fired_timer.timer.case_id, fired_timer.timer.name) for fired_timer in fired] == [(equipment, "laptop late")]
+
+
+def test_a_branch_approval_sees_the_documents_attached_to_its_case_before_the_split(engine, tmp_path):
+    from backoffice.errors import EvidenceMissing
+    path = tmp_path / "parallel-work.yaml"
+    path.write_text(DEFINITION.read_text().replace("    evidence: {fields: [name]}",
+                                                   "    evidence: {fields: [name], documents: [contract]}"))
+    deploy(engine, path)
+    without = started_in_provision(engine)
+    with pytest.raises(EvidenceMissing, match="contract"):
+        engine.approve(branch_case(engine, without, "access"), actor=SAM, now=later(1))
+    case = engine.start_case("parallel-work", {"name": "Omar"}, actor=REQUESTER, now=T0)
+    engine.attach_evidence(case.id, "contract", actor=REQUESTER, now=T0, reference="dms://contract-omar")
+    case = engine.transition(case.id, "triage", actor=CLERK, expected_version=engine.case(case.id).version,
+                             now=later(0.1))
+    engine.transition(case.id, "provision", actor=CLERK, expected_version=case.version, now=later(0.2))
+    access = branch_case(engine, case.id, "access")
+    engine.approve(access, actor=SAM, now=later(1))
+    engine.approve(access, actor=SUE, now=later(1.1))
+    assert engine.case(access).state == "grant-access"

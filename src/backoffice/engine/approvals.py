@@ -212,7 +212,12 @@ class ApprovalOperations:
     def _check_evidence(self: Engine, approval: Approval, case: Case) -> None:
         if approval.evidence is None:
             return
-        attached = self.store.evidence_names(case.id)
+        attached = set(self.store.evidence_names(case.id))
+        parent = case
+        while parent.parent_id is not None and parent.branch is not None:
+            # A branch decides on its case's documents too: what was attached before the split counts.
+            parent = self.case(parent.parent_id)
+            attached |= set(self.store.evidence_names(parent.id))
         documents = [name for name in approval.evidence.documents if name not in attached]
         fields = [name for name in approval.evidence.fields if not filled(case.data, name)]
         if documents or fields:
