@@ -192,3 +192,22 @@ def test_a_branch_approval_sees_the_documents_attached_to_its_case_before_the_sp
     engine.approve(access, actor=SAM, now=later(1))
     engine.approve(access, actor=SUE, now=later(1.1))
     assert engine.case(access).state == "grant-access"
+
+
+def test_an_exception_that_ends_the_case_while_it_waits_cancels_its_open_branches(engine, tmp_path):
+    path = tmp_path / "parallel-work.yaml"
+    path.write_text(DEFINITION.read_text() + "exceptions:\n  hire_withdrawn:\n    resolver: {role: clerk}\n"
+                                             "    raised_in: [provision]\n    ends: true\n")
+    deploy(engine, path)
+    case_id = started_in_provision(engine)
+    move(engine, branch_case(engine, case_id, "equipment"), "provision", IT, later(1))
+    engine.raise_exception(case_id, "hire_withdrawn", actor=CLERK, now=later(2), note="the hire withdrew")
+    assert engine.case(case_id).state == "provision"  # raised: the clerk resolves it, which ends the case
+    engine.resolve_exception(case_id, actor=CLERK, now=later(3))
+    assert engine.case(case_id).state == "rejected"
+    rows = {row.branch: row for row in engine.branches(case_id)}
+    assert rows["equipment"].status is BranchStatus.DONE
+    assert rows["access"].status is rows["payroll"].status is BranchStatus.CANCELLED
+    assert "ended in 'rejected'" in rows["payroll"].reason
+    for name in ("access", "payroll"):
+        assert engine.tasks(case_id=rows[name].child_id) == []  # no open task left behind

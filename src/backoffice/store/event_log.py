@@ -40,6 +40,7 @@ from backoffice.store.connect import create_engine, database_url, shown
 from backoffice.store.migrate import current_revision, migrate
 from backoffice.store.sql_store import SqlStore
 from backoffice.store.tables import cases, events
+from backoffice.wording import plural
 
 ENGINE_STATES = StateColumns(entered="to_state", acted_in=("from_state", "state"))
 """How the engine's events name states, by id: a move's to_state is the state entered, and its
@@ -99,7 +100,13 @@ def read_engine_log(source: SqlStore | str | Path, *, workflow: str | None = Non
     for name, values in attributes.items():
         if name not in arrays:
             arrays[name] = pa.array(values, pa.string())
-    return EventLog.from_table(pa.table(arrays), source=f"engine events in {store.url}")
+    notes: tuple[str, ...] = ()
+    if "branch" in arrays:
+        traces = {trace for trace, branch in zip(columns[Column.CASE_ID], branch_of, strict=True) if branch}
+        parents = {parent for parent in parent_of if parent}
+        notes = (f"parallel work: {plural(len(traces), 'branch')} of {plural(len(parents), 'case')} read as traces "
+                 f"of their own (CASE/BRANCH), so each branch's path stays apart; the counts of cases include them",)
+    return EventLog.from_table(pa.table(arrays), source=f"engine events in {store.url}", notes=notes)
 
 
 def _branch_traces(connection: sa.Connection) -> dict[int, tuple[str, str, str]]:
