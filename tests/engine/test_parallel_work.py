@@ -6,7 +6,7 @@ import pytest
 
 from backoffice.engine.branches_model import BranchStatus
 from backoffice.engine.tasks import TaskStatus
-from backoffice.errors import BranchesOpen, ControlBypassed, TransitionNotAllowed
+from backoffice.errors import ControlBypassed, TransitionNotAllowed
 
 from .parallel_work import CLERK, DEFINITION, IT, PAYROLL, REQUESTER, SAM, SUE, T0, deploy, branch_case, later, move, \
     started_in_provision
