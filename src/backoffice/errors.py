@@ -409,6 +409,16 @@ class TransitionNotAllowed(UserError):
         super().__init__(f"case {case_id} cannot move from {state!r} to {to!r}: {reason}")
 
 
+class BranchesOpen(TransitionNotAllowed):
+    """A move of a case out of a parallel, checklist or subcase state while the work it waits for is open."""
+
+    def __init__(self, case_id: object, state: str, to: str, waiting: Sequence[str], join: str) -> None:
+        self.waiting = list(waiting)
+        shown = ", ".join(self.waiting) or "none"
+        super().__init__(case_id, state, to, f"it waits in {state!r} for its branches (open: {shown}; the join "
+                                             f"needs {join}) and moves on only when they join")
+
+
 class StaleVersion(UserError):
     """An update based on an old version of a case: refused, never merged, so nobody's change is lost."""
 

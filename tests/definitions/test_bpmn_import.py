@@ -20,9 +20,9 @@ MODELS = Path(__file__).resolve().parents[1] / "data" / "bpmn"
 
 # file, process, the (tag, id) of every element the import lists as not expressible.
 REAL_MODELS = [
-    ("camunda-job-announcement.bpmn", None, {("callActivity", "publication")}),
-    ("camunda-job-announcement-publication.bpmn", None,
-     {("parallelGateway", "Gateway_0z7rp9m"), ("parallelGateway", "Gateway_1loiva2")}),
+    ("camunda-job-announcement.bpmn", None, set()),  # its call activity is a sub-case step
+    # A parallel state now; its branches each start with a choice to skip them, which a branch cannot say.
+    ("camunda-job-announcement-publication.bpmn", None, {("parallelGateway", "Gateway_0z7rp9m")}),
     ("camunda-loan-granting.bpmn", None, {("subProcess", "SubProcess_16kr5xn")}),  # multi-instance
     ("camunda-order-handling.bpmn", None, set()),
     ("flowable-vacation-request.bpmn20.xml", None, set()),
@@ -33,11 +33,8 @@ REAL_MODELS = [
     ("spiff-lanes.bpmn", None, set()),
     ("spiff-timer-non-interrupt-boundary.bpmn", None,
      {("boundaryEvent", "Event_0jyy8ao"), ("parallelGateway", "Gateway_19fdoel")}),
-    ("spiff-call-activity-nested.bpmn", None,
-     {("callActivity", "Activity_12zat0d"), ("callActivity", "Activity_0rkbhbz")}),
-    ("spiff-approvals.bpmn", "Approvals",
-     {("callActivity", "Approvals.First_Approval_Wins"), ("callActivity", "Approvals.Parallel_SP"),
-      ("parallelGateway", "Approvals.Gateway4"), ("parallelGateway", "Approvals.Gateway5")}),
+    ("spiff-call-activity-nested.bpmn", None, set()),
+    ("spiff-approvals.bpmn", "Approvals", set()),  # call activities as sub-cases, Gateway4/5 as a parallel state
     ("spiff-approvals.bpmn", "First_Approval_Wins", {("startEvent", "First_Approval_Wins.Start2")}),
     ("spiff-message-boundary.bpmn", "Process_1kjyavs", set()),
     ("spiff-message-boundary.bpmn", "Process_0srqcj1", {("intermediateCatchEvent", "Event_0aqmn5y")}),
@@ -52,7 +49,7 @@ REAL_MODELS = [
       ("boundaryEvent", "BoundaryEvent_1fs6xst"),  # a timer with no duration
       ("eventBasedGateway", "ExclusiveGateway_0w2zn42"), ("complexGateway", "ExclusiveGateway_08cpnyi"),
       ("inclusiveGateway", "ExclusiveGateway_1ip75mm"), ("intermediateThrowEvent", "IntermediateThrowEvent_0d0om9q"),
-      ("intermediateCatchEvent", "IntermediateThrowEvent_1vaa2b4"), ("callActivity", "Task_0vcqxha"),
+      ("intermediateCatchEvent", "IntermediateThrowEvent_1vaa2b4"),
       ("userTask", "Task_1x2pxcn")}),  # two unconditioned flows out: an implicit parallel split
     ("bpmnio-kitchen-sink.bpmn", "Process_0abj3w2", {("subProcess", "Task_1mvn5bz")}),  # an event sub-process
 ]
@@ -110,13 +107,25 @@ def test_lanes_become_roles_and_each_task_takes_its_lane():
     assert humans["request-feature"] == "a" and humans["clarifying-questions"] == "b"
 
 
-def test_parallel_branches_run_one_after_another_in_the_order_written():
+def test_a_parallel_split_and_its_join_become_a_parallel_state_whose_branches_join_again():
     definition = import_bpmn(MODELS / "spiff-approvals.bpmn", process_id="Approvals").definition
-    moves = {(t["from"], t["to"]) for t in definition["transitions"]}
+    moves = {(source, t["to"]) for t in definition["transitions"]
+             for source in (t["from"] if isinstance(t["from"], list) else [t["from"]])}
     # Gateway4 splits into Manager Approval (P) and Supervisor Approval (P); Gateway5 joins them.
-    assert ("first-approval-wins-done", "manager-approval-p") in moves
-    assert ("manager-approval-p", "supervisor-approval-p") in moves
-    assert ("supervisor-approval-p", "parallel-approvals-done") in moves
+    parallel = definition["states"]["gateway4"]
+    assert parallel["kind"] == "parallel" and parallel["join"] == "all"
+    assert parallel["branches"] == {"manager-approval-p": {"start": "manager-approval-p"},
+                                    "supervisor-approval-p": {"start": "supervisor-approval-p"}}
+    assert ("first-approval-wins-done", "gateway4") in moves
+    assert ("manager-approval-p", "gateway4") in moves and ("supervisor-approval-p", "gateway4") in moves
+    assert ("gateway4", "parallel-approvals-done") in moves
+    assert ("manager-approval-p", "supervisor-approval-p") not in moves
+
+
+def test_call_activities_become_sub_case_steps_of_the_called_workflow():
+    definition = import_bpmn(MODELS / "spiff-approvals.bpmn", process_id="Approvals").definition
+    assert definition["states"]["first-approval-wins"] == {
+        **definition["states"]["first-approval-wins"], "kind": "subcase", "workflow": "first-approval-wins"}
 
 
 MADE = """<?xml version="1.0" encoding="UTF-8"?>

@@ -48,6 +48,8 @@ def successors(d: Definition) -> dict[str, set[str]]:
     for step in d.automated_steps:
         if step.on_exhausted:
             graph[step.state].add(step.on_exhausted)
+    for sid, state in d.states.items():
+        graph[sid].update(branch.start for branch in state.branch_specs().values())  # branches open beside it
     return graph
 
 
@@ -298,8 +300,10 @@ def test_offboarding_removes_access_at_the_cutoff_or_at_once_for_cause():
     before_cutoff = NOW.replace(month=3, day=20)
     resignation = {"data": {"termination_type": "resignation", "access_cutoff": "2025-03-31T17:00:00+02:00"}}
     for_cause = {"data": {"termination_type": "dismissal_for_cause", "access_cutoff": "2025-03-31T17:00:00+02:00"}}
-    assert enabled(d, "approve-access-removal", {**resignation, "now": before_cutoff}) == ["waiting-for-cutoff"]
-    assert enabled(d, "approve-access-removal", {**for_cause, "now": before_cutoff}) == ["revoke-access"]
+    # The approval opens the parallel work; its access branch waits for the cutoff, unless for cause.
+    assert [t.to for t in d.allowed_transitions("approve-access-removal")] == ["offboarding-work", "cancelled"]
+    assert d.states["offboarding-work"].branch_specs()["access"].start == "waiting-for-cutoff"
+    assert enabled(d, "waiting-for-cutoff", {**for_cause, "now": before_cutoff}) == ["revoke-access"]
     after_cutoff = datetime(2025, 3, 31, 15, 0, 1, tzinfo=timezone.utc)
     assert enabled(d, "waiting-for-cutoff", {**resignation, "now": after_cutoff}) == ["revoke-access"]
     assert enabled(d, "waiting-for-cutoff", {**resignation, "now": before_cutoff}) == []
@@ -432,7 +436,8 @@ def test_onboarding_grants_privileged_access_only_after_a_security_approval():
     assert enabled(d, "check-prerequisites", {"data": {**prerequisites, "privileged_access": True}}) \
         == ["approve-privileged-access"]
     assert enabled(d, "check-prerequisites", {"data": {**prerequisites, "privileged_access": False}}) \
-        == ["create-account"]
+        == ["provisioning"]
+    assert d.states["provisioning"].branch_specs()["it"].start == "create-account"
     assert enabled(d, "check-prerequisites", {"data": {**prerequisites, "right_to_work_verified": False,
                                                         "privileged_access": False}}) == []
     assert d.approval("approve-privileged-access").separation_of_duties.requester

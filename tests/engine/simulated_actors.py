@@ -120,10 +120,22 @@ class SimulatedActors:
             case = self.engine.case(case_id)
             if case.state == stop_in or self.definition.state(case.state).kind.is_end:
                 return case
-            self.act(case)
+            working = self.working_on(case)
+            if working.id != case.id and working.state == stop_in:
+                return working  # a branch waits there: the scenario goes on with it
+            self.act(working)
         raise SimulationStuck(f"case {case_id} of {self.playbook.workflow} is still in "
                               f"{self.engine.case(case_id).state!r} after {limit} acts; walked "
                               f"{states_walked(self.engine, case_id)}")
+
+    def working_on(self, case: Case) -> Case:
+        """Return the case that waits for a person or a step: the case, or its first open branch (in order)."""
+        if not self.definition.state(case.state).kind.opens_branches:
+            return case
+        waiting = [row for row in self.engine.branches(case.id) if str(row.status) == "open"]
+        if not waiting:
+            raise SimulationStuck(f"case {case.id} waits in {case.state!r} with no branch open")
+        return self.working_on(self.engine.case(waiting[0].child_id))
 
     def act(self, case: Case) -> None:
         """Do the one thing the case waits for: resolve its exception, run its step, vote, or move it on.
@@ -241,6 +253,11 @@ class SimulatedActors:
         task, person = work[0], self.taker(work[0], case)
         claimed = self.engine.next_task(task.queue, actor=person, now=now) if task.queue else \
             self.engine.claim(task.id, actor=person, now=now)
+        if claimed is not None and claimed.id != task.id and claimed.case_id != case.id \
+                and self.engine.case(claimed.case_id).parent_id is not None:
+            # Parallel branches share queues: the queue's oldest task may be another branch's. Put it back.
+            self.engine.release(claimed.id, actor=person, now=now)
+            claimed = self.engine.claim(task.id, actor=person, now=now)
         if claimed is None or claimed.id != task.id:
             raise SimulationStuck(f"{person.id} asked queue {task.queue!r} for work and got "
                                   f"{claimed.id if claimed else 'nothing'}, not task {task.id} of case {case.id}")
@@ -260,13 +277,24 @@ class SimulatedActors:
         return self.person(entered) if entered else SERVICE
 
 
-def states_walked(engine: Engine, case_id: int) -> list[str]:
-    """Return the states a case entered, in order, from its history (intake first).
+def family(engine: Engine, case_id: int) -> list[int]:
+    """Return a case's id and the ids of its branches (and theirs), in the order they were opened."""
+    found = [case_id]
+    for row in engine.branches(case_id):
+        found += family(engine, row.child_id)
+    return found
 
-    Events that leave the case where it was (an exception raised without a state of its own, a
-    timer raising the priority) are changes, not steps of the walk.
+
+def states_walked(engine: Engine, case_id: int) -> list[str]:
+    """Return the states a case and its branches entered, in the order they happened (intake first).
+
+    A branch's walk starts at its first state and ends back at its parallel state. Events that
+    leave the case where it was (an exception raised without a state of its own, a timer raising
+    the priority) are changes, not steps of the walk.
     """
-    return [event.attributes["to_state"] for event in engine.history(case_id)
+    events = sorted((event for member in family(engine, case_id) for event in engine.history(member)),
+                    key=lambda event: event.id)
+    return [event.attributes["to_state"] for event in events
             if "to_state" in event.attributes and event.attributes["to_state"] != event.attributes.get("from_state")]
 
 

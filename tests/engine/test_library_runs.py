@@ -26,7 +26,7 @@ from backoffice.engine.tasks import TaskKind, TaskStatus
 
 from backoffice.tour.playbooks import PLAYBOOKS
 from .service_request import T0
-from .simulated_actors import Clock, Playbook, ScriptedAction, SimulatedActors, proof_problems, states_walked
+from .simulated_actors import Clock, Playbook, ScriptedAction, SimulatedActors, family, proof_problems, states_walked
 
 OPERATOR = Actor("ops-admin", "operator")
 """Who replays a dead letter: an administrator, who acts in none of the workflow's roles."""
@@ -84,11 +84,14 @@ def assert_finished(actors: SimulatedActors, store, case_id: int, walk: tuple[st
     assert proof_problems(definition, case, now=actors.clock.now) == []
     # What the people and the actions filled in on the way still fits the template's contract.
     assert engine.running(case.workflow, case.definition_version).violations(dict(case.data)) == []
-    assert engine.tasks(case_id=case_id) == []
-    closed = engine.tasks(case_id=case_id, status=None)
+    # The case and its branches alike: no task left open, every step done.
+    members = family(engine, case_id)
+    assert all(engine.tasks(case_id=member) == [] for member in members)
+    closed = [task for member in members for task in engine.tasks(case_id=member, status=None)]
     assert closed and all(task.status is not TaskStatus.OPEN for task in closed)
     steps = {step.action for step in definition.automated_steps}
-    assert all(entry.status is OutboxStatus.DONE for entry in engine.outbox(case_id=case_id) if entry.action in steps)
+    assert all(entry.status is OutboxStatus.DONE for member in members for entry in engine.outbox(case_id=member)
+               if entry.action in steps)
     report = verify(store)
     assert report.ok, str(report)
 
@@ -116,7 +119,8 @@ def test_the_happy_path_runs_from_intake_to_the_success_end(engine, store, playb
     assert_finished(actors, store, case.id, playbook.walk)
     assert engine.dead_letters() == []
     # Each human step and each vote was done by the person of its role, through their own task.
-    completed = engine.tasks(case_id=case.id, status=TaskStatus.COMPLETED)
+    completed = [task for member in family(engine, case.id)
+                 for task in engine.tasks(case_id=member, status=TaskStatus.COMPLETED)]
     assert completed and all(task.closed_by == actors.taker(task, case).id for task in completed)
 
 
@@ -129,17 +133,17 @@ def test_an_exception_goes_to_its_resolver_and_the_case_then_completes(engine, s
     assert not spec.raised_in or play.raised_in in spec.raised_in
     assert spec.returns_to is not None, f"{play.reason} ends the case; the scenario needs one the case returns from"
     case = actors.start()
-    actors.run(case.id, stop_in=play.raised_in)
+    stopped = actors.run(case.id, stop_in=play.raised_in)  # the case, or its branch working there
 
-    raised = actors.raise_exception(case.id, play.reason)
+    raised = actors.raise_exception(stopped.id, play.reason)
     assert raised.state == (spec.state or play.raised_in)
-    [task] = engine.tasks(case_id=case.id)
+    [task] = engine.tasks(case_id=stopped.id)
     assert (task.kind, task.reason) == (TaskKind.EXCEPTION, play.reason)
     resolver = actors.requester if spec.resolver.role == REQUESTER else person_of(actors, spec.resolver)
     assert task.may_be_taken_by(resolver)
 
     actors.run(case.id)
-    [resolved] = [event for event in engine.history(case.id) if event.activity == f"resolve {play.reason}"]
+    [resolved] = [event for event in engine.history(stopped.id) if event.activity == f"resolve {play.reason}"]
     assert resolved.resource == resolver.id
     assert resolved.attributes["to_state"] == spec.returns_to
     assert_finished(actors, store, case.id, play.walk)
@@ -189,7 +193,8 @@ def test_a_step_that_fails_once_succeeds_on_its_retry_and_the_case_completes(eng
     # Equal jitter: the wait is between half the backoff and the whole of it.
     backoff = step.retry.delay(1)
     assert backoff / 2 <= (second.at - first.at).total_seconds() <= backoff
-    [entry] = [entry for entry in engine.outbox(case_id=case.id) if entry.state == step.state]
+    [entry] = [entry for member in family(engine, case.id) for entry in engine.outbox(case_id=member)
+               if entry.state == step.state]
     assert (entry.status, entry.attempts) == (OutboxStatus.DONE, 2)
     assert engine.dead_letters() == []
     assert_finished(actors, store, case.id, playbook.walk)
@@ -207,18 +212,19 @@ def test_a_step_that_always_fails_parks_a_dead_letter_and_its_replay_completes_t
 
     assert parked.state == step.on_exhausted
     [dead] = engine.dead_letters()
-    assert (dead.case_id, dead.state, dead.action, dead.status) == (case.id, step.state, step.action, OutboxStatus.DEAD)
+    assert (dead.case_id, dead.state, dead.action, dead.status) == (parked.id, step.state, step.action,
+                                                                    OutboxStatus.DEAD)
     assert dead.attempts == len(broken.calls) == step.retry.attempts
     assert {call.idempotency_key for call in broken.calls} == {dead.idempotency_key}
-    assert engine.history(case.id)[-1].reason == EXHAUSTED
+    assert engine.history(parked.id)[-1].reason == EXHAUSTED
     # The person of the fallback state holds the parked work meanwhile.
-    [fallback] = engine.tasks(case_id=case.id)
+    [fallback] = engine.tasks(case_id=parked.id)
     assert fallback.state == step.on_exhausted
 
     fixed = ScriptedAction(playbook.results.get(step.action, {}))
     actors.use_action(step.action, fixed)
     engine.replay(dead.id, actor=OPERATOR, now=actors.clock.now)
-    assert engine.case(case.id).state == step.state
+    assert engine.case(parked.id).state == step.state
     actors.run(case.id)
 
     [call] = fixed.calls

@@ -154,10 +154,12 @@ def case_show(
     engine = _engine(db)
     case = engine.case(case_id)
     history = engine.history(case_id)
+    branches = engine.branches(case_id)
     if as_json:
         events = [{"activity": e.activity, "timestamp": e.timestamp.isoformat(), "resource": e.resource,
-                   "role": e.role, "attributes": dict(e.attributes)} for e in history]
-        console.print_json(json.dumps({**case.as_json(), "history": events}))
+                   "role": e.role, "branch": e.branch, "attributes": dict(e.attributes)} for e in history]
+        console.print_json(json.dumps({**case.as_json(), "branches": [row.as_json() for row in branches],
+                                       "history": events}))
         return
     was = f" (was {case.previous_state})" if case.previous_state else ""
     console.print(f"[bold]case {case.id}[/bold]  {case.workflow} v{case.definition_version}  "
@@ -165,6 +167,18 @@ def case_show(
     console.print(f"{_routing(case)}, requester {case.requester}"
                   + (f", key {case.idempotency_key}" if case.idempotency_key else ""))
     console.print(f"started {_when(case.created_at)}, updated {_when(case.updated_at)}")
+    if case.parent_id is not None:
+        part = f"branch {case.branch!r}" if case.branch else "sub-case"
+        console.print(f"{part} of case {case.parent_id} (opened in {case.parent_state!r})")
+    if branches:
+        # What the case waits for (or waited for): its branches and sub-cases, each a case of its own.
+        rows = Table("branch", "case", "state", "status", "outcome", "due (UTC)", "reason", title="branches",
+                     title_justify="left", show_edge=False)
+        for row in branches:
+            child = engine.case(row.child_id)
+            rows.add_row(row.branch, str(row.child_id), child.state, str(row.status), row.outcome or "",
+                         _when(row.due_at) if row.due_at else "", row.reason or "")
+        console.print(rows)
     data = Table("field", "value", title="data", title_justify="left", show_edge=False)
     for name, value in case.data.items():
         data.add_row(name, value if isinstance(value, str) else json.dumps(value))

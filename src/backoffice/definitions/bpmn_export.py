@@ -19,6 +19,8 @@ The diagram reuses the state diagram's swimlane layout (docs.diagram_map and the
 
 from __future__ import annotations
 
+import json
+
 import yaml
 from lxml import etree
 
@@ -47,7 +49,8 @@ GATEWAY = 50.0
 POOL_HEADER = 30.0
 EXTRA_LANE = 90.0
 TAG = {StateKind.INTAKE: "startEvent", StateKind.DONE: "endEvent", StateKind.CANCELLED: "endEvent",
-       StateKind.AUTOMATED: "serviceTask", StateKind.WAITING: "receiveTask"}
+       StateKind.AUTOMATED: "serviceTask", StateKind.WAITING: "receiveTask", StateKind.PARALLEL: "parallelGateway",
+       StateKind.SUBCASE: "callActivity", StateKind.CHECKLIST: "parallelGateway"}
 
 
 def _q(namespace: str, tag: str) -> str:
@@ -82,6 +85,11 @@ class _Exporter:
         self.edges: list[tuple[str, tuple[tuple[float, float], ...]]] = []
         self.lane_of: dict[str, str] = {}  # flow node id -> lane id
         self.flows: list[tuple[str, str, str, dict[str, str], str | None]] = []
+        # A parallel state is drawn as a split (its own node) and a join: flows back from its
+        # branches go into the join, and its way on leaves from the join.
+        self.join_of = {sid: f"Join_{self.node_id[sid].removeprefix('State_')}" for sid, state in
+                        definition.states.items() if state.kind in (StateKind.PARALLEL, StateKind.CHECKLIST)}
+        self.members = {sid: _branch_members(definition, sid) for sid in self.join_of}
 
     def render(self) -> str:
         d = self.d
@@ -148,6 +156,10 @@ class _Exporter:
             x, y, w, h = node.x, node.y, node.width, node.height
             if self.d.states[sid].kind in TAG and TAG[self.d.states[sid].kind].endswith("Event"):
                 x, y, w, h = x + w / 2 - EVENT / 2, y + h / 2 - EVENT / 2, EVENT, EVENT
+            if sid in self.join_of:
+                x, y, w, h = x, y + h / 2 - GATEWAY / 2, GATEWAY, GATEWAY
+                self.bounds[self.join_of[sid]] = (x + GATEWAY + 30, y, GATEWAY, GATEWAY)
+                self.lane_of[self.join_of[sid]] = band_lane.get(node.lane, next(iter(self.lanes)))
             self.bounds[self.node_id[sid]] = (x, y, w, h)
             self.lane_of[self.node_id[sid]] = band_lane.get(node.lane, next(iter(self.lanes)))
 
@@ -163,10 +175,19 @@ class _Exporter:
             if transition.requires:
                 attributes["requires"] = " ".join(transition.requires)
             for source in transition.from_:
-                outgoing.setdefault(source, []).append((self.node_id[transition.to], attributes, transition.name,
+                target = self.node_id[transition.to]
+                if transition.to in self.join_of and source in self.members[transition.to]:
+                    target = self.join_of[transition.to]  # the branch ends: back into the join
+                outgoing.setdefault(source, []).append((target, attributes, transition.name,
                                                         transition.guard.source if transition.guard else None))
+        for sid, join in self.join_of.items():
+            for branch in self.d.states[sid].branch_specs().values():
+                self._flow(self.node_id[sid], self.node_id[branch.start], {}, None, None)
+            for item in self.d.states[sid].items or ():
+                if not any(t.to == sid for t in self.d.transitions if item in t.from_):
+                    self._flow(self.node_id[item], join, {}, "done", None)  # an item's implicit way: done
         for sid, moves in outgoing.items():
-            node_id = self.node_id[sid]
+            node_id = self.join_of.get(sid, self.node_id[sid])
             if len(moves) > 1 or any(guard for *_, guard in moves):
                 gateway = f"Gateway_{node_id.removeprefix('State_')}"
                 x, y, w, h = self.bounds[node_id]
@@ -207,7 +228,13 @@ class _Exporter:
             _refs(element, incoming.get(node_id, []), leaving.get(node_id, []))
             if state.kind is StateKind.CANCELLED:
                 etree.SubElement(element, _q(BPMN, "terminateEventDefinition"), id=f"Terminate_{_ncname(sid)}")
+            self._parallel_parts(element, sid)
             written.append(node_id)
+            if sid in self.join_of:
+                join = etree.SubElement(process, _q(BPMN, "parallelGateway"), id=self.join_of[sid],
+                                        name=f"{state.title or sid}: join")
+                _refs(join, incoming.get(self.join_of[sid], []), leaving.get(self.join_of[sid], []))
+                written.append(self.join_of[sid])
         for gateway in [b for b in self.bounds if b.startswith("Gateway_")]:
             element = etree.SubElement(process, _q(BPMN, "exclusiveGateway"), id=gateway, name="Which way?")
             _refs(element, incoming.get(gateway, []), leaving.get(gateway, []))
@@ -236,6 +263,26 @@ class _Exporter:
                 condition.set(_q(XSI, "type"), "bpmn:tFormalExpression")
                 condition.text = guard
         return written
+
+    def _parallel_parts(self, element: etree._Element, sid: str) -> None:
+        """Carry what BPMN has no attribute for: branches and join, a sub-case's mapping, a checklist's items."""
+        state = self.d.states[sid]
+        dumped = state.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if state.kind is StateKind.PARALLEL:
+            element.set(_b("branches"), json.dumps(dumped["branches"], sort_keys=True))
+            element.set(_b("join"), str(state.join or "all"))
+        elif state.kind is StateKind.SUBCASE:
+            element.set("calledElement", state.workflow or "")
+            element.set(_b("workflow"), state.workflow or "")
+            for key in ("pass", "returns"):
+                if key in dumped:
+                    element.set(_b(key), json.dumps(dumped[key], sort_keys=True))
+            if state.outcome:
+                element.set(_b("outcome"), state.outcome)
+        elif state.kind is StateKind.CHECKLIST:
+            element.set(_b("items"), json.dumps(state.items))
+            if state.required is not None:
+                element.set(_b("required"), json.dumps(state.required))
 
     def _flow(self, source: str, target: str, attributes: dict[str, str], name: str | None,
               guard: str | None) -> None:
@@ -373,6 +420,22 @@ class _Exporter:
             edge = etree.SubElement(plane, _q(BPMNDI, "BPMNEdge"), id=f"{flow_id}_di", bpmnElement=flow_id)
             for x, y in points:
                 etree.SubElement(edge, _q(DI, "waypoint"), x=f"{x:.0f}", y=f"{y:.0f}")
+
+
+def _branch_members(definition: Definition, parallel: str) -> set[str]:
+    """Return the states of a parallel state's branches: reached from a branch's start before its join."""
+    seen: set[str] = set()
+    queue = [branch.start for branch in definition.states[parallel].branch_specs().values()]
+    while queue:
+        state = queue.pop()
+        if state in seen or state == parallel:
+            continue
+        seen.add(state)
+        queue.extend(t.to for t in definition.allowed_transitions(state))
+        step = definition.automated_step(state)
+        if step is not None and step.on_exhausted:
+            queue.append(step.on_exhausted)
+    return seen
 
 
 def _timer_attributes(timer: Timer) -> dict[str, str]:

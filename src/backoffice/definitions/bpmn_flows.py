@@ -2,9 +2,10 @@
 
 Between two states lie gateways, embedded sub-processes and throw events; the walk from a
 state's way out to the next states collects the conditions met (translated to CEL) into the
-transition's guard, and the default flow's guard is the negation of its siblings'. Parallel
-gateways, which the definition cannot hold yet, are rewired first so their branches run one
-after another. Last, every state gets a way to an end and the unreachable ones are left out.
+transition's guard, and the default flow's guard is the negation of its siblings'. A parallel
+split and its join become one parallel state: the split's flows start its branches, the flows
+into the join end them, and the join's way out is the state's. Last, every state gets a way to
+an end and the unreachable ones are left out.
 """
 
 from __future__ import annotations
@@ -37,38 +38,34 @@ class FlowWalker:
     incoming: dict[str, list[Flow]]
     transitions: list[dict[str, Any]]
 
-    def _sequentialize_parallel(self) -> None:
+    def _parallel_gateways(self) -> None:
+        """Pair each parallel split with its join: the pair becomes one parallel state (see `_parallel_state`)."""
         nodes = self.process.nodes
-        for gateway in [n for n in nodes.values() if n.tag == "parallelGateway"]:
+        gateways = [n for n in nodes.values() if n.tag == "parallelGateway"]
+        for gateway in gateways:
             branches = list(self.outgoing.get(gateway.id, []))
             if len(branches) < 2:
-                if len(self.incoming.get(gateway.id, [])) > 1 and gateway.id not in self.joined:
-                    self.note(gateway, "a parallel join (it waits for every branch that comes in): the definition "
-                                       "has no parallel branches, so it passes on when one arrives")
                 continue
             reach = [self._reachable(flow.target) for flow in branches]
             joins = [n for n in nodes.values() if n.tag in ("parallelGateway", "inclusiveGateway")
                      and len(self.incoming.get(n.id, [])) > 1 and all(n.id in r for r in reach)]
-            labels = ", then ".join(nodes[f.target].label for f in branches)
+            labels = " or ".join(nodes[f.target].label for f in branches)
             if not joins:
-                self.note(gateway, f"a parallel split with no join: the definition has no parallel branches; its "
-                                   f"{len(branches)} branches were imported as a choice of one "
-                                   f"({labels.replace(', then ', ' or ')})")
+                self.note(gateway, f"a parallel split with no join: its {len(branches)} branches never wait for "
+                                   f"each other, which a parallel state cannot say; imported as a choice of one "
+                                   f"({labels})")
                 continue
             join = min(joins, key=lambda n: sum(r[n.id] for r in reach))
+            if join.tag == "inclusiveGateway":
+                self.note(join, f"an inclusive join of the parallel split {gateway.id!r}: imported as a parallel "
+                                "join that waits for every branch")
             self.joined.add(join.id)
-            members = [self._reachable(flow.target, stop=join.id) for flow in branches]
-            for index, flow in enumerate(branches[:-1]):
-                following = branches[index + 1].target
-                for into_join in list(self.incoming.get(join.id, [])):
-                    if into_join.source in members[index] or into_join is flow:
-                        self._retarget(into_join, following)
-            self.outgoing[gateway.id] = [branches[0]]
-            self.incoming[join.id] = [f for f in self.incoming.get(join.id, []) if f.target == join.id]
-            self.note(gateway, f"a parallel split: the definition has no parallel branches yet, so its "
-                               f"{len(branches)} branches run one after another ({labels}), joined at "
-                               f"{join.id!r} (line {join.line})")
-            self.note(join, f"the parallel join of {gateway.id!r}: with its branches one after another, it passes on")
+            self.parallel[gateway.id] = join.id
+        for gateway in gateways:
+            if len(self.outgoing.get(gateway.id, [])) < 2 and len(self.incoming.get(gateway.id, [])) > 1 \
+                    and gateway.id not in self.joined:
+                self.note(gateway, "a parallel join with no split before it (it waits for every flow that comes "
+                                   "in): imported as passing on when one arrives")
 
     def _reachable(self, start: str, *, stop: str | None = None) -> dict[str, int]:
         distance, queue = {start: 0}, deque([start])
@@ -192,7 +189,8 @@ class FlowWalker:
 
     def _close_open_ends(self) -> None:
         leaving = {t["from"] for t in self.transitions} | {s["state"] for s in self.steps if s.get("on_exhausted")} \
-            | {source for source, _ in self._exception_edges()}
+            | {source for source, _ in self._exception_edges()} \
+            | {item for s in self.states.values() if s["kind"] == "checklist" for item in s["items"]}
         open_states = [sid for sid, s in self.states.items() if s["kind"] not in ("done", "cancelled")
                        and sid not in leaving]
         if not any(s["kind"] == "done" for s in self.states.values()):
@@ -207,8 +205,16 @@ class FlowWalker:
                 self.note(node, f"no flow leaves it, which ends the process there; a transition to {done!r} was "
                                 "added", expressible=True)
 
+    def _branch_edges(self) -> list[tuple[str, str]]:
+        """Return (parallel state, branch start) for every branch: a case reaches a branch through its state."""
+        return [(sid, branch["start"]) for sid, s in self.states.items() if s["kind"] == "parallel"
+                for branch in s.get("branches", {}).values()] + \
+            [(sid, item) for sid, s in self.states.items() if s["kind"] == "checklist" for item in s["items"]]
+
     def _drop_unreachable(self, intake: str) -> None:
         graph: dict[str, set[str]] = {}
+        for source, target in self._branch_edges():
+            graph.setdefault(source, set()).add(target)
         for t in self.transitions:
             graph.setdefault(t["from"], set()).add(t["to"])
         for step in self.steps:
@@ -231,6 +237,9 @@ class FlowWalker:
         self.transitions = [t for t in self.transitions if t["from"] in seen and t["to"] in seen]
         self.steps = [s for s in self.steps if s["state"] in seen]
         self.timers = [t for t in self.timers if t.get("state") is None or t["state"] in seen]
+        for state in self.states.values():
+            if state["kind"] == "parallel":
+                state["branches"] = {name: b for name, b in state["branches"].items() if b["start"] in seen}
 
     def _close_dead_ends(self) -> None:
         """Give a way out to states that only loop among themselves (a case there could never end)."""
@@ -243,6 +252,9 @@ class FlowWalker:
                 graph.setdefault(step["on_exhausted"], set()).add(step["state"])
         for source, target in self._exception_edges():
             graph.setdefault(target, set()).add(source)
+        for sid, s in self.states.items():
+            for item in s["items"] if s["kind"] == "checklist" else ():
+                graph.setdefault(sid, set()).add(item)  # an item done goes back to its checklist
         ending, queue = set(ends), deque(ends)
         while queue:
             for source in graph.get(queue.popleft(), ()):

@@ -8,10 +8,11 @@ way become the transition's guard, in CEL. Lanes and candidate groups become rol
 script, send and business rule tasks automated steps with a named action; boundary timers
 timers; error boundaries on automated steps the state their retries run out to.
 
-What a one-state-at-a-time machine cannot hold is imported in the nearest form it can hold
-and listed with the element's id and line: parallel branches run one after another,
-inclusive and event-based gateways become a choice of one way, call activities a waiting
-state, multi-instance an activity done once. Nothing is dropped without a line saying so.
+What the definition cannot hold is imported in the nearest form it can hold and listed with
+the element's id and line: inclusive and event-based gateways become a choice of one way, a parallel split without a join
+a choice of one way, multi-instance an activity done once. A parallel split and its join
+become a parallel state whose branches join again (all of them); a call activity becomes a
+sub-case step that starts a case of the called process's workflow. Nothing is dropped without a line saying so.
 What only a person can say (the owner, the trigger's system, the purpose, the proof of
 completion, the data contract's types) is filled with placeholders that start with TODO.
 """
@@ -121,6 +122,7 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
     reported_flows: set[str] = field(default_factory=set)
     extra_starts: list[Node] = field(default_factory=list)
     joined: set[str] = field(default_factory=set)
+    parallel: dict[str, str] = field(default_factory=dict)  # parallel split id -> its join's id
     start_node: Node | None = None
     exceptions: dict[str, dict[str, Any]] = field(default_factory=dict)
     lane_role: dict[str, str | None] = field(default_factory=dict)
@@ -151,17 +153,25 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
                 continue
             self.outgoing.setdefault(flow.source, []).append(flow)
             self.incoming.setdefault(flow.target, []).append(flow)
-        self._sequentialize_parallel()
+        self._parallel_gateways()
         for node in nodes.values():
             if node.id not in skipped:
                 self._classify(node)
+        for split, join in self.parallel.items():
+            self._parallel_state(nodes[split], nodes[join])
         intake = self._intake()
         for node_id, state_id in list(self.state_of.items()):
+            if node_id in self.parallel:
+                continue  # a split's flows start its branches; the state's way on leaves from its join
             if node_id in nodes and self.states[state_id]["kind"] not in ("done", "cancelled"):
                 self._transitions_from(nodes[node_id], state_id)
         for start in self.extra_starts:
             for path in self._leave(start):
                 self._add_transition(intake, path, f"start at {start.label}")
+        # A checklist item's way back to its checklist is implicit ("done"): not written as a transition.
+        implicit = {(item, sid) for sid, s in self.states.items() if s["kind"] == "checklist" for item in s["items"]}
+        self.transitions = [t for t in self.transitions if (t["from"], t["to"]) not in implicit or t.get("guard")
+                            or (t.get("name") not in (None, "done"))]
         self._boundaries(skipped)
         self._close_open_ends()
         self._drop_unreachable(intake)

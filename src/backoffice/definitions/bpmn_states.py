@@ -9,6 +9,7 @@ kind and role, and is read back as it was.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -23,6 +24,10 @@ HUMAN_TAGS = frozenset({"userTask", "manualTask", "task", "adHocSubProcess"})
 WAITING_TAGS = frozenset({"receiveTask", "callActivity", "intermediateCatchEvent"})
 GATEWAYS = frozenset({"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway",
                       "complexGateway"})
+
+
+def _join_value(text: str) -> str | int:
+    return int(text) if text.isdigit() else text
 
 
 def slug(text: str) -> str:
@@ -110,9 +115,46 @@ class StateMaker:
         elif tag == "transaction":
             self.note(node, "a transaction sub-process: its states were imported, its rollback (cancel) was not")
 
+    def _parallel_state(self, split: Node, join: Node) -> None:
+        """Make one parallel state of a split and its join: a branch per flow out of the split."""
+        ext = split.extensions
+        if split.id not in self.state_of:
+            self._add_state(split, "parallel", extra=f"joined at BPMN {join.tag} {join.id}, line {join.line}")
+        state_id = self.state_of[split.id]
+        self.state_of[join.id] = state_id  # a flow into the join ends its branch: it comes back to the state
+        carried = json.loads(ext["branches"]) if ext.get("branches") else None
+        branches: dict[str, dict[str, Any]] = {}
+        for flow in self.outgoing.get(split.id, []):
+            found = self._arrive(flow.target, frozenset({split.id}))
+            ways = [way for way in found if way.target != state_id]  # not the way straight to the join
+            if not ways:
+                continue
+            if len(found) > 1 or ways[0].guards:
+                self.note(split, f"the branch through {flow.id!r} chooses by a condition whether or how it starts; "
+                                 f"a branch always runs from one state, so it starts in {ways[0].target!r}: write "
+                                 f"that choice as the step's own work")
+            start = ways[0].target
+            name = next((n for n, b in (carried or {}).items() if b.get("start") == start), None) or start
+            branches[name] = dict((carried or {}).get(name) or {"start": start})
+        state = self.states[state_id]
+        if ext.get("kind") == "checklist":
+            state["kind"] = "checklist"
+            state["items"] = json.loads(ext["items"]) if ext.get("items") else [b["start"] for b in branches.values()]
+            if ext.get("required"):
+                state["required"] = json.loads(ext["required"])
+            return
+        state["kind"] = "parallel"
+        state["branches"] = branches
+        state["join"] = _join_value(ext.get("join")) if ext.get("join") else "all"
+        if join.tag == "parallelGateway" and not ext.get("branches"):
+            self.note(split, f"a parallel split joined at {join.id!r} (line {join.line}): imported as a parallel "
+                             f"state whose {len(branches)} branches join again when all are done", expressible=True)
+
     def _exported(self, node: Node) -> None:
         """A state `bpmn export` wrote: its kind, role and queue are on it."""
         ext = node.extensions
+        if ext["kind"] in ("parallel", "checklist"):
+            return  # made with its join, by _parallel_state
         role = ext.get("role") or None
         if role and role != REQUESTER:
             self.roles.setdefault(role, {"title": role, "queue": role})
@@ -121,6 +163,18 @@ class StateMaker:
             self.states[state_id]["queue"] = ext["queue"]
         if ext["kind"] == "automated":
             self.steps.append({"state": state_id, "action": _action(node)[0]})
+        if ext["kind"] == "subcase":
+            self.states[state_id]["workflow"] = ext.get("workflow") or slug(node.called_element or "") \
+                or "todo-called-workflow"
+            for key in ("pass", "returns"):
+                if ext.get(key):
+                    self.states[state_id][key] = json.loads(ext[key])
+            if ext.get("outcome"):
+                self.states[state_id]["outcome"] = ext["outcome"]
+        if ext["kind"] == "checklist" and ext.get("items"):
+            self.states[state_id]["items"] = json.loads(ext["items"])
+            if ext.get("required"):
+                self.states[state_id]["required"] = json.loads(ext["required"])
 
     def _inside_container(self, node: Node) -> bool:
         return node.parent in self.process.nodes
@@ -169,12 +223,15 @@ class StateMaker:
     def _waiting(self, node: Node) -> None:
         role = self._lane_role(node)
         if node.tag == "callActivity":
-            called = node.called_element or "(not named)"
+            called = node.called_element or ""
+            workflow = slug(called) or "todo-called-workflow"
             held = next((p for p in self.document.processes if p.id == called), None)
-            where = f" (this file holds it: import it with --process {called})" if held else ""
-            self.note(node, f"a call activity starts the process {called}{where}; definitions have no sub-cases "
-                            "yet, so the case waits here until someone moves it on")
-            self._add_state(node, "waiting", role=role, extra=f"waits for a sub-case of {called}")
+            where = f" (this file holds it: import it with --process {called} -o {workflow}.yaml)" if held else ""
+            self.note(node, f"a call activity: imported as a sub-case step that starts a case of workflow "
+                            f"{workflow!r} (the process {called or '(not named)'}) and waits for its end{where}; "
+                            f"write its data mapping (pass, returns)", expressible=True)
+            state_id = self._add_state(node, "subcase")
+            self.states[state_id]["workflow"] = workflow
             return
         detail = ""
         if node.event == "timer":

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from backoffice.definitions.expressions import FieldTree
-from backoffice.definitions.model import REQUESTER, ControlReason, Definition, Party, StateKind
+from backoffice.definitions.model import REQUESTER, ControlReason, Definition, DefinitionStatus, Party, StateKind
 from backoffice.definitions.move_graph import sends_back
 from backoffice.errors import DefinitionProblem, suggest
 
@@ -59,7 +59,7 @@ def run_checks(definition: Definition, locator: Locator, tolerance: Tolerance | 
     for check in (checker.states, checker.transitions, checker.graph, checker.parties_and_systems,
                   checker.exceptions, checker.duplicates, checker.approvals, checker.controls, checker.timers,
                   checker.automated_steps, checker.routing, checker.expressions, checker.immutable_fields,
-                  checker.exceptions_at_controls, checker.risks):
+                  checker.exceptions_at_controls, checker.risks, checker.parallel_work):
         check()
     return checker.problems
 
@@ -205,6 +205,11 @@ class _Checker:
         for step in self.d.automated_steps:
             if step.on_exhausted:
                 graph.setdefault(step.state, set()).add(step.on_exhausted)
+        for sid, state in self.d.states.items():
+            # A parallel state's branches start beside it; their last move returns to it (the join).
+            graph.setdefault(sid, set()).update(branch.start for branch in state.branch_specs().values())
+            for item in state.items or () if state.kind is StateKind.CHECKLIST else ():
+                graph.setdefault(item, set()).add(sid)
         self._successors[catch_all] = graph
         return graph
 
@@ -523,6 +528,104 @@ class _Checker:
             self.warning("risk-without-second-approver", ("change", "needs_second_approver"),
                          f"changes tagged {', '.join(change.risk)} need no second approver",
                          "needs_second_approver: true for finance, access or compliance risk")
+
+
+    def parallel_work(self) -> None:
+        """Parallel states, checklists and sub-case steps: their branches exist, join again, and can be finished."""
+        for sid, state in self.d.states.items():
+            path = ("states", sid)
+            if state.kind is StateKind.PARALLEL:
+                self._branches(sid, state, path)
+            elif state.kind is StateKind.CHECKLIST:
+                self._checklist(sid, state, path)
+            elif state.kind is StateKind.SUBCASE:
+                self._subcase(sid, state, path)
+            if state.kind.opens_branches and not self.d.allowed_transitions(sid) \
+                    and "transitions" not in self.tolerance.broken:
+                self.error("no-way-after-join", path, f"{state.kind} state {sid!r} has no transition out: its "
+                           f"case has nowhere to go once its work is done", f"a transition from {sid!r}, taken "
+                           "when the branches join (the first whose guard holds)", key=True)
+        for sid, state in self.d.states.items():
+            if state.kind is StateKind.PARALLEL and state.join is not None and isinstance(state.join, int) \
+                    and state.join > len(state.branch_specs()):
+                self.error("join-beyond-branches", path_of(sid, "join"), f"parallel state {sid!r} joins when "
+                           f"{state.join} branches are done, but opens only {len(state.branch_specs())}",
+                           f"a number from 1 to {len(state.branch_specs())}, all or first")
+
+    def _branches(self, sid: str, state: Any, path: Path_) -> None:
+        for name, branch in state.branch_specs().items():
+            where = path + ("branches", name)
+            if not self.state_ref(branch.start, where, f"branch {name!r} of {sid!r} starts in"):
+                continue
+            start = self.d.states[branch.start]
+            if branch.start == sid or start.kind is StateKind.INTAKE or start.kind.is_end:
+                self.error("bad-branch-start", where, f"branch {name!r} of {sid!r} starts in {branch.start!r}, "
+                           f"{_a(start.kind)} state", "a state of the branch's own work (a task, an approval, "
+                           "an automated step)")
+                continue
+            if self.tolerance.graph_intact and sid not in self._branch_reach(branch.start, sid):
+                self.error("branch-never-joins", where, f"branch {name!r} of {sid!r} never comes back to {sid!r}: "
+                           f"no path of transitions leads from {branch.start!r} to the join",
+                           f"a transition from the branch's last state to {sid!r}, which ends the branch")
+
+    def _branch_reach(self, start: str, join: str) -> set[str]:
+        # Within a branch a case moves by its transitions (not the exceptions raised anywhere).
+        graph, seen, queue = self.successors(catch_all=False), {start}, deque([start])
+        while queue:
+            current = queue.popleft()
+            if current == join:
+                continue
+            for target in graph.get(current, ()):
+                if target not in seen:
+                    seen.add(target)
+                    queue.append(target)
+        return seen
+
+    def _checklist(self, sid: str, state: Any, path: Path_) -> None:
+        for position, item in enumerate(state.items or ()):
+            where = path + ("items", position)
+            if not self.state_ref(item, where, f"checklist {sid!r} item"):
+                continue
+            if not self.d.states[item].kind.is_human:
+                self.error("checklist-item-not-human", where, f"checklist {sid!r} item {item!r} is "
+                           f"{_a(self.d.states[item].kind)} state", "a human_task, review or approval state: a "
+                           "person does each item")
+        for position, item in enumerate(state.required or ()):
+            if item not in (state.items or ()):
+                self.error("required-not-an-item", path + ("required", position), f"checklist {sid!r} requires "
+                           f"{item!r}, which is not one of its items", f"one of {', '.join(state.items or ())}")
+
+    def _subcase(self, sid: str, state: Any, path: Path_) -> None:
+        known = _known_workflows(self.locator.path)
+        if state.workflow not in known and state.workflow != self.d.id:
+            close = suggest(state.workflow, sorted(known))
+            hint = f"; did you mean {close!r}?" if close else ""
+            # A draft (a BPMN import) may name a workflow still to be written; an active version may not.
+            report = self.warning if self.d.status is DefinitionStatus.DRAFT else self.error
+            report("unknown-subcase-workflow", path + ("workflow",), f"sub-case step {sid!r} starts workflow "
+                   f"{state.workflow!r}, which is neither beside this file nor in the library{hint}",
+                   "the id of a workflow defined in a file beside this one (WORKFLOW.yaml) or a library template")
+        for field_name, source in (state.pass_data or {}).items():
+            self.data_field(source, path + ("pass", field_name), f"sub-case step {sid!r} passes")
+        for field_name in (state.returns or {}):
+            self.data_field(field_name, path + ("returns", field_name), f"sub-case step {sid!r} returns into")
+
+
+def path_of(sid: str, *rest: Any) -> Path_:
+    return ("states", sid, *rest)
+
+
+def _known_workflows(definition_path: str) -> set[str]:
+    """Return the workflow ids a sub-case may start: files beside the definition, and the library's templates."""
+    from pathlib import Path
+    from backoffice.definitions.library_templates import LIBRARY
+    found = {path.stem for path in LIBRARY.glob("*.y*ml")}
+    try:
+        folder = Path(definition_path).resolve().parent
+        found |= {path.stem for path in folder.glob("*.y*ml")}
+    except (OSError, ValueError):
+        pass
+    return found
 
 
 def _a(word: str) -> str:

@@ -367,6 +367,11 @@ def allowed_moves(definition: Definition) -> dict[str, frozenset[str]]:
     for step in definition.automated_steps:
         if step.on_exhausted:
             moves.setdefault(step.state, set()).add(step.on_exhausted)
+    for sid, state in definition.states.items():
+        # A branch starts beside its parallel state; a checklist item returns to its checklist.
+        moves.setdefault(sid, set()).update(branch.start for branch in state.branch_specs().values())
+        for item in state.items or () if state.kind is StateKind.CHECKLIST else ():
+            moves.setdefault(item, set()).add(sid)
     return {sid: frozenset(targets) for sid, targets in moves.items()}
 
 
@@ -460,6 +465,7 @@ class _Replay:
         self.separated = frozenset(a.state for a in definition.approvals if a.separation_of_duties)
         self.skips: dict[tuple[str, str], tuple[str, ...]] = {}
         self.intake = definition.intake_state
+        self.openers = frozenset(sid for sid, s in definition.states.items() if s.kind.opens_branches)
         # A log that names its states records every end it reaches: none is passed silently, so a
         # running case is never taken for one closed at its last event.
         self.silent_ends = frozenset() if exact else frozenset(sid for sid in definition.end_states
@@ -484,6 +490,9 @@ class _Replay:
         resources = [resource or None for resource in resources]  # an empty name is no one in particular
         requester = resources[0]
         state, entered = self.intake, times[0]
+        if steps and steps[0].acted_in in self.openers:
+            # A branch's trace (the engine's CASE/BRANCH) starts in the parallel state that opened it.
+            state = steps[0].acted_in
         stays: list[tuple[str, datetime]] = [(state, entered)]
         actors: dict[str, set[str]] = defaultdict(set)
         for step, moment, resource in zip(steps, times, resources, strict=True):

@@ -42,6 +42,9 @@ class StateKind(StrEnum):
     APPROVAL = "approval"
     WAITING = "waiting"
     EXCEPTION = "exception"
+    PARALLEL = "parallel"
+    CHECKLIST = "checklist"
+    SUBCASE = "subcase"
     DONE = "done"
     CANCELLED = "cancelled"
 
@@ -53,6 +56,11 @@ class StateKind(StrEnum):
     def is_human(self) -> bool:
         """A person decides here: the kinds a control (human-in-the-loop checkpoint) may sit on."""
         return self in (StateKind.HUMAN_TASK, StateKind.REVIEW, StateKind.APPROVAL)
+
+    @property
+    def opens_branches(self) -> bool:
+        """The case waits here for work running beside it: branches that join, a checklist, or a sub-case."""
+        return self in (StateKind.PARALLEL, StateKind.CHECKLIST, StateKind.SUBCASE)
 
 
 class DefinitionStatus(StrEnum):
@@ -140,6 +148,13 @@ def _parse_quorum(value: Any) -> Any:
     raise ValueError(f"{value!r} is not a quorum; expected any, all, or a number of approvers such as 2")
 
 
+def _parse_join(value: Any) -> Any:
+    if value in ("all", "first") or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        return value
+    raise ValueError(f"{value!r} is not a join; expected all (every required branch), first (the first branch "
+                     f"done, the others cancelled) or a number of branches such as 2")
+
+
 def _one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
@@ -153,6 +168,8 @@ Percent = Annotated[float, BeforeValidator(_parse_percent), PlainSerializer(lamb
 Quorum = Annotated[Literal["any", "all"] | int, BeforeValidator(_parse_quorum),
                    WithJsonSchema({"description": "any, all, or a number of approvers"})]
 StateList = Annotated[list[str], BeforeValidator(_one_or_many)]
+Join = Annotated[Literal["all", "first"] | int, BeforeValidator(_parse_join),
+                 WithJsonSchema({"description": "all, first, or a number of branches (N of M)"})]
 _VAGUE_OWNER = re.compile(r"^((the\s+)?([\w-]+\s+)*team|everyone|everybody|anyone|all|nobody|tbd|n/?a|-+)$", re.I)
 _SLUG = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 
@@ -328,13 +345,77 @@ class ProofOfCompletion(Spec):
         return self
 
 
+class Branch(Spec):
+    """One line of parallel work: the state it starts in, whether the join waits for it, its own SLA.
+
+    The branch runs from `start` through its own states (each with its tasks, queue, role,
+    timers and exceptions) and ends by a transition back to the parallel state that opened it.
+    """
+
+    start: str = Field(description="the state the branch starts in")
+    required: bool = Field(True, description="the join (all) waits for it; an optional branch still open at the "
+                                             "join is cancelled")
+    sla: Duration | None = Field(None, description="business time the branch's tasks are due in, from its start")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short(cls, value: Any) -> Any:
+        # `it: create-account` is shorthand for `it: {start: create-account}`.
+        return {"start": value} if isinstance(value, str) else value
+
+
 class State(Spec):
     kind: StateKind = Field(description="intake, automated, human_task, review, approval, waiting, exception, "
-                                        "done or cancelled")
+                                        "parallel, checklist, subcase, done or cancelled")
     title: str | None = None
     role: str | None = Field(None, description="the role that works the case here")
     queue: str | None = Field(None, description="the queue, when not the role's own")
     description: str | None = None
+    branches: dict[str, Branch] | None = Field(None, description="parallel: branch name -> the state it starts "
+                                                                 "in, or {start, required, sla}")
+    join: Join | None = Field(None, description="parallel: all (default), first, or a number of branches")
+    items: list[str] | None = Field(None, description="checklist: the human states done in any order")
+    required: list[str] | None = Field(None, description="checklist: the items the state waits for (default: all)")
+    workflow: str | None = Field(None, description="subcase: the workflow whose case this step starts")
+    pass_data: dict[str, str] | None = Field(None, alias="pass", description="subcase: sub-case field -> this "
+                                                                            "case's field, copied at its start")
+    returns: dict[str, str] | None = Field(None, description="subcase: this case's field -> the sub-case's field, "
+                                                             "copied back when it ends")
+    outcome: str | None = Field(None, description="subcase: the data field that receives the sub-case's end state")
+
+    @model_validator(mode="after")
+    def _parts_of_its_kind(self) -> State:
+        parts = {"branches": StateKind.PARALLEL, "join": StateKind.PARALLEL, "items": StateKind.CHECKLIST,
+                 "required": StateKind.CHECKLIST, "workflow": StateKind.SUBCASE, "pass_data": StateKind.SUBCASE,
+                 "returns": StateKind.SUBCASE, "outcome": StateKind.SUBCASE}
+        for name, kind in parts.items():
+            if getattr(self, name) is not None and self.kind is not kind:
+                shown = "pass" if name == "pass_data" else name
+                raise ValueError(f"{shown} belongs to a {kind} state, not a {self.kind} one")
+        if self.kind is StateKind.PARALLEL and not self.branches:
+            raise ValueError("a parallel state opens no branches; expected branches: {name: first-state, ...}")
+        if self.kind is StateKind.CHECKLIST and not self.items:
+            raise ValueError("a checklist has no items; expected items: [a human state, ...]")
+        if self.kind is StateKind.SUBCASE and not self.workflow:
+            raise ValueError("a subcase step names no workflow; expected workflow: the workflow it starts")
+        return self
+
+    def branch_specs(self) -> dict[str, Branch]:
+        """Return the branches the state opens: its own, a checklist's items (one branch each), or none."""
+        if self.kind is StateKind.PARALLEL:
+            return dict(self.branches or {})
+        if self.kind is StateKind.CHECKLIST:
+            required = set(self.items or ()) if self.required is None else set(self.required)
+            return {item: Branch(start=item, required=item in required) for item in self.items or ()}
+        return {}
+
+    def branches_needed(self) -> int | None:
+        """Return how many branches finish the join: None means every required one (all, and checklists)."""
+        if self.kind is StateKind.PARALLEL and self.join == "first":
+            return 1
+        if self.kind is StateKind.PARALLEL and isinstance(self.join, int):
+            return self.join
+        return None
 
 
 class Transition(Spec):
@@ -558,6 +639,12 @@ class Definition(Spec):
         for transition in self.transitions:
             for source in transition.from_:
                 outgoing.setdefault(source, []).append(transition)
+        for checklist, state in self.states.items():
+            # A checklist item's one way on is to be done: its task completed ends the item's branch.
+            for item in state.items or () if state.kind is StateKind.CHECKLIST else ():
+                if not any(t.to == checklist for t in outgoing.get(item, ())):
+                    outgoing.setdefault(item, []).append(Transition(**{"from": [item], "to": checklist,
+                                                                       "name": "done"}))
         self._outgoing = {state: tuple(moves) for state, moves in outgoing.items()}
 
     def state(self, state_id: str) -> State:
@@ -592,6 +679,11 @@ class Definition(Spec):
             return state.queue
         role = self.roles.get(state.role or "")
         return role.queue if role else None
+
+    def branch_of(self, parallel: str, branch: str) -> Branch | None:
+        """Return a branch a parallel (or checklist) state opens, or None."""
+        state = self.states.get(parallel)
+        return state.branch_specs().get(branch) if state is not None else None
 
     def approval(self, state_id: str) -> Approval | None:
         return next((approval for approval in self.approvals if approval.state == state_id), None)

@@ -36,6 +36,11 @@ def edges_of(definition: Definition) -> dict[str, set[str]]:
     for step in definition.automated_steps:
         if step.on_exhausted:
             edges.setdefault(step.state, set()).add(step.on_exhausted)
+    for sid, state in definition.states.items():
+        # Branches start beside their parallel state and come back to it; checklist items likewise.
+        edges.setdefault(sid, set()).update(branch.start for branch in state.branch_specs().values())
+        for item in state.items or () if state.kind is StateKind.CHECKLIST else ():
+            edges.setdefault(item, set()).add(sid)
     return _store(definition, "edges", edges)
 
 

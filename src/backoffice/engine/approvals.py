@@ -86,7 +86,7 @@ class ApprovalOperations:
                                         detail=detail, how=Exit.DECISION)
             event = tx.insert_event(EngineEvent(case_id=case.id, activity=f"{decision} vote", timestamp=now,
                                                 workflow=case.workflow, version=case.definition_version,
-                                                resource=actor.id, role=actor.role,
+                                                resource=actor.id, role=actor.role, branch=case.branch,
                                                 attributes={"state": case.state, **detail,
                                                             **actor.on_behalf()}))
             self._audit(tx, AuditEntry(AuditAction.APPROVAL_VOTED, actor=actor.id, role=actor.role, at=now,
@@ -171,7 +171,8 @@ class ApprovalOperations:
                           "after": str(approval.timeout.after), "from": task.assignment.describe()}
                 event = tx.insert_event(EngineEvent(case_id=case.id, activity="escalate approval", timestamp=now,
                                                     workflow=case.workflow, version=case.definition_version,
-                                                    resource=system.id, attributes=detail))
+                                                    resource=system.id, attributes=detail,
+                                                    branch=case.branch))
                 self._audit(tx, AuditEntry(AuditAction.APPROVAL_ESCALATED, actor=system.id, at=now, case_id=case.id,
                                            workflow=case.workflow, version=case.definition_version,
                                            detail={"event_id": event.id, **detail}))
@@ -228,7 +229,8 @@ class ApprovalOperations:
             return "they requested it, and nobody approves their own request"
         if rules is None or not rules.actors_of:
             return None
-        for event in self.store.events(case.id):
+        # A branch's story starts in its case: whoever acted there before the split counts too.
+        for event in (self.lineage_events(case) if case.parent_id is not None else self.store.events(case.id)):
             attributes = event.attributes
             if attributes.get("from_state") is not None and attributes.get("from_state") == attributes.get("to_state") \
                     and "transition" not in attributes and not event.reason:
@@ -242,7 +244,12 @@ class ApprovalOperations:
     def _check_evidence(self: Engine, approval: Approval, case: Case) -> None:
         if approval.evidence is None:
             return
-        attached = self.store.evidence_names(case.id)
+        attached = set(self.store.evidence_names(case.id))
+        parent = case
+        while parent.parent_id is not None and parent.branch is not None:
+            # A branch decides on its case's documents too: what was attached before the split counts.
+            parent = self.case(parent.parent_id)
+            attached |= set(self.store.evidence_names(parent.id))
         documents = [name for name in approval.evidence.documents if name not in attached]
         fields = [name for name in approval.evidence.fields if not filled(case.data, name)]
         if documents or fields:

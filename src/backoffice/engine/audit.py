@@ -60,6 +60,8 @@ class AuditAction(StrEnum):
     TIMER_FIRED = "timer.fired"
     CASES_MIGRATED = "cases.migrated"
     CASE_REROUTED = "case.rerouted"
+    BRANCHES_OPENED = "branches.opened"
+    BRANCH_CLOSED = "branch.closed"
     CHANGE_PENDING = "change.pending"
     CHANGE_APPROVED = "change.approved"
     CHANGE_REJECTED = "change.rejected"

@@ -84,6 +84,8 @@ class Case:
         data: the case data (read-only), as the definition's inputs describe it.
         priority, queue, owner: what routing decided.
         requester: who started it.
+        parent_id, parent_state, branch: for a branch of parallel work or a sub-case, the case it
+            runs under, the state of that case that opened it, and the branch's name (None otherwise).
         version: how many times the case has changed (1 when started); a transition names the
             version it read, and is refused when the case moved on since (`StaleVersion`).
     """
@@ -102,6 +104,9 @@ class Case:
     queue: str | None = None
     owner: str | None = None
     idempotency_key: str | None = None
+    parent_id: int | None = None
+    parent_state: str | None = None
+    branch: str | None = None
 
     def __post_init__(self) -> None:
         # A caller keeping the dict it passed in must not be able to change the case through it.
@@ -123,7 +128,9 @@ class Case:
                 "priority": str(self.priority), "queue": self.queue, "owner": self.owner,
                 "requester": self.requester, "idempotency_key": self.idempotency_key,
                 "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat(),
-                "data": dict(self.data)}
+                "data": dict(self.data),
+                **({"parent_id": self.parent_id, "parent_state": self.parent_state, "branch": self.branch}
+                   if self.parent_id is not None else {})}
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ class Exit(StrEnum):
     RESOLUTION = "exception resolution"
     STEP = "automated step"
     REPLAY = "dead-letter replay"
+    JOIN = "join"
+    """The engine's own move at a join: the case leaves its parallel state, or a branch is cancelled."""
 
 
 def person(text: str | None) -> str | None:
@@ -92,7 +94,7 @@ def check_leaving(definition: Definition, case: Case, to: str, *, how: Exit, act
         ControlBypassed: the move would leave the control otherwise; the message says what may.
     """
     state = case.state
-    if to == state or how is Exit.DECISION:
+    if to == state or how in (Exit.DECISION, Exit.JOIN):
         return
     if definition.states.get(state) is None or definition.states[state].kind.is_end:
         return

@@ -27,6 +27,7 @@ from backoffice.engine.controls import Exit, check_leaving
 from backoffice.engine.events import EngineEvent, change_attributes
 from backoffice.engine.approvals import ApprovalOperations
 from backoffice.engine.comments import CommentOperations
+from backoffice.engine.branches import BranchOperations
 from backoffice.engine.directory_operations import DirectoryOperations
 from backoffice.engine.gate import GateOperations
 from backoffice.engine.automation import AutomationOperations
@@ -54,7 +55,7 @@ from backoffice.errors import (BackofficeError, ContractViolation, InputRefused,
 
 class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, AutomationOperations, TimerOperations,
              NotificationOperations, MigrationOperations, GovernanceOperations, RerouteOperations,
-             DirectoryOperations, SignInOperations, GateOperations, CommentOperations):
+             DirectoryOperations, SignInOperations, GateOperations, CommentOperations, BranchOperations):
     """Runs workflow definitions over a store (see `backoffice.engine.ports.Store`).
 
     Every operation that takes an actor passes it through `identify` (the gate, see `gate`)
@@ -282,6 +283,13 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         # The case's own version decides, even when a newer one is deployed.
         definition = self.running(case.workflow, case.definition_version).definition
         merged = {**case.data, **(data or {})}
+        if case.parent_id is not None and case.branch is not None and case.state == case.parent_state:
+            return Decision(False, f"branch {case.branch!r} of case {case.parent_id} is finished; its case moves "
+                                   f"on when its branches join"), merged
+        if definition.states[case.state].kind.opens_branches and to != case.state:
+            open_now = [row.branch for row in self.store.case_branches(case.id) if str(row.status) == "open"]
+            return Decision(False, f"it waits in {case.state!r} for its branches (open: "
+                                   f"{', '.join(open_now) or 'none'}) and moves on only when they join"), merged
         if result is None and definition.automated_step(case.state) is not None:
             doubt = self._step_is_in_doubt(case)
             if doubt is not None and doubt.status is OutboxStatus.RUNNING:
@@ -329,6 +337,12 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         definition = self.running(case.workflow, case.definition_version).definition
         check_leaving(definition, case, moved.state, how=how, actor=actor,
                       variables=context(data=case.data, case=case.expression_fields(), actor=actor, now=now))
+        if case.parent_id is not None or definition.states[case.state].kind.opens_branches:
+            if case.parent_id is not None and how is not Exit.JOIN:
+                # The parent before the branch's own row, as the join takes them: siblings moving at
+                # once wait for each other instead of deadlocking (a join cancelling the other branch).
+                tx.lock_case(case.parent_id)
+            self._refuse_branch_moves(tx, definition, case, moved.state, how=how)
         changed = {key: value for key, value in (data or {}).items() if case.data.get(key, _ABSENT) != value}
         reroute = self._reroute(definition, case, moved.data, changed) if changed else None
         if reroute is not None:
@@ -343,7 +357,8 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         attributes.update(actor.on_behalf())
         event = tx.insert_event(EngineEvent(
             case_id=case.id, activity=activity, timestamp=now, workflow=case.workflow,
-            version=case.definition_version, resource=actor.id, role=role, reason=reason, attributes=attributes))
+            version=case.definition_version, resource=actor.id, role=role, reason=reason, attributes=attributes,
+            branch=case.branch))
         self._enter(tx, case, stored, actor=actor, now=now, plan=plan, automate=automate)
         self._audit(tx, AuditEntry(AuditAction.CASE_TRANSITIONED, actor=actor.id, role=role, at=now,
                                    case_id=case.id, workflow=case.workflow, version=case.definition_version,
@@ -357,6 +372,9 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
             self._audit(tx, AuditEntry(AuditAction.CASE_REROUTED, actor=actor.id, role=role, at=now, case_id=case.id,
                                        workflow=case.workflow, version=case.definition_version,
                                        detail={"event_id": event.id, **reroute.as_json(), **actor.on_behalf()}))
+        if stored.parent_id is not None or definition.states[stored.state].kind.opens_branches \
+                or definition.states[case.state].kind.opens_branches:
+            self._after_move(tx, definition, case, stored, actor=actor, now=now)
         return stored
 
     def _enter(self, tx: StoreTransaction, before: Case, after: Case, *, actor: Actor, now: datetime,
@@ -376,6 +394,9 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
             tx.set_paused_time(after.id, now_paused)
         schedule_on_move(tx, definition, before, after, paused_before=paused, paused_after=now_paused, now=now)
         due = resolution_due(definition, after, now_paused)
+        if after.branch is not None:
+            row = tx.branch_of_child_now(after.id)
+            due = row.due_at if row is not None else due  # a branch's tasks fall due by its own SLA
         for task in plan(due) if plan is not None else work_on_entering(definition, after, now=now, due_at=due):
             tx.insert_task(task)
         if automate:
@@ -394,7 +415,7 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
                 tx.insert_timer(timer)
             event = tx.insert_event(EngineEvent(
                 case_id=case.id, activity=case.state, timestamp=case.created_at, workflow=case.workflow,
-                version=case.definition_version, resource=actor.id, role=role,
+                version=case.definition_version, resource=actor.id, role=role, branch=case.branch,
                 attributes=change_attributes(from_state=None, to_state=case.state, case_version=case.version,
                                              queue=case.queue, priority=str(case.priority), owner=case.owner,
                                              changed={}) | actor.on_behalf()))

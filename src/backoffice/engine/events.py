@@ -31,7 +31,8 @@ class EngineEvent:
 
     Attributes:
         case_id, activity, timestamp (UTC), resource (the actor), role, system, lifecycle, reason,
-        workflow and version (the definition version): the schema's columns.
+        workflow and version (the definition version), branch (the branch of parallel work it
+        happened in, None outside branches): the schema's columns.
         attributes: the rest: the states left and entered, the case version, routing, data changed.
         id: the store's sequence number, which keeps the order of arrival; None before it is stored.
     """
@@ -48,6 +49,7 @@ class EngineEvent:
     reason: str | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)
     id: int | None = None
+    branch: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.attributes, MappingProxyType):

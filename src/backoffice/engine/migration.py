@@ -58,6 +58,12 @@ def why_not(case: Case, old: RunningVersion, new: RunningVersion) -> str | None:
     if target is None:
         return f"version {new.definition.version} has no state {case.state!r}"
     kind = old.definition.state(case.state).kind
+    if case.parent_id is not None and case.branch is not None:
+        return (f"it is branch {case.branch!r} of case {case.parent_id}: a branch runs on its case's version and "
+                f"moves with it, once the branches have joined")
+    if kind.opens_branches:
+        return (f"it waits in {case.state!r} for its branches or sub-case to finish; migrate it after they join, "
+                f"since its open branches run on version {old.definition.version}")
     if target.kind is not kind:
         return (f"{case.state!r} is {kind.value} in version {old.definition.version} and "
                 f"{target.kind.value} in version {new.definition.version}")
@@ -134,7 +140,7 @@ class MigrationOperations:
                       **actor.on_behalf()}
             event = tx.insert_event(EngineEvent(
                 case_id=case.id, activity=MIGRATE_ACTIVITY, timestamp=now, workflow=case.workflow,
-                version=new.stored.version, resource=actor.id,
+                version=new.stored.version, resource=actor.id, branch=case.branch,
                 attributes={**change_attributes(from_state=case.state, to_state=case.state,
                                                 case_version=stored.version, queue=stored.queue,
                                                 priority=str(stored.priority), owner=stored.owner, changed={}),

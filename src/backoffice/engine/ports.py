@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from backoffice.definitions.model import Priority
 from backoffice.engine.audit import AuditHead, AuditRecord, RowSeal
+from backoffice.engine.branches_model import BranchStatus, CaseBranch, NewBranch
 from backoffice.engine.cases import Case
 from backoffice.engine.comments import Comment
 from backoffice.engine.events import EngineEvent
@@ -120,6 +121,9 @@ class NewCase:
     idempotency_key: str | None = None
     intake_hash: str | None = None
     duplicate_key: str | None = None
+    parent_id: int | None = None
+    parent_state: str | None = None
+    branch: str | None = None
 
 
 class StoreTransaction(Protocol):
@@ -186,8 +190,28 @@ class StoreTransaction(Protocol):
     def insert_task(self, task: NewTask) -> Task:
         """Store a new open task."""
 
-    def close_case_tasks(self, case_id: int, *, status: TaskStatus, by: str, at: datetime) -> int:
-        """Close every open task of a case; return how many."""
+    def close_case_tasks(self, case_id: int, *, status: TaskStatus, by: str, at: datetime,
+                         reason: str | None = None) -> int:
+        """Close every open task of a case (recording `reason` on them when given); return how many."""
+
+    def lock_case(self, case_id: int) -> Case:
+        """Return a case as it is now, locked until the transaction ends."""
+
+    def insert_branch(self, branch: NewBranch) -> int:
+        """Record a branch or sub-case a case opened."""
+
+    def branch_of_child_now(self, child_id: int) -> CaseBranch | None:
+        """Return the branch row of a child case, read in this transaction."""
+
+    def branches_of(self, case_id: int, state: str, round: int) -> Sequence[CaseBranch]:
+        """Return the branches a case opened on one visit (`round`) of a state."""
+
+    def open_branches_of(self, case_id: int) -> Sequence[CaseBranch]:
+        """Return a case's branches still open."""
+
+    def close_branch(self, branch_id: int, *, status: BranchStatus, at: datetime, outcome: str | None = None,
+                     reason: str | None = None) -> bool:
+        """Close an open branch; False when it was closed already."""
 
     def claim_task(self, task_id: int, *, actor: str, now: datetime, until: datetime) -> bool:
         """Claim an open task nobody holds a live claim on (or that `actor` holds); False when not taken."""
@@ -325,6 +349,12 @@ class Store(Protocol):
     def cases(self, *, workflow: str | None = None, state: str | None = None, queue: str | None = None,
               after_id: int = 0, limit: int = 100) -> Sequence[Case]:
         """Return cases by id, after `after_id`, filtered by what is given."""
+
+    def case_branches(self, case_id: int) -> Sequence[CaseBranch]:
+        """Return every branch and sub-case a case opened, in the order opened."""
+
+    def branch_of_child(self, child_id: int) -> CaseBranch | None:
+        """Return the branch row of a child case (None for a case of its own)."""
 
     def events(self, case_id: int) -> Sequence[EngineEvent]:
         """Return a case's events in order of arrival."""

@@ -209,7 +209,7 @@ class TimerOperations:
         tx.set_case_tasks_priority(case.id, priority)
         event = tx.insert_event(EngineEvent(
             case_id=case.id, activity=f"escalate: {timer.name}", timestamp=now, workflow=case.workflow,
-            version=case.definition_version, resource=Actor(TIMER_ACTOR).id,
+            version=case.definition_version, resource=Actor(TIMER_ACTOR).id, branch=case.branch,
             attributes={**change_attributes(from_state=case.state, to_state=case.state, case_version=stored.version,
                                             queue=stored.queue, priority=str(priority), owner=stored.owner,
                                             changed={}), "timer": timer.name}))

@@ -4,6 +4,11 @@ An event log is an Arrow table with the schema's columns first, then one column 
 attribute, grouped by case (cases in order of first appearance) and sorted by time within
 a case, ties kept in file order. Text columns may be dictionary-encoded: a 1.5-million-event
 log then takes tens of megabytes, and DuckDB and numpy read it without a copy.
+
+Parallel work: an event the engine writes inside a branch of a case carries the branch's name
+(`branch`, null outside branches). The engine's log reads each branch as a trace of its own,
+`CASE/BRANCH`, with `branch` and `parent_case` as columns beside the schema's (see
+store/event_log.py), so the directly-follows relation never joins two branches' steps.
 """
 
 from __future__ import annotations

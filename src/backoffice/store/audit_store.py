@@ -23,7 +23,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from backoffice.engine.audit import GENESIS, AuditHead, AuditRecord, RowSeal, canonical_json, removed_row, seal_row
 from backoffice.store.tables import (api_tokens, approval_votes, audit_chains, audit_legacy_rows, audit_records,
-                                     case_comments, case_exceptions, cases, definition_changes, delegations, events, evidence, group_members, people,
+                                     case_branches, case_comments, case_exceptions, cases, definition_changes, delegations, events,
+                                     evidence, group_members, people,
                                      person_groups, queue_members, role_grants, service_accounts, tasks,
                                      workflow_modes, workflow_versions)
 
@@ -66,6 +67,8 @@ BOUND_TABLES: dict[str, BoundTable] = {bound.table.name: bound for bound in (
     _bound(evidence, evidence.c.id, case=evidence.c.case_id),
     _bound(case_exceptions, case_exceptions.c.id, case=case_exceptions.c.case_id),
     _bound(case_comments, case_comments.c.id, case=case_comments.c.case_id),
+    # The branches a case waits for: a branch marked done by hand would pass its join unseen.
+    _bound(case_branches, case_branches.c.id, case=case_branches.c.case_id),
     _bound(workflow_versions, workflow_versions.c.id),
     _bound(workflow_modes, workflow_modes.c.workflow),
     # The directory: who may act, and as what. A grant or person added or edited by hand is named.

@@ -6,6 +6,13 @@
 The schema's columns come first; `workflow` and `version` follow, then each attribute the
 engine wrote (from_state, to_state, queue, priority ...) as a text column of its own.
 
+Parallel work: a branch of a case runs as a child case, and its events carry the branch's
+name. Each branch is read as a trace of its own, `CASE/BRANCH` (such as `12/it`), with
+`branch` naming it and `parent_case` the case it belongs to: so the directly-follows relation
+stays within a branch (no false "transition" from one branch's step to another's), and the
+case's own trace goes from the parallel state straight to what follows the join. A sub-case
+is a case of its own workflow, read as such.
+
 `read_live_work` reads one workflow's events for `conform`: each case beside the deployed
 definition version it runs on, the rules the engine holds it to.
 
@@ -34,6 +41,7 @@ from backoffice.store.connect import create_engine, database_url, shown
 from backoffice.store.migrate import current_revision, migrate
 from backoffice.store.sql_store import SqlStore
 from backoffice.store.tables import cases as case_rows, events
+from backoffice.wording import plural
 
 ENGINE_STATES = StateColumns(entered="to_state", acted_in=("from_state", "state"))
 """How the engine's events name states, by id: a move's to_state is the state entered, and its
@@ -68,8 +76,14 @@ def read_engine_log(source: SqlStore | str | Path, *, workflow: str | None = Non
         columns: dict[str, list[Any]] = {name: [] for name in (*_TEXT_COLUMNS, Column.TIMESTAMP, "version", ORDER)}
         attributes: dict[str, list[Any]] = {}
         with store.engine.connect() as connection:
+            traces = _branch_traces(connection)
+            branch_of: list[str | None] = []
+            parent_of: list[str | None] = []
             for position, row in enumerate(connection.execute(query)):
-                columns[Column.CASE_ID].append(str(row.case_id))
+                trace = traces.get(row.case_id)
+                columns[Column.CASE_ID].append(trace[0] if trace else str(row.case_id))
+                branch_of.append(trace[1] if trace else None)
+                parent_of.append(trace[2] if trace else None)
                 for name in _TEXT_COLUMNS[1:]:
                     columns[name].append(getattr(row, name))
                 columns[Column.TIMESTAMP].append(row.timestamp)
@@ -87,10 +101,33 @@ def read_engine_log(source: SqlStore | str | Path, *, workflow: str | None = Non
     arrays[Column.TIMESTAMP] = pa.array(columns[Column.TIMESTAMP], TIMESTAMP_TYPE)
     arrays["version"] = pa.array(columns["version"], pa.int64())
     arrays[ORDER] = pa.array(columns[ORDER], pa.int64())
+    if any(branch is not None for branch in branch_of):
+        arrays["branch"] = pa.array(branch_of, pa.string())
+        arrays["parent_case"] = pa.array(parent_of, pa.string())
     for name, values in attributes.items():
         if name not in arrays:
             arrays[name] = pa.array(values, pa.string())
-    return EventLog.from_table(pa.table(arrays), source=f"engine events in {store.url}")
+    notes: tuple[str, ...] = ()
+    if "branch" in arrays:
+        traces = {trace for trace, branch in zip(columns[Column.CASE_ID], branch_of, strict=True) if branch}
+        parents = {parent for parent in parent_of if parent}
+        notes = (f"parallel work: {plural(len(traces), 'branch')} of {plural(len(parents), 'case')} read as traces "
+                 f"of their own (CASE/BRANCH), so each branch's path stays apart; the counts of cases include them",)
+    return EventLog.from_table(pa.table(arrays), source=f"engine events in {store.url}", notes=notes)
+
+
+def _branch_traces(connection: sa.Connection) -> dict[int, tuple[str, str, str]]:
+    """Return, per branch case, its trace id (ROOT/BRANCH), its branch path and its root case's id."""
+    rows = connection.execute(sa.select(case_rows.c.id, case_rows.c.parent_id, case_rows.c.branch)
+                              .where(case_rows.c.parent_id.is_not(None), case_rows.c.branch.is_not(None))).all()
+    parents = {row.id: row.parent_id for row in rows}
+    traces: dict[int, tuple[str, str, str]] = {}
+    for row in rows:
+        root = row.parent_id
+        while root in parents:  # a branch inside a branch belongs to the case at the top
+            root = parents[root]
+        traces[row.id] = (f"{root}/{row.branch}", row.branch, str(root))
+    return traces
 
 
 def _text(value: Any) -> str | None:

@@ -23,6 +23,7 @@ from backoffice.engine.events import EngineEvent, Lifecycle
 from backoffice.engine.ports import NewCase, StoredVersion
 from backoffice.errors import DuplicateIdempotencyKey, StaleVersion, UnknownCase, VersionAlreadyDeployed
 from backoffice.store.audit_store import AuditReads, AuditWrites
+from backoffice.store.branch_store import BranchReads, BranchWrites
 from backoffice.store.change_store import ChangeReads, ChangeWrites
 from backoffice.store.comment_store import CommentReads, CommentWrites
 from backoffice.store.connect import DEFAULT_DATABASE, WRITE, create_engine, shown
@@ -53,7 +54,7 @@ UNIQUE_VERSION = "uq_workflow_versions_workflow_version"
 
 
 class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads, DirectoryReads, AuditReads,
-               CommentReads):
+               CommentReads, BranchReads):
     """The engine's storage in one SQL database (see `backoffice.engine.ports.Store`)."""
 
     def __init__(self, engine: sa.Engine) -> None:
@@ -168,7 +169,7 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
 
 
 class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites, DirectoryWrites, AuditWrites,
-                     CommentWrites):
+                     CommentWrites, BranchWrites):
     """The writes of one change, on one connection inside one transaction."""
 
     def __init__(self, connection: sa.Connection) -> None:
@@ -192,7 +193,8 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites, Direct
                       state=case.state, previous_state=None, data=dict(case.data),
                       priority=str(case.priority), queue=case.queue, owner=case.owner, requester=case.requester,
                       version=1, idempotency_key=case.idempotency_key, intake_hash=case.intake_hash,
-                      created_at=case.created_at, updated_at=case.created_at, duplicate_key=case.duplicate_key)
+                      created_at=case.created_at, updated_at=case.created_at, duplicate_key=case.duplicate_key,
+                      parent_id=case.parent_id, parent_state=case.parent_state, branch=case.branch)
         try:
             result = self.connection.execute(_INSERT_CASE, values)
         except sa.exc.IntegrityError as exc:
@@ -204,7 +206,8 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites, Direct
                     definition_version=case.definition_version, state=case.state, data=case.data,
                     requester=case.requester, created_at=case.created_at, updated_at=case.created_at, version=1,
                     priority=case.priority, queue=case.queue, owner=case.owner,
-                    idempotency_key=case.idempotency_key)
+                    idempotency_key=case.idempotency_key, parent_id=case.parent_id,
+                    parent_state=case.parent_state, branch=case.branch)
 
     def earlier_duplicate(self, workflow: str, duplicate_key: str, *, since: datetime | None) -> int | None:
         if self.connection.dialect.name == "postgresql":
@@ -246,7 +249,7 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites, Direct
         values = dict(case_id=event.case_id, activity=event.activity, timestamp=event.timestamp,
                       resource=event.resource, role=event.role, system=event.system, lifecycle=str(event.lifecycle),
                       reason=event.reason, workflow=event.workflow, version=event.version,
-                      attributes=dict(event.attributes))
+                      attributes=dict(event.attributes), branch=event.branch)
         result = self.connection.execute(_INSERT_EVENT, values)
         self.wrote(events, result.inserted_primary_key)
         return replace(event, id=result.inserted_primary_key[0])
@@ -281,11 +284,12 @@ def _case(row: sa.Row) -> Case:
     return Case(id=row.id, workflow=row.workflow, definition_version=row.definition_version, state=row.state,
                 data=row.data, requester=row.requester, created_at=row.created_at, updated_at=row.updated_at,
                 version=row.version, previous_state=row.previous_state, priority=Priority(row.priority),
-                queue=row.queue, owner=row.owner, idempotency_key=row.idempotency_key)
+                queue=row.queue, owner=row.owner, idempotency_key=row.idempotency_key, parent_id=row.parent_id,
+                parent_state=row.parent_state, branch=row.branch)
 
 
 def _event(row: sa.Row) -> EngineEvent:
     return EngineEvent(case_id=row.case_id, activity=row.activity, timestamp=row.timestamp, workflow=row.workflow,
                        version=row.version, resource=row.resource, role=row.role, system=row.system,
                        lifecycle=Lifecycle(row.lifecycle), reason=row.reason, attributes=row.attributes,
-                       id=row.id)
+                       id=row.id, branch=row.branch)

@@ -114,10 +114,17 @@ cases = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     # A hash of the values of the definition's duplicate-rule fields: equal hashes, the same work.
     sa.Column("duplicate_key", Hash),
+    # A branch of parallel work, or a sub-case, runs as a case of its own under its parent: the
+    # parent's id, the state that opened it (the parallel, checklist or subcase state) and the
+    # branch's name (its path, "it" or "it/laptop" when nested). Null for a case of its own.
+    sa.Column("parent_id", Id),
+    sa.Column("parent_state", sa.Text),
+    sa.Column("branch", sa.Text),
     sa.UniqueConstraint("workflow", "idempotency_key"),
     sa.Index(None, "workflow", "state"),
     sa.Index(None, "queue", "state"),
     sa.Index(None, "workflow", "duplicate_key"),
+    sa.Index(None, "parent_id"),
 )
 
 events = sa.Table(
@@ -135,8 +142,35 @@ events = sa.Table(
     sa.Column("workflow", sa.Text, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("attributes", Json, nullable=False),
+    # The branch of parallel work the event happened in (its path), null outside branches: the
+    # map and conformance follow each branch's path apart from the others.
+    sa.Column("branch", sa.Text),
     sa.Index(None, "case_id"),
     sa.Index(None, "workflow", "timestamp"),
+)
+
+case_branches = sa.Table(
+    "case_branches", metadata,
+    # The work a case waits for while it stands in a parallel, checklist or subcase state: one row
+    # per branch (or sub-case) opened, with where it ended. The join reads these rows under the
+    # parent's lock, so two branches finishing at once join exactly once.
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("case_id", Id, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    # The parent's case version when the state was entered: a second visit opens a new round.
+    sa.Column("round", sa.Integer, nullable=False),
+    sa.Column("branch", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("child_id", Id, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("required", sa.Boolean, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("outcome", sa.Text),
+    sa.Column("opened_at", UtcDateTime, nullable=False),
+    sa.Column("due_at", UtcDateTime),
+    sa.Column("closed_at", UtcDateTime),
+    sa.Column("reason", sa.Text),
+    sa.UniqueConstraint("case_id", "state", "round", "branch"),
+    sa.Index(None, "child_id"),
 )
 
 audit_records = sa.Table(

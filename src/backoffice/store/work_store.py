@@ -110,8 +110,11 @@ class WorkWrites:
                     priority=task.priority, due_at=task.due_at, created_at=task.created_at, reason=task.reason,
                     escalate_at=task.escalate_at)
 
-    def close_case_tasks(self, case_id: int, *, status: TaskStatus, by: str, at: datetime) -> int:
-        closed = list(self.connection.execute(_CLOSE_CASE_TASKS, dict(
+    def close_case_tasks(self, case_id: int, *, status: TaskStatus, by: str, at: datetime,
+                         reason: str | None = None) -> int:
+        """Close a case's open tasks; `reason` (a branch cancelled by its join) replaces the tasks' reason."""
+        statement = _CLOSE_CASE_TASKS if reason is None else _CLOSE_CASE_TASKS.values(reason=reason)
+        closed = list(self.connection.execute(statement, dict(
             b_case=case_id, b_open=OPEN, status=str(status), closed_by=by, closed_at=at)).scalars())
         self.wrote(tasks, closed)
         return len(closed)

@@ -1,0 +1,84 @@
+"""The rows of parallel work: the branches and sub-cases a case waits for (see engine/branches.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from backoffice.engine.branches_model import BranchKind, BranchStatus, CaseBranch, NewBranch
+from backoffice.engine.cases import Case
+from backoffice.errors import UnknownCase
+from backoffice.store.tables import case_branches, cases
+
+_OF_CHILD = sa.select(case_branches).where(case_branches.c.child_id == sa.bindparam("b_child"))
+_LOCK_CASE = sa.select(cases).where(cases.c.id == sa.bindparam("b_id"))
+
+
+class BranchReads:
+    engine: sa.Engine
+
+    def case_branches(self, case_id: int) -> Sequence[CaseBranch]:
+        """Return every branch and sub-case a case opened, in the order opened."""
+        query = sa.select(case_branches).where(case_branches.c.case_id == case_id).order_by(case_branches.c.id)
+        with self.engine.connect() as connection:
+            return [branch_of(row) for row in connection.execute(query)]
+
+    def branch_of_child(self, child_id: int) -> CaseBranch | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(_OF_CHILD, dict(b_child=child_id)).first()
+        return branch_of(row) if row is not None else None
+
+
+class BranchWrites:
+    connection: sa.Connection
+
+    def lock_case(self, case_id: int) -> Case:
+        """Return a case as it is now, locked until this transaction ends (the join's guard)."""
+        from backoffice.store.sql_store import _case
+        # FOR UPDATE on PostgreSQL: two branches finishing at once are joined one after the other.
+        # On SQLite the writing transaction holds the whole database already.
+        row = self.connection.execute(_LOCK_CASE.with_for_update(), dict(b_id=case_id)).first()
+        if row is None:
+            raise UnknownCase(case_id)
+        return _case(row)
+
+    def insert_branch(self, branch: NewBranch) -> int:
+        result = self.connection.execute(sa.insert(case_branches).values(
+            case_id=branch.case_id, state=branch.state, round=branch.round, branch=branch.branch,
+            kind=str(branch.kind), child_id=branch.child_id, required=branch.required,
+            status=str(BranchStatus.OPEN), opened_at=branch.opened_at, due_at=branch.due_at))
+        self.wrote(case_branches, result.inserted_primary_key)
+        return result.inserted_primary_key[0]
+
+    def branch_of_child_now(self, child_id: int) -> CaseBranch | None:
+        row = self.connection.execute(_OF_CHILD, dict(b_child=child_id)).first()
+        return branch_of(row) if row is not None else None
+
+    def branches_of(self, case_id: int, state: str, round: int) -> Sequence[CaseBranch]:
+        query = sa.select(case_branches).where(case_branches.c.case_id == case_id, case_branches.c.state == state,
+                                               case_branches.c.round == round).order_by(case_branches.c.id)
+        return [branch_of(row) for row in self.connection.execute(query)]
+
+    def open_branches_of(self, case_id: int) -> Sequence[CaseBranch]:
+        query = sa.select(case_branches).where(case_branches.c.case_id == case_id,
+                                               case_branches.c.status == str(BranchStatus.OPEN))
+        return [branch_of(row) for row in self.connection.execute(query.order_by(case_branches.c.id))]
+
+    def close_branch(self, branch_id: int, *, status: BranchStatus, at: datetime, outcome: str | None = None,
+                     reason: str | None = None) -> bool:
+        """Close an open branch; False when it was closed already (by a join that ran first)."""
+        result = self.connection.execute(sa.update(case_branches).where(
+            case_branches.c.id == branch_id, case_branches.c.status == str(BranchStatus.OPEN)).values(
+            status=str(status), closed_at=at, outcome=outcome, reason=reason))
+        if result.rowcount == 1:
+            self.wrote(case_branches, [branch_id])
+        return result.rowcount == 1
+
+
+def branch_of(row: sa.Row) -> CaseBranch:
+    return CaseBranch(id=row.id, case_id=row.case_id, state=row.state, round=row.round, branch=row.branch,
+                      kind=BranchKind(row.kind), child_id=row.child_id, required=row.required,
+                      status=BranchStatus(row.status), opened_at=row.opened_at, outcome=row.outcome,
+                      due_at=row.due_at, closed_at=row.closed_at, reason=row.reason)
