@@ -22,11 +22,11 @@ class BranchReads:
     def case_branches(self, case_id: int) -> Sequence[CaseBranch]:
         """Return every branch and sub-case a case opened, in the order opened."""
         query = sa.select(case_branches).where(case_branches.c.case_id == case_id).order_by(case_branches.c.id)
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [branch_of(row) for row in connection.execute(query)]
 
     def branch_of_child(self, child_id: int) -> CaseBranch | None:
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             row = connection.execute(_OF_CHILD, dict(b_child=child_id)).first()
         return branch_of(row) if row is not None else None
 

@@ -22,7 +22,7 @@ class CommentReads:
 
     def comments(self, case_id: int) -> Sequence[Comment]:
         query = sa.select(case_comments).where(case_comments.c.case_id == case_id).order_by(case_comments.c.id)
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [_comment(row) for row in connection.execute(query)]
 
 

@@ -124,7 +124,7 @@ class DirectoryReads:
     def people_by_email(self, email: str) -> Sequence[Person]:
         # Emails are compared without case: the provider and the directory may spell one differently.
         query = sa.select(people).where(sa.func.lower(sa.func.trim(people.c.email)) == email.strip().lower())
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return [_person(row) for row in connection.execute(query.order_by(people.c.id))]
 
     def person(self, person_id: str) -> Person | None:

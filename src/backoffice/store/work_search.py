@@ -74,7 +74,7 @@ class WorkSearchReads:
             query = query.where(tasks.c.due_at < search.due_before)
         if search.text and search.text.strip():
             query = query.where(_text_matches(search.text))
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             rows = connection.execute(query).all()
         return [_work_item(row) for row in rows]
 
@@ -94,7 +94,7 @@ class WorkSearchReads:
             query = query.where(sa.select(tasks.c.id).where(
                 tasks.c.case_id == case_exceptions.c.case_id, tasks.c.status == OPEN,
                 tasks.c.kind == str(TaskKind.EXCEPTION), _task_visible(viewer)).exists())
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             rows = connection.execute(query).all()
         return [OpenException(id=row.id, case_id=row.case_id, workflow=row.workflow, reason=row.reason,
                               raised_in=row.raised_in, raised_by=row.raised_by, raised_at=row.raised_at,
@@ -105,7 +105,7 @@ class WorkSearchReads:
         query = (sa.select(cases.c.state, sa.func.count())
                  .where(cases.c.workflow == workflow, cases.c.definition_version == version, _case_visible(viewer))
                  .group_by(cases.c.state))
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return {state: count for state, count in connection.execute(query)}
 
     def board_cards(self, viewer: Viewer, workflow: str, version: int, *, states: Sequence[str],
@@ -119,7 +119,7 @@ class WorkSearchReads:
                   .subquery())
         query = (sa.select(ranked).where(ranked.c.place <= per_state)
                  .order_by(ranked.c.state, ranked.c.place))
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             rows = connection.execute(query).all()
         return [BoardCard(case_id=row.id, state=row.state, version=row.version, priority=row.priority,
                           queue=row.queue, owner=row.owner, requester=row.requester, created_at=row.created_at,
@@ -132,7 +132,7 @@ class WorkSearchReads:
         query = (sa.select(saved_filters)
                  .where(sa.or_(saved_filters.c.owner == person, saved_filters.c.shared_queue.in_(list(queues))))
                  .order_by((saved_filters.c.owner != person), saved_filters.c.name, saved_filters.c.id))
-        with self.engine.connect() as connection:
+        with self._connect() as connection:
             return connection.execute(query).all()
 
     def save_filter(self, *, owner: str, name: str, query: str, shared_queue: str | None, at: datetime) -> int:

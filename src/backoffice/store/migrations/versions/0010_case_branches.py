@@ -3,7 +3,7 @@
 Cases and events written before this revision have no branch (null): they run and read as before.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 """
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from alembic import op
 from backoffice.store.tables import Id, UtcDateTime
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

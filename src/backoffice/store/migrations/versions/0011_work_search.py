@@ -1,7 +1,7 @@
 """My work: indexes for a person's task searches, and saved (and shared) task filters.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from backoffice.store.tables import UtcDateTime
 
 revision = "0011"
 # Given as 0008; chained after webcore's 0009 once merged here (one line of history, one head).
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
