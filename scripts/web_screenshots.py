@@ -7,7 +7,7 @@ It builds (or reuses, while current) the tour's demo workspace (`backoffice demo
 makes the same one), serves it with Uvicorn on a free loopback port in this process, signs in
 through the sign-in page as the demo person each page is for, and saves a Chromium screenshot
 (Debian's, through Playwright) 1280 pixels wide at a device scale of 1. Long pages are cut at
-each shot's `height`; each PNG is re-encoded with Pillow when that makes it smaller.
+each shot's `height`; each PNG is re-encoded with Pillow (when installed) if that makes it smaller.
 
 `SHOTS` names, for each picture, the page module of `backoffice.web.app.PAGES` it shows:
 tests/web/test_screenshot_list.py fails when a page module has no picture (or a reason for none).
@@ -48,6 +48,8 @@ class Shot:
     prepare: Callable[[object], None] | None = None
     height: int = MAX_HEIGHT
     """Where the picture is cut, in pixels from the top: the README shows the top of a long page."""
+    shows: str = ""
+    """Text the picture is taken for (the README describes it): the script stops when the page lacks it."""
 
 
 def _case_with_most_happening(db: sqlite3.Connection) -> str:
@@ -85,11 +87,11 @@ SHOTS: tuple[Shot, ...] = (
     Shot("home", "pages_home", "olga", "/", height=420),
     Shot("front-door", "pages_front_door", "lena", "/requests/new"),
     Shot("intake-form", "pages_front_door", "lena", "/requests/new/purchase-request", prepare=_intake_with_an_error,
-         height=1150),
+         height=1150, shows="1 field to correct"),
     Shot("my-requests", "pages_case", "lena", "/requests", height=900),
-    Shot("case", "pages_case", "audrey", _case_with_most_happening),
+    Shot("case", "pages_case", "audrey", _case_with_most_happening, shows="Verified"),
     Shot("my-work", "pages_work", "bea", "/work"),
-    Shot("approvals", "pages_approvals", "hana", "/approvals", height=1450),
+    Shot("approvals", "pages_approvals", "hana", "/approvals", height=1450, shows="separation of duties"),
     Shot("exceptions", "pages_exceptions", "bea", "/exceptions", height=1400),
     Shot("board", "pages_board", "bea", "/board/purchase-request", height=1500),
     Shot("dashboards", "pages_dashboards", "olga", "/dashboards?workflow=purchase-request&weeks=4", height=2600),
@@ -173,7 +175,7 @@ def sign_in(browser, url: str, person: str):
 
 
 def take(shot: Shot, context, url: str, db: sqlite3.Connection, out: Path) -> Path:
-    """Open the shot's page in `context`, prepare it, and save the picture (cut at MAX_HEIGHT)."""
+    """Open the shot's page, prepare it, check it shows what it is taken for, and save it (cut at its height)."""
     path = shot.path if isinstance(shot.path, str) else shot.path(db)
     page = context.new_page()
     response = page.goto(f"{url}{path}")
@@ -182,6 +184,8 @@ def take(shot: Shot, context, url: str, db: sqlite3.Connection, out: Path) -> Pa
     if shot.prepare is not None:
         shot.prepare(page)
     page.wait_for_load_state("networkidle")
+    if shot.shows and shot.shows not in page.locator("main").inner_text():
+        raise SystemExit(f"{shot.name}: {path} does not show {shot.shows!r} on this workspace")
     height = page.evaluate("document.documentElement.scrollHeight")
     png = page.screenshot(full_page=True, clip={"x": 0, "y": 0, "width": WIDTH, "height": min(height, shot.height)})
     page.close()
