@@ -53,6 +53,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "benchmarks" / "data"
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -112,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds the measured run may last, at most")
     parser.add_argument("--workers", type=int, default=2, help="server processes (`backoffice serve --workers`)")
     parser.add_argument("--postgres-url", default=os.environ.get("BACKOFFICE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
-    parser.add_argument("--json", type=Path, default=Path("bench-api.json"), help="where to write the figures")
+    parser.add_argument("--json", type=Path, default=DATA / "bench-api.json",
+                        help="where to write the figures (default benchmarks/data/bench-api.json)")
     args = parser.parse_args(argv)
     for name in ("cases", "seed_cases", "clients", "requests", "workers"):
         if getattr(args, name) < 1:
@@ -122,8 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench_api: skipped: {why}", file=sys.stderr)
         return 0
     # The engine seals each act's audit record with this key; the server's processes must find the same one.
-    os.environ.setdefault("BACKOFFICE_AUDIT_KEY", str(Path.cwd() / ".bench-api-audit.key"))
-    os.environ.setdefault("BACKOFFICE_CHECKPOINTS", str(Path.cwd() / ".bench-api-checkpoints"))
+    # Both in the git-ignored data folder, not wherever the benchmark is started from.
+    DATA.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("BACKOFFICE_AUDIT_KEY", str(DATA / "bench-api-audit.key"))
+    os.environ.setdefault("BACKOFFICE_CHECKPOINTS", str(DATA / "bench-api-checkpoints"))
     with fresh_postgres_schema(args.postgres_url, "api") as url:
         began = time.perf_counter()
         seed_ids = play_seed(url, cases=min(args.seed_cases, args.cases))
