@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=100_000, help="cases in the workspace (default 100,000)")
     parser.add_argument("--seed-cases", type=int, default=400, help="cases played through the engine before copying")
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients (default 50)")
-    parser.add_argument("--requests", type=int, default=400, help="measured requests per client, at most")
+    parser.add_argument("--requests", type=int, default=400, help="measured requests per client, releases included (a last round "
+                        "may pass it by up to four)")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds the measured run may last, at most")
     parser.add_argument("--workers", type=int, default=2, help="server processes (`backoffice serve --workers`)")
     parser.add_argument("--postgres-url", default=os.environ.get("BACKOFFICE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
