@@ -4,18 +4,11 @@
     python benchmarks/bench_web.py --cases 170000          # and a million events
     python benchmarks/bench_web.py --cases 2000 --requests 30 --json web.json
 
-How the workspace is made. A seed of real work is played through the engine by the demo's
-simulation (backoffice.tour: the library deployed, the cast in the directory, cases arriving
-over weeks and worked by the cast, every act through the engine's core). Playing 100,000 cases
-that way would take hours, so the seed's rows are then copied, in SQL, until the workspace has
-the cases asked for: each copy of a case takes new ids, with its events, tasks, votes, evidence,
-exceptions and SLA clock, so the rows are those the engine writes, and the queries the pages
-run meet the data volumes and shapes they would. What the copies do not have is their own audit
-records (a copy is not an act), so `audit verify` names them: this workspace is for timing only,
-in a schema of its own, dropped at the end (--keep keeps it). Outbox entries and timers are
-not copied: copies wait for nobody's worker. The events per case are the simulation's (some six
-on average), so 100,000 cases hold some 600,000 events: ask for more cases (--cases 170000) to
-pass a million; the figures name the counts.
+How the workspace is made: by copied_workspace (beside this file), a seed of real work played
+through the engine by the demo's simulation, its rows then copied in SQL until the workspace has
+the cases asked for, in a schema of its own, dropped at the end (--keep keeps it). The events per
+case are the simulation's (some six on average), so 100,000 cases hold some 600,000 events: ask
+for more cases (--cases 170000) to pass a million; the figures name the counts.
 
 How it measures. The server is the one `backoffice serve` runs (backoffice.server), served by
 Uvicorn on a loopback port in this process, wrapped so the time from a request's arrival to its
@@ -37,14 +30,12 @@ import statistics
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
-
-import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from copied_workspace import copy_until, play_seed  # noqa: E402
 from engine_databases import DEFAULT_POSTGRES_URL, fresh_postgres_schema, postgres_unavailable  # noqa: E402
 
 PAGES = (
@@ -56,10 +47,6 @@ PAGES = (
     ("approvals", "ivan", "/approvals"),
     ("board", "olga", "/board/purchase-request"),
 )
-
-COPIED = ("cases", "events", "tasks", "approval_votes", "evidence", "case_exceptions", "sla_clocks")
-"""The tables a copy of a case takes rows from, parents first."""
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -95,84 +82,6 @@ def main(argv: list[str] | None = None) -> int:
     print_table(figures)
     print(f"figures: {args.json}")
     return 0
-
-
-# --- the workspace ---
-
-def play_seed(url: str, *, cases: int) -> list[int]:
-    """Play `cases` cases of the demo's simulation through the engine on the database; return their ids."""
-    from backoffice.definitions import LIBRARY
-    from backoffice.engine import Engine
-    from backoffice.store import SqlStore
-    from backoffice.tour.cast import ADMIN, seed_directory
-    from backoffice.tour.playbooks import PLAYBOOKS
-    from backoffice.tour.simulation import Simulation
-
-    until = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
-    weeks = max(2, min(8, cases // 100))
-    start = until - timedelta(weeks=weeks)
-    with SqlStore.open(url) as store:
-        engine = Engine(store)
-        seed_directory(engine, now=start - timedelta(days=1))
-        for playbook in PLAYBOOKS:
-            engine.deploy(LIBRARY / f"{playbook.workflow}.yaml", actor=ADMIN, now=start - timedelta(days=1))
-        Simulation(engine, seed=2026, start=start, until=until, cases=cases,
-                   progress=lambda fraction: print(f"\rseed: {fraction:4.0%}", end="", file=sys.stderr)).run()
-        print(file=sys.stderr)
-        with store.engine.connect() as connection:
-            return [row[0] for row in connection.execute(sa.text("SELECT id FROM cases ORDER BY id"))]
-
-
-def copy_until(url: str, *, cases: int) -> dict[str, int]:
-    """Copy the seed's cases (with their rows in COPIED) until there are `cases`; return the row counts."""
-    from backoffice.store.connect import create_engine
-
-    engine = create_engine(url)
-    metadata = sa.MetaData()
-    tables = {name: sa.Table(name, metadata, autoload_with=engine) for name in COPIED}
-    with engine.begin() as connection:
-        seed_cases = connection.execute(sa.text("SELECT COUNT(*) FROM cases")).scalar_one()
-        top = {name: connection.execute(sa.select(sa.func.coalesce(sa.func.max(tables[name].c[_key(name)]), 0)))
-               .scalar_one() for name in COPIED}
-    copies = max(0, math.ceil(cases / max(seed_cases, 1)) - 1)
-    for copy in range(1, copies + 1):
-        with engine.begin() as connection:
-            for name in COPIED:
-                table = tables[name]
-                columns = [column.name for column in table.columns]
-                chosen = []
-                for column in table.columns:
-                    if column.name == "id":
-                        chosen.append((column + copy * top[name]).label("id"))
-                    elif column.name == "case_id":
-                        chosen.append((column + copy * top["cases"]).label("case_id"))
-                    elif column.name == "task_id" and name != "tasks":
-                        chosen.append((column + copy * top["tasks"]).label("task_id"))
-                    elif column.name == "idempotency_key":
-                        chosen.append(sa.case((column.is_(None), None),
-                                              else_=column + f"~{copy}").label("idempotency_key"))
-                    else:
-                        chosen.append(column)
-                source = sa.select(*chosen).where(table.c[_key(name)] <= top[name])
-                connection.execute(sa.insert(table).from_select(columns, source))
-        if copy % 10 == 0 or copy == copies:
-            print(f"\rcopies: {copy}/{copies}", end="", file=sys.stderr)
-    print(file=sys.stderr)
-    with engine.begin() as connection:
-        for name in COPIED:
-            if "id" in tables[name].c:
-                # The engine's next ids follow the copies.
-                connection.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                                           f"(SELECT MAX(id) FROM {name}))"))
-            connection.execute(sa.text(f"ANALYZE {name}"))
-        counts = {name: connection.execute(sa.text(f"SELECT COUNT(*) FROM {name}")).scalar_one()
-                  for name in ("cases", "events", "tasks")}
-    engine.dispose()
-    return counts
-
-
-def _key(name: str) -> str:
-    return "case_id" if name == "sla_clocks" else "id"
 
 
 # --- the measurement ---

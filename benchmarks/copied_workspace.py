@@ -1,0 +1,104 @@
+"""A large PostgreSQL workspace for the server benchmarks: a seed played through the engine, then copied in SQL.
+
+    seed_ids = play_seed(url, cases=400)          # real work, every act through the engine's core
+    counts = copy_until(url, cases=100_000)       # the seed's rows copied until there are that many cases
+
+A seed of real work is played through the engine by the demo's simulation (backoffice.tour: the
+library deployed, the cast in the directory, cases arriving over weeks and worked by the cast,
+every act through the engine's core). Playing 100,000 cases that way would take hours, so the
+seed's rows are then copied, in SQL, until the workspace has the cases asked for: each copy of
+a case takes new ids, with its events, tasks, votes, evidence, exceptions and SLA clock, so the
+rows are those the engine writes, and the queries the server runs meet the data volumes and
+shapes they would. What the copies do not have is their own audit records (a copy is not an
+act), so `audit verify` names them: such a workspace is for timing only, in a schema of its own
+(engine_databases.fresh_postgres_schema), dropped at the end. Outbox entries and timers are not
+copied: copies wait for nobody's worker. The events per case are the simulation's, whatever
+the seed's mix of finished and open work gives; the counts returned name them.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+COPIED = ("cases", "events", "tasks", "approval_votes", "evidence", "case_exceptions", "sla_clocks")
+"""The tables a copy of a case takes rows from, parents first."""
+
+
+def play_seed(url: str, *, cases: int) -> list[int]:
+    """Play `cases` cases of the demo's simulation through the engine on the database; return their ids."""
+    from backoffice.definitions import LIBRARY
+    from backoffice.engine import Engine
+    from backoffice.store import SqlStore
+    from backoffice.tour.cast import ADMIN, seed_directory
+    from backoffice.tour.playbooks import PLAYBOOKS
+    from backoffice.tour.simulation import Simulation
+
+    until = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    weeks = max(2, min(8, cases // 100))
+    start = until - timedelta(weeks=weeks)
+    with SqlStore.open(url) as store:
+        engine = Engine(store)
+        seed_directory(engine, now=start - timedelta(days=1))
+        for playbook in PLAYBOOKS:
+            engine.deploy(LIBRARY / f"{playbook.workflow}.yaml", actor=ADMIN, now=start - timedelta(days=1))
+        Simulation(engine, seed=2026, start=start, until=until, cases=cases,
+                   progress=lambda fraction: print(f"\rseed: {fraction:4.0%}", end="", file=sys.stderr)).run()
+        print(file=sys.stderr)
+        with store.engine.connect() as connection:
+            return [row[0] for row in connection.execute(sa.text("SELECT id FROM cases ORDER BY id"))]
+
+
+def copy_until(url: str, *, cases: int) -> dict[str, int]:
+    """Copy the seed's cases (with their rows in COPIED) until there are `cases`; return the row counts."""
+    from backoffice.store.connect import create_engine
+
+    engine = create_engine(url)
+    metadata = sa.MetaData()
+    tables = {name: sa.Table(name, metadata, autoload_with=engine) for name in COPIED}
+    with engine.begin() as connection:
+        seed_cases = connection.execute(sa.text("SELECT COUNT(*) FROM cases")).scalar_one()
+        top = {name: connection.execute(sa.select(sa.func.coalesce(sa.func.max(tables[name].c[_key(name)]), 0)))
+               .scalar_one() for name in COPIED}
+    copies = max(0, math.ceil(cases / max(seed_cases, 1)) - 1)
+    for copy in range(1, copies + 1):
+        with engine.begin() as connection:
+            for name in COPIED:
+                table = tables[name]
+                columns = [column.name for column in table.columns]
+                chosen = []
+                for column in table.columns:
+                    if column.name == "id":
+                        chosen.append((column + copy * top[name]).label("id"))
+                    elif column.name == "case_id":
+                        chosen.append((column + copy * top["cases"]).label("case_id"))
+                    elif column.name == "task_id" and name != "tasks":
+                        chosen.append((column + copy * top["tasks"]).label("task_id"))
+                    elif column.name == "idempotency_key":
+                        chosen.append(sa.case((column.is_(None), None),
+                                              else_=column + f"~{copy}").label("idempotency_key"))
+                    else:
+                        chosen.append(column)
+                source = sa.select(*chosen).where(table.c[_key(name)] <= top[name])
+                connection.execute(sa.insert(table).from_select(columns, source))
+        if copy % 10 == 0 or copy == copies:
+            print(f"\rcopies: {copy}/{copies}", end="", file=sys.stderr)
+    print(file=sys.stderr)
+    with engine.begin() as connection:
+        for name in COPIED:
+            if "id" in tables[name].c:
+                # The engine's next ids follow the copies.
+                connection.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                                           f"(SELECT MAX(id) FROM {name}))"))
+            connection.execute(sa.text(f"ANALYZE {name}"))
+        counts = {name: connection.execute(sa.text(f"SELECT COUNT(*) FROM {name}")).scalar_one()
+                  for name in ("cases", "events", "tasks")}
+    engine.dispose()
+    return counts
+
+
+def _key(name: str) -> str:
+    return "case_id" if name == "sla_clocks" else "id"
