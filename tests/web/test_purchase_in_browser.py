@@ -159,7 +159,7 @@ def test_a_purchase_request_from_the_front_door_to_the_order_by_four_people(brow
     bea.wait_for_url(f"{live.url}/cases/{case_id}")
     assert bea.get_by_role("heading", name="Your task: Procurement review").is_visible()
     visit(bea, "the case page with the buyer's task", "05-case-review")
-    bea.get_by_label("Exception").select_option("needs_info")
+    bea.get_by_label("Needs info", exact=True).check()
     bea.get_by_label("What you need, in a sentence").fill("Which campaign is it for? Add the brief.")
     bea.get_by_role("button", name="Raise the exception").click()
     assert flash(bea) == "Needs info is raised: the request waits in waiting-on-requester."
@@ -216,6 +216,7 @@ def test_a_purchase_request_from_the_front_door_to_the_order_by_four_people(brow
     card_refusal.wait_for(state="visible")
     assert "left only by its decision" in card_refusal.inner_text()
     assert engine.case(case_id).state == "approve-budget-owner"
+    bea.locator(f"#card-{case_id}").scroll_into_view_if_needed()
     visit(bea, "the board refusing a move past the approval", "09-board-refused")
 
     # 6. ivan approves with evidence in his Approvals inbox.
