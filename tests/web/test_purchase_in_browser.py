@@ -11,7 +11,7 @@ through the sign-in page with a local account:
   as its approver (separation of duties: shown before the click, refused by the core when
   posted anyway), and tries to drag it past its approval on the board (refused on the card);
 - ivan owns the budget: he approves with evidence in the Approvals inbox;
-- hana leads the team: her dashboard counts the request started, then ended.
+- hana leads the team: her dashboard counts the request in the backlog, then started and ended.
 
 The worker runs in process (the real `Worker`, as a service account granted the `worker` role,
 with the example actions) between the steps, at the test's clock. Every page visited passes
@@ -84,20 +84,6 @@ def later(live, minutes: int = 10) -> None:
     live.clock.advance(minutes=minutes)
 
 
-def drag_far(page, card: str, column: str) -> None:
-    """Drag `card` onto `column` with the browser's drag events, where the column lies beyond the board's scroll.
-
-    The mouse cannot reach a column four screens away while holding a card (scrolling the board
-    moves the card away), so the same events a drag fires are dispatched, with one DataTransfer:
-    the board's script handles them as it handles a drag by hand.
-    """
-    carried = page.evaluate_handle("() => new DataTransfer()")
-    page.dispatch_event(card, "dragstart", {"dataTransfer": carried})
-    page.dispatch_event(column, "dragover", {"dataTransfer": carried})
-    page.dispatch_event(column, "drop", {"dataTransfer": carried})
-    page.dispatch_event(card, "dragend", {"dataTransfer": carried})
-
-
 def menu(page, name: str) -> None:
     """Follow the link `name` of the page's main menu."""
     page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
@@ -140,6 +126,10 @@ def test_a_purchase_request_from_the_front_door_to_the_order_by_four_people(brow
     case = engine.case(case_id)
     assert (case.state, case.requester, case.data["amount"]) == ("submitted", REQUESTER, 4800)
     assert engine.store.evidence_names(case_id) == {"supplier quote"}
+
+    later(live)
+    hana.reload()
+    assert hana.locator("#chart-backlog-desc").text_content() == "1 open case in 1 queue: Submitted 1."
 
     # 2. bea accepts it on the board, claims its review in My work, and asks alice which campaign.
     later(live)
@@ -211,12 +201,14 @@ def test_a_purchase_request_from_the_front_door_to_the_order_by_four_people(brow
     assert list(engine.store.votes(case_id, approval_round)) == []
     # Nor does the board let her past the approval.
     bea.goto(f"{live.url}/board/{WORKFLOW}")
-    drag_far(bea, f"#card-{case_id}", "section[data-state='create-po']")
+    # The board scrolls sideways: brought to the approval's column, the card and create-po are both in view.
+    bea.locator(".board").evaluate("(board, at) => { board.scrollLeft = board.querySelector(at).offsetLeft - "
+                                   "board.offsetLeft; }", "section[data-state='approve-budget-owner']")
+    bea.drag_and_drop(f"#card-{case_id}", "section[data-state='create-po']")
     card_refusal = bea.locator(f"#refusal-{case_id}")
     card_refusal.wait_for(state="visible")
     assert "left only by its decision" in card_refusal.inner_text()
     assert engine.case(case_id).state == "approve-budget-owner"
-    bea.locator(f"#card-{case_id}").scroll_into_view_if_needed()
     visit(bea, "the board refusing a move past the approval", "09-board-refused")
 
     # 6. ivan approves with evidence in his Approvals inbox.
