@@ -22,6 +22,7 @@ evidence, audit). BACKOFFICE_SCREENSHOTS=folder keeps a PNG of each step's page.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -90,6 +91,7 @@ def menu(page, name: str) -> None:
 
 
 def flash(page) -> str:
+    """The one-line message the page shows after an act (its first status)."""
     return page.get_by_role("status").first.inner_text()
 
 
@@ -104,7 +106,7 @@ def test_a_purchase_request_from_the_front_door_to_the_order_by_four_people(brow
     alice = signed_in(browser, live, REQUESTER)
     menu(alice, "Start a request")
     alice.get_by_role("link", name="Purchase request approval").click()
-    visit(alice, "the purchase request's intake form", "01-intake-form")
+    assert_accessible(alice, "the purchase request's intake form")
     for name, value in FORM.items():
         field = alice.locator("#" + name.replace(".", "-"))
         if field.evaluate("element => element.tagName") == "SELECT":
@@ -113,7 +115,7 @@ def test_a_purchase_request_from_the_front_door_to_the_order_by_four_people(brow
             field.fill(value)
     alice.get_by_label("Supplier quote", exact=True).set_input_files(
         files=[{"name": "quote.pdf", "mimeType": "application/pdf", "buffer": QUOTE}])
-    shot(alice, "purchase-01-intake-form-filled")
+    visit(alice, "the intake form filled in", "01-intake-form")
     alice.get_by_role("button", name="Send the request").last.click()
     alice.wait_for_url(re.compile(rf"{live.url}/cases/\d+$"))
     case_id = int(alice.url.rsplit("/", 1)[1])
@@ -121,7 +123,7 @@ def test_a_purchase_request_from_the_front_door_to_the_order_by_four_people(brow
     link = alice.get_by_role("link", name="Download supplier quote")
     with alice.expect_download() as download:
         link.click()
-    assert open(download.value.path(), "rb").read() == QUOTE
+    assert Path(download.value.path()).read_bytes() == QUOTE
     visit(alice, "the case page after intake", "02-case-started")
     case = engine.case(case_id)
     assert (case.state, case.requester, case.data["amount"]) == ("submitted", REQUESTER, 4800)
@@ -153,6 +155,7 @@ def test_a_purchase_request_from_the_front_door_to_the_order_by_four_people(brow
     bea.get_by_label("What you need, in a sentence").fill("Which campaign is it for? Add the brief.")
     bea.get_by_role("button", name="Raise the exception").click()
     assert flash(bea) == "Needs info is raised: the request waits in waiting-on-requester."
+    assert_accessible(bea, "the case page after raising needs_info")
     assert engine.case(case_id).state == "waiting-on-requester"
     assert engine.store.open_exception(case_id) is not None
 
@@ -167,6 +170,7 @@ def test_a_purchase_request_from_the_front_door_to_the_order_by_four_people(brow
     alice.get_by_role("textbox", name="Your answer").fill("The winter campaign; the brief is in the quote.")
     alice.get_by_role("button", name="Send my answer").last.click()
     alice.wait_for_url(f"{live.url}/cases/{case_id}")
+    assert_accessible(alice, "the case page after the answer")
     assert engine.case(case_id).state == "review-request"
     assert engine.store.open_exception(case_id) is None
 
@@ -175,9 +179,12 @@ def test_a_purchase_request_from_the_front_door_to_the_order_by_four_people(brow
     bea.goto(f"{live.url}/work")
     [again] = [task for task in engine.tasks(case_id=case_id) if task.state == "review-request"]
     bea.get_by_role("button", name=f"Claim task {again.id}").click()
+    assert_accessible(bea, "My work after a claim")
+    assert engine.task(again.id).claimed_by == BUYER
     bea.goto(f"{live.url}/cases/{case_id}")
     bea.get_by_role("button", name="Request is complete (to check-budget)").click()
     assert flash(bea) == f"Task {again.id} is done: the request moves to check-budget."
+    assert_accessible(bea, "the case page after the review")
     assert engine.case(case_id).state == "check-budget"
     later(live, 1)
     assert worker(engine).run_once(live.clock.now).done == 1
@@ -222,6 +229,7 @@ def test_a_purchase_request_from_the_front_door_to_the_order_by_four_people(brow
     visit(ivan, "the approvals inbox of the budget owner", "10-approvals")
     ivan.locator(f"article[aria-labelledby='approval-{case_id}'] button[value='approve']").click()
     assert flash(ivan) == f"You approved case {case_id}; it is in create-po."
+    assert_accessible(ivan, "the approvals inbox after the vote")
     [vote] = engine.store.votes(case_id, approval_round)
     assert (vote.approver, vote.decision, vote.note) == (BUDGET_OWNER, "approve", "Within the marketing budget for Q1.")
     assert engine.store.evidence_names(case_id) == {"supplier quote", "budget report"}
