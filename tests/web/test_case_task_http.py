@@ -31,8 +31,9 @@ def test_the_task_holder_sees_the_moves_and_the_exceptions_of_the_state(site):
     case_id, task_id = _in_review(site)
     page = site.client(BUYER).get(f"/cases/{case_id}").text
     assert "Your task: Procurement review" in page and f"You hold task {task_id}" in page
-    assert 'name="to" value="check-budget"' in page
-    # Withdrawing is the requester's or a buyer's; each move carries the core's answer before the click.
+    # Both ways out of the review are a buyer's (withdrawing too), and the core allows them now.
+    assert 'name="to" value="check-budget">' in page and 'name="to" value="rejected" class="danger">' in page
+    # The exceptions the workflow allows in review, needs_info first.
     assert 'value="needs_info" checked' in page and 'value="quote_missing"' in page
     # Someone who does not hold the task sees none of it.
     assert "Your task" not in site.client(REQUESTER).get(f"/cases/{case_id}").text
