@@ -30,6 +30,7 @@ from backoffice.engine.tasks import TaskKind
 from backoffice.services.case_view import case_audit
 
 from ..api.live_server import LiveServer
+from ..directory_fixtures import WORKER_ACCOUNT
 from .axe import assert_accessible, axe_context
 from .browser import launch, needs_chromium, shot
 from .purchase_request import BUDGET_OWNER, BUYER, FORM, LEAD, REQUESTER, WORKFLOW, deploy_purchase_request, worker
@@ -251,8 +252,8 @@ def test_a_purchase_request_from_the_front_door_to_the_order_by_four_people(brow
     assert [(event.activity, event.resource) for event in engine.history(case_id)
             if event.attributes.get("to_state")] == [
         ("submitted", REQUESTER), ("accept", BUYER), ("raise needs_info", BUYER),
-        ("resolve needs_info", REQUESTER), ("request is complete", BUYER), ("1000 to 10000", "svc-worker"),
-        ("approve", BUDGET_OWNER), ("purchase order sent", "svc-worker")]
+        ("resolve needs_info", REQUESTER), ("request is complete", BUYER), ("1000 to 10000", WORKER_ACCOUNT),
+        ("approve", BUDGET_OWNER), ("purchase order sent", WORKER_ACCOUNT)]
     audit = case_audit(engine, case_id)
     assert audit.ok and audit.unverified is None and len(audit.records) >= len(engine.history(case_id))
 
