@@ -146,7 +146,7 @@ def test_a_purchase_request_from_the_front_door_to_the_order_by_four_people(brow
     menu(bea, "My work")
     visit(bea, "My work", "04-my-work")
     bea.get_by_role("button", name=f"Claim task {review.id}").click()
-    assert flash(bea).startswith(f"task {review.id} is yours")
+    assert flash(bea).startswith(f"Task {review.id} is yours until")
     assert engine.task(review.id).claimed_by == BUYER
     bea.get_by_role("link", name=f"Case {case_id}").first.click()
     bea.wait_for_url(f"{live.url}/cases/{case_id}")
