@@ -1,7 +1,8 @@
 """The browser of the web tests: Debian's Chromium through Playwright, and the site served on a loopback port.
 
 Tests that need it skip, saying why, where Chromium or Playwright is missing. Screenshots go to
-BACKOFFICE_SHOTS when it is set (a folder of PNGs to look at), nowhere otherwise.
+the folder BACKOFFICE_SCREENSHOTS (or BACKOFFICE_SHOTS) names when set (PNGs to look at, or to
+illustrate the README), nowhere otherwise.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ def launch(playwright):
 
 
 def shot(page, name: str) -> None:
-    """Save a full-page PNG of `page` as `name`.png in BACKOFFICE_SHOTS, when set."""
-    folder = os.environ.get("BACKOFFICE_SHOTS")
+    """Save a full-page PNG of `page` as `name`.png in BACKOFFICE_SCREENSHOTS (or BACKOFFICE_SHOTS), when set."""
+    folder = os.environ.get("BACKOFFICE_SCREENSHOTS") or os.environ.get("BACKOFFICE_SHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)

@@ -51,7 +51,8 @@ def backlog_chart(dashboard: Dashboard) -> ChartData:
     by_state = ", ".join(f"{titles.get(s, s)} {n:,}" for s, n in backlog.by_state().items())
     return ChartData(
         key="backlog", title="Backlog by queue and state", kind=ChartKind.STACKED_BARS, category_label="Queue",
-        description=(f"{backlog.total:,} open cases in {len(queues)} queues" + (f": {by_state}." if by_state else "."))
+        description=(f"{backlog.total:,} open case{'s' if backlog.total != 1 else ''} in {len(queues)} "
+                     f"queue{'s' if len(queues) != 1 else ''}" + (f": {by_state}." if by_state else "."))
         if backlog.total else "No open cases.",
         categories=queues, series=series, drawn_rows=MAX_ROWS,
         value_label="open cases", value_format=_count, note=_trimmed(queues, "queues", "open cases"),

@@ -1,8 +1,10 @@
-"""The case page, my requests, and what a reader does there: answer "needs info", comment, attach, download.
+"""The case page, my requests, and what a reader does there: answer "needs info", comment, attach, download,
+and, holding the case's task, move it on or raise an exception (such as needs_info).
 
 Every route reads the case through `Visibility.case` (a case not theirs is a 404, as over the
 API) and acts through the engine's core operations, the same the API and the command line
-call: `resolve_exception` (with the data asked for), `add_comment`, `attach_evidence`.
+call: `resolve_exception` (with the data asked for), `add_comment`, `attach_evidence`,
+`complete` and `raise_exception`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from backoffice.web.context import Web, WebServices
 from backoffice.web.intake_form import IntakeForm, posted_fields, posted_from
 from backoffice.web.render import redirect, render
 from backoffice.web.sessions import CurrentUser
+from backoffice.web.task_actions import held_task, task_actions
 
 router = APIRouter()
 CaseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -33,8 +36,9 @@ PAGE = 50
 def _page(request: Request, web: WebServices, user: Principal, case_id: int, *, answer_posted: dict | None = None,
           answer_rows: dict | None = None, answer_errors: dict | None = None, comment: str = "",
           comment_error: str | None = None, upload_error: str | None = None, answer_note: str = "",
-          status: int = 200):
+          task_error: str | None = None, status: int = 200):
     view = case_view(web, user, case_id)
+    actions = task_actions(web.engine, user, view.case, view.definition, view.tasks, web.clock())
     answer_nodes = []
     if view.answer_task is not None:
         form = IntakeForm(web.engine.running(view.case.workflow, view.case.definition_version).inputs.json_schema())
@@ -45,7 +49,7 @@ def _page(request: Request, web: WebServices, user: Principal, case_id: int, *, 
         "view": view, "case": view.case, "definition": view.definition, "answer_nodes": answer_nodes,
         "answer_errors": answer_errors or {}, "answer_note": answer_note, "comment": comment,
         "comment_error": comment_error, "upload_error": upload_error, "data_json": _pretty(view.case.data),
-        "now": web.clock()}, status=status)
+        "actions": actions, "task_error": task_error, "now": web.clock()}, status=status)
 
 
 @router.get("/cases/{case_id}")
@@ -153,6 +157,41 @@ def _upload(request: Request, web: WebServices, user: Principal, case_id: int, n
                      upload_error=f"{refused.problem[0].upper()}{refused.problem[1:]}; expected {refused.expected}.")
     web.engine.attach_evidence(case.id, name, actor=user.actor(), now=web.clock(), reference=stored.reference)
     return redirect(request, f"/cases/{case_id}#attachments", flash=f"The {name} is attached.")
+
+
+def _my_task(web: WebServices, user: Principal, case_id: int):
+    view = case_view(web, user, case_id)
+    task = held_task(view.tasks, view.case, user.id, web.clock())
+    if task is None:
+        raise NotVisible(f"task of case {case_id} held by {user.id}")
+    return task
+
+
+@router.post("/cases/{case_id}/move")
+def move_on(case_id: CaseId, request: Request, user: CurrentUser, web: Web,
+            to: Annotated[str, Form(max_length=200)] = ""):
+    """Complete the task the signed-in person holds by moving the case to `to`; the core decides."""
+    task = _my_task(web, user, case_id)
+    try:
+        web.engine.complete(task.id, actor=user.actor(), now=web.clock(), to=to)
+    except UserError as refused:
+        return _page(request, web, user, case_id, task_error=str(refused), status=409)
+    return redirect(request, f"/cases/{case_id}", flash=f"Task {task.id} is done: the request moves to {to}.")
+
+
+@router.post("/cases/{case_id}/exceptions")
+def raise_exception(case_id: CaseId, request: Request, user: CurrentUser, web: Web,
+                    reason: Annotated[str, Form(max_length=200)] = "",
+                    note: Annotated[str, Form(max_length=2000)] = ""):
+    """Raise an exception (such as needs_info) on the case whose task the signed-in person holds."""
+    _my_task(web, user, case_id)
+    try:
+        case = web.engine.raise_exception(case_id, reason, actor=user.actor(), now=web.clock(),
+                                          note=note.strip() or None)
+    except UserError as refused:
+        return _page(request, web, user, case_id, task_error=str(refused), status=409)
+    return redirect(request, f"/cases/{case_id}",
+                    flash=f"{reason.replace('_', ' ').capitalize()} is raised: the request waits in {case.state}.")
 
 
 @router.get("/cases/{case_id}/evidence/{index}")

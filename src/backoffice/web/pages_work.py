@@ -89,7 +89,8 @@ def one_task(task_id: int, action: str, request: Request, user: CurrentUser, web
     if not result.done:
         return render(request, "work_results.html", {"results": [result], "action": action, "back": _back(back)},
                       status=409)
-    return redirect(request, _back(back), flash=result.message)
+    # The message also fills a cell of the bulk results; as the page's one line it starts a sentence.
+    return redirect(request, _back(back), flash=result.message[:1].upper() + result.message[1:])
 
 
 @router.post("/work/bulk")
