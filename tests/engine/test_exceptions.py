@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from backoffice.engine import Actor
 from backoffice.engine.tasks import TaskKind
 from backoffice.errors import (ContractViolation, ExceptionNotAllowed, NoOpenException, NotEligibleForTask,
-                               UnknownExceptionReason)
+                               RoleRequired, UnknownExceptionReason)
 
+from ..directory_fixtures import seed
 from .service_request import ANN, DESK, RESOLVER, later, payload
 
 
@@ -82,3 +84,17 @@ def test_the_requester_answers_needs_info_with_the_data_asked_for(deployed):
     assert event.attributes["data"] == {"department": "finance"}
     record = [r for r in deployed.store.audit_records(chain=f"case:{case.id}")][-1]
     assert '"data":{"department":"finance"}' in record.detail
+
+
+def test_only_those_who_work_the_workflow_raise_its_exceptions(deployed):
+    # An exception moves a case: reading it (an auditor), or having started it where the work is
+    # another's, is not enough. Refused in the core, so every interface refuses it alike.
+    seed(deployed, {"audra": ["auditor"]})
+    case = in_triage(deployed)
+    for outsider in (Actor("audra"), ANN):
+        with pytest.raises(RoleRequired, match="may not raise 'needs_info'"):
+            deployed.raise_exception(case.id, "needs_info", actor=outsider, now=later(1))
+    assert deployed.case(case.id).state == "triage"
+    assert [event.activity for event in deployed.history(case.id)].count("raise needs_info") == 0
+    # Those who work it may: here the desk.
+    assert deployed.raise_exception(case.id, "needs_info", actor=DESK, now=later(1)).state == "waiting-on-requester"
