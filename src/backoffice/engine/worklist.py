@@ -26,7 +26,7 @@ class Viewer:
         person: the canonical id of the signed-in person.
         roles: every role the directory grants them (in any workflow).
         queues: the queues they work: memberships, and the queues of the roles they hold.
-        sees_everything: an administrator or an auditor reads every row.
+        sees_everything: an administrator, an auditor or a team lead reads every case (services.visibility).
     """
 
     person: str
