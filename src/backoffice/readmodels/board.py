@@ -18,6 +18,7 @@ from backoffice.engine import Actor, Case, Engine
 from backoffice.engine.controls import gated_for_every_case
 from backoffice.engine.worklist import BoardCard, Viewer
 from backoffice.errors import BackofficeError, UnknownWorkflow
+from backoffice.services.display import figure
 
 CARDS_PER_COLUMN = 50
 SUMMARY_FIELDS = ("summary", "title", "subject", "item", "name", "description")
@@ -31,6 +32,8 @@ class Card:
     version: int
     priority: str
     summary: str
+    figure: str
+    """The case's amount as every page writes it (`services.display.figure`), or empty."""
     requester: str
     age: timedelta
     in_state: timedelta
@@ -103,9 +106,10 @@ def board(engine: Engine, viewer: Viewer, workflow: str, version: int | None = N
     number = running.stored.version
     states = list(definition.states)
     counts = engine.store.board_counts(viewer, workflow, number)
+    schema = running.inputs.json_schema()
     cards: dict[str, list[Card]] = {state: [] for state in states}
     for card in engine.store.board_cards(viewer, workflow, number, states=states, per_state=per_column):
-        cards.setdefault(card.state, []).append(_card(card, now))
+        cards.setdefault(card.state, []).append(_card(card, now, schema))
     columns = []
     for state_id, state in definition.states.items():
         # As the controls gate sees it: a state it holds every case in to its decision. A control with a
@@ -144,8 +148,9 @@ def summary_of(data: Mapping[str, Any]) -> str:
     return ""
 
 
-def _card(card: BoardCard, now: datetime) -> Card:
+def _card(card: BoardCard, now: datetime, schema: Mapping[str, Any]) -> Card:
     return Card(case_id=card.case_id, version=card.version, priority=card.priority, summary=summary_of(card.data),
+                figure=figure(card.data, schema),
                 requester=card.requester, age=now - card.created_at, in_state=now - card.updated_at)
 
 

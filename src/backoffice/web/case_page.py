@@ -17,6 +17,7 @@ from backoffice.engine import Case, EngineEvent
 from backoffice.engine.comments import Comment
 from backoffice.engine.tasks import Task, TaskKind, TaskStatus
 from backoffice.services.case_view import CaseAudit, CaseException, SlaClock, case_audit, exceptions_of, sla_clock
+from backoffice.services.display import shown
 from backoffice.services.principal import Principal
 from backoffice.store.evidence_reads import evidence_of
 from backoffice.web.context import WebServices
@@ -69,6 +70,8 @@ class CaseView:
     may_comment: bool = False
     may_attach: bool = False
     documents: list[str] = field(default_factory=list)
+    data: Any = None
+    """The case's data as the page shows it (`services.display.shown`: amounts, times)."""
 
 
 def attachments_of(web: WebServices, case_id: int) -> list[Attachment]:
@@ -110,7 +113,8 @@ def case_view(web: WebServices, user: Principal, case_id: int) -> CaseView:
                     open_exception=open_exception, comments=engine.comments(case.id),
                     attachments=attachments_of(web, case.id), sla=sla_clock(engine, case, history, now=web.clock()),
                     audit=case_audit(engine, case.id), answer_task=answer_task, may_comment=writer,
-                    may_attach=writer, documents=_documents(definition))
+                    may_attach=writer, documents=_documents(definition),
+                    data=shown(case.data, engine.running(case.workflow, case.definition_version).inputs.json_schema()))
 
 
 def _approvals(web: WebServices, case: Case, definition: Definition, tasks: list[Task]) -> list[ApprovalView]:
