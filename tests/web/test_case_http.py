@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .site import CLERK, csrf_of
 from .test_front_door_http import GOOD
 
@@ -121,3 +123,17 @@ def test_attachments_download_as_attachments_never_inline(site):
     assert download.headers["x-content-type-options"] == "nosniff"
     assert download.headers["content-type"].startswith("text/plain")        # sniffed, not the sender's word
     assert "sandbox" in download.headers["content-security-policy"]
+
+
+def test_my_requests_lists_what_asks_me_then_open_ones_newest_first_then_ended_ones(sqlite_site):
+    site = sqlite_site
+    ids = {}
+    for name in ("ended", "asks", "older", "newer"):
+        ids[name] = _started(site, **{"f.reference": f"SR-{len(ids) + 1:04d}"})
+        site.clock.advance(hours=1)
+    ended = site.engine.case(ids["ended"])
+    site.engine.transition(ended.id, "refused", actor=CLERK, expected_version=ended.version, now=site.clock.now)
+    site.engine.raise_exception(ids["asks"], "needs_info", actor=CLERK, now=site.clock.now, note="Which paper?")
+    listing = site.client("alice").get("/requests").text
+    shown = [int(found) for found in re.findall(r'<a href="/cases/(\d+)">Request', listing)]
+    assert shown == [ids["asks"], ids["newer"], ids["older"], ids["ended"]]

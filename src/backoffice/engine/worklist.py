@@ -85,6 +85,22 @@ class OpenException:
 
 
 @dataclass(frozen=True)
+class RequestedCase:
+    """A case someone requested, as their list of requests orders it.
+
+    Attributes:
+        asks_me: an open exception task is assigned to the requester (the case waits for their answer).
+    """
+
+    case_id: int
+    workflow: str
+    definition_version: int
+    state: str
+    created_at: datetime
+    asks_me: bool
+
+
+@dataclass(frozen=True)
 class BoardCard:
     """A case as a card on a workflow version's board."""
 
