@@ -2,8 +2,8 @@
 
 The case is alice's purchase, prepared by bea, waiting for the votes of hana, ivan and jade.
 dave is another requester; otto an auditor; tess a team lead (she reads every case, as her
-dashboards count them, and takes part in none by that role: before, she saw none); ops an operator; root the administrator; None
-calls without a token. Each cell is the status the server must answer; a cell that moves the
+dashboards count them, and takes part in none by that role: before, she saw none); ops an operator;
+root the administrator; None calls without a token. Each cell is the status the server must answer; a cell that moves the
 case gets a fresh case, so no cell depends on another. Steps in doubt are checked on alice's
 budget-checked purchase (its in-doubt role: buyer), and the decision on a change on the weaker
 version root deployed (cara holds the change-approver role).

@@ -18,8 +18,8 @@ from backoffice.engine.cases import Actor, Case, utc
 from backoffice.engine.controls import Exit, check_leaving
 from backoffice.engine.rules import context
 from backoffice.engine.tasks import NewTask, TaskKind, assignment_of
-from backoffice.errors import (BackofficeError, ContractViolation, ExceptionNotAllowed, NoOpenException, NotEligibleForTask,
-                               UnknownExceptionReason)
+from backoffice.errors import (BackofficeError, ContractViolation, ExceptionNotAllowed, NoOpenException,
+                               NotEligibleForTask, UnknownExceptionReason)
 from backoffice.limits import check_payload
 
 if TYPE_CHECKING:
@@ -121,7 +121,8 @@ class ExceptionOperations:
             return
         resolver_task = next(iter(self.store.tasks(case_id=case.id, kind=str(TaskKind.EXCEPTION))), None)
         if resolver_task is not None and not resolver_task.may_be_taken_by(actor):
-            raise NotEligibleForTask(resolver_task.id, actor.id, assignment_of(definition, spec.resolver, case).describe())
+            assignment = assignment_of(definition, spec.resolver, case)
+            raise NotEligibleForTask(resolver_task.id, actor.id, assignment.describe())
 
     def resolve_exception(self: Engine, case_id: int, *, actor: Actor, now: datetime, note: str | None = None,
                           data: Mapping[str, Any] | None = None) -> Case:

@@ -116,7 +116,8 @@ def board(engine: Engine, viewer: Viewer, workflow: str, version: int | None = N
         # condition (review, when the purchase is software) gates some cases only: not the column.
         columns.append(Column(state=state_id, title=state.title or state_id.replace("-", " "), kind=str(state.kind),
                               control=gated_for_every_case(definition, state_id),
-                              approval=state.kind is StateKind.APPROVAL, count=counts.get(state_id, 0), cards=tuple(cards.get(state_id, ()))))
+                              approval=state.kind is StateKind.APPROVAL, count=counts.get(state_id, 0),
+                              cards=tuple(cards.get(state_id, ()))))
     return Board(workflow=workflow, version=number, versions=versions, columns=tuple(columns))
 
 
