@@ -37,7 +37,7 @@ PEOPLE = {
     "ivan": ("budget-holder",),
     "jade": ("budget-holder",),
     "otto": ("auditor",),                # reads everything, moves nothing
-    "tess": ("team-lead",),              # reads every case and task, takes part in none by that role
+    "tilda": ("team-lead",),             # reads every case and task, takes part in none by that role
     "ops": ("operator",),
 }
 ADMIN = "root"

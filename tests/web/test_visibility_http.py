@@ -22,7 +22,7 @@ def case_id(site) -> int:
 
 
 @pytest.mark.parametrize(("person", "sees"), [("alice", True), (CLERK, True), ("otto", True), ("root", True),
-                                              ("tess", True), ("dave", False), ("bea", False), ("hana", False)])
+                                              ("tilda", True), ("dave", False), ("bea", False), ("hana", False)])
 def test_the_case_page_is_seen_by_exactly_whom_the_api_shows_it_to(site, case_id, person, sees):
     web = site.client(person).get(f"/cases/{case_id}").status_code
     api_token = site.engine.create_token(person, actor="root", now=site.clock.now).secret
@@ -36,12 +36,12 @@ def test_a_team_lead_reads_every_case_on_the_board_and_takes_part_in_none(sqlite
     answer = site.start("alice", "supply-request", GOOD)
     case_id = int(answer.headers["location"].rsplit("/", 1)[1])
     state = site.engine.case(case_id).state
-    tess = site.client("tess")
-    board = tess.get("/board/supply-request").text
+    tilda = site.client("tilda")
+    board = tilda.get("/board/supply-request").text
     column = board[board.index(f'data-state="{state}"'):]
     assert 'aria-label="1 cases">1</span>' in column[:400] and f'href="/cases/{case_id}"' in column
-    assert tess.get(f"/cases/{case_id}").status_code == 200
-    refused = tess.post(f"/cases/{case_id}/comments", data=site.form(tess, {"body": "any news?"}))
+    assert tilda.get(f"/cases/{case_id}").status_code == 200
+    refused = tilda.post(f"/cases/{case_id}/comments", data=site.form(tilda, {"body": "any news?"}))
     assert refused.status_code == 403 and site.engine.comments(case_id) == []
 
 
