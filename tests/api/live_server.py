@@ -37,6 +37,7 @@ PEOPLE = {
     "ivan": ("budget-holder",),
     "jade": ("budget-holder",),
     "otto": ("auditor",),                # reads everything, moves nothing
+    "tilda": ("team-lead",),             # reads every case and task, takes part in none by that role
     "ops": ("operator",),
 }
 ADMIN = "root"

@@ -1,8 +1,9 @@
 """The authorisation matrix: every endpoint, for every role, on one's own case and on someone else's.
 
 The case is alice's purchase, prepared by bea, waiting for the votes of hana, ivan and jade.
-dave is another requester; otto an auditor; ops an operator; root the administrator; None
-calls without a token. Each cell is the status the server must answer; a cell that moves the
+dave is another requester; otto an auditor; tilda a team lead (she reads every case, as her
+dashboards count them, and takes part in none by that role: before, she saw none); ops an operator;
+root the administrator; None calls without a token. Each cell is the status the server must answer; a cell that moves the
 case gets a fresh case, so no cell depends on another. Steps in doubt are checked on alice's
 budget-checked purchase (its in-doubt role: buyer), and the decision on a change on the weaker
 version root deployed (cara holds the change-approver role).
@@ -16,27 +17,30 @@ from . import budget_check
 from .governed import APPROVER, add_change_approver, deploy_weaker, version_text
 from .live_server import move, start, to_approval
 
-PEOPLE = ["alice", "dave", "bea", "hana", "otto", "ops", "root", None]
+PEOPLE = ["alice", "dave", "bea", "hana", "otto", "tilda", "ops", "root", None]
 
 # endpoint -> person -> status, on alice's case waiting for approval.
 CASE_MATRIX = {
-    "show": {"alice": 200, "dave": 404, "bea": 200, "hana": 200, "otto": 200, "ops": 404, "root": 200, None: 401},
+    "show": {"alice": 200, "dave": 404, "bea": 200, "hana": 200, "otto": 200, "tilda": 200, "ops": 404, "root": 200,
+             None: 401},
     # Moving the case out of its approval by a transition: never (the approver too must vote).
-    "skip approval": {"alice": 409, "dave": 404, "bea": 409, "otto": 409, "ops": 404, "root": 409, None: 401},
-    "vote": {"alice": 403, "dave": 404, "bea": 403, "hana": 200, "otto": 403, "ops": 404, "root": 403, None: 401},
-    "raise exception": {"alice": 422, "dave": 404, "bea": 422, "hana": 422, "otto": 422, "ops": 404, "root": 422,
-                        None: 401},
-    "resolve exception": {"alice": 409, "dave": 404, "bea": 409, "hana": 409, "otto": 409, "ops": 404,
+    "skip approval": {"alice": 409, "dave": 404, "bea": 409, "otto": 409, "tilda": 409, "ops": 404, "root": 409,
+                      None: 401},
+    "vote": {"alice": 403, "dave": 404, "bea": 403, "hana": 200, "otto": 403, "tilda": 403, "ops": 404, "root": 403,
+             None: 401},
+    "raise exception": {"alice": 422, "dave": 404, "bea": 422, "hana": 422, "otto": 422, "tilda": 422, "ops": 404,
+                        "root": 422, None: 401},
+    "resolve exception": {"alice": 409, "dave": 404, "bea": 409, "hana": 409, "otto": 409, "tilda": 409, "ops": 404,
                           "root": 409, None: 401},
     # Evidence packs are for auditors and administrators, even of one's own case.
-    "export evidence pack": {"alice": 403, "dave": 403, "bea": 403, "hana": 403, "otto": 200, "ops": 403,
-                             "root": 200, None: 401},
+    "export evidence pack": {"alice": 403, "dave": 403, "bea": 403, "hana": 403, "otto": 200, "tilda": 403,
+                             "ops": 403, "root": 200, None: 401},
     # Comments: whoever may see the case reads them.
-    "read comments": {"alice": 200, "dave": 404, "bea": 200, "hana": 200, "otto": 200, "ops": 404, "root": 200,
-                      None: 401},
-    # Those who take part comment; an auditor reads and does not.
-    "add a comment": {"alice": 201, "dave": 404, "bea": 201, "hana": 201, "otto": 403, "ops": 404, "root": 201,
-                      None: 401},
+    "read comments": {"alice": 200, "dave": 404, "bea": 200, "hana": 200, "otto": 200, "tilda": 200, "ops": 404,
+                      "root": 200, None: 401},
+    # Those who take part comment; an auditor or a team lead reads and does not.
+    "add a comment": {"alice": 201, "dave": 404, "bea": 201, "hana": 201, "otto": 403, "tilda": 403, "ops": 404,
+                      "root": 201, None: 401},
 }
 READS_ONLY = ("show", "export evidence pack", "read comments")
 
@@ -55,8 +59,8 @@ CHANGE_DECISION = {"alice": 403, "dave": 403, "bea": 403, "hana": 403, "otto": 4
 
 # Not about one case: endpoint -> person -> status.
 GLOBAL_MATRIX = {
-    "list purchasing queue": {"alice": 403, "dave": 403, "bea": 200, "hana": 403, "otto": 200, "ops": 403,
-                              "root": 200, None: 401},
+    "list purchasing queue": {"alice": 403, "dave": 403, "bea": 200, "hana": 403, "otto": 200, "tilda": 200,
+                              "ops": 403, "root": 200, None: 401},
     "list dead letters": {"alice": 403, "dave": 403, "bea": 403, "hana": 403, "otto": 200, "ops": 200,
                           "root": 200, None: 401},
     "replay a dead letter": {"alice": 403, "dave": 403, "bea": 403, "hana": 403, "otto": 403, "ops": 404,
@@ -160,7 +164,7 @@ def test_each_role_gets_its_status_on_alices_case(api, endpoint):
 def test_each_role_sees_only_its_cases_in_lists(api):
     case = to_approval(api, "alice")
     expected = {"alice": [case["id"]], "dave": [], "bea": [case["id"]], "hana": [case["id"]], "otto": [case["id"]],
-                "ops": [], "root": [case["id"]]}
+                "tilda": [case["id"]], "ops": [], "root": [case["id"]]}
     seen = {person: [c["id"] for c in api.client(person).get("/v1/cases").json()["items"]] for person in expected}
     assert seen == expected
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import math
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -13,7 +14,7 @@ from lxml import etree
 
 from backoffice.mapping.text_width import ASCENT, LINE_HEIGHT, text_width
 from backoffice.ops.chart_data import ChartData, ChartKind, Series, Tone
-from backoffice.ops.chart_svg import PALETTE, TONES, nice_ticks, render_chart, series_colours
+from backoffice.ops.chart_svg import PALETTE, TONES, distinct_series, nice_ticks, render_chart, series_colours
 from backoffice.ops.dashboard_charts import week_labels
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
@@ -115,9 +116,63 @@ def test_no_two_labels_overlap_whatever_the_names_and_values(kind, categories, s
 
 def test_red_means_breach_and_nothing_else():
     peers = chart(ChartKind.STACKED_BARS, ["q"], *[Series(f"s{k}", [1.0]) for k in range(12)])
-    assert TONES[Tone.BREACH] not in series_colours(peers)
+    assert TONES[Tone.BREACH] not in series_colours(distinct_series(peers))
     late = chart(ChartKind.STACKED_BARS, ["p"], Series("On time", [1.0], Tone.MAIN), Series("Late", [1.0], Tone.BREACH))
     assert series_colours(late) == [TONES[Tone.MAIN], TONES[Tone.BREACH]]
+
+
+def _lab(colour: str) -> tuple[float, float, float]:
+    """Return the colour in CIELAB (D65), where a distance of about 2.3 is just noticeable."""
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (linear(int(colour[k:k + 2], 16) / 255) for k in (1, 3, 5))
+    x, y, z = ((0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047, 0.2126 * r + 0.7152 * g + 0.0722 * b,
+               (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883)
+
+    def f(t: float) -> float:
+        return t ** (1 / 3) if t > 216 / 24389 else (24389 / 27 * t + 16) / 116
+    return 116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))
+
+
+def test_the_palette_colours_are_far_apart_from_each_other_and_from_breach_and_neutral():
+    colours = [*PALETTE, TONES[Tone.BREACH], TONES[Tone.NEUTRAL]]
+    assert len(set(colours)) == len(colours)
+    close = [(a, b, round(math.dist(_lab(a), _lab(b)))) for a, b in itertools.combinations(colours, 2)
+             if math.dist(_lab(a), _lab(b)) < 25]  # ΔE*ab 25: told apart at a glance, not side by side only
+    assert close == []
+
+
+def _fills_by_series(root: etree._Element) -> dict[str, set[str]]:
+    fills: dict[str, set[str]] = {}
+    for rect in root.iterfind(".//svg:rect", NS):
+        title = rect.find("svg:title", NS)
+        if title is not None:
+            fills.setdefault(title.text.split(", ", 1)[1].rsplit(":", 1)[0], set()).add(rect.get("fill"))
+    return fills
+
+
+@pytest.mark.parametrize("states", [2, len(PALETTE), len(PALETTE) + 1, 14])
+def test_no_two_series_of_a_chart_share_a_colour(states):
+    # The purchase-request backlog has 14 states: with a colour per state repeated, "Submitted" and
+    # "Approval: budget owner and finance" looked the same.
+    series = [Series(f"State {k}", [float(k + 1), float(2 * k + 1)]) for k in range(states)]
+    root = parse(render_chart(chart(ChartKind.STACKED_BARS, ["q1", "q2"], *series)))
+    fills = _fills_by_series(root)
+    assert all(len(colours) == 1 for colours in fills.values())
+    drawn = [colours.pop() for colours in fills.values()]
+    assert len(set(drawn)) == len(drawn)
+    if states > len(PALETTE):  # the smallest are drawn as one "Other", the rest each in their own colour
+        grouped = states - len(PALETTE) + 1
+        assert set(fills) == {f"State {k}" for k in range(grouped, states)} | {f"Other ({grouped})"}
+        assert "Drawn together as Other: State 0, State 1" in root.find("svg:desc", NS).text
+    else:
+        assert len(drawn) == states
+
+
+def test_other_holds_the_sum_of_the_series_it_groups():
+    series = [Series(f"s{k}", [float(k), None]) for k in range(len(PALETTE) + 2)]
+    other = distinct_series(chart(ChartKind.LINES, ["w1", "w2"], *series)).series[-1]
+    assert other == Series("Other (3)", [0.0 + 1.0 + 2.0, None], Tone.NEUTRAL)
 
 
 def _luminance(colour: str) -> float:

@@ -56,3 +56,14 @@ def test_a_vote_that_is_neither_approve_nor_reject_is_refused(sqlite_site):
     ivan = sqlite_site.client("ivan")
     answer = ivan.post(f"/approvals/{case.id}/vote", data=sqlite_site.form(ivan, {"decision": "maybe"}))
     assert answer.status_code == 422 and "the decision" in answer.text  # InputRefused, as over the API
+
+
+def test_amounts_read_with_separators_and_two_decimals_on_the_case_the_approvals_and_the_board(sqlite_site):
+    # One helper (services.display) writes them all: before, the pages said 24500.0.
+    site = sqlite_site
+    case = at_approval(site.engine, amount=24500.0)
+    pages = {"case": site.client("alice").get(f"/cases/{case.id}").text,
+             "approvals": site.client("hana").get("/approvals").text,
+             "board": site.client("root").get("/board/purchase-approval").text}
+    assert {name: ("24,500.00" in text, "24500.0" in text) for name, text in pages.items()} == {
+        name: (True, False) for name in pages}

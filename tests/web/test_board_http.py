@@ -3,6 +3,12 @@ core and explained on the card (form and JSON), a stale card refused, and a case
 
 from __future__ import annotations
 
+from backoffice.definitions import LIBRARY
+from backoffice.engine.controls import gated_for_every_case
+from backoffice.readmodels import viewer_of
+from backoffice.readmodels.board import board
+
+from ..api.live_server import ADMIN, T0
 from .work_fixtures import at_approval, prepared, started
 
 
@@ -61,3 +67,19 @@ def test_a_card_of_a_case_i_may_not_see_is_absent(sqlite_site):
     assert dave.post("/board/purchase-approval/move", data=sqlite_site.form(dave, form)).status_code == 404
     assert f"Case {case.id}<" not in dave.get("/board/purchase-approval").text
     assert dave.get("/board/no-such-workflow").status_code == 404
+
+
+def test_only_the_states_the_core_gates_for_every_case_are_marked_as_controls(sqlite_site):
+    # Procurement review has controls with conditions (software, no known supplier): the core gates some
+    # cases there, by a buyer's decision, not a vote; the column is no control, and says nothing of Approvals.
+    engine = sqlite_site.engine
+    engine.deploy(LIBRARY / "purchase-request.yaml", actor=ADMIN, now=T0)
+    columns = {c.state: c for c in board(engine, viewer_of(engine, "root"), "purchase-request", now=T0).columns}
+    marked = {state for state, column in columns.items() if column.control}
+    assert marked == {"approve-line-manager", "approve-budget-owner", "approve-finance", "approve-executive"}
+    assert all(columns[state].approval for state in marked)
+    definition = engine.running("purchase-request", 1).definition
+    assert definition.controls_at("review-request") and not gated_for_every_case(definition, "review-request")
+    page = sqlite_site.client("root").get("/board/purchase-request").text
+    review = page[page.index('data-state="review-request"'):page.index('data-state="waiting-on-requester"')]
+    assert "A control" not in review and 'board-column control" data-state="approve-finance"' in page

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
+from backoffice.engine import Actor
+
+from ..api.live_server import ADMIN, PURCHASE, T0
 from .site import CLERK, csrf_of
 from .test_front_door_http import GOOD
 
@@ -121,3 +126,49 @@ def test_attachments_download_as_attachments_never_inline(site):
     assert download.headers["x-content-type-options"] == "nosniff"
     assert download.headers["content-type"].startswith("text/plain")        # sniffed, not the sender's word
     assert "sandbox" in download.headers["content-security-policy"]
+
+
+def test_my_requests_lists_what_asks_me_then_open_ones_newest_first_then_ended_ones(sqlite_site):
+    site = sqlite_site
+    ids = {}
+    for name in ("ended", "asks", "older", "newer"):
+        ids[name] = _started(site, **{"f.reference": f"SR-{len(ids) + 1:04d}"})
+        site.clock.advance(hours=1)
+    ended = site.engine.case(ids["ended"])
+    site.engine.transition(ended.id, "refused", actor=CLERK, expected_version=ended.version, now=site.clock.now)
+    site.engine.raise_exception(ids["asks"], "needs_info", actor=CLERK, now=site.clock.now, note="Which paper?")
+    listing = site.client("alice").get("/requests").text
+    shown = [int(found) for found in re.findall(r'<a href="/cases/(\d+)">Request', listing)]
+    assert shown == [ids["asks"], ids["newer"], ids["older"], ids["ended"]]
+
+
+def test_an_approval_is_headed_by_its_title_and_counts_voting_rounds_as_votes_are_counted(sqlite_site, tmp_path):
+    # Before, the heading said "approve, round 4": the case's version at entry, not a count of anything.
+    site = sqlite_site
+    sent_back = PURCHASE.read_text().replace("id: purchase-approval", "id: purchase-sent-back", 1).replace(
+        "  approve: {kind: approval, role: budget-holder}",
+        '  approve: {kind: approval, role: budget-holder, title: "Approval: budget holders"}').replace(
+        "  - {from: approve, to: rejected, name: reject, roles: [budget-holder]}",
+        "  - {from: approve, to: rejected, name: reject, roles: [budget-holder]}\n"
+        "  - {from: approve, to: prepare, name: send back, roles: [budget-holder]}")
+    (tmp_path / "purchase-sent-back.yaml").write_text(sent_back)
+    engine = site.engine
+    engine.deploy(tmp_path / "purchase-sent-back.yaml", actor=ADMIN, now=T0)
+
+    def to_approval(case):
+        case = engine.transition(case.id, "prepare", actor=Actor("bea"), expected_version=case.version, now=T0)
+        return engine.transition(case.id, "approve", actor=Actor("bob"), expected_version=case.version, now=T0,
+                                 data={"supplier": "Acme"})
+    case = to_approval(engine.start_case("purchase-sent-back", {"item": "laptop", "amount": 1800},
+                                         actor=Actor("alice"), now=T0))
+    engine.attach_evidence(case.id, "quote", actor=Actor("bob"), now=T0, reference="dms://quotes/77")
+    first = site.client("alice").get(f"/cases/{case.id}").text
+    assert "<h3>Approval: budget holders (needs 2)</h3>" in first and ", round" not in first
+    engine.approve(case.id, actor=Actor("hana"), now=T0)
+    case = engine.case(case.id)
+    sent = engine.transition(case.id, "prepare", actor=Actor("ivan"), expected_version=case.version, now=T0)
+    engine.transition(sent.id, "approve", actor=Actor("bob"), expected_version=sent.version, now=T0)
+    again = site.client("alice").get(f"/cases/{case.id}").text
+    assert again.index("voting round 1 of 2") < again.index("voting round 2 of 2")
+    first_round = again[again.index("voting round 1 of 2"):again.index("voting round 2 of 2")]
+    assert "hana" in first_round and "No vote yet." in again[again.index("voting round 2 of 2"):]

@@ -34,6 +34,23 @@ def test_exceptions_are_queued_by_reason_oldest_first_and_resolved_by_their_reso
     assert resolved.status_code == 303 and engine.case(older.id).state == "triage"
 
 
+def test_the_resolve_form_is_offered_only_to_whom_the_core_lets_resolve(sqlite_site):
+    # otto the auditor reads every exception but resolves none: no form for him, and a crafted POST
+    # is refused by the core all the same; alice, the requester asked for information, gets the form.
+    site = sqlite_site
+    engine = with_service_requests(site.engine)
+    case = needs_info(engine, 1)
+    form = f'action="/exceptions/{case.id}/resolve"'
+    otto = site.client("otto")
+    page = otto.get("/exceptions")
+    assert f"Case {case.id}<" in page.text and form not in page.text and "Not yours to resolve" in page.text
+    assert engine.resolution_refusal(case.id, actor="otto", now=T0 + timedelta(hours=2)) is not None
+    crafted = otto.post(f"/exceptions/{case.id}/resolve", data=site.form(otto, {"note": "done"}))
+    assert crafted.status_code == 403 and engine.case(case.id).state == "waiting-on-requester"
+    assert form in site.client("alice").get("/exceptions").text
+    assert engine.resolution_refusal(case.id, actor="alice", now=T0 + timedelta(hours=2)) is None
+
+
 def test_administration_is_for_administrators_and_its_acts_are_the_cores(sqlite_site):
     site = sqlite_site
     assert site.client("bea").get("/admin").status_code == 403

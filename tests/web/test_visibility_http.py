@@ -22,12 +22,27 @@ def case_id(site) -> int:
 
 
 @pytest.mark.parametrize(("person", "sees"), [("alice", True), (CLERK, True), ("otto", True), ("root", True),
-                                              ("dave", False), ("bea", False), ("hana", False)])
+                                              ("tilda", True), ("dave", False), ("bea", False), ("hana", False)])
 def test_the_case_page_is_seen_by_exactly_whom_the_api_shows_it_to(site, case_id, person, sees):
     web = site.client(person).get(f"/cases/{case_id}").status_code
     api_token = site.engine.create_token(person, actor="root", now=site.clock.now).secret
     api = site.anonymous().get(f"/v1/cases/{case_id}", headers={"Authorization": f"Bearer {api_token}"}).status_code
     assert (web, api) == ((200, 200) if sees else (404, 404))
+
+
+def test_a_team_lead_reads_every_case_on_the_board_and_takes_part_in_none(sqlite_site):
+    # Her dashboards count every case: her board did not (every column 0). She reads; she does not comment.
+    site = sqlite_site
+    answer = site.start("alice", "supply-request", GOOD)
+    case_id = int(answer.headers["location"].rsplit("/", 1)[1])
+    state = site.engine.case(case_id).state
+    tilda = site.client("tilda")
+    board = tilda.get("/board/supply-request").text
+    column = board[board.index(f'data-state="{state}"'):]
+    assert 'aria-label="1 cases">1</span>' in column[:400] and f'href="/cases/{case_id}"' in column
+    assert tilda.get(f"/cases/{case_id}").status_code == 200
+    refused = tilda.post(f"/cases/{case_id}/comments", data=site.form(tilda, {"body": "any news?"}))
+    assert refused.status_code == 403 and site.engine.comments(case_id) == []
 
 
 def test_a_hostile_person_guessing_ids_gets_404_on_every_route_and_changes_nothing(site, case_id):

@@ -84,6 +84,20 @@ def approval_at(definition: Definition, state: str) -> Approval | None:
     return definition.approval(state)
 
 
+def gated_for_every_case(definition: Definition, state: str) -> bool:
+    """Whether `check_leaving` holds every case in `state` to its decision, whatever the case's data.
+
+    An approval state is (its votes decide), and so is a state with a control that has no
+    condition. A state whose controls all have a condition gates only the cases those conditions
+    hold for (a software purchase at review), so a page that speaks of the state as a whole
+    must not call it a control.
+    """
+    if definition.states.get(state) is None or definition.states[state].kind.is_end:
+        return False
+    return definition.states[state].kind is StateKind.APPROVAL or any(
+        control.when is None for control in definition.controls_at(state))
+
+
 def check_leaving(definition: Definition, case: Case, to: str, *, how: Exit, actor: Actor,
                   variables: Mapping[str, Any]) -> None:
     """Refuse a move of `case` to `to` that leaves a control state other than by its decision.

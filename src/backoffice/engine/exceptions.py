@@ -20,8 +20,8 @@ from backoffice.engine.directory import PrincipalKind
 from backoffice.engine.roles import PlatformRole
 from backoffice.engine.rules import context
 from backoffice.engine.tasks import NewTask, TaskKind, TaskStatus, assignment_of
-from backoffice.errors import (ContractViolation, ExceptionNotAllowed, NoOpenException, NotEligibleForTask,
-                               RoleRequired, UnknownExceptionReason)
+from backoffice.errors import (BackofficeError, ContractViolation, ExceptionNotAllowed, NoOpenException,
+                               NotEligibleForTask, RoleRequired, UnknownExceptionReason)
 from backoffice.limits import check_payload
 
 if TYPE_CHECKING:
@@ -116,6 +116,42 @@ class ExceptionOperations:
                                 detail={"exception_id": raised.id, **({"note": note} if note else {}),
                                         **(detail or {})}, how=Exit.EXCEPTION)
 
+    def resolution_refusal(self: Engine, case_id: int, *, actor: Actor | str, now: datetime) -> BackofficeError | None:
+        """Return why resolving the case's open exception would be refused to the actor now, or None.
+
+        Runs the checks `resolve_exception` runs before it moves the case (the actor as the
+        directory knows them, an open exception, its resolver), so a page offers the resolution
+        only to those the core lets resolve. Nothing is written.
+
+        Raises:
+            UnknownCase: there is no such case.
+        """
+        now = utc(now)
+        case = self.case(case_id)
+        try:
+            who = self.identify(actor, workflow=case.workflow, now=now)
+            raised = self.store.open_exception(case.id)
+            if raised is None:
+                raise NoOpenException(case.id)
+            definition = self.running(case.workflow, case.definition_version).definition
+            self._check_resolver(definition, case, definition.exceptions[raised.reason], who)
+        except BackofficeError as refused:
+            return refused
+        return None
+
+    def _check_resolver(self: Engine, definition: Definition, case: Case, spec: ExceptionReason, actor: Actor) -> None:
+        """Refuse anyone but the exception's resolver (whoever may take the resolver's task).
+
+        Raises:
+            NotEligibleForTask: the actor may not take the resolver's task.
+        """
+        if spec.resolver is None:
+            return
+        resolver_task = next(iter(self.store.tasks(case_id=case.id, kind=str(TaskKind.EXCEPTION))), None)
+        if resolver_task is not None and not resolver_task.may_be_taken_by(actor):
+            assignment = assignment_of(definition, spec.resolver, case)
+            raise NotEligibleForTask(resolver_task.id, actor.id, assignment.describe())
+
     def resolve_exception(self: Engine, case_id: int, *, actor: Actor, now: datetime, note: str | None = None,
                           data: Mapping[str, Any] | None = None) -> Case:
         """Resolve the case's open exception: back to the state the taxonomy says, or to its end.
@@ -137,11 +173,7 @@ class ExceptionOperations:
             raise NoOpenException(case.id)
         definition = self.running(case.workflow, case.definition_version).definition
         spec = definition.exceptions[raised.reason]
-        if spec.resolver is not None:
-            assignment = assignment_of(definition, spec.resolver, case)
-            resolver_task = next(iter(self.store.tasks(case_id=case.id, kind=str(TaskKind.EXCEPTION))), None)
-            if resolver_task is not None and not resolver_task.may_be_taken_by(actor):
-                raise NotEligibleForTask(resolver_task.id, actor.id, assignment.describe())
+        self._check_resolver(definition, case, spec, actor)
         target = _resolution_target(definition, spec)
         merged = dict(case.data)
         if data:

@@ -26,7 +26,7 @@ class Viewer:
         person: the canonical id of the signed-in person.
         roles: every role the directory grants them (in any workflow).
         queues: the queues they work: memberships, and the queues of the roles they hold.
-        sees_everything: an administrator or an auditor reads every row.
+        sees_everything: an administrator, an auditor or a team lead reads every case (services.visibility).
     """
 
     person: str
@@ -82,6 +82,22 @@ class OpenException:
     raised_at: datetime
     case_state: str
     note: str | None = None
+
+
+@dataclass(frozen=True)
+class RequestedCase:
+    """A case someone requested, as their list of requests orders it.
+
+    Attributes:
+        asks_me: an open exception task is assigned to the requester (the case waits for their answer).
+    """
+
+    case_id: int
+    workflow: str
+    definition_version: int
+    state: str
+    created_at: datetime
+    asks_me: bool
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from lxml import etree
 
@@ -30,22 +31,53 @@ MUTED = "#4a5568"
 GRID = "#e2e8f0"
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif'
 
-# Each at least 3:1 against white (WCAG 1.4.11), none of them red: red says breach, and only that.
-PALETTE = ("#1f5fa8", "#b35900", "#6a3d9a", "#00796b", "#5d4037", "#455a64", "#827717", "#0d47a1")
+# Peers' colours: a categorical palette in the manner of Tableau 10, darkened until each is at least 3:1
+# against white (WCAG 1.4.11), and chosen so that any two are at least 25 apart in CIELAB (ΔE*ab), as are
+# each and the breach red and the neutral grey. None is red: red says breach, and only that. A chart with
+# more peers than colours draws the smallest together as one grey "Other" rather than repeat a colour,
+# which would make two states look like one.
+PALETTE = ("#1f5fa8", "#b35900", "#2e7d32", "#7b1fa2", "#008b94", "#857400", "#c2185b", "#5d4037", "#000000")
 TONES = {Tone.MAIN: "#1f5fa8", Tone.BREACH: "#c62828", Tone.NEUTRAL: "#718096"}
 MARKERS = ("circle", "square", "diamond", "triangle")
 
 
 def series_colours(chart: ChartData) -> list[str]:
-    """Return each series' colour: its tone's, or the palette's next for peers."""
+    """Return each series' colour: its tone's, or the palette's next for peers (never the same twice).
+
+    Raises:
+        ValueError: more peers than colours; draw `distinct_series(chart)` instead.
+    """
     colours, peer = [], 0
     for series in chart.series:
         if series.tone is Tone.SERIES:
-            colours.append(PALETTE[peer % len(PALETTE)])
+            if peer >= len(PALETTE):
+                raise ValueError(f"{chart.key}: {peer + 1} peer series for {len(PALETTE)} colours; group the rest")
+            colours.append(PALETTE[peer])
             peer += 1
         else:
             colours.append(TONES[series.tone])
     return colours
+
+
+def distinct_series(chart: ChartData) -> ChartData:
+    """Return the chart with its smallest peers drawn together as "Other" when there are more than colours.
+
+    The largest peers (by their total over the categories) keep their place and colour; the rest are
+    summed into one neutral series at the end, and the description says which were grouped. The
+    table and the CSV, made from the chart as given, still list every series.
+    """
+    peers = [s for s in chart.series if s.tone is Tone.SERIES]
+    if len(peers) <= len(PALETTE):
+        return chart
+    by_size = sorted(peers, key=lambda s: -sum(v or 0.0 for v in s.values))
+    grouped = {id(s) for s in by_size[len(PALETTE) - 1:]}
+    kept = [s for s in chart.series if id(s) not in grouped]
+    rest = [s for s in chart.series if id(s) in grouped]
+    other = Series(f"Other ({len(rest)})", [None if all(s.values[k] is None for s in rest)
+                                            else sum(s.values[k] or 0.0 for s in rest)
+                                            for k in range(len(chart.categories))], Tone.NEUTRAL)
+    return replace(chart, series=[*kept, other],
+                   description=f"{chart.description} Drawn together as Other: {', '.join(s.name for s in rest)}.")
 
 
 def render_chart(chart: ChartData, *, chart_id: str | None = None) -> str:
@@ -57,7 +89,7 @@ def render_chart(chart: ChartData, *, chart_id: str | None = None) -> str:
             unique within the page that shows it.
     """
     prefix = chart_id or f"chart-{chart.key}"
-    chart = chart.drawn()
+    chart = distinct_series(chart.drawn())
     root = etree.Element(f"{{{SVG_NS}}}svg", nsmap={None: SVG_NS}, attrib={
         "class": f"chart chart-{chart.kind.value}", "role": "img", "aria-labelledby": f"{prefix}-title {prefix}-desc",
         "font-family": FONT, "fill": INK})

@@ -15,8 +15,10 @@ from typing import Any
 
 from backoffice.definitions.model import StateKind
 from backoffice.engine import Actor, Case, Engine
+from backoffice.engine.controls import gated_for_every_case
 from backoffice.engine.worklist import BoardCard, Viewer
 from backoffice.errors import BackofficeError, UnknownWorkflow
+from backoffice.services.display import figure
 
 CARDS_PER_COLUMN = 50
 SUMMARY_FIELDS = ("summary", "title", "subject", "item", "name", "description")
@@ -30,6 +32,8 @@ class Card:
     version: int
     priority: str
     summary: str
+    figure: str
+    """The case's amount as every page writes it (`services.display.figure`), or empty."""
     requester: str
     age: timedelta
     in_state: timedelta
@@ -39,13 +43,16 @@ class Card:
 class Column:
     """A state of the workflow version: how many of the viewer's cases stand in it, and the first of them.
 
-    `control` is True for an approval or a control state: a card there leaves only by its decision.
+    `control` is True where the controls gate (`engine.controls.gated_for_every_case`) holds every case
+    to its decision: an approval state (`approval`, left by its votes), or a state an unconditional
+    control marks (left by a person in its role who is not the requester).
     """
 
     state: str
     title: str
     kind: str
     control: bool
+    approval: bool
     count: int
     cards: tuple[Card, ...]
 
@@ -99,15 +106,18 @@ def board(engine: Engine, viewer: Viewer, workflow: str, version: int | None = N
     number = running.stored.version
     states = list(definition.states)
     counts = engine.store.board_counts(viewer, workflow, number)
+    schema = running.inputs.json_schema()
     cards: dict[str, list[Card]] = {state: [] for state in states}
     for card in engine.store.board_cards(viewer, workflow, number, states=states, per_state=per_column):
-        cards.setdefault(card.state, []).append(_card(card, now))
+        cards.setdefault(card.state, []).append(_card(card, now, schema))
     columns = []
     for state_id, state in definition.states.items():
-        # As the controls gate (engine/controls.py) sees it: an approval, or a state a control marks.
-        control = state.kind is StateKind.APPROVAL or bool(definition.controls_at(state_id))
+        # As the controls gate sees it: a state it holds every case in to its decision. A control with a
+        # condition (review, when the purchase is software) gates some cases only: not the column.
         columns.append(Column(state=state_id, title=state.title or state_id.replace("-", " "), kind=str(state.kind),
-                              control=control, count=counts.get(state_id, 0), cards=tuple(cards.get(state_id, ()))))
+                              control=gated_for_every_case(definition, state_id),
+                              approval=state.kind is StateKind.APPROVAL, count=counts.get(state_id, 0),
+                              cards=tuple(cards.get(state_id, ()))))
     return Board(workflow=workflow, version=number, versions=versions, columns=tuple(columns))
 
 
@@ -139,8 +149,9 @@ def summary_of(data: Mapping[str, Any]) -> str:
     return ""
 
 
-def _card(card: BoardCard, now: datetime) -> Card:
+def _card(card: BoardCard, now: datetime, schema: Mapping[str, Any]) -> Card:
     return Card(case_id=card.case_id, version=card.version, priority=card.priority, summary=summary_of(card.data),
+                figure=figure(card.data, schema),
                 requester=card.requester, age=now - card.created_at, in_state=now - card.updated_at)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from backoffice.definitions.model import REQUESTER, Approval, Party
 from backoffice.engine import Actor, Case, Engine
@@ -17,6 +18,7 @@ from backoffice.engine.ports import Vote
 from backoffice.engine.tasks import Task, TaskKind
 from backoffice.engine.worklist import TaskFilter, Viewer
 from backoffice.errors import BackofficeError, EvidenceMissing
+from backoffice.services.display import shown
 from backoffice.store.evidence_reads import AttachedEvidence, evidence_of
 
 
@@ -40,6 +42,8 @@ class InboxItem:
     votes: tuple[Vote, ...]
     approve_refusal: BackofficeError | None
     reject_refusal: BackofficeError | None
+    data: Any = None
+    """The case's data as the page shows it (`services.display.shown`: amounts, times)."""
 
     @property
     def approve_blocked(self) -> bool:
@@ -72,7 +76,8 @@ def inbox(engine: Engine, viewer: Viewer, *, now: datetime, limit: int = 100) ->
 def inbox_item(engine: Engine, viewer: Viewer, task: Task, *, now: datetime) -> InboxItem | None:
     """Return the inbox's view of one approval task, or None when its case is no longer at that approval."""
     case = engine.case(task.case_id)
-    definition = engine.running(case.workflow, case.definition_version).definition
+    running = engine.running(case.workflow, case.definition_version)
+    definition = running.definition
     approval = definition.approval(case.state)
     if approval is None or case.state != task.state:
         return None
@@ -85,7 +90,8 @@ def inbox_item(engine: Engine, viewer: Viewer, task: Task, *, now: datetime) -> 
         missing_documents=tuple(name for name in required if name not in names),
         votes=tuple(engine.store.votes(case.id, task.round)),
         approve_refusal=engine.vote_refusal(case.id, actor=viewer.person, now=now),
-        reject_refusal=engine.vote_refusal(case.id, actor=viewer.person, now=now, reject=True))
+        reject_refusal=engine.vote_refusal(case.id, actor=viewer.person, now=now, reject=True),
+        data=shown(case.data, running.inputs.json_schema()))
 
 
 def _why(task: Task, approval: Approval, viewer: Viewer) -> str:

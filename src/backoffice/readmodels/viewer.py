@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from backoffice.engine import Engine
 from backoffice.engine.identity import canonical_id
-from backoffice.engine.roles import PlatformRole
 from backoffice.engine.worklist import Viewer
+from backoffice.services.visibility import READS_EVERY_CASE
 
-AUDITOR = "auditor"
-READS_EVERYTHING = (str(PlatformRole.ADMINISTRATOR), AUDITOR)
-"""As the API's visibility rule: administrators and auditors read every case and task."""
 
 
 def viewer_of(engine: Engine, person: str) -> Viewer:
@@ -33,4 +30,4 @@ def viewer_of(engine: Engine, person: str) -> Viewer:
         queues.update(dict.fromkeys(queue_id for queue_id, queue in definition.queues.items()
                                     if queue.role is not None and queue.role in roles))
     return Viewer(person=person, roles=roles, queues=tuple(queues),
-                  sees_everything=any(role in roles for role in READS_EVERYTHING))
+                  sees_everything=any(role in roles for role in READS_EVERY_CASE))

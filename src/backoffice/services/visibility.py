@@ -1,6 +1,8 @@
 """Who may see what: the one place that decides which cases, tasks and queues a principal reads.
 
 - administrators and auditors read everything (auditors only read: the engine gives them no move);
+- team leads read every case and task of every workflow, as their dashboards count them (only
+  read: taking part, commenting or attaching, still needs the roles that do the work);
 - a requester sees the cases they started;
 - a worker sees the cases and tasks of their queues: queues they are a member of, and the
   queues of the roles they hold (a definition's `roles: {clerk: {queue: intake}}`);
@@ -26,7 +28,12 @@ from backoffice.services.principal import Principal
 ADMIN = str(PlatformRole.ADMINISTRATOR)
 AUDITOR = "auditor"
 OPERATOR = str(PlatformRole.OPERATOR)
+TEAM_LEAD = str(PlatformRole.TEAM_LEAD)
 READS_EVERYTHING = (ADMIN, AUDITOR)
+READS_EVERY_CASE = (*READS_EVERYTHING, TEAM_LEAD)
+"""Who reads every case, task and queue: a team lead's board and lists cover what their dashboards count.
+
+Not every record: the audit trail, the directory, the dead letters stay with READS_EVERYTHING."""
 # As the core's platform roles: only an operator replays dead letters or switches manual mode.
 OPERATES = (OPERATOR,)
 DEPLOYS = (ADMIN, "workflow-owner", str(PlatformRole.CHANGE_APPROVER))
@@ -44,7 +51,7 @@ class Visibility:
 
     def may_see_case(self, principal: Principal, case: Case) -> bool:
         """Whether the principal may read the case (see the module's rules)."""
-        if principal.holds(*READS_EVERYTHING):
+        if principal.holds(*READS_EVERY_CASE):
             return True
         if principal.id in (case.requester, case.owner):
             return True
@@ -56,13 +63,13 @@ class Visibility:
     def takes_part(self, principal: Principal, case: Case) -> bool:
         """Whether the principal takes part in the case, beyond reading it: they may comment on it and attach to it.
 
-        An administrator does; someone who sees it only through a role that reads everything
-        (an auditor) does not. What they may do beyond that the engine's gate decides in each act.
+        An administrator does; someone who sees it only through a role that reads every case
+        (an auditor, a team lead) does not. What they may do beyond that the engine's gate decides in each act.
         """
         if principal.holds(ADMIN):
             return True
         taking_part = Principal(principal.id, roles=tuple(role for role in principal.roles
-                                                          if role not in READS_EVERYTHING), queues=principal.queues)
+                                                          if role not in READS_EVERY_CASE), queues=principal.queues)
         return self.may_see_case(taking_part, case)
 
     def case(self, principal: Principal, case_id: int) -> Case:
@@ -81,7 +88,7 @@ class Visibility:
 
     def may_see_task(self, principal: Principal, task: Task) -> bool:
         """Whether the task is the principal's to see: theirs, their role's, or in one of their queues."""
-        if principal.holds(*READS_EVERYTHING):
+        if principal.holds(*READS_EVERY_CASE):
             return True
         if principal.id in (task.assignee, task.claimed_by, task.closed_by, task.delegated_by):
             return True
@@ -110,7 +117,7 @@ class Visibility:
         Raises:
             Forbidden: the queue is not theirs.
         """
-        if principal.holds(*READS_EVERYTHING) or queue in self.all_queues_of(principal):
+        if principal.holds(*READS_EVERY_CASE) or queue in self.all_queues_of(principal):
             return
         raise Forbidden(f"{principal.id} does not work queue {queue!r}; expected one of their queues: "
                         f"{', '.join(sorted(self.all_queues_of(principal))) or 'none'}")

@@ -16,7 +16,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from backoffice.engine.tasks import TaskKind, TaskStatus
-from backoffice.engine.worklist import BoardCard, OpenException, TaskFilter, Viewer, WorkItem
+from backoffice.engine.worklist import BoardCard, OpenException, RequestedCase, TaskFilter, Viewer, WorkItem
 from backoffice.store.tables import case_exceptions, cases, saved_filters, tasks
 from backoffice.store.work_store import task_from
 
@@ -99,6 +99,19 @@ class WorkSearchReads:
         return [OpenException(id=row.id, case_id=row.case_id, workflow=row.workflow, reason=row.reason,
                               raised_in=row.raised_in, raised_by=row.raised_by, raised_at=row.raised_at,
                               case_state=row.case_state, note=row.note) for row in rows]
+
+    def requested_cases(self, person: str, *, limit: int = 1000) -> Sequence[RequestedCase]:
+        """Return the newest `limit` cases `person` requested, newest first, each saying whether it asks them."""
+        asks = (sa.select(tasks.c.id).where(tasks.c.case_id == cases.c.id, tasks.c.status == OPEN,
+                                            tasks.c.kind == str(TaskKind.EXCEPTION), tasks.c.assignee == person)
+                .exists())
+        query = (sa.select(cases.c.id, cases.c.workflow, cases.c.definition_version, cases.c.state,
+                           cases.c.created_at, asks.label("asks_me"))
+                 .where(cases.c.requester == person).order_by(cases.c.id.desc()).limit(limit))
+        with self._connect() as connection:
+            return [RequestedCase(case_id=row.id, workflow=row.workflow, definition_version=row.definition_version,
+                                  state=row.state, created_at=row.created_at, asks_me=bool(row.asks_me))
+                    for row in connection.execute(query)]
 
     def board_counts(self, viewer: Viewer, workflow: str, version: int) -> dict[str, int]:
         """Return how many of the viewer's cases of a workflow version stand in each state."""

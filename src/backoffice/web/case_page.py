@@ -17,6 +17,7 @@ from backoffice.engine import Case, EngineEvent
 from backoffice.engine.comments import Comment
 from backoffice.engine.tasks import Task, TaskKind, TaskStatus
 from backoffice.services.case_view import CaseAudit, CaseException, SlaClock, case_audit, exceptions_of, sla_clock
+from backoffice.services.display import shown
 from backoffice.services.principal import Principal
 from backoffice.store.evidence_reads import evidence_of
 from backoffice.web.context import WebServices
@@ -42,7 +43,12 @@ class Attachment:
 
 @dataclass(frozen=True)
 class ApprovalView:
-    """One visit of the case to an approval state: the votes cast and the evidence the approval asks for."""
+    """One visit of the case to an approval state: the votes cast and the evidence the approval asks for.
+
+    `round` is the engine's key of the visit's votes (the case's version when it entered the state),
+    not a count; `voting_round` counts the visits to this approval (the engine counts the votes of
+    each visit apart: a case sent back and approved again votes anew), and `voting_rounds` all of them.
+    """
 
     state: str
     round: int
@@ -50,6 +56,9 @@ class ApprovalView:
     documents: list[tuple[str, bool]]
     fields: list[tuple[str, bool]]
     quorum: int | None
+    title: str = ""
+    voting_round: int = 1
+    voting_rounds: int = 1
 
 
 @dataclass
@@ -69,6 +78,8 @@ class CaseView:
     may_comment: bool = False
     may_attach: bool = False
     documents: list[str] = field(default_factory=list)
+    data: Any = None
+    """The case's data as the page shows it (`services.display.shown`: amounts, times)."""
 
 
 def attachments_of(web: WebServices, case_id: int) -> list[Attachment]:
@@ -110,7 +121,8 @@ def case_view(web: WebServices, user: Principal, case_id: int) -> CaseView:
                     open_exception=open_exception, comments=engine.comments(case.id),
                     attachments=attachments_of(web, case.id), sla=sla_clock(engine, case, history, now=web.clock()),
                     audit=case_audit(engine, case.id), answer_task=answer_task, may_comment=writer,
-                    may_attach=writer, documents=_documents(definition))
+                    may_attach=writer, documents=_documents(definition),
+                    data=shown(case.data, engine.running(case.workflow, case.definition_version).inputs.json_schema()))
 
 
 def _approvals(web: WebServices, case: Case, definition: Definition, tasks: list[Task]) -> list[ApprovalView]:
@@ -118,13 +130,19 @@ def _approvals(web: WebServices, case: Case, definition: Definition, tasks: list
                     key=lambda visit: (visit[1], visit[0]))
     names = web.engine.store.evidence_names(case.id)
     views = []
+    visits_of = {state: sum(1 for visited, _ in visits if visited == state) for state, _ in visits}
+    seen: dict[str, int] = {}
     for state, round_ in visits:
+        seen[state] = seen.get(state, 0) + 1
         approval = next((item for item in definition.approvals if item.state == state), None)
         documents = [(name, name in names) for name in (approval.evidence.documents if approval else [])]
         fields = [(name, case.data.get(name) not in (None, "")) for name in (approval.evidence.fields if approval else [])]
         votes = [vote for vote in web.engine.store.votes(case.id, round_) if vote.state == state]
+        known = definition.states.get(state)
         views.append(ApprovalView(state, round_, votes, documents, fields,
-                                  getattr(approval, "quorum", None) if approval else None))
+                                  getattr(approval, "quorum", None) if approval else None,
+                                  title=(known.title if known and known.title else state),
+                                  voting_round=seen[state], voting_rounds=visits_of[state]))
     return views
 
 

@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backoffice.definitions.contracts import Violation, ViolationKind
+from backoffice.services.display import is_money
 
 PREFIX = "f"
 ROWS = "__rows"
 MAX_ROWS = 200
 # Fields the workflow fills itself, by the convention of the library's contracts (their description says so).
 _FILLED_BY_WORKFLOW = re.compile(r"filled by (the workflow|payroll)", re.I)
-_MONEY_NAME = re.compile(r"(^|_)(amount|price|total|cost|fee|value)s?$")
 _PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[\"((?:[^\"\\]|\\.)*)\"\]")
 _ABSENT = object()
 
@@ -308,7 +308,7 @@ def _kind_of(schema: Mapping[str, Any], key: str) -> str:
     if kind == "integer":
         return "integer"
     if kind == "number":
-        return "money" if _MONEY_NAME.search(key) else "number"
+        return "money" if is_money(key) else "number"
     text_format = schema.get("format")
     if text_format == "date":
         return "date"

@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from backoffice.engine import Case
+from backoffice.engine.worklist import RequestedCase
 from backoffice.errors import ContractViolation, EvidenceRefused, NotVisible, UserError
 from backoffice.services.evidence_files import ALLOWED
 from backoffice.services.principal import Principal
@@ -31,6 +31,8 @@ from backoffice.web.task_actions import held_task, task_actions
 router = APIRouter()
 CaseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 PAGE = 50
+MAX_REQUESTS = 1000
+"""The newest requests of a person the list orders; older ones are reached through search (a cap, not a page)."""
 
 
 def _page(request: Request, web: WebServices, user: Principal, case_id: int, *, answer_posted: dict | None = None,
@@ -59,25 +61,25 @@ def case_page(case_id: CaseId, request: Request, user: CurrentUser, web: Web):
 
 @router.get("/requests")
 def my_requests(request: Request, user: CurrentUser, web: Web,
-                after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0):
-    """The cases the signed-in person started (or that were started on their behalf), newest last, a page at a time."""
-    def fetch(after_id: int, batch: int):
-        return web.engine.cases(after_id=after_id, limit=batch)
+                page: Annotated[int, Query(ge=1, le=MAX_REQUESTS // PAGE)] = 1):
+    """The cases the signed-in person started (or that were started on their behalf), a page at a time: first
+    what waits for their answer, then the open ones, then the ended ones, newest first in each."""
+    requested = list(web.engine.store.requested_cases(user.id, limit=MAX_REQUESTS))
 
-    def keep(case: Case) -> bool:
-        return case.requester == user.id
+    def ended(item: RequestedCase) -> bool:
+        return web.engine.running(item.workflow, item.definition_version).definition.state(item.state).kind.is_end
 
-    cases, next_after = web.visibility.page(fetch, keep, lambda case: case.id, after=after, limit=PAGE)
+    ordered = sorted(requested, key=lambda item: (0 if item.asks_me else 2 if ended(item) else 1,
+                                                  -item.created_at.timestamp(), -item.case_id))
     rows = []
-    for case in cases:
+    for item in ordered[(page - 1) * PAGE:page * PAGE]:
+        case = web.engine.case(item.case_id)
         definition = web.engine.running(case.workflow, case.definition_version).definition
-        waiting = web.engine.store.open_exception(case.id)
-        asks_me = waiting is not None and any(
-            task.assignee == user.id and str(task.kind) == "exception"
-            for task in web.engine.tasks(case_id=case.id, limit=100))
-        rows.append({"case": case, "title": definition.title, "state": case.state,
-                     "ended": definition.state(case.state).kind.is_end, "waiting": waiting, "asks_me": asks_me})
-    return render(request, "my_requests.html", {"rows": rows, "next_after": next_after})
+        rows.append({"case": case, "title": definition.title, "state": case.state, "ended": ended(item),
+                     "waiting": web.engine.store.open_exception(case.id), "asks_me": item.asks_me})
+    return render(request, "my_requests.html", {"rows": rows, "page": page,
+                                                "next_page": page + 1 if len(ordered) > page * PAGE else None,
+                                                "capped": len(requested) == MAX_REQUESTS})
 
 
 @router.post("/cases/{case_id}/answer")

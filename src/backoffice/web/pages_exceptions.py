@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 
+from backoffice.engine import Actor
 from backoffice.readmodels import viewer_of
 from backoffice.readmodels.board import age_text
 from backoffice.readmodels.exception_queues import exception_queues, resolve
@@ -20,8 +21,13 @@ router = APIRouter()
 def exceptions(request: Request, user: CurrentUser, web: Web):
     """The signed-in person's open exceptions (all of them for those who read everything), by reason code."""
     now = web.clock()
-    queues = exception_queues(web.engine, viewer_of(web.engine, user.id))
-    return render(request, "exceptions.html", {"queues": queues, "now": now, "age_text": age_text})
+    viewer = viewer_of(web.engine, user.id)
+    queues = exception_queues(web.engine, viewer)
+    # The form only where the core would accept it: an auditor reads every exception and resolves none.
+    resolvable = {item.case_id for queue in queues for item in queue.items
+                  if web.engine.resolution_refusal(item.case_id, actor=Actor(viewer.person), now=now) is None}
+    return render(request, "exceptions.html", {"queues": queues, "now": now, "age_text": age_text,
+                                               "resolvable": resolvable})
 
 
 @router.post("/exceptions/{case_id}/resolve")

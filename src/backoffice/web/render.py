@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from backoffice.services.display import when
 from backoffice.web.navigation import navigation_for
 from backoffice.web.security import FLASH_COOKIE, csrf_token, set_cookie, unsign
 from backoffice.web.sessions import signed_in
@@ -30,13 +30,9 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_FLASH = 300
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else ""
-
-
 environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                                  trim_blocks=True, lstrip_blocks=True)
-environment.filters["when"] = _when
+environment.filters["when"] = when  # as the case data's times: one helper for every page
 
 
 def render(request: Request, template: str, context: Mapping[str, Any] | None = None, *,
