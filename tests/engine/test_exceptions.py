@@ -98,3 +98,4 @@ def test_only_those_who_work_the_workflow_raise_its_exceptions(deployed):
     assert [event.activity for event in deployed.history(case.id)].count("raise needs_info") == 0
     # Those who work it may: here the desk.
     assert deployed.raise_exception(case.id, "needs_info", actor=DESK, now=later(1)).state == "waiting-on-requester"
+

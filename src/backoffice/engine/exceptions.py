@@ -45,11 +45,11 @@ class ExceptionOperations:
         actor = self.identify(actor, workflow=case.workflow, now=now)
         definition = self.running(case.workflow, case.definition_version).definition
         self._check_raisable(definition, case, reason)
-        self._check_raiser(definition, case, reason, actor)
+        self._check_raiser(definition, case, actor, what=f"raise {reason!r} on case {case.id} in {case.state!r}")
         with self.store.transaction() as tx:
             return self._raise_in(tx, case, reason, actor=actor, now=now, note=note)
 
-    def _check_raiser(self: Engine, definition: Definition, case: Case, reason: str, actor: Actor) -> None:
+    def _check_raiser(self: Engine, definition: Definition, case: Case, actor: Actor, *, what: str) -> None:
         """Refuse a raiser who takes no part in the workflow's work.
 
         An exception moves a case, so it is raised by those who work the workflow: a role the
@@ -71,7 +71,7 @@ class ExceptionOperations:
         principal = self.store.principal(actor.id)
         if principal is not None and principal.kind is PrincipalKind.SERVICE:
             return
-        raise RoleRequired(str(actor), list(allowed), f"raise {reason!r} on case {case.id} in {case.state!r}")
+        raise RoleRequired(str(actor), list(allowed), what)
 
     @staticmethod
     def _check_raisable(definition: Definition, case: Case, reason: str) -> None:
@@ -141,6 +141,8 @@ class ExceptionOperations:
 
     def _check_resolver(self: Engine, definition: Definition, case: Case, spec: ExceptionReason, actor: Actor) -> None:
         """Refuse anyone but the exception's resolver (whoever may take the resolver's task).
+
+        Every reason names its resolver (the loader refuses one that does not).
 
         Raises:
             NotEligibleForTask: the actor may not take the resolver's task.
