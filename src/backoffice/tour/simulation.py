@@ -33,6 +33,7 @@ from enum import StrEnum
 from typing import Any
 
 from backoffice.definitions.model import REQUESTER, Definition, StateKind
+from backoffice.definitions.move_graph import sends_back
 from backoffice.engine import ActionCall, ActionFailed, ActionRegistry, Actor, Case, Engine, Worker
 from backoffice.engine.branches_model import BranchStatus
 from backoffice.engine.outbox import OutboxStatus
@@ -281,8 +282,9 @@ class Simulation:
         draw = self.rng.random()
         if draw < 0.50:
             return None
-        if draw < 0.72 and definition.exceptions:
-            return Deviation(DeviationKind.EXCEPTION, reason=self.rng.choice(sorted(definition.exceptions)))
+        reasons = sorted(reason for reason in definition.exceptions if _resolvable(definition, reason))
+        if draw < 0.72 and reasons:
+            return Deviation(DeviationKind.EXCEPTION, reason=self.rng.choice(reasons))
         if draw < 0.84 and definition.approvals:
             return Deviation(DeviationKind.REJECT)
         steps = [step.state for step in definition.automated_steps]
@@ -318,8 +320,11 @@ class Simulation:
         exceptions = [task for task in self.engine.tasks(case_id=case.id) if task.kind is TaskKind.EXCEPTION]
         if exceptions:
             task = exceptions[0]
+            raised = self.engine.store.open_exception(case.id)
+            filled = self.playbooks[run.plan.workflow].resolutions.get(raised.reason, {}) if raised else {}
             self.engine.resolve_exception(case.id, actor=self._taker(task, run), now=now,
-                                          note="answered" if task.role == REQUESTER else "resolved")
+                                          note="answered" if task.role == REQUESTER else "resolved",
+                                          data=dict(filled) or None)
         elif self._raise_due(run, case, definition):
             self._raise(run, case, definition, now)
         elif state.kind is StateKind.AUTOMATED:
@@ -780,3 +785,23 @@ def _branch_finished(case: Case) -> bool:
 def _plain(workflow: str) -> Variant:
     """Return the variant of a workflow that changes nothing: its playbook as written."""
     return next((option for option in variants(workflow) if not option.changes), variants(workflow)[0])
+
+
+def _resolvable(definition: Definition, reason: str) -> bool:
+    """Whether a case can be played through the exception: its resolution may leave the state it parks the case in.
+
+    An exception that parks the case in a control state (an approval, or a state `controls:`
+    marks) is resolved only back to where the control is passed again; otherwise the engine
+    refuses the resolution (offboarding's `account_still_active`: from removing access by hand
+    back to the access review), and the case would stay there. The tour leaves such an exception
+    out of the cases it plays to their end; it still fills the exception's state.
+    """
+    spec = definition.exceptions[reason]
+    if spec.state is None:
+        return True
+    parked = definition.states[spec.state]
+    if parked.kind is not StateKind.APPROVAL and not definition.controls_at(spec.state):
+        return True
+    to = spec.returns_to or (spec.ends if isinstance(spec.ends, str) else None) or next(
+        state_id for state_id, state in definition.states.items() if state.kind is StateKind.CANCELLED)
+    return sends_back(definition, spec.state, to)
