@@ -113,6 +113,10 @@ def test_the_cast_signs_in_with_the_printed_passwords_and_holds_its_roles(engine
 def test_the_people_act_as_their_roles_and_no_further(engine):
     open_review = next(task for task in engine.tasks(limit=1000)
                        if task.workflow == "purchase-request" and task.state == "review-request")
+    holder = open_review.held_by(UNTIL)
+    if holder is not None:
+        # The tour leaves some work in hand for the next day; whoever holds this one lets it go first.
+        engine.release(open_review.id, actor=Actor(holder), now=UNTIL)
     requester = next(person for person in REQUESTERS if person.id != engine.case(open_review.case_id).requester)
     with pytest.raises(NotEligibleForTask):
         engine.claim(open_review.id, actor=Actor(requester.id), now=UNTIL)

@@ -52,6 +52,8 @@ class Playbook:
         exception: the exception scenario, or None when the template has no exception reasons.
         flaky_step: the automated state whose action fails in the retry and dead-letter scenarios.
         dead_letter_walk: the states walked when `flaky_step` lands in the dead-letter queue and is replayed.
+        resolutions: per exception reason, the data its resolver fills in when resolving it (what the
+            step the exception stopped would have filled, and a later approval's evidence reads).
     """
 
     workflow: str
@@ -63,6 +65,7 @@ class Playbook:
     exception: RaisedException | None = None
     flaky_step: str | None = None
     dead_letter_walk: tuple[str, ...] | None = None
+    resolutions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 WRITTEN_FOR = datetime(2024, 3, 4, 9, 0, tzinfo=timezone.utc)
@@ -290,6 +293,8 @@ VENDOR_ONBOARDING = Playbook(
                                "verify-bank-details", "create-vendor-record", "approve-vendor-record",
                                "activate-vendor", "done")),
     flaky_step="screen-vendor",
+    # Compliance reviews the possible match and records the screening's result, which the approval shows.
+    resolutions={"sanctions_match": {"screening_result": "potential_match"}},
     dead_letter_walk=("requested", "review-need", "screen-vendor", "screen-manually", "screen-vendor",
                       "verify-bank-details", "create-vendor-record", "approve-vendor-record", "activate-vendor",
                       "done"),

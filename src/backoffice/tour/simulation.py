@@ -7,9 +7,12 @@ Cases arrive over the weeks, in working hours, at each workflow's rate. The cast
 people claim their tasks and complete them some hours later, approvers vote (and now and then
 refuse), requesters answer the questions asked of them, resolvers resolve exceptions, and a
 worker runs the automated steps with the demo's actions, which sometimes fail and are retried,
-or run out of attempts and are replayed by the operator. Every act goes through the engine as
-the person doing it, with the simulated time passed in: nothing is written around the engine,
-so the audit trail, the events and the SLA clocks are those real work would leave.
+or run out of attempts and are replayed by the operator. A case that waits in a parallel state
+(or a checklist, or a sub-case step) waits for its branches: each is a child case of its own,
+worked the same way by the people holding its states' roles, and when the last comes back the
+join moves the case on. Every act goes through the engine as the person doing it, with the
+simulated time passed in: nothing is written around the engine, so the audit trail, the events
+and the SLA clocks are those real work would leave.
 
 The simulation stops a day before `until`; the cases then open stay where they are. Then, for
 each state of a workflow that no open case sits in (but automated ones, which a case holds only
@@ -30,7 +33,9 @@ from enum import StrEnum
 from typing import Any
 
 from backoffice.definitions.model import REQUESTER, Definition, StateKind
+from backoffice.definitions.move_graph import sends_back
 from backoffice.engine import ActionCall, ActionFailed, ActionRegistry, Actor, Case, Engine, Worker
+from backoffice.engine.branches_model import BranchStatus
 from backoffice.engine.outbox import OutboxStatus
 from backoffice.engine.tasks import Task, TaskKind
 from backoffice.errors import AlreadyVoted, SeparationOfDuties, TransitionNotAllowed, UserError
@@ -115,6 +120,10 @@ class CaseRun:
     stuck: str | None = None
     workers: Mapping[str, str] = field(default_factory=dict)
     """Per state, the person who works it (anyone of the role when not named)."""
+    parent: CaseRun | None = None
+    """For a branch (or sub-case) child case: the run of the case waiting for it."""
+    waiting_on_branches: bool = False
+    """The case waits in a state that opened branches: its next act is scheduled when they join."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +144,7 @@ class DemoAction:
         self.simulation = simulation
 
     def __call__(self, call: ActionCall) -> Mapping[str, Any]:
-        run = self.simulation.runs[call.case_id]
+        run = self.simulation.run_of(call.case_id)
         if self.simulation.raisable(run, call.state):
             # The check finds what the case's plan holds (a price variance): a person must look, so
             # the step does not go on; the exception is raised on the case as the worker's pass ends.
@@ -182,11 +191,21 @@ class Simulation:
         self._worker_due: datetime | None = None
         self._filled_until = self.main_end
 
+    def run_of(self, case_id: int) -> CaseRun:
+        """Return the simulation's notes on a case: its own, or (a branch not yet taken up) its parent's."""
+        run = self.runs.get(case_id)
+        while run is None:
+            parent_id = self.engine.case(case_id).parent_id
+            if parent_id is None:
+                raise LookupError(f"case {case_id} was not started by the simulation")
+            case_id = parent_id
+            run = self.runs.get(case_id)
+        return run
+
     def _learn_walks(self, playbook: Playbook) -> None:
         """Note the walks the playbook promises, so a state no simulated case passed can still be filled."""
         # The playbook's walks are those of its own payload: the variant that changes nothing.
-        variant = next((option for option in variants(playbook.workflow) if not option.changes),
-                       variants(playbook.workflow)[0])
+        variant = _plain(playbook.workflow)
         walks: list[tuple[Deviation | None, tuple[str, ...]]] = [(None, playbook.walk)]
         if playbook.exception is not None:
             walks.append((Deviation(DeviationKind.EXCEPTION, reason=playbook.exception.reason), playbook.exception.walk))
@@ -230,7 +249,8 @@ class Simulation:
         self.progress(1.0)
         stuck = [f"case {run.case_id} ({run.plan.workflow}, {run.plan.key[2]}): {run.stuck}"
                  for run in self.runs.values() if run.stuck]
-        return SimulationReport(cases=len(self.runs), acts=self.acts, filled=filled, unreached=unreached,
+        cases = sum(1 for run in self.runs.values() if run.parent is None)
+        return SimulationReport(cases=cases, acts=self.acts, filled=filled, unreached=unreached,
                                 stuck=tuple(stuck))
 
     def _arrivals(self) -> list[datetime]:
@@ -262,8 +282,9 @@ class Simulation:
         draw = self.rng.random()
         if draw < 0.50:
             return None
-        if draw < 0.72 and definition.exceptions:
-            return Deviation(DeviationKind.EXCEPTION, reason=self.rng.choice(sorted(definition.exceptions)))
+        reasons = sorted(reason for reason in definition.exceptions if _resolvable(definition, reason))
+        if draw < 0.72 and reasons:
+            return Deviation(DeviationKind.EXCEPTION, reason=self.rng.choice(reasons))
         if draw < 0.84 and definition.approvals:
             return Deviation(DeviationKind.REJECT)
         steps = [step.state for step in definition.automated_steps]
@@ -289,14 +310,21 @@ class Simulation:
         case = self.engine.case(run.case_id)
         definition = self.definitions[case.workflow]
         state = definition.state(case.state)
-        if state.kind.is_end or case.state == run.stop_in or run.stuck:
+        if state.kind.is_end or case.state == run.stop_in or run.stuck or _branch_finished(case):
+            return False
+        if state.kind.opens_branches:
+            # The case waits for its branches: they are worked, not it (their join moves it on).
+            self._open_children(run, case, now, schedule=not quick)
             return False
         self._note(run, case.state)
         exceptions = [task for task in self.engine.tasks(case_id=case.id) if task.kind is TaskKind.EXCEPTION]
         if exceptions:
             task = exceptions[0]
+            raised = self.engine.store.open_exception(case.id)
+            filled = self.playbooks[run.plan.workflow].resolutions.get(raised.reason, {}) if raised else {}
             self.engine.resolve_exception(case.id, actor=self._taker(task, run), now=now,
-                                          note="answered" if task.role == REQUESTER else "resolved")
+                                          note="answered" if task.role == REQUESTER else "resolved",
+                                          data=dict(filled) or None)
         elif self._raise_due(run, case, definition):
             self._raise(run, case, definition, now)
         elif state.kind is StateKind.AUTOMATED:
@@ -326,8 +354,16 @@ class Simulation:
         """Schedule the case's next act, or the worker when an automated step waits (raising first when planned)."""
         definition = self.definitions[case.workflow]
         state = definition.state(case.state)
+        if run.parent is not None and (state.kind.is_end or _branch_finished(case)):
+            self._note(run, case.state)
+            self._parent_moves(run.parent, now)
+            return
         if state.kind.is_end:
             self._note(run, case.state)
+            return
+        if state.kind.opens_branches:
+            self._note(run, case.state)
+            self._open_children(run, case, now, schedule=True)
             return
         if state.kind is StateKind.AUTOMATED:
             if self._raise_due(run, case, definition):
@@ -339,6 +375,48 @@ class Simulation:
             self._worker_at(now + timedelta(minutes=2))
             return
         self._schedule(self._working_time(now + self._exponential(wait)), "act", case.id)
+
+    # --- parallel work: branches, checklist items and sub-cases ---
+
+    def _open_children(self, run: CaseRun, case: Case, now: datetime, *, schedule: bool) -> list[CaseRun]:
+        """Take up the open branches of a case waiting in a parallel state; return the runs of those new to us.
+
+        Each branch's child case is played like a case of its own, by the people holding its
+        states' roles, on the parent's plan (a branch of the same workflow passes the states the
+        playbook walks); a sub-case, on its own workflow's playbook. With `schedule`, each gets
+        its first act after the usual wait, and the parent waits until the join moves it on.
+        """
+        taken: list[CaseRun] = []
+        for branch in self.engine.branches(case.id):
+            if branch.status is not BranchStatus.OPEN or branch.child_id in self.runs:
+                continue
+            child = self.engine.case(branch.child_id)
+            if child.workflow == run.plan.workflow:
+                plan = run.plan
+            elif child.workflow in self.playbooks:
+                plan = Plan(child.workflow, _plain(child.workflow), None)
+            else:
+                run.stuck = f"no playbook for the {child.workflow} sub-case of {case.state}"
+                continue
+            child_run = CaseRun(plan=plan, number=run.number, arrival=run.arrival, requester=run.requester,
+                                case_id=child.id, stop_in=run.stop_in, workers=run.workers, parent=run)
+            self.runs[child.id] = child_run
+            taken.append(child_run)
+            if schedule:
+                self._after(child_run, child, now, wait=self._mean_wait(child_run, child))
+        if schedule:
+            run.waiting_on_branches = True
+        return taken
+
+    def _parent_moves(self, parent: CaseRun, now: datetime) -> None:
+        """Schedule the next act of a case whose branch just finished, once the join has moved it on."""
+        case = self.engine.case(parent.case_id)
+        if self.definitions[case.workflow].state(case.state).kind.opens_branches and any(
+                branch.status is BranchStatus.OPEN for branch in self.engine.branches(case.id)):
+            return  # other branches still run: the last one to finish moves the case on
+        if parent.waiting_on_branches:
+            parent.waiting_on_branches = False
+            self._after(parent, case, now, wait=self._mean_wait(parent, case))
 
     def _mean_wait(self, run: CaseRun, case: Case) -> timedelta:
         tasks = self.engine.tasks(case_id=case.id)
@@ -355,7 +433,9 @@ class Simulation:
     def raisable(self, run: CaseRun, state: str) -> bool:
         """Whether the case's planned exception is still to be raised, and may be raised in `state`."""
         deviation = run.plan.deviation
-        if run.raised or deviation is None or deviation.kind is not DeviationKind.EXCEPTION:
+        # A case's planned exception is raised once: in the case or in one of its branches.
+        raised = run.raised or (run.parent is not None and run.parent.raised)
+        if raised or deviation is None or deviation.kind is not DeviationKind.EXCEPTION:
             return False
         definition = self.definitions[run.plan.workflow]
         spec = definition.exceptions[deviation.reason or ""]
@@ -374,6 +454,8 @@ class Simulation:
         # A claim the raiser holds on the state's work goes with the exception: the task closes.
         self.engine.raise_exception(case.id, reason or "", actor=raiser, now=now, note=f"demo: {reason}")
         run.raised = True
+        if run.parent is not None:
+            run.parent.raised = True
 
     def _replay_if_parked(self, run: CaseRun, case: Case, now: datetime) -> bool:
         """Replay the case's dead letter, as the operator, once the system is back; True when one was replayed."""
@@ -551,6 +633,8 @@ class Simulation:
         open_in: dict[tuple[str, str], int] = {}
         for run in self.runs.values():
             case = self.engine.case(run.case_id)
+            if _branch_finished(case):
+                continue  # a branch back at its join is no work waiting there
             open_in[(case.workflow, case.state)] = open_in.get((case.workflow, case.state), 0) + 1
         filled: dict[tuple[str, str], int] = {}
         unreached: dict[str, tuple[str, ...]] = {}
@@ -562,7 +646,7 @@ class Simulation:
                 # while filling the other states would move on any case left there.
                 if state.kind.is_end or state.kind is StateKind.AUTOMATED or open_in.get((workflow, state_id)):
                     continue
-                reached = False
+                reached: int | None = None
                 # Written as arriving now; failing that, as if it arrived two days ago: a move that waits
                 # for a date (an access cutoff) is then due within the short time left.
                 tries = [(plan, written_for) for plan in self._plans_through(workflow, state_id)[:3]
@@ -571,12 +655,11 @@ class Simulation:
                     run = CaseRun(plan=plan, number=number, arrival=written_for,
                                   requester=self.rng.choice(REQUESTERS), stop_in=state_id)
                     number += 1
-                    now = self._play_quickly(run, now)
-                    reached = self.engine.case(run.case_id).state == state_id
+                    now, reached = self._play_quickly(run, now)
                     if reached:
                         break
                 if reached:
-                    filled[(workflow, state_id)] = run.case_id
+                    filled[(workflow, state_id)] = reached
                 else:
                     missing.append(state_id)
             if missing:
@@ -592,7 +675,7 @@ class Simulation:
         plan = Plan("purchase-request", variants("purchase-request")[1], None)
         run = CaseRun(plan=plan, number=self.case_count + len(self.runs) + 1, arrival=self._filled_until,
                       requester=person("lena"), stop_in="approve-budget-owner", workers={"review-request": "hana"})
-        self._filled_until = self._play_quickly(run, self._filled_until)
+        self._filled_until, _ = self._play_quickly(run, self._filled_until)
 
     def _claim_some(self, now: datetime, *, share: float = 0.3) -> None:
         """Have people take some open work in hand as the day ends, so queues show claimed work beside waiting work."""
@@ -618,7 +701,7 @@ class Simulation:
         """
         plans = [self.plans[key] for key, states in self.seen.items() if key[0] == workflow and state_id in states]
         definition = self.definitions[workflow]
-        variant = next((option for option in variants(workflow) if not option.changes), variants(workflow)[0])
+        variant = _plain(workflow)
         for reason, spec in definition.exceptions.items():
             if spec.state == state_id:
                 plans.append(Plan(workflow, variant, Deviation(DeviationKind.EXCEPTION, reason=reason)))
@@ -628,8 +711,13 @@ class Simulation:
                              for option in variants(workflow))
         return plans
 
-    def _play_quickly(self, run: CaseRun, now: datetime, *, limit: int = 40) -> datetime:
-        """Start the run's case and act on it in quick succession until it waits in `stop_in` (or cannot go on)."""
+    def _play_quickly(self, run: CaseRun, now: datetime, *, limit: int = 60) -> tuple[datetime, int | None]:
+        """Start the run's case and act on it in quick succession until it waits in `stop_in` (or cannot go on).
+
+        A case waiting for its branches has them worked, one act at a time, in the order they were
+        opened: a state inside a branch is reached by the branch's child case. Returns the clock
+        after the last act, and the case left waiting in `stop_in` (None when none got there).
+        """
         playbook = self.playbooks[run.plan.workflow]
         payload = case_payload(playbook.payload, run.plan.variant, number=run.number, arrival=run.arrival)
         case = self.engine.start_case(run.plan.workflow, payload, actor=Actor(run.requester.id), now=now,
@@ -637,21 +725,46 @@ class Simulation:
         run.case_id = case.id
         self.runs[case.id] = run
         self.acts += 1
+        family = [run]
+        blocked: set[int] = set()
         for _ in range(limit):
             now += FILL_STEP
-            case = self.engine.case(run.case_id)
-            if case.state == run.stop_in or self.definitions[case.workflow].state(case.state).kind.is_end:
+            cases = {member.case_id: self.engine.case(member.case_id) for member in family}
+            there = next((case_id for case_id, case in cases.items() if case.state == run.stop_in), None)
+            if there is not None:
+                return now, there
+            member = next((member for member in family
+                           if member.case_id not in blocked and self._playable(member, cases[member.case_id])), None)
+            if member is None:
                 break
-            state = self.definitions[case.workflow].state(case.state)
-            if state.kind is StateKind.AUTOMATED and not self._raise_due(run, case, self.definitions[case.workflow]):
-                self._run_worker_for(run, now)
+            case = cases[member.case_id]
+            definition = self.definitions[case.workflow]
+            state = definition.state(case.state)
+            if state.kind.opens_branches:
+                family.extend(self._open_children(member, case, now, schedule=False))
                 continue
-            move = self._move(run, case.state)
+            if state.kind is StateKind.AUTOMATED and not self._raise_due(member, case, definition):
+                self._run_worker_for(member, now)
+                continue
+            move = self._move(member, case.state)
             if move is not None and move.not_before is not None and now < move.not_before:
-                break  # It waits for a moment after the demo's end: it stays where it is.
-            if not self._act_or_note(run, now, quick=True):
-                break
-        return now
+                blocked.add(member.case_id)  # It waits for a moment after the demo's end: it stays where it is.
+                continue
+            if not self._act_or_note(member, now, quick=True):
+                blocked.add(member.case_id)
+        reached = next((member.case_id for member in family
+                        if self.engine.case(member.case_id).state == run.stop_in), None)
+        return now, reached
+
+    def _playable(self, run: CaseRun, case: Case) -> bool:
+        """Whether a quickly played case can be acted on: not ended, not a finished branch, not waiting on branches."""
+        if run.stuck or _branch_finished(case) or self.definitions[case.workflow].state(case.state).kind.is_end:
+            return False
+        if self.definitions[case.workflow].state(case.state).kind.opens_branches:
+            # Waiting for its branches: playable only to take up the ones not yet worked.
+            return any(branch.status is BranchStatus.OPEN and branch.child_id not in self.runs
+                       for branch in self.engine.branches(case.id))
+        return True
 
     def _run_worker_for(self, run: CaseRun, now: datetime) -> None:
         self.worker.run_once(now)
@@ -662,3 +775,33 @@ class Simulation:
                    if entry.next_attempt_at is not None]
             if due:
                 self.worker.run_once(max(now, min(due)))
+
+
+def _branch_finished(case: Case) -> bool:
+    """Whether a case is a branch back at its parallel state: its work done, it waits for nothing (the join's)."""
+    return case.parent_id is not None and case.branch is not None and case.state == case.parent_state
+
+
+def _plain(workflow: str) -> Variant:
+    """Return the variant of a workflow that changes nothing: its playbook as written."""
+    return next((option for option in variants(workflow) if not option.changes), variants(workflow)[0])
+
+
+def _resolvable(definition: Definition, reason: str) -> bool:
+    """Whether a case can be played through the exception: its resolution may leave the state it parks the case in.
+
+    An exception that parks the case in a control state (an approval, or a state `controls:`
+    marks) is resolved only back to where the control is passed again; otherwise the engine
+    refuses the resolution (offboarding's `account_still_active`: from removing access by hand
+    back to the access review), and the case would stay there. The tour leaves such an exception
+    out of the cases it plays to their end; it still fills the exception's state.
+    """
+    spec = definition.exceptions[reason]
+    if spec.state is None:
+        return True
+    parked = definition.states[spec.state]
+    if parked.kind is not StateKind.APPROVAL and not definition.controls_at(spec.state):
+        return True
+    to = spec.returns_to or (spec.ends if isinstance(spec.ends, str) else None) or next(
+        state_id for state_id, state in definition.states.items() if state.kind is StateKind.CANCELLED)
+    return sends_back(definition, spec.state, to)

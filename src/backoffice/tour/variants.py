@@ -59,12 +59,12 @@ VARIANTS: Mapping[str, tuple[Variant, ...]] = {
     "employee-offboarding": (
         Variant("no legal hold", {}, weight=4.0),
         Variant("data under legal hold: legal counsel records it", {"legal_hold": True},
-                {"transfer-data": Move("legal-hold-review"), "legal-hold-review": Move("collect-assets")}, weight=1.0),
+                {"transfer-data": Move("legal-hold-review"), "legal-hold-review": Move("offboarding-work")}, weight=1.0),
     ),
     "employee-onboarding": (
         Variant("privileged access: the security officer approves", {}, weight=1.0),
         Variant("standard access", {"privileged_access": False},
-                {"check-prerequisites": Move("create-account")}, weight=2.0),
+                {"check-prerequisites": Move("provisioning")}, weight=2.0),
         Variant("withdrawn by HR once the account exists", {},
                 {"prepare-equipment": Move("revoke-access", by="hr-operations")}, weight=0.3),
     ),
