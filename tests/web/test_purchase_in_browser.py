@@ -70,7 +70,7 @@ def signed_in(browser, live, person: str):
     page.goto(f"{live.url}/sign-in")
     page.get_by_label("Person id").fill(person)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    submit(page, page.get_by_role("button", name="Sign in"))
     page.wait_for_url(f"{live.url}/")
     return page
 
@@ -89,6 +89,12 @@ def later(live, minutes: int = 10) -> None:
 def menu(page, name: str) -> None:
     """Follow the link `name` of the page's main menu."""
     page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
+
+
+def submit(page, control) -> None:
+    """Click a button that sends its form, and wait for the page the answer leads to (never the one before)."""
+    with page.expect_navigation():
+        control.click()
 
 
 def flash(page) -> str:
@@ -117,7 +123,7 @@ def test_a_purchase_request_from_the_front_door_to_the_order_by_four_people(brow
     alice.get_by_label("Supplier quote", exact=True).set_input_files(
         files=[{"name": "quote.pdf", "mimeType": "application/pdf", "buffer": QUOTE}])
     visit(alice, "the intake form filled in", "01-intake-form")
-    alice.get_by_role("button", name="Send the request").last.click()
+    submit(alice, alice.get_by_role("button", name="Send the request").last)
     alice.wait_for_url(re.compile(rf"{live.url}/cases/\d+$"))
     case_id = int(alice.url.rsplit("/", 1)[1])
     assert flash(alice) == f"Your request {case_id} is started."
@@ -145,7 +151,7 @@ def test_a_purchase_request_from_the_front_door_to_the_order_by_four_people(brow
     [review] = engine.tasks(case_id=case_id)
     menu(bea, "My work")
     visit(bea, "My work", "04-my-work")
-    bea.get_by_role("button", name=f"Claim task {review.id}").click()
+    submit(bea, bea.get_by_role("button", name=f"Claim task {review.id}"))
     assert flash(bea).startswith(f"Task {review.id} is yours until")
     assert engine.task(review.id).claimed_by == BUYER
     bea.get_by_role("link", name=f"Case {case_id}").first.click()
@@ -154,7 +160,7 @@ def test_a_purchase_request_from_the_front_door_to_the_order_by_four_people(brow
     visit(bea, "the case page with the buyer's task", "05-case-review")
     bea.get_by_label("Needs info", exact=True).check()
     bea.get_by_label("What you need, in a sentence").fill("Which campaign is it for? Add the brief.")
-    bea.get_by_role("button", name="Raise the exception").click()
+    submit(bea, bea.get_by_role("button", name="Raise the exception"))
     assert flash(bea) == "Needs info is raised: the request waits in waiting-on-requester."
     assert_accessible(bea, "the case page after raising needs_info")
     assert engine.case(case_id).state == "waiting-on-requester"
@@ -169,7 +175,7 @@ def test_a_purchase_request_from_the_front_door_to_the_order_by_four_people(brow
     assert "Which campaign is it for?" in alice.locator("#answer-heading + p").inner_text()
     visit(alice, "the case page asking the requester", "07-case-needs-info")
     alice.get_by_role("textbox", name="Your answer").fill("The winter campaign; the brief is in the quote.")
-    alice.get_by_role("button", name="Send my answer").last.click()
+    submit(alice, alice.get_by_role("button", name="Send my answer").last)
     alice.wait_for_url(f"{live.url}/cases/{case_id}")
     assert_accessible(alice, "the case page after the answer")
     assert engine.case(case_id).state == "review-request"
@@ -179,11 +185,11 @@ def test_a_purchase_request_from_the_front_door_to_the_order_by_four_people(brow
     later(live)
     bea.goto(f"{live.url}/work")
     [again] = [task for task in engine.tasks(case_id=case_id) if task.state == "review-request"]
-    bea.get_by_role("button", name=f"Claim task {again.id}").click()
+    submit(bea, bea.get_by_role("button", name=f"Claim task {again.id}"))
     assert_accessible(bea, "My work after a claim")
     assert engine.task(again.id).claimed_by == BUYER
     bea.goto(f"{live.url}/cases/{case_id}")
-    bea.get_by_role("button", name="Request is complete (to check-budget)").click()
+    submit(bea, bea.get_by_role("button", name="Request is complete (to check-budget)"))
     assert flash(bea) == f"Task {again.id} is done: the request moves to check-budget."
     assert_accessible(bea, "the case page after the review")
     assert engine.case(case_id).state == "check-budget"
@@ -228,7 +234,7 @@ def test_a_purchase_request_from_the_front_door_to_the_order_by_four_people(brow
     ivan.get_by_label("Name").fill("budget report")
     ivan.get_by_label("Where it is kept").fill("erp://budgets/CC-4100/2024-Q1")
     visit(ivan, "the approvals inbox of the budget owner", "10-approvals")
-    ivan.locator(f"article[aria-labelledby='approval-{case_id}'] button[value='approve']").click()
+    submit(ivan, ivan.locator(f"article[aria-labelledby='approval-{case_id}'] button[value='approve']"))
     assert flash(ivan) == f"You approved case {case_id}; it is in create-po."
     assert_accessible(ivan, "the approvals inbox after the vote")
     [vote] = engine.store.votes(case_id, approval_round)
