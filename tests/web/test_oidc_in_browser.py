@@ -6,20 +6,16 @@ refusal), and the sign-in page with its provider button passes axe-core.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from backoffice.engine import Engine
 from backoffice.server import create_server
 from backoffice.services.settings import ServerSettings
 from backoffice.store import SqlStore
 
-from ..api.live_server import PURCHASE, T0, Clock
+from ..api.live_server import PURCHASE, T0, Clock, LiveServer
 from .axe import assert_accessible, axe_context, csp_violations
 from .browser import launch, needs_chromium, shot
 from .oidc_fixtures import running_provider
@@ -40,33 +36,6 @@ class AppServedLater:
         await self.app(scope, receive, send)
 
 
-class Served:
-    """Uvicorn serving an app on a socket bound already (so its address can be registered first), in a thread."""
-
-    def __init__(self, app) -> None:
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
-
-    def __enter__(self) -> Served:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        # Waiting for the server to listen, not for the clock: the loop ends as soon as it is up.
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
-        self.socket.close()
-
-
 @needs_chromium
 def test_a_person_signs_in_with_the_provider_in_chromium(tmp_path: Path):
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
@@ -76,7 +45,7 @@ def test_a_person_signs_in_with_the_provider_in_chromium(tmp_path: Path):
     engine.add_person("hana", name="Hana", email="hana@example.org", actor=ADMIN, now=T0)
     engine.deploy(PURCHASE, actor=ADMIN, now=T0)
     later = AppServedLater()
-    served = Served(later)
+    served = LiveServer(later)
     try:
         with running_provider(redirect_uris=[served.url + "/sign-in/oidc/callback"], users=USERS,
                               workdir=tmp_path) as idp:
