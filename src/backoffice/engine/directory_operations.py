@@ -229,7 +229,7 @@ class DirectoryOperations:
         """Revoke a token (its owner, or an administrator); False when it is unknown or revoked already."""
         now = utc(now)
         who = self.identify(actor, workflow=None, now=now)
-        token = next((t for t in self.store.tokens() if t.id == token_id), None)
+        token = self.store.token(token_id)
         if token is None:
             return False
         if token.principal != who.id or who.on_behalf_of is not None:
@@ -289,7 +289,7 @@ class DirectoryOperations:
         """End a delegation now (its delegator, or an administrator); False when unknown or revoked already."""
         now = utc(now)
         who = self.identify(actor, workflow=None, now=now)
-        found = next((d for d in self.store.delegations() if d.id == delegation_id), None)
+        found = self.store.delegation(delegation_id)
         if found is None:
             return False
         if found.delegator != who.id or who.on_behalf_of is not None:

@@ -104,6 +104,16 @@ class DirectoryReads:
         with self._connect() as connection:
             return [_delegation(row) for row in connection.execute(sa.select(delegations).order_by(delegations.c.id))]
 
+    def delegation(self, delegation_id: int) -> Delegation | None:
+        with self._connect() as connection:
+            row = connection.execute(sa.select(delegations).where(delegations.c.id == delegation_id)).first()
+        return _delegation(row) if row is not None else None
+
+    def token(self, token_id: int) -> Token | None:
+        with self._connect() as connection:
+            row = connection.execute(sa.select(api_tokens).where(api_tokens.c.id == token_id)).first()
+        return _token(row) if row is not None else None
+
     def token_by_hash(self, hashed: str) -> Token | None:
         with self._connect() as connection:
             row = connection.execute(sa.select(api_tokens).where(api_tokens.c.token_hash == hashed)).first()
