@@ -59,7 +59,7 @@ def run_checks(definition: Definition, locator: Locator, tolerance: Tolerance | 
     for check in (checker.states, checker.transitions, checker.graph, checker.parties_and_systems,
                   checker.exceptions, checker.duplicates, checker.approvals, checker.controls, checker.timers,
                   checker.automated_steps, checker.routing, checker.expressions, checker.immutable_fields,
-                  checker.exceptions_at_controls, checker.risks, checker.parallel_work):
+                  checker.exceptions_at_controls, checker.risks, checker.parallel_work, checker.public_intake):
         check()
     return checker.problems
 
@@ -500,6 +500,22 @@ class _Checker:
                            f"an input field", f"one of {', '.join(inline) or 'the inputs (none is defined)'}")
             else:
                 self.data_field(name, path, "immutable_after_intake names")
+
+    def public_intake(self) -> None:
+        public = self.d.public_intake
+        if public is None:
+            return
+        path = ("public_intake", "contact_field")
+        inline = self.d.inputs.fields
+        name = public.contact_field
+        if inline is not None and name.split(".")[0] not in inline:
+            self.error("unknown-data-field", path, f"public_intake's contact_field {name!r} is not an input field",
+                       f"one of {', '.join(inline) or 'the inputs (none is defined)'}")
+        elif inline is not None and not inline[name.split(".")[0]].required:
+            self.error("optional-contact-field", path, f"public_intake's contact_field {name!r} is optional: an "
+                       f"outsider could leave no way to reach them", "a required input field")
+        else:
+            self.data_field(name, path, "public_intake's contact_field")
 
     def expressions(self) -> None:
         for path, expression in self.d.expressions():

@@ -6,7 +6,8 @@ a new or sooner timeout hand-over, delegation allowed), evidence or separation o
 a control dropped or made conditional; a guard, role or required field of a controlled transition
 (out of an approval or control, or into an approval: the guard that picks the approver) loosened
 or removed; a new move around a control (to where only a control led); a field no longer immutable after intake;
-the change rules themselves relaxed; a breaking change of the inputs. A guard that changed is
+the change rules themselves relaxed; a breaking change of the inputs; a public form opened to people
+outside the company, or its limits raised. A guard that changed is
 taken as loosened unless the new one is the old one with more conditions (`old && more`):
 whether one CEL condition implies another cannot be decided in general, so a person decides.
 
@@ -41,6 +42,7 @@ class ControlChangeKind(StrEnum):
     IMMUTABLE_FIELDS = "immutable fields"
     CHANGE_RULES = "change rules"
     CONTRACT = "inputs contract"
+    PUBLIC_INTAKE = "public intake"
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ def diff_controls(old: Definition | None, new: Definition, *, old_inputs: Contra
     if old is None:
         return ControlDiff(new.id, None, new.version)
     changes = [*_approval_changes(old, new), *_control_changes(old, new), *_transition_changes(old, new),
-               *_immutable_changes(old, new), *_change_rule_changes(old, new)]
+               *_immutable_changes(old, new), *_change_rule_changes(old, new), *_public_intake_changes(old, new)]
     if old_inputs is not None and new_inputs is not None:
         changes += _contract_changes(old_inputs, new_inputs)
     return ControlDiff(new.id, old.version, new.version, tuple(changes))
@@ -307,6 +309,29 @@ def _change_rule_changes(old: Definition, new: Definition) -> Iterator[ControlCh
         yield ControlChange(ControlChangeKind.CHANGE_RULES, "change.approvers", ", ".join(sorted(old_parties)),
                             ", ".join(sorted(new_parties)) or "any change-approver", True,
                             "more people may approve changes")
+
+
+def _public_intake_changes(old: Definition, new: Definition) -> Iterator[ControlChange]:
+    was, now = old.public_intake, new.public_intake
+    if was == now:
+        return
+    if was is None and now is not None:
+        yield ControlChange(ControlChangeKind.PUBLIC_INTAKE, "public_intake", None,
+                            f"started by {now.service_account}", True,
+                            "people outside the company, with no account, may start cases")
+    elif was is not None and now is None:
+        yield ControlChange(ControlChangeKind.PUBLIC_INTAKE, "public_intake", f"started by {was.service_account}",
+                            None, False, "the public form is closed")
+    elif was is not None and now is not None:
+        if now.service_account != was.service_account:
+            yield ControlChange(ControlChangeKind.PUBLIC_INTAKE, "public_intake.service_account",
+                                was.service_account, now.service_account, True,
+                                "another principal starts the public form's cases (with its own grants)")
+        raised = [f"{name} {getattr(was, name)} -> {getattr(now, name)}" for name in ("per_address_per_hour", "daily_cap")
+                  if getattr(now, name) > getattr(was, name)]
+        if raised:
+            yield ControlChange(ControlChangeKind.PUBLIC_INTAKE, "public_intake", None, "; ".join(raised), True,
+                                "outsiders may start more cases")
 
 
 def _contract_changes(old: Contract, new: Contract) -> Iterator[ControlChange]:

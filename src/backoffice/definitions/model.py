@@ -570,6 +570,23 @@ class Fallback(Spec):
     owner: Party | None = None
 
 
+class PublicIntake(Spec):
+    """An opt-in: people outside the company may start cases through a public form, with no account.
+
+    Who starts such a case still comes from the directory, never from the form: the service
+    account named here is the requester of record of every case the public form starts (an
+    administrator adds it; deactivating it closes the form). The outsider's contact details are
+    data of the case, in `contact_field`.
+    """
+
+    service_account: str = Field(pattern=_SLUG, description="the directory's service account that starts these "
+                                                           "cases, such as service-request-public-intake")
+    contact_field: str = Field(min_length=1, description="the data field holding the outsider's email, such as "
+                                                         "requester_email")
+    per_address_per_hour: int = Field(5, ge=1, le=1000, description="cases one client address may start an hour")
+    daily_cap: int = Field(200, ge=1, le=100_000, description="cases the public form starts a day, in all")
+
+
 class Expectation(Spec):
     """A monitoring expectation: a metric, its threshold, and whom it alerts."""
 
@@ -631,6 +648,8 @@ class Definition(Spec):
     fallback: Fallback | None = None
     monitoring: list[Expectation] = Field(default_factory=list)
     change: Change = Field(default_factory=Change)
+    public_intake: PublicIntake | None = Field(None, description="{service_account: ..., contact_field: ...}: "
+                                                                 "a public form for people outside the company")
 
     _outgoing: dict[str, tuple[Transition, ...]] = PrivateAttr(default_factory=dict)
 

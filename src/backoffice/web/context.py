@@ -10,7 +10,7 @@ dependency:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
 
@@ -23,6 +23,7 @@ from backoffice.services.intake_limits import IntakeLimiter
 from backoffice.services.settings import ServerSettings
 from backoffice.services.visibility import Visibility
 from backoffice.store.account_store import AccountStore
+from backoffice.web.public_limits import PublicLimits
 
 
 @dataclass
@@ -33,6 +34,7 @@ class WebServices:
         cookie_key: the secret that signs the app's cookies (from the database, shared by every process).
         intake: the limit on cases started per person a minute (the API's, per process).
         sign_ins: the limit on sign-in attempts per client address a minute (per process).
+        public: the limits of the public forms, per client address and per workflow (per process).
     """
 
     settings: ServerSettings
@@ -45,6 +47,7 @@ class WebServices:
     accounts: LocalAccounts
     sessions: AccountStore
     cookie_key: bytes
+    public: PublicLimits = field(default_factory=PublicLimits)
 
 
 def web_services(request: Request) -> WebServices:

@@ -87,7 +87,8 @@ def _page(request: Request, web: WebServices, running: RunningVersion, *, posted
     form = IntakeForm(running.inputs.json_schema())
     nodes = form.nodes(rows, posted, errors)
     return render(request, "intake.html", {
-        "definition": running.definition, "nodes": nodes, "errors": errors, "labels": _labels(nodes),
+        "definition": running.definition, "nodes": nodes, "errors": errors, "labels": labels_of(nodes),
+        "action": f"/requests/new/{running.definition.id}",
         "idempotency_key": key, "documents": documents_of(running), "problem": problem,
         "upload_errors": upload_errors or {},
         "max_upload": f"{web.settings.max_upload_bytes // (1024 * 1024)} MB"}, status=status)
@@ -121,22 +122,7 @@ def _submit(request: Request, web: WebServices, user: Principal, workflow: str, 
         # "Add line" or "Remove": the same form again, with its rows changed and nothing lost.
         return _page(request, web, running, posted=posted, rows=rows, errors={}, key=key)
     payload = form.read(posted, rows)
-    documents = documents_of(running)
-    # Files are checked (and kept by hash, which is harmless) before the case exists: a refused file
-    # starts nothing.
-    kept: dict[str, StoredFile] = {}
-    upload_errors: dict[str, str] = {}
-    for name, content in contents.items():
-        if name not in documents:
-            continue
-        if len(content) > web.settings.max_upload_bytes:
-            upload_errors[name] = (f"The file is larger than {web.settings.max_upload_bytes // (1024 * 1024)} MB; "
-                                   f"choose a smaller one.")
-            continue
-        try:
-            kept[name] = web.evidence.keep(content)
-        except EvidenceRefused as refused:
-            upload_errors[name] = f"{refused.problem[0].upper()}{refused.problem[1:]}; expected {refused.expected}."
+    kept, upload_errors = keep_uploads(web, documents_of(running), contents)
     violations = running.violations(payload)
     if violations or upload_errors:
         return _page(request, web, running, posted=posted, rows=rows, key=key, status=422,
@@ -158,11 +144,34 @@ def _submit(request: Request, web: WebServices, user: Principal, workflow: str, 
     return redirect(request, f"/cases/{case.id}", flash=f"Your request {case.id} is started.")
 
 
-def _labels(nodes: list[FieldNode], prefix: str = "") -> dict[str, str]:
+def keep_uploads(web: WebServices, documents: list[str],
+                 contents: dict[str, bytes]) -> tuple[dict[str, StoredFile], dict[str, str]]:
+    """Keep the files sent for the workflow's `documents`; return those kept and an error per file refused.
+
+    Files are checked (and kept by hash, which is harmless) before the case exists: a refused file
+    starts nothing. A file under another name than the documents is ignored.
+    """
+    kept: dict[str, StoredFile] = {}
+    upload_errors: dict[str, str] = {}
+    for name, content in contents.items():
+        if name not in documents:
+            continue
+        if len(content) > web.settings.max_upload_bytes:
+            upload_errors[name] = (f"The file is larger than {web.settings.max_upload_bytes // (1024 * 1024)} MB; "
+                                   f"choose a smaller one.")
+            continue
+        try:
+            kept[name] = web.evidence.keep(content)
+        except EvidenceRefused as refused:
+            upload_errors[name] = f"{refused.problem[0].upper()}{refused.problem[1:]}; expected {refused.expected}."
+    return kept, upload_errors
+
+
+def labels_of(nodes: list[FieldNode], prefix: str = "") -> dict[str, str]:
     found: dict[str, Any] = {}
     for node in nodes:
         label = f"{prefix}{node.label}"
         found[node.name] = label
-        found.update(_labels(node.children, f"{label}, "))
-        found.update(_labels(node.rows, f"{label}, "))
+        found.update(labels_of(node.children, f"{label}, "))
+        found.update(labels_of(node.rows, f"{label}, "))
     return found
