@@ -1,0 +1,60 @@
+"""The public form's opt-in: `public_intake` in a definition, checked by `check`, and a weakening change in the control diff."""
+
+from __future__ import annotations
+
+from backoffice.definitions import LIBRARY
+from backoffice.definitions.control_diff import ControlChangeKind, diff_controls
+from backoffice.definitions.loader import check_definition, load_definition
+
+SOURCE = (LIBRARY / "service-request.yaml").read_text()
+OPT_IN = """public_intake:
+  service_account: service-request-public-intake
+  contact_field: requester_email
+  per_address_per_hour: 5
+  daily_cap: 200
+"""
+
+
+def _written(tmp_path, text: str, name: str = "service-request.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_the_library_service_request_opts_in_and_passes_check():
+    assert OPT_IN in SOURCE
+    assert check_definition(LIBRARY / "service-request.yaml").ok
+
+
+def test_a_contact_field_that_is_not_an_input_is_an_error_at_its_line(tmp_path):
+    path = _written(tmp_path, SOURCE.replace("contact_field: requester_email", "contact_field: email"))
+    [problem] = check_definition(path).errors
+    assert problem.code == "unknown-data-field" and "'email'" in problem.message
+    assert problem.line == SOURCE.splitlines().index("  contact_field: requester_email") + 1
+
+
+def test_an_optional_contact_field_is_an_error(tmp_path):
+    path = _written(tmp_path, SOURCE.replace("contact_field: requester_email", "contact_field: department"))
+    [problem] = check_definition(path).errors
+    assert problem.code == "optional-contact-field"
+
+
+def test_opening_the_public_form_weakens_a_control_and_closing_it_tightens(tmp_path):
+    closed = load_definition(_written(tmp_path, SOURCE.replace(OPT_IN, ""), "closed.yaml"))
+    opened = load_definition(LIBRARY / "service-request.yaml")
+    [change] = diff_controls(closed, opened).changes
+    assert change.kind is ControlChangeKind.PUBLIC_INTAKE and change.weakens
+    assert "outside the company" in change.reason
+    [change] = diff_controls(opened, closed).changes
+    assert change.kind is ControlChangeKind.PUBLIC_INTAKE and not change.weakens
+
+
+def test_raising_a_limit_or_changing_the_account_weakens_and_lowering_a_limit_does_not(tmp_path):
+    opened = load_definition(LIBRARY / "service-request.yaml")
+    raised = load_definition(_written(tmp_path, SOURCE.replace("daily_cap: 200", "daily_cap: 900"), "raised.yaml"))
+    assert [c.weakens for c in diff_controls(opened, raised).changes] == [True]
+    other = load_definition(_written(tmp_path, SOURCE.replace("service_account: service-request-public-intake",
+                                                              "service_account: someone-else"), "other.yaml"))
+    assert [c.where for c in diff_controls(opened, other).weakening] == ["public_intake.service_account"]
+    lowered = load_definition(_written(tmp_path, SOURCE.replace("daily_cap: 200", "daily_cap: 20"), "lower.yaml"))
+    assert diff_controls(opened, lowered).changes == ()
