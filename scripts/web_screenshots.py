@@ -82,6 +82,17 @@ def _intake_with_an_error(page) -> None:
     page.wait_for_load_state()
 
 
+def _public_form_filled(page, *, email: str) -> None:
+    """Fill the service request's public form, as someone with no account would; `email` empty leaves an error."""
+    page.get_by_label("Summary").fill("Visitor badge does not open the gate")
+    page.get_by_label("Description").fill("I work for the catering contractor; my badge stopped working on Monday.")
+    page.get_by_label("Category").fill("facilities")
+    page.get_by_label("Urgency").fill("normal")
+    page.get_by_label("Requester email").fill(email)
+    page.get_by_role("button", name="Send the request").last.click()
+    page.wait_for_load_state()
+
+
 SHOTS: tuple[Shot, ...] = (
     Shot("sign-in", "pages_sign_in", None, "/sign-in", height=420),
     Shot("home", "pages_home", "olga", "/", height=420),
@@ -98,6 +109,11 @@ SHOTS: tuple[Shot, ...] = (
     Shot("live-map", "pages_dashboards", "olga", "/live-map?workflow=purchase-request&weeks=4"),
     Shot("admin", "pages_admin", "admin", "/admin", height=2000),
     Shot("me", "pages_home", "ivan", "/me"),
+    Shot("public-form", "pages_public_intake", None, "/public/service-request",
+         prepare=lambda page: _public_form_filled(page, email=""), height=1100, shows="1 field to correct"),
+    Shot("public-received", "pages_public_intake", None, "/public/service-request",
+         prepare=lambda page: _public_form_filled(page, email="sam@catering.example"), height=500,
+         shows="Your reference"),
 )
 """Every picture of the README, in its order."""
 

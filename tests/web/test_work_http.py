@@ -3,6 +3,8 @@ tasks (one and in bulk, with a result per task), who may reassign, and CSRF on e
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from backoffice.engine import Actor
 
 from ..api.live_server import ADMIN
@@ -100,3 +102,19 @@ def test_every_work_form_needs_the_csrf_token(sqlite_site):
         assert bea.post(path, data={**data, "csrf_token": "0" * 64}).status_code == 403, path
     assert sqlite_site.engine.task(task.id).claimed_by is None
     assert csrf_of(bea.get("/work").text)
+
+
+def test_the_poll_after_the_session_expired_sends_the_window_to_sign_in_not_into_the_list(sqlite_site):
+    client = sqlite_site.client("bea")
+    assert client.get("/work/list", headers={"HX-Request": "true"}).status_code == 200
+    sqlite_site.clock.now += timedelta(hours=13)                  # past the session's 12 hours
+    polled = client.get("/work/list?q=chair", headers={
+        "HX-Request": "true", "HX-Current-URL": "http://testserver/work?q=chair&scope=mine"})
+    assert polled.status_code == 401 and "<html" not in polled.text
+    assert polled.headers["HX-Redirect"] == "/sign-in?next=/work%3Fq%3Dchair%26scope%3Dmine"
+    # A page of another site named as the current one is not where sign-in leads back to.
+    elsewhere = client.get("/work/list", headers={"HX-Request": "true", "HX-Current-URL": "https://evil.example/x"})
+    assert elsewhere.headers["HX-Redirect"] == "/sign-in"
+    # Without htmx, the browser is redirected as before.
+    plain = client.get("/work/list")
+    assert plain.status_code == 303 and plain.headers["location"].startswith("/sign-in")

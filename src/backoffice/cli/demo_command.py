@@ -21,7 +21,7 @@ from backoffice.errors import BadOption
 def run_tour(console: Console, errors: Console, *, folder: Path, host: str, port: int | None, serve: bool,
              seed: int, weeks: int, cases: int, rebuild: bool) -> None:
     """Build or reuse the workspace in `folder`, print where it is and who signs in, then serve it unless told not to."""
-    from backoffice.tour.cast import CAST
+    from backoffice.tour.cast import CAST, PUBLIC_FORMS
     from backoffice.tour.workspace import TourSettings, prepare_workspace
 
     if weeks < 1 or cases < 1:
@@ -51,6 +51,8 @@ def run_tour(console: Console, errors: Console, *, folder: Path, host: str, port
     shown = f"[{host}]" if ":" in host else host
     console.print(f"[bold green]Open the web app:[/bold green] http://{shown}:{chosen}/   "
                   f"(the API at http://{shown}:{chosen}/v1; stop with Ctrl-C)")
+    for workflow in PUBLIC_FORMS:
+        console.print(f"Public form, for people with no account: http://{shown}:{chosen}/public/{workflow}")
     from backoffice.cli.serve_command import serve_command
     serve_command(db=str(workspace.database.resolve()), host=host, port=chosen, settings=None, workers=1)
 

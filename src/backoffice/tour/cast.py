@@ -105,8 +105,13 @@ CAST: tuple[DemoPerson, ...] = (
 )
 """Everyone who signs in to the demo, the administrator first."""
 
+PUBLIC_FORMS = {"service-request": "service-request-public-intake"}
+"""The workflows whose public form the tour opens (their definitions opt in), with the service account that starts their cases."""
+
 SERVICE_ACCOUNTS = {INTEGRATION: "Raises the exceptions that automated checks find (demo)",
-                    WORKER: "Runs the automated steps with the demo's actions"}
+                    WORKER: "Runs the automated steps with the demo's actions",
+                    **{account: f"Starts the cases of the public form of {workflow} (demo)"
+                       for workflow, account in PUBLIC_FORMS.items()}}
 
 REQUESTERS = tuple(person for person in CAST if not person.roles)
 """Who starts work: the people in no role."""

@@ -26,7 +26,7 @@ from backoffice.tour.cast import ADMIN, seed_directory
 from backoffice.tour.playbooks import PLAYBOOKS
 from backoffice.tour.simulation import Simulation, SimulationReport
 
-FORMAT = 3
+FORMAT = 4
 """The workspace's format: raised when what a build makes changes, so older workspaces are rebuilt."""
 
 DATABASE = "demo.db"

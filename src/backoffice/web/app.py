@@ -7,7 +7,8 @@ and is added to `PAGES` below (one line). Every route of every page gets the CSR
 
 Errors: a `BackofficeError` becomes the error page with the status the API would give
 (`services.statuses`), its sentence shown; a page for signed-in people asked for without a
-session redirects to sign-in.
+session redirects to sign-in (an htmx request, such as My work's poll, gets 401 with
+`HX-Redirect`, so the whole window goes to sign-in rather than the sign-in page into the list).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -34,7 +36,7 @@ from backoffice.store.account_store import AccountStore
 from backoffice.web import pages_case, pages_dashboards, pages_front_door, pages_home, pages_oidc, pages_sign_in
 from backoffice.web import pages_admin, pages_approvals, pages_board, pages_exceptions, pages_public_intake, pages_work
 from backoffice.web.context import WebServices
-from backoffice.web.render import render
+from backoffice.web.render import local_path, render
 from backoffice.web.request_limits import WebRequests
 from backoffice.web.security import SecurityHeaders, check_csrf
 from backoffice.web.sessions import SignInRequired, sign_in_path
@@ -87,8 +89,20 @@ def create_web_app(settings: ServerSettings | None = None, *, engine: Engine,
     return app
 
 
-async def _to_sign_in(request: Request, error: SignInRequired) -> RedirectResponse:
+async def _to_sign_in(request: Request, error: SignInRequired) -> Response:
+    if request.headers.get("HX-Request") == "true":
+        # An htmx request (My work's poll) would follow a 303 and swap the sign-in page into the list:
+        # htmx sends the whole window to sign-in instead, and back to the page it was on after.
+        return Response(status_code=401, headers={"HX-Redirect": sign_in_path(_page_of(request))})
     return RedirectResponse(sign_in_path(error.next_path), status_code=303)
+
+
+def _page_of(request: Request) -> str:
+    """Return the path (and query) of the page an htmx request came from, when it is this site's; else "/"."""
+    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if current.netloc and current.netloc != request.url.netloc:
+        return "/"
+    return local_path(current.path + (f"?{current.query}" if current.query else "")) if current.path else "/"
 
 
 async def _error_page(request: Request, error: BackofficeError):
