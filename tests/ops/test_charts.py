@@ -88,6 +88,21 @@ def test_a_line_breaks_where_a_week_has_no_value():
     assert len(root.findall(".//svg:circle", NS)) == 4 + 1  # a marker per point, and the legend's
 
 
+def test_two_lines_at_the_same_values_both_stay_readable():
+    # First response and resolution both at 100% every week: neither may hide under the other.
+    root = parse(render_chart(chart(ChartKind.LINES, ["w1", "w2", "w3"], Series("First response", [100.0] * 3),
+                                    Series("Resolution", [100.0] * 3), value_max=100.0)))
+    circles = [c for c in root.findall(".//svg:circle", NS) if c.find("svg:title", NS) is not None]
+    squares = [r for r in root.findall(".//svg:rect", NS) if r.find("svg:title", NS) is not None]
+    assert len(circles) == len(squares) == 3
+    for circle, square in zip(circles, squares, strict=True):  # side by side in each week, never on top
+        assert abs(float(circle.get("cx")) - (float(square.get("x")) + 3.5)) >= 6
+    first, second = root.findall(".//svg:polyline", NS)
+    assert first.get("stroke-dasharray") is None and second.get("stroke-dasharray")  # the lower one shows through
+    legend = [box[0] for box in label_boxes(root)]
+    assert "First response: 100 latest" in legend and "Resolution: 100 latest" in legend
+
+
 def test_week_labels_along_a_long_window_are_thinned_until_they_do_not_touch():
     root = parse(render_chart(chart(ChartKind.LINES, WEEKS_52, Series("started", [float(k) for k in range(52)]))))
     shown = [box[0] for box in label_boxes(root) if box[0] in WEEKS_52]

@@ -134,7 +134,8 @@ def _legend(canvas: _Canvas, chart: ChartData, top: float) -> float:
     """Draw the legend (when there is more than one series, or a reference line); return where the plot starts."""
     items: list[tuple[str, str, str]] = []
     if len(chart.series) > 1 or chart.kind is ChartKind.LINES:
-        items += [(s.name, colour, "line" if chart.kind is ChartKind.LINES else "box")
+        items += [(_with_latest(chart, s) if chart.kind is ChartKind.LINES else s.name, colour,
+                   "line" if chart.kind is ChartKind.LINES else "box")
                   for s, colour in zip(chart.series, series_colours(chart), strict=True)]
     if chart.reference is not None:
         items.append((chart.reference[1], INK, "dash"))
@@ -158,6 +159,12 @@ def _legend(canvas: _Canvas, chart: ChartData, top: float) -> float:
         canvas.text(x + 18, y, label, LABEL_SIZE)
         x += width + 16
     return y + 12
+
+
+def _with_latest(chart: ChartData, series: Series) -> str:
+    """Return a line's name with its latest value: readable even where the line lies under another."""
+    latest = next((value for value in reversed(series.values) if value is not None), None)
+    return series.name if latest is None else f"{series.name}: {chart.value_format(latest)} latest"
 
 
 def nice_ticks(largest: float, *, count: int = 5, whole: bool = True) -> list[float]:
@@ -292,9 +299,15 @@ def _over_time(canvas: _Canvas, chart: ChartData, top: float) -> float:
                 svg_element(rect, "title").text = f"{category}, {series.name}: {chart.value_format(value)}"
                 start += value
     else:
+        # Lines often coincide (two SLA clocks both at 100%): each series' points sit a few pixels apart
+        # across the week's band, and every line after the first is dashed, so the one under it shows
+        # through and each marker stays in sight. The values are not moved, only where in the week they sit.
+        lines = len(chart.series)
+        step = min(band * 0.5 / max(lines - 1, 1), 9.0) if lines > 1 else 0.0
         for s, series in enumerate(chart.series):
-            _line(canvas, series, [x0 + (k + 0.5) * band for k in range(count)], y_of, colours[s],
-                  MARKERS[s % len(MARKERS)], chart, category_names=chart.categories)
+            shift = (s - (lines - 1) / 2) * step
+            _line(canvas, series, [x0 + (k + 0.5) * band + shift for k in range(count)], y_of, colours[s],
+                  MARKERS[s % len(MARKERS)], chart, category_names=chart.categories, dashed=s > 0)
     if chart.reference is not None:
         y = y_of(chart.reference[0])
         canvas.element("line", x1=f"{x0:.1f}", y1=f"{y:.1f}", x2=f"{x0 + plot_width:.1f}", y2=f"{y:.1f}", stroke=INK,
@@ -311,8 +324,8 @@ def _over_time(canvas: _Canvas, chart: ChartData, top: float) -> float:
 
 
 def _line(canvas: _Canvas, series: Series, xs: list[float], y_of: Callable[[float], float], colour: str,
-          marker: str, chart: ChartData, *, category_names: list[str]) -> None:
-    """Draw a series as a line broken where it has no value, with a marker on each point."""
+          marker: str, chart: ChartData, *, category_names: list[str], dashed: bool = False) -> None:
+    """Draw a series as a line broken where it has no value (dashed: to show a line it covers), with markers."""
     runs: list[list[tuple[float, float]]] = [[]]
     for x, value in zip(xs, series.values, strict=True):
         if value is None:
@@ -322,7 +335,8 @@ def _line(canvas: _Canvas, series: Series, xs: list[float], y_of: Callable[[floa
     for run in runs:
         if len(run) > 1:
             canvas.element("polyline", points=" ".join(f"{x:.1f},{y:.1f}" for x, y in run), fill="none",
-                           stroke=colour, **{"stroke-width": "2.5", "stroke-linejoin": "round"})
+                           stroke=colour, **{"stroke-width": "2.5", "stroke-linejoin": "round"},
+                           **({"stroke-dasharray": "7 5"} if dashed else {}))
     for x, value, name in zip(xs, series.values, category_names, strict=True):
         if value is not None:
             shape = _marker(canvas, marker, x, y_of(value), colour)
