@@ -3,11 +3,13 @@ tasks (one and in bulk, with a result per task), who may reassign, and CSRF on e
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import timedelta
 
 from backoffice.engine import Actor
 
-from ..api.live_server import ADMIN
+from ..api.live_server import ADMIN, T0
 from .site import csrf_of
 from .work_fixtures import prepared
 
@@ -118,3 +120,38 @@ def test_the_poll_after_the_session_expired_sends_the_window_to_sign_in_not_into
     # Without htmx, the browser is redirected as before.
     plain = client.get("/work/list")
     assert plain.status_code == 303 and plain.headers["location"].startswith("/sign-in")
+
+
+def test_my_work_pages_by_keyset_and_every_page_link_keeps_the_filters(site, monkeypatch):
+    from backoffice.web import pages_work
+    monkeypatch.setattr(pages_work, "PAGE", 2)
+    # Made later ones first, so the order (soonest due, then oldest, then id) is not the order of ids;
+    # three at the same moment, so ties are broken by id across a page's edge.
+    chairs = [_prepared_at(site.engine, T0 + timedelta(hours=hours)) for hours in (30, 20, 0, 0, 0)]
+    prepared(site.engine, item="desk")                                 # filtered out on every page
+    client = site.client("bea")
+    seen, path, pages = [], "/work?q=chair", 0
+    while path:
+        page = client.get(path).text
+        pages += 1
+        seen += [int(found) for found in re.findall(r'<a href="/cases/(\d+)">Case', page)]
+        following = re.search(r'<a href="([^"]+)" rel="next">Next page</a>', page)
+        path = html.unescape(following.group(1)) if following else None
+        if path:
+            assert "q=chair" in path and "after=" in path
+        if pages > 1:
+            assert 'href="/work?q=chair">First page</a>' in page
+            assert re.search(r'hx-get="/work/list\?q=chair&amp;after=[\w-]+"', page)  # the poll keeps the page
+    in_order = sorted(chairs, key=lambda case: (case.created_at, case.id))
+    assert pages == 3 and seen == [case.id for case in in_order]      # each once, in order, none skipped
+    assert seen != sorted(seen)
+
+
+def _prepared_at(engine, when):
+    case = engine.start_case("purchase-approval", {"item": "chair", "amount": 1800}, actor=Actor("alice"), now=when)
+    return engine.transition(case.id, "prepare", actor=Actor("bea"), expected_version=case.version, now=when)
+
+
+def test_a_cursor_this_list_did_not_make_is_refused_naming_it(sqlite_site):
+    answer = sqlite_site.client("bea").get("/work", params={"after": "not-a-cursor"})
+    assert answer.status_code == 422 and "the page&#39;s cursor" in answer.text

@@ -55,6 +55,10 @@ class TaskFilter:
     text: str | None = None
 
 
+WorkKey = tuple[datetime | None, datetime, int]
+"""A task's place in My work's order: its SLA due (None: last), when it was made, its id (for keyset pages)."""
+
+
 @dataclass(frozen=True)
 class WorkItem:
     """An open task and what a list shows of its case."""

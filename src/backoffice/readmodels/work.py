@@ -13,6 +13,7 @@ operations, with the viewer as the actor; bulk acts report one result per task.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
@@ -21,7 +22,7 @@ from urllib.parse import urlencode
 
 from backoffice.engine import Actor, Engine
 from backoffice.engine.tasks import Task, TaskKind
-from backoffice.engine.worklist import MAX_FILTER_TEXT, TaskFilter, Viewer, WorkItem
+from backoffice.engine.worklist import MAX_FILTER_TEXT, TaskFilter, Viewer, WorkItem, WorkKey
 from backoffice.errors import BackofficeError, InputRefused
 from backoffice.limits import check_text
 
@@ -75,10 +76,43 @@ def query_string(search: TaskFilter) -> str:
     return urlencode(query_of(search))
 
 
-def my_work(engine: Engine, viewer: Viewer, search: TaskFilter, *, now: datetime, limit: int = 200
-            ) -> Sequence[WorkItem]:
-    """Return the open tasks of the viewer and their queues that match, soonest SLA due first, then oldest."""
-    return engine.store.work_items(viewer, search, now=now, limit=limit)
+def my_work(engine: Engine, viewer: Viewer, search: TaskFilter, *, now: datetime, limit: int = 200,
+            after: WorkKey | None = None) -> Sequence[WorkItem]:
+    """Return the open tasks of the viewer and their queues that match, soonest SLA due first, then oldest.
+
+    after: the place of the last task of the page before (`place_of`): the next page, by keyset.
+    """
+    return engine.store.work_items(viewer, search, now=now, limit=limit, after=after)
+
+
+def place_of(item: WorkItem) -> WorkKey:
+    """Return a task's place in My work's order, from which the next page starts."""
+    return (item.task.due_at, item.task.created_at, item.task.id)
+
+
+def encode_place(place: WorkKey) -> str:
+    """Return a place as an opaque cursor for a link (the API's cursors are opaque too)."""
+    due, created, task_id = place
+    text = f"{due.isoformat() if due else '-'}|{created.isoformat()}|{task_id}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_place(cursor: str) -> WorkKey:
+    """Return the place a cursor of `encode_place` holds.
+
+    Raises:
+        InputRefused: the cursor is not one this list made.
+    """
+    try:
+        due, created, task_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
+        place = (None if due == "-" else datetime.fromisoformat(due), datetime.fromisoformat(created), int(task_id))
+    except (ValueError, UnicodeDecodeError):
+        raise InputRefused("the page's cursor", f"{cursor[:40]!r} is not a place in this list",
+                           "the after= of a Next page link") from None
+    if any(value is not None and value.tzinfo is None for value in place[:2]):
+        raise InputRefused("the page's cursor", f"{cursor[:40]!r} holds a time without a zone",
+                           "the after= of a Next page link")
+    return place
 
 
 class BulkAction(StrEnum):

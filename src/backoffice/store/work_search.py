@@ -16,7 +16,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from backoffice.engine.tasks import TaskKind, TaskStatus
-from backoffice.engine.worklist import BoardCard, OpenException, RequestedCase, TaskFilter, Viewer, WorkItem
+from backoffice.engine.worklist import BoardCard, OpenException, RequestedCase, TaskFilter, Viewer, WorkItem, WorkKey
 from backoffice.store.tables import case_exceptions, cases, saved_filters, tasks
 from backoffice.store.work_store import task_from
 
@@ -51,14 +51,24 @@ def _text_matches(text: str) -> sa.ColumnElement[bool]:
     return sa.or_(*matches)
 
 
+def _after_in_work_order(due: datetime | None, created: datetime, task_id: int) -> sa.ColumnElement[bool]:
+    later_made = sa.or_(tasks.c.created_at > created, sa.and_(tasks.c.created_at == created, tasks.c.id > task_id))
+    if due is None:
+        return sa.and_(tasks.c.due_at.is_(None), later_made)
+    return sa.or_(tasks.c.due_at.is_(None), tasks.c.due_at > due, sa.and_(tasks.c.due_at == due, later_made))
+
+
 class WorkSearchReads:
     """Searches of open tasks, open exceptions and boards, for one viewer."""
 
     engine: sa.Engine
 
-    def work_items(self, viewer: Viewer, search: TaskFilter, *, now: datetime, limit: int = 200
-                   ) -> Sequence[WorkItem]:
-        """Return the open tasks the viewer may see that match, soonest SLA due first, then oldest."""
+    def work_items(self, viewer: Viewer, search: TaskFilter, *, now: datetime, limit: int = 200,
+                   after: WorkKey | None = None) -> Sequence[WorkItem]:
+        """Return the open tasks the viewer may see that match, soonest SLA due first, then oldest.
+
+        after: the place (due, created, id) of the last task of the page before: the page after it (keyset).
+        """
         mine = sa.or_(tasks.c.assignee == viewer.person,
                       sa.and_(tasks.c.claimed_by == viewer.person, tasks.c.claim_expires_at >= now))
         query = (sa.select(tasks, cases.c.state.label("case_state"), cases.c.requester,
@@ -72,6 +82,8 @@ class WorkSearchReads:
                 query = query.where(column == value)
         if search.due_before is not None:
             query = query.where(tasks.c.due_at < search.due_before)
+        if after is not None:
+            query = query.where(_after_in_work_order(*after))
         if search.text and search.text.strip():
             query = query.where(_text_matches(search.text))
         with self._connect() as connection:

@@ -1,7 +1,8 @@
 """My work: my tasks and my queues' tasks by SLA due, filters saved and shared as links, and the acts on tasks.
 
 The list is a fragment (`/work/list`) that the page polls with htmx, so new work appears by
-itself; the poll carries the boxes ticked for a bulk act, and they come back ticked. Without
+itself; it shows a page of `PAGE` tasks, and "Next page" continues after the last one's place
+in the order (keyset: a link keeps the filters, and work arriving earlier shifts nothing); the poll carries the boxes ticked for a bulk act, and they come back ticked. Without
 JavaScript everything is a plain form that posts and redirects (or shows each task's result).
 
 Every act is the engine's operation as the signed-in person (`readmodels.work`): claim,
@@ -19,7 +20,8 @@ from backoffice.errors import InputRefused
 from backoffice.readmodels import viewer_of
 from backoffice.readmodels.board import age_text, summary_of
 from backoffice.readmodels.saved_filters import delete_filter, save_filter, saved_filters
-from backoffice.readmodels.work import FILTER_FIELDS, act, claim_next, filter_from_query, my_work, query_string
+from backoffice.readmodels.work import (FILTER_FIELDS, act, claim_next, decode_place, encode_place, filter_from_query,
+                                        my_work, place_of, query_string)
 from backoffice.web.context import Web
 from backoffice.web.render import redirect, render
 from backoffice.web.sessions import CurrentUser
@@ -27,6 +29,8 @@ from backoffice.web.sessions import CurrentUser
 router = APIRouter()
 
 POLL_SECONDS = 20
+# Tasks a page of My work shows; the next page starts after the last one's place (keyset, like the API's cursors).
+PAGE = 200
 Text = Annotated[str, Form(max_length=200)]
 
 
@@ -42,11 +46,22 @@ def _list_context(request: Request, web, user, params: dict[str, str], *, ticked
         search = filter_from_query(params)
     except InputRefused as refused:
         error, search = str(refused), filter_from_query({})
-    items = my_work(web.engine, viewer, search, now=now)
+    cursor = request.query_params.get("after", "")[:200]
+    try:
+        after = decode_place(cursor) if cursor else None
+    except InputRefused as refused:
+        error, after, cursor = str(refused), None, ""
+    # One more than a page: whether there is a next one, without counting them all.
+    items = list(my_work(web.engine, viewer, search, now=now, limit=PAGE + 1, after=after))
+    next_cursor = encode_place(place_of(items[PAGE - 1])) if len(items) > PAGE else None
+    items = items[:PAGE]
     query = query_string(search)
+    here = "&".join(filter(None, [query, f"after={cursor}" if cursor else ""]))
     return {"items": items, "now": now, "viewer": viewer, "search": search, "query": query,
             "filter_error": error, "ticked": ticked or set(), "age_text": age_text, "summary_of": summary_of,
-            "poll_seconds": POLL_SECONDS, "list_url": "/work/list" + (f"?{query}" if query else "")}
+            "poll_seconds": POLL_SECONDS, "list_url": "/work/list" + (f"?{here}" if here else ""),
+            "paged": bool(cursor), "first_page": "/work" + (f"?{query}" if query else ""),
+            "next_page": f"/work?{query + '&' if query else ''}after={next_cursor}" if next_cursor else None}
 
 
 @router.get("/work")
