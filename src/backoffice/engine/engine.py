@@ -28,6 +28,7 @@ from backoffice.engine.events import EngineEvent, change_attributes
 from backoffice.engine.approvals import ApprovalOperations
 from backoffice.engine.comments import CommentOperations
 from backoffice.engine.branches import BranchOperations
+from backoffice.engine.calendars import CalendarOperations
 from backoffice.engine.directory_operations import DirectoryOperations
 from backoffice.engine.gate import GateOperations
 from backoffice.engine.automation import AutomationOperations
@@ -55,7 +56,8 @@ from backoffice.errors import (BackofficeError, ContractViolation, InputRefused,
 
 class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, AutomationOperations, TimerOperations,
              NotificationOperations, MigrationOperations, GovernanceOperations, RerouteOperations,
-             DirectoryOperations, SignInOperations, GateOperations, CommentOperations, BranchOperations):
+             DirectoryOperations, SignInOperations, GateOperations, CommentOperations, BranchOperations,
+             CalendarOperations):
     """Runs workflow definitions over a store (see `backoffice.engine.ports.Store`).
 
     Every operation that takes an actor passes it through `identify` (the gate, see `gate`)

@@ -34,7 +34,8 @@ from backoffice.services.statuses import status_of_error
 from backoffice.services.visibility import Visibility
 from backoffice.store.account_store import AccountStore
 from backoffice.web import pages_case, pages_dashboards, pages_front_door, pages_home, pages_oidc, pages_sign_in
-from backoffice.web import pages_admin, pages_approvals, pages_board, pages_exceptions, pages_public_intake, pages_work
+from backoffice.web import pages_admin, pages_approvals, pages_board, pages_calendars, pages_exceptions, pages_public_intake
+from backoffice.web import pages_work
 from backoffice.web.context import WebServices
 from backoffice.web.render import local_path, render
 from backoffice.web.request_limits import WebRequests
@@ -54,7 +55,7 @@ PAGES = [
     pages_front_door,
     pages_public_intake,
     pages_case,
-    pages_work, pages_approvals, pages_exceptions, pages_board, pages_admin,
+    pages_work, pages_approvals, pages_exceptions, pages_board, pages_admin, pages_calendars,
     pages_dashboards,
 ]
 
