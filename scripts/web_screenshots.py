@@ -93,6 +93,14 @@ def _public_form_filled(page, *, email: str) -> None:
     page.wait_for_load_state()
 
 
+def _calendar_with_an_error(page) -> None:
+    """Type a time zone with a letter missing and tick Saturday: the error shows beside the zone, the tick stays."""
+    page.get_by_label("Time zone").fill("Europe/Amsterdm")
+    page.get_by_label("Sat").check()
+    page.get_by_role("button", name="Deploy version").click()
+    page.wait_for_load_state()
+
+
 SHOTS: tuple[Shot, ...] = (
     Shot("sign-in", "pages_sign_in", None, "/sign-in", height=420),
     Shot("home", "pages_home", "olga", "/", height=420),
@@ -108,6 +116,8 @@ SHOTS: tuple[Shot, ...] = (
     Shot("dashboards", "pages_dashboards", "olga", "/dashboards?workflow=purchase-request&weeks=4", height=2600),
     Shot("live-map", "pages_dashboards", "olga", "/live-map?workflow=purchase-request&weeks=4"),
     Shot("admin", "pages_admin", "admin", "/admin", height=2000),
+    Shot("calendar", "pages_calendars", "admin", "/admin/calendars/service-request", prepare=_calendar_with_an_error,
+         height=1300, shows="1 field to correct"),
     Shot("me", "pages_home", "ivan", "/me"),
     Shot("public-form", "pages_public_intake", None, "/public/service-request",
          prepare=lambda page: _public_form_filled(page, email=""), height=1100, shows="1 field to correct"),

@@ -512,7 +512,8 @@ class _Checker:
             self.error("unknown-data-field", path, f"public_intake's contact_field {name!r} is not an input field",
                        f"one of {', '.join(inline) or 'the inputs (none is defined)'}")
         elif inline is not None and not inline[name.split(".")[0]].required:
-            self.error("optional-contact-field", path, f"public_intake's contact_field {name!r} is optional: an "
+            # A warning, not an error: some forms rightly let a person stay anonymous.
+            self.warning("optional-contact-field", path, f"public_intake's contact_field {name!r} is optional: an "
                        f"outsider could leave no way to reach them", "a required input field")
         else:
             self.data_field(name, path, "public_intake's contact_field")

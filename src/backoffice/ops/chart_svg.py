@@ -134,9 +134,10 @@ def _legend(canvas: _Canvas, chart: ChartData, top: float) -> float:
     """Draw the legend (when there is more than one series, or a reference line); return where the plot starts."""
     items: list[tuple[str, str, str]] = []
     if len(chart.series) > 1 or chart.kind is ChartKind.LINES:
+        # As drawn: every line after the first dashed (see `_over_time`).
         items += [(_with_latest(chart, s) if chart.kind is ChartKind.LINES else s.name, colour,
-                   "line" if chart.kind is ChartKind.LINES else "box")
-                  for s, colour in zip(chart.series, series_colours(chart), strict=True)]
+                   ("line" if k == 0 else "dashed line") if chart.kind is ChartKind.LINES else "box")
+                  for k, (s, colour) in enumerate(zip(chart.series, series_colours(chart), strict=True))]
     if chart.reference is not None:
         items.append((chart.reference[1], INK, "dash"))
     if not items:
@@ -152,9 +153,10 @@ def _legend(canvas: _Canvas, chart: ChartData, top: float) -> float:
             canvas.element("rect", x=f"{x:.1f}", y=f"{middle - 6:.1f}", width="12", height="12", fill=colour)
         else:
             canvas.element("line", x1=f"{x:.1f}", y1=f"{middle:.1f}", x2=f"{x + 14:.1f}", y2=f"{middle:.1f}",
-                           stroke=colour, **{"stroke-width": "2.5" if swatch == "line" else "1.5"},
-                           **({"stroke-dasharray": "5 3"} if swatch == "dash" else {}))
-            if swatch == "line":
+                           stroke=colour, **{"stroke-width": "1.5" if swatch == "dash" else "2.5"},
+                           **({"stroke-dasharray": "5 3"} if swatch == "dash" else
+                              {"stroke-dasharray": "4 2"} if swatch == "dashed line" else {}))
+            if swatch != "dash":
                 _marker(canvas, MARKERS[k % len(MARKERS)], x + 7, middle, colour)
         canvas.text(x + 18, y, label, LABEL_SIZE)
         x += width + 16

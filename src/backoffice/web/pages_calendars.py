@@ -31,6 +31,9 @@ router = APIRouter()
 FIELDS = ("name", "timezone", "working_hours", "country", "subdivision", "extra")
 MAX_FIELD = 2000
 DAYS = [str(day) for day in Weekday]
+LABELS = {"name": "Calendar name", "timezone": "Time zone", "working_hours": "Working hours",
+          "working_days": "Working days", "country": "Country", "subdivision": "State or province",
+          "extra": "Extra closure days"}
 DEFAULT = CalendarSpec(timezone="UTC", working_hours="09:00-17:00")  # what a workflow naming none counts on
 
 
@@ -99,7 +102,7 @@ def _page(request: Request, web: WebServices, workflow: str, form: CalendarForm,
           status: int = 200):
     version, _ = _current(web, workflow)
     return render(request, "calendar.html", {"workflow": workflow, "version": version, "form": form, "days": DAYS,
-                                             "errors": errors}, status=status)
+                                             "errors": errors, "labels": LABELS}, status=status)
 
 
 @router.get("/admin/calendars/{workflow}")
