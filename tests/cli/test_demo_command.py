@@ -22,6 +22,7 @@ def test_the_tour_without_serving_builds_the_workspace_and_prints_the_sign_ins(t
     assert "Built the demo workspace in tour" in built.stdout
     for line in ("hana", "hana-demo-2026", "Hana Sato", "audrey-demo-2026", "admin-demo-2026"):
         assert line in built.stdout
+    assert "Public form, for people with no account, at /public/service-request" in built.stdout
     assert (tmp_path / "tour" / "demo.db").is_file()
     again = demo("--no-serve", "--weeks", "1", "--cases", "25", "--dir", "tour", cwd=tmp_path)
     assert again.returncode == 0, again.stderr

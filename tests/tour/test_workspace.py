@@ -140,3 +140,17 @@ def test_the_buyer_who_reviewed_a_purchase_is_refused_as_its_approver_and_the_bu
     with pytest.raises(SeparationOfDuties):
         engine.approve(case.id, actor=Actor("hana", "budget-owner"), now=UNTIL)
     assert engine.approve(case.id, actor=Actor("ivan", "budget-owner"), now=UNTIL).state == "create-po"
+
+
+def test_the_tour_opens_the_public_form_of_each_workflow_it_names(engine):
+    from backoffice.tour.cast import PUBLIC_FORMS
+    from backoffice.web.pages_public_intake import public_form_of
+    from backoffice.web.public_limits import PublicLimits
+
+    class Served:  # what public_form_of reads of the web app's services
+        def __init__(self) -> None:
+            self.engine, self.clock, self.public = engine, lambda: datetime.now(timezone.utc), PublicLimits()
+
+    for workflow, account in PUBLIC_FORMS.items():
+        _, opt_in = public_form_of(Served(), workflow)
+        assert opt_in.service_account == account

@@ -46,6 +46,8 @@ def run_tour(console: Console, errors: Console, *, folder: Path, host: str, port
     console.print(table)
     if not serve:
         console.print(f"Serve it with: backoffice serve --db {workspace.database}")
+        for workflow in PUBLIC_FORMS:
+            console.print(f"Public form, for people with no account, at /public/{workflow} of the address it serves")
         return
     chosen = port or _free_port(host)
     shown = f"[{host}]" if ":" in host else host
