@@ -4,6 +4,8 @@ past an approval refused (the reason shown on the card), and one accepted."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ..api.live_server import ADMIN, LiveServer
@@ -138,3 +140,26 @@ def test_administration_shows_the_directory_and_makes_a_token_once(browser, serv
     assert_accessible(page, "administration with a new token")
     page.goto(f"{url}/admin")
     assert page.locator("#new-secret").count() == 0
+
+
+def test_my_work_pages_and_its_poll_after_the_session_ended_goes_to_sign_in(browser, served, monkeypatch):
+    from datetime import timedelta
+
+    from backoffice.web import pages_work
+    site, url = served
+    monkeypatch.setattr(pages_work, "PAGE", 2)
+    made = [prepared(site.engine, item="chair") for _ in range(3)]
+    page = signed_in(browser, url, "bea")
+    page.clock.install()
+    page.goto(f"{url}/work?q=chair")
+    page.get_by_role("link", name="Next page").click()
+    page.wait_for_url(re.compile(re.escape(f"{url}/work?q=chair&after=") + "[\\w-]+$"))
+    assert page.locator(f"text=Case {made[2].id}").count() == 1 and page.locator(f"text=Case {made[0].id}").count() == 0
+    assert_accessible(page, "the second page of My work")
+    shot(page, "work-page-2")
+    # The session ends while the page is open: the next poll takes the window to sign-in, not into the list.
+    site.clock.now += timedelta(hours=13)
+    page.clock.run_for(21_000)
+    page.wait_for_url(re.compile(re.escape(f"{url}/sign-in?next=") + ".+"))
+    assert page.get_by_role("heading", level=1).count() == 1 and page.locator("#work-list").count() == 0
+    assert "%26after%3D" in page.url and "q%3Dchair" in page.url          # back to the same page after sign-in
