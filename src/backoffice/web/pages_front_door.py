@@ -72,7 +72,8 @@ def catalogue(request: Request, user: CurrentUser, web: Web):
     return render(request, "front_door.html", {"workflows": startable(web)})
 
 
-def _running(web: WebServices, workflow: str) -> RunningVersion:
+def active_version(web: WebServices, workflow: str) -> RunningVersion:
+    """Return the latest version of a workflow that takes new cases (UnknownWorkflow, 404, otherwise)."""
     if len(workflow) > 200:
         raise UnknownWorkflow(workflow[:200], [])
     running = web.engine.running(workflow)
@@ -96,7 +97,7 @@ def _page(request: Request, web: WebServices, running: RunningVersion, *, posted
 
 @router.get("/requests/new/{workflow}")
 def intake_form(workflow: str, request: Request, user: CurrentUser, web: Web):
-    running = _running(web, workflow)
+    running = active_version(web, workflow)
     return _page(request, web, running, posted={}, rows={}, errors={}, key=secrets.token_urlsafe(18))
 
 
@@ -115,7 +116,7 @@ async def submit_intake(workflow: str, request: Request, user: CurrentUser, web:
 
 def _submit(request: Request, web: WebServices, user: Principal, workflow: str, posted: dict[str, str],
             action: str, key: str, contents: dict[str, bytes]):
-    running = _running(web, workflow)
+    running = active_version(web, workflow)
     form = IntakeForm(running.inputs.json_schema())
     posted, rows = form.act(posted, None if action == "submit" else action)
     if action != "submit":

@@ -31,8 +31,8 @@ from backoffice.engine.versions import RunningVersion
 from backoffice.errors import ContractViolation, IdentityError, TooManyRequests, UnknownWorkflow, UserError
 from backoffice.web.context import Web, WebServices
 from backoffice.web.intake_form import IntakeForm, posted_fields
-from backoffice.web.pages_front_door import (ATTACHMENT, MAX_FORM_FIELDS, MAX_FORM_FILES, _running, documents_of,
-                                             keep_uploads, labels_of)
+from backoffice.web.pages_front_door import (ATTACHMENT, MAX_FORM_FIELDS, MAX_FORM_FILES, active_version,
+                                             documents_of, keep_uploads, labels_of)
 from backoffice.web.render import redirect, render
 
 router = APIRouter()
@@ -64,7 +64,7 @@ def public_form_of(web: WebServices, workflow: str) -> tuple[RunningVersion, Pub
         NoPublicForm: 404, for every reason alike (an outsider learns nothing of the workflows inside).
     """
     try:
-        running = _running(web, workflow)
+        running = active_version(web, workflow)
     except UnknownWorkflow:
         raise NoPublicForm(workflow[:200]) from None
     public = running.definition.public_intake
