@@ -140,6 +140,22 @@ def test_the_same_form_sent_twice_starts_one_case_with_one_reference(public_site
     assert len(public_site.engine.cases(workflow="service-request")) == 1
 
 
+def test_the_same_form_changed_after_it_was_sent_is_offered_again_as_a_new_request(public_site):
+    outsider = public_site.anonymous()
+    page = outsider.get(FORM).text
+    data = {"csrf_token": csrf_of(page), "form_action": "submit", **GOOD,
+            "idempotency_key": re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)}
+    assert outsider.post(FORM, data=data).status_code == 303
+    again = outsider.post(FORM, data={**data, "f.summary": "Badge and parking card"})
+    assert again.status_code == 409 and "Send it again to make a new request" in again.text
+    assert 'value="Badge and parking card"' in again.text
+    fresh = re.search(r'name="idempotency_key" value="([^"]+)"', again.text).group(1)
+    assert fresh != data["idempotency_key"]
+    assert outsider.post(FORM, data={**data, "f.summary": "Badge and parking card",
+                                     "idempotency_key": fresh}).status_code == 303
+    assert len(public_site.engine.cases(workflow="service-request")) == 2
+
+
 def test_a_body_over_the_size_limit_is_refused_before_it_is_read(public_site):
     outsider = public_site.anonymous()
     token = csrf_of(outsider.get(FORM).text)

@@ -28,7 +28,8 @@ from starlette.datastructures import UploadFile
 
 from backoffice.definitions.model import PublicIntake
 from backoffice.engine.versions import RunningVersion
-from backoffice.errors import ContractViolation, IdentityError, TooManyRequests, UnknownWorkflow, UserError
+from backoffice.errors import (ContractViolation, IdempotencyKeyReused, IdentityError, TooManyRequests, UnknownWorkflow,
+                               UserError)
 from backoffice.web.context import Web, WebServices
 from backoffice.web.intake_form import IntakeForm, posted_fields
 from backoffice.web.pages_front_door import (ATTACHMENT, MAX_FORM_FIELDS, MAX_FORM_FILES, active_version,
@@ -145,6 +146,11 @@ def _submit(request: Request, web: WebServices, workflow: str, posted: dict[str,
     except ContractViolation as refused:
         return _page(request, web, running, posted=posted, rows=rows, reference=reference, status=422,
                      errors=form.errors(refused.violations, rows, posted))
+    except IdempotencyKeyReused:
+        # The form was sent before and then changed (the browser's Back): a new reference makes it a new request.
+        return _page(request, web, running, posted=posted, rows=rows, errors={}, reference=new_reference(),
+                     status=409, problem=f"This form was sent already, as request {reference}, with other values. "
+                                         f"Send it again to make a new request.")
     for name, stored in kept.items():
         web.engine.attach_evidence(case.id, name, actor=actor, now=now, reference=stored.reference)
     return redirect(request, f"/public/{workflow}/received/{reference}")
