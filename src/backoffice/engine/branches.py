@@ -99,6 +99,22 @@ class BranchOperations:
         waiting = tx.open_branches_of(case.id)
         raise BranchesOpen(case.id, case.state, to, [row.branch for row in waiting], _join_words(state))
 
+    def _lock_lineage(self: Engine, tx: StoreTransaction, case: Case) -> None:
+        """Lock the cases a branch belongs to, outermost first, before the branch moves.
+
+        A join locks its case and then the branches it cancels (and theirs); a branch's move may
+        close, join or stop the clock of every case above it. Taking them all top-down, as the
+        join does, makes two moves in one family wait for each other instead of deadlocking.
+        """
+        above: list[int] = []
+        parent_id = case.parent_id
+        while parent_id is not None:
+            above.append(parent_id)
+            row = tx.branch_of_child_now(parent_id)  # read, not locked: which case it belongs to never changes
+            parent_id = row.case_id if row is not None else None
+        for ancestor in reversed(above):
+            tx.lock_case(ancestor)
+
     def _after_move(self: Engine, tx: StoreTransaction, definition: Definition, before: Case, after: Case, *,
                     actor: Actor, now: datetime) -> None:
         """Open the work of a state entered, or close a branch whose child finished: after the move is audited."""
