@@ -37,7 +37,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from backoffice.definitions.model import Definition, Priority, StateKind
+from backoffice.definitions.model import BRANCH_CANCELLED, Definition, Priority, StateKind
 from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.branches_model import BranchKind, BranchStatus, CaseBranch, NewBranch
 from backoffice.engine.cases import Actor, Case
@@ -399,7 +399,7 @@ class BranchOperations:
             return
         moved = self._moved(child, to, actor=actor, now=now, data=child.data)
         self._write_move(tx, child, moved, actor=actor, role=None, now=now, data=None, activity="cancel branch",
-                         reason="branch-cancelled", detail={"why": why}, how=Exit.JOIN, automate=False)
+                         reason=BRANCH_CANCELLED, detail={"why": why}, how=Exit.JOIN, automate=False)
 
 
 def _join_words(state: Any) -> str:
