@@ -28,6 +28,11 @@ A sub-case ends in any end state: its end state (into `outcome:`, when named) an
 
 Each child's rows are bound to the audit record of its own chain, and the branch rows to the
 parent's, so `audit verify` holds every one of them.
+
+Branches nest: a branch entering (or starting in) a parallel state opens branches of its own,
+and a branch cancelled cancels its open ones in turn. A branch's move locks every case above it,
+outermost first, as a join takes them. The SLA clock of a case waiting for its branches stands
+still while every open branch's does (see `sla`), settled here whenever a branch's clock changes.
 """
 
 from __future__ import annotations
