@@ -235,3 +235,36 @@ def test_a_step_that_always_fails_parks_a_dead_letter_and_its_replay_completes_t
 
 def test_every_template_of_the_library_has_a_playbook():
     assert sorted(playbook.workflow for playbook in PLAYBOOKS) == sorted(path.stem for path in LIBRARY.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("playbook", [p for p in PLAYBOOKS if p.workflow == "employee-offboarding"],
+                         ids=lambda p: p.workflow)
+def test_an_account_the_access_review_finds_is_removed_by_hand_and_the_review_passed_again(engine, store, playbook):
+    """Offboarding's `account_still_active`: parked where a security officer removes it, resolved back to the review.
+
+    The review is a control: the case leaves it for `done` only by a security officer's
+    decision on a clean review, so the resolution sends the case back to be reviewed again.
+    """
+    actors = deployed(engine, playbook)
+    spec = actors.definition.exceptions["account_still_active"]
+    case = actors.start()
+    stopped = actors.run(case.id, stop_in="verify-access-removed")
+    assert stopped.id == case.id
+
+    raised = actors.raise_exception(case.id, "account_still_active")
+    assert raised.state == spec.state == "remove-missed-account"
+    [task] = engine.tasks(case_id=case.id)
+    assert (task.kind, task.reason) == (TaskKind.EXCEPTION, "account_still_active")
+    officer = person_of(actors, spec.resolver)
+    assert task.may_be_taken_by(officer)
+    # Nobody moves the case past the review from here but by the resolution: the way to `done` is the review's.
+    assert not engine.can_transition(case.id, "done", actor=officer, now=actors.clock.now)
+
+    resolved = engine.resolve_exception(case.id, actor=officer, now=actors.clock.now, note="local VPN account disabled")
+    assert resolved.state == "verify-access-removed"
+    actors.run(case.id)
+    walk = playbook.walk[:-1] + ("remove-missed-account", "verify-access-removed", "done")
+    assert_finished(actors, store, case.id, walk)
+    reviews = [event for event in engine.history(case.id) if event.attributes.get("from_state") ==
+               "verify-access-removed"]
+    assert [event.attributes["to_state"] for event in reviews] == ["remove-missed-account", "done"]

@@ -12,13 +12,14 @@ from fastapi import APIRouter, Body, Header, Path, Query, Response
 
 from backoffice.api.principal import Caller
 from backoffice.api.problems import ApiError, documented
-from backoffice.api.schemas import (CaseDetail, CaseOut, CasePage, CommentOut, EventOut,
+from backoffice.api.schemas import (BranchOut, CaseDetail, CaseOut, CasePage, CommentOut, EventOut,
                                     ExceptionOut, RaiseExceptionRequest, ResolveExceptionRequest, SlaOut, TaskOut,
-                                    TimerOut, TransitionRequest, VoteOut, VoteRequest)
+                                    ParentOut, TimerOut, TransitionRequest, VoteOut, VoteRequest)
 from backoffice.api.services import MAX_ID, Served, decode_cursor, encode_cursor, etag, expected_version
 from backoffice.engine import Case, EngineEvent
 from backoffice.engine.sla import resolution_due
 from backoffice.engine.tasks import TaskKind
+from backoffice.services.branch_view import branches_of, parent_of, paused_because
 from backoffice.services.case_view import exceptions_of as case_exceptions
 
 router = APIRouter(prefix="/v1", tags=["cases"], responses=documented(400, 401, 413, 422))
@@ -99,13 +100,19 @@ def show_case(case_id: CaseId, served: Served, caller: Caller, response: Respons
     due = None if paused.since is not None else resolution_due(definition, case, paused)
     timers = [TimerOut(name=t.name, kind=str(t.kind), clock=str(t.clock), state=t.state, status=str(t.status),
                        due_at=t.due_at, settled_at=t.settled_at) for t in engine.store.timers(case.id)]
+    branches = branches_of(engine, case)
+    parent = parent_of(engine, served.visibility, caller, case)
     _with_etag(response, case)
     return CaseDetail(**CaseOut.of(case).model_dump(), timeline=[EventOut.of(event) for event in history],
                       tasks=[TaskOut.of(task) for task in tasks], votes=[VoteOut.of(vote) for vote in votes],
                       exceptions=exceptions_of(history), evidence=sorted(engine.store.evidence_names(case.id)),
                       sla=SlaOut(resolution_due_at=due, paused=paused.since is not None,
-                                 paused_seconds=paused.seconds), timers=timers,
-                      comments=[CommentOut.of(comment) for comment in engine.comments(case.id)])
+                                 paused_seconds=paused.seconds,
+                                 paused_because=paused_because(engine, case, paused, branches)), timers=timers,
+                      comments=[CommentOut.of(comment) for comment in engine.comments(case.id)],
+                      branches=[BranchOut.of(seen) for seen in branches],
+                      parent=ParentOut(case_id=parent.case_id, state=parent.state, branch=parent.branch)
+                      if parent is not None else None)
 
 
 @router.post("/cases/{case_id}/transitions", response_model=CaseOut,

@@ -16,6 +16,7 @@ from backoffice.engine import Case, EngineEvent, OutboxEntry
 from backoffice.engine.comments import MAX_COMMENT, Comment
 from backoffice.engine.ports import StoredVersion, Vote
 from backoffice.engine.tasks import Task
+from backoffice.services.branch_view import BranchSeen
 
 Name = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
 Note = Field(None, max_length=4000)
@@ -252,6 +253,37 @@ class SlaOut(BaseModel):
                                                            "null without one, or while paused")
     paused: bool
     paused_seconds: float
+    paused_because: str | None = Field(default=None, description="Why the clock stands still: the case waits in "
+                                                                  "a pause state, or every open branch does")
+
+
+class BranchOut(BaseModel):
+    case_id: int = Field(description="The branch's own case (a sub-case: a case of another workflow).")
+    name: str = Field(description="The branch's name in its parallel state (a checklist item, a sub-case's "
+                                  "workflow).")
+    kind: str = Field(description="branch or subcase")
+    state: str = Field(description="The state of this case that opened it.")
+    case_state: str = Field(description="Where the branch's own case stands now.")
+    status: str = Field(description="open, done (joined), ended (in an end state of its own) or cancelled")
+    outcome: str | None = Field(description="The state the branch case ended in, once closed by itself.")
+    required: bool
+    opened_at: datetime
+    due_at: datetime | None
+    closed_at: datetime | None
+    reason: str | None = Field(description="Why it was cancelled.")
+
+    @classmethod
+    def of(cls, seen: BranchSeen) -> BranchOut:
+        row = seen.row
+        return cls(case_id=row.child_id, name=row.branch, kind=str(row.kind), state=row.state,
+                   case_state=seen.case_state, status=str(row.status), outcome=row.outcome, required=row.required,
+                   opened_at=row.opened_at, due_at=row.due_at, closed_at=row.closed_at, reason=row.reason)
+
+
+class ParentOut(BaseModel):
+    case_id: int = Field(description="The case this one is a branch or sub-case of.")
+    state: str = Field(description="The state of that case that opened this one.")
+    branch: str | None = Field(description="This case's branch name there (null for a sub-case).")
 
 
 class CommentOut(BaseModel):
@@ -277,6 +309,10 @@ class CaseDetail(CaseOut):
     sla: SlaOut
     timers: list[TimerOut]
     comments: list[CommentOut] = Field(default_factory=list, description="The comments, oldest first.")
+    branches: list[BranchOut] = Field(default_factory=list, description="The branches and sub-cases this case "
+                                                                       "opened, open and closed, in the order opened.")
+    parent: ParentOut | None = Field(default=None, description="The case this one is a branch of, when you may "
+                                                               "see it; null otherwise.")
 
 
 class OutboxOut(BaseModel):

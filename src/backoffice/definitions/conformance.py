@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
-from backoffice.definitions.model import Definition, SlaClock, StateKind
+from backoffice.definitions.model import BRANCH_CANCELLED, Definition, SlaClock, StateKind
 from backoffice.errors import LogFileError
 from backoffice.events.instances import read_steps
 from backoffice.events.normalize import fold_label
@@ -283,6 +283,7 @@ class _Step:
     entered: str | None   # the state the case moved into; None when the event moved nothing
     acted_in: str | None  # the state whose work its resource did
     unknown: str | None = None  # the activity or state it names that the definition lacks
+    cancelled: bool = False  # the engine's move cancelling a branch (back to its parallel state)
 
 
 def _matched_steps(activities: list[str], matched: Mapping[str, str]) -> list[_Step]:
@@ -302,9 +303,11 @@ def _named_steps(table: pa.Table, definition: Definition, states: StateColumns, 
             acted = [value if value is not None else earlier
                      for value, earlier in zip(table.column(name).cast(pa.string()).to_pylist(), acted, strict=True)]
     known = definition.states
+    reasons = (table.column(Column.REASON).cast(pa.string()).to_pylist() if Column.REASON in table.column_names
+               else [None] * len(entered))
     return [_Step(None, None, unknown=state) if state is not None and state not in known
-            else _Step(state, actor_state if actor_state in known else None)
-            for state, actor_state in zip(entered, acted, strict=True)]
+            else _Step(state, actor_state if actor_state in known else None, cancelled=reason == BRANCH_CANCELLED)
+            for state, actor_state, reason in zip(entered, acted, reasons, strict=True)]
 
 
 def match_activities(definition: Definition, names: Iterable[str], explicit: Mapping[str, str]
@@ -490,9 +493,10 @@ class _Replay:
         resources = [resource or None for resource in resources]  # an empty name is no one in particular
         requester = resources[0]
         state, entered = self.intake, times[0]
+        opener = None
         if steps and steps[0].acted_in in self.openers:
             # A branch's trace (the engine's CASE/BRANCH) starts in the parallel state that opened it.
-            state = steps[0].acted_in
+            state = opener = steps[0].acted_in
         stays: list[tuple[str, datetime]] = [(state, entered)]
         actors: dict[str, set[str]] = defaultdict(set)
         for step, moment, resource in zip(steps, times, resources, strict=True):
@@ -504,7 +508,10 @@ class _Replay:
                     stays.append((state, moment))
                 continue
             if step.entered is not None and step.entered != state:
-                self.move(case_id, state, step.entered)
+                if not (step.cancelled and step.entered == opener):
+                    # A branch its join (or its case's end) cancelled goes back to its parallel state from
+                    # wherever it stood: the engine's move, not the branch's own.
+                    self.move(case_id, state, step.entered)
                 state = step.entered
                 stays.append((state, moment))
             if step.acted_in is None:

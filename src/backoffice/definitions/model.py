@@ -31,6 +31,10 @@ from backoffice.errors import UnknownState
 REQUESTER = "requester"
 """The built-in role of whoever asked for the work: a resolver, target or approver may name it."""
 
+BRANCH_CANCELLED = "branch-cancelled"
+"""The reason on the move that cancels a branch (back to its parallel state, from wherever it was):
+the engine writes it when a join or the case's end closes the branch, and conformance reads it."""
+
 
 class StateKind(StrEnum):
     """What happens in a state, and so who or what moves the case on."""

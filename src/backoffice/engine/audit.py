@@ -62,6 +62,8 @@ class AuditAction(StrEnum):
     CASE_REROUTED = "case.rerouted"
     BRANCHES_OPENED = "branches.opened"
     BRANCH_CLOSED = "branch.closed"
+    SLA_PAUSED = "sla.paused"
+    SLA_RESUMED = "sla.resumed"
     CHANGE_PENDING = "change.pending"
     CHANGE_APPROVED = "change.approved"
     CHANGE_REJECTED = "change.rejected"

@@ -28,6 +28,11 @@ A sub-case ends in any end state: its end state (into `outcome:`, when named) an
 
 Each child's rows are bound to the audit record of its own chain, and the branch rows to the
 parent's, so `audit verify` holds every one of them.
+
+Branches nest: a branch entering (or starting in) a parallel state opens branches of its own,
+and a branch cancelled cancels its open ones in turn. A branch's move locks every case above it,
+outermost first, as a join takes them. The SLA clock of a case waiting for its branches stands
+still while every open branch's does (see `sla`), settled here whenever a branch's clock changes.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from backoffice.definitions.model import Definition, Priority, StateKind
+from backoffice.definitions.model import BRANCH_CANCELLED, Definition, Priority, StateKind
 from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.branches_model import BranchKind, BranchStatus, CaseBranch, NewBranch
 from backoffice.engine.cases import Actor, Case
@@ -45,9 +50,9 @@ from backoffice.engine.controls import Exit
 from backoffice.engine.events import EngineEvent, change_attributes
 from backoffice.engine.ports import NewCase, StoreTransaction
 from backoffice.engine.rules import Routing, context, route
-from backoffice.engine.sla import PausedTime
+from backoffice.engine.sla import PausedTime, resumed, stopped
 from backoffice.engine.tasks import TaskStatus, work_on_entering
-from backoffice.engine.timers import timers_on_start
+from backoffice.engine.timers import TimerClock, sla_timer_due, timers_on_start
 from backoffice.errors import BranchesOpen, ContractViolation, ExpressionFailed, TransitionNotAllowed
 
 if TYPE_CHECKING:
@@ -99,6 +104,22 @@ class BranchOperations:
         waiting = tx.open_branches_of(case.id)
         raise BranchesOpen(case.id, case.state, to, [row.branch for row in waiting], _join_words(state))
 
+    def _lock_lineage(self: Engine, tx: StoreTransaction, case: Case) -> None:
+        """Lock the cases a branch belongs to, outermost first, before the branch moves.
+
+        A join locks its case and then the branches it cancels (and theirs); a branch's move may
+        close, join or stop the clock of every case above it. Taking them all top-down, as the
+        join does, makes two moves in one family wait for each other instead of deadlocking.
+        """
+        above: list[int] = []
+        parent_id = case.parent_id
+        while parent_id is not None:
+            above.append(parent_id)
+            row = tx.branch_of_child_now(parent_id)  # read, not locked: which case it belongs to never changes
+            parent_id = row.case_id if row is not None else None
+        for ancestor in reversed(above):
+            tx.lock_case(ancestor)
+
     def _after_move(self: Engine, tx: StoreTransaction, definition: Definition, before: Case, after: Case, *,
                     actor: Actor, now: datetime) -> None:
         """Open the work of a state entered, or close a branch whose child finished: after the move is audited."""
@@ -116,6 +137,10 @@ class BranchOperations:
                                     why=f"case {after.id} ended in {after.state!r}")
         if after.parent_id is not None and entered.kind.is_end:
             self._close_child(tx, after, actor=actor, now=now, finished=False)
+        elif after.parent_id is not None and (entered.kind.opens_branches or definition.pauses_sla(before.state)
+                                              != definition.pauses_sla(after.state)):
+            # The branch's clock stopped or runs again: so may its case's (which waits for it).
+            self._settle_waiting_clock(tx, after.parent_id, actor=actor, now=now)
 
     def _open_branches(self: Engine, tx: StoreTransaction, definition: Definition, case: Case, *, actor: Actor,
                        now: datetime) -> None:
@@ -139,6 +164,7 @@ class BranchOperations:
                                    detail={"state": case.state, "round": case.version,
                                            "branches": {b.branch: b.child_id for b in opened},
                                            **actor.on_behalf()}))
+        self._settle_waiting_clock(tx, case.id, actor=actor, now=now)  # every branch may start by waiting
 
     def _start_branch(self: Engine, tx: StoreTransaction, definition: Definition, parent: Case, name: str,
                       start: str, *, actor: Actor, now: datetime, due: datetime | None) -> Case:
@@ -165,6 +191,8 @@ class BranchOperations:
                                            "parent_state": parent.state, "branch": path, "queue": child.queue,
                                            "priority": str(child.priority), "owner": child.owner,
                                            **actor.on_behalf()}))
+        if definition.states[start].kind.opens_branches:
+            self._open_branches(tx, definition, child, actor=actor, now=now)  # a branch that splits again at once
         return child
 
     def _start_subcase(self: Engine, tx: StoreTransaction, definition: Definition, parent: Case, *, actor: Actor,
@@ -233,6 +261,7 @@ class BranchOperations:
             failed = not ready and len(done) + len(still_open) < needed
         if not ready and not failed:
             self._branch_audit(tx, parent, closed, actor=actor, now=now, joined=False)
+            self._settle_waiting_clock(tx, parent.id, actor=actor, now=now)  # those left open may all wait
             return
         why = (f"the join of {parent.state!r} ({_join_words(state)}) was met when {closed.branch!r} finished"
                if ready else f"branch {closed.branch!r} ended in {closed.outcome!r}, so the join of "
@@ -240,6 +269,7 @@ class BranchOperations:
         self._branch_audit(tx, parent, closed, actor=actor, now=now, joined=True)
         for row in still_open:
             self._cancel_branch(tx, parent, row, actor=actor, now=now, why=why)
+        self._run_clock(tx, definition, parent, actor=actor, now=now, why=f"the branches of {parent.state!r} joined")
         if failed:
             to, data, transition = closed.outcome or "", dict(parent.data), None
         else:
@@ -293,6 +323,61 @@ class BranchOperations:
         raise TransitionNotAllowed(case_id=parent.id, state=parent.state, to="(the way on after the join)",
                                    reason="no transition out of it holds: " + "; ".join(refused))
 
+    def _settle_waiting_clock(self: Engine, tx: StoreTransaction, case_id: int, *, actor: Actor,
+                              now: datetime) -> None:
+        """Stop or run the SLA clock of a case waiting for its branches, as its open branches' clocks stand.
+
+        The rule (see `sla`): the waiting case's clock stands still while every branch still open
+        stands still, and runs while any one of them runs. A stop or a restart is audited on the
+        waiting case with the branches that decided it, its SLA timers are moved, and the change
+        is passed up to the case it is itself a branch of.
+        """
+        case = tx.lock_case(case_id)
+        definition = self.running(case.workflow, case.definition_version).definition
+        if definition.sla is None or not definition.states[case.state].kind.opens_branches \
+                or definition.pauses_sla(case.state):
+            return  # no clock to stop, not waiting for branches, or stopped by its own state already
+        rows = tx.open_branches_of(case.id)
+        if not rows:
+            return  # the branches joined: the move on runs the clock again
+        stands = {row.branch: tx.paused_time(row.child_id).since is not None for row in rows}
+        paused = tx.paused_time(case.id)
+        if all(stands.values()) == (paused.since is not None):
+            return
+        if all(stands.values()):
+            waiting = {row.branch: tx.lock_case(row.child_id).state for row in rows}
+            why = "every open branch waits: " + ", ".join(f"{name} in {state!r}" for name, state in waiting.items())
+            self._set_clock(tx, definition, case, stopped(paused, now=now), actor=actor, now=now, why=why,
+                            branches=waiting)
+        else:
+            running = [name for name, stood in stands.items() if not stood]
+            self._set_clock(tx, definition, case, resumed(definition, paused, now=now), actor=actor, now=now,
+                            why=f"branch {running[0]} is worked on again", branches={name: None for name in running})
+        if case.parent_id is not None:
+            self._settle_waiting_clock(tx, case.parent_id, actor=actor, now=now)
+
+    def _run_clock(self: Engine, tx: StoreTransaction, definition: Definition, case: Case, *, actor: Actor,
+                   now: datetime, why: str) -> None:
+        """Run again the clock of a case its branches had stopped (they joined, or the case ends)."""
+        if definition.sla is None or definition.pauses_sla(case.state):
+            return
+        paused = tx.paused_time(case.id)
+        if paused.since is not None:
+            self._set_clock(tx, definition, case, resumed(definition, paused, now=now), actor=actor, now=now,
+                            why=why, branches={})
+
+    def _set_clock(self: Engine, tx: StoreTransaction, definition: Definition, case: Case, clock: PausedTime, *,
+                   actor: Actor, now: datetime, why: str, branches: Mapping[str, str | None]) -> None:
+        tx.set_paused_time(case.id, clock)
+        for timer in tx.pending_timers(case.id):
+            if timer.clock is not TimerClock.STATE:
+                tx.set_timer_due(timer.id, sla_timer_due(definition, definition.timers[timer.timer], case, clock))
+        self._audit(tx, AuditEntry(
+            AuditAction.SLA_PAUSED if clock.since is not None else AuditAction.SLA_RESUMED, actor=actor.id,
+            role=actor.role, at=now, case_id=case.id, workflow=case.workflow, version=case.definition_version,
+            detail={"state": case.state, "reason": why, "branches": dict(branches),
+                    "paused_seconds": clock.seconds, **actor.on_behalf()}))
+
     def _cancel_branch(self: Engine, tx: StoreTransaction, parent: Case, row: CaseBranch, *, actor: Actor,
                        now: datetime, why: str) -> None:
         """Close an open branch as cancelled: its child's open tasks closed with the reason, its work stopped."""
@@ -307,6 +392,9 @@ class BranchOperations:
         definition = self.running(child.workflow, child.definition_version).definition
         if definition.states[child.state].kind.is_end:
             return
+        for nested in tx.open_branches_of(child.id) if definition.states[child.state].kind.opens_branches else ():
+            # A branch waiting for branches of its own: they are cancelled with it, down to the last level.
+            self._cancel_branch(tx, child, nested, actor=actor, now=now, why=why)
         tx.close_case_tasks(child.id, status=TaskStatus.CANCELLED, by=actor.id, at=now,
                             reason=f"branch {row.branch!r} cancelled: {why}")
         tx.cancel_timers(child.id, at=now)
@@ -316,7 +404,7 @@ class BranchOperations:
             return
         moved = self._moved(child, to, actor=actor, now=now, data=child.data)
         self._write_move(tx, child, moved, actor=actor, role=None, now=now, data=None, activity="cancel branch",
-                         reason="branch-cancelled", detail={"why": why}, how=Exit.JOIN, automate=False)
+                         reason=BRANCH_CANCELLED, detail={"why": why}, how=Exit.JOIN, automate=False)
 
 
 def _join_words(state: Any) -> str:

@@ -341,9 +341,9 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
                       variables=context(data=case.data, case=case.expression_fields(), actor=actor, now=now))
         if case.parent_id is not None or definition.states[case.state].kind.opens_branches:
             if case.parent_id is not None and how is not Exit.JOIN:
-                # The parent before the branch's own row, as the join takes them: siblings moving at
-                # once wait for each other instead of deadlocking (a join cancelling the other branch).
-                tx.lock_case(case.parent_id)
+                # The parents before the branch's own row, outermost first, as joins take them: siblings
+                # moving at once wait for each other instead of deadlocking (a join cancelling the other).
+                self._lock_lineage(tx, case)
             self._refuse_branch_moves(tx, definition, case, moved.state, how=how)
         changed = {key: value for key, value in (data or {}).items() if case.data.get(key, _ABSENT) != value}
         reroute = self._reroute(definition, case, moved.data, changed) if changed else None

@@ -3,6 +3,15 @@
 The store keeps, per case, the business seconds spent paused so far and since when it is
 paused now; the due time is the case's start plus the SLA plus the paused time, all counted
 on the definition's calendar. So a case that waited a day on its requester is due a day later.
+
+A case waiting for its branches (a parallel state, a checklist, a sub-case step) is not in a
+`pause_in` state itself; its clock follows its branches. It stands still while every branch
+still open stands still (each waits in a `pause_in` state, on a supplier or the requester, or
+waits in turn for branches of its own that all stand still), and runs while any one branch is
+worked on: the team owes the case while it owes any part of it. A sub-case's clock is its own
+workflow's. Each stop and restart of such a clock is an audit record on the waiting case
+(`sla.paused`, `sla.resumed`) naming the branches that decided it and where they wait; the
+branches' own clocks keep counting for their own SLAs.
 """
 
 from __future__ import annotations
@@ -38,8 +47,20 @@ def after_move(definition: Definition, *, left: str, entered: str, paused: Pause
         return paused
     pausing, was_paused = definition.pauses_sla(entered), paused.since is not None
     if was_paused and not pausing:
-        stood = max(0.0, definition.business_calendar().business_seconds_between(paused.since, now))
-        return PausedTime(paused.seconds + stood, None)
+        return resumed(definition, paused, now=now)
     if pausing and not was_paused:
-        return PausedTime(paused.seconds, now)
+        return stopped(paused, now=now)
     return paused
+
+
+def stopped(paused: PausedTime, *, now: datetime) -> PausedTime:
+    """Return a running clock stopped at `now` (a stopped one as it is)."""
+    return paused if paused.since is not None else PausedTime(paused.seconds, now)
+
+
+def resumed(definition: Definition, paused: PausedTime, *, now: datetime) -> PausedTime:
+    """Return a stopped clock running again at `now`, the business time it stood added to its paused time."""
+    if paused.since is None:
+        return paused
+    stood = max(0.0, definition.business_calendar().business_seconds_between(paused.since, now))
+    return PausedTime(paused.seconds + stood, None)

@@ -792,9 +792,9 @@ def _resolvable(definition: Definition, reason: str) -> bool:
 
     An exception that parks the case in a control state (an approval, or a state `controls:`
     marks) is resolved only back to where the control is passed again; otherwise the engine
-    refuses the resolution (offboarding's `account_still_active`: from removing access by hand
-    back to the access review), and the case would stay there. The tour leaves such an exception
-    out of the cases it plays to their end; it still fills the exception's state.
+    refuses the resolution, and the case would stay there. The tour leaves such an exception
+    out of the cases it plays to their end; it still fills the exception's state. (No library
+    template has one: each exception's resolution is one the engine allows.)
     """
     spec = definition.exceptions[reason]
     if spec.state is None:

@@ -16,6 +16,7 @@ from backoffice.definitions.model import REQUESTER, Definition
 from backoffice.engine import Case, EngineEvent
 from backoffice.engine.comments import Comment
 from backoffice.engine.tasks import Task, TaskKind, TaskStatus
+from backoffice.services.branch_view import BranchSeen, ParentSeen, branches_of, parent_of, paused_because
 from backoffice.services.case_view import CaseAudit, CaseException, SlaClock, case_audit, exceptions_of, sla_clock
 from backoffice.services.display import shown
 from backoffice.services.principal import Principal
@@ -80,6 +81,10 @@ class CaseView:
     documents: list[str] = field(default_factory=list)
     data: Any = None
     """The case's data as the page shows it (`services.display.shown`: amounts, times)."""
+    branches: list[BranchSeen] = field(default_factory=list)
+    parent: ParentSeen | None = None
+    """The case this one is a branch of, when the reader may see it."""
+    paused_because: str | None = None
 
 
 def attachments_of(web: WebServices, case_id: int) -> list[Attachment]:
@@ -116,13 +121,16 @@ def case_view(web: WebServices, user: Principal, case_id: int) -> CaseView:
     answer_task = next((task for task in tasks if task.kind is TaskKind.EXCEPTION and task.status is TaskStatus.OPEN
                         and task.assignee == user.id and task.role == REQUESTER), None)
     writer = may_write(web, user, case)
+    branches = branches_of(engine, case)
     return CaseView(case=case, definition=definition, timeline=history, tasks=tasks,
                     approvals=_approvals(web, case, definition, tasks), exceptions=exceptions,
                     open_exception=open_exception, comments=engine.comments(case.id),
                     attachments=attachments_of(web, case.id), sla=sla_clock(engine, case, history, now=web.clock()),
                     audit=case_audit(engine, case.id), answer_task=answer_task, may_comment=writer,
                     may_attach=writer, documents=_documents(definition),
-                    data=shown(case.data, engine.running(case.workflow, case.definition_version).inputs.json_schema()))
+                    data=shown(case.data, engine.running(case.workflow, case.definition_version).inputs.json_schema()),
+                    branches=branches, parent=parent_of(engine, web.visibility, user, case),
+                    paused_because=paused_because(engine, case, engine.store.paused_time(case.id), branches))
 
 
 def _approvals(web: WebServices, case: Case, definition: Definition, tasks: list[Task]) -> list[ApprovalView]:
