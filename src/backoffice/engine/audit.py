@@ -217,8 +217,18 @@ class Sealer(Protocol):
 
 def canonical_json(value: Any) -> str:
     """Return one fixed JSON text for a value: sorted keys, no spaces, UTF-8 kept, times in UTC."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-                      default=_json_default)
+    # A row's seal encodes each field alone, most of them plain text or numbers: those take the
+    # encoder's own steps directly (the same text, byte for byte), the rest the whole encoder.
+    kind = type(value)
+    if kind is str:
+        return _encode_text(value)
+    if kind is int:
+        return int.__repr__(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    return _ENCODER.encode(value)
 
 
 def chain_hash(prev_hash: str, body: Mapping[str, Any]) -> str:
@@ -284,3 +294,9 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Mapping):
         return dict(value)
     raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+# One encoder for every canonical text (json.dumps would build a new one on each call).
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                            default=_json_default)
+_encode_text = json.encoder.encode_basestring

@@ -119,17 +119,18 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
             UnknownWorkflow: nothing is deployed under that name (or not that version).
         """
         check_text(workflow, "the workflow")
-        key = (workflow, version) if version is not None else None
-        if key is not None and key in self._running:
+        if version is None:
+            # Only the latest number is read: the version's content is built once per engine.
+            version = self.store.latest_version_number(workflow)
+            if version is None:
+                raise UnknownWorkflow(workflow, list(self.store.workflow_names()))
+        key = (workflow, version)
+        if key in self._running:
             return self._running[key]
         stored = self.store.version(workflow, version)
         if stored is None:
-            if version is None:
-                raise UnknownWorkflow(workflow, sorted({v.workflow for v in self.store.versions()}))
             raise UnknownWorkflow(workflow, [v.version for v in self.store.versions(workflow)], version)
-        key = (stored.workflow, stored.version)
-        if key not in self._running:
-            self._running[key] = running_version(stored)
+        self._running[key] = running_version(stored)
         return self._running[key]
 
     # --- cases ---

@@ -337,6 +337,12 @@ class Store(Protocol):
     def versions(self, workflow: str | None = None) -> Sequence[StoredVersion]:
         """Return deployed versions, by workflow and version number."""
 
+    def latest_version_number(self, workflow: str) -> int | None:
+        """Return the number of the workflow's latest deployed version, or None when none is deployed."""
+
+    def workflow_names(self) -> Sequence[str]:
+        """Return the names of the deployed workflows, sorted."""
+
     def changes(self, workflow: str | None = None, *, status: str | None = "pending") -> Sequence[VersionChange]:
         """Return the versions waiting for (or decided by) a second person, oldest first."""
 

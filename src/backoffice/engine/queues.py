@@ -221,7 +221,7 @@ class QueueOperations:
         roles: dict[str, tuple[str, ...]] = {}
         refusals: list[IdentityError] = []
         who = None
-        for workflow in sorted({version.workflow for version in self.store.versions()}):
+        for workflow in self.store.workflow_names():
             try:
                 who = self.identify(actor, workflow=workflow, now=now)
             except (RoleNotHeld, NotAuthorizedOnBehalf) as refused:
