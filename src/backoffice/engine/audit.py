@@ -93,6 +93,15 @@ def chain_of(case_id: int | None) -> str:
     return f"case:{case_id}" if case_id is not None else SYSTEM_CHAIN
 
 
+class AuditHeadMoved(Exception):
+    """The chain's head is no longer the one a record was sealed after: seal it again after the locked head.
+
+    Not an error anyone sees: the engine first seals after the head its store last wrote (no read,
+    no lock), and the store appends only if that is still the head (a compare-and-set); when
+    another writer moved the chain meanwhile, the engine locks the head, reads it, and seals anew.
+    """
+
+
 @dataclass(frozen=True)
 class AuditHead:
     """The end of one chain: its name, the last record's sequence number and hash (0 and GENESIS when empty)."""
@@ -228,6 +237,8 @@ def canonical_json(value: Any) -> str:
         return "null"
     if kind is bool:
         return "true" if value else "false"
+    if kind is datetime:
+        return _encode_text(_instant(value))
     return _ENCODER.encode(value)
 
 

@@ -182,8 +182,15 @@ class StoreTransaction(Protocol):
     def lock_audit_chain(self, chain: str, case_id: int | None = None) -> AuditHead:
         """Return the end of one audit chain, locked until this transaction ends (created empty when new)."""
 
+    def known_audit_head(self, chain: str) -> AuditHead | None:
+        """Return the head this store last wrote to the chain (neither read nor locked), or None."""
+
     def insert_audit(self, record: AuditRecord) -> None:
-        """Append a sealed record to its chain and move the chain's head to it."""
+        """Append a sealed record to its chain and move the chain's head to it.
+
+        Raises:
+            AuditHeadMoved: the chain's head is not the one the record follows (nothing is written).
+        """
 
     # --- tasks ---
 

@@ -21,7 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from backoffice.engine.audit import GENESIS, AuditHead, AuditRecord, RowSeal, canonical_json, removed_row, seal_row
+from backoffice.engine.audit import (GENESIS, AuditHead, AuditHeadMoved, AuditRecord, RowSeal, canonical_json, removed_row,
+                                    seal_row)
 from backoffice.store.tables import (api_tokens, approval_votes, audit_chains, audit_legacy_rows, audit_records,
                                      case_branches, case_comments, case_exceptions, cases, definition_changes, delegations, events,
                                      evidence, group_members, people,
@@ -88,7 +89,9 @@ worker changes as it runs (leases, attempts) without a change of its own to audi
 
 _AUDIT_COLUMNS = [name for name in audit_records.c.keys() if name != "id"]
 _INSERT_RECORD = sa.insert(audit_records)
-_ADVANCE_CHAIN = sa.update(audit_chains).where(audit_chains.c.chain == sa.bindparam("b_chain"))
+_ADVANCE_CHAIN = sa.update(audit_chains).where(audit_chains.c.chain == sa.bindparam("b_chain"),
+                                               audit_chains.c.seq == sa.bindparam("b_seq"),
+                                               audit_chains.c.hash == sa.bindparam("b_hash"))
 _START_CHAIN = sa.insert(audit_chains)
 _LOCK_CHAIN = (sa.select(audit_chains.c.seq, audit_chains.c.hash).where(audit_chains.c.chain == sa.bindparam("b_chain"))
                .with_for_update())
@@ -121,6 +124,25 @@ def _sealed(bound: BoundTable, row: sa.Row) -> RowSeal:
     values = dict(row._mapping)
     key = bound.key_of(values)
     return seal_row(bound.table.name, key, values, case_id=values[bound.case.name] if bound.case is not None else None)
+
+
+class KnownHeads(dict):
+    """The head each chain was left at by this store's last record on it: a guess to seal after, never trusted.
+
+    A record sealed after a known head is appended only if the head is still there (see
+    `AuditWrites.insert_audit`), so a stale entry (another writer moved on, or the transaction
+    rolled back) costs one refused update and a locked read, never a broken chain. Bounded:
+    when full, it starts again empty.
+    """
+
+    def __init__(self, limit: int = 100_000) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def remember(self, chain: str, head: AuditHead) -> None:
+        if len(self) >= self.limit and chain not in self:
+            self.clear()
+        self[chain] = head
 
 
 class AuditReads:
@@ -217,6 +239,8 @@ class AuditWrites:
     _written: dict[str, dict[Any, Any]]
     _fresh_chains: set[str]
     """The chains of the cases this transaction inserted: new, so not read before their first record."""
+    _known_heads: KnownHeads
+    """The heads this store's records left, shared by its transactions (see `known_audit_head`)."""
 
     def wrote(self, table: sa.Table, keys: Iterable[Any], rows: Sequence[Any] | None = None) -> None:
         """Note rows of a bound table this transaction wrote (inserted, updated or deleted); the next
@@ -283,12 +307,31 @@ class AuditWrites:
             row = self.connection.execute(_LOCK_CHAIN, dict(b_chain=chain)).one()
         return AuditHead(row.seq, row.hash, chain)
 
+    def known_audit_head(self, chain: str) -> AuditHead | None:
+        """Return the head this store's last record on the chain left (neither read nor locked), or None."""
+        return self._known_heads.get(chain)
+
     def insert_audit(self, record: AuditRecord) -> None:
-        """Append a sealed record to its chain and move the chain's head to it."""
-        self.connection.execute(_INSERT_RECORD, {name: getattr(record, name) for name in _AUDIT_COLUMNS})
+        """Append a sealed record to its chain and move the chain's head to it.
+
+        The head moves only from the record's own previous place (a compare-and-set, which takes
+        the head's row lock as it writes), so a record sealed after a head another writer has moved
+        on since is refused before anything is written.
+
+        Raises:
+            AuditHeadMoved: the head is not where the record follows.
+        """
         if record.chain in self._fresh_chains and record.seq == 1:
             self._fresh_chains.discard(record.chain)
             self.connection.execute(_START_CHAIN, dict(chain=record.chain, case_id=record.case_id, seq=record.seq,
                                                        hash=record.hash))
-            return
-        self.connection.execute(_ADVANCE_CHAIN, dict(b_chain=record.chain, seq=record.seq, hash=record.hash))
+        else:
+            moved = self.connection.execute(_ADVANCE_CHAIN, dict(b_chain=record.chain, b_seq=record.seq - 1,
+                                                                 b_hash=record.prev_hash, seq=record.seq,
+                                                                 hash=record.hash))
+            if moved.rowcount != 1:
+                self._known_heads.pop(record.chain, None)
+                raise AuditHeadMoved(record.chain)
+        self.connection.execute(_INSERT_RECORD, {name: getattr(record, name) for name in _AUDIT_COLUMNS})
+        # Kept before the commit: should this transaction roll back, the next compare-and-set misses and reads.
+        self._known_heads.remember(record.chain, AuditHead(record.seq, record.hash, record.chain))

@@ -23,13 +23,13 @@ from backoffice.engine.cases import Case
 from backoffice.engine.events import EngineEvent, Lifecycle
 from backoffice.engine.ports import NewCase, StoredVersion
 from backoffice.errors import DuplicateIdempotencyKey, StaleVersion, UnknownCase, VersionAlreadyDeployed
-from backoffice.store.audit_store import AuditReads, AuditWrites
+from backoffice.store.audit_store import AuditReads, AuditWrites, KnownHeads
 from backoffice.store.branch_store import BranchReads, BranchWrites
 from backoffice.store.change_store import ChangeReads, ChangeWrites
 from backoffice.store.comment_store import CommentReads, CommentWrites
 from backoffice.store.connect import DEFAULT_DATABASE, WRITE, create_engine, shown
 from backoffice.store.directory_store import DirectoryReads, DirectoryWrites
-from backoffice.store.group_commit import batch_connection
+from backoffice.store.group_commit import batch_connection, bound_to_thread
 from backoffice.store.migrate import migrate
 from backoffice.store.outbox_store import OutboxReads, OutboxWrites
 from backoffice.store.timer_store import TimerReads, TimerWrites
@@ -67,6 +67,7 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self._known_heads = KnownHeads()
 
     @classmethod
     def open(cls, target: str | Path = DEFAULT_DATABASE, *, upgrade: bool = True) -> SqlStore:
@@ -105,7 +106,7 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
         `audit verify` names the rows such a transaction writes as added outside the engine.
         """
         with self._writing() as connection:
-            tx = SqlTransaction(connection)
+            tx = SqlTransaction(connection, self._known_heads)
             yield tx
             unbound = tx.unbound_writes()
             if unbound and audited:
@@ -115,18 +116,25 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
 
     @contextmanager
     def _writing(self) -> Iterator[sa.Connection]:
-        """A connection in a new writing transaction; inside a group commit's batch, in a SAVEPOINT of the
-        batch's transaction instead (undone alone when the block raises, committed with the batch)."""
+        """A connection in a new writing transaction; inside a group commit's batch (or another writing
+        transaction of this thread), in a SAVEPOINT of that transaction instead (undone alone when the
+        block raises, committed with the rest).
+
+        While it is open, the store's reads on this thread go through it (`_connect`): an operation
+        that reads what it checks in its own transaction sees its own writes, and opens no second
+        transaction to read."""
         shared = batch_connection(self)
         if shared is not None:
             with shared.begin_nested():
                 yield shared
             return
-        with self.engine.connect().execution_options(**{WRITE: True}) as connection, connection.begin():
+        with self.engine.connect().execution_options(**{WRITE: True}) as connection, connection.begin(), \
+                bound_to_thread(self, connection):
             yield connection
 
     def _connect(self) -> AbstractContextManager[sa.Connection]:
-        """A connection to read with: the batch's inside a group commit (it sees the batch's changes), else a new one."""
+        """A connection to read with: the writing transaction's (or a group commit batch's) when this thread has one
+        open (it sees the changes made so far), else a new one."""
         shared = batch_connection(self)
         return nullcontext(shared) if shared is not None else self.engine.connect()
 
@@ -188,8 +196,9 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites, Direct
                      CommentWrites, BranchWrites):
     """The writes of one change, on one connection inside one transaction."""
 
-    def __init__(self, connection: sa.Connection) -> None:
+    def __init__(self, connection: sa.Connection, known_heads: KnownHeads | None = None) -> None:
         self.connection = connection
+        self._known_heads = known_heads if known_heads is not None else KnownHeads()
         self._written: dict[str, dict] = {}
         self._fresh_chains: set[str] = set()
 
