@@ -37,6 +37,7 @@ class CallTimes:
 
     def __init__(self, engine) -> None:
         self.seconds: Counter[str] = Counter()
+        self.cpu: Counter[str] = Counter()
         self.statements: Counter[str] = Counter()
         self.commits: Counter[str] = Counter()
         self.sql: defaultdict[str, Counter[str]] = defaultdict(Counter)
@@ -46,11 +47,12 @@ class CallTimes:
 
     def timed(self, name: str, call, *args, **kwargs):
         self.current = name
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         try:
             return call(*args, **kwargs)
         finally:
             self.seconds[name] += time.perf_counter() - started
+            self.cpu[name] += time.process_time() - cpu_started
             self.current = ""
 
     def _statement(self, _connection, _cursor, statement: str, *_args) -> None:
@@ -81,15 +83,16 @@ def by_call(cases: int, *, statements: bool) -> None:
     for number in range(cases):
         one_case(engine, number, times)
     engine.store.close()
-    total = sum(times.seconds.values())
-    print(f"\nbackoffice-queue, {cases} cases without a profiler: {1000 * total / cases:.2f} ms a case, "
-          f"{cases / total:.1f} cases/s")
-    print(f"{'call':<12} {'ms/call':>8} {'share':>6} {'SQL statements/call':>20} {'commits/call':>13}")
+    total, cpu = sum(times.seconds.values()), sum(times.cpu.values())
+    print(f"\nbackoffice-queue, {cases} cases without a profiler: {1000 * total / cases:.2f} ms a case "
+          f"(CPU {1000 * cpu / cases:.2f} ms), {cases / total:.1f} cases/s")
+    print(f"{'call':<12} {'ms/call':>8} {'CPU ms':>7} {'share':>6} {'SQL statements/call':>20} {'commits/call':>13}")
     for name in CALLS:
-        print(f"{name:<12} {1000 * times.seconds[name] / cases:8.2f} {times.seconds[name] / total:6.0%} "
-              f"{times.statements[name] / cases:20.1f} {times.commits[name] / cases:13.1f}")
-    print(f"{'a case':<12} {1000 * total / cases:8.2f} {'100%':>6} {sum(times.statements.values()) / cases:20.1f} "
-          f"{sum(times.commits.values()) / cases:13.1f}")
+        print(f"{name:<12} {1000 * times.seconds[name] / cases:8.2f} {1000 * times.cpu[name] / cases:7.2f} "
+              f"{times.seconds[name] / total:6.0%} {times.statements[name] / cases:20.1f} "
+              f"{times.commits[name] / cases:13.1f}")
+    print(f"{'a case':<12} {1000 * total / cases:8.2f} {1000 * cpu / cases:7.2f} {'100%':>6} "
+          f"{sum(times.statements.values()) / cases:20.1f} {sum(times.commits.values()) / cases:13.1f}")
     if statements:
         for name in CALLS:
             print(f"\nthe SQL of one {name} (statements a call, the first 110 characters of each)")

@@ -13,7 +13,10 @@ import sqlalchemy as sa
 from backoffice.engine import AuditKey, AuditLocations, CheckpointStore, checkpoint, verify
 from backoffice.engine.audit import GENESIS, chain_hash, seal_row
 from backoffice.engine.checkpoints import leaf_hash, leaves, merkle_proof, merkle_root, root_from_proof
+from backoffice.engine import Engine
 from backoffice.errors import AuditKeyError, TrailWentBack
+from backoffice.store import SqlStore
+from backoffice.store.sql_store import SqlTransaction
 from backoffice.store.tables import audit_records, cases
 
 from .service_request import ANN, DESK, RESOLVER, T0, later, payload
@@ -226,3 +229,51 @@ def test_the_worker_signs_checkpoints_on_its_schedule_and_refuses_over_a_trail_c
     report = worker.run_once(later(5))
     assert report.checkpoint is None
     assert f"case:{case_id} ends at #3, checkpoint 2 saw #4" in report.checkpoint_refused
+
+
+def test_two_engines_moving_one_case_in_turn_keep_its_chain_linked(deployed, database, store):
+    # Each store seals after the head its own last record left; the other engine's moves make that
+    # head stale, so the head's compare-and-set refuses the record and it is sealed again after the
+    # head as it is.
+    other = Engine(SqlStore.open(database, upgrade=False), audit_key=deployed.audit_key)
+    try:
+        case = deployed.start_case("service-request", payload(), actor=ANN, now=T0)
+        other.transition(case.id, "triage", actor=DESK, expected_version=1, now=later(1))
+        deployed.transition(case.id, "in-progress", actor=DESK, expected_version=2, now=later(2))
+        other.transition(case.id, "done", actor=RESOLVER, expected_version=3, now=later(3),
+                         data={"resolution_note": "Fixed"})
+    finally:
+        other.store.close()
+    records = store.audit_records(chain=f"case:{case.id}")
+    assert [record.seq for record in records] == [1, 2, 3, 4]
+    assert all(later_record.prev_hash == earlier.hash for earlier, later_record in zip(records, records[1:]))
+    assert store.audit_heads()[f"case:{case.id}"].hash == records[-1].hash
+    assert verify(store).ok
+
+
+def test_a_move_rolled_back_after_its_record_leaves_the_next_record_linked_to_the_real_head(deployed, store,
+                                                                                           monkeypatch):
+    case = deployed.start_case("service-request", payload(), actor=ANN, now=T0)
+    # The record is appended, then the change fails before its commit: the store's memory of the
+    # head now names a record that was rolled back.
+    with monkeypatch.context() as patched, pytest.raises(OSError, match="disk full"):
+        patched.setattr(SqlTransaction, "unbound_writes", lambda self: (_ for _ in ()).throw(OSError("disk full")))
+        deployed.transition(case.id, "triage", actor=DESK, expected_version=1, now=later(1))
+    assert store.audit_records(chain=f"case:{case.id}")[-1].seq == 1
+    deployed.transition(case.id, "triage", actor=DESK, expected_version=1, now=later(2))
+    records = store.audit_records(chain=f"case:{case.id}")
+    assert [record.seq for record in records] == [1, 2]
+    assert records[1].prev_hash == records[0].hash and records[1].at == later(2)
+    assert verify(store).ok
+
+
+def test_the_audit_record_binds_each_row_as_a_read_gives_it_back(deployed, store):
+    # The writes return their rows (RETURNING); the record's digests must be those of the rows as stored.
+    case = deployed.start_case("service-request", payload(), actor=ANN, now=T0)
+    deployed.transition(case.id, "triage", actor=DESK, expected_version=1, now=later(1))
+    [record] = [r for r in store.audit_records(chain=f"case:{case.id}") if r.seq == 2]
+    listed = {(table, key): digest for table, key, digest, _fields in record.bound_rows()}
+    with store.engine.connect() as connection:
+        row = connection.execute(sa.select(cases).where(cases.c.id == case.id)).one()
+    assert listed[("cases", case.id)] == seal_row("cases", case.id, dict(row._mapping), case_id=case.id).digest
+    assert {table for table, _key in listed} == {"cases", "events", "tasks"}

@@ -95,6 +95,15 @@ def chain_of(case_id: int | None) -> str:
     return f"case:{case_id}" if case_id is not None else SYSTEM_CHAIN
 
 
+class AuditHeadMoved(Exception):
+    """The chain's head is no longer the one a record was sealed after: seal it again after the locked head.
+
+    Not an error anyone sees: the engine first seals after the head its store last wrote (no read,
+    no lock), and the store appends only if that is still the head (a compare-and-set); when
+    another writer moved the chain meanwhile, the engine locks the head, reads it, and seals anew.
+    """
+
+
 @dataclass(frozen=True)
 class AuditHead:
     """The end of one chain: its name, the last record's sequence number and hash (0 and GENESIS when empty)."""
@@ -219,8 +228,20 @@ class Sealer(Protocol):
 
 def canonical_json(value: Any) -> str:
     """Return one fixed JSON text for a value: sorted keys, no spaces, UTF-8 kept, times in UTC."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-                      default=_json_default)
+    # A row's seal encodes each field alone, most of them plain text or numbers: those take the
+    # encoder's own steps directly (the same text, byte for byte), the rest the whole encoder.
+    kind = type(value)
+    if kind is str:
+        return _encode_text(value)
+    if kind is int:
+        return int.__repr__(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is datetime:
+        return _encode_text(_instant(value))
+    return _ENCODER.encode(value)
 
 
 def chain_hash(prev_hash: str, body: Mapping[str, Any]) -> str:
@@ -286,3 +307,9 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Mapping):
         return dict(value)
     raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+# One encoder for every canonical text (json.dumps would build a new one on each call).
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                            default=_json_default)
+_encode_text = json.encoder.encode_basestring

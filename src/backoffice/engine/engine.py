@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from backoffice.definitions.model import REQUESTER, DefinitionStatus, Priority
-from backoffice.engine.audit import AuditAction, AuditEntry, canonical_json, chain_of, seal
+from backoffice.engine.audit import AuditAction, AuditEntry, AuditHeadMoved, canonical_json, chain_of, seal
 from backoffice.engine.audit_keys import AuditKey, AuditLocations
 from backoffice.engine.cases import Actor, Case, Decision, utc
 from backoffice.engine.controls import Exit, check_leaving
@@ -121,17 +121,18 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
             UnknownWorkflow: nothing is deployed under that name (or not that version).
         """
         check_text(workflow, "the workflow")
-        key = (workflow, version) if version is not None else None
-        if key is not None and key in self._running:
+        if version is None:
+            # Only the latest number is read: the version's content is built once per engine.
+            version = self.store.latest_version_number(workflow)
+            if version is None:
+                raise UnknownWorkflow(workflow, list(self.store.workflow_names()))
+        key = (workflow, version)
+        if key in self._running:
             return self._running[key]
         stored = self.store.version(workflow, version)
         if stored is None:
-            if version is None:
-                raise UnknownWorkflow(workflow, sorted({v.workflow for v in self.store.versions()}))
             raise UnknownWorkflow(workflow, [v.version for v in self.store.versions(workflow)], version)
-        key = (stored.workflow, stored.version)
-        if key not in self._running:
-            self._running[key] = running_version(stored)
+        self._running[key] = running_version(stored)
         return self._running[key]
 
     # --- cases ---
@@ -159,35 +160,39 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
             if not idempotency_key.strip() or len(idempotency_key) > MAX_KEY_LENGTH:
                 raise InputRefused("the idempotency key", f"it is blank or longer than {MAX_KEY_LENGTH} characters",
                                    f"a key of 1 to {MAX_KEY_LENGTH} characters, such as mail-42")
-        actor = self.identify(actor, workflow=workflow, now=now)
         intake_hash = hashlib.sha256(canonical_json(dict(payload)).encode("utf-8")).hexdigest() \
             if isinstance(payload, Mapping) else None
-        if idempotency_key is not None:
-            earlier = self._replay(workflow, idempotency_key, intake_hash)
-            if earlier is not None:
-                return earlier
-        running = self.running(workflow)
-        definition = running.definition
-        if definition.status is not DefinitionStatus.ACTIVE:
-            raise WorkflowNotActive(workflow, definition.version, str(definition.status))
-        violations = running.violations(payload)
-        if violations:
-            raise ContractViolation(workflow, violations)
-        data = dict(payload)
-        state = definition.intake_state
-        # The case as routing rules see it before it exists: it has no id yet.
-        unstored = Case(id=0, workflow=workflow, definition_version=definition.version, state=state, data=data,
-                        requester=actor.on_behalf_of or actor.id, created_at=now, updated_at=now)
-        routing = route(definition, entering=None, current=Routing(queue=None, owner=None, priority=Priority.NORMAL),
-                        variables=context(data=data, case=unstored.expression_fields(), actor=actor, now=now))
-        new_case = NewCase(workflow=workflow, definition_version=definition.version, state=state, data=data,
-                           requester=actor.on_behalf_of or actor.id, created_at=now, priority=routing.priority, queue=routing.queue,
-                           owner=routing.owner, idempotency_key=idempotency_key, intake_hash=intake_hash,
-                           duplicate_key=duplicate_key(definition.duplicates, data))
         try:
-            return self._write_intake(new_case, actor=actor)
+            # One transaction for the reads the intake is checked on and for its writes.
+            with self.store.transaction() as tx:
+                actor = self.identify(actor, workflow=workflow, now=now)
+                if idempotency_key is not None:
+                    earlier = self._replay(workflow, idempotency_key, intake_hash)
+                    if earlier is not None:
+                        return earlier
+                running = self.running(workflow)
+                definition = running.definition
+                if definition.status is not DefinitionStatus.ACTIVE:
+                    raise WorkflowNotActive(workflow, definition.version, str(definition.status))
+                violations = running.violations(payload)
+                if violations:
+                    raise ContractViolation(workflow, violations)
+                data = dict(payload)
+                state = definition.intake_state
+                # The case as routing rules see it before it exists: it has no id yet.
+                unstored = Case(id=0, workflow=workflow, definition_version=definition.version, state=state,
+                                data=data, requester=actor.on_behalf_of or actor.id, created_at=now, updated_at=now)
+                routing = route(definition, entering=None,
+                                current=Routing(queue=None, owner=None, priority=Priority.NORMAL),
+                                variables=context(data=data, case=unstored.expression_fields(), actor=actor, now=now))
+                new_case = NewCase(workflow=workflow, definition_version=definition.version, state=state, data=data,
+                                   requester=actor.on_behalf_of or actor.id, created_at=now, priority=routing.priority,
+                                   queue=routing.queue, owner=routing.owner, idempotency_key=idempotency_key,
+                                   intake_hash=intake_hash, duplicate_key=duplicate_key(definition.duplicates, data))
+                return self._write_intake(tx, new_case, actor=actor)
         except DuplicateIdempotencyKey:
-            # A concurrent retry won the race: answer with its case, as a later retry would get.
+            # A concurrent retry won the race: answer with its case, as a later retry would get (read
+            # after the refused transaction, which PostgreSQL no longer lets run a statement).
             earlier = self._replay(workflow, idempotency_key or "", intake_hash)
             if earlier is None:
                 raise
@@ -231,19 +236,20 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
             ContractViolation: the data after the move breaks the inputs.
         """
         now = utc(now)
-        case = self.case(case_id)
-        actor = self.identify(actor, workflow=case.workflow, now=now)
-        if case.version != expected_version:
-            raise StaleVersion(case_id=case.id, expected=expected_version, actual=case.version)
-        decision, merged = self._decide(case, to, actor=actor, now=now, data=data)
-        if not decision:
-            raise TransitionNotAllowed(case_id=case.id, state=case.state, to=to, reason=decision.reason or "")
-        running = self.running(case.workflow, case.definition_version)
-        violations = running.violations(merged)
-        if violations:
-            raise ContractViolation(case.workflow, violations)
-        moved = self._moved(case, to, actor=actor, now=now, data=merged)
+        # One transaction for the reads the move is checked on and for its writes (see SqlStore._writing).
         with self.store.transaction() as tx:
+            case = self.case(case_id)
+            actor = self.identify(actor, workflow=case.workflow, now=now)
+            if case.version != expected_version:
+                raise StaleVersion(case_id=case.id, expected=expected_version, actual=case.version)
+            decision, merged = self._decide(case, to, actor=actor, now=now, data=data)
+            if not decision:
+                raise TransitionNotAllowed(case_id=case.id, state=case.state, to=to, reason=decision.reason or "")
+            running = self.running(case.workflow, case.definition_version)
+            violations = running.violations(merged)
+            if violations:
+                raise ContractViolation(case.workflow, violations)
+            moved = self._moved(case, to, actor=actor, now=now, data=merged)
             stored = self._write_move(tx, case, moved, actor=actor, role=decision.role, now=now, data=data,
                                       activity=decision.transition or to, transition=decision.transition,
                                       how=Exit.TRANSITION)
@@ -404,35 +410,34 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         if automate:
             self._automate(tx, definition, after, now=now)
 
-    def _write_intake(self, new_case: NewCase, *, actor: Actor) -> Case:
+    def _write_intake(self, tx: StoreTransaction, new_case: NewCase, *, actor: Actor) -> Case:
         role = actor.role or REQUESTER
         definition = self.running(new_case.workflow, new_case.definition_version).definition
         rule = definition.duplicates
-        with self.store.transaction() as tx:
-            original = tx.earlier_duplicate(new_case.workflow, new_case.duplicate_key,
-                                            since=duplicate_window_start(rule, new_case.created_at)) \
-                if rule is not None and new_case.duplicate_key is not None else None
-            case = tx.insert_case(new_case)
-            for timer in timers_on_start(definition, case, paused=PausedTime(), now=case.created_at):
-                tx.insert_timer(timer)
-            event = tx.insert_event(EngineEvent(
-                case_id=case.id, activity=case.state, timestamp=case.created_at, workflow=case.workflow,
-                version=case.definition_version, resource=actor.id, role=role, branch=case.branch,
-                attributes=change_attributes(from_state=None, to_state=case.state, case_version=case.version,
-                                             queue=case.queue, priority=str(case.priority), owner=case.owner,
-                                             changed={}) | actor.on_behalf()))
-            self._audit(tx, AuditEntry(AuditAction.CASE_STARTED, actor=actor.id, role=role, at=case.created_at,
-                                       case_id=case.id, workflow=case.workflow, version=case.definition_version,
-                                       detail={"event_id": event.id, "state": case.state, "data": dict(case.data),
-                                               "idempotency_key": case.idempotency_key, "queue": case.queue,
-                                               "priority": str(case.priority), "owner": case.owner,
-                                               **actor.on_behalf()}))
-            if original is not None:
-                # The same work again: it starts as the duplicate exception, in this transaction.
-                fields = {name: case.data.get(name) for name in rule.fields}
-                case = self._raise_in(tx, case, rule.reason, actor=Actor(DUPLICATE_RULE_ACTOR), now=case.created_at,
-                                      note=f"same {', '.join(f'{k}={v!r}' for k, v in fields.items())} as case "
-                                           f"{original}", detail={"duplicate_of": original})
+        original = tx.earlier_duplicate(new_case.workflow, new_case.duplicate_key,
+                                        since=duplicate_window_start(rule, new_case.created_at)) \
+            if rule is not None and new_case.duplicate_key is not None else None
+        case = tx.insert_case(new_case)
+        for timer in timers_on_start(definition, case, paused=PausedTime(), now=case.created_at):
+            tx.insert_timer(timer)
+        event = tx.insert_event(EngineEvent(
+            case_id=case.id, activity=case.state, timestamp=case.created_at, workflow=case.workflow,
+            version=case.definition_version, resource=actor.id, role=role, branch=case.branch,
+            attributes=change_attributes(from_state=None, to_state=case.state, case_version=case.version,
+                                         queue=case.queue, priority=str(case.priority), owner=case.owner,
+                                         changed={}) | actor.on_behalf()))
+        self._audit(tx, AuditEntry(AuditAction.CASE_STARTED, actor=actor.id, role=role, at=case.created_at,
+                                   case_id=case.id, workflow=case.workflow, version=case.definition_version,
+                                   detail={"event_id": event.id, "state": case.state, "data": dict(case.data),
+                                           "idempotency_key": case.idempotency_key, "queue": case.queue,
+                                           "priority": str(case.priority), "owner": case.owner,
+                                           **actor.on_behalf()}))
+        if original is not None:
+            # The same work again: it starts as the duplicate exception, in this transaction.
+            fields = {name: case.data.get(name) for name in rule.fields}
+            case = self._raise_in(tx, case, rule.reason, actor=Actor(DUPLICATE_RULE_ACTOR), now=case.created_at,
+                                  note=f"same {', '.join(f'{k}={v!r}' for k, v in fields.items())} as case "
+                                       f"{original}", detail={"duplicate_of": original})
         return case
 
     def _replay(self, workflow: str, key: str, intake_hash: str | None) -> Case | None:
@@ -471,8 +476,17 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         """Append the record of a change to its case's chain, binding the rows the change wrote since the last one."""
         key = self.audit_key
         rows = tx.written_rows()
+        chain = chain_of(entry.case_id)
+        known = tx.known_audit_head(chain)
+        if known is not None:
+            # Sealed after the head this store last wrote, appended only if it is still the head.
+            try:
+                tx.insert_audit(seal(entry, known, key, rows))
+                return
+            except AuditHeadMoved:
+                pass
         # Locked last, so the chain head is held for the shortest time by concurrent writers.
-        tx.insert_audit(seal(entry, tx.lock_audit_chain(chain_of(entry.case_id), entry.case_id), key, rows))
+        tx.insert_audit(seal(entry, tx.lock_audit_chain(chain, entry.case_id), key, rows))
 
 
 _ABSENT = object()

@@ -182,8 +182,15 @@ class StoreTransaction(Protocol):
     def lock_audit_chain(self, chain: str, case_id: int | None = None) -> AuditHead:
         """Return the end of one audit chain, locked until this transaction ends (created empty when new)."""
 
+    def known_audit_head(self, chain: str) -> AuditHead | None:
+        """Return the head this store last wrote to the chain (neither read nor locked), or None."""
+
     def insert_audit(self, record: AuditRecord) -> None:
-        """Append a sealed record to its chain and move the chain's head to it."""
+        """Append a sealed record to its chain and move the chain's head to it.
+
+        Raises:
+            AuditHeadMoved: the chain's head is not the one the record follows (nothing is written).
+        """
 
     # --- tasks ---
 
@@ -336,6 +343,12 @@ class Store(Protocol):
 
     def versions(self, workflow: str | None = None) -> Sequence[StoredVersion]:
         """Return deployed versions, by workflow and version number."""
+
+    def latest_version_number(self, workflow: str) -> int | None:
+        """Return the number of the workflow's latest deployed version, or None when none is deployed."""
+
+    def workflow_names(self) -> Sequence[str]:
+        """Return the names of the deployed workflows, sorted."""
 
     def changes(self, workflow: str | None = None, *, status: str | None = "pending") -> Sequence[VersionChange]:
         """Return the versions waiting for (or decided by) a second person, oldest first."""

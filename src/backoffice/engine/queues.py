@@ -81,9 +81,10 @@ class QueueOperations:
         """
         now = utc(now)
         check_lease(lease, "the claim's lease")
-        actor, roles = self._identify_in_every_workflow(actor, now)
         names = [queues] if isinstance(queues, str) else list(queues)
+        # One transaction for the reads of who acts and for the claim (see SqlStore._writing).
         with self.store.transaction() as tx:
+            actor, roles = self._identify_in_every_workflow(actor, now)
             task = tx.claim_next(names, actor=actor.id, roles=actor.roles, now=now, until=now + lease,
                                  roles_by_workflow=roles)
             if task is not None:
@@ -119,27 +120,28 @@ class QueueOperations:
             TransitionNotAllowed, ContractViolation, StaleVersion: the case cannot move so.
         """
         now = utc(now)
-        task = self.task(task_id)
-        actor = self.identify(actor, workflow=task.workflow, now=now)
-        if task.status is not TaskStatus.OPEN:
-            raise TaskClosed(task_id, str(task.status))
-        if task.held_by(now) != actor.id:
-            raise TaskNotClaimed(task_id, actor.id, task.held_by(now))
-        case = self.case(task.case_id)
-        if task.kind is TaskKind.APPROVAL:
-            # An approval task is a vote to cast, never a task to complete: completing it would move
-            # the case past the approval without a vote.
-            raise ControlBypassed(case.id, case.state, to, str(Exit.TASK),
-                                  f"task {task_id} is an approval, decided by votes; expected "
-                                  f"backoffice approve {case.id} (or --reject)")
-        decision, merged = self._decide(case, to, actor=actor, now=now, data=data)
-        if not decision:
-            raise TransitionNotAllowed(case_id=case.id, state=case.state, to=to, reason=decision.reason or "")
-        violations = self.running(case.workflow, case.definition_version).violations(merged)
-        if violations:
-            raise ContractViolation(case.workflow, violations)
-        moved = self._moved(case, to, actor=actor, now=now, data=merged)
+        # One transaction for the reads the completion is checked on and for its writes.
         with self.store.transaction() as tx:
+            task = self.task(task_id)
+            actor = self.identify(actor, workflow=task.workflow, now=now)
+            if task.status is not TaskStatus.OPEN:
+                raise TaskClosed(task_id, str(task.status))
+            if task.held_by(now) != actor.id:
+                raise TaskNotClaimed(task_id, actor.id, task.held_by(now))
+            case = self.case(task.case_id)
+            if task.kind is TaskKind.APPROVAL:
+                # An approval task is a vote to cast, never a task to complete: completing it would move
+                # the case past the approval without a vote.
+                raise ControlBypassed(case.id, case.state, to, str(Exit.TASK),
+                                      f"task {task_id} is an approval, decided by votes; expected "
+                                      f"backoffice approve {case.id} (or --reject)")
+            decision, merged = self._decide(case, to, actor=actor, now=now, data=data)
+            if not decision:
+                raise TransitionNotAllowed(case_id=case.id, state=case.state, to=to, reason=decision.reason or "")
+            violations = self.running(case.workflow, case.definition_version).violations(merged)
+            if violations:
+                raise ContractViolation(case.workflow, violations)
+            moved = self._moved(case, to, actor=actor, now=now, data=merged)
             # The conditional close is the guard: of two completions racing, one finds the task open.
             if not tx.close_task(task_id, status=TaskStatus.COMPLETED, by=actor.id, at=now, holder=actor.id):
                 raise self._why_not_completed(task_id, actor, now)
@@ -221,7 +223,7 @@ class QueueOperations:
         roles: dict[str, tuple[str, ...]] = {}
         refusals: list[IdentityError] = []
         who = None
-        for workflow in sorted({version.workflow for version in self.store.versions()}):
+        for workflow in self.store.workflow_names():
             try:
                 who = self.identify(actor, workflow=workflow, now=now)
             except (RoleNotHeld, NotAuthorizedOnBehalf) as refused:

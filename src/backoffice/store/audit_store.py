@@ -21,7 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from backoffice.engine.audit import GENESIS, AuditHead, AuditRecord, RowSeal, canonical_json, removed_row, seal_row
+from backoffice.engine.audit import (GENESIS, AuditHead, AuditHeadMoved, AuditRecord, RowSeal, canonical_json, removed_row,
+                                    seal_row)
 from backoffice.store.tables import (api_tokens, approval_votes, audit_chains, audit_legacy_rows, audit_records,
                                      case_branches, case_comments, case_exceptions, cases, definition_changes, delegations, events,
                                      evidence, group_members, people,
@@ -88,8 +89,12 @@ worker changes as it runs (leases, attempts) without a change of its own to audi
 
 _AUDIT_COLUMNS = [name for name in audit_records.c.keys() if name != "id"]
 _INSERT_RECORD = sa.insert(audit_records)
-_ADVANCE_CHAIN = sa.update(audit_chains).where(audit_chains.c.chain == sa.bindparam("b_chain"))
-_LOCK_CHAIN = sa.select(audit_chains.c.seq, audit_chains.c.hash).where(audit_chains.c.chain == sa.bindparam("b_chain"))
+_ADVANCE_CHAIN = sa.update(audit_chains).where(audit_chains.c.chain == sa.bindparam("b_chain"),
+                                               audit_chains.c.seq == sa.bindparam("b_seq"),
+                                               audit_chains.c.hash == sa.bindparam("b_hash"))
+_START_CHAIN = sa.insert(audit_chains)
+_LOCK_CHAIN = (sa.select(audit_chains.c.seq, audit_chains.c.hash).where(audit_chains.c.chain == sa.bindparam("b_chain"))
+               .with_for_update())
 
 
 @functools.cache
@@ -106,6 +111,11 @@ def _read_back_rows(connection: sa.Connection, bound: BoundTable, keys: Iterable
     return connection.execute(sa.select(bound.table).where(sa.tuple_(*bound.keys).in_(parts))).all()
 
 
+def _order(key: Any) -> tuple:
+    # The order a read back by key gives (ORDER BY the key): numbers by value, text by text.
+    return (0, key, "") if isinstance(key, (int, float)) else (1, 0, str(key))
+
+
 def record_of(row: sa.Row) -> AuditRecord:
     return AuditRecord(**row._mapping)
 
@@ -114,6 +124,25 @@ def _sealed(bound: BoundTable, row: sa.Row) -> RowSeal:
     values = dict(row._mapping)
     key = bound.key_of(values)
     return seal_row(bound.table.name, key, values, case_id=values[bound.case.name] if bound.case is not None else None)
+
+
+class KnownHeads(dict):
+    """The head each chain was left at by this store's last record on it: a guess to seal after, never trusted.
+
+    A record sealed after a known head is appended only if the head is still there (see
+    `AuditWrites.insert_audit`), so a stale entry (another writer moved on, or the transaction
+    rolled back) costs one refused update and a locked read, never a broken chain. Bounded:
+    when full, it starts again empty.
+    """
+
+    def __init__(self, limit: int = 100_000) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def remember(self, chain: str, head: AuditHead) -> None:
+        if len(self) >= self.limit and chain not in self:
+            self.clear()
+        self[chain] = head
 
 
 class AuditReads:
@@ -207,30 +236,55 @@ class AuditWrites:
     """Writes of the audit trail, inside the transaction of the change they record."""
 
     connection: sa.Connection
-    _written: dict[str, set[Any]]
+    _written: dict[str, dict[Any, Any]]
+    _fresh_chains: set[str]
+    """The chains of the cases this transaction inserted: new, so not read before their first record."""
+    _known_heads: KnownHeads
+    """The heads this store's records left, shared by its transactions (see `known_audit_head`)."""
 
-    def wrote(self, table: sa.Table, keys: Iterable[Any]) -> None:
+    def wrote(self, table: sa.Table, keys: Iterable[Any], rows: Sequence[Any] | None = None) -> None:
         """Note rows of a bound table this transaction wrote (inserted, updated or deleted); the next
-        audit record binds them. A key is the row's key value, or a tuple of them for a composite key."""
+        audit record binds them. A key is the row's key value, or a tuple of them for a composite key.
+
+        `rows`, when given, are the rows as the write returned them (RETURNING every column, so
+        exactly as a read would give them back), in the order of `keys`: the record seals those
+        values instead of reading the rows again. A row written again later in the same change is
+        sealed as its last write left it (read back when that write returned nothing).
+        """
         bound = BOUND_TABLES.get(table.name)
-        keys = [bound.key_of(key) for key in keys if key is not None] if bound is not None else []
-        if keys:
-            self._written.setdefault(table.name, set()).update(keys)
+        if bound is None:
+            return
+        written = self._written.setdefault(table.name, {})
+        if rows is None:
+            for key in keys:
+                if key is not None:
+                    written[bound.key_of(key)] = None
+            return
+        for key, row in zip(keys, rows, strict=True):
+            if key is not None:
+                written[bound.key_of(key)] = row
 
     def written_rows(self) -> list[RowSeal]:
-        """Return the rows written since the last audit record, read back and sealed as they now are.
+        """Return the rows written since the last audit record, sealed as they now are.
 
-        A row of no case that is gone was deleted by this change: it is listed as removed, so a row
-        put back by hand is named. (Rows of a case are never deleted by the engine.)
+        A row the write returned is sealed from those values; any other is read back. A row of no
+        case that is gone was deleted by this change: it is listed as removed, so a row put back by
+        hand is named. (Rows of a case are never deleted by the engine.)
         """
         sealed: list[RowSeal] = []
         for name in sorted(self._written):
             bound = BOUND_TABLES[name]
-            found = [_sealed(bound, row) for row in _read_back_rows(self.connection, bound, self._written[name])]
+            written = self._written[name]
+            returned = {key: row for key, row in written.items() if row is not None}
+            unread = [key for key, row in written.items() if row is None]
+            rows = list(returned.values())
+            if unread:
+                rows.extend(_read_back_rows(self.connection, bound, unread))
+            found = sorted((_sealed(bound, row) for row in rows), key=lambda seal: _order(seal.key))
             sealed.extend(found)
             if bound.case is None:
                 present = {row.key for row in found}
-                sealed.extend(removed_row(name, key) for key in sorted(self._written[name] - present, key=str))
+                sealed.extend(removed_row(name, key) for key in sorted(set(written) - present, key=str))
         self._written.clear()
         return sealed
 
@@ -240,16 +294,44 @@ class AuditWrites:
 
     def lock_audit_chain(self, chain: str, case_id: int | None = None) -> AuditHead:
         """Return the end of one chain, locked until this transaction ends (created empty when new)."""
+        if chain in self._fresh_chains:
+            # The chain of a case this transaction started: nobody else can see the case, let alone
+            # hold its chain, so it starts empty here and its head is inserted with its first record.
+            return AuditHead(0, GENESIS, chain)
         # FOR UPDATE on PostgreSQL; on SQLite the whole database is this transaction's already.
-        row = self.connection.execute(_LOCK_CHAIN.with_for_update(), dict(b_chain=chain)).first()
+        row = self.connection.execute(_LOCK_CHAIN, dict(b_chain=chain)).first()
         if row is None:
             insert = (postgresql.insert if self.connection.dialect.name == "postgresql" else sqlite.insert)(
                 audit_chains).values(chain=chain, case_id=case_id, seq=0, hash=GENESIS).on_conflict_do_nothing()
             self.connection.execute(insert)
-            row = self.connection.execute(_LOCK_CHAIN.with_for_update(), dict(b_chain=chain)).one()
+            row = self.connection.execute(_LOCK_CHAIN, dict(b_chain=chain)).one()
         return AuditHead(row.seq, row.hash, chain)
 
+    def known_audit_head(self, chain: str) -> AuditHead | None:
+        """Return the head this store's last record on the chain left (neither read nor locked), or None."""
+        return self._known_heads.get(chain)
+
     def insert_audit(self, record: AuditRecord) -> None:
-        """Append a sealed record to its chain and move the chain's head to it."""
+        """Append a sealed record to its chain and move the chain's head to it.
+
+        The head moves only from the record's own previous place (a compare-and-set, which takes
+        the head's row lock as it writes), so a record sealed after a head another writer has moved
+        on since is refused before anything is written.
+
+        Raises:
+            AuditHeadMoved: the head is not where the record follows.
+        """
+        if record.chain in self._fresh_chains and record.seq == 1:
+            self._fresh_chains.discard(record.chain)
+            self.connection.execute(_START_CHAIN, dict(chain=record.chain, case_id=record.case_id, seq=record.seq,
+                                                       hash=record.hash))
+        else:
+            moved = self.connection.execute(_ADVANCE_CHAIN, dict(b_chain=record.chain, b_seq=record.seq - 1,
+                                                                 b_hash=record.prev_hash, seq=record.seq,
+                                                                 hash=record.hash))
+            if moved.rowcount != 1:
+                self._known_heads.pop(record.chain, None)
+                raise AuditHeadMoved(record.chain)
         self.connection.execute(_INSERT_RECORD, {name: getattr(record, name) for name in _AUDIT_COLUMNS})
-        self.connection.execute(_ADVANCE_CHAIN, dict(b_chain=record.chain, seq=record.seq, hash=record.hash))
+        # Kept before the commit: should this transaction roll back, the next compare-and-set misses and reads.
+        self._known_heads.remember(record.chain, AuditHead(record.seq, record.hash, record.chain))

@@ -38,6 +38,25 @@ _ROLES_OF_SERVICE = sa.select(role_grants.c.role).where(
     _IN_SCOPE).distinct()
 
 
+# A person and their roles in one statement (the gate's common case): one row per role, or one row
+# with no role; no row when the id is no person (then it may be a service account).
+_ROLES_IN_SCOPE = _ROLES_OF_PERSON.subquery()
+_PERSON_AND_ROLES = (sa.select(people.c.active, _ROLES_IN_SCOPE.c.role)
+                     .select_from(people.outerjoin(_ROLES_IN_SCOPE, sa.true()))
+                     .where(people.c.id == sa.bindparam("b_id")))
+
+
+def _principal_and_roles(connection: sa.Connection, principal_id: str,
+                         workflow: str | None) -> tuple[Principal | None, list[str]]:
+    rows = connection.execute(_PERSON_AND_ROLES, {"b_id": principal_id,
+                                                  "b_workflow": workflow or ALL_WORKFLOWS}).all()
+    if not rows:
+        found = _principal(connection, principal_id)
+        return found, (_granted_roles(connection, found, workflow) if found is not None and found.active else [])
+    person = Principal(principal_id, PrincipalKind.PERSON, bool(rows[0].active))
+    return person, (sorted(row.role for row in rows if row.role is not None) if person.active else [])
+
+
 def _principal(connection: sa.Connection, principal_id: str) -> Principal | None:
     active = connection.execute(_PERSON_ACTIVE, {"b_id": principal_id}).scalar()
     if active is not None:
@@ -90,8 +109,7 @@ class DirectoryReads:
     def principal_and_roles(self, principal_id: str, workflow: str | None) -> tuple[Principal | None, Sequence[str]]:
         # The gate's read on every act: one connection for both queries.
         with self._connect() as connection:
-            found = _principal(connection, principal_id)
-            return found, (_granted_roles(connection, found, workflow) if found is not None and found.active else [])
+            return _principal_and_roles(connection, principal_id, workflow)
 
     def delegations_to(self, delegate: str, delegator: str | None = None) -> Sequence[Delegation]:
         query = sa.select(delegations).where(delegations.c.delegate == delegate).order_by(delegations.c.id)

@@ -48,13 +48,14 @@ _batch = threading.local()
 
 
 def batch_connection(store: SqlStore) -> sa.Connection | None:
-    """The connection of the batch this thread is running for `store`, or None outside a batch."""
+    """The connection of the batch (or writing transaction) this thread is running for `store`, or None."""
     shared = getattr(_batch, "connections", None)
     return shared.get(id(store)) if shared else None
 
 
 @contextmanager
-def _bound(store: SqlStore, connection: sa.Connection) -> Iterator[None]:
+def bound_to_thread(store: SqlStore, connection: sa.Connection) -> Iterator[None]:
+    """Make `connection` the one this thread's reads and writes of `store` go through, while the block runs."""
     if not hasattr(_batch, "connections"):
         _batch.connections = {}
     _batch.connections[id(store)] = connection
@@ -129,7 +130,7 @@ class GroupCommitter:
         outcomes: list[tuple[Future, bool, Any]] = []
         try:
             with self.store.engine.connect().execution_options(**{WRITE: True}) as connection, \
-                    connection.begin(), _bound(self.store, connection):
+                    connection.begin(), bound_to_thread(self.store, connection):
                 for future, operation in batch:
                     if not future.set_running_or_notify_cancel():
                         continue

@@ -18,17 +18,18 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from backoffice.definitions.model import Priority
+from backoffice.engine.audit import chain_of
 from backoffice.engine.cases import Case
 from backoffice.engine.events import EngineEvent, Lifecycle
 from backoffice.engine.ports import NewCase, StoredVersion
 from backoffice.errors import DuplicateIdempotencyKey, StaleVersion, UnknownCase, VersionAlreadyDeployed
-from backoffice.store.audit_store import AuditReads, AuditWrites
+from backoffice.store.audit_store import AuditReads, AuditWrites, KnownHeads
 from backoffice.store.branch_store import BranchReads, BranchWrites
 from backoffice.store.change_store import ChangeReads, ChangeWrites
 from backoffice.store.comment_store import CommentReads, CommentWrites
 from backoffice.store.connect import DEFAULT_DATABASE, WRITE, create_engine, shown
 from backoffice.store.directory_store import DirectoryReads, DirectoryWrites
-from backoffice.store.group_commit import batch_connection
+from backoffice.store.group_commit import batch_connection, bound_to_thread
 from backoffice.store.migrate import migrate
 from backoffice.store.outbox_store import OutboxReads, OutboxWrites
 from backoffice.store.timer_store import TimerReads, TimerWrites
@@ -39,14 +40,21 @@ from backoffice.store.tables import cases, events, metadata, workflow_versions
 # The statements every change runs, built once and given their values as parameters: built per
 # call with literal values, SQLAlchemy spends more time coercing and keying them than SQLite
 # spends running them (benchmarks/profile_engine.py).
-_INSERT_EVENT = sa.insert(events)
+# Each write of a bound row returns the row as stored (RETURNING every column), so the audit
+# record seals those values without reading the row again (see audit_store.AuditWrites.wrote).
+_INSERT_EVENT = sa.insert(events).returning(*events.c)
 _UPDATE_CASE = sa.update(cases).where(cases.c.id == sa.bindparam("b_id"),
-                                      cases.c.version == sa.bindparam("b_expected"))
+                                      cases.c.version == sa.bindparam("b_expected")).returning(*cases.c)
 _SELECT_CASE = sa.select(cases).where(cases.c.id == sa.bindparam("b_id"))
 _VERSION_ID = sa.select(workflow_versions.c.id).where(
     workflow_versions.c.workflow == sa.bindparam("b_workflow"),
     workflow_versions.c.version == sa.bindparam("b_version")).scalar_subquery()
-_INSERT_CASE = sa.insert(cases).values(workflow_version_id=_VERSION_ID)
+# The version numbers alone: a deployed version's content never changes, so the engine keeps it
+# built once (Engine.running) and needs only to know which number is the latest.
+_LATEST_NUMBER = sa.select(sa.func.max(workflow_versions.c.version)).where(
+    workflow_versions.c.workflow == sa.bindparam("b_workflow"))
+_WORKFLOW_NAMES = sa.select(workflow_versions.c.workflow).distinct().order_by(workflow_versions.c.workflow)
+_INSERT_CASE = sa.insert(cases).values(workflow_version_id=_VERSION_ID).returning(*cases.c)
 _MOVE_CASE_TO_VERSION = _UPDATE_CASE.values(workflow_version_id=_VERSION_ID)
 
 UNIQUE_KEY = "uq_cases_workflow_idempotency_key"
@@ -59,6 +67,7 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self._known_heads = KnownHeads()
 
     @classmethod
     def open(cls, target: str | Path = DEFAULT_DATABASE, *, upgrade: bool = True) -> SqlStore:
@@ -97,7 +106,7 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
         `audit verify` names the rows such a transaction writes as added outside the engine.
         """
         with self._writing() as connection:
-            tx = SqlTransaction(connection)
+            tx = SqlTransaction(connection, self._known_heads)
             yield tx
             unbound = tx.unbound_writes()
             if unbound and audited:
@@ -107,18 +116,25 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
 
     @contextmanager
     def _writing(self) -> Iterator[sa.Connection]:
-        """A connection in a new writing transaction; inside a group commit's batch, in a SAVEPOINT of the
-        batch's transaction instead (undone alone when the block raises, committed with the batch)."""
+        """A connection in a new writing transaction; inside a group commit's batch (or another writing
+        transaction of this thread), in a SAVEPOINT of that transaction instead (undone alone when the
+        block raises, committed with the rest).
+
+        While it is open, the store's reads on this thread go through it (`_connect`): an operation
+        that reads what it checks in its own transaction sees its own writes, and opens no second
+        transaction to read."""
         shared = batch_connection(self)
         if shared is not None:
             with shared.begin_nested():
                 yield shared
             return
-        with self.engine.connect().execution_options(**{WRITE: True}) as connection, connection.begin():
+        with self.engine.connect().execution_options(**{WRITE: True}) as connection, connection.begin(), \
+                bound_to_thread(self, connection):
             yield connection
 
     def _connect(self) -> AbstractContextManager[sa.Connection]:
-        """A connection to read with: the batch's inside a group commit (it sees the batch's changes), else a new one."""
+        """A connection to read with: the writing transaction's (or a group commit batch's) when this thread has one
+        open (it sees the changes made so far), else a new one."""
         shared = batch_connection(self)
         return nullcontext(shared) if shared is not None else self.engine.connect()
 
@@ -133,6 +149,14 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
         with self._connect() as connection:
             row = connection.execute(query).first()
         return _version(row) if row is not None else None
+
+    def latest_version_number(self, workflow: str) -> int | None:
+        with self._connect() as connection:
+            return connection.execute(_LATEST_NUMBER, dict(b_workflow=workflow)).scalar()
+
+    def workflow_names(self) -> Sequence[str]:
+        with self._connect() as connection:
+            return list(connection.execute(_WORKFLOW_NAMES).scalars())
 
     def versions(self, workflow: str | None = None) -> Sequence[StoredVersion]:
         query = sa.select(workflow_versions).order_by(workflow_versions.c.workflow, workflow_versions.c.version)
@@ -172,9 +196,11 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites, Direct
                      CommentWrites, BranchWrites):
     """The writes of one change, on one connection inside one transaction."""
 
-    def __init__(self, connection: sa.Connection) -> None:
+    def __init__(self, connection: sa.Connection, known_heads: KnownHeads | None = None) -> None:
         self.connection = connection
-        self._written: dict[str, set] = {}
+        self._known_heads = known_heads if known_heads is not None else KnownHeads()
+        self._written: dict[str, dict] = {}
+        self._fresh_chains: set[str] = set()
 
     def insert_version(self, version: StoredVersion) -> StoredVersion:
         values = {name: getattr(version, name) for name in workflow_versions.c.keys() if name != "id"}
@@ -201,8 +227,10 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites, Direct
             if constraint_name(exc) == UNIQUE_KEY:
                 raise DuplicateIdempotencyKey(case.workflow, case.idempotency_key or "") from exc
             raise
-        self.wrote(cases, result.inserted_primary_key)
-        return Case(id=result.inserted_primary_key[0], workflow=case.workflow,
+        row = result.one()
+        self.wrote(cases, [row.id], [row])
+        self._fresh_chains.add(chain_of(row.id))
+        return Case(id=row.id, workflow=case.workflow,
                     definition_version=case.definition_version, state=case.state, data=case.data,
                     requester=case.requester, created_at=case.created_at, updated_at=case.created_at, version=1,
                     priority=case.priority, queue=case.queue, owner=case.owner,
@@ -222,37 +250,41 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites, Direct
     def update_case(self, case: Case, *, expected_version: int) -> Case:
         # The version in the WHERE clause is the real guard: two writers that both read version
         # N cannot both move it to N + 1, whatever the engine checked before.
-        result = self.connection.execute(_UPDATE_CASE, dict(
+        row = self.connection.execute(_UPDATE_CASE, dict(
             b_id=case.id, b_expected=expected_version, state=case.state, previous_state=case.previous_state,
             data=dict(case.data), priority=str(case.priority), queue=case.queue, owner=case.owner,
-            updated_at=case.updated_at, version=expected_version + 1))
-        return self._changed(result, case, expected_version)
+            updated_at=case.updated_at, version=expected_version + 1)).first()
+        if row is None:
+            self._refuse_stale(case, expected_version)
+        self.wrote(cases, [case.id], [row])
+        return replace(case, version=expected_version + 1)
 
     def move_case_to_version(self, case: Case, *, expected_version: int) -> Case:
         """Put a case on another deployed version of its workflow (`case.definition_version`), as a change."""
-        result = self.connection.execute(_MOVE_CASE_TO_VERSION, dict(
+        row = self.connection.execute(_MOVE_CASE_TO_VERSION, dict(
             b_id=case.id, b_expected=expected_version, b_workflow=case.workflow, b_version=case.definition_version,
-            definition_version=case.definition_version, updated_at=case.updated_at, version=expected_version + 1))
-        return self._changed(result, case, expected_version)
-
-    def _changed(self, result: sa.CursorResult, case: Case, expected_version: int) -> Case:
-        """Return the case one version on, or say why the conditional update changed no row."""
-        if result.rowcount != 1:
-            actual = self.connection.execute(sa.select(cases.c.version).where(cases.c.id == case.id)).scalar()
-            if actual is None:
-                raise UnknownCase(case.id)
-            raise StaleVersion(case_id=case.id, expected=expected_version, actual=actual)
-        self.wrote(cases, [case.id])
+            definition_version=case.definition_version, updated_at=case.updated_at,
+            version=expected_version + 1)).first()
+        if row is None:
+            self._refuse_stale(case, expected_version)
+        self.wrote(cases, [case.id], [row])
         return replace(case, version=expected_version + 1)
+
+    def _refuse_stale(self, case: Case, expected_version: int) -> None:
+        """Say why a conditional update of a case changed no row."""
+        actual = self.connection.execute(sa.select(cases.c.version).where(cases.c.id == case.id)).scalar()
+        if actual is None:
+            raise UnknownCase(case.id)
+        raise StaleVersion(case_id=case.id, expected=expected_version, actual=actual)
 
     def insert_event(self, event: EngineEvent) -> EngineEvent:
         values = dict(case_id=event.case_id, activity=event.activity, timestamp=event.timestamp,
                       resource=event.resource, role=event.role, system=event.system, lifecycle=str(event.lifecycle),
                       reason=event.reason, workflow=event.workflow, version=event.version,
                       attributes=dict(event.attributes), branch=event.branch)
-        result = self.connection.execute(_INSERT_EVENT, values)
-        self.wrote(events, result.inserted_primary_key)
-        return replace(event, id=result.inserted_primary_key[0])
+        row = self.connection.execute(_INSERT_EVENT, values).one()
+        self.wrote(events, [row.id], [row])
+        return replace(event, id=row.id)
 
 
 def constraint_name(exc: sa.exc.IntegrityError) -> str | None:

@@ -10,6 +10,7 @@ database to itself already.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -26,19 +27,49 @@ from backoffice.store.tables import approval_votes, case_exceptions, evidence, s
 OPEN = str(TaskStatus.OPEN)
 
 
-def _unheld(now: datetime) -> sa.ColumnElement[bool]:
-    return sa.or_(tasks.c.claimed_by.is_(None), tasks.c.claim_expires_at < now)
-
-
 def _urgency() -> tuple[sa.ColumnElement, ...]:
     return (tasks.c.priority_rank.desc(), tasks.c.due_at.asc().nulls_last(), tasks.c.created_at, tasks.c.id)
 
 
-# Built once, given values as parameters (see sql_store: the statements of every change).
-_INSERT_TASK = sa.insert(tasks)
+# Built once, given values as parameters (see sql_store: the statements of every change). Each
+# returns the rows it wrote as stored, for the audit record to seal without reading them again.
+_INSERT_TASK = sa.insert(tasks).returning(*tasks.c)
 _CLOSE_CASE_TASKS = sa.update(tasks).where(tasks.c.case_id == sa.bindparam("b_case"),
-                                           tasks.c.status == sa.bindparam("b_open")).returning(tasks.c.id)
+                                           tasks.c.status == sa.bindparam("b_open")).returning(*tasks.c)
+_UNHELD = sa.or_(tasks.c.claimed_by.is_(None), tasks.c.claim_expires_at < sa.bindparam("b_now"))
+_CLAIM_TASK = (sa.update(tasks).where(tasks.c.id == sa.bindparam("b_id"), tasks.c.status == OPEN,
+                                      sa.or_(_UNHELD, tasks.c.claimed_by == sa.bindparam("b_actor")))
+               .returning(*tasks.c))
+_CLOSE_TASK = sa.update(tasks).where(tasks.c.id == sa.bindparam("b_id"), tasks.c.status == OPEN).returning(*tasks.c)
+_CLOSE_HELD_TASK = _CLOSE_TASK.where(tasks.c.claimed_by == sa.bindparam("b_holder"),
+                                     tasks.c.claim_expires_at >= sa.bindparam("b_at"))
 _SELECT_PAUSED = sa.select(sla_clocks).where(sla_clocks.c.case_id == sa.bindparam("b_case"))
+
+
+_SELECT_TASK = sa.select(tasks).where(tasks.c.id == sa.bindparam("b_id"))
+
+
+@functools.cache
+def _pick(workflows: int | None, postgresql: bool) -> sa.Select:
+    """The statement `next` picks its task with, for roles held everywhere (None) or in `workflows` workflows.
+
+    Built once per shape, its queues, workflows and roles given as parameters: built per call, SQLAlchemy
+    spends more time keying it than the database running it.
+    """
+    if workflows is None:
+        held = tasks.c.role.in_(sa.bindparam("b_roles", expanding=True))
+    else:
+        # Roles granted in one workflow take that workflow's tasks only.
+        held = sa.or_(sa.false(), *(sa.and_(tasks.c.workflow == sa.bindparam(f"b_workflow_{number}"),
+                                            tasks.c.role.in_(sa.bindparam(f"b_roles_{number}", expanding=True)))
+                                    for number in range(workflows)))
+    eligible = sa.or_(tasks.c.assignee == sa.bindparam("b_actor"),
+                      sa.and_(tasks.c.assignee.is_(None), sa.or_(tasks.c.role.is_(None), held)))
+    pick = (sa.select(tasks.c.id).where(tasks.c.status == OPEN, tasks.c.queue.in_(sa.bindparam("b_queues",
+                                                                                               expanding=True)),
+                                        _UNHELD, eligible)
+            .order_by(*_urgency()).limit(1))
+    return pick.with_for_update(skip_locked=True) if postgresql else pick
 
 
 class WorkReads:
@@ -48,7 +79,7 @@ class WorkReads:
 
     def task(self, task_id: int) -> Task | None:
         with self._connect() as connection:
-            row = connection.execute(sa.select(tasks).where(tasks.c.id == task_id)).first()
+            row = connection.execute(_SELECT_TASK, dict(b_id=task_id)).first()
         return task_of(row) if row is not None else None
 
     def tasks(self, *, queue: str | None = None, case_id: int | None = None, status: TaskStatus | None = None,
@@ -102,9 +133,9 @@ class WorkWrites:
                       assignee=task.assignment.assignee, priority=str(task.priority),
                       priority_rank=PRIORITY_RANK[task.priority], due_at=task.due_at, created_at=task.created_at,
                       reason=task.reason, escalate_at=task.escalate_at, escalated=False)
-        result = self.connection.execute(_INSERT_TASK, values)
-        self.wrote(tasks, result.inserted_primary_key)
-        return Task(id=result.inserted_primary_key[0], case_id=task.case_id, workflow=task.workflow,
+        row = self.connection.execute(_INSERT_TASK, values).one()
+        self.wrote(tasks, [row.id], [row])
+        return Task(id=row.id, case_id=task.case_id, workflow=task.workflow,
                     state=task.state, round=task.round, kind=task.kind, status=TaskStatus.OPEN,
                     queue=task.assignment.queue, role=task.assignment.role, assignee=task.assignment.assignee,
                     priority=task.priority, due_at=task.due_at, created_at=task.created_at, reason=task.reason,
@@ -114,37 +145,37 @@ class WorkWrites:
                          reason: str | None = None) -> int:
         """Close a case's open tasks; `reason` (a branch cancelled by its join) replaces the tasks' reason."""
         statement = _CLOSE_CASE_TASKS if reason is None else _CLOSE_CASE_TASKS.values(reason=reason)
-        closed = list(self.connection.execute(statement, dict(
-            b_case=case_id, b_open=OPEN, status=str(status), closed_by=by, closed_at=at)).scalars())
-        self.wrote(tasks, closed)
+        closed = self.connection.execute(statement, dict(
+            b_case=case_id, b_open=OPEN, status=str(status), closed_by=by, closed_at=at)).all()
+        self.wrote(tasks, [row.id for row in closed], closed)
         return len(closed)
 
     def claim_task(self, task_id: int, *, actor: str, now: datetime, until: datetime) -> bool:
-        result = self.connection.execute(
-            sa.update(tasks).where(tasks.c.id == task_id, tasks.c.status == OPEN,
-                                   sa.or_(_unheld(now), tasks.c.claimed_by == actor))
-            .values(claimed_by=actor, claimed_at=now, claim_expires_at=until))
-        return self._wrote_task(result, task_id)
+        return self._claimed(task_id, actor=actor, now=now, until=until) is not None
+
+    def _claimed(self, task_id: int, *, actor: str, now: datetime, until: datetime) -> sa.Row | None:
+        """Claim the task if nobody else holds it; return its row as claimed, or None."""
+        row = self.connection.execute(_CLAIM_TASK, dict(b_id=task_id, b_now=now, b_actor=actor, claimed_by=actor,
+                                                        claimed_at=now, claim_expires_at=until)).first()
+        if row is not None:
+            self.wrote(tasks, [task_id], [row])
+        return row
 
     def claim_next(self, queues: Sequence[str], *, actor: str, roles: Sequence[str], now: datetime,
                    until: datetime, roles_by_workflow: Mapping[str, Sequence[str]] | None = None) -> Task | None:
+        values: dict[str, object] = dict(b_actor=actor, b_queues=list(queues), b_now=now)
         if roles_by_workflow is None:
-            held = tasks.c.role.in_(list(roles))
+            pick = _pick(None, self.connection.dialect.name == "postgresql")
+            values["b_roles"] = list(roles)
         else:
-            # Roles granted in one workflow take that workflow's tasks only.
-            held = sa.or_(sa.false(), *(sa.and_(tasks.c.workflow == workflow, tasks.c.role.in_(list(granted)))
-                                        for workflow, granted in roles_by_workflow.items() if granted))
-        eligible = sa.or_(tasks.c.assignee == actor,
-                          sa.and_(tasks.c.assignee.is_(None), sa.or_(tasks.c.role.is_(None), held)))
-        pick = (sa.select(tasks.c.id).where(tasks.c.status == OPEN, tasks.c.queue.in_(list(queues)),
-                                            _unheld(now), eligible)
-                .order_by(*_urgency()).limit(1))
-        if self.connection.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-        task_id = self.connection.execute(pick).scalar()
-        if task_id is None or not self.claim_task(task_id, actor=actor, now=now, until=until):
-            return None
-        return task_of(self.connection.execute(sa.select(tasks).where(tasks.c.id == task_id)).one())
+            granted = [(workflow, list(held)) for workflow, held in roles_by_workflow.items() if held]
+            pick = _pick(len(granted), self.connection.dialect.name == "postgresql")
+            for number, (workflow, held) in enumerate(granted):
+                values[f"b_workflow_{number}"] = workflow
+                values[f"b_roles_{number}"] = held
+        task_id = self.connection.execute(pick, values).scalar()
+        row = self._claimed(task_id, actor=actor, now=now, until=until) if task_id is not None else None
+        return task_of(row) if row is not None else None
 
     def release_task(self, task_id: int, *, actor: str, now: datetime) -> bool:
         result = self.connection.execute(
@@ -155,11 +186,13 @@ class WorkWrites:
 
     def close_task(self, task_id: int, *, status: TaskStatus, by: str, at: datetime,
                    holder: str | None = None) -> bool:
-        query = sa.update(tasks).where(tasks.c.id == task_id, tasks.c.status == OPEN)
+        values = dict(b_id=task_id, status=str(status), closed_by=by, closed_at=at)
         if holder is not None:
-            query = query.where(tasks.c.claimed_by == holder, tasks.c.claim_expires_at >= at)
-        return self._wrote_task(self.connection.execute(query.values(status=str(status), closed_by=by, closed_at=at)),
-                                task_id)
+            values.update(b_holder=holder, b_at=at)
+        row = self.connection.execute(_CLOSE_TASK if holder is None else _CLOSE_HELD_TASK, values).first()
+        if row is not None:
+            self.wrote(tasks, [task_id], [row])
+        return row is not None
 
     def reassign_task(self, task_id: int, assignment: Assignment, *, escalated: bool | None = None,
                       delegated_by: str | None = None) -> bool:
