@@ -117,27 +117,38 @@ def stop(pid: int) -> int:
 
 
 def poll(pid: int) -> int | None:
-    done, status = os.waitpid(pid, os.WNOHANG)
-    return os.waitstatus_to_exitcode(status) if done else None
+    """The child's exit status if it ended, else None; it is left to `stop` to reap."""
+    ended = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    if ended is None:
+        return None
+    return ended.si_status if ended.si_code == os.CLD_EXITED else -ended.si_status
 
 
 def main() -> None:
     import_the_platform()
     print("ready", flush=True)
-    for line in sys.stdin:
-        request = json.loads(line)
-        if "stop" in request:
-            answer = {"status": stop(request["stop"])}
-        elif "poll" in request:
-            answer = {"status": poll(request["poll"])}
-        else:
-            port = free_port()
-            sys.stdout.flush()
-            pid = os.fork()
-            if pid == 0:
-                run_server(request, port)
-            answer = {"pid": pid, "port": port}
-        print(json.dumps(answer), flush=True)
+    running: set[int] = set()
+    try:
+        for line in sys.stdin:
+            request = json.loads(line)
+            if "stop" in request:
+                answer = {"status": stop(request["stop"])}
+                running.discard(request["stop"])
+            elif "poll" in request:
+                answer = {"status": poll(request["poll"])}
+            else:
+                port = free_port()
+                sys.stdout.flush()
+                pid = os.fork()
+                if pid == 0:
+                    run_server(request, port)
+                running.add(pid)
+                answer = {"pid": pid, "port": port}
+            print(json.dumps(answer), flush=True)
+    finally:
+        # The test session ended (or died) with servers still up: none outlives it.
+        for pid in running:
+            stop(pid)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from .live_server import PAYLOAD, start, move, to_approval
 
 PROBLEM = "application/problem+json"
@@ -334,3 +336,20 @@ def test_workflows_and_their_versions_are_listed(api):
     assert versions.status_code == 200, versions.text
     assert [version["version"] for version in versions.json()] == [1]
     assert api.client("root").get("/v1/workflows/nothing-here/versions").status_code == 404
+
+
+def test_a_nul_or_a_lone_surrogate_in_a_queue_name_or_a_filter_is_a_422_not_a_server_error(api):
+    # PostgreSQL stores neither in text: the core refuses them before any query (a 500 before).
+    root = api.client("root")
+    for queues in (["purchasing\x00"], ["\ud800x"]):
+        answer = root.post("/v1/tasks/next", content=json.dumps({"queues": queues}),
+                           headers={"Content-Type": "application/json"})
+        assert answer.status_code == 422, answer.text
+        assert answer.headers["content-type"] == PROBLEM
+    assert root.get("/v1/tasks", params={"queue": "a\x00b"}).status_code == 422
+    for name in ("state", "queue", "workflow"):
+        answer = root.get("/v1/cases", params={name: "a\x00b"})
+        assert answer.status_code == 422 and "NUL" in answer.json()["detail"], name
+    # Filters matched by the server, not the database, simply match nothing.
+    assert root.get("/v1/tasks", params={"assignee": "a\x00b"}).json()["items"] == []
+    assert root.get("/v1/cases", params={"requester": "a\x00b"}).json()["items"] == []
