@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
-import requests
+import requests  # schemathesis's own HTTP client: one session keeps the connection alive
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
