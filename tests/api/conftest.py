@@ -1,4 +1,4 @@
-"""The API tests' server: see live_server.py."""
+"""The API tests' server: `backoffice serve` in a process of its own, per test (see live_server.py)."""
 
 from __future__ import annotations
 
@@ -9,5 +9,6 @@ from .live_server import serve
 
 @pytest.fixture
 def api(database: str, tmp_path):
-    """A live server over a fresh database (SQLite, and PostgreSQL when configured) with the purchase approval."""
+    """`backoffice serve` as a process over a fresh database (SQLite, and PostgreSQL when configured) with the purchase
+    approval deployed (see live_server.py and server_process.py)."""
     yield from serve(database, tmp_path)

@@ -1,16 +1,19 @@
 """A real HTTP server on a free loopback port, over a real database (SQLite and PostgreSQL), and its people.
 
-The server is Uvicorn serving `create_app` in a thread of the test process, on a socket bound
-to 127.0.0.1: every request goes through TCP, HTTP parsing, the middleware and the app, as in
-production. The app's clock is fixed (tests move it), never the machine's.
+`serve` runs `backoffice serve` as a process of its own (see server_process.py): every request
+goes through TCP, Uvicorn, the middleware and the app, as in production. `LiveServer` serves an
+app the test built in a thread of the test process, for tests that need to hand it something
+(an identity provider's settings, a database not yet migrated). Either way the app's clock is
+fixed (tests move it), never the machine's.
 """
 
 from __future__ import annotations
 
 import socket
+from contextlib import contextmanager
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -21,6 +24,8 @@ import uvicorn
 from backoffice.api import ApiSettings, create_app
 from backoffice.engine import Engine
 from backoffice.store import SqlStore
+
+from .server_process import ServerProcess, SharedClock
 
 PURCHASE = Path(__file__).resolve().parents[1] / "engine" / "purchase-approval.yaml"
 T0 = datetime(2024, 3, 4, 9, 0, tzinfo=timezone.utc)  # a Monday morning
@@ -97,7 +102,7 @@ class Api:
 
     url: str
     engine: Engine
-    clock: Clock
+    clock: Clock | SharedClock
     _clients: dict[str, httpx.Client] = field(default_factory=dict)
 
     def token(self, person: str, *, valid_for: timedelta = timedelta(days=30), roles: tuple[str, ...] = ()) -> str:
@@ -122,23 +127,33 @@ class Api:
             client.close()
 
 
-def serve(database: str, files: Path) -> Iterator[Api]:
-    """Yield a live server over a fresh database with the purchase approval deployed."""
-    clock = Clock()
+def serve(database: str, files: Path, *, settings: dict[str, str] | None = None,
+          arrange: Callable[[Engine], None] | None = None) -> Iterator[Api]:
+    """Yield `backoffice serve` running as a process over a fresh database with the purchase approval deployed.
+
+    `arrange` prepares the database through the core before the server starts (a service account,
+    another workflow); `settings` are the server's BACKOFFICE_ settings (see server_process.py).
+    """
+    clock = SharedClock(files / "clock.txt", T0)
     store = SqlStore.open(database)
     engine = Engine(store)
     populate_directory(engine, T0)
     engine.deploy(PURCHASE, actor=ADMIN, now=T0)
-    # The app's own authenticator: the directory's tokens in this database.
-    settings = ApiSettings(database=database, access_log=False, evidence_dir=str(files / "evidence"))
-    app = create_app(settings, clock=clock, engine=engine)
-    with LiveServer(app) as server:
-        running = Api(server.url, engine, clock)
-        try:
-            yield running
-        finally:
-            running.close()
-    store.close()
+    if arrange is not None:
+        arrange(engine)
+    try:
+        with ServerProcess(database, files, clock, settings) as server:
+            running = Api(server.url, engine, clock)
+            try:
+                yield running
+            finally:
+                running.close()
+    finally:
+        store.close()
+
+
+served = contextmanager(serve)
+"""`serve` as a context manager, for a test that starts its own server: `with served(database, tmp_path) as api:`."""
 
 
 def start(api: Api, person: str = "alice", *, key: str | None = None, payload: dict | None = None) -> dict:

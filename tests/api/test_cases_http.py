@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from .live_server import PAYLOAD, start, move, to_approval
 
 PROBLEM = "application/problem+json"
@@ -289,3 +291,65 @@ def test_every_answer_forbids_sniffing_framing_and_caching(api):
         assert answer.headers["x-content-type-options"] == "nosniff"
         assert answer.headers["cache-control"] == "no-store"
         assert answer.headers["x-frame-options"] == "DENY"
+
+
+def test_list_filters_by_workflow_state_queue_and_requester_and_pages_within_the_filter(api):
+    waiting = [move(api, "alice", start(api, "alice"), "prepare").json() for _ in range(3)]
+    start(api, "alice")                                   # still new: no queue, another state
+    dave_s = move(api, "dave", start(api, "dave"), "prepare").json()
+    root = api.client("root")
+
+    def ids(**filters) -> list[int]:
+        found, cursor = [], None
+        while True:
+            page = root.get("/v1/cases", params={"limit": 2, **filters, **({"cursor": cursor} if cursor else {})})
+            assert page.status_code == 200, page.text
+            found += [case["id"] for case in page.json()["items"]]
+            if (cursor := page.json()["next_cursor"]) is None:
+                return found
+
+    assert ids(state="prepare", requester="alice") == [case["id"] for case in waiting]
+    assert ids(queue="purchasing") == [case["id"] for case in waiting] + [dave_s["id"]]
+    assert ids(requester="dave") == [dave_s["id"]]
+    assert len(ids(workflow="purchase-approval")) == 5
+    assert ids(workflow="no-such-workflow") == [] and ids(state="ordered") == []
+
+
+def test_show_carries_the_comments_and_a_task_is_shown_by_its_id_to_who_may_see_it(api):
+    case = start(api)
+    move(api, "alice", case, "prepare")
+    assert api.client("bea").post(f"/v1/cases/{case['id']}/comments",
+                                  json={"body": "which model?"}).status_code == 201
+    shown = api.client("alice").get(f"/v1/cases/{case['id']}").json()
+    assert [(comment["author"], comment["body"]) for comment in shown["comments"]] == [("bea", "which model?")]
+    [task] = shown["tasks"]
+    assert api.client("bea").get(f"/v1/tasks/{task['id']}").json()["queue"] == "purchasing"
+    assert api.client("dave").get(f"/v1/tasks/{task['id']}").status_code == 404
+    assert api.client("bea").get("/v1/tasks/999999").status_code == 404
+
+
+def test_workflows_and_their_versions_are_listed(api):
+    listed = api.client("bea").get("/v1/workflows")
+    assert listed.status_code == 200, listed.text
+    assert [(w["workflow"], w["latest_version"]) for w in listed.json()] == [("purchase-approval", 1)]
+    versions = api.client("root").get("/v1/workflows/purchase-approval/versions")
+    assert versions.status_code == 200, versions.text
+    assert [version["version"] for version in versions.json()] == [1]
+    assert api.client("root").get("/v1/workflows/nothing-here/versions").status_code == 404
+
+
+def test_a_nul_or_a_lone_surrogate_in_a_queue_name_or_a_filter_is_a_422_not_a_server_error(api):
+    # PostgreSQL stores neither in text: the core refuses them before any query (a 500 before).
+    root = api.client("root")
+    for queues in (["purchasing\x00"], ["\ud800x"]):
+        answer = root.post("/v1/tasks/next", content=json.dumps({"queues": queues}),
+                           headers={"Content-Type": "application/json"})
+        assert answer.status_code == 422, answer.text
+        assert answer.headers["content-type"] == PROBLEM
+    assert root.get("/v1/tasks", params={"queue": "a\x00b"}).status_code == 422
+    for name in ("state", "queue", "workflow"):
+        answer = root.get("/v1/cases", params={name: "a\x00b"})
+        assert answer.status_code == 422 and "NUL" in answer.json()["detail"], name
+    # Filters matched by the server, not the database, simply match nothing.
+    assert root.get("/v1/tasks", params={"assignee": "a\x00b"}).json()["items"] == []
+    assert root.get("/v1/cases", params={"requester": "a\x00b"}).json()["items"] == []

@@ -45,3 +45,24 @@ def test_an_approver_delegates_to_an_eligible_colleague_and_never_to_someone_ine
         "ends": (now + timedelta(days=5)).isoformat()})
     assert refused.status_code in (403, 409)
     assert case["id"]
+
+
+def test_revoking_a_role_and_deactivating_a_person_take_effect_on_their_next_request(api):
+    root, hana = api.client(ADMIN), api.client("hana")
+    assert hana.get("/v1/me").json()["roles"] == ["budget-holder"]
+    assert root.post("/v1/people/hana/roles/revoke", json={"role": "budget-holder"}).status_code == 204
+    assert hana.get("/v1/me").json()["roles"] == []
+    assert api.client("alice").post("/v1/people/hana/deactivate").status_code == 403
+    assert root.post("/v1/people/hana/deactivate").status_code == 204
+    assert hana.get("/v1/me").status_code == 401
+    people = {person["id"]: person for person in root.get("/v1/people").json()}
+    assert people["hana"]["active"] is False and people["ivan"]["active"] is True
+
+
+def test_nobody_but_the_delegator_or_an_administrator_delegates_their_approvals(api):
+    now = api.clock.now
+    window = {"starts": now.isoformat(), "ends": (now + timedelta(days=5)).isoformat()}
+    refused = api.client("ivan").post("/v1/delegations", json={"delegator": "hana", "delegate": "ivan", **window})
+    assert refused.status_code == 403, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert api.engine.store.delegations() == []

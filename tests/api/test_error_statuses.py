@@ -8,10 +8,17 @@ BackofficeError, so an error added later is judged too.
 from __future__ import annotations
 
 from backoffice import errors as e
+from backoffice.api.problems import ApiError
 from backoffice.services.statuses import STATUS_BY_ERROR, status_of_error
 
 # Not the caller's doing: the server's database, audit key or checkpoint folder cannot be used now.
 SERVER_SIDE = {e.DatabaseUnavailable, e.AuditKeyError, e.CheckpointStoreError}
+# Mistakes in a file or an option given to the command line: a plain 400 where they reach HTTP at all.
+# Every other class needs a status of its own in the table (or a listed ancestor other than UserError).
+PLAIN_BAD_REQUEST = {e.UserError, e.BadOption, e.LogFileError, e.BadTimestamp, e.EmptyLog, e.LogFileNotFound,
+                     e.MalformedXml, e.MissingColumn, e.NotUtf8, e.TruncatedGzip, e.UnknownLogFormat, e.BpmnFileError,
+                     e.ConfigFileError, e.ContractsNotComparable, e.EvidencePackError, e.ImportFileError,
+                     e.OutputFileError, e.PayloadFileError, e.TemplateTargetExists, e.UnknownTemplate}
 
 
 def subclasses(root: type) -> set[type]:
@@ -39,6 +46,23 @@ def test_no_error_of_the_platform_falls_to_a_server_error():
     assert {cls.__name__ for cls in subclasses(e.BackofficeError) if status_of_class(cls) >= 500} == \
         {cls.__name__ for cls in SERVER_SIDE}
     assert all(status_of_class(cls) == 503 for cls in SERVER_SIDE)
+
+
+def test_only_the_command_lines_file_and_option_errors_fall_to_a_plain_400():
+    fall_to_user_error = {cls for cls in subclasses(e.BackofficeError) | {e.UserError}
+                          if next((k for k in cls.__mro__ if k in STATUS_BY_ERROR), None) is e.UserError
+                          and not issubclass(cls, ApiError)}   # the HTTP layer's own errors carry their status
+    assert {cls.__name__ for cls in fall_to_user_error} == {cls.__name__ for cls in PLAIN_BAD_REQUEST}
+
+
+def test_the_errors_of_signing_in_have_their_own_status():
+    # The provider vouched for them; the directory refuses them: known, and not let in.
+    assert status_of_error(e.SignInNotAllowed("carol", "they are deactivated in the directory")) == 403
+    assert STATUS_BY_ERROR[e.SignInNotAllowed] == 403
+    assert status_of_error(e.SignInRefused()) == 401
+    assert status_of_error(e.BadToken("expired")) == 401
+    assert status_of_error(e.NoIdentity("nobody", empty=False)) == 401
+    assert status_of_error(e.PasswordRefused("too short")) == 422
 
 
 def test_the_errors_of_steps_in_doubt_and_hostile_input_have_their_own_status():

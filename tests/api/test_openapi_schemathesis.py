@@ -1,26 +1,27 @@
 """The API against its own OpenAPI document: a stateless schemathesis run with bounded examples.
 
 Every operation of /openapi.json gets generated requests (valid and invalid ones) from an
-administrator's token and from a requester's, against the app over a real SQLite database.
+administrator's token and from a requester's, sent over HTTP to `backoffice serve` on SQLite and
+on PostgreSQL.
 No answer may be a 5xx, use an undocumented status code or content type, or break its schema.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import contextmanager
 
+import httpx
 import pytest
+import requests  # schemathesis's own HTTP client: one session keeps the connection alive
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis import checks
 
-from backoffice.api import ApiSettings, create_app
-from backoffice.engine import Engine
-from backoffice.store import SqlStore
-
-from .live_server import ADMIN, PURCHASE, T0, Clock, populate_directory
+from ..databases import DATABASES, database_target
+from .live_server import ADMIN, T0, served
 
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
           checks.response_schema_conformance, checks.response_headers_conformance]
@@ -32,53 +33,51 @@ def _audit_folder(folder, patch: pytest.MonkeyPatch) -> None:
     patch.setenv("BACKOFFICE_CHECKPOINTS", str(folder / "audit" / "checkpoints"))
 
 
-@pytest.fixture(scope="module")
-def served_module(tmp_path_factory: pytest.TempPathFactory):
+@pytest.fixture(scope="module", params=DATABASES)
+def served_module(request, tmp_path_factory: pytest.TempPathFactory):
+    """`backoffice serve` over a database of this module, with the tokens of an administrator and a requester."""
     folder = tmp_path_factory.mktemp("schemathesis")
-    database = str(folder / "backoffice.db")
-    store = SqlStore.open(database)
     # The audit key and checkpoints of this module's database, in its folder (never the home directory):
     # made here, before any test's own folder is set, and set again for each test (`served`).
     with pytest.MonkeyPatch.context() as patch:
         _audit_folder(folder, patch)
-        engine = Engine(store)
-        populate_directory(engine, T0)
-        engine.deploy(PURCHASE, actor=ADMIN, now=T0)
-        # Something for ids to find: a case waiting in prepare.
-        engine.start_case("purchase-approval", {"item": "desk", "amount": 300}, actor="alice", now=T0)
-    app = create_app(ApiSettings(database=database, access_log=False, evidence_dir=str(folder / "evidence")),
-                     clock=Clock(), engine=engine)
-    tokens = {person: engine.create_token(person, actor=ADMIN, now=T0).secret for person in (ADMIN, "alice")}
-    yield app, tokens, folder
-    store.close()
+        with contextmanager(database_target)(request.param, folder) as database:
+            # Something for ids to find: a case waiting in prepare.
+            def arrange(engine) -> None:
+                engine.start_case("purchase-approval", {"item": "desk", "amount": 300}, actor="alice", now=T0)
+            with served(database, folder, arrange=arrange) as api:
+                tokens = {person: api.token(person) for person in (ADMIN, "alice")}
+                yield api.url, tokens, folder
 
 
 @pytest.fixture
-def served(served_module, monkeypatch):
-    """The module's app and tokens, its audit key and checkpoints where the server looks for them."""
-    app, tokens, folder = served_module
+def served_url(served_module, monkeypatch):
+    """The module's server and tokens, its audit key and checkpoints where the test process looks for them."""
+    url, tokens, folder = served_module
     _audit_folder(folder, monkeypatch)
-    return app, tokens
+    return url, tokens
 
 
-def _operations(app):
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+def _operations(url: str):
+    schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
     return [result.ok() for result in schema.get_all_operations()]
 
 
 # schemathesis's pytest plugin does not run under pytest 9 (it reads a private node attribute), so
 # each operation's strategies (valid requests, and requests that break the schema) are driven by
 # Hypothesis here: the same generation and the same checks.
-def test_no_server_error_and_no_answer_outside_the_schema(served):
-    app, tokens = served
+def test_no_server_error_and_no_answer_outside_the_schema(served_url):
+    url, tokens = served_url
     failures: list[str] = []
     calls: Counter[int] = Counter()
-    operations = _operations(app)
+    operations = _operations(url)
     assert len(operations) >= 20
+    session = requests.Session()   # one connection, kept alive, as a client would
 
     def check(operation, case) -> None:
         for person in (ADMIN, "alice"):
-            response = case.call(headers={"Authorization": f"Bearer {tokens[person]}"})
+            response = case.call(base_url=url, session=session,
+                                 headers={"Authorization": f"Bearer {tokens[person]}"})
             calls[response.status_code] += 1
             try:
                 case.validate_response(response, checks=CHECKS)
@@ -108,9 +107,9 @@ def test_no_server_error_and_no_answer_outside_the_schema(served):
     assert calls[200] and calls[422] and calls[404]
 
 
-def test_the_openapi_document_is_3_1_and_names_every_endpoint(served):
-    app, _ = served
-    document = app.openapi()
+def test_the_openapi_document_is_3_1_and_names_every_endpoint(served_url):
+    url, _ = served_url
+    document = httpx.get(f"{url}/openapi.json").json()
     assert document["openapi"].startswith("3.1")
     assert {"/v1/cases", "/v1/cases/{case_id}/transitions", "/v1/tasks/next", "/v1/dead-letters",
             "/v1/audit/verify", "/health", "/ready", "/metrics", "/v1/steps/in-doubt",

@@ -1,4 +1,4 @@
-"""Signed webhooks through a live server: a valid signature starts a case as the source's service account."""
+"""Signed webhooks through `backoffice serve`, on SQLite and PostgreSQL: a valid signature starts a case as the source's service account."""
 
 from __future__ import annotations
 
@@ -8,30 +8,24 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from backoffice.api import ApiSettings, create_app
 from backoffice.api.routes_webhooks import signature_of
 from backoffice.engine import Engine
-from backoffice.store import SqlStore
 
-from .live_server import ADMIN, PAYLOAD, PURCHASE, T0, Clock, LiveServer, populate_directory
+from .live_server import ADMIN, PAYLOAD, T0, served
+from .server_process import SharedClock
 
 SECRET = "s3cret-shared-with-the-erp"
 PATH = "/v1/webhooks/erp/workflows/purchase-approval/cases"
 
 
 @pytest.fixture
-def hooked(database: str, tmp_path) -> Iterator[tuple[str, Engine, Clock]]:
-    clock = Clock()
-    store = SqlStore.open(database)
-    engine = Engine(store)
-    populate_directory(engine, T0)
-    engine.add_service_account("svc-erp", description="the ERP", actor=ADMIN, now=T0)
-    engine.deploy(PURCHASE, actor=ADMIN, now=T0)
-    settings = ApiSettings(database=database, access_log=False, evidence_dir=str(tmp_path / "evidence"),
-                           webhook_sources={"erp": {"secret": SECRET, "account": "svc-erp"}})
-    with LiveServer(create_app(settings, clock=clock, engine=engine)) as server:
-        yield server.url, engine, clock
-    store.close()
+def hooked(database: str, tmp_path) -> Iterator[tuple[str, Engine, SharedClock]]:
+    """`backoffice serve` with the ERP as a webhook source acting as the service account svc-erp."""
+    def arrange(engine: Engine) -> None:
+        engine.add_service_account("svc-erp", description="the ERP", actor=ADMIN, now=T0)
+    sources = json.dumps({"erp": {"secret": SECRET, "account": "svc-erp"}})
+    with served(database, tmp_path, settings={"WEBHOOK_SOURCES": sources}, arrange=arrange) as running:
+        yield running.url, running.engine, running.clock
 
 
 def send(url: str, body: bytes, *, timestamp: int, secret: str = SECRET, path: str = PATH) -> httpx.Response:

@@ -1,7 +1,8 @@
 """Attacks on the controls through HTTP, against a live server on SQLite and PostgreSQL; each is refused.
 
 - acting as someone else: a body field, a query parameter or a header naming another person
-  changes nothing; the token's holder acts;
+  changes nothing; the token's holder acts; who only reads every case (an auditor, a team lead)
+  moves none and attaches nothing;
 - skipping an approval: by a transition, by completing an approval task, by the requester;
 - forged, tampered, expired and revoked tokens, and the token of someone deactivated since;
 - settling a step in doubt without its role, approving one's own weakening change, taking an
@@ -71,6 +72,22 @@ def test_a_person_cannot_read_or_move_someone_elses_case_by_its_id(api):
     assert dave.get(f"/v1/cases/{case['id']}").status_code == 404
     assert move(api, "dave", case, "prepare").status_code == 404
     assert api.engine.case(case["id"]).version == 1
+
+
+def test_a_reader_of_every_case_moves_none_and_attaches_nothing_to_one(api):
+    # The auditor and the team lead see alice's new request; its first transition is open to
+    # anyone (no role), and still neither may fire it or slip a document into it.
+    case = start(api, "alice")
+    for reader in ("otto", "tilda"):
+        assert api.client(reader).get(f"/v1/cases/{case['id']}").status_code == 200
+        moved = move(api, reader, case, "prepare")
+        assert moved.status_code == 403 and "takes no part" in moved.json()["detail"], reader
+        attached = api.client(reader).post(f"/v1/cases/{case['id']}/evidence", data={"name": "quote"},
+                                           files={"file": ("q.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")})
+        assert attached.status_code == 403, reader
+    assert api.engine.case(case["id"]).version == 1
+    assert all(event.resource == "alice" for event in api.engine.history(case["id"]))
+    assert move(api, "alice", case, "prepare").status_code == 200
 
 
 # --- skipping an approval ---

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Path, Query, Response
 
 from backoffice.api.principal import Caller
-from backoffice.api.problems import ApiError, documented
+from backoffice.api.problems import ApiError, Forbidden, documented
 from backoffice.api.schemas import (BranchOut, CaseDetail, CaseOut, CasePage, CommentOut, EventOut,
                                     ExceptionOut, RaiseExceptionRequest, ResolveExceptionRequest, SlaOut, TaskOut,
                                     ParentOut, TimerOut, TransitionRequest, VoteOut, VoteRequest)
@@ -121,6 +121,10 @@ def transition_case(case_id: CaseId, body: TransitionRequest, served: Served, ca
                     if_match: IfMatch = None) -> CaseOut:
     """Move a case to another state; If-Match must carry the case version you read (412 when stale)."""
     before = served.visibility.case(caller, case_id)
+    if not served.visibility.takes_part(caller, before):
+        # Seeing every case (an auditor, a team lead) is not moving it, even by a transition open to anyone.
+        raise Forbidden(f"{caller.id} reads case {case_id} but takes no part in it; expected its requester, a worker "
+                        f"of its queue, someone with a task on it, or an administrator")
     version = expected_version(if_match)
     case = served.engine.transition(case_id, body.to, actor=caller.actor(), expected_version=version,
                                     now=served.clock(), data=body.data)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, File, Form, Path, UploadFile
 from fastapi.responses import FileResponse
 
 from backoffice.api.principal import Caller
-from backoffice.api.problems import ApiError, documented
+from backoffice.api.problems import ApiError, Forbidden, documented
 from backoffice.api.schemas import EvidenceOut
 from backoffice.api.services import MAX_ID, Served
 from backoffice.services.evidence_files import ALLOWED
@@ -23,14 +23,18 @@ router = APIRouter(prefix="/v1", tags=["evidence"], responses=documented(400, 40
 
 
 @router.post("/cases/{case_id}/evidence", response_model=EvidenceOut, status_code=201,
-             responses={**documented(404, 415)})
+             responses={**documented(403, 404, 415)})
 def upload_evidence(case_id: Annotated[int, Path(ge=1, le=MAX_ID)], served: Served, caller: Caller,
                     name: Annotated[str, Form(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
                                               description="The document's name in the definition, e.g. quote.")],
                     file: Annotated[UploadFile, File(description="The document (PDF, image, text, zip).")]
                     ) -> EvidenceOut:
     """Attach a document to a case (multipart: name, file)."""
-    served.visibility.case(caller, case_id)
+    case = served.visibility.case(caller, case_id)
+    if not served.visibility.takes_part(caller, case):
+        # Who only reads the case (an auditor, a team lead) attaches nothing to it (Visibility.takes_part).
+        raise Forbidden(f"{caller.id} reads case {case_id} but takes no part in it; expected its requester, a worker "
+                        f"of its queue, someone with a task on it, or an administrator")
     content = file.file.read()
     stored = served.evidence.keep(content)
     served.engine.attach_evidence(case_id, name, actor=caller.actor(), now=served.clock(), reference=stored.reference)

@@ -271,6 +271,10 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
               after_id: int = 0, limit: int = 100) -> Sequence[Case]:
         """Return cases in id order, after `after_id` (for paging), filtered by what is given."""
         check_page(after_id=after_id, limit=limit)
+        # PostgreSQL stores no NUL in text: a filter holding one is refused, not a database error.
+        for what, value in (("the workflow filter", workflow), ("the state filter", state), ("the queue filter", queue)):
+            if value is not None:
+                check_text(value, what)
         return self.store.cases(workflow=workflow, state=state, queue=queue, after_id=after_id, limit=limit)
 
     def history(self, case_id: int) -> Sequence[EngineEvent]:

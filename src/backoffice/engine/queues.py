@@ -21,7 +21,7 @@ from backoffice.errors import (ApprovalNotReassigned, ContractViolation, Control
                                NotAuthorizedOnBehalf,
                                NotEligibleForTask, RoleNotHeld, RoleRequired, TaskAlreadyClaimed, TaskClosed, TaskNotClaimed,
                                TransitionNotAllowed, UnknownTask)
-from backoffice.limits import check_id, check_lease, check_page
+from backoffice.limits import check_id, check_lease, check_page, check_text
 
 if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
@@ -50,6 +50,8 @@ class QueueOperations:
               status: TaskStatus | None = TaskStatus.OPEN, after_id: int = 0, limit: int = 100) -> Sequence[Task]:
         """Return tasks by id (open ones unless `status` says otherwise), filtered by what is given."""
         check_page(after_id=after_id, limit=limit, case_id=case_id)
+        if queue is not None:
+            check_text(queue, "the queue filter")   # PostgreSQL stores no NUL: refused, not a database error
         return self.store.tasks(queue=queue, case_id=case_id, status=status, after_id=after_id, limit=limit)
 
     def claim(self: Engine, task_id: int, *, actor: Actor, now: datetime, lease: timedelta = DEFAULT_LEASE) -> Task:
@@ -81,7 +83,7 @@ class QueueOperations:
         """
         now = utc(now)
         check_lease(lease, "the claim's lease")
-        names = [queues] if isinstance(queues, str) else list(queues)
+        names = [check_text(name, "a queue name") for name in ([queues] if isinstance(queues, str) else queues)]
         # One transaction for the reads of who acts and for the claim (see SqlStore._writing).
         with self.store.transaction() as tx:
             actor, roles = self._identify_in_every_workflow(actor, now)

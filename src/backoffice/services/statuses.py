@@ -66,6 +66,13 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     e.NoResultForConfirmation: 422,
     e.InputRefused: 422,
     e.NoIdentity: 401,
+    # An identity provider vouched for someone the directory does not let in (deactivated, unknown
+    # and not provisioned, a service account's id): who they are is known, and they may not enter.
+    e.SignInNotAllowed: 403,
+    # Who acts is known but may not do what they asked; its subclasses above say more.
+    e.IdentityError: 403,
+    # A password too weak or too long: the field's value is refused, as any other input.
+    e.PasswordRefused: 422,
     e.DuplicateIdempotencyKey: 409,
     # The trail is not as its checkpoints say: nothing is exported or signed over it, and the
     # problem names the first record at fault (the state of the data refuses, not the request).
