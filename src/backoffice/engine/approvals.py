@@ -46,6 +46,8 @@ class ApprovalOperations:
         now = utc(now)
         case = self.case(case_id)
         actor = self.identify(actor, workflow=case.workflow, now=now)
+        self._check_takes_part(self.running(case.workflow, case.definition_version).definition, case, actor,
+                               requester=True, what=f"attach {name!r} to case {case.id}")
         with self.store.transaction() as tx:
             tx.insert_evidence(case.id, name, reference=reference, by=actor.id, at=now)
             self._audit(tx, AuditEntry(AuditAction.EVIDENCE_ATTACHED, actor=actor.id, role=actor.role, at=now,

@@ -42,6 +42,7 @@ from backoffice.engine.queues import QueueOperations
 from backoffice.engine.ports import NewCase, Store, StoredVersion, StoreTransaction
 from backoffice.engine.rerouting import RerouteOperations
 from backoffice.engine.sign_in import SignInOperations
+from backoffice.engine.taking_part import TakingPart
 from backoffice.engine.rules import Routing, check_transition, context, route
 from backoffice.engine.sla import PausedTime, after_move, resolution_due
 from backoffice.engine.tasks import NewTask, TaskStatus, work_on_entering
@@ -57,7 +58,7 @@ from backoffice.errors import (BackofficeError, ContractViolation, InputRefused,
 class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, AutomationOperations, TimerOperations,
              NotificationOperations, MigrationOperations, GovernanceOperations, RerouteOperations,
              DirectoryOperations, SignInOperations, GateOperations, CommentOperations, BranchOperations,
-             CalendarOperations):
+             CalendarOperations, TakingPart):
     """Runs workflow definitions over a store (see `backoffice.engine.ports.Store`).
 
     Every operation that takes an actor passes it through `identify` (the gate, see `gate`)
@@ -246,6 +247,10 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
             if not decision:
                 raise TransitionNotAllowed(case_id=case.id, state=case.state, to=to, reason=decision.reason or "")
             running = self.running(case.workflow, case.definition_version)
+            if decision.role is None:
+                # A move open to anyone is open to those who work the case, not to whoever reads it.
+                self._check_takes_part(running.definition, case, actor, requester=True,
+                                       what=f"move case {case.id} from {case.state!r} to {to!r}")
             violations = running.violations(merged)
             if violations:
                 raise ContractViolation(case.workflow, violations)

@@ -16,12 +16,10 @@ from typing import TYPE_CHECKING, Any
 from backoffice.definitions.model import Definition, ExceptionReason, StateKind
 from backoffice.engine.cases import Actor, Case, utc
 from backoffice.engine.controls import Exit, check_leaving
-from backoffice.engine.directory import PrincipalKind
-from backoffice.engine.roles import PlatformRole
 from backoffice.engine.rules import context
 from backoffice.engine.tasks import NewTask, TaskKind, TaskStatus, assignment_of
 from backoffice.errors import (BackofficeError, ContractViolation, ExceptionNotAllowed, NoOpenException,
-                               NotEligibleForTask, RoleRequired, UnknownExceptionReason)
+                               NotEligibleForTask, UnknownExceptionReason)
 from backoffice.limits import check_payload
 
 if TYPE_CHECKING:
@@ -45,33 +43,9 @@ class ExceptionOperations:
         actor = self.identify(actor, workflow=case.workflow, now=now)
         definition = self.running(case.workflow, case.definition_version).definition
         self._check_raisable(definition, case, reason)
-        self._check_raiser(definition, case, actor, what=f"raise {reason!r} on case {case.id} in {case.state!r}")
+        self._check_takes_part(definition, case, actor, what=f"raise {reason!r} on case {case.id} in {case.state!r}")
         with self.store.transaction() as tx:
             return self._raise_in(tx, case, reason, actor=actor, now=now, note=note)
-
-    def _check_raiser(self: Engine, definition: Definition, case: Case, actor: Actor, *, what: str) -> None:
-        """Refuse a raiser who takes no part in the workflow's work.
-
-        An exception moves a case, so it is raised by those who work the workflow: a role the
-        definition names, the requester in a state that is theirs, whoever may take one of the
-        state's open tasks, an operator or administrator, or a service account reporting what its
-        check found. Reading every case (an auditor) or nothing at all is not working them.
-
-        Raises:
-            RoleRequired: the actor holds none of those.
-        """
-        state = definition.state(case.state)
-        allowed = tuple(dict.fromkeys([*definition.roles, *([state.role] if state.role else []),
-                                       str(PlatformRole.OPERATOR), str(PlatformRole.ADMINISTRATOR)]))
-        if actor.acting_role(allowed, requester=case.requester) is not None:
-            return
-        for task in self.store.tasks(case_id=case.id, status=TaskStatus.OPEN, limit=100):
-            if task.state == case.state and (task.role or task.assignee) and task.may_be_taken_by(actor):
-                return
-        principal = self.store.principal(actor.id)
-        if principal is not None and principal.kind is PrincipalKind.SERVICE:
-            return
-        raise RoleRequired(str(actor), list(allowed), what)
 
     @staticmethod
     def _check_raisable(definition: Definition, case: Case, reason: str) -> None:
