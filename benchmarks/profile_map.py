@@ -17,6 +17,7 @@ import argparse
 import cProfile
 import importlib
 import pstats
+import resource
 import sys
 import time
 from collections import defaultdict
@@ -58,8 +59,13 @@ def reset_peak() -> None:
         pass
 
 
-def time_steps(seconds: dict[str, float]) -> None:
-    """Wrap each function of STEPS so that its wall time adds up in `seconds`."""
+def page_faults() -> int:
+    """Minor page faults of this process so far: each fresh page touched costs one (system time)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def time_steps(seconds: dict[str, list[float]]) -> None:
+    """Wrap each function of STEPS so that its wall time, CPU time (all threads) and page faults add up."""
     for module_name, qualified in STEPS:
         module = importlib.import_module(module_name)
         owner, _, name = qualified.rpartition(".")
@@ -67,11 +73,13 @@ def time_steps(seconds: dict[str, float]) -> None:
         function = getattr(holder, name)
 
         def timed(*args, _function=function, _label=f"{module_name.rsplit('.', 1)[1]}.{qualified}", **kwargs):
-            start = time.perf_counter()
+            start, cpu, faults = time.perf_counter(), time.process_time(), page_faults()
             try:
                 return _function(*args, **kwargs)
             finally:
-                seconds[_label] += time.perf_counter() - start
+                seconds[_label][0] += time.perf_counter() - start
+                seconds[_label][1] += time.process_time() - cpu
+                seconds[_label][2] += page_faults() - faults
 
         setattr(holder, name, timed)
 
@@ -84,51 +92,55 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the map here (default: render it and drop it)")
     args = parser.parse_args(argv)
 
-    rows: list[tuple[str, float, float, int, int]] = []
-    steps: dict[str, float] = defaultdict(float)
+    rows: list[tuple[str, float, float, int, int, int]] = []
+    steps: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
     profiler = cProfile.Profile() if args.cprofile else None
 
     reset_peak()
-    start, cpu = time.perf_counter(), time.process_time()
+    start, cpu, faults = time.perf_counter(), time.process_time(), page_faults()
     import pyarrow
 
-    # As the command does: the system allocator hands freed memory back.
+    # As the command does: the system allocator hands freed memory back, and large blocks
+    # go back to the system as soon as they are freed.
     pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+    from backoffice.cli.allocator import return_large_blocks
+    return_large_blocks()
     from backoffice.events.reader import read_log
     from backoffice.mapping.analyze import analyze
     if args.steps:
         time_steps(steps)
-    rows.append(("imports", time.perf_counter() - start, time.process_time() - cpu, *memory()))
+    rows.append(("imports", time.perf_counter() - start, time.process_time() - cpu, page_faults() - faults, *memory()))
 
     if profiler:
         profiler.enable()
     reset_peak()
-    start, cpu = time.perf_counter(), time.process_time()
+    start, cpu, faults = time.perf_counter(), time.process_time(), page_faults()
     log = read_log(args.log, attributes=False)
-    rows.append(("read_log", time.perf_counter() - start, time.process_time() - cpu, *memory()))
+    rows.append(("read_log", time.perf_counter() - start, time.process_time() - cpu, page_faults() - faults, *memory()))
 
     reset_peak()
-    start, cpu = time.perf_counter(), time.process_time()
+    start, cpu, faults = time.perf_counter(), time.process_time(), page_faults()
     process_map = analyze(log)
-    rows.append(("analyze", time.perf_counter() - start, time.process_time() - cpu, *memory()))
+    rows.append(("analyze", time.perf_counter() - start, time.process_time() - cpu, page_faults() - faults, *memory()))
 
     reset_peak()
-    start, cpu = time.perf_counter(), time.process_time()
+    start, cpu, faults = time.perf_counter(), time.process_time(), page_faults()
     document = process_map.model_dump_json(indent=2)
     if args.json:
         args.json.write_text(document, encoding="utf-8")
-    rows.append(("JSON", time.perf_counter() - start, time.process_time() - cpu, *memory()))
+    rows.append(("JSON", time.perf_counter() - start, time.process_time() - cpu, page_faults() - faults, *memory()))
     if profiler:
         profiler.disable()
 
     print(f"{args.log}: {len(log):,} events; interpreter start to here {time.perf_counter() - began:.2f} s")
-    print(f"{'stage':<10} {'wall s':>8} {'CPU s':>8} {'RSS after MiB':>14} {'peak in stage MiB':>18}")
-    for stage, seconds, cpu_seconds, rss, peak in rows:
-        print(f"{stage:<10} {seconds:8.2f} {cpu_seconds:8.2f} {rss:14,} {peak:18,}")
+    print(f"{'stage':<10} {'wall s':>8} {'CPU s':>8} {'faults':>8} {'RSS after MiB':>14} {'peak in stage MiB':>18}")
+    for stage, seconds, cpu_seconds, faults, rss, peak in rows:
+        print(f"{stage:<10} {seconds:8.2f} {cpu_seconds:8.2f} {faults:8,} {rss:14,} {peak:18,}")
     if args.steps:
-        print("\nsteps (wall s, summed over calls)")
-        for label, seconds in steps.items():
-            print(f"  {seconds:7.3f}  {label}")
+        print("\nsteps, summed over calls (nested steps count in their callers too; sections on two threads overlap)")
+        print(f"  {'wall s':>7} {'CPU s':>7} {'faults':>8}")
+        for label, (seconds, cpu_seconds, faults) in steps.items():
+            print(f"  {seconds:7.3f} {cpu_seconds:7.3f} {faults:8,}  {label}")
     if profiler:
         print()
         stats = pstats.Stats(profiler, stream=sys.stdout)
