@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", action="store_true", help="time each step of reading and section of the map")
     parser.add_argument("--cprofile", type=int, default=0, metavar="N", help="print the N costliest functions")
     parser.add_argument("--json", type=Path, help="write the map here (default: render it and drop it)")
+    parser.add_argument("--sort", default="cumulative", help="cProfile order: cumulative or tottime")
     args = parser.parse_args(argv)
 
     rows: list[tuple[str, float, float, int, int, int]] = []
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     if profiler:
         print()
         stats = pstats.Stats(profiler, stream=sys.stdout)
-        stats.sort_stats("cumulative").print_stats(r"backoffice|pyarrow|numpy", args.cprofile)
+        stats.sort_stats(args.sort).print_stats(args.cprofile)
     return 0
 
 
