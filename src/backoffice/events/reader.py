@@ -202,9 +202,12 @@ def _event_log(handed: list[RawEvents], mapping: ColumnMapping, *, path: Path, t
             columns[name] = table.column(name)
     events = pa.table(columns)
 
-    bad = pc.or_(pc.or_(pc.is_null(events.column(Column.CASE_ID)), pc.is_null(events.column(Column.ACTIVITY))),
-                 pc.is_null(events.column(Column.TIMESTAMP)))
-    bad_count = pc.sum(bad.cast(pa.int64())).as_py() or 0
+    if any(events.column(column).null_count for column in (Column.CASE_ID, Column.ACTIVITY, Column.TIMESTAMP)):
+        bad = pc.or_(pc.or_(pc.is_null(events.column(Column.CASE_ID)), pc.is_null(events.column(Column.ACTIVITY))),
+                     pc.is_null(events.column(Column.TIMESTAMP)))
+        bad_count = pc.sum(bad.cast(pa.int64())).as_py() or 0
+    else:
+        bad, bad_count = None, 0  # no value missing: no row to look for
     if bad_count and on_bad_rows is OnBadRows.FAIL:
         raise _first_bad_row(raw, mapping, events, bad, path)
     if bad_count:
