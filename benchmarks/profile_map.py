@@ -30,7 +30,7 @@ STEPS = [
     ("backoffice.events.csv_reader", "read_csv"), ("backoffice.events.parquet_reader", "read_parquet"),
     ("backoffice.events.xes_reader", "read_xes"), ("backoffice.events.reader", "parse_timestamps"),
     ("backoffice.events.reader", "_text"), ("backoffice.events.reader", "normalize_activities"),
-    ("backoffice.events.schema", "case_time_order"), ("backoffice.events.schema", "conform"),
+    ("backoffice.events.schema", "_case_time_sort"), ("backoffice.events.schema", "EventLog.from_columns"), ("backoffice.events.schema", "conform"),
     ("backoffice.mapping.analyze", "open_workspace"), ("backoffice.mapping.workspace", "Workspace.prepare"),
     ("backoffice.mapping.paths", "edges"), ("backoffice.mapping.paths", "activity_facts"),
     ("backoffice.mapping.paths", "service_shares"), ("backoffice.mapping.variants", "variants"),

@@ -110,14 +110,15 @@ class EventLog:
             # of rows in file order are the order itself: those columns are rebuilt from what
             # it holds rather than moved again.
             ready = sorted_log.ready_columns(columns)
-            indices = arrow_numpy.arrow(sorted_log.order)
+            order = sorted_log.order
+            indices = arrow_numpy.arrow(order)
             del sorted_log
             for name in list(columns):
                 if name in ready:
                     columns[name] = ready.pop(name)
                 elif columns[name].null_count != len(columns[name]):
                     # Columns without a single value need no reordering.
-                    columns[name] = columns[name].take(indices)
+                    columns[name] = _moved(columns[name], order, indices)
         table = pa.Table.from_arrays(list(columns.values()), schema=pa.schema(fields))
         columns.clear()
         return cls(table=table, source=source, skipped_rows=skipped_rows, notes=notes)
@@ -149,6 +150,26 @@ class EventLog:
         """Return a log over a filtered or transformed table that keeps the sort order."""
         notes = self.notes + ((note,) if note else ())
         return EventLog(table=table, source=self.source, skipped_rows=self.skipped_rows, notes=notes)
+
+
+def _moved(column: pa.ChunkedArray, order: np.ndarray, indices: pa.Array) -> pa.ChunkedArray:
+    """The column's rows in `order` (`indices` is the same order as an Arrow array).
+
+    A single chunk of fixed-width values or dictionary codes without a missing value is
+    gathered by numpy, whose large arrays are backed by transparent huge pages (one page
+    fault per 2 MiB, not per 4 KiB); any other column by Arrow's take.
+    """
+    if column.num_chunks == 1 and column.null_count == 0:
+        chunk = column.chunk(0)
+        moved = None
+        if pa.types.is_dictionary(chunk.type) and pa.types.is_integer(chunk.type.index_type):
+            codes = np.take(arrow_numpy.values(chunk.indices), order)
+            moved = pa.DictionaryArray.from_arrays(arrow_numpy.arrow(codes, chunk.type.index_type), chunk.dictionary)
+        elif pa.types.is_integer(chunk.type) or pa.types.is_floating(chunk.type) or pa.types.is_timestamp(chunk.type):
+            moved = arrow_numpy.arrow(np.take(arrow_numpy.values(chunk), order), chunk.type)
+        if moved is not None and moved.type == column.type:
+            return pa.chunked_array([moved])
+    return column.take(indices)
 
 
 def case_time_order(table: pa.Table) -> np.ndarray | None:
