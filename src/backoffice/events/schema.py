@@ -267,17 +267,53 @@ def _case_time_sort(table: pa.Table) -> _CaseTimeSort | None:
 
 
 def _stable_order(codes: np.ndarray) -> np.ndarray:
-    """A stable argsort of non-negative int32 codes, as an LSD radix sort on 16-bit halves.
+    """A stable argsort of int32 case codes, in linear time.
 
     numpy sorts 8- and 16-bit integers stably in linear time (a radix sort), and wider
-    ones with a comparison sort: two passes over halves beat one over the whole. The
-    high half is cut before it is gathered, so the gather moves one or two bytes a row.
+    ones with a comparison sort. Where the rows split into runs such that every code of a
+    run is below every code of the runs after it (an export in batches of cases, each
+    batch in time order), each run sorts alone; runs of fewer than 65,536 codes then need
+    one 16-bit pass. The rest takes two passes, over the low and the high half.
+    """
+    if not len(codes) or int(codes.max()) < 1 << 16 or int(codes.min()) < 0:
+        return _two_halves(codes) if len(codes) else np.zeros(0, np.int64)
+    # A run may start at row i when all codes before it are below all codes from it on.
+    before = np.maximum.accumulate(codes)[:-1]
+    after = np.minimum.accumulate(codes[::-1])[::-1][1:]
+    cuts = np.flatnonzero(before < after)
+    del before, after
+    cuts += 1
+    starts = np.r_[0, cuts].astype(np.int64)
+    # Runs whose lowest codes fall in the same block of 32,768 are sorted together.
+    lowest = np.minimum.reduceat(codes, starts)
+    block = lowest >> 15
+    starts = starts[np.r_[True, block[1:] != block[:-1]]]
+    if len(starts) == 1:
+        return _two_halves(codes)
+    ends = np.r_[starts[1:], len(codes)]
+    order = np.empty(len(codes), dtype=np.int64)
+    for start, end in zip(starts.tolist(), ends.tolist()):
+        run = codes[start:end]
+        low = int(run.min())
+        if int(run.max()) - low < 1 << 16:
+            part = np.argsort((run - low).astype(np.uint16), kind="stable")
+        else:
+            part = _two_halves(run)
+        part += start
+        order[start:end] = part
+    return order
+
+
+def _two_halves(codes: np.ndarray) -> np.ndarray:
+    """A stable argsort of int32 codes (missing ones, -1, last), as an LSD radix sort on 16-bit halves.
+
+    The high half is cut before it is gathered, so the gather moves one or two bytes a row.
     """
     low = np.argsort(codes.astype(np.uint16), kind="stable")
     highest = int(codes.max()) >> 16
-    if highest == 0:
+    if highest == 0 and int(codes.min()) >= 0:
         return low
-    high = np.right_shift(codes, 16).astype(np.uint8 if highest < 1 << 8 else np.uint16)
+    high = np.right_shift(codes, 16).astype(np.uint8 if highest < 1 << 8 and int(codes.min()) >= 0 else np.uint16)
     return low[np.argsort(high[low], kind="stable")]
 
 
