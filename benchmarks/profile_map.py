@@ -4,11 +4,12 @@
     python benchmarks/profile_map.py LOG.parquet --steps --cprofile 30
 
 Stages: imports, read_log, analyze, JSON, run as the command runs them (Arrow's system
-allocator, no attribute columns). For each: wall time, CPU time (all threads), the resident
-memory after it, and the peak during it (Linux: the peak counter is reset between stages
-through /proc/self/clear_refs). --steps times each step of reading and each section of the
-map (wall time, summed over calls; sections that run beside each other overlap). --cprofile
-N prints the N costliest functions by cumulative time.
+allocator, glibc's 64 KiB mmap threshold, no attribute columns). For each: wall time, CPU
+time (all threads), page faults, the resident memory after it, and the peak during it (Linux:
+the peak counter is reset between stages through /proc/self/clear_refs). --steps times each step of reading and each section of the
+map (wall time, CPU time of all threads and page faults, summed over calls; sections that run
+beside each other overlap). --cprofile N prints the N costliest functions, by cumulative
+time or by --sort tottime.
 """
 
 from __future__ import annotations
