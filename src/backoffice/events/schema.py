@@ -262,7 +262,8 @@ def _case_time_sort(table: pa.Table) -> _CaseTimeSort | None:
     del same_case
     if order is not None:
         by_case = order[by_case]
-    return _CaseTimeSort(order=by_case, case_column=case_column, case_column_as_is=as_is, cases=sorted_cases, times=sorted_times,
+    return _CaseTimeSort(order=by_case, case_column=case_column, case_column_as_is=as_is,
+                         cases=sorted_cases, times=sorted_times,
                          in_file_order=in_file_order)
 
 
