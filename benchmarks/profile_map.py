@@ -4,11 +4,12 @@
     python benchmarks/profile_map.py LOG.parquet --steps --cprofile 30
 
 Stages: imports, read_log, analyze, JSON, run as the command runs them (Arrow's system
-allocator, no attribute columns). For each: wall time, CPU time (all threads), the resident
-memory after it, and the peak during it (Linux: the peak counter is reset between stages
-through /proc/self/clear_refs). --steps times each step of reading and each section of the
-map (wall time, summed over calls; sections that run beside each other overlap). --cprofile
-N prints the N costliest functions by cumulative time.
+allocator, glibc's 64 KiB mmap threshold, no attribute columns). For each: wall time, CPU
+time (all threads), page faults, the resident memory after it, and the peak during it (Linux:
+the peak counter is reset between stages through /proc/self/clear_refs). --steps times each step of reading and each section of the
+map (wall time, CPU time of all threads and page faults, summed over calls; sections that run
+beside each other overlap). --cprofile N prints the N costliest functions, by cumulative
+time or by --sort tottime.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import cProfile
 import importlib
 import pstats
+import resource
 import sys
 import time
 from collections import defaultdict
@@ -29,7 +31,8 @@ STEPS = [
     ("backoffice.events.csv_reader", "read_csv"), ("backoffice.events.parquet_reader", "read_parquet"),
     ("backoffice.events.xes_reader", "read_xes"), ("backoffice.events.reader", "parse_timestamps"),
     ("backoffice.events.reader", "_text"), ("backoffice.events.reader", "normalize_activities"),
-    ("backoffice.events.schema", "case_time_order"), ("backoffice.events.schema", "conform"),
+    ("backoffice.events.schema", "_case_time_sort"),
+    ("backoffice.events.schema", "EventLog.from_columns"), ("backoffice.events.schema", "conform"),
     ("backoffice.mapping.analyze", "open_workspace"), ("backoffice.mapping.workspace", "Workspace.prepare"),
     ("backoffice.mapping.paths", "edges"), ("backoffice.mapping.paths", "activity_facts"),
     ("backoffice.mapping.paths", "service_shares"), ("backoffice.mapping.variants", "variants"),
@@ -58,8 +61,13 @@ def reset_peak() -> None:
         pass
 
 
-def time_steps(seconds: dict[str, float]) -> None:
-    """Wrap each function of STEPS so that its wall time adds up in `seconds`."""
+def page_faults() -> int:
+    """Minor page faults of this process so far: each fresh page touched costs one (system time)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def time_steps(seconds: dict[str, list[float]]) -> None:
+    """Wrap each function of STEPS so that its wall time, CPU time (all threads) and page faults add up."""
     for module_name, qualified in STEPS:
         module = importlib.import_module(module_name)
         owner, _, name = qualified.rpartition(".")
@@ -67,11 +75,13 @@ def time_steps(seconds: dict[str, float]) -> None:
         function = getattr(holder, name)
 
         def timed(*args, _function=function, _label=f"{module_name.rsplit('.', 1)[1]}.{qualified}", **kwargs):
-            start = time.perf_counter()
+            start, cpu, faults = time.perf_counter(), time.process_time(), page_faults()
             try:
                 return _function(*args, **kwargs)
             finally:
-                seconds[_label] += time.perf_counter() - start
+                seconds[_label][0] += time.perf_counter() - start
+                seconds[_label][1] += time.process_time() - cpu
+                seconds[_label][2] += page_faults() - faults
 
         setattr(holder, name, timed)
 
@@ -82,57 +92,62 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", action="store_true", help="time each step of reading and section of the map")
     parser.add_argument("--cprofile", type=int, default=0, metavar="N", help="print the N costliest functions")
     parser.add_argument("--json", type=Path, help="write the map here (default: render it and drop it)")
+    parser.add_argument("--sort", default="cumulative", help="cProfile order: cumulative or tottime")
     args = parser.parse_args(argv)
 
-    rows: list[tuple[str, float, float, int, int]] = []
-    steps: dict[str, float] = defaultdict(float)
+    rows: list[tuple[str, float, float, int, int, int]] = []
+    steps: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
     profiler = cProfile.Profile() if args.cprofile else None
 
     reset_peak()
-    start, cpu = time.perf_counter(), time.process_time()
+    start, cpu, faults = time.perf_counter(), time.process_time(), page_faults()
     import pyarrow
 
-    # As the command does: the system allocator hands freed memory back.
+    # As the command does: the system allocator hands freed memory back, and large blocks
+    # go back to the system as soon as they are freed.
     pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+    from backoffice.cli.allocator import return_large_blocks
+    return_large_blocks()
     from backoffice.events.reader import read_log
     from backoffice.mapping.analyze import analyze
     if args.steps:
         time_steps(steps)
-    rows.append(("imports", time.perf_counter() - start, time.process_time() - cpu, *memory()))
+    rows.append(("imports", time.perf_counter() - start, time.process_time() - cpu, page_faults() - faults, *memory()))
 
     if profiler:
         profiler.enable()
     reset_peak()
-    start, cpu = time.perf_counter(), time.process_time()
+    start, cpu, faults = time.perf_counter(), time.process_time(), page_faults()
     log = read_log(args.log, attributes=False)
-    rows.append(("read_log", time.perf_counter() - start, time.process_time() - cpu, *memory()))
+    rows.append(("read_log", time.perf_counter() - start, time.process_time() - cpu, page_faults() - faults, *memory()))
 
     reset_peak()
-    start, cpu = time.perf_counter(), time.process_time()
+    start, cpu, faults = time.perf_counter(), time.process_time(), page_faults()
     process_map = analyze(log)
-    rows.append(("analyze", time.perf_counter() - start, time.process_time() - cpu, *memory()))
+    rows.append(("analyze", time.perf_counter() - start, time.process_time() - cpu, page_faults() - faults, *memory()))
 
     reset_peak()
-    start, cpu = time.perf_counter(), time.process_time()
+    start, cpu, faults = time.perf_counter(), time.process_time(), page_faults()
     document = process_map.model_dump_json(indent=2)
     if args.json:
         args.json.write_text(document, encoding="utf-8")
-    rows.append(("JSON", time.perf_counter() - start, time.process_time() - cpu, *memory()))
+    rows.append(("JSON", time.perf_counter() - start, time.process_time() - cpu, page_faults() - faults, *memory()))
     if profiler:
         profiler.disable()
 
     print(f"{args.log}: {len(log):,} events; interpreter start to here {time.perf_counter() - began:.2f} s")
-    print(f"{'stage':<10} {'wall s':>8} {'CPU s':>8} {'RSS after MiB':>14} {'peak in stage MiB':>18}")
-    for stage, seconds, cpu_seconds, rss, peak in rows:
-        print(f"{stage:<10} {seconds:8.2f} {cpu_seconds:8.2f} {rss:14,} {peak:18,}")
+    print(f"{'stage':<10} {'wall s':>8} {'CPU s':>8} {'faults':>8} {'RSS after MiB':>14} {'peak in stage MiB':>18}")
+    for stage, seconds, cpu_seconds, faults, rss, peak in rows:
+        print(f"{stage:<10} {seconds:8.2f} {cpu_seconds:8.2f} {faults:8,} {rss:14,} {peak:18,}")
     if args.steps:
-        print("\nsteps (wall s, summed over calls)")
-        for label, seconds in steps.items():
-            print(f"  {seconds:7.3f}  {label}")
+        print("\nsteps, summed over calls (nested steps count in their callers too; sections on two threads overlap)")
+        print(f"  {'wall s':>7} {'CPU s':>7} {'faults':>8}")
+        for label, (seconds, cpu_seconds, faults) in steps.items():
+            print(f"  {seconds:7.3f} {cpu_seconds:7.3f} {faults:8,}  {label}")
     if profiler:
         print()
         stats = pstats.Stats(profiler, stream=sys.stdout)
-        stats.sort_stats("cumulative").print_stats(r"backoffice|pyarrow|numpy", args.cprofile)
+        stats.sort_stats(args.sort).print_stats(args.cprofile)
     return 0
 
 

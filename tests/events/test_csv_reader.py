@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from backoffice import read_log
 from backoffice.errors import (BadOption, BadTimestamp, ConfigFileError, EmptyLog, LogFileError, LogFileNotFound, MissingColumn,
                                NotUtf8, UnknownLogFormat)
+from backoffice.events.schema import EventLog
 
 
 def utc(*parts: int) -> datetime:
@@ -86,6 +88,25 @@ def test_encoding_and_delimiter_can_be_given(write_csv):
 def test_blank_optional_values_are_missing_not_empty_strings(write_csv):
     path = write_csv("case_id,activity,timestamp,resource\nA,a,2024-01-01,  \n")
     assert read_log(path).table.column("resource").to_pylist() == [None]
+
+
+def test_parquet_row_groups_are_joined_with_their_missing_values(tmp_path):
+    # Each row group has its own dictionaries; timestamps and codes are joined by numpy.
+    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    rows = 3_000
+    table = pa.table({
+        "case_id": [f"c{row % 700}" for row in range(rows)],
+        "activity": [f"step {row % 7}" for row in range(rows)],
+        "timestamp": pa.array([start + timedelta(minutes=row) for row in range(rows)], pa.timestamp("us", tz="UTC")),
+        "resource": [None if row % 5 == 0 else f"person {row % 11}" for row in range(rows)],
+        "reason": [f"reason {row % 3}" if row % 97 == 0 else None for row in range(rows)]})
+    parquet = tmp_path / "groups.parquet"
+    pq.write_table(table, parquet, row_group_size=400)
+    assert pq.ParquetFile(parquet).metadata.num_row_groups == 8
+    log = read_log(parquet)
+    expected = EventLog.from_table(table).table
+    for name in ("case_id", "activity", "timestamp", "resource", "reason"):
+        assert log.table.column(name).to_pylist() == expected.column(name).to_pylist(), name
 
 
 def test_parquet_logs_read_with_the_same_mapping(tmp_path, write_csv):

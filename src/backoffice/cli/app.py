@@ -17,21 +17,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from backoffice.cli.audit_commands import audit_app
-from backoffice.cli.bpmn_commands import bpmn_app
-from backoffice.cli.contract_commands import contract_app
-from backoffice.cli.definition_commands import check_command
-from backoffice.cli.directory_commands import directory_app
-from backoffice.cli.engine_commands import (approve_command, case_app, deploy_command, dlq_app, exception_app,
-                                            task_app, worker_command)
-from backoffice.cli.example_commands import examples_command
-from backoffice.cli.evidence_commands import conform_command, docs_command, draft_command
 from backoffice.cli.moments import parse_moment
-from backoffice.cli.readiness_commands import prioritize_command, readiness_command
-from backoffice.cli.serve_command import serve_command
-from backoffice.cli.step_commands import step_app
-from backoffice.cli.template_commands import new_command, templates_command
-from backoffice.cli.workflow_commands import workflow_app
 from backoffice.errors import BadOption, UserError
 from backoffice.events.instances import LifecycleMode
 from backoffice.events.reader import OnBadRows, read_log
@@ -39,8 +25,10 @@ from backoffice.events.schema import EventLog
 from backoffice.mapping.analyze import DEFAULT_MAX_ACTIVITIES, DEFAULT_MAX_PATHS, analyze
 from backoffice.mapping.model import Lanes, ProcessMap
 
-app = typer.Typer(help="Backoffice: map how back-office work really moves, from the evidence in event logs.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+# The whole command tree is `app`, built on first use (see _full_app): the commands in this
+# module are registered on `_commands` now, the others when `app` is asked for.
+_commands = typer.Typer(help="Backoffice: map how back-office work really moves, from the evidence in event logs.",
+                        no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 console = Console()
 errors = Console(stderr=True)
 _state = {"debug": False}
@@ -56,7 +44,7 @@ def _show_version(asked: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@_commands.callback()
 def _options(debug: Annotated[bool, typer.Option("--debug", help="Show a traceback for errors.")] = False,
              version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_show_version,
                                                    help="Print the version and exit.")] = False) -> None:
@@ -100,7 +88,7 @@ def _read_file(path: Path, **options) -> EventLog:
                         **options)
 
 
-@app.command("map")
+@_commands.command("map")
 def map_command(
     log_path: Annotated[Optional[Path], typer.Argument(
         metavar="[LOG]", help="CSV, XES, XES.gz, Parquet or OCEL 2.0 JSON file; or --db.")] = None,
@@ -193,7 +181,7 @@ def map_command(
             console.print(f"{label}: {path}")
 
 
-@app.command()
+@_commands.command()
 def demo(map_only: Annotated[bool, typer.Option("--map-only", help="Only map a bundled real log (BPI Challenge "
                                                 "2020 travel declarations) into an HTML report.")] = False,
          folder: Annotated[Path, typer.Option("--dir", help="Folder of the demo workspace.")] = Path("backoffice-demo"),
@@ -237,43 +225,79 @@ _MAP_DEFAULTS = dict(db=None, workflow=None, sla_from=None, since=None, until=No
                      delimiter=None, on_bad_rows=OnBadRows.FAIL, object_type=None, synonyms=None)
 
 
-@app.command("schema")
+@_commands.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of `map --json` output."""
     import json
     console.print_json(json.dumps(ProcessMap.model_json_schema()))
 
 
-app.add_typer(contract_app, name="contract")
-app.command("check")(check_command)
-app.command("deploy")(deploy_command)
-app.add_typer(case_app, name="case")
-app.add_typer(audit_app, name="audit")
-app.add_typer(task_app, name="task")
-app.command("approve")(approve_command)
-app.add_typer(exception_app, name="exception")
-app.command("worker")(worker_command)
-app.add_typer(dlq_app, name="dlq")
-app.add_typer(step_app, name="step")
-app.add_typer(workflow_app, name="workflow")
-app.add_typer(directory_app, name="directory")
-app.command("readiness")(readiness_command)
-app.command("prioritize")(prioritize_command)
-app.command("templates")(templates_command)
-app.command("new")(new_command)
-app.command("draft")(draft_command)
-app.command("conform")(conform_command)
-app.command("docs")(docs_command)
-app.add_typer(bpmn_app, name="bpmn")
-app.command("examples")(examples_command)
-app.command("serve")(serve_command)
+def _full_app() -> typer.Typer:
+    """Every command: the ones of this module, then the others, imported here.
+
+    The other commands' modules import the engine, the definitions, CEL and JSON Schema:
+    about 0.3 s of CPU that `map`, which needs none of them, does not pay.
+    """
+    if _full["app"] is not None:
+        return _full["app"]
+    from backoffice.cli.audit_commands import audit_app
+    from backoffice.cli.bpmn_commands import bpmn_app
+    from backoffice.cli.contract_commands import contract_app
+    from backoffice.cli.definition_commands import check_command
+    from backoffice.cli.directory_commands import directory_app
+    from backoffice.cli.engine_commands import (approve_command, case_app, deploy_command, dlq_app, exception_app,
+                                                task_app, worker_command)
+    from backoffice.cli.evidence_commands import conform_command, docs_command, draft_command
+    from backoffice.cli.example_commands import examples_command
+    from backoffice.cli.readiness_commands import prioritize_command, readiness_command
+    from backoffice.cli.serve_command import serve_command
+    from backoffice.cli.step_commands import step_app
+    from backoffice.cli.template_commands import new_command, templates_command
+    from backoffice.cli.workflow_commands import workflow_app
+
+    app = _commands
+    app.add_typer(contract_app, name="contract")
+    app.command("check")(check_command)
+    app.command("deploy")(deploy_command)
+    app.add_typer(case_app, name="case")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(task_app, name="task")
+    app.command("approve")(approve_command)
+    app.add_typer(exception_app, name="exception")
+    app.command("worker")(worker_command)
+    app.add_typer(dlq_app, name="dlq")
+    app.add_typer(step_app, name="step")
+    app.add_typer(workflow_app, name="workflow")
+    app.add_typer(directory_app, name="directory")
+    app.command("readiness")(readiness_command)
+    app.command("prioritize")(prioritize_command)
+    app.command("templates")(templates_command)
+    app.command("new")(new_command)
+    app.command("draft")(draft_command)
+    app.command("conform")(conform_command)
+    app.command("docs")(docs_command)
+    app.add_typer(bpmn_app, name="bpmn")
+    app.command("examples")(examples_command)
+    app.command("serve")(serve_command)
+    _full["app"] = app
+    return app
+
+
+_full: dict[str, typer.Typer | None] = {"app": None}
+
+
+def __getattr__(name: str) -> typer.Typer:
+    # `from backoffice.cli.app import app` builds the whole tree (PEP 562).
+    if name == "app":
+        return _full_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # Typer builds the parameters of every command from its signature before it runs any: about
 # 80 ms for the whole tree, a tenth of what mapping a million-event CSV takes in all. `map`,
 # the command that is timed against other tools, runs through an app that holds only it,
 # with the same options, help and global --debug.
-map_app = typer.Typer(help=app.info.help, no_args_is_help=True, pretty_exceptions_enable=False,
+map_app = typer.Typer(help=_commands.info.help, no_args_is_help=True, pretty_exceptions_enable=False,
                       add_completion=False)
 map_app.callback()(_options)
 map_app.command("map")(map_command)
@@ -282,7 +306,7 @@ map_app.command("map")(map_command)
 def _app_for(arguments: list[str]) -> typer.Typer:
     """The app to run these arguments with: the one holding only `map` when that is the command."""
     words = [argument for argument in arguments if not argument.startswith("-")]
-    return map_app if words[:1] == ["map"] else app
+    return map_app if words[:1] == ["map"] else _full_app()
 
 
 def _refuse_unreadable_arguments(arguments: list[str]) -> None:

@@ -84,11 +84,17 @@ def normalize_activities(labels: pa.Array | pa.ChunkedArray,
     encoded = labels.unify_dictionaries().combine_chunks() if labels.num_chunks > 1 else labels.chunk(0)
     dictionary = encoded.dictionary.to_pylist()
     codes = arrow_numpy.dictionary_codes(encoded)
-    frequency = np.bincount(codes + 1, minlength=len(dictionary) + 1)[1:].tolist()  # -1, missing, counts at 0
     synonyms = synonyms or {}
+    folded = [fold_label(label) for label in dictionary]
+    # How often each spelling occurs decides only between labels that fold alike: counted
+    # (one pass over every row) only when some do.
+    if len(set(folded)) < len(folded):
+        frequency = np.bincount(codes + 1, minlength=len(dictionary) + 1)[1:].tolist()  # -1, missing, counts at 0
+    else:
+        frequency = [0] * len(dictionary)
     best: dict[str, tuple[int, str]] = {}
     for index, label in enumerate(dictionary):
-        key = fold_label(label)
+        key = folded[index]
         seen = frequency[index]
         if key not in synonyms and (key not in best or seen > best[key][0]):
             best[key] = (seen, re.sub(r"\s+", " ", label).strip())

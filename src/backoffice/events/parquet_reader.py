@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from backoffice.errors import EmptyLog, LogFileError
+from backoffice.events import arrow_numpy
 from backoffice.events.raw import RawEvents
 
 
@@ -44,9 +45,31 @@ def read_parquet(path: Path, *, columns: list[str] | None = None,
 
 
 def _one_chunk(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """The column as one chunk; per-row-group dictionaries merged into one."""
+    """The column as one chunk; per-row-group dictionaries merged into one.
+
+    Fixed-width values (timestamps, dictionary codes) are joined by numpy, whose large
+    arrays are backed by transparent huge pages: one page fault per 2 MiB instead of one
+    per 4 KiB of Arrow's own allocations (15M events: about 30,000 faults a column saved).
+    """
     if column.num_chunks == 1:
         return column
     if pa.types.is_dictionary(column.type):
         column = column.unify_dictionaries()
+        if pa.types.is_integer(column.type.index_type) and column.num_chunks:
+            indices = _joined(pa.chunked_array([chunk.indices for chunk in column.chunks], type=column.type.index_type))
+            return pa.chunked_array([pa.DictionaryArray.from_arrays(indices, column.chunk(0).dictionary)])
+        return pa.chunked_array([column.combine_chunks()], type=column.type)
+    if _fixed_width(column.type):
+        return pa.chunked_array([_joined(column)])
     return pa.chunked_array([column.combine_chunks()], type=column.type)
+
+
+def _fixed_width(data_type: pa.DataType) -> bool:
+    return pa.types.is_integer(data_type) or pa.types.is_floating(data_type) or pa.types.is_timestamp(data_type)
+
+
+def _joined(column: pa.ChunkedArray) -> pa.Array:
+    """The chunks of a fixed-width column joined by numpy, missing values kept."""
+    values = arrow_numpy.values(column)
+    missing = ~arrow_numpy.valid(column) if column.null_count else None
+    return arrow_numpy.arrow(values, column.type, mask=missing)

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from backoffice.bulk import no_cycle_collection
+from backoffice.bulk import no_cycle_collection, reading_in_bulk
 from backoffice.errors import (BadOption, BadTimestamp, EmptyLog, LogFileError, LogFileNotFound, MissingColumn,
                                UnknownLogFormat, suggest)
 from backoffice.events import arrow_numpy
@@ -118,24 +118,27 @@ def read_log(path: Path | str, *, format: LogFormat | str | None = None,
         # held as text; other formats are read as text for parse_timestamps.
         time_type = None if timestamp_format else iso_8601_type(
             sample_values(path, time_column, delimiter=delimiter, encoding=encoding))
-        raw = read_csv(path, text_columns=[name for name in mapping.fields.values() if name != time_column]
-                       + ([mapping.start] if mapping.start else []), time_columns=[time_column],
-                       columns=[*mapping.fields.values(), *([mapping.start] if mapping.start else []),
-                                *mapping.attributes],
-                       delimiter=delimiter, encoding=encoding, time_type=time_type)
+        with reading_in_bulk():
+            raw = read_csv(path, text_columns=[name for name in mapping.fields.values() if name != time_column]
+                           + ([mapping.start] if mapping.start else []), time_columns=[time_column],
+                           columns=[*mapping.fields.values(), *([mapping.start] if mapping.start else []),
+                                    *mapping.attributes],
+                           delimiter=delimiter, encoding=encoding, time_type=time_type)
     elif kind is LogFormat.PARQUET:
         from backoffice.events.parquet_reader import parquet_columns, read_parquet
         mapping = _projected(resolve_columns(parquet_columns(path), given, path=path,
                                                             start_timestamp=start_timestamp), attributes, path)
-        raw = read_parquet(path, columns=[*mapping.fields.values(), *([mapping.start] if mapping.start else []),
-                                          *mapping.attributes],
-                           # Parquet's own per-row-group dictionaries, merged once, spare hashing
-                           # every value again, case ids included.
-                           dictionary_columns=[name for column, name in mapping.fields.items()
-                                               if column is not Column.TIMESTAMP])
+        with reading_in_bulk():
+            raw = read_parquet(path, columns=[*mapping.fields.values(), *([mapping.start] if mapping.start else []),
+                                              *mapping.attributes],
+                               # Parquet's own per-row-group dictionaries, merged once, spare hashing
+                               # every value again, case ids included.
+                               dictionary_columns=[name for column, name in mapping.fields.items()
+                                                   if column is not Column.TIMESTAMP])
     elif kind is LogFormat.XES:
         from backoffice.events.xes_reader import read_xes
-        raw = read_xes(path, progress=progress)
+        with reading_in_bulk():
+            raw = read_xes(path, progress=progress)
         mapping = _projected(resolve_columns(raw.table.column_names, given, path=path,
                                                             start_timestamp=start_timestamp), attributes, path)
     else:
@@ -199,9 +202,12 @@ def _event_log(handed: list[RawEvents], mapping: ColumnMapping, *, path: Path, t
             columns[name] = table.column(name)
     events = pa.table(columns)
 
-    bad = pc.or_(pc.or_(pc.is_null(events.column(Column.CASE_ID)), pc.is_null(events.column(Column.ACTIVITY))),
-                 pc.is_null(events.column(Column.TIMESTAMP)))
-    bad_count = pc.sum(bad.cast(pa.int64())).as_py() or 0
+    if any(events.column(column).null_count for column in (Column.CASE_ID, Column.ACTIVITY, Column.TIMESTAMP)):
+        bad = pc.or_(pc.or_(pc.is_null(events.column(Column.CASE_ID)), pc.is_null(events.column(Column.ACTIVITY))),
+                     pc.is_null(events.column(Column.TIMESTAMP)))
+        bad_count = pc.sum(bad.cast(pa.int64())).as_py() or 0
+    else:
+        bad, bad_count = None, 0  # no value missing: no row to look for
     if bad_count and on_bad_rows is OnBadRows.FAIL:
         raise _first_bad_row(raw, mapping, events, bad, path)
     if bad_count:

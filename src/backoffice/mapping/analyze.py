@@ -112,7 +112,7 @@ def analyze(log: EventLog, *, lanes: Lanes | str | None = None, sla_target: str 
     cases, events = ws.cases, ws.events
     if not cases:
         raise EmptyLog(log.source, "no case is left after the filters (date range or variant coverage)")
-    activity_count = int(np.count_nonzero(np.bincount(ws.activity)))
+    activity_count = int(np.count_nonzero(ws.activity_events))
 
     # numpy lets go of the GIL while it sorts, gathers and computes over large arrays, so
     # the costliest section runs beside the others, on a second core when there is one. It

@@ -8,7 +8,7 @@ import numpy as np
 
 from backoffice.mapping.grouped import compact, distinct, distinct_cases
 from backoffice.mapping.model import ExceptionReason, Exceptions, ProcessMap, ReasonCount, ResolutionStep
-from backoffice.mapping.workspace import NONE, Workspace
+from backoffice.mapping.workspace import NONE, Workspace, case_starts
 
 CASE_ENDED = "(case ended)"
 
@@ -16,10 +16,10 @@ CASE_ENDED = "(case ended)"
 def exceptions(ws: Workspace, *, column: str, top: int = 20) -> Exceptions:
     """Top reasons by cases touched, and the step that followed each reason's last event in a case."""
     width = max(len(ws.reasons), 1)
-    rows = np.flatnonzero(ws.reason != NONE)
+    rows = ws.reason_rows
     reason, case = ws.reason[rows], ws.case[rows]
     events = np.bincount(reason, minlength=width)
-    cases = distinct_cases(ws.starts, ws.reason, width, case=ws.case)
+    cases = distinct_cases(case_starts(case), reason, width, case=case)
     ranked = sorted(np.flatnonzero(events).tolist(),
                     key=lambda code: (-cases[code], -events[code], ws.reasons[code]))[:top]
     # The step after the last event carrying the reason is where the case left the exception.
@@ -47,7 +47,7 @@ def exceptions(ws: Workspace, *, column: str, top: int = 20) -> Exceptions:
 def reasons_by_activity(ws: Workspace) -> dict[int, list[ReasonCount]]:
     """Per activity code: the exception reasons recorded on its steps, most cases first."""
     width = max(len(ws.reasons), 1)
-    rows = np.flatnonzero(ws.reason != NONE)
+    rows = ws.reason_rows
     if not len(rows):
         return {}
     pair = ws.activity[rows].astype(np.int64) * width + ws.reason[rows]

@@ -7,7 +7,7 @@ import numpy as np
 from backoffice.mapping.grouped import distinct_cases, duration_stats
 from backoffice.mapping.model import Handoff
 from backoffice.mapping.paths import pair_codes
-from backoffice.mapping.workspace import Workspace
+from backoffice.mapping.workspace import Workspace, case_starts
 
 
 def handoffs(ws: Workspace) -> list[Handoff]:
@@ -17,10 +17,13 @@ def handoffs(ws: Workspace) -> list[Handoff]:
     did the step, so we cannot claim the work changed hands.
     """
     width = max(len(ws.lanes), 1)
-    pair, pairs, count_found = pair_codes(ws.previous_lane, ws.lane, width, ~ws.handoff)
+    # The handoff steps alone: the others would only be counted for no pair and sorted for nothing.
+    rows = np.flatnonzero(ws.handoff)
+    case = ws.case[rows]
+    pair, pairs, count_found = pair_codes(ws.previous_lane[rows], ws.lane[rows], width, np.zeros(len(rows), bool))
     count = np.bincount(pair, minlength=count_found)
-    cases = distinct_cases(ws.starts, pair, count_found, case=ws.case)
-    wait = duration_stats(pair, ws.wait, count_found)
+    cases = distinct_cases(case_starts(case), pair, count_found, case=case)
+    wait = duration_stats(pair, ws.wait[rows], count_found)
     found = [Handoff(from_lane=ws.lanes[pairs[index] // width], to_lane=ws.lanes[pairs[index] % width],
                      count=int(count[index]), cases=int(cases[index]), wait=wait.fields(index))
              for index in np.flatnonzero(count[:count_found]).tolist()]

@@ -86,7 +86,8 @@ class Workspace:
 
     def prepare(self) -> None:
         """Compute the per-event arrays the sections share, so sections can then run side by side."""
-        for name in ("first", "previous_activity", "previous_lane", "wait", "handoff", "variant_cases",
+        for name in ("first", "previous_activity", "previous_lane", "wait", "handoff", "activity_events",
+                     "reason_rows", "variant_cases",
                      "trace_lengths", "trace_rows", "trace_starts", "trace_weights", "started", "ended", "cycle"):
             getattr(self, name)
 
@@ -166,6 +167,16 @@ class Workspace:
         return np.repeat(self.variant_cases, self.trace_lengths)
 
     @cached_property
+    def activity_events(self) -> np.ndarray:
+        """Per activity code: how many steps it has."""
+        return np.bincount(self.activity, minlength=max(len(self.activities), 1))
+
+    @cached_property
+    def reason_rows(self) -> np.ndarray:
+        """The rows of the steps that carry an exception reason."""
+        return np.flatnonzero(self.reason != NONE)
+
+    @cached_property
     def handoff(self) -> np.ndarray:
         """Per event: did the work change lane from the previous step (both lanes known)."""
         previous = self.previous_lane
@@ -187,6 +198,15 @@ class Workspace:
     def cycle(self) -> np.ndarray:
         """Per case: microseconds from its first to its last event."""
         return self.ended - self.started
+
+
+def case_starts(case: np.ndarray) -> np.ndarray:
+    """The first row of each case among rows grouped by case (each case present has a row)."""
+    if not len(case):
+        return np.zeros(0, np.int64)
+    changes = np.flatnonzero(case[1:] != case[:-1])
+    changes += 1
+    return np.r_[0, changes].astype(np.int64, copy=False)
 
 
 def instant(micros: int) -> datetime:
