@@ -29,6 +29,7 @@ from backoffice.store.comment_store import CommentReads, CommentWrites
 from backoffice.store.connect import DEFAULT_DATABASE, WRITE, create_engine, shown
 from backoffice.store.directory_store import DirectoryReads, DirectoryWrites
 from backoffice.store.group_commit import batch_connection
+from backoffice.store.read_scope import shared_reader
 from backoffice.store.migrate import migrate
 from backoffice.store.outbox_store import OutboxReads, OutboxWrites
 from backoffice.store.timer_store import TimerReads, TimerWrites
@@ -118,8 +119,11 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
             yield connection
 
     def _connect(self) -> AbstractContextManager[sa.Connection]:
-        """A connection to read with: the batch's inside a group commit (it sees the batch's changes), else a new one."""
+        """A connection to read with: the batch's inside a group commit (it sees the batch's changes), the
+        request's inside `read_scope.shared_reads` (one per request, not per read), else a new one."""
         shared = batch_connection(self)
+        if shared is None:
+            shared = shared_reader(self.engine)
         return nullcontext(shared) if shared is not None else self.engine.connect()
 
     # --- reads ---
