@@ -15,6 +15,12 @@ exactly as a fresh connection per read did, so a read after the request's own wr
 and no transaction stays open between reads. Writes never go through it (`_writing` opens its
 own transaction). Only PostgreSQL: a SQLite reader would hold a snapshot for as long as it
 stays open, and a SQLite file has no round trip to save.
+
+A request never holds its read connection while it waits for another: `_writing` hands it
+back to the pool (`release_shared_reader`) before it takes a connection to write with, and the
+next read takes one again. Two requests holding a reader each and each waiting for a writer
+would otherwise starve the pool (seen under 50 clients: every pooled connection a reader,
+every request waiting).
 """
 
 from __future__ import annotations
@@ -51,6 +57,15 @@ def shared_reader(engine: sa.Engine) -> sa.Connection | None:
         connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         connections[id(engine)] = connection
     return connection
+
+
+def release_shared_reader(engine: sa.Engine) -> None:
+    """Hand the block's read connection to `engine` back to the pool (before waiting for a connection to write with)."""
+    connections = _current.get()
+    if connections:
+        connection = connections.pop(id(engine), None)
+        if connection is not None:
+            connection.close()
 
 
 class SharedReads:

@@ -29,7 +29,7 @@ from backoffice.store.comment_store import CommentReads, CommentWrites
 from backoffice.store.connect import DEFAULT_DATABASE, WRITE, create_engine, shown
 from backoffice.store.directory_store import DirectoryReads, DirectoryWrites
 from backoffice.store.group_commit import batch_connection
-from backoffice.store.read_scope import shared_reader
+from backoffice.store.read_scope import release_shared_reader, shared_reader
 from backoffice.store.migrate import migrate
 from backoffice.store.outbox_store import OutboxReads, OutboxWrites
 from backoffice.store.timer_store import TimerReads, TimerWrites
@@ -115,6 +115,8 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
             with shared.begin_nested():
                 yield shared
             return
+        # Never wait for a connection to write with while holding the request's reader (store.read_scope).
+        release_shared_reader(self.engine)
         with self.engine.connect().execution_options(**{WRITE: True}) as connection, connection.begin():
             yield connection
 

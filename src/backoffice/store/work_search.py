@@ -235,7 +235,7 @@ class WorkSearchReads:
 
     def save_filter(self, *, owner: str, name: str, query: str, shared_queue: str | None, at: datetime) -> int:
         """Save (or replace, under the same name) one of the owner's filters; return its id."""
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             connection.execute(sa.delete(saved_filters).where(saved_filters.c.owner == owner,
                                                               saved_filters.c.name == name))
             result = connection.execute(sa.insert(saved_filters).values(
@@ -244,7 +244,7 @@ class WorkSearchReads:
 
     def delete_filter(self, filter_id: int, *, owner: str) -> bool:
         """Delete one of the owner's filters; False when it is not theirs (or gone)."""
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             return connection.execute(sa.delete(saved_filters).where(saved_filters.c.id == filter_id,
                                                                      saved_filters.c.owner == owner)).rowcount == 1
 
