@@ -73,3 +73,13 @@ def test_a_snapshot_answers_as_the_store_does_and_refuses_to_write(deployed):
     assert snapshot.evidence_names(case.id) == store.evidence_names(case.id)
     with pytest.raises(RuntimeError):
         snapshot.transaction()
+
+
+def test_pages_of_the_inbox_follow_one_another_in_order_without_a_gap_or_a_repeat(deployed):
+    for _ in range(5):
+        submitted(deployed, prepared_by="hana")
+    viewer = viewer_of(deployed, "ivan")
+    whole = [item.case.id for item in inbox(deployed, viewer, now=later(1))]
+    paged = [item.case.id for start in (0, 2, 4) for item in inbox(deployed, viewer, now=later(1), limit=2, skip=start)]
+    assert len(whole) == 5 and paged == whole
+    assert inbox(deployed, viewer, now=later(1), limit=2, skip=6) == []

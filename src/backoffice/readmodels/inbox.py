@@ -60,18 +60,23 @@ class InboxItem:
         return not isinstance(refused, EvidenceMissing) or bool(refused.fields)
 
 
-def inbox(engine: Engine, viewer: Viewer, *, now: datetime, limit: int = 100) -> Sequence[InboxItem]:
-    """Return the approvals waiting for the viewer's vote, soonest due first (one item per case)."""
+def inbox(engine: Engine, viewer: Viewer, *, now: datetime, limit: int = 100, skip: int = 0) -> Sequence[InboxItem]:
+    """Return the approvals waiting for the viewer's vote, soonest due first (one item per case).
+
+    `skip` leaves out the first approvals of that order (the pages before), `limit` is the page's length.
+    """
     actor = Actor(viewer.person, roles=viewer.roles)
     waiting: list[Task] = []
     seen: set[int] = set()
-    for work in engine.store.work_items(viewer, TaskFilter(kind=str(TaskKind.APPROVAL)), now=now, limit=limit * 3):
+    for work in engine.store.work_items(viewer, TaskFilter(kind=str(TaskKind.APPROVAL)), now=now,
+                                        limit=(skip + limit) * 3):
         task = work.task
         # An approval open to a role the viewer holds, or given to them: theirs to vote on.
         if task.case_id in seen or not task.may_be_taken_by(actor):
             continue
         seen.add(task.case_id)
         waiting.append(task)
+    waiting = waiting[skip:]
     items: list[InboxItem] = []
     while waiting and len(items) < limit:
         # The cases of as many approvals as the page still lacks, read at once; another batch only when
