@@ -46,6 +46,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -57,7 +59,7 @@ DATA = ROOT / "benchmarks" / "data"
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from copied_workspace import copy_until, play_seed  # noqa: E402
+from copied_workspace import copy_until, play_seed, workspace_counts  # noqa: E402
 from engine_databases import DEFAULT_POSTGRES_URL, fresh_postgres_schema, postgres_unavailable  # noqa: E402
 from run_info import source_state  # noqa: E402
 
@@ -114,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds the measured run may last, at most")
     parser.add_argument("--workers", type=int, default=2, help="server processes (`backoffice serve --workers`)")
     parser.add_argument("--postgres-url", default=os.environ.get("BACKOFFICE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
+    parser.add_argument("--workspace", metavar="URL", help="measure over this workspace, built before (by copied_workspace: "
+                        "`python benchmarks/copied_workspace.py URL --cases N`), instead of building one in a fresh schema")
     parser.add_argument("--json", type=Path, default=DATA / "bench-api.json",
                         help="where to write the figures (default benchmarks/data/bench-api.json)")
     args = parser.parse_args(argv)
@@ -129,15 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     DATA.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("BACKOFFICE_AUDIT_KEY", str(DATA / "bench-api-audit.key"))
     os.environ.setdefault("BACKOFFICE_CHECKPOINTS", str(DATA / "bench-api-checkpoints"))
-    with fresh_postgres_schema(args.postgres_url, "api") as url:
-        began = time.perf_counter()
-        seed_ids = play_seed(url, cases=min(args.seed_cases, args.cases))
-        seeded = time.perf_counter() - began
-        counts = copy_until(url, cases=args.cases)
-        built = time.perf_counter() - began
-        print(f"workspace: {counts['cases']:,} cases, {counts['events']:,} events "
-              f"({counts['events'] / max(counts['cases'], 1):.1f} a case), {counts['tasks']:,} tasks "
-              f"(seed of {len(seed_ids)} played in {seeded:.0f} s; built in {built:.0f} s)")
+    with _workspace(args) as (url, counts, seed_cases, built):
         workload = read_workload(url)
         print(f"queue: {workload.queue} (worked by {workload.worker}); {len(workload.toggles):,} cases to move "
               f"back and forth; {args.clients} clients, {args.workers} server process(es)")
@@ -148,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     figures = summarize(measured, wall)
     report = {"command": " ".join(["python", "benchmarks/bench_api.py", *(sys.argv[1:] if argv is None else argv)]),
               "backoffice_at": source_state(ROOT / "src"), "cases": counts["cases"], "events": counts["events"], "tasks": counts["tasks"],
-              "seed_cases": len(seed_ids), "build_seconds": round(built, 1), "clients": args.clients,
+              "seed_cases": seed_cases, "build_seconds": round(built, 1), "clients": args.clients,
               "server_workers": args.workers, "requests_per_client": args.requests,
               "duration_limit_s": args.duration, "measured_seconds": round(wall, 2), "queue": workload.queue,
               "target_p95_ms": TARGET_P95_MS, "load_average": os.getloadavg(), "operations": figures}
@@ -156,6 +152,27 @@ def main(argv: list[str] | None = None) -> int:
     print_table(figures, wall)
     print(f"figures: {args.json}")
     return 0
+
+
+@contextmanager
+def _workspace(args: argparse.Namespace) -> Iterator[tuple[str, dict[str, int], int, float]]:
+    """Yield the workspace to measure: (its URL, row counts, seed cases, seconds to build); built here unless given."""
+    if args.workspace:
+        counts = workspace_counts(args.workspace)
+        print(f"workspace (built before): {counts['cases']:,} cases, {counts['events']:,} events "
+              f"({counts['events'] / max(counts['cases'], 1):.1f} a case), {counts['tasks']:,} tasks")
+        yield args.workspace, counts, 0, 0.0
+        return
+    with fresh_postgres_schema(args.postgres_url, "api") as url:
+        began = time.perf_counter()
+        seed_ids = play_seed(url, cases=min(args.seed_cases, args.cases))
+        seeded = time.perf_counter() - began
+        counts = copy_until(url, cases=args.cases)
+        built = time.perf_counter() - began
+        print(f"workspace: {counts['cases']:,} cases, {counts['events']:,} events "
+              f"({counts['events'] / max(counts['cases'], 1):.1f} a case), {counts['tasks']:,} tasks "
+              f"(seed of {len(seed_ids)} played in {seeded:.0f} s; built in {built:.0f} s)")
+        yield url, counts, len(seed_ids), built
 
 
 # --- what the clients act on ---

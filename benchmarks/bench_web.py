@@ -35,7 +35,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from copied_workspace import copy_until, play_seed  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from copied_workspace import copy_until, play_seed, workspace_counts  # noqa: E402
 from engine_databases import DEFAULT_POSTGRES_URL, fresh_postgres_schema, postgres_unavailable  # noqa: E402
 
 PAGES = (
@@ -56,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", default=os.environ.get("BACKOFFICE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
     parser.add_argument("--json", type=Path, default=Path("bench-web.json"), help="where to write the figures")
     parser.add_argument("--keep", action="store_true", help="keep the schema (its URL is printed)")
+    parser.add_argument("--workspace", metavar="URL", help="measure over this workspace, built before by copied_workspace "
+                        "(its first --seed-cases cases are the seed's), instead of building one")
     args = parser.parse_args(argv)
     why = postgres_unavailable(args.postgres)
     if why:
@@ -63,21 +67,33 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     os.environ.setdefault("BACKOFFICE_AUDIT_KEY", str(Path.cwd() / ".bench-web-audit.key"))
     os.environ.setdefault("BACKOFFICE_CHECKPOINTS", str(Path.cwd() / ".bench-web-checkpoints"))
-    with fresh_postgres_schema(args.postgres, "web") as url:
-        began = time.perf_counter()
-        seed_ids = play_seed(url, cases=min(args.seed_cases, args.cases))
-        seeded = time.perf_counter() - began
-        counts = copy_until(url, cases=args.cases)
-        built = time.perf_counter() - began
-        print(f"workspace: {counts['cases']:,} cases, {counts['events']:,} events, {counts['tasks']:,} tasks "
-              f"(seed of {len(seed_ids)} played in {seeded:.0f} s; built in {built:.0f} s)")
-        figures = measure(url, seed_ids, requests=args.requests)
-        if args.keep:
-            print(f"kept: {url}")
-            input("press Enter to drop the schema")
+    if args.workspace:
+        counts = workspace_counts(args.workspace)
+        built = 0.0
+        engine = sa.create_engine(args.workspace)
+        with engine.connect() as connection:
+            seed_ids = [row[0] for row in connection.execute(sa.text("SELECT id FROM cases ORDER BY id LIMIT :n"),
+                                                             {"n": args.seed_cases})]
+        engine.dispose()
+        print(f"workspace (built before): {counts['cases']:,} cases, {counts['events']:,} events, "
+              f"{counts['tasks']:,} tasks")
+        figures = measure(args.workspace, seed_ids, requests=args.requests)
+    else:
+        with fresh_postgres_schema(args.postgres, "web") as url:
+            began = time.perf_counter()
+            seed_ids = play_seed(url, cases=min(args.seed_cases, args.cases))
+            seeded = time.perf_counter() - began
+            counts = copy_until(url, cases=args.cases)
+            built = time.perf_counter() - began
+            print(f"workspace: {counts['cases']:,} cases, {counts['events']:,} events, {counts['tasks']:,} tasks "
+                  f"(seed of {len(seed_ids)} played in {seeded:.0f} s; built in {built:.0f} s)")
+            figures = measure(url, seed_ids, requests=args.requests)
+            if args.keep:
+                print(f"kept: {url}")
+                input("press Enter to drop the schema")
     report = {"cases": counts["cases"], "events": counts["events"], "tasks": counts["tasks"],
               "seed_cases": len(seed_ids), "requests_per_page": args.requests, "build_seconds": round(built, 1),
-              "pages": figures}
+              "load_average": os.getloadavg(), "pages": figures}
     args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
     print_table(figures)
     print(f"figures: {args.json}")

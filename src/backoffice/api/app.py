@@ -34,6 +34,7 @@ from backoffice.services.intake_limits import IntakeLimiter
 from backoffice.services.settings import ApiSettings
 from backoffice.services.visibility import Visibility
 from backoffice.store import SqlStore
+from backoffice.store.read_scope import SharedReads
 
 API_VERSION = "1"
 
@@ -79,6 +80,8 @@ def create_app(settings: ApiSettings | None = None, *, authenticator: Authentica
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes, access_log=settings.access_log,
                        max_upload_bytes=settings.max_upload_bytes)
+    # Outermost: a request's reads share one database connection (store.read_scope).
+    app.add_middleware(SharedReads)
     app.include_router(routes_operations.probes)
     app.include_router(routes_operations.router)
     app.include_router(routes_workflows.router)

@@ -74,15 +74,12 @@ def list_cases(served: Served, caller: Caller,
                limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> CasePage:
     """List the cases the caller may see, by id, filtered; follow next_cursor for the next page."""
     limit = min(limit, served.settings.page_limit)
-    visibility = served.visibility
-
-    def fetch(after: int, batch: int):
-        return served.engine.cases(workflow=workflow, state=state, queue=queue, after_id=after, limit=batch)
-
-    def keep(case: Case) -> bool:
-        return (requester is None or case.requester == requester) and visibility.may_see_case(caller, case)
-
-    items, after = visibility.page(fetch, keep, lambda case: case.id, after=decode_cursor(cursor), limit=limit)
+    # What the caller may see is a clause of the query (a keyset page by id): one read per page.
+    found = served.engine.store.cases_in_sight(served.visibility.sight(caller), workflow=workflow, state=state,
+                                               queue=queue, requester=requester, after_id=decode_cursor(cursor),
+                                               limit=limit + 1)
+    items = found[:limit]
+    after = items[-1].id if len(found) > limit else None
     return CasePage(items=[CaseOut.of(case) for case in items], next_cursor=encode_cursor(after))
 
 

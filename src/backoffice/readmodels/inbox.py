@@ -3,6 +3,11 @@
 Each item carries the core's own answer to "would my vote count?" (`Engine.vote_refusal`,
 the checks `approve` runs), for approving and for rejecting, so a page shows a refusal of
 separation of duties before the click and never disagrees with the vote itself.
+
+The inbox reads in a few queries, whatever its length: the approvals waiting (one search),
+then the rows of their cases at once (`store.case_snapshot`: cases, events, tasks, votes,
+evidence), over which the core's checks run as they are, asking the snapshot what they would
+have asked the store, case by case.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from backoffice.engine.tasks import Task, TaskKind
 from backoffice.engine.worklist import TaskFilter, Viewer
 from backoffice.errors import BackofficeError, EvidenceMissing
 from backoffice.services.display import shown
+from backoffice.store.case_snapshot import CaseSnapshot
 from backoffice.store.evidence_reads import AttachedEvidence, evidence_of
 
 
@@ -54,22 +60,33 @@ class InboxItem:
         return not isinstance(refused, EvidenceMissing) or bool(refused.fields)
 
 
-def inbox(engine: Engine, viewer: Viewer, *, now: datetime, limit: int = 100) -> Sequence[InboxItem]:
-    """Return the approvals waiting for the viewer's vote, soonest due first (one item per case)."""
+def inbox(engine: Engine, viewer: Viewer, *, now: datetime, limit: int = 100, skip: int = 0) -> Sequence[InboxItem]:
+    """Return the approvals waiting for the viewer's vote, soonest due first (one item per case).
+
+    `skip` leaves out the first approvals of that order (the pages before), `limit` is the page's length.
+    """
     actor = Actor(viewer.person, roles=viewer.roles)
-    items: list[InboxItem] = []
+    waiting: list[Task] = []
     seen: set[int] = set()
-    for work in engine.store.work_items(viewer, TaskFilter(kind=str(TaskKind.APPROVAL)), now=now, limit=limit * 3):
+    for work in engine.store.work_items(viewer, TaskFilter(kind=str(TaskKind.APPROVAL)), now=now,
+                                        limit=(skip + limit) * 3):
         task = work.task
         # An approval open to a role the viewer holds, or given to them: theirs to vote on.
         if task.case_id in seen or not task.may_be_taken_by(actor):
             continue
-        item = inbox_item(engine, viewer, task, now=now)
-        if item is not None:
-            seen.add(task.case_id)
-            items.append(item)
-        if len(items) == limit:
-            break
+        seen.add(task.case_id)
+        waiting.append(task)
+    waiting = waiting[skip:]
+    items: list[InboxItem] = []
+    while waiting and len(items) < limit:
+        # The cases of as many approvals as the page still lacks, read at once; another batch only when
+        # some case has left its approval since (rare).
+        batch, waiting = waiting[:limit - len(items)], waiting[limit - len(items):]
+        core = _over_snapshot(engine, CaseSnapshot.read(engine.store, (task.case_id for task in batch)))
+        for task in batch:
+            item = inbox_item(core, viewer, task, now=now)
+            if item is not None:
+                items.append(item)
     return items
 
 
@@ -81,17 +98,26 @@ def inbox_item(engine: Engine, viewer: Viewer, task: Task, *, now: datetime) -> 
     approval = definition.approval(case.state)
     if approval is None or case.state != task.state:
         return None
-    attached = tuple(evidence_of(engine.store.engine, case.id))
+    store = engine.store
+    attached = tuple(store.attached(case.id) if isinstance(store, CaseSnapshot) else evidence_of(store.engine, case.id))
     names = {piece.name for piece in attached}
     required = approval.evidence.documents if approval.evidence else []
     return InboxItem(
         task=task, case=case, approval=approval, why=_why(task, approval, viewer),
         rules=tuple(_rules(approval)), evidence=attached,
         missing_documents=tuple(name for name in required if name not in names),
-        votes=tuple(engine.store.votes(case.id, task.round)),
+        votes=tuple(store.votes(case.id, task.round)),
         approve_refusal=engine.vote_refusal(case.id, actor=viewer.person, now=now),
         reject_refusal=engine.vote_refusal(case.id, actor=viewer.person, now=now, reject=True),
         data=shown(case.data, running.inputs.json_schema()))
+
+
+def _over_snapshot(engine: Engine, snapshot: CaseSnapshot) -> Engine:
+    """Return the core over the snapshot: the same checks, reading the rows read at once."""
+    core = Engine(snapshot)
+    # Deployed versions never change: share the ones this engine already rebuilt instead of parsing them again.
+    core._running = engine._running
+    return core
 
 
 def _why(task: Task, approval: Approval, viewer: Viewer) -> str:

@@ -24,6 +24,7 @@ from backoffice.engine.roles import PlatformRole
 from backoffice.engine.tasks import Task, TaskStatus
 from backoffice.errors import Forbidden, NotVisible
 from backoffice.services.principal import Principal
+from backoffice.store.work_search import Sight
 
 ADMIN = str(PlatformRole.ADMINISTRATOR)
 AUDITOR = "auditor"
@@ -139,6 +140,19 @@ class Visibility:
         for stored in self.engine.versions():
             queues |= self.queues_of(principal, self.engine.running(stored.workflow, stored.version).definition)
         return queues
+
+    # --- lists, filtered in SQL ---
+
+    def sight(self, principal: Principal) -> Sight:
+        """Return what the principal may read, for the store's lists to filter by in SQL (the rules above)."""
+        if principal.holds(*READS_EVERY_CASE):
+            return Sight(principal.id, roles=principal.roles, member_of=principal.queues, everything=True)
+        case_queues = []
+        for stored in self.engine.versions():
+            queues = self.queues_of(principal, self.engine.running(stored.workflow, stored.version).definition)
+            if queues:
+                case_queues.append((stored.workflow, stored.version, tuple(sorted(queues))))
+        return Sight(principal.id, roles=principal.roles, member_of=principal.queues, case_queues=tuple(case_queues))
 
     # --- pages ---
 

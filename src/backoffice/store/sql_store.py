@@ -30,6 +30,7 @@ from backoffice.store.comment_store import CommentReads, CommentWrites
 from backoffice.store.connect import DEFAULT_DATABASE, WRITE, create_engine, shown
 from backoffice.store.directory_store import DirectoryReads, DirectoryWrites
 from backoffice.store.group_commit import batch_connection, bound_to_thread
+from backoffice.store.read_scope import release_shared_reader, shared_reader
 from backoffice.store.migrate import migrate
 from backoffice.store.outbox_store import OutboxReads, OutboxWrites
 from backoffice.store.timer_store import TimerReads, TimerWrites
@@ -128,14 +129,19 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
             with shared.begin_nested():
                 yield shared
             return
+        # Never wait for a connection to write with while holding the request's reader (store.read_scope).
+        release_shared_reader(self.engine)
         with self.engine.connect().execution_options(**{WRITE: True}) as connection, connection.begin(), \
                 bound_to_thread(self, connection):
             yield connection
 
     def _connect(self) -> AbstractContextManager[sa.Connection]:
         """A connection to read with: the writing transaction's (or a group commit batch's) when this thread has one
-        open (it sees the changes made so far), else a new one."""
+        open (it sees the changes made so far), the request's inside `read_scope.shared_reads` (one per request,
+        not per read), else a new one."""
         shared = batch_connection(self)
+        if shared is None:
+            shared = shared_reader(self.engine)
         return nullcontext(shared) if shared is not None else self.engine.connect()
 
     # --- reads ---

@@ -125,6 +125,8 @@ cases = sa.Table(
     sa.Index(None, "queue", "state"),
     sa.Index(None, "workflow", "duplicate_key"),
     sa.Index(None, "parent_id"),
+    # A requester's cases by id: the visibility rule's first arm, and the API's list (migration 0012).
+    sa.Index(None, "requester", "id"),
 )
 
 events = sa.Table(
@@ -252,6 +254,8 @@ tasks = sa.Table(
     sa.Index(None, "status", "assignee"),
     sa.Index(None, "status", "claimed_by"),
     sa.Index(None, "status", "due_at", "created_at"),
+    # The API's keyset pages of a queue (migration 0012).
+    sa.Index(None, "queue", "status", "id"),
 )
 
 approval_votes = sa.Table(

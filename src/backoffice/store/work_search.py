@@ -11,6 +11,7 @@ of its open tasks is theirs.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -18,9 +19,57 @@ import sqlalchemy as sa
 from backoffice.engine.tasks import TaskKind, TaskStatus
 from backoffice.engine.worklist import BoardCard, OpenException, RequestedCase, TaskFilter, Viewer, WorkItem, WorkKey
 from backoffice.store.tables import case_exceptions, cases, saved_filters, tasks
-from backoffice.store.work_store import task_from
+from backoffice.engine.cases import Case
+from backoffice.engine.tasks import Task
+from backoffice.store.work_store import task_from, task_of
 
 OPEN = str(TaskStatus.OPEN)
+
+
+@dataclass(frozen=True)
+class Sight:
+    """What one principal may read of cases and tasks, as the API's lists filter by it in SQL.
+
+    Built by `services.visibility.Visibility.sight`, the one place that decides it; the clauses
+    below say the same as its `may_see_case` and `may_see_task`, row by row.
+
+    Attributes:
+        person: the principal's canonical id.
+        roles: every role they hold.
+        member_of: the queues they are a member of (a task in one of them is theirs to see).
+        case_queues: per deployed workflow version, the queues they work there (memberships and
+            their roles' queues): a case waiting in one of them is theirs to see.
+        everything: they read every case and task (administrator, auditor, team lead).
+    """
+
+    person: str
+    roles: tuple[str, ...] = ()
+    member_of: tuple[str, ...] = ()
+    case_queues: tuple[tuple[str, int, tuple[str, ...]], ...] = ()
+    everything: bool = False
+
+
+def _task_in_sight(sight: Sight, table: sa.Table = tasks) -> sa.ColumnElement[bool]:
+    """The rule of `Visibility.may_see_task`: theirs (given, held, closed or delegated), their role's, their queue's."""
+    me = sight.person
+    return sa.or_(table.c.assignee == me, table.c.claimed_by == me, table.c.closed_by == me,
+                  table.c.delegated_by == me,
+                  sa.and_(table.c.assignee.is_(None), table.c.role.in_(list(sight.roles))),
+                  table.c.queue.in_(list(sight.member_of)))
+
+
+def _case_in_sight(sight: Sight) -> sa.ColumnElement[bool]:
+    """The rule of `Visibility.may_see_case`: requested or owned, waiting in a queue they work, or a task of it theirs."""
+    if sight.everything:
+        return sa.true()
+    any_task = tasks.alias("sighted_task")
+    in_their_queue = [sa.and_(cases.c.workflow == workflow, cases.c.definition_version == version,
+                              cases.c.queue.in_(list(queues)))
+                      for workflow, version, queues in sight.case_queues if queues]
+    # Each arm can use an index of its own (requester, owner, queue; a task's case and person), so a
+    # principal who sees few of many cases reads few rows.
+    return sa.or_(cases.c.requester == sight.person, cases.c.owner == sight.person, *in_their_queue,
+                  cases.c.id.in_(sa.select(any_task.c.case_id).where(_task_in_sight(sight, any_task))))
 
 
 def _task_visible(viewer: Viewer, table: sa.Table = tasks) -> sa.ColumnElement[bool]:
@@ -150,6 +199,42 @@ class WorkSearchReads:
                           queue=row.queue, owner=row.owner, requester=row.requester, created_at=row.created_at,
                           updated_at=row.updated_at, data=row.data) for row in rows]
 
+    # --- the API's lists, in what the principal may see ---
+
+    def cases_in_sight(self, sight: Sight, *, workflow: str | None = None, state: str | None = None,
+                       queue: str | None = None, requester: str | None = None, after_id: int = 0,
+                       limit: int = 100) -> Sequence[Case]:
+        """Return the cases in sight that match, in id order after `after_id` (a keyset page)."""
+        from backoffice.store.sql_store import _case
+
+        query = (sa.select(cases).where(cases.c.id > after_id, _case_in_sight(sight))
+                 .order_by(cases.c.id).limit(limit))
+        for column, value in ((cases.c.workflow, workflow), (cases.c.state, state), (cases.c.queue, queue),
+                              (cases.c.requester, requester)):
+            if value is not None:
+                query = query.where(column == value)
+        with self._connect() as connection:
+            return [_case(row) for row in connection.execute(query)]
+
+    def tasks_in_sight(self, sight: Sight | None, *, queue: str | None = None, status: TaskStatus | None = None,
+                       person: str | None = None, after_id: int = 0, limit: int = 100) -> Sequence[Task]:
+        """Return the tasks in sight that match (`person`: given to or held by them), in id order after `after_id`.
+
+        `sight` None lists without that clause: for a caller already allowed the whole queue, or
+        the tasks of a person they may list (the API checks both before).
+        """
+        query = sa.select(tasks).where(tasks.c.id > after_id).order_by(tasks.c.id).limit(limit)
+        if sight is not None and not sight.everything:
+            query = query.where(_task_in_sight(sight))
+        if queue is not None:
+            query = query.where(tasks.c.queue == queue)
+        if status is not None:
+            query = query.where(tasks.c.status == str(status))
+        if person is not None:
+            query = query.where(sa.or_(tasks.c.assignee == person, tasks.c.claimed_by == person))
+        with self._connect() as connection:
+            return [task_of(row) for row in connection.execute(query)]
+
     # --- saved filters ---
 
     def saved_filters(self, person: str, queues: Sequence[str]) -> Sequence[sa.Row]:
@@ -162,7 +247,7 @@ class WorkSearchReads:
 
     def save_filter(self, *, owner: str, name: str, query: str, shared_queue: str | None, at: datetime) -> int:
         """Save (or replace, under the same name) one of the owner's filters; return its id."""
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             connection.execute(sa.delete(saved_filters).where(saved_filters.c.owner == owner,
                                                               saved_filters.c.name == name))
             result = connection.execute(sa.insert(saved_filters).values(
@@ -171,7 +256,7 @@ class WorkSearchReads:
 
     def delete_filter(self, filter_id: int, *, owner: str) -> bool:
         """Delete one of the owner's filters; False when it is not theirs (or gone)."""
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             return connection.execute(sa.delete(saved_filters).where(saved_filters.c.id == filter_id,
                                                                      saved_filters.c.owner == owner)).rowcount == 1
 

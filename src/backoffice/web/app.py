@@ -33,6 +33,7 @@ from backoffice.services.settings import ServerSettings
 from backoffice.services.statuses import status_of_error
 from backoffice.services.visibility import Visibility
 from backoffice.store.account_store import AccountStore
+from backoffice.store.read_scope import SharedReads
 from backoffice.web import pages_case, pages_dashboards, pages_front_door, pages_home, pages_oidc, pages_sign_in
 from backoffice.web import pages_admin, pages_approvals, pages_board, pages_calendars, pages_exceptions, pages_public_intake
 from backoffice.web import pages_work
@@ -80,6 +81,8 @@ def create_web_app(settings: ServerSettings | None = None, *, engine: Engine,
     pages_oidc.install(app, settings, cookie_key=app.state.web.cookie_key, secure_cookies=settings.secure_cookies)
     app.add_middleware(WebRequests, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes,
                        access_log=settings.access_log)
+    # Outermost: a request's reads share one database connection (store.read_scope).
+    app.add_middleware(SharedReads)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for page in PAGES:
         app.include_router(page.router, dependencies=[Depends(check_csrf)])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 
 from backoffice.errors import InputRefused
 from backoffice.readmodels import viewer_of
@@ -24,12 +24,20 @@ router = APIRouter()
 DECISIONS = ("approve", "reject")
 
 
+PAGE = 25
+"""Approvals a page shows: each is the request, its evidence, the rules, the core's answer and a form."""
+
+
 @router.get("/approvals")
-def approvals(request: Request, user: CurrentUser, web: Web):
-    """What waits for the signed-in person's vote, soonest due first."""
+def approvals(request: Request, user: CurrentUser, web: Web,
+              start: Annotated[int, Query(ge=0, le=10_000, description="Approvals of the order to skip")] = 0):
+    """What waits for the signed-in person's vote, soonest due first, a page at a time."""
     now = web.clock()
-    return render(request, "approvals.html", {"items": inbox(web.engine, viewer_of(web.engine, user.id), now=now),
-                                              "now": now})
+    items = inbox(web.engine, viewer_of(web.engine, user.id), now=now, limit=PAGE, skip=start)
+    return render(request, "approvals.html", {
+        "items": items, "now": now, "start": start, "page": PAGE,
+        "next_start": start + PAGE if len(items) == PAGE else None,
+        "previous_start": max(0, start - PAGE) if start else None})
 
 
 @router.post("/approvals/{case_id}/vote")
