@@ -12,6 +12,7 @@ OPT_IN = """public_intake:
   contact_field: requester_email
   per_address_per_hour: 5
   daily_cap: 200
+  fields: [summary, description, category, urgency, requester_email, department]
 """
 
 
@@ -58,3 +59,27 @@ def test_raising_a_limit_or_changing_the_account_weakens_and_lowering_a_limit_do
     assert [c.where for c in diff_controls(opened, other).weakening] == ["public_intake.service_account"]
     lowered = load_definition(_written(tmp_path, SOURCE.replace("daily_cap: 200", "daily_cap: 20"), "lower.yaml"))
     assert diff_controls(opened, lowered).changes == ()
+
+
+FIELDS = "  fields: [summary, description, category, urgency, requester_email, department]"
+
+
+def test_the_fields_offered_must_be_inputs_and_hold_every_required_one_and_the_contact(tmp_path):
+    line = SOURCE.splitlines().index(FIELDS) + 1
+    unknown = check_definition(_written(tmp_path, SOURCE.replace(FIELDS, FIELDS.replace("department", "dept"))))
+    assert [(p.code, p.line) for p in unknown.errors] == [("unknown-data-field", line)]
+    assert "'dept'" in unknown.errors[0].message
+    short = check_definition(_written(tmp_path, SOURCE.replace(FIELDS, "  fields: [summary, department]")))
+    assert [p.code for p in short.errors] == ["public-form-misses-required", "public-form-misses-contact"]
+    assert "'description', 'category', 'urgency', 'requester_email'" in short.errors[0].message
+
+
+def test_offering_outsiders_more_fields_weakens_and_fewer_does_not(tmp_path):
+    opened = load_definition(LIBRARY / "service-request.yaml")
+    more = load_definition(_written(tmp_path, SOURCE.replace("department]", "department, resolution_note]"), "m.yaml"))
+    [change] = diff_controls(opened, more).changes
+    assert (change.where, change.new, change.weakens) == ("public_intake.fields", "resolution_note", True)
+    every = load_definition(_written(tmp_path, SOURCE.replace(FIELDS + "\n", ""), "every.yaml"))
+    assert [(c.new, c.weakens) for c in diff_controls(opened, every).changes] == [("every input field", True)]
+    fewer = load_definition(_written(tmp_path, SOURCE.replace(", department]", "]"), "fewer.yaml"))
+    assert diff_controls(opened, fewer).changes == ()

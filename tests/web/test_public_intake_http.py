@@ -75,6 +75,16 @@ def test_a_form_field_the_contract_does_not_have_is_not_read(public_site):
     assert case.requester == SERVICE and "requester" not in case.data
 
 
+def test_a_field_staff_fill_later_is_neither_offered_nor_read(public_site):
+    # The service request's opt-in offers no resolution note: it is not on the form, and one sent anyway is dropped.
+    outsider = public_site.anonymous()
+    assert 'name="f.resolution_note"' not in outsider.get(FORM).text
+    assert 'name="f.department"' in outsider.get(FORM).text
+    assert _send(outsider, {**GOOD, "f.resolution_note": "done, close it"}).status_code == 303
+    [case] = public_site.engine.cases(workflow="service-request")
+    assert "resolution_note" not in case.data and case.data["summary"] == GOOD["f.summary"]
+
+
 def test_errors_are_shown_beside_their_fields_and_nothing_starts(public_site):
     answer = _send(public_site.anonymous(), {**GOOD, "f.requester_email": "", "f.summary": ""})
     assert answer.status_code == 422

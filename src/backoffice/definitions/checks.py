@@ -517,6 +517,22 @@ class _Checker:
                        f"outsider could leave no way to reach them", "a required input field")
         else:
             self.data_field(name, path, "public_intake's contact_field")
+        if public.fields is None or inline is None:
+            return
+        for index, field in enumerate(public.fields):
+            if field not in inline:
+                self.error("unknown-data-field", ("public_intake", "fields", index), f"public_intake's fields name "
+                           f"{field!r}, which is not an input field", f"one of {', '.join(inline)}")
+        offered = set(public.fields)
+        missing = [field for field, spec in inline.items() if spec.required and field not in offered]
+        if missing:
+            # A form that cannot send a required field starts no case at all.
+            self.error("public-form-misses-required", ("public_intake", "fields"), f"public_intake's fields leave "
+                       f"out the required {', '.join(map(repr, missing))}: no outsider could send the form",
+                       "every required input field among them")
+        if name.split(".")[0] in inline and name.split(".")[0] not in offered:   # an unknown one is reported above
+            self.error("public-form-misses-contact", ("public_intake", "fields"), f"public_intake's fields leave "
+                       f"out its contact_field {name!r}", f"{name!r} among them")
 
     def expressions(self) -> None:
         for path, expression in self.d.expressions():

@@ -332,6 +332,17 @@ def _public_intake_changes(old: Definition, new: Definition) -> Iterator[Control
         if raised:
             yield ControlChange(ControlChangeKind.PUBLIC_INTAKE, "public_intake", None, "; ".join(raised), True,
                                 "outsiders may start more cases")
+        added = _fields_added(was.fields, now.fields)
+        if added:
+            yield ControlChange(ControlChangeKind.PUBLIC_INTAKE, "public_intake.fields", None, ", ".join(added), True,
+                                "outsiders may set more of the case's data")
+
+
+def _fields_added(was: list[str] | None, now: list[str] | None) -> list[str]:
+    """The fields a public form offers now that it did not (None offers every input field)."""
+    if now is None:
+        return [] if was is None else ["every input field"]
+    return [] if was is None else [field for field in now if field not in was]
 
 
 def _contract_changes(old: Contract, new: Contract) -> Iterator[ControlChange]:

@@ -589,6 +589,10 @@ class PublicIntake(Spec):
                                                          "requester_email")
     per_address_per_hour: int = Field(5, ge=1, le=1000, description="cases one client address may start an hour")
     daily_cap: int = Field(200, ge=1, le=100_000, description="cases the public form starts a day, in all")
+    # The fields staff fill later (a resolution note, a priority) are not the outsider's to set.
+    fields: list[str] | None = Field(None, description="the input fields the public form offers, such as [summary, "
+                                                       "requester_email]; every required field among them; "
+                                                       "absent: every input field")
 
 
 class Expectation(Spec):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import secrets
 from base64 import b32encode
+from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
@@ -79,10 +80,24 @@ def public_form_of(web: WebServices, workflow: str) -> tuple[RunningVersion, Pub
     return running, public
 
 
-def _page(request: Request, web: WebServices, running: RunningVersion, *, posted: dict[str, str],
-          rows: dict[str, int], errors: dict[str, str], reference: str, status: int = 200,
+def public_schema(running: RunningVersion, public: PublicIntake) -> dict[str, Any]:
+    """The data contract's JSON Schema cut to the fields the public form offers.
+
+    What is not offered is not read from what the outsider sends, so a crafted field (a resolution
+    note, a priority) never reaches the case; the whole contract still checks the payload.
+    """
+    schema = running.inputs.json_schema()
+    if public.fields is None or not isinstance(schema.get("properties"), dict):
+        return schema
+    offered = [name for name in public.fields if name in schema["properties"]]
+    return {**schema, "properties": {name: schema["properties"][name] for name in offered},
+            "required": [name for name in schema.get("required", []) if name in offered]}
+
+
+def _page(request: Request, web: WebServices, running: RunningVersion, public: PublicIntake, *,
+          posted: dict[str, str], rows: dict[str, int], errors: dict[str, str], reference: str, status: int = 200,
           problem: str | None = None, upload_errors: dict[str, str] | None = None):
-    nodes = IntakeForm(running.inputs.json_schema()).nodes(rows, posted, errors)
+    nodes = IntakeForm(public_schema(running, public)).nodes(rows, posted, errors)
     return render(request, "public_intake.html", {
         "definition": running.definition, "nodes": nodes, "errors": errors, "labels": labels_of(nodes),
         "action": f"/public/{running.definition.id}", "idempotency_key": reference,
@@ -92,8 +107,8 @@ def _page(request: Request, web: WebServices, running: RunningVersion, *, posted
 
 @router.get("/public/{workflow}")
 def public_form(workflow: str, request: Request, web: Web):
-    running, _ = public_form_of(web, workflow)
-    return _page(request, web, running, posted={}, rows={}, errors={}, reference=new_reference())
+    running, public = public_form_of(web, workflow)
+    return _page(request, web, running, public, posted={}, rows={}, errors={}, reference=new_reference())
 
 
 @router.post("/public/{workflow}")
@@ -115,19 +130,19 @@ async def submit_public_form(workflow: str, request: Request, web: Web):
 def _submit(request: Request, web: WebServices, workflow: str, posted: dict[str, str], action: str, reference: str,
             contents: dict[str, bytes], address: str, trapped: bool):
     running, public = public_form_of(web, workflow)
-    form = IntakeForm(running.inputs.json_schema())
+    form = IntakeForm(public_schema(running, public))
     posted, rows = form.act(posted, None if action == "submit" else action)
     if action != "submit":
-        return _page(request, web, running, posted=posted, rows=rows, errors={}, reference=reference)
+        return _page(request, web, running, public, posted=posted, rows=rows, errors={}, reference=reference)
     if trapped:
-        return _page(request, web, running, posted=posted, rows=rows, errors={}, reference=reference, status=400,
+        return _page(request, web, running, public, posted=posted, rows=rows, errors={}, reference=reference, status=400,
                      problem="The form was refused: a field meant to stay empty was filled in. Leave it empty "
                              "and send the form again.")
     payload = form.read(posted, rows)
     kept, upload_errors = keep_uploads(web, documents_of(running), contents)
     violations = running.violations(payload)
     if violations or upload_errors:
-        return _page(request, web, running, posted=posted, rows=rows, reference=reference, status=422,
+        return _page(request, web, running, public, posted=posted, rows=rows, reference=reference, status=422,
                      errors=form.errors(violations, rows, posted), upload_errors=upload_errors)
     now = web.clock()
     # The service account of the opt-in, as the directory knows it: never a name the form carries.
@@ -138,17 +153,17 @@ def _submit(request: Request, web: WebServices, workflow: str, posted: dict[str,
             web.public.admit(workflow, address, per_address_per_hour=public.per_address_per_hour,
                              daily_cap=public.daily_cap, now=now)
         except TooManyRequests as refused:
-            return _page(request, web, running, posted=posted, rows=rows, errors={}, reference=reference,
+            return _page(request, web, running, public, posted=posted, rows=rows, errors={}, reference=reference,
                          status=429, problem=f"This form takes no more requests now ({refused}); try again in "
                                              f"{_wait(refused.retry_after)}.")
     try:
         case = web.engine.start_case(workflow, payload, actor=actor, now=now, idempotency_key=key)
     except ContractViolation as refused:
-        return _page(request, web, running, posted=posted, rows=rows, reference=reference, status=422,
+        return _page(request, web, running, public, posted=posted, rows=rows, reference=reference, status=422,
                      errors=form.errors(refused.violations, rows, posted))
     except IdempotencyKeyReused:
         # The form was sent before and then changed (the browser's Back): a new reference makes it a new request.
-        return _page(request, web, running, posted=posted, rows=rows, errors={}, reference=new_reference(),
+        return _page(request, web, running, public, posted=posted, rows=rows, errors={}, reference=new_reference(),
                      status=409, problem=f"This form was sent already, as request {reference}, with other values. "
                                          f"Send it again to make a new request.")
     for name, stored in kept.items():
