@@ -6,31 +6,12 @@ refuses nothing (no inline script or style).
 
 from __future__ import annotations
 
-import pytest
-
-from ..api.live_server import ADMIN, LiveServer
+from ..api.live_server import ADMIN
 from .axe import assert_accessible, axe_context, csp_violations
-from .browser import launch, needs_chromium, shot
-from .site import PASSWORD, build_site
+from .browser import needs_chromium, shot
+from .site import PASSWORD
 
 pytestmark = needs_chromium
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as playwright:
-        opened = launch(playwright)
-        yield opened
-        opened.close()
-
-
-@pytest.fixture
-def live(tmp_path):
-    for site in build_site(str(tmp_path / "backoffice.db"), tmp_path):
-        with LiveServer(site.app) as server:
-            site.url = server.url
-            yield site
 
 
 def test_an_administrator_changes_a_calendar(browser, live):

@@ -7,32 +7,11 @@ script or style. BACKOFFICE_SHOTS=folder saves a screenshot of each page.
 
 from __future__ import annotations
 
-import pytest
-
-from ..api.live_server import LiveServer
 from .axe import assert_accessible, axe_context, csp_violations
-from .browser import launch, needs_chromium, shot
-from .site import CLERK, PASSWORD, build_site
+from .browser import needs_chromium, shot
+from .site import CLERK, PASSWORD
 
 pytestmark = needs_chromium
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as playwright:
-        opened = launch(playwright)
-        yield opened
-        opened.close()
-
-
-@pytest.fixture
-def live(tmp_path):
-    """The site on SQLite, served by Uvicorn on a loopback port."""
-    for site in build_site(str(tmp_path / "backoffice.db"), tmp_path):
-        with LiveServer(site.app) as server:
-            site.url = server.url
-            yield site
 
 
 def _signed_in(browser, live, person: str):

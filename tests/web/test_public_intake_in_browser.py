@@ -12,33 +12,20 @@ import pytest
 
 from backoffice.definitions import LIBRARY
 
-from ..api.live_server import ADMIN, T0, LiveServer
+from ..api.live_server import ADMIN, T0
 from .axe import assert_accessible, axe_context, csp_violations
-from .browser import launch, needs_chromium, shot
-from .site import build_site
+from .browser import needs_chromium, shot
 
 pytestmark = needs_chromium
 SERVICE = "service-request-public-intake"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as playwright:
-        opened = launch(playwright)
-        yield opened
-        opened.close()
-
-
 @pytest.fixture
-def live(tmp_path):
-    """The site on SQLite with the service request's public form open, served by Uvicorn on a loopback port."""
-    for site in build_site(str(tmp_path / "backoffice.db"), tmp_path):
-        site.engine.deploy(LIBRARY / "service-request.yaml", actor=ADMIN, now=T0)
-        site.engine.add_service_account(SERVICE, description="the public form", actor=ADMIN, now=T0)
-        with LiveServer(site.app) as server:
-            site.url = server.url
-            yield site
+def sqlite_site(sqlite_site):
+    """The SQLite site with the service request's public form open (served as `live`)."""
+    sqlite_site.engine.deploy(LIBRARY / "service-request.yaml", actor=ADMIN, now=T0)
+    sqlite_site.engine.add_service_account(SERVICE, description="the public form", actor=ADMIN, now=T0)
+    return sqlite_site
 
 
 def test_an_outsider_sends_the_public_form_and_keeps_the_reference(browser, live):

@@ -29,12 +29,11 @@ import pytest
 from backoffice.engine.tasks import TaskKind
 from backoffice.services.case_view import case_audit
 
-from ..api.live_server import LiveServer
 from ..directory_fixtures import WORKER_ACCOUNT
 from .axe import assert_accessible, axe_context
-from .browser import launch, needs_chromium, shot
+from .browser import needs_chromium, shot
 from .purchase_request import BUDGET_OWNER, BUYER, FORM, LEAD, REQUESTER, WORKFLOW, deploy_purchase_request, worker
-from .site import PASSWORD, build_site
+from .site import PASSWORD
 
 pytestmark = needs_chromium
 
@@ -43,23 +42,11 @@ QUOTE = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
          b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as playwright:
-        opened = launch(playwright)
-        yield opened
-        opened.close()
-
-
 @pytest.fixture
-def live(tmp_path):
-    """The site on SQLite with the purchase request deployed, served by Uvicorn on a loopback port."""
-    for site in build_site(str(tmp_path / "backoffice.db"), tmp_path):
-        deploy_purchase_request(site.engine, site.clock.now)
-        with LiveServer(site.app) as server:
-            site.url = server.url
-            yield site
+def sqlite_site(sqlite_site):
+    """The SQLite site with the purchase request deployed (served as `live`)."""
+    deploy_purchase_request(sqlite_site.engine, sqlite_site.clock.now)
+    return sqlite_site
 
 
 def signed_in(browser, live, person: str):

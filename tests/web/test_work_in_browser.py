@@ -10,21 +10,12 @@ import pytest
 
 from ..api.live_server import ADMIN, LiveServer
 from .axe import assert_accessible, axe_context, csp_violations
-from .browser import launch, needs_chromium, shot
+from .browser import needs_chromium, shot
 from .site import PASSWORD
 from .test_exceptions_admin_http import needs_info
 from .work_fixtures import at_approval, prepared, started, weaker_purchase, with_service_requests
 
 pytestmark = needs_chromium
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as playwright:
-        opened = launch(playwright)
-        yield opened
-        opened.close()
 
 
 @pytest.fixture
