@@ -7,9 +7,22 @@ BackofficeError, so an error added later is judged too.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
+import backoffice
 from backoffice import errors as e
 from backoffice.api.problems import ApiError
+from backoffice.definitions.docs import DocsError
 from backoffice.services.statuses import STATUS_BY_ERROR, status_of_error
+from backoffice.web.oidc import ProviderAnswerRefused
+from backoffice.web.sessions import SignInRequired
+
+# Error classes live beside the code that raises them too: import every module, so that the walk
+# below sees them all whichever tests ran before (the migrations' environment runs only under Alembic).
+for module in pkgutil.walk_packages(backoffice.__path__, "backoffice."):
+    if not module.name.startswith("backoffice.store.migrations"):
+        importlib.import_module(module.name)
 
 # Not the caller's doing: the server's database, audit key or checkpoint folder cannot be used now.
 SERVER_SIDE = {e.DatabaseUnavailable, e.AuditKeyError, e.CheckpointStoreError}
@@ -18,7 +31,10 @@ SERVER_SIDE = {e.DatabaseUnavailable, e.AuditKeyError, e.CheckpointStoreError}
 PLAIN_BAD_REQUEST = {e.UserError, e.BadOption, e.LogFileError, e.BadTimestamp, e.EmptyLog, e.LogFileNotFound,
                      e.MalformedXml, e.MissingColumn, e.NotUtf8, e.TruncatedGzip, e.UnknownLogFormat, e.BpmnFileError,
                      e.ConfigFileError, e.ContractsNotComparable, e.EvidencePackError, e.ImportFileError,
-                     e.OutputFileError, e.PayloadFileError, e.TemplateTargetExists, e.UnknownTemplate}
+                     e.OutputFileError, e.PayloadFileError, e.TemplateTargetExists, e.UnknownTemplate, DocsError}
+# Answered by the web app's own handling, never by the table: a redirect to sign in, and the OpenID
+# Connect refusal that carries the status of what went wrong (400, 403, 502, 503).
+OWN_ANSWER = {SignInRequired, ProviderAnswerRefused}
 
 
 def subclasses(root: type) -> set[type]:
@@ -51,7 +67,8 @@ def test_no_error_of_the_platform_falls_to_a_server_error():
 def test_only_the_command_lines_file_and_option_errors_fall_to_a_plain_400():
     fall_to_user_error = {cls for cls in subclasses(e.BackofficeError) | {e.UserError}
                           if next((k for k in cls.__mro__ if k in STATUS_BY_ERROR), None) is e.UserError
-                          and not issubclass(cls, ApiError)}   # the HTTP layer's own errors carry their status
+                          and not issubclass(cls, ApiError)    # the HTTP layer's own errors carry their status
+                          and cls not in OWN_ANSWER}
     assert {cls.__name__ for cls in fall_to_user_error} == {cls.__name__ for cls in PLAIN_BAD_REQUEST}
 
 
@@ -77,3 +94,4 @@ def test_the_errors_of_steps_in_doubt_and_hostile_input_have_their_own_status():
 
 def test_a_bug_is_a_500_not_a_4xx():
     assert status_of_error(KeyError("x")) == 500
+

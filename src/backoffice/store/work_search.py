@@ -22,6 +22,8 @@ from backoffice.store.tables import case_exceptions, cases, saved_filters, tasks
 from backoffice.engine.cases import Case
 from backoffice.engine.tasks import Task
 from backoffice.store.work_store import task_from, task_of
+from backoffice.errors import InputRefused
+from backoffice.limits import check_text
 
 OPEN = str(TaskStatus.OPEN)
 
@@ -207,6 +209,11 @@ class WorkSearchReads:
         """Return the cases in sight that match, in id order after `after_id` (a keyset page)."""
         from backoffice.store.sql_store import _case
 
+        for what, value in (("the workflow filter", workflow), ("the state filter", state), ("the queue filter", queue)):
+            if value is not None:
+                check_text(value, what)   # PostgreSQL stores no NUL in text: refused, not a database error
+        if requester is not None and not _storable(requester):
+            return []                     # no case was ever requested by a name that cannot be stored
         query = (sa.select(cases).where(cases.c.id > after_id, _case_in_sight(sight))
                  .order_by(cases.c.id).limit(limit))
         for column, value in ((cases.c.workflow, workflow), (cases.c.state, state), (cases.c.queue, queue),
@@ -223,6 +230,10 @@ class WorkSearchReads:
         `sight` None lists without that clause: for a caller already allowed the whole queue, or
         the tasks of a person they may list (the API checks both before).
         """
+        if queue is not None:
+            check_text(queue, "the queue filter")
+        if person is not None and not _storable(person):
+            return []
         query = sa.select(tasks).where(tasks.c.id > after_id).order_by(tasks.c.id).limit(limit)
         if sight is not None and not sight.everything:
             query = query.where(_task_in_sight(sight))
@@ -266,3 +277,12 @@ def _work_item(row: sa.Row) -> WorkItem:
     extra = {name: values.pop(name) for name in ("case_state", "requester", "case_created_at", "data")}
     return WorkItem(task=task_from(values), case_state=extra["case_state"], requester=extra["requester"],
                     case_created_at=extra["case_created_at"], data=extra["data"] or {})
+
+
+def _storable(text: str) -> bool:
+    """Whether a name could be stored at all (no NUL byte, no lone surrogate): one that cannot matches nothing."""
+    try:
+        check_text(text, "a name")
+    except InputRefused:
+        return False
+    return True
