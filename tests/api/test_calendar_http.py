@@ -49,6 +49,7 @@ def test_a_bad_calendar_is_a_problem_naming_its_field_and_deploys_nothing(api):
                            ({"working_hours": "17:00-09:00"}, "/body/working_hours/0"),
                            ({"working_days": ["mon", "funday"]}, "/body/working_days/1"),
                            ({"holidays": {"country": "ZZ"}}, "/body/holidays"),
+                           ({"name": "head\x00office"}, "/body/name"),
                            ({"colour": "blue"}, "/body/colour")):
         answer = api.client(ADMIN).put(PATH, json={**CALENDAR, **wrong})
         assert answer.status_code == 422, (wrong, answer.text)
