@@ -70,3 +70,12 @@ def test_a_workflow_whose_change_rules_ask_for_a_second_person_waits_for_one(api
     assert api.engine.running("purchase-approval").definition.version == 2
     [change] = api.client(ADMIN).get("/v1/changes").json()
     assert change["version"] == 3
+
+
+def test_a_lone_surrogate_in_the_calendar_is_a_422_not_a_server_error(api):
+    answer = api.client(ADMIN).put(PATH, content=b'{"timezone": "UTC", "working_hours": "09:00-17:00", '
+                                                 b'"name": "head\\ud800office"}',
+                                   headers={"Content-Type": "application/json"})
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert [v.version for v in api.engine.versions("purchase-approval")] == [1]

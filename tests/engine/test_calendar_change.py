@@ -12,7 +12,7 @@ import pytest
 
 from backoffice.definitions.model import CalendarSpec
 from backoffice.engine import Engine, verify
-from backoffice.errors import NotAdministrator
+from backoffice.errors import InputRefused, NotAdministrator
 
 from ..directory_fixtures import ADMIN
 from .service_request import T0, later
@@ -75,3 +75,12 @@ def test_a_non_administrator_changes_nothing_and_writes_no_record(deployed):
         deployed.change_calendar("service-request", NEW, actor="lead", now=later(1))
     assert _last_system_record(deployed).seq == head
     assert deployed.running("service-request").definition.version == 1
+
+
+def test_a_calendar_name_no_database_stores_is_refused_before_anything_is_written(deployed):
+    head = _last_system_record(deployed).seq
+    for name in ("head\x00office", "head\ud800office"):
+        with pytest.raises(InputRefused, match="the calendar"):
+            deployed.change_calendar("service-request", NEW.model_copy(update={"name": name}), actor=ADMIN,
+                                     now=later(1))
+    assert _last_system_record(deployed).seq == head

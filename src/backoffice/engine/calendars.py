@@ -32,6 +32,7 @@ from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import utc
 from backoffice.engine.governance import PENDING, DeployPlan, _pending_answer
 from backoffice.engine.ports import VersionChange
+from backoffice.limits import check_payload
 from backoffice.errors import ChangeAlreadyPending, ContractFileError, VersionAlreadyDeployed
 from backoffice.engine.versions import DeployedVersion
 
@@ -53,8 +54,11 @@ class CalendarOperations:
             NotAdministrator: the actor is not an administrator (nothing is read or written).
             UnknownWorkflow: nothing is deployed under that name.
             DefinitionError: the version with this calendar does not pass the definition's checks.
+            InputRefused: the calendar holds text no database stores (a NUL byte, a lone surrogate).
         """
         now = utc(now)
+        # Refused before anything is read or written: text no database stores (a NUL, a lone surrogate).
+        check_payload(calendar.model_dump(mode="json", exclude_none=True), what="the calendar")
         who = self._administrator(actor, now=now, what=f"change the calendar of {workflow}")
         latest = self.running(workflow)
         stored = next(v for v in self.versions(workflow) if v.version == latest.definition.version)
