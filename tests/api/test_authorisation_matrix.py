@@ -310,6 +310,9 @@ WORKFLOW_MATRIX = {
     "health": {"alice": 200, "root": 200, None: 200},
     "ready": {"alice": 200, "root": 200, None: 200},
     "openapi": {"alice": 200, "root": 200, None: 200},
+    # An administrator's, refused by the core to anyone else (an operator, an auditor too).
+    "change the calendar": {"alice": 403, "dave": 403, "bea": 403, "hana": 403, "otto": 403, "tilda": 403,
+                            "ops": 403, "root": 200, None: 401},
 }
 
 # Every operation of the API, and the matrix cell that judges it (the completeness test below).
@@ -344,6 +347,7 @@ OPERATIONS = {
     ("POST", "/v1/workflows/{workflow}/migrations"): "migrate cases",
     ("POST", "/v1/webhooks/{source}/workflows/{workflow}/cases"): "webhook without a signature",
     ("GET", "/health"): "health", ("GET", "/ready"): "ready",
+    ("PUT", "/v1/workflows/{workflow}/calendar"): "change the calendar",
 }
 CELLS = {*CASE_MATRIX, *STEP_MATRIX, "decide a change", *GLOBAL_MATRIX, *TASK_MATRIX, *OWN_CASE_MATRIX,
          *DIRECTORY_MATRIX, *WORKFLOW_MATRIX}
@@ -510,6 +514,9 @@ def call_on_workflows(api, endpoint: str, person: str | None):
         return client.get("/ready")
     if endpoint == "openapi":
         return client.get("/openapi.json")
+    if endpoint == "change the calendar":
+        return client.put("/v1/workflows/purchase-approval/calendar",
+                          json={"timezone": "Europe/Amsterdam", "working_hours": "08:00-16:00"})
     raise AssertionError(endpoint)
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
-from pydantic import BaseModel, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from backoffice.api.definition_upload import uploaded_definition
 from backoffice.api.principal import Caller
 from backoffice.api.problems import documented
-from backoffice.api.schemas import DeployOut, DeployRequest, Strict, VersionOut, WorkflowOut
+from backoffice.api.schemas import CalendarRequest, DeployOut, DeployRequest, Strict, VersionOut, WorkflowOut
+from backoffice.definitions.model import CalendarSpec
 from backoffice.api.services import Served
 from backoffice.services.visibility import DEPLOYS, OPERATES, require
 
@@ -54,6 +56,32 @@ def deploy(body: DeployRequest, served: Served, caller: Caller, response: Respon
     stored = served.engine.store.version(deployed.workflow, deployed.version)
     if not deployed.created:
         response.status_code = 200
+    return DeployOut(**VersionOut.of(stored).model_dump(), created=deployed.created)
+
+
+@router.put("/workflows/{workflow}/calendar", response_model=DeployOut,
+            responses={202: {"model": DeployOut, "description": "The version waits for a second person (status "
+                                                                "pending): the workflow's change rules ask for one."},
+                       **documented(403, 404, 409)})
+def change_calendar(workflow: WorkflowName, body: CalendarRequest, served: Served, caller: Caller,
+                    response: Response) -> DeployOut:
+    """Deploy the next version of a workflow with this business calendar (administrators; the engine decides).
+
+    Running cases keep the calendar of the version they started on; new cases count on this one.
+    """
+    try:
+        calendar = CalendarSpec.model_validate(body.model_dump(exclude_none=True))
+    except ValidationError as invalid:
+        # Said as any request field is: a pointer into the body, and what was expected.
+        raise RequestValidationError([{**problem, "loc": ("body", *problem["loc"])}
+                                      for problem in invalid.errors(include_url=False, include_context=False)])
+    deployed = served.engine.change_calendar(workflow, calendar, actor=caller.actor(), now=served.clock())
+    if deployed.pending:
+        response.status_code = 202
+        return DeployOut(workflow=deployed.workflow, version=deployed.version, status="pending",
+                         content_hash=deployed.content_hash, deployed_at=deployed.deployed_at,
+                         deployed_by=deployed.deployed_by, created=deployed.created)
+    stored = served.engine.store.version(deployed.workflow, deployed.version)
     return DeployOut(**VersionOut.of(stored).model_dump(), created=deployed.created)
 
 

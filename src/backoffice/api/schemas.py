@@ -37,6 +37,29 @@ class DeployRequest(Strict):
                                   description="Files the definition names (its data contract), by relative name.")
 
 
+# A calendar's words: short, one line, no control characters (a NUL is refused here, not by the database).
+CalendarWord = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")]
+
+
+class HolidaysRequest(Strict):
+    country: CalendarWord = Field(description="An ISO 3166 country code, such as NL.")
+    subdivision: CalendarWord | None = Field(None, description="A state or province code, such as BY.")
+    extra: list[CalendarWord] = Field(default_factory=list, max_length=366,
+                                      description="Extra closure dates, such as 2024-12-24.")
+
+
+class CalendarRequest(Strict):
+    """A workflow's business calendar, as a definition's `calendar:` says it (checked by the definition's rules)."""
+
+    name: CalendarWord = "default"
+    timezone: CalendarWord = Field(description="An IANA zone name, such as Europe/Amsterdam.")
+    working_hours: CalendarWord | Annotated[list[CalendarWord], Field(min_length=1, max_length=24)] = Field(
+        description="Such as 09:00-17:00, or a list of ranges.")
+    working_days: list[CalendarWord] = Field(["mon", "tue", "wed", "thu", "fri"], min_length=1, max_length=7,
+                                             description="mon to sun.")
+    holidays: HolidaysRequest | None = None
+
+
 class TransitionRequest(Strict):
     to: str = Name
     data: dict[str, Any] | None = Field(None, description="Fields to add or replace in the case data.")

@@ -1,4 +1,4 @@
-"""Workflow commands: `workflow list|manual|automatic|migrate`, and `case timers ID`.
+"""Workflow commands: `workflow list|manual|automatic|migrate|calendar`, and `case timers ID`.
 
 What an operations lead does to a deployed workflow rather than to one case: see its versions,
 send its automated steps to people while a system is down (the fallback) and back, and move
@@ -8,6 +8,7 @@ running cases to a newer version.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -92,6 +93,48 @@ def workflow_migrate(
 Hash = Annotated[str, typer.Option("--hash", help="The full content hash of the version you reviewed "
                                                  "(backoffice workflow changes).")]
 Note = Annotated[Optional[str], typer.Option("--note", help="Why.")]
+
+
+@workflow_app.command("calendar")
+def workflow_calendar(
+    workflow: Workflow,
+    file: Annotated[Optional[Path], typer.Option("--file", metavar="CALENDAR.yaml",
+                                                 help="The calendar as a definition's `calendar:` says it.")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="The calendar's name, such as head-office.")] = None,
+    timezone: Annotated[Optional[str], typer.Option("--timezone", help="An IANA zone, such as Europe/Amsterdam.")
+                        ] = None,
+    hours: Annotated[Optional[str], typer.Option("--hours", help="Working hours, such as 08:30-12:00,13:00-17:30.")
+                     ] = None,
+    days: Annotated[Optional[str], typer.Option("--days", help="Working days, such as mon,tue,wed,thu.")] = None,
+    country: Annotated[Optional[str], typer.Option("--country", help="Public holidays of, such as NL.")] = None,
+    subdivision: Annotated[Optional[str], typer.Option("--subdivision", help="And of the region, such as BY.")
+                           ] = None,
+    closed: Annotated[Optional[list[str]], typer.Option("--closed", metavar="DATE",
+                                                        help="An extra closure date (repeat for more).")] = None,
+    db: Db = "backoffice.db",
+    role: Role = None,
+) -> None:
+    """Deploy the next version of WORKFLOW with this business calendar (administrators only).
+
+    Running cases keep the calendar of the version they started on; new cases count on this one. A
+    workflow whose change rules ask for a second person waits for one (`workflow changes`).
+    """
+    from backoffice.cli.calendar_input import CalendarInputError, calendar_from_file, calendar_from_options
+    options = (name, timezone, hours, days, country, subdivision, closed)
+    if file is not None and any(options):
+        raise CalendarInputError("--file and the calendar options were both given; expected one or the other")
+    calendar = calendar_from_file(file) if file is not None else calendar_from_options(
+        name=name, timezone=timezone, hours=hours, days=days, country=country, subdivision=subdivision,
+        closed=list(closed or []))
+    engine = _engine(db)
+    # Administrator acts are one's own (no --as); the engine refuses anyone else (NotAdministrator).
+    deployed = engine.change_calendar(workflow, calendar, actor=_actor(engine, None, role), now=_now())
+    if deployed.pending:
+        console.print(f"{workflow} version {deployed.version} with the new calendar waits for a second person "
+                      f"(content {deployed.content_hash}); see `backoffice workflow changes {workflow}`")
+    else:
+        console.print(f"{workflow} version {deployed.version} is deployed with calendar {calendar.name} "
+                      f"({calendar.timezone}); running cases keep the calendar they started on")
 
 
 @workflow_app.command("changes")

@@ -10,21 +10,30 @@ change rules ask for a second person waits for one). New cases count on the new 
 Only an administrator changes a calendar this way (`NotAdministrator` otherwise, from every
 interface); the YAML deployed keeps the deployed one's text and comments, with its `calendar:`
 and `version:` replaced, so a reviewer reads the change as a person would have written it.
+
+The audit record says what happened rather than how: `workflow.deployed` (or `change.pending`)
+with `change: calendar`, the version it was made from, and the calendar before and after; the
+temporary file the definition was checked through is nobody's business and is not named.
 """
 
 from __future__ import annotations
 
 import io
 import tempfile
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML
 
 from backoffice.definitions.model import CalendarSpec
+from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import utc
-from backoffice.errors import ContractFileError
+from backoffice.engine.governance import PENDING, DeployPlan, _pending_answer
+from backoffice.engine.ports import VersionChange
+from backoffice.limits import check_payload
+from backoffice.errors import ChangeAlreadyPending, ContractFileError, VersionAlreadyDeployed
 from backoffice.engine.versions import DeployedVersion
 
 if TYPE_CHECKING:
@@ -45,8 +54,11 @@ class CalendarOperations:
             NotAdministrator: the actor is not an administrator (nothing is read or written).
             UnknownWorkflow: nothing is deployed under that name.
             DefinitionError: the version with this calendar does not pass the definition's checks.
+            InputRefused: the calendar holds text no database stores (a NUL byte, a lone surrogate).
         """
         now = utc(now)
+        # Refused before anything is read or written: text no database stores (a NUL, a lone surrogate).
+        check_payload(calendar.model_dump(mode="json", exclude_none=True), what="the calendar")
         who = self._administrator(actor, now=now, what=f"change the calendar of {workflow}")
         latest = self.running(workflow)
         stored = next(v for v in self.versions(workflow) if v.version == latest.definition.version)
@@ -66,7 +78,52 @@ class CalendarOperations:
                                             expected="a contract file beside the definition or below its folder")
                 contract.parent.mkdir(parents=True, exist_ok=True)
                 contract.write_text(stored.contract_source or "", encoding="utf-8")
-            return self.deploy(path, actor=who, now=now)
+            # The same checks and change control as `deploy`; only the audit record differs.
+            plan = self._plan_deploy(path, actor=who, now=now)
+        what = {"change": "calendar", "from_version": latest.definition.version,
+                "calendar_before": _as_record(latest.definition.calendar), "calendar_after": _as_record(calendar)}
+        return _deploy_planned(self, plan, what, actor=who, now=now)
+
+
+def _deploy_planned(engine: Engine, plan: DeployPlan, what: dict, *, actor: Actor, now: datetime) -> DeployedVersion:
+    """Deploy a planned version (or store it as a pending change), its audit record saying `what` was changed."""
+    if plan.existing is not None:
+        return DeployedVersion.of(plan.existing, created=False)
+    candidate = plan.candidate
+    if plan.waits:
+        for waiting in engine.store.changes(candidate.workflow):
+            if waiting.candidate.version == candidate.version:
+                if waiting.candidate.content_hash == candidate.content_hash:
+                    return _pending_answer(waiting, plan, created=False)
+                raise ChangeAlreadyPending(candidate.workflow, candidate.version, waiting.candidate.content_hash)
+        change = VersionChange(candidate=candidate, status=PENDING, reasons={**plan.reasons(), **actor.on_behalf()},
+                               requested_by=actor.id, requested_at=now)
+        with engine.store.transaction() as tx:
+            waiting = tx.insert_change(change)
+            engine._audit(tx, AuditEntry(AuditAction.CHANGE_PENDING, actor=actor.id, at=now,
+                                         workflow=candidate.workflow, version=candidate.version,
+                                         detail={"content_hash": candidate.content_hash, **what,
+                                                 **plan.reasons(), **actor.on_behalf()}))
+        return _pending_answer(waiting, plan, created=True)
+    try:
+        with engine.store.transaction() as tx:
+            deployed = tx.insert_version(candidate)
+            engine._audit(tx, AuditEntry(AuditAction.WORKFLOW_DEPLOYED, actor=actor.id, at=now,
+                                         workflow=deployed.workflow, version=deployed.version,
+                                         detail={"content_hash": deployed.content_hash, **what,
+                                                 "status": deployed.status, **actor.on_behalf()}))
+    except VersionAlreadyDeployed:
+        # Someone deployed the same version meanwhile: the same content is the same version.
+        existing = engine._existing_version(candidate)
+        if existing is None:
+            raise
+        return DeployedVersion.of(existing, created=False)
+    return replace(DeployedVersion.of(deployed, created=True), lines=tuple(plan.lines()) if plan.diff.changes else ())
+
+
+def _as_record(calendar: CalendarSpec | None) -> dict[str, Any] | None:
+    """A calendar as the audit record keeps it (None: the version named none, and counted on the default)."""
+    return None if calendar is None else calendar.model_dump(mode="json", exclude_none=True)
 
 
 def with_calendar(source: str, calendar: CalendarSpec, *, version: int) -> str:
