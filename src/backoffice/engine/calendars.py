@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import tempfile
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,12 +27,9 @@ from typing import TYPE_CHECKING, Any
 from ruamel.yaml import YAML
 
 from backoffice.definitions.model import CalendarSpec
-from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import utc
-from backoffice.engine.governance import PENDING, DeployPlan, _pending_answer
-from backoffice.engine.ports import VersionChange
 from backoffice.limits import check_payload
-from backoffice.errors import ChangeAlreadyPending, ContractFileError, VersionAlreadyDeployed
+from backoffice.errors import ContractFileError
 from backoffice.engine.versions import DeployedVersion
 
 if TYPE_CHECKING:
@@ -82,43 +78,7 @@ class CalendarOperations:
             plan = self._plan_deploy(path, actor=who, now=now)
         what = {"change": "calendar", "from_version": latest.definition.version,
                 "calendar_before": _as_record(latest.definition.calendar), "calendar_after": _as_record(calendar)}
-        return _deploy_planned(self, plan, what, actor=who, now=now)
-
-
-def _deploy_planned(engine: Engine, plan: DeployPlan, what: dict, *, actor: Actor, now: datetime) -> DeployedVersion:
-    """Deploy a planned version (or store it as a pending change), its audit record saying `what` was changed."""
-    if plan.existing is not None:
-        return DeployedVersion.of(plan.existing, created=False)
-    candidate = plan.candidate
-    if plan.waits:
-        for waiting in engine.store.changes(candidate.workflow):
-            if waiting.candidate.version == candidate.version:
-                if waiting.candidate.content_hash == candidate.content_hash:
-                    return _pending_answer(waiting, plan, created=False)
-                raise ChangeAlreadyPending(candidate.workflow, candidate.version, waiting.candidate.content_hash)
-        change = VersionChange(candidate=candidate, status=PENDING, reasons={**plan.reasons(), **actor.on_behalf()},
-                               requested_by=actor.id, requested_at=now)
-        with engine.store.transaction() as tx:
-            waiting = tx.insert_change(change)
-            engine._audit(tx, AuditEntry(AuditAction.CHANGE_PENDING, actor=actor.id, at=now,
-                                         workflow=candidate.workflow, version=candidate.version,
-                                         detail={"content_hash": candidate.content_hash, **what,
-                                                 **plan.reasons(), **actor.on_behalf()}))
-        return _pending_answer(waiting, plan, created=True)
-    try:
-        with engine.store.transaction() as tx:
-            deployed = tx.insert_version(candidate)
-            engine._audit(tx, AuditEntry(AuditAction.WORKFLOW_DEPLOYED, actor=actor.id, at=now,
-                                         workflow=deployed.workflow, version=deployed.version,
-                                         detail={"content_hash": deployed.content_hash, **what,
-                                                 "status": deployed.status, **actor.on_behalf()}))
-    except VersionAlreadyDeployed:
-        # Someone deployed the same version meanwhile: the same content is the same version.
-        existing = engine._existing_version(candidate)
-        if existing is None:
-            raise
-        return DeployedVersion.of(existing, created=False)
-    return replace(DeployedVersion.of(deployed, created=True), lines=tuple(plan.lines()) if plan.diff.changes else ())
+        return self._deploy_planned(plan, what, actor=who, now=now)
 
 
 def _as_record(calendar: CalendarSpec | None) -> dict[str, Any] | None:

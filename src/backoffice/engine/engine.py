@@ -34,7 +34,7 @@ from backoffice.engine.gate import GateOperations
 from backoffice.engine.automation import AutomationOperations
 from backoffice.engine.duplicates import DUPLICATE_RULE_ACTOR, duplicate_key, duplicate_window_start
 from backoffice.engine.exceptions import ExceptionOperations
-from backoffice.engine.governance import GovernanceOperations
+from backoffice.engine.governance import DeployPlan, GovernanceOperations
 from backoffice.engine.migration import MigrationOperations
 from backoffice.engine.outbox import OutboxStatus
 from backoffice.engine.notifications import NotificationOperations
@@ -91,18 +91,26 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         now = utc(now)
         who = self.identify(actor, workflow=None, now=now)
         plan = self._plan_deploy(path, actor=who, now=now)
+        return self._deploy_planned(plan, {"file": str(path)}, actor=who, now=now)
+
+    def _deploy_planned(self, plan: DeployPlan, what: Mapping[str, Any], *, actor: Actor,
+                        now: datetime) -> DeployedVersion:
+        """Deploy a planned version, or keep it as a pending change when it must wait for a second person.
+
+        `what` says in the audit record where the version came from: the file deployed, or the
+        calendar an administrator changed (`calendars`)."""
         if plan.existing is not None:
             return DeployedVersion.of(plan.existing, created=False)
         if plan.waits:
-            return self._request_change(plan, actor=who, now=now, path=path)
+            return self._request_change(plan, what, actor=actor, now=now)
         candidate = plan.candidate
         try:
             with self.store.transaction() as tx:
                 stored = tx.insert_version(candidate)
-                self._audit(tx, AuditEntry(AuditAction.WORKFLOW_DEPLOYED, actor=who.id, at=now,
+                self._audit(tx, AuditEntry(AuditAction.WORKFLOW_DEPLOYED, actor=actor.id, at=now,
                                            workflow=stored.workflow, version=stored.version,
-                                           detail={"content_hash": stored.content_hash, "file": str(path),
-                                                   "status": stored.status, **who.on_behalf()}))
+                                           detail={"content_hash": stored.content_hash, **what,
+                                                   "status": stored.status, **actor.on_behalf()}))
         except VersionAlreadyDeployed:
             # Someone deployed the same version meanwhile: the same content is the same version.
             existing = self._existing_version(candidate)

@@ -160,9 +160,11 @@ class GovernanceOperations:
         diff = diff_controls(old.definition, new.definition, old_inputs=old.inputs, new_inputs=new.inputs)
         return DeployPlan(candidate, diff, old.definition.change.second_approver_required, existing)
 
-    def _request_change(self: Engine, plan: DeployPlan, *, actor: Actor, now: datetime, path: Path | str
+    def _request_change(self: Engine, plan: DeployPlan, what: Mapping[str, Any], *, actor: Actor, now: datetime
                         ) -> DeployedVersion:
-        """Store a version that must wait as a pending change (the same content again: the same change)."""
+        """Store a version that must wait as a pending change (the same content again: the same change).
+
+        `what` says in the audit record where the version came from (a file, a calendar changed)."""
         candidate = plan.candidate
         for waiting in self.store.changes(candidate.workflow):
             if waiting.candidate.version == candidate.version:
@@ -176,7 +178,7 @@ class GovernanceOperations:
             stored = tx.insert_change(change)
             self._audit(tx, AuditEntry(AuditAction.CHANGE_PENDING, actor=actor.id, at=now,
                                        workflow=candidate.workflow, version=candidate.version,
-                                       detail={"content_hash": candidate.content_hash, "file": str(path),
+                                       detail={"content_hash": candidate.content_hash, **what,
                                                **plan.reasons(), **actor.on_behalf()}))
         return _pending_answer(stored, plan, created=True)
 
