@@ -21,7 +21,7 @@ for separation of duties to count.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -35,7 +35,7 @@ from backoffice.limits import check_actor_id
 
 if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
-    from backoffice.store.directory_store import TokenHolder
+    from backoffice.store.directory_store import GrantsOfOne, TokenHolder
 
 
 def canonical(text: str) -> str:
@@ -60,10 +60,15 @@ class GateOperations:
             RoleNotHeld: the chosen role is not among the roles held (they are named).
             NotAuthorizedOnBehalf: `on_behalf_of` without the administrator role or a covering delegation.
         """
+        return self._identify_from(actor, workflow=workflow, now=now, read=self.store.principal_and_roles)
+
+    def _identify_from(self: Engine, actor: Actor | str, *, workflow: str | None, now: datetime,
+                       read: Callable[[str, str | None], tuple[Principal | None, Sequence[str]]]) -> Actor:
+        """`identify`, reading the principal and their roles in `workflow` with `read`."""
         now = utc(now)
         if isinstance(actor, str):
             actor = Actor(canonical(actor))
-        real, granted = self.store.principal_and_roles(canonical(actor.id), workflow)
+        real, granted = read(canonical(actor.id), workflow)
         real = self._check_active(canonical(actor.id), real)
         held = list(granted)
         authority = held
@@ -77,6 +82,25 @@ class GateOperations:
             raise RoleNotHeld(real.id if acted_for is None else f"{real.id} on behalf of {acted_for}", role,
                               authority, workflow=workflow)
         return Actor(real.id, role, (role,) if role is not None else tuple(authority), on_behalf_of=acted_for)
+
+    def _identifier_of_one_operation(self: Engine) -> Callable[..., Actor]:
+        """Return `identify` for one operation that identifies the same people in several workflows.
+
+        Each person's record and grants (every workflow) are read once, on first need, and kept
+        only by the function returned: the caller drops it with its operation, so nothing read
+        here outlives the operation (the next request reads the directory afresh).
+        """
+        read: dict[str, GrantsOfOne] = {}
+
+        def principal_and_roles(principal_id: str, workflow: str | None) -> tuple[Principal | None, Sequence[str]]:
+            if principal_id not in read:
+                read[principal_id] = self.store.grants_of_one(principal_id)
+            found = read[principal_id]
+            return found.principal, found.roles_in(workflow)
+
+        def identify(actor: Actor | str, *, workflow: str | None, now: datetime) -> Actor:
+            return self._identify_from(actor, workflow=workflow, now=now, read=principal_and_roles)
+        return identify
 
     def _identify(self: Engine, actor: Actor | str, *, workflow: str | None, now: datetime) -> Actor:
         return self.identify(actor, workflow=workflow, now=now)

@@ -128,6 +128,47 @@ def _token_holder(connection: sa.Connection, hashed: str) -> TokenHolder | None:
                        tuple(everywhere), direct, queues)
 
 
+# A person and their grants in every workflow, in one statement: for an operation that identifies
+# the same person in several workflows (claiming the next task of queues that hold several
+# workflows' tasks), which then asks `GrantsOfOne.roles_in` per workflow instead of the database.
+_ROLES_EVERYWHERE = sa.select(role_grants.c.role, role_grants.c.workflow).where(sa.or_(
+    sa.and_(role_grants.c.grantee_kind == str(GranteeKind.PERSON), role_grants.c.grantee == sa.bindparam("b_id")),
+    sa.and_(role_grants.c.grantee_kind == str(GranteeKind.GROUP), role_grants.c.grantee.in_(
+        sa.select(group_members.c.group_id).where(group_members.c.person_id == sa.bindparam("b_id")))))).subquery()
+_PERSON_AND_GRANTS = (sa.select(people.c.active, _ROLES_EVERYWHERE.c.role, _ROLES_EVERYWHERE.c.workflow)
+                      .select_from(people.outerjoin(_ROLES_EVERYWHERE, sa.true()))
+                      .where(people.c.id == sa.bindparam("b_id")))
+_SERVICE_GRANTS = sa.select(role_grants.c.role, role_grants.c.workflow).where(
+    role_grants.c.grantee_kind == str(GranteeKind.SERVICE), role_grants.c.grantee == sa.bindparam("b_id"))
+
+
+@dataclass(frozen=True)
+class GrantsOfOne:
+    """A principal (None: not in the directory) and every grant they hold, directly or through groups."""
+
+    principal: Principal | None
+    grants: tuple[tuple[str, str], ...]  # (role, workflow), ALL_WORKFLOWS for a grant in every workflow
+
+    def roles_in(self, workflow: str | None) -> list[str]:
+        """The roles held in `workflow` (None: those granted in every workflow), as `principal_and_roles` answers."""
+        if self.principal is None or not self.principal.active:
+            return []
+        scope = (ALL_WORKFLOWS, workflow or ALL_WORKFLOWS)
+        return sorted({role for role, granted_in in self.grants if granted_in in scope})
+
+
+def _grants_of_one(connection: sa.Connection, principal_id: str) -> GrantsOfOne:
+    rows = connection.execute(_PERSON_AND_GRANTS, {"b_id": principal_id}).all()
+    if rows:
+        return GrantsOfOne(Principal(principal_id, PrincipalKind.PERSON, bool(rows[0].active)),
+                           tuple((row.role, row.workflow) for row in rows if row.role is not None))
+    found = _principal(connection, principal_id)
+    if found is None:
+        return GrantsOfOne(None, ())
+    return GrantsOfOne(found, tuple((row.role, row.workflow)
+                                    for row in connection.execute(_SERVICE_GRANTS, {"b_id": principal_id})))
+
+
 def _principal(connection: sa.Connection, principal_id: str) -> Principal | None:
     active = connection.execute(_PERSON_ACTIVE, {"b_id": principal_id}).scalar()
     if active is not None:
@@ -181,6 +222,11 @@ class DirectoryReads:
         # The gate's read on every act: one connection for both queries.
         with self._connect() as connection:
             return _principal_and_roles(connection, principal_id, workflow)
+
+    def grants_of_one(self, principal_id: str) -> GrantsOfOne:
+        # One read for an operation that identifies the same principal in several workflows.
+        with self._connect() as connection:
+            return _grants_of_one(connection, principal_id)
 
     def delegations_to(self, delegate: str, delegator: str | None = None) -> Sequence[Delegation]:
         query = sa.select(delegations).where(delegations.c.delegate == delegate).order_by(delegations.c.id)
