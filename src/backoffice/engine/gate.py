@@ -134,12 +134,7 @@ class GateOperations:
         """
         now = utc(now)
         token = self.store.token_by_hash(token_hash(secret.strip())) if secret and secret.strip() else None
-        if token is None:
-            raise BadToken("is not a token of this directory")
-        if token.revoked_at is not None:
-            raise BadToken(f"(token {token.id} of {token.principal}) was revoked at {token.revoked_at.isoformat()}")
-        if now >= token.expires_at:
-            raise BadToken(f"(token {token.id} of {token.principal}) expired at {token.expires_at.isoformat()}")
+        _check_live(token, now)
         role = _role_in_scope(token, role)
         return Actor(token.principal, role, on_behalf_of=on_behalf_of)
 
@@ -158,13 +153,8 @@ class GateOperations:
         """
         now = utc(now)
         found = self.store.token_holder(token_hash(secret.strip())) if secret and secret.strip() else None
-        if found is None:
-            raise BadToken("is not a token of this directory")
-        token = found.token
-        if token.revoked_at is not None:
-            raise BadToken(f"(token {token.id} of {token.principal}) was revoked at {token.revoked_at.isoformat()}")
-        if now >= token.expires_at:
-            raise BadToken(f"(token {token.id} of {token.principal}) expired at {token.expires_at.isoformat()}")
+        token = found.token if found is not None else None
+        _check_live(token, now)
         role = _role_in_scope(token, None)
         holder = canonical(token.principal)
         real = self._check_active(holder, found.principal)
@@ -216,6 +206,16 @@ class GateOperations:
                                         f"({', '.join(sorted(delegated)) or 'none'}) themselves, and a delegate "
                                         f"must be eligible")
         return eligible
+
+
+def _check_live(token: Token | None, now: datetime) -> None:
+    """Raise `BadToken` unless the token is known, not revoked and not expired at `now`."""
+    if token is None:
+        raise BadToken("is not a token of this directory")
+    if token.revoked_at is not None:
+        raise BadToken(f"(token {token.id} of {token.principal}) was revoked at {token.revoked_at.isoformat()}")
+    if now >= token.expires_at:
+        raise BadToken(f"(token {token.id} of {token.principal}) expired at {token.expires_at.isoformat()}")
 
 
 def _role_in_scope(token: Token, role: str | None) -> str | None:
