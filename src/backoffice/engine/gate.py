@@ -21,7 +21,7 @@ for separation of duties to count.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -35,6 +35,7 @@ from backoffice.limits import check_actor_id
 
 if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
+    from backoffice.store.directory_store import GrantsOfOne, TokenHolder
 
 
 def canonical(text: str) -> str:
@@ -59,10 +60,15 @@ class GateOperations:
             RoleNotHeld: the chosen role is not among the roles held (they are named).
             NotAuthorizedOnBehalf: `on_behalf_of` without the administrator role or a covering delegation.
         """
+        return self._identify_from(actor, workflow=workflow, now=now, read=self.store.principal_and_roles)
+
+    def _identify_from(self: Engine, actor: Actor | str, *, workflow: str | None, now: datetime,
+                       read: Callable[[str, str | None], tuple[Principal | None, Sequence[str]]]) -> Actor:
+        """`identify`, reading the principal and their roles in `workflow` with `read`."""
         now = utc(now)
         if isinstance(actor, str):
             actor = Actor(canonical(actor))
-        real, granted = self.store.principal_and_roles(canonical(actor.id), workflow)
+        real, granted = read(canonical(actor.id), workflow)
         real = self._check_active(canonical(actor.id), real)
         held = list(granted)
         authority = held
@@ -76,6 +82,25 @@ class GateOperations:
             raise RoleNotHeld(real.id if acted_for is None else f"{real.id} on behalf of {acted_for}", role,
                               authority, workflow=workflow)
         return Actor(real.id, role, (role,) if role is not None else tuple(authority), on_behalf_of=acted_for)
+
+    def _identifier_of_one_operation(self: Engine) -> Callable[..., Actor]:
+        """Return `identify` for one operation that identifies the same people in several workflows.
+
+        Each person's record and grants (every workflow) are read once, on first need, and kept
+        only by the function returned: the caller drops it with its operation, so nothing read
+        here outlives the operation (the next request reads the directory afresh).
+        """
+        read: dict[str, GrantsOfOne] = {}
+
+        def principal_and_roles(principal_id: str, workflow: str | None) -> tuple[Principal | None, Sequence[str]]:
+            if principal_id not in read:
+                read[principal_id] = self.store.grants_of_one(principal_id)
+            found = read[principal_id]
+            return found.principal, found.roles_in(workflow)
+
+        def identify(actor: Actor | str, *, workflow: str | None, now: datetime) -> Actor:
+            return self._identify_from(actor, workflow=workflow, now=now, read=principal_and_roles)
+        return identify
 
     def _identify(self: Engine, actor: Actor | str, *, workflow: str | None, now: datetime) -> Actor:
         return self.identify(actor, workflow=workflow, now=now)
@@ -109,14 +134,35 @@ class GateOperations:
         """
         now = utc(now)
         token = self.store.token_by_hash(token_hash(secret.strip())) if secret and secret.strip() else None
-        if token is None:
-            raise BadToken("is not a token of this directory")
-        if token.revoked_at is not None:
-            raise BadToken(f"(token {token.id} of {token.principal}) was revoked at {token.revoked_at.isoformat()}")
-        if now >= token.expires_at:
-            raise BadToken(f"(token {token.id} of {token.principal}) expired at {token.expires_at.isoformat()}")
+        _check_live(token, now)
         role = _role_in_scope(token, role)
         return Actor(token.principal, role, on_behalf_of=on_behalf_of)
+
+    def authenticate_holder(self: Engine, secret: str, *, now: datetime) -> tuple[Actor, TokenHolder]:
+        """Authenticate a bearer token and identify its holder in one read of the directory (two statements).
+
+        The checks of `authenticate` then `identify(..., workflow=None)`, on what the directory
+        holds now: the token known, not revoked, not expired, its scope's one role; the holder
+        an active person or service account who holds that role. Nothing is kept between calls,
+        so a revoked token, a deactivated holder or a withdrawn grant counts on the next request.
+
+        Raises:
+            BadToken: unknown, revoked or expired, or scoped to several roles (none chosen).
+            UnknownActor, InactiveActor: the holder is gone or deactivated.
+            RoleNotHeld: the token's role is one the holder no longer holds.
+        """
+        now = utc(now)
+        found = self.store.token_holder(token_hash(secret.strip())) if secret and secret.strip() else None
+        token = found.token if found is not None else None
+        _check_live(token, now)
+        role = _role_in_scope(token, None)
+        holder = canonical(token.principal)
+        real = self._check_active(holder, found.principal)
+        held = list(found.roles)
+        role = None if role in (None, REQUESTER) else role
+        if role is not None and role not in held:
+            raise RoleNotHeld(real.id, role, held, workflow=None)
+        return Actor(real.id, role, (role,) if role is not None else tuple(held)), found
 
     # --- inside ---
 
@@ -160,6 +206,16 @@ class GateOperations:
                                         f"({', '.join(sorted(delegated)) or 'none'}) themselves, and a delegate "
                                         f"must be eligible")
         return eligible
+
+
+def _check_live(token: Token | None, now: datetime) -> None:
+    """Raise `BadToken` unless the token is known, not revoked and not expired at `now`."""
+    if token is None:
+        raise BadToken("is not a token of this directory")
+    if token.revoked_at is not None:
+        raise BadToken(f"(token {token.id} of {token.principal}) was revoked at {token.revoked_at.isoformat()}")
+    if now >= token.expires_at:
+        raise BadToken(f"(token {token.id} of {token.principal}) expired at {token.expires_at.isoformat()}")
 
 
 def _role_in_scope(token: Token, role: str | None) -> str | None:

@@ -225,9 +225,11 @@ class QueueOperations:
         roles: dict[str, tuple[str, ...]] = {}
         refusals: list[IdentityError] = []
         who = None
+        # The person and their grants read once for all the workflows, not once per workflow.
+        identify = self._identifier_of_one_operation()
         for workflow in self.store.workflow_names():
             try:
-                who = self.identify(actor, workflow=workflow, now=now)
+                who = identify(actor, workflow=workflow, now=now)
             except (RoleNotHeld, NotAuthorizedOnBehalf) as refused:
                 refusals.append(refused)
                 continue
@@ -235,7 +237,7 @@ class QueueOperations:
         if who is None:
             if refusals:
                 raise refusals[0]
-            return self.identify(actor, workflow=None, now=now), None
+            return identify(actor, workflow=None, now=now), None
         return who, roles
 
     @staticmethod

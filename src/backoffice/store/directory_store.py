@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,6 +56,117 @@ def _principal_and_roles(connection: sa.Connection, principal_id: str,
         return found, (_granted_roles(connection, found, workflow) if found is not None and found.active else [])
     person = Principal(principal_id, PrincipalKind.PERSON, bool(rows[0].active))
     return person, (sorted(row.role for row in rows if row.role is not None) if person.active else [])
+
+
+# A bearer token and what the directory says of its holder, for authenticating one HTTP request
+# in two statements read fresh each time: the token with its holder's person or service-account
+# row, then every grant naming the holder or one of their groups, their groups and their queues.
+_TOKEN_AND_HOLDER = (sa.select(api_tokens, people.c.active.label("person_active"), people.c.name.label("person_name"),
+                               service_accounts.c.active.label("service_active"))
+                     .select_from(api_tokens.outerjoin(people, people.c.id == api_tokens.c.principal)
+                                  .outerjoin(service_accounts, service_accounts.c.id == api_tokens.c.principal))
+                     .where(api_tokens.c.token_hash == sa.bindparam("b_hash")))
+_HOLDER_GRANTS_GROUPS_QUEUES = sa.union_all(
+    sa.select(sa.literal("grant").label("what"), role_grants.c.grantee_kind.label("kind"),
+              role_grants.c.grantee.label("grantee"), role_grants.c.role.label("name"),
+              role_grants.c.workflow.label("workflow"))
+    .where(sa.or_(role_grants.c.grantee == sa.bindparam("b_id"),
+                  sa.and_(role_grants.c.grantee_kind == str(GranteeKind.GROUP), role_grants.c.grantee.in_(
+                      sa.select(group_members.c.group_id).where(group_members.c.person_id == sa.bindparam("b_id")))))),
+    sa.select(sa.literal("group"), sa.literal(""), sa.literal(""), group_members.c.group_id, sa.literal(""))
+    .where(group_members.c.person_id == sa.bindparam("b_id")),
+    sa.select(sa.literal("queue"), sa.literal(""), sa.literal(""), queue_members.c.queue, sa.literal(""))
+    .where(queue_members.c.person_id == sa.bindparam("b_id")))
+
+
+@dataclass(frozen=True)
+class TokenHolder:
+    """A token and its holder as the directory has them now (see `DirectoryReads.token_holder`).
+
+    Attributes:
+        token: the token as stored (the caller checks revocation, expiry and scope).
+        principal: the holder, with whether they are active; None when the directory no longer has them.
+        name: the person's name (None for a service account).
+        roles: the roles granted in every workflow, directly and through groups (what the gate's
+            `roles_of` answers), sorted.
+        direct_roles: the roles of every grant naming the holder, in any workflow (`grants(id)`).
+        queues: the queues the holder is a member of, sorted.
+    """
+
+    token: Token
+    principal: Principal | None
+    name: str | None
+    roles: tuple[str, ...]
+    direct_roles: tuple[str, ...]
+    queues: tuple[str, ...]
+
+
+def _token_holder(connection: sa.Connection, hashed: str) -> TokenHolder | None:
+    row = connection.execute(_TOKEN_AND_HOLDER, {"b_hash": hashed}).first()
+    if row is None:
+        return None
+    token = _token(row)
+    holder = token.principal
+    if row.person_active is not None:
+        principal = Principal(holder, PrincipalKind.PERSON, bool(row.person_active))
+    elif row.service_active is not None:
+        principal = Principal(holder, PrincipalKind.SERVICE, bool(row.service_active))
+    else:
+        principal = None
+    if principal is None or not principal.active:
+        return TokenHolder(token, principal, None, (), (), ())
+    rows = connection.execute(_HOLDER_GRANTS_GROUPS_QUEUES, {"b_id": holder}).all()
+    groups = {r.name for r in rows if r.what == "group"}
+    grants = sorted(((r.name, r.workflow, r.kind, r.grantee) for r in rows if r.what == "grant"))
+    own_kind = str(GranteeKind.SERVICE if principal.kind is PrincipalKind.SERVICE else GranteeKind.PERSON)
+    everywhere = sorted({role for role, workflow, kind, grantee in grants if workflow == ALL_WORKFLOWS and (
+        (kind == own_kind and grantee == holder)
+        or (principal.kind is PrincipalKind.PERSON and kind == str(GranteeKind.GROUP) and grantee in groups))})
+    direct = tuple(role for role, workflow, kind, grantee in grants if grantee == holder)
+    queues = tuple(sorted(r.name for r in rows if r.what == "queue"))
+    return TokenHolder(token, principal, row.person_name if principal.kind is PrincipalKind.PERSON else None,
+                       tuple(everywhere), direct, queues)
+
+
+# A person and their grants in every workflow, in one statement: for an operation that identifies
+# the same person in several workflows (claiming the next task of queues that hold several
+# workflows' tasks), which then asks `GrantsOfOne.roles_in` per workflow instead of the database.
+_ROLES_EVERYWHERE = sa.select(role_grants.c.role, role_grants.c.workflow).where(sa.or_(
+    sa.and_(role_grants.c.grantee_kind == str(GranteeKind.PERSON), role_grants.c.grantee == sa.bindparam("b_id")),
+    sa.and_(role_grants.c.grantee_kind == str(GranteeKind.GROUP), role_grants.c.grantee.in_(
+        sa.select(group_members.c.group_id).where(group_members.c.person_id == sa.bindparam("b_id")))))).subquery()
+_PERSON_AND_GRANTS = (sa.select(people.c.active, _ROLES_EVERYWHERE.c.role, _ROLES_EVERYWHERE.c.workflow)
+                      .select_from(people.outerjoin(_ROLES_EVERYWHERE, sa.true()))
+                      .where(people.c.id == sa.bindparam("b_id")))
+_SERVICE_GRANTS = sa.select(role_grants.c.role, role_grants.c.workflow).where(
+    role_grants.c.grantee_kind == str(GranteeKind.SERVICE), role_grants.c.grantee == sa.bindparam("b_id"))
+
+
+@dataclass(frozen=True)
+class GrantsOfOne:
+    """A principal (None: not in the directory) and every grant they hold, directly or through groups."""
+
+    principal: Principal | None
+    grants: tuple[tuple[str, str], ...]  # (role, workflow), ALL_WORKFLOWS for a grant in every workflow
+
+    def roles_in(self, workflow: str | None) -> list[str]:
+        """The roles held in `workflow` (None: those granted in every workflow), as `principal_and_roles` answers."""
+        if self.principal is None or not self.principal.active:
+            return []
+        scope = (ALL_WORKFLOWS, workflow or ALL_WORKFLOWS)
+        return sorted({role for role, granted_in in self.grants if granted_in in scope})
+
+
+def _grants_of_one(connection: sa.Connection, principal_id: str) -> GrantsOfOne:
+    rows = connection.execute(_PERSON_AND_GRANTS, {"b_id": principal_id}).all()
+    if rows:
+        return GrantsOfOne(Principal(principal_id, PrincipalKind.PERSON, bool(rows[0].active)),
+                           tuple((row.role, row.workflow) for row in rows if row.role is not None))
+    found = _principal(connection, principal_id)
+    if found is None:
+        return GrantsOfOne(None, ())
+    return GrantsOfOne(found, tuple((row.role, row.workflow)
+                                    for row in connection.execute(_SERVICE_GRANTS, {"b_id": principal_id})))
 
 
 def _principal(connection: sa.Connection, principal_id: str) -> Principal | None:
@@ -111,6 +223,11 @@ class DirectoryReads:
         with self._connect() as connection:
             return _principal_and_roles(connection, principal_id, workflow)
 
+    def grants_of_one(self, principal_id: str) -> GrantsOfOne:
+        # One read for an operation that identifies the same principal in several workflows.
+        with self._connect() as connection:
+            return _grants_of_one(connection, principal_id)
+
     def delegations_to(self, delegate: str, delegator: str | None = None) -> Sequence[Delegation]:
         query = sa.select(delegations).where(delegations.c.delegate == delegate).order_by(delegations.c.id)
         if delegator is not None:
@@ -131,6 +248,11 @@ class DirectoryReads:
         with self._connect() as connection:
             row = connection.execute(sa.select(api_tokens).where(api_tokens.c.id == token_id)).first()
         return _token(row) if row is not None else None
+
+    def token_holder(self, hashed: str) -> TokenHolder | None:
+        """The token with this hash and its holder's state, grants and queues, in one connection (None: no such token)."""
+        with self._connect() as connection:
+            return _token_holder(connection, hashed)
 
     def token_by_hash(self, hashed: str) -> Token | None:
         with self._connect() as connection:
