@@ -13,6 +13,7 @@ import pkgutil
 import backoffice
 from backoffice import errors as e
 from backoffice.api.problems import ApiError
+from backoffice.cli.calendar_input import CalendarInputError
 from backoffice.definitions.docs import DocsError
 from backoffice.services.statuses import STATUS_BY_ERROR, status_of_error
 from backoffice.web.oidc import ProviderAnswerRefused
@@ -31,7 +32,8 @@ SERVER_SIDE = {e.DatabaseUnavailable, e.AuditKeyError, e.CheckpointStoreError}
 PLAIN_BAD_REQUEST = {e.UserError, e.BadOption, e.LogFileError, e.BadTimestamp, e.EmptyLog, e.LogFileNotFound,
                      e.MalformedXml, e.MissingColumn, e.NotUtf8, e.TruncatedGzip, e.UnknownLogFormat, e.BpmnFileError,
                      e.ConfigFileError, e.ContractsNotComparable, e.EvidencePackError, e.ImportFileError,
-                     e.OutputFileError, e.PayloadFileError, e.TemplateTargetExists, e.UnknownTemplate, DocsError}
+                     e.OutputFileError, e.PayloadFileError, e.TemplateTargetExists, e.UnknownTemplate, DocsError,
+                     CalendarInputError}
 # Answered by the web app's own handling, never by the table: a redirect to sign in, and the OpenID
 # Connect refusal that carries the status of what went wrong (400, 403, 502, 503).
 OWN_ANSWER = {SignInRequired, ProviderAnswerRefused}
