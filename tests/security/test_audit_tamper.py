@@ -260,7 +260,7 @@ def test_a_cut_chain_written_on_again_by_the_engine_is_named(purchase, store):
     first = chain(store, case.id)[0]
     sql(store, sa.delete(audit_records).where(audit_records.c.chain == first.chain, audit_records.c.seq > 1),
         sa.update(audit_chains).where(audit_chains.c.chain == first.chain).values(seq=1, hash=first.hash),
-        sa.update(cases).where(cases.c.id == case.id).values(version=1, state="request", previous_state=None))
+        sa.update(cases).where(cases.c.id == case.id).values(version=1, state="new", previous_state=None))
     # The engine writes #2 again, sealed with the key: only the checkpoint knows it is not the #2 it signed.
     purchase.attach_evidence(case.id, "quote", actor=BUYER, now=at(3), reference="dms://q/1")
     assert f"case {case.id}, record #2" in broken(store)
