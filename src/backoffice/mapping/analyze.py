@@ -12,7 +12,8 @@ import pyarrow.compute as pc
 
 from backoffice.bulk import no_cycle_collection
 from backoffice.errors import BadOption, EmptyLog
-from backoffice.events.schema import Column, EventLog
+from backoffice.events import arrow_numpy
+from backoffice.events.schema import ORDER, Column, EventLog
 from backoffice.mapping import exceptions as exception_section
 from backoffice.mapping import handoffs as handoff_section
 from backoffice.mapping import paths, rework, sla, variants
@@ -59,6 +60,29 @@ def choose_lanes(log: EventLog, lanes: Lanes | str | None) -> tuple[Lanes, str |
         return Lanes.ROLE, None, ("no lanes: the log names no role, group or system; lanes of its resources "
                                   "(people) only when asked (--lanes resource)")
     return Lanes.ROLE, None, "no lanes: the log names no role, group, system or resource (no handoffs)"
+
+
+def narrowed_for_map(log: EventLog, *, lanes: Lanes | str | None = None) -> EventLog:
+    """The log as the map reads it: the lanes it will not draw left empty, and no file positions.
+
+    The map reads the case, activity, time, resource, reason, lifecycle and start columns,
+    one lane column and the attributes; the log's positions in its file (its order is
+    already made) and the other lane columns it never reads. A caller that lets go of the
+    whole log and maps this one frees them before the map's peak (15M events, role lanes:
+    the system column and the positions, 180 MB). `analyze` chooses the same lanes on it:
+    a lane column left empty is one that it would not have chosen, and the ones it passes
+    over on the way to its choice are empty already.
+    """
+    _, lane_column, _ = choose_lanes(log, lanes)
+    table = log.table
+    for kind in LANE_PREFERENCE:
+        name = kind.value
+        if name != lane_column and log.has_values(name):
+            table = table.set_column(table.column_names.index(name), pa.field(name, pa.string()),
+                                     arrow_numpy.missing_strings(table.num_rows))
+    if ORDER in table.column_names:
+        table = table.drop_columns([ORDER])
+    return log.with_table(table)
 
 
 # Past this many steps the directly-follows section runs before the others, not beside them,

@@ -17,7 +17,7 @@ def exceptions(ws: Workspace, *, column: str, top: int = 20) -> Exceptions:
     """Top reasons by cases touched, and the step that followed each reason's last event in a case."""
     width = max(len(ws.reasons), 1)
     rows = ws.reason_rows
-    reason, case = ws.reason[rows], ws.case[rows]
+    reason, case = ws.reason[rows], ws.case_of(rows)
     events = np.bincount(reason, minlength=width)
     cases = distinct_cases(case_starts(case), reason, width, case=case)
     ranked = sorted(np.flatnonzero(events).tolist(),
@@ -29,7 +29,7 @@ def exceptions(ws: Workspace, *, column: str, top: int = 20) -> Exceptions:
     _, last_from_end = np.unique(pair[::-1], return_index=True)
     last = rows[len(rows) - 1 - last_from_end]
     following = np.minimum(last + 1, max(ws.events - 1, 0))
-    after = np.where(following < ws.ends[ws.case[last]], ws.activity[following], NONE)
+    after = np.where(following < ws.ends[ws.case_of(last)], ws.activity[following], NONE)
     steps = len(ws.activities) + 1  # NONE (the case ended) becomes step 0
     outcome, outcomes = compact(ws.reason[last].astype(np.int64) * steps + after + 1, width * steps)
     resolved: dict[int, Counter[str]] = {}
@@ -54,7 +54,7 @@ def reasons_by_activity(ws: Workspace) -> dict[int, list[ReasonCount]]:
     dense, keys = compact(pair, max(len(ws.activities), 1) * width)
     events = np.bincount(dense, minlength=len(keys))
     # Rows are grouped by case: a (case, pair) seen for the first time is one more case.
-    seen = distinct(ws.case[rows].astype(np.int64) * len(keys) + dense)
+    seen = distinct(ws.case_of(rows).astype(np.int64) * len(keys) + dense)
     cases = np.bincount(seen % len(keys), minlength=len(keys))
     found: dict[int, list[ReasonCount]] = {}
     for index, key in enumerate(keys.tolist()):

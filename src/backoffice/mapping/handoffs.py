@@ -19,11 +19,17 @@ def handoffs(ws: Workspace) -> list[Handoff]:
     width = max(len(ws.lanes), 1)
     # The handoff steps alone: the others would only be counted for no pair and sorted for nothing.
     rows = np.flatnonzero(ws.handoff)
-    case = ws.case[rows]
-    pair, pairs, count_found = pair_codes(ws.previous_lane[rows], ws.lane[rows], width, np.zeros(len(rows), bool))
+    # A handoff step is never a case's first: the lane before it is the row before's.
+    before = ws.lane[rows - 1].astype(np.int64)
+    pair, pairs, count_found = pair_codes(before, ws.lane[rows], width, np.zeros(len(rows), bool), in_place=True)
+    del before
     count = np.bincount(pair, minlength=count_found)
+    case = ws.case_of(rows)
     cases = distinct_cases(case_starts(case), pair, count_found, case=case)
-    wait = duration_stats(pair, ws.wait[rows], count_found)
+    del case
+    waits = ws.wait[rows]
+    del rows
+    wait = duration_stats(pair, waits, count_found, consume=True)
     found = [Handoff(from_lane=ws.lanes[pairs[index] // width], to_lane=ws.lanes[pairs[index] % width],
                      count=int(count[index]), cases=int(cases[index]), wait=wait.fields(index))
              for index in np.flatnonzero(count[:count_found]).tolist()]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backoffice.mapping.grouped import compact, distinct_cases, duration_stats
+from backoffice.mapping.grouped import compact, distinct_cases, duration_stats, masked_counts
 from backoffice.events.instances import NOT_MEASURED
 from backoffice.mapping.model import (Activity, ActivityCount, DurationStats, Edge, LaneShare, ReasonCount, StepKind,
                                       TimeSink)
@@ -23,13 +23,18 @@ MAX_LANE_SPLIT = 20
 def edges(ws: Workspace) -> list[Edge]:
     """Every directly-follows path, most frequent first."""
     width = max(len(ws.activities), 1)
-    # Each event but a case's first closes the path from the step before it; the first
-    # events get a code past every path, which the counts below leave out.
-    pair, pairs, found = pair_codes(ws.previous_activity, ws.activity, width, ws.first)
+    # Each event but a case's first closes the path from the step before it (the row
+    # before); the first events get a code past every path, which the counts leave out.
+    before = np.empty(ws.events, dtype=np.int64)
+    before[:1] = 0
+    before[1:] = ws.activity[:-1]
+    pair, pairs, found = pair_codes(before, ws.activity, width, ws.first, in_place=True)
+    del before
     count = np.bincount(pair, minlength=found)
     cases = distinct_cases(ws.trace_starts, pair[ws.trace_rows], found, weights=ws.variant_cases)
-    wait = duration_stats(pair, ws.wait, found)
-    handoffs = np.bincount(pair[ws.handoff], minlength=found)
+    handoffs = masked_counts(pair, ws.handoff, found)
+    # The last use of the pair numbers: their array becomes the sorted waits.
+    wait = duration_stats(pair, ws.wait, found, consume=True)
     names = ws.activities
     edges_found = [Edge(source=names[pairs[index] // width], target=names[pairs[index] % width],
                         count=int(count[index]), cases=int(cases[index]), wait=wait.fields(index),
@@ -38,15 +43,19 @@ def edges(ws: Workspace) -> list[Edge]:
     return sorted(edges_found, key=lambda edge: (-edge.count, edge.source, edge.target))
 
 
-def pair_codes(before: np.ndarray, after: np.ndarray, width: int, left_out: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+def pair_codes(before: np.ndarray, after: np.ndarray, width: int, left_out: np.ndarray, *,
+               in_place: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
     """Number the (before, after) pairs of codes in [0, width) on the rows not left out.
+
+    Args:
+        in_place: `before` (int64) may become the keys, instead of a copy of the log's length.
 
     Returns:
         (the pair number of each row, the key before * width + after behind each pair
         number, how many pair numbers there are); left-out rows get the number just past
         the last. A pair number may have no rows: count before reporting one.
     """
-    keys = before.astype(np.int64)
+    keys = before if in_place and before.dtype == np.int64 else before.astype(np.int64)
     keys *= width
     keys += after
     keys[left_out] = width * width
@@ -87,8 +96,10 @@ def activity_facts(ws: Workspace, *, repeat_cases: np.ndarray | None = None,
     events = ws.activity_events
     cases = distinct_cases(ws.trace_starts, ws.activity[ws.trace_rows], width, weights=ws.variant_cases)
     # A case's first event waits for nothing: its code, width, is left out of the statistics.
-    waited = np.where(ws.first, width, ws.activity)
-    wait = duration_stats(waited, ws.wait, width)
+    waited = ws.activity.astype(np.int64)
+    waited[ws.first] = width
+    wait = duration_stats(waited, ws.wait, width, consume=True)
+    del waited
     processing = None
     if ws.processing is not None:
         measured = ws.processing != NOT_MEASURED

@@ -7,7 +7,7 @@ import numpy as np
 from backoffice.mapping.grouped import distinct_cases, first_in_case, quantile_of
 from backoffice.mapping.model import Rework, ReworkActivity, ReworkLoop
 from backoffice.mapping.paths import pair_codes
-from backoffice.mapping.workspace import Workspace
+from backoffice.mapping.workspace import NONE, Workspace
 
 
 def repeat_cases(ws: Workspace) -> np.ndarray:
@@ -36,7 +36,8 @@ def rework(ws: Workspace, *, top: int = 20) -> Rework:
     repeat_cases = distinct_cases(ws.trace_starts, np.where(repeated, activity, width), width,
                                   weights=ws.variant_cases)
     # A repeated event is never a case's first, so it always has a step before it.
-    previous = ws.previous_activity[ws.trace_rows]
+    rows = ws.trace_rows
+    previous = np.where(ws.first[rows], NONE, ws.activity[np.maximum(rows - 1, 0)])
     pair, pairs, found = pair_codes(previous, activity, width, ~repeated)
     loop_count = np.rint(np.bincount(pair, weights=weights, minlength=found + 1)).astype(np.int64)
     loop_cases = distinct_cases(ws.trace_starts, pair, found, weights=ws.variant_cases)

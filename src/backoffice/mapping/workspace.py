@@ -40,8 +40,7 @@ class Workspace:
 
     Attributes:
         activities, lanes, resources, reasons: the names behind each column's codes.
-        case, activity, lane, resource, reason: per event, the code (NONE where missing);
-            `case` numbers the cases in scope 0..n-1 in log order.
+        activity, lane, resource, reason: per event, the code (NONE where missing).
         times: per event, microseconds since the epoch (UTC).
         starts, ends: per case, its events' rows [start, end).
         variant: per case, its variant number (variants numbered by their first case).
@@ -59,7 +58,6 @@ class Workspace:
     lanes: list[str]
     resources: list[str]
     reasons: list[str]
-    case: np.ndarray
     activity: np.ndarray
     lane: np.ndarray
     resource: np.ndarray
@@ -86,10 +84,27 @@ class Workspace:
 
     def prepare(self) -> None:
         """Compute the per-event arrays the sections share, so sections can then run side by side."""
-        for name in ("first", "previous_activity", "previous_lane", "wait", "handoff", "activity_events",
+        # Not the previous steps' codes (`previous_activity`, `previous_lane`): the sections
+        # read the row before instead, and two int32 per event are 120 MB of a 15M-event peak.
+        for name in ("first", "wait", "handoff", "activity_events",
                      "reason_rows", "variant_cases",
                      "trace_lengths", "trace_rows", "trace_starts", "trace_weights", "started", "ended", "cycle"):
             getattr(self, name)
+
+    @cached_property
+    def case(self) -> np.ndarray:
+        """Per event: its case's number, the cases in scope numbered 0..n-1 in log order.
+
+        Made only when asked: the sections need the cases of a few rows (`case_of`), and an
+        int32 per event is 60 MB of a 15M-event map's peak.
+        """
+        return np.repeat(np.arange(self.cases, dtype=np.int32), self.ends - self.starts)
+
+    def case_of(self, rows: np.ndarray) -> np.ndarray:
+        """The case numbers (int32) of these rows: the last case starting at or before each."""
+        found = np.searchsorted(self.starts, rows, side="right")
+        found -= 1
+        return found.astype(np.int32)
 
     def lane_name(self, code: int | None) -> str | None:
         """The lane behind a code, or None for a missing one."""
@@ -178,9 +193,18 @@ class Workspace:
 
     @cached_property
     def handoff(self) -> np.ndarray:
-        """Per event: did the work change lane from the previous step (both lanes known)."""
-        previous = self.previous_lane
-        return (previous != NONE) & (self.lane != NONE) & (previous != self.lane)
+        """Per event: did the work change lane from the previous step (both lanes known).
+
+        A case's first step has no previous step; every other's is the row before it.
+        """
+        flags = np.zeros(self.events, dtype=bool)
+        if self.events > 1:
+            before, after = self.lane[:-1], self.lane[1:]
+            np.not_equal(before, after, out=flags[1:])
+            flags[1:] &= before != NONE
+            flags[1:] &= after != NONE
+            flags[self.starts] = False
+        return flags
 
     @cached_property
     def started(self) -> np.ndarray:
@@ -287,9 +311,8 @@ def open_workspace(log: EventLog, *, lane_column: str | None, scope: Scope, step
         # Renumber the variants left, still in order of their first case.
         variant, variant_first_case = number_sequences(activity, starts, ends)
 
-    case = np.repeat(np.arange(len(starts), dtype=np.int32), ends - starts)
     return Workspace(activities=activity_names, lanes=lane_names, resources=resource_names, reasons=reason_names,
-                     case=case, activity=activity, lane=lane, resource=resource, reason=reason, times=times,
+                     activity=activity, lane=lane, resource=resource, reason=reason, times=times,
                      starts=starts, ends=ends, variant=variant, variant_first_case=variant_first_case,
                      traces=traces(activity, starts, ends, variant_first_case), source_rows=source_rows,
                      case_column=table.column(Column.CASE_ID), notes=notes, step_start=step_start,

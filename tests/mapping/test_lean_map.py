@@ -1,0 +1,66 @@
+"""The map's memory-sparing paths give what the plain ones give: same counts, same map."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backoffice import read_log
+from backoffice.events.schema import ORDER
+from backoffice.mapping import analyze
+from backoffice.mapping.analyze import narrowed_for_map
+from backoffice.mapping.grouped import COUNT_SLICE, duration_stats, masked_counts
+from backoffice.mapping.workspace import NONE, Scope, open_workspace
+
+
+def test_masked_counts_equal_bincount_of_the_masked_codes_across_slices():
+    generator = np.random.default_rng(7)
+    codes = generator.integers(0, 40, size=2 * COUNT_SLICE + 123)
+    mask = generator.random(len(codes)) < 0.3
+    # A code past the asked width still counts, as np.bincount's minlength allows.
+    codes[-1], mask[-1] = 57, True
+    assert masked_counts(codes, mask, 40).tolist() == np.bincount(codes[mask], minlength=40).tolist()
+
+
+def test_duration_stats_that_consume_their_groups_equal_those_that_copy_them():
+    generator = np.random.default_rng(11)
+    group = generator.integers(0, 13, size=5000).astype(np.int64)
+    micros = generator.integers(0, 10**12, size=5000)
+    kept = duration_stats(group, micros, 12)
+    consumed = duration_stats(group.copy(), micros, 12, consume=True)
+    for code in range(12):
+        assert consumed.fields(code) == kept.fields(code)
+
+
+def lanes_log(write_csv):
+    rows = []
+    for case in range(30):
+        steps = [("Submit", "clerk", "erp"), ("Check", "" if case % 4 == 0 else "auditor", "erp"),
+                 ("Approve", "manager", "mail"), ("Check", "auditor", "erp")]
+        for hour, (activity, role, system) in enumerate(steps[: 2 + case % 3]):
+            rows.append(f"c{case},{activity},2024-01-{1 + case % 9:02d}T{8 + hour:02d}:00:00Z,{role},{system},"
+                        f"{'late' if case % 5 == 0 and hour == 1 else ''}")
+    return read_log(write_csv("case_id,activity,timestamp,role,system,reason\n" + "\n".join(rows) + "\n"))
+
+
+def test_the_workspace_finds_handoffs_and_cases_from_the_row_before(write_csv):
+    log = lanes_log(write_csv)
+    ws = open_workspace(log, lane_column="role", scope=Scope())
+    previous_lane = ws.previous_lane
+    expected = (previous_lane != NONE) & (ws.lane != NONE) & (previous_lane != ws.lane)
+    assert ws.handoff.tolist() == expected.tolist() and expected.any()
+    rows = np.arange(ws.events)
+    assert ws.case_of(rows).tolist() == ws.case.tolist()
+    assert ws.case.tolist() == np.repeat(np.arange(ws.cases), ws.ends - ws.starts).tolist()
+
+
+@pytest.mark.parametrize("lanes", [None, "role", "system", "resource"])
+def test_a_log_narrowed_for_the_map_maps_the_same_and_lets_go_of_the_rest(write_csv, lanes):
+    log = lanes_log(write_csv)
+    narrowed = narrowed_for_map(log, lanes=lanes)
+    assert analyze(narrowed, lanes=lanes).model_dump_json() == analyze(log, lanes=lanes).model_dump_json()
+    assert ORDER not in narrowed.table.column_names
+    drawn = lanes or "role"
+    for name in ("role", "system"):
+        assert narrowed.has_values(name) == (name == drawn), name
+    assert narrowed.has_values("reason") and len(narrowed) == len(log)
