@@ -79,3 +79,24 @@ def test_columns_sorted_one_by_one_equal_the_table_sorted_at_once(exported_in_ti
     for name in at_once.column_names:
         assert by_columns.column(name).to_pylist() == at_once.column(name).to_pylist(), name
     assert by_columns.column("activity").to_pylist() == expected_order(rows)
+
+
+@pytest.mark.parametrize("skipped", [False, True])
+def test_a_read_log_numbers_its_events_by_their_place_in_the_file(write_csv, skipped):
+    # The reader leaves the positions to the sort when no row is skipped (the sort's row
+    # order is then the positions), and numbers the rows itself before skipping any.
+    from backoffice import read_log
+
+    lines = ["case_id,activity,timestamp", "b,x,2024-01-01T09:00:00Z", "a,x,2024-01-01T08:00:00Z",
+             "b,y,2024-01-01T08:30:00Z", "a,y,2024-01-01T10:00:00Z"]
+    if skipped:
+        lines.insert(2, "c,,2024-01-01T07:00:00Z")
+    log = read_log(write_csv("\n".join(lines) + "\n"), on_bad_rows="skip" if skipped else "fail")
+    table = log.table
+    assert table.column_names[:table.column_names.index("event_index") + 1] == [
+        "case_id", "activity", "timestamp", "resource", "role", "system", "lifecycle", "reason", "group",
+        "event_index"]
+    after = 1 if skipped else 0  # the skipped row keeps its place: the rows after it are one further on
+    b_late, a_early, b_early, a_late = 0, 1 + after, 2 + after, 3 + after
+    assert table.column("event_index").to_pylist() == [b_early, b_late, a_early, a_late]
+    assert table.column("case_id").to_pylist() == ["b", "b", "a", "a"]

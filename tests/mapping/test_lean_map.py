@@ -9,7 +9,7 @@ from backoffice import read_log
 from backoffice.events.schema import ORDER
 from backoffice.mapping import analyze
 from backoffice.mapping.analyze import narrowed_for_map
-from backoffice.mapping.grouped import COUNT_SLICE, duration_stats, masked_counts
+from backoffice.mapping.grouped import COUNT_SLICE, SUM_SLICE, group_sums, duration_stats, masked_counts
 from backoffice.mapping.workspace import NONE, Scope, open_workspace
 
 
@@ -64,3 +64,29 @@ def test_a_log_narrowed_for_the_map_maps_the_same_and_lets_go_of_the_rest(write_
     for name in ("role", "system"):
         assert narrowed.has_values(name) == (name == drawn), name
     assert narrowed.has_values("reason") and len(narrowed) == len(log)
+
+
+def testgroup_sums_by_slices_equal_one_reduceat_bit_for_bit():
+    generator = np.random.default_rng(5)
+    # A few groups larger than a slice, many small ones, and values large enough to round.
+    counts = np.r_[generator.integers(1, 50, size=3000), SUM_SLICE + 7, generator.integers(1, 9, size=50), 3 * SUM_SLICE]
+    ordered = generator.integers(0, 1 << 52, size=int(counts.sum()))
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    whole = np.add.reduceat(ordered, starts, dtype=np.float64)
+    assert np.array_equal(group_sums(ordered, starts, counts), whole)
+
+
+def test_the_workspace_reads_resources_and_reasons_where_they_are_known(write_csv):
+    log = read_log(write_csv("case_id,activity,timestamp,resource,reason\n"
+                             "c1,a,2024-01-01T08:00:00Z,ann,\n"
+                             "c1,b,2024-01-01T09:00:00Z,,late\n"
+                             "c2,a,2024-01-01T08:00:00Z,bot-1,late\n"
+                             "c2,b,2024-01-01T09:00:00Z,ann,\n"))
+    ws = open_workspace(log, lane_column=None, scope=Scope())
+    assert ws.reason_rows.tolist() == [1, 2]
+    assert [ws.reasons[code] for code in ws.reason_codes[ws.reason_rows]] == ["late", "late"]
+    assert ws.reason.tolist() == [NONE, 0, 0, NONE]
+    assert ws.resource_known.tolist() == [True, False, True, True]
+    assert [ws.resources[code] if code != NONE else None for code in ws.resource] == ["ann", None, "bot-1", "ann"]
+    from backoffice.mapping.paths import service_shares
+    assert service_shares(ws, lambda name: name.startswith("bot")) == {"a": 0.5, "b": 0.0}

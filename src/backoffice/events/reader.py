@@ -192,7 +192,6 @@ def _event_log(handed: list[RawEvents], mapping: ColumnMapping, *, path: Path, t
     for column in OPTIONAL:
         if column in mapping.fields:
             columns[column] = _text(table.column(mapping.fields[column]))
-    columns[ORDER] = arrow_numpy.arrow(np.arange(rows, dtype=np.int64))
     if mapping.start:
         # A start that cannot be read is no start: the step keeps its end, without a processing time.
         columns[START_TIMESTAMP] = parse_timestamps(table.column(mapping.start), timezone=timezone,
@@ -211,6 +210,9 @@ def _event_log(handed: list[RawEvents], mapping: ColumnMapping, *, path: Path, t
     if bad_count and on_bad_rows is OnBadRows.FAIL:
         raise _first_bad_row(raw, mapping, events, bad, path)
     if bad_count:
+        # The rows kept keep their places in the file; without a skipped row, the sort
+        # numbers them itself (EventLog.from_columns), sparing a column while it sorts.
+        events = events.append_column(ORDER, arrow_numpy.arrow(np.arange(rows, dtype=np.int64)))
         events = events.filter(pc.invert(bad))
         if events.num_rows == 0:
             raise EmptyLog(path, f"every one of the {rows} rows was skipped as unreadable")

@@ -98,13 +98,26 @@ class EventLog:
 
         Each column is replaced by its sorted copy in turn, so that a caller holding no other
         reference to them needs memory for the log plus one column, not for two logs.
+        Without an `event_index` column the rows are in file order: their positions are
+        added after the sort, which is the sort's own row order (no column of 8 bytes an
+        event beside the sort's temporaries).
         """
-        table = conform(pa.table(columns))
+        in_file_order = ORDER not in columns
+        table = conform(pa.table(columns), positions=not in_file_order)
         columns.clear()
         columns.update(zip(table.column_names, table.columns))
         fields = list(table.schema)
+        rows = table.num_rows
         sorted_log = _case_time_sort(table)
         del table
+        if in_file_order:
+            fields.insert(len(CORE_SCHEMA) - 1, pa.field(ORDER, pa.int64()))
+            positions = arrow_numpy.arrow(sorted_log.order if sorted_log is not None
+                                          else np.arange(rows, dtype=np.int64))
+            items = list(columns.items())
+            columns.clear()
+            columns.update([*items[:len(CORE_SCHEMA) - 1], (ORDER, positions), *items[len(CORE_SCHEMA) - 1:]])
+            del items
         if sorted_log is not None:
             # The sort has already moved the case codes and the times, and the file positions
             # of rows in file order are the order itself: those columns are rebuilt from what
@@ -235,9 +248,11 @@ def _case_time_sort(table: pa.Table) -> _CaseTimeSort | None:
     # Dictionary codes number the cases in order of first appearance (in table order).
     cases = arrow_numpy.dictionary_codes(case_column)
     times = arrow_numpy.values(table.column(Column.TIMESTAMP).cast(TIMESTAMP_TYPE))
-    positions = arrow_numpy.values(table.column(ORDER))
-    rows = len(positions)
-    in_file_order = bool(positions[0] == 0 and positions[-1] == rows - 1 and np.all(positions[1:] > positions[:-1]))
+    # No positions column: the rows are in file order (see EventLog.from_columns).
+    positions = arrow_numpy.values(table.column(ORDER)) if ORDER in table.column_names else None
+    rows = table.num_rows
+    in_file_order = positions is None or bool(positions[0] == 0 and positions[-1] == rows - 1
+                                              and np.all(positions[1:] > positions[:-1]))
     order = None
     if not in_file_order and not np.all(positions[1:] > positions[:-1]):
         # Rows are not in file order: put them back in it first, so that ties keep it.
@@ -323,13 +338,19 @@ def _text_type(data_type: pa.DataType) -> bool:
         pa.types.is_dictionary(data_type) and pa.types.is_string(data_type.value_type))
 
 
-def conform(table: pa.Table) -> pa.Table:
-    """Cast the schema's columns to their types, add the missing optional ones, order columns."""
+def conform(table: pa.Table, *, positions: bool = True) -> pa.Table:
+    """Cast the schema's columns to their types, add the missing optional ones, order columns.
+
+    positions: add `event_index` (rows numbered in table order) when missing; False leaves
+    a missing one out, for a caller that adds it itself.
+    """
     rows = table.num_rows
     columns: list[pa.Array | pa.ChunkedArray] = []
     names: list[str] = []
     for schema_field in CORE_SCHEMA:
         name = schema_field.name
+        if name == ORDER and not positions and name not in table.column_names:
+            continue
         if name in table.column_names:
             column = table.column(name)
             if column.type != schema_field.type and not (schema_field.type == pa.string()

@@ -17,7 +17,7 @@ def exceptions(ws: Workspace, *, column: str, top: int = 20) -> Exceptions:
     """Top reasons by cases touched, and the step that followed each reason's last event in a case."""
     width = max(len(ws.reasons), 1)
     rows = ws.reason_rows
-    reason, case = ws.reason[rows], ws.case_of(rows)
+    reason, case = ws.reason_codes[rows], ws.case_of(rows)
     events = np.bincount(reason, minlength=width)
     cases = distinct_cases(case_starts(case), reason, width, case=case)
     ranked = sorted(np.flatnonzero(events).tolist(),
@@ -31,7 +31,7 @@ def exceptions(ws: Workspace, *, column: str, top: int = 20) -> Exceptions:
     following = np.minimum(last + 1, max(ws.events - 1, 0))
     after = np.where(following < ws.ends[ws.case_of(last)], ws.activity[following], NONE)
     steps = len(ws.activities) + 1  # NONE (the case ended) becomes step 0
-    outcome, outcomes = compact(ws.reason[last].astype(np.int64) * steps + after + 1, width * steps)
+    outcome, outcomes = compact(ws.reason_codes[last].astype(np.int64) * steps + after + 1, width * steps)
     resolved: dict[int, Counter[str]] = {}
     for key, count in zip(outcomes.tolist(), np.bincount(outcome, minlength=len(outcomes)).tolist()):
         step = key % steps - 1
@@ -50,7 +50,7 @@ def reasons_by_activity(ws: Workspace) -> dict[int, list[ReasonCount]]:
     rows = ws.reason_rows
     if not len(rows):
         return {}
-    pair = ws.activity[rows].astype(np.int64) * width + ws.reason[rows]
+    pair = ws.activity[rows].astype(np.int64) * width + ws.reason_codes[rows]
     dense, keys = compact(pair, max(len(ws.activities), 1) * width)
     events = np.bincount(dense, minlength=len(keys))
     # Rows are grouped by case: a (case, pair) seen for the first time is one more case.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backoffice.mapping.grouped import compact, distinct_cases, duration_stats, masked_counts
+from backoffice.mapping.grouped import COUNT_SLICE, compact, distinct_cases, duration_stats, masked_counts
 from backoffice.events.instances import NOT_MEASURED
 from backoffice.mapping.model import (Activity, ActivityCount, DurationStats, Edge, LaneShare, ReasonCount, StepKind,
                                       TimeSink)
@@ -148,10 +148,19 @@ def service_shares(ws: Workspace, is_service_account) -> dict[str, float]:
     width = max(len(ws.activities), 1)
     # Per resource code: 0 no name (the last entry, which NONE indexes), 1 a person, 2 a machine.
     kind_of_resource = np.array([2 if is_service_account(name) else 1 for name in ws.resources] + [0], dtype=np.int8)
-    # In the codes' own int32, with one-byte kinds: no 64-bit temporaries of the log's length.
-    key = np.multiply(ws.activity, 3, dtype=np.int32)
-    key += kind_of_resource[ws.resource]
-    by_kind = np.bincount(key, minlength=3 * width).reshape(width, 3)
+    # A slice of the log at a time, in int32 with one-byte kinds: no temporaries of the log's
+    # length (np.bincount would copy int32 keys to int64). A missing resource's code may
+    # be anything: clipped, then its kind set to 0.
+    by_kind = np.zeros(3 * width, dtype=np.int64)
+    for start in range(0, ws.events, COUNT_SLICE):
+        end = start + COUNT_SLICE
+        key = np.multiply(ws.activity[start:end], 3, dtype=np.int32)
+        kind = kind_of_resource.take(ws.resource_codes[start:end], mode="clip")
+        if ws.resource_known is not None:
+            kind[~ws.resource_known[start:end]] = 0
+        key += kind
+        by_kind += np.bincount(key, minlength=3 * width)
+    by_kind = by_kind.reshape(width, 3)
     by_name = by_kind[:, 1] + by_kind[:, 2]
     return {ws.activities[code]: by_kind[code, 2] / by_name[code] for code in np.flatnonzero(by_name).tolist()}
 

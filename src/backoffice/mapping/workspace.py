@@ -40,7 +40,11 @@ class Workspace:
 
     Attributes:
         activities, lanes, resources, reasons: the names behind each column's codes.
-        activity, lane, resource, reason: per event, the code (NONE where missing).
+        activity, lane: per event, the code (NONE where missing).
+        resource_codes, reason_codes: per event, the code, any value where missing: a view
+            of the log's own codes, where a copy marking the missing ones would take 4 bytes
+            an event (see `resource` and `reason` for that copy).
+        resource_known, reason_known: per event, whether it has a value; None when all do.
         times: per event, microseconds since the epoch (UTC).
         starts, ends: per case, its events' rows [start, end).
         variant: per case, its variant number (variants numbered by their first case).
@@ -60,8 +64,8 @@ class Workspace:
     reasons: list[str]
     activity: np.ndarray
     lane: np.ndarray
-    resource: np.ndarray
-    reason: np.ndarray
+    resource_codes: np.ndarray
+    reason_codes: np.ndarray
     times: np.ndarray
     starts: np.ndarray
     ends: np.ndarray
@@ -73,6 +77,8 @@ class Workspace:
     notes: list[str] = field(default_factory=list)
     step_start: np.ndarray | None = None
     processing: np.ndarray | None = None
+    resource_known: np.ndarray | None = None
+    reason_known: np.ndarray | None = None
 
     @property
     def cases(self) -> int:
@@ -90,6 +96,16 @@ class Workspace:
                      "reason_rows", "variant_cases",
                      "trace_lengths", "trace_rows", "trace_starts", "trace_weights", "started", "ended", "cycle"):
             getattr(self, name)
+
+    @cached_property
+    def resource(self) -> np.ndarray:
+        """Per event: the resource code, NONE where missing (a copy; the sections read `resource_codes`)."""
+        return _marked(self.resource_codes, self.resource_known)
+
+    @cached_property
+    def reason(self) -> np.ndarray:
+        """Per event: the reason code, NONE where missing (a copy; the sections read `reason_codes`)."""
+        return _marked(self.reason_codes, self.reason_known)
 
     @cached_property
     def case(self) -> np.ndarray:
@@ -189,7 +205,9 @@ class Workspace:
     @cached_property
     def reason_rows(self) -> np.ndarray:
         """The rows of the steps that carry an exception reason."""
-        return np.flatnonzero(self.reason != NONE)
+        if self.reason_known is None:
+            return np.arange(self.events, dtype=np.int64)
+        return np.flatnonzero(self.reason_known)
 
     @cached_property
     def handoff(self) -> np.ndarray:
@@ -238,6 +256,10 @@ def instant(micros: int) -> datetime:
     return EPOCH + timedelta(microseconds=int(micros))
 
 
+def _marked(codes: np.ndarray, known: np.ndarray | None) -> np.ndarray:
+    return codes.copy() if known is None else np.where(known, codes, NONE).astype(np.int32)
+
+
 def _shifted(codes: np.ndarray, edge: np.ndarray, step: int) -> np.ndarray:
     shifted = np.roll(codes, step)
     shifted[edge] = NONE
@@ -246,9 +268,35 @@ def _shifted(codes: np.ndarray, edge: np.ndarray, step: int) -> np.ndarray:
 
 def codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str]]:
     """Integer codes of a text column (NONE where missing) and the names they stand for."""
+    encoded = _encoded(column)
+    if encoded is None:
+        return np.zeros(0, np.int32), []
+    return arrow_numpy.dictionary_codes(encoded), encoded.dictionary.cast(pa.string()).to_pylist()
+
+
+def known_codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """As `codes`, without marking the missing values in a copy.
+
+    Returns:
+        (the codes, any value where missing; where a value is present, None when
+        everywhere; the names the codes stand for).
+    """
+    encoded = _encoded(column)
+    if encoded is None:
+        return np.zeros(0, np.int32), None, []
+    names = encoded.dictionary.cast(pa.string()).to_pylist()
+    indices = encoded.indices
+    if indices.null_count and indices.type == pa.int32():
+        return arrow_numpy.values(indices), arrow_numpy.valid(indices), names
+    marked = arrow_numpy.dictionary_codes(encoded)
+    return marked, (marked != NONE) if indices.null_count else None, names
+
+
+def _encoded(column: pa.ChunkedArray | pa.Array) -> pa.DictionaryArray | None:
+    """A text column as one dictionary array; None for a column of no chunks."""
     if isinstance(column, pa.ChunkedArray):
         if column.num_chunks == 0:
-            return np.zeros(0, np.int32), []
+            return None
         if pa.types.is_dictionary(column.type):
             column = column.unify_dictionaries().combine_chunks() if column.num_chunks > 1 else column.chunk(0)
         else:
@@ -257,7 +305,7 @@ def codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str]]:
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             column = column.cast(pa.string())
         column = pc.dictionary_encode(column)
-    return arrow_numpy.dictionary_codes(column), column.dictionary.cast(pa.string()).to_pylist()
+    return column
 
 
 def open_workspace(log: EventLog, *, lane_column: str | None, scope: Scope, step_start: np.ndarray | None = None,
@@ -273,8 +321,8 @@ def open_workspace(log: EventLog, *, lane_column: str | None, scope: Scope, step
     case_codes, _ = codes(table.column(Column.CASE_ID))
     activity, activity_names = codes(table.column(Column.ACTIVITY))
     lane, lane_names = codes(table.column(lane_column)) if lane_column else (np.full(rows, NONE, np.int32), [])
-    resource, resource_names = codes(table.column(Column.RESOURCE))
-    reason, reason_names = codes(table.column(Column.REASON))
+    resource, resource_known, resource_names = known_codes(table.column(Column.RESOURCE))
+    reason, reason_known, reason_names = known_codes(table.column(Column.REASON))
     times = arrow_numpy.values(table.column(Column.TIMESTAMP).cast(pa.timestamp("us", tz="UTC")))
 
     starts = np.flatnonzero(np.r_[True, case_codes[1:] != case_codes[:-1]]) if rows else np.zeros(0, np.int64)
@@ -304,6 +352,10 @@ def open_workspace(log: EventLog, *, lane_column: str | None, scope: Scope, step
                                                    (activity, lane, resource, reason, times))
         if step_start is not None:
             step_start, processing = step_start[event_keep], processing[event_keep]
+        if resource_known is not None:
+            resource_known = resource_known[event_keep]
+        if reason_known is not None:
+            reason_known = reason_known[event_keep]
         lengths = (ends - starts)[keep]
         source_rows = starts[keep]
         starts = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64) if len(lengths) else np.zeros(0, np.int64)
@@ -312,11 +364,11 @@ def open_workspace(log: EventLog, *, lane_column: str | None, scope: Scope, step
         variant, variant_first_case = number_sequences(activity, starts, ends)
 
     return Workspace(activities=activity_names, lanes=lane_names, resources=resource_names, reasons=reason_names,
-                     activity=activity, lane=lane, resource=resource, reason=reason, times=times,
+                     activity=activity, lane=lane, resource_codes=resource, reason_codes=reason, times=times,
                      starts=starts, ends=ends, variant=variant, variant_first_case=variant_first_case,
                      traces=traces(activity, starts, ends, variant_first_case), source_rows=source_rows,
                      case_column=table.column(Column.CASE_ID), notes=notes, step_start=step_start,
-                     processing=processing)
+                     processing=processing, resource_known=resource_known, reason_known=reason_known)
 
 
 def _micros(moment: datetime) -> int:
