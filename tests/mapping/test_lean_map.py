@@ -9,7 +9,9 @@ from backoffice import read_log
 from backoffice.events.schema import ORDER
 from backoffice.mapping import analyze
 from backoffice.mapping.analyze import narrowed_for_map
-from backoffice.mapping.grouped import COUNT_SLICE, SUM_SLICE, group_sums, duration_stats, masked_counts
+from backoffice.mapping.grouped import (COUNT_SLICE, SUM_SLICE, duration_stats, group_sums, masked_counts,
+                                        sorted_durations)
+from backoffice.mapping.paths import activity_facts, edges_and_waits
 from backoffice.mapping.workspace import NONE, Scope, open_workspace
 
 
@@ -90,3 +92,25 @@ def test_the_workspace_reads_resources_and_reasons_where_they_are_known(write_cs
     assert [ws.resources[code] if code != NONE else None for code in ws.resource] == ["ann", None, "bot-1", "ann"]
     from backoffice.mapping.paths import service_shares
     assert service_shares(ws, lambda name: name.startswith("bot")) == {"a": 0.5, "b": 0.0}
+
+
+def test_durations_sorted_by_path_then_merged_by_activity_equal_durations_sorted_by_activity():
+    generator = np.random.default_rng(3)
+    width, rows = 7, 20_000
+    fine = generator.integers(0, width * width + 1, size=rows)  # width * width: left out
+    micros = generator.integers(0, 10**13, size=rows)
+    by_path = sorted_durations(fine.copy(), micros, width * width)
+    coarse = np.arange(width * width) % width
+    merged = by_path.regrouped(coarse, width)
+    direct = sorted_durations(np.where(fine < width * width, fine % width, width), micros, width)
+    assert merged.counts.tolist() == direct.counts.tolist()
+    assert np.array_equal(merged.ordered, direct.ordered[:int(direct.counts.sum())])
+    for code in range(width):
+        assert merged.stats().fields(code) == direct.stats().fields(code)
+
+
+def test_activity_facts_from_the_paths_waits_equal_those_sorted_afresh(write_csv):
+    ws = open_workspace(lanes_log(write_csv), lane_column="role", scope=Scope())
+    _, waits_before = edges_and_waits(ws)
+    assert activity_facts(ws, waits_before=waits_before) == activity_facts(ws)
+    assert any(fact.wait_before is not None for fact in activity_facts(ws))

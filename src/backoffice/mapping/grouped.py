@@ -218,15 +218,65 @@ def group_sums(ordered: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> n
     return sums
 
 
+@dataclass(frozen=True)
+class SortedDurations:
+    """Durations (int64 microseconds) sorted by group code, then value.
+
+    Attributes:
+        ordered: the durations, group 0's first; past the groups' own may follow others
+            (the left-out code's), which nothing reads.
+        counts: per group code in [0, width), how many durations it has.
+    """
+
+    ordered: np.ndarray
+    counts: np.ndarray
+
+    def stats(self) -> DurationColumns:
+        """Count, total, mean, median, 90th percentile and maximum per group (see duration_stats)."""
+        return _stats_of_sorted(self.ordered, self.counts)
+
+    def regrouped(self, coarse: np.ndarray, width: int) -> SortedDurations:
+        """The same durations in coarser groups: group g's join group coarse[g] in [0, width).
+
+        Each group's run is sorted already, so a coarse group is its runs side by side,
+        merged by a stable sort (timsort finds the runs and merges them): far less than
+        sorting the durations again, and the same sorted values, so the same statistics.
+        """
+        starts = np.cumsum(self.counts) - self.counts
+        order = np.argsort(coarse, kind="stable")
+        order = order[self.counts[order] > 0]
+        pieces = [self.ordered[start:start + count]
+                  for start, count in zip(starts[order].tolist(), self.counts[order].tolist())]
+        merged = np.concatenate(pieces) if pieces else np.zeros(0, np.int64)
+        del pieces
+        target = coarse[order]
+        counts = np.zeros(width, dtype=np.int64)
+        np.add.at(counts, target, self.counts[order])
+        runs = np.bincount(target, minlength=width)
+        ends = np.cumsum(counts)
+        for group in np.flatnonzero(runs > 1).tolist():
+            merged[ends[group] - counts[group]:ends[group]].sort(kind="stable")
+        return SortedDurations(merged, counts)
+
+
+def sorted_durations(group: np.ndarray, micros: np.ndarray, width: int, *, consume: bool = False) -> SortedDurations:
+    """The durations sorted by group code in [0, width), then value; code width is left out."""
+    ordered, counts = sorted_within_groups(group, micros, width, consume=consume)
+    return SortedDurations(ordered, counts[:width])
+
+
 def duration_stats(group: np.ndarray, micros: np.ndarray, width: int, *, consume: bool = False) -> DurationColumns:
     """Statistics of durations (int64 microseconds) by group code in [0, width); code width is left out.
 
     Quantiles interpolate linearly between the two nearest ranks, as SQL's quantile_cont.
     consume: the caller hands `group` over (see `sorted_within_groups`); its values are lost.
     """
-    ordered, counts = sorted_within_groups(group, micros, width, consume=consume)
-    starts = (np.cumsum(counts) - counts)[:width]
-    counts = counts[:width]
+    return sorted_durations(group, micros, width, consume=consume).stats()
+
+
+def _stats_of_sorted(ordered: np.ndarray, counts: np.ndarray) -> DurationColumns:
+    width = len(counts)
+    starts = np.cumsum(counts) - counts
     has = counts > 0
     # The groups with durations are back to back in `ordered`, and the left-out code last.
     total = np.zeros(width)

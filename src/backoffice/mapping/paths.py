@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backoffice.mapping.grouped import COUNT_SLICE, compact, distinct_cases, duration_stats, masked_counts
+from backoffice.mapping.grouped import (COUNT_SLICE, DurationColumns, compact, distinct_cases, duration_stats,
+                                        masked_counts, sorted_durations)
 from backoffice.events.instances import NOT_MEASURED
 from backoffice.mapping.model import (Activity, ActivityCount, DurationStats, Edge, LaneShare, ReasonCount, StepKind,
                                       TimeSink)
@@ -22,6 +23,15 @@ MAX_LANE_SPLIT = 20
 
 def edges(ws: Workspace) -> list[Edge]:
     """Every directly-follows path, most frequent first."""
+    return edges_and_waits(ws)[0]
+
+
+def edges_and_waits(ws: Workspace) -> tuple[list[Edge], DurationColumns]:
+    """Every directly-follows path, most frequent first, and the statistics of the waits before each activity.
+
+    The waits before an activity are those of the paths into it: sorted by path here, they
+    are sorted by activity by merging runs, not sorted again (for `activity_facts`).
+    """
     width = max(len(ws.activities), 1)
     # Each event but a case's first closes the path from the step before it (the row
     # before); the first events get a code past every path, which the counts leave out.
@@ -34,13 +44,17 @@ def edges(ws: Workspace) -> list[Edge]:
     cases = distinct_cases(ws.trace_starts, pair[ws.trace_rows], found, weights=ws.variant_cases)
     handoffs = masked_counts(pair, ws.handoff, found)
     # The last use of the pair numbers: their array becomes the sorted waits.
-    wait = duration_stats(pair, ws.wait, found, consume=True)
+    by_path = sorted_durations(pair, ws.wait, found, consume=True)
+    del pair
+    wait = by_path.stats()
+    waits_before = by_path.regrouped(pairs[:found] % width, width).stats()
+    del by_path
     names = ws.activities
     edges_found = [Edge(source=names[pairs[index] // width], target=names[pairs[index] % width],
                         count=int(count[index]), cases=int(cases[index]), wait=wait.fields(index),
                         handoffs=int(handoffs[index]))
                    for index in np.flatnonzero(count[:found]).tolist()]
-    return sorted(edges_found, key=lambda edge: (-edge.count, edge.source, edge.target))
+    return sorted(edges_found, key=lambda edge: (-edge.count, edge.source, edge.target)), waits_before
 
 
 def pair_codes(before: np.ndarray, after: np.ndarray, width: int, left_out: np.ndarray, *,
@@ -85,21 +99,26 @@ class ActivityFacts:
 
 
 def activity_facts(ws: Workspace, *, repeat_cases: np.ndarray | None = None,
-                   reasons: dict[int, list[ReasonCount]] | None = None) -> list[ActivityFacts]:
+                   reasons: dict[int, list[ReasonCount]] | None = None,
+                   waits_before: DurationColumns | None = None) -> list[ActivityFacts]:
     """Per activity: counts, its lane (or how lanes share it), processing time and the waiting before it.
 
     Args:
         repeat_cases: per activity code, the cases where it repeats (see `rework.repeat_cases`).
         reasons: per activity code, the exception reasons recorded on it.
+        waits_before: the statistics of the waits before each activity (`edges_and_waits`);
+            None computes them here.
     """
     width = max(len(ws.activities), 1)
     events = ws.activity_events
     cases = distinct_cases(ws.trace_starts, ws.activity[ws.trace_rows], width, weights=ws.variant_cases)
     # A case's first event waits for nothing: its code, width, is left out of the statistics.
-    waited = ws.activity.astype(np.int64)
-    waited[ws.first] = width
-    wait = duration_stats(waited, ws.wait, width, consume=True)
-    del waited
+    wait = waits_before
+    if wait is None:
+        waited = ws.activity.astype(np.int64)
+        waited[ws.first] = width
+        wait = duration_stats(waited, ws.wait, width, consume=True)
+        del waited
     processing = None
     if ws.processing is not None:
         measured = ws.processing != NOT_MEASURED
