@@ -66,12 +66,12 @@ def narrowed_for_map(log: EventLog, *, lanes: Lanes | str | None = None) -> Even
     """The log as the map reads it: the lanes it will not draw left empty, and no file positions.
 
     The map reads the case, activity, time, resource, reason, lifecycle and start columns,
-    one lane column and the attributes; the log's positions in its file (its order is
-    already made) and the other lane columns it never reads. A caller that lets go of the
-    whole log and maps this one frees them before the map's peak (15M events, role lanes:
-    the system column and the positions, 180 MB). `analyze` chooses the same lanes on it:
-    a lane column left empty is one that it would not have chosen, and the ones it passes
-    over on the way to its choice are empty already.
+    one lane column and the attributes. It never reads the log's positions in its file (the
+    log is in order already) nor the lane columns it does not draw: a caller that lets go
+    of the whole log and maps this one frees them before the map's peak (15M events, role
+    lanes: the system column and the positions, 180 MB). `analyze` chooses the same lanes
+    on it: a lane column left empty is one it would not have chosen, and those it passes
+    over on the way to its choice were empty already.
     """
     _, lane_column, _ = choose_lanes(log, lanes)
     table = log.table
@@ -142,7 +142,8 @@ def analyze(log: EventLog, *, lanes: Lanes | str | None = None, sla_target: str 
     # the costliest section runs beside the others, on a second core when there is one. It
     # only reads the workspace, whose shared arrays are made first. On very large logs it
     # runs first instead: its temporaries and the others' would add up at the peak (15M
-    # events: 1.59 GiB one after the other, 1.82 GiB side by side, the same CPU time).
+    # events, when this was measured: 1.59 GiB one after the other, 1.82 GiB side by side,
+    # the same CPU time).
     # The waits before each activity come from the directly-follows section (its waits by
     # path, merged by activity, spare sorting them again): the activities' facts are taken
     # once it is done, after the other sections on a small log, first on a large one.
