@@ -23,8 +23,8 @@ from backoffice.api import (routes_cases, routes_changes, routes_comments, route
                             routes_workflows)
 from backoffice.api.metrics import ApiMetrics
 from backoffice.api.observe import RequestContext, configure_logging
-from backoffice.api.principal import Authenticator
-from backoffice.api.problems import backoffice_error_handler, http_error_handler, validation_error_handler
+from backoffice.api.principal import Authenticator, authenticate_before_validation
+from backoffice.api.problems import backoffice_error_handler, http_error_handler
 from backoffice.api.services import Services
 from backoffice.api.tokens import DirectoryTokens
 from backoffice.engine import Engine
@@ -76,7 +76,7 @@ def create_app(settings: ApiSettings | None = None, *, authenticator: Authentica
                                   evidence=EvidenceFiles(Path(settings.evidence_dir)),
                                   intake=IntakeLimiter(settings.intake_per_minute))
     app.add_exception_handler(BackofficeError, backoffice_error_handler)
-    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(RequestValidationError, authenticate_before_validation)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes, access_log=settings.access_log,
                        max_upload_bytes=settings.max_upload_bytes)
