@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import socket
 import subprocess
@@ -61,6 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from copied_workspace import copy_until, play_seed, workspace_counts  # noqa: E402
 from engine_databases import DEFAULT_POSTGRES_URL, fresh_postgres_schema, postgres_unavailable  # noqa: E402
+from latency_figures import latency_ms  # noqa: E402
 from run_info import source_state  # noqa: E402
 
 TARGET_P95_MS = 100.0
@@ -470,10 +470,8 @@ def summarize(measured: list[Measured], wall: float) -> dict[str, dict[str, obje
         if not seconds:
             figures[operation] = {"count": 0, "statuses": statuses}
             continue
-        figure: dict[str, object] = {
-            "count": len(seconds), "statuses": statuses, "per_second": round(len(seconds) / wall, 1),
-            "p50_ms": _ms(_quantile(seconds, 0.50)), "p95_ms": _ms(_quantile(seconds, 0.95)),
-            "p99_ms": _ms(_quantile(seconds, 0.99)), "max_ms": _ms(seconds[-1])}
+        figure: dict[str, object] = {"count": len(seconds), "statuses": statuses,
+                                     "per_second": round(len(seconds) / wall, 1), **latency_ms(seconds)}
         if operation in OPERATIONS:
             figure["target"] = "PASS" if figure["p95_ms"] < TARGET_P95_MS else "FAIL"
         figures[operation] = figure
@@ -482,15 +480,6 @@ def summarize(measured: list[Measured], wall: float) -> dict[str, dict[str, obje
     if failures:
         figures["client failures"] = {"count": 0, "failures": failures}
     return figures
-
-
-def _quantile(ordered: list[float], fraction: float) -> float:
-    """The nearest-rank quantile: the smallest value with at least `fraction` of them at or below it."""
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
-
-
-def _ms(seconds: float) -> float:
-    return round(1000 * seconds, 1)
 
 
 def print_table(figures: dict[str, dict[str, object]], wall: float) -> None:
