@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -62,6 +63,7 @@ def create_app(settings: ApiSettings | None = None, *, authenticator: Authentica
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        limit_request_threads(settings.request_threads)
         yield
         if owns_store:
             engine.store.close()
@@ -95,6 +97,18 @@ def create_app(settings: ApiSettings | None = None, *, authenticator: Authentica
     app.include_router(routes_directory.router)
     app.include_router(routes_webhooks.router)
     return app
+
+
+def limit_request_threads(threads: int) -> None:
+    """Let this process's event loop run at most `threads` requests' work at once in its thread pool.
+
+    The endpoints are plain functions, run in the thread pool; each holds Python's one lock
+    while it computes. Forty threads (the default) at once spent their time handing that lock
+    to each other: at issue 9's load, 6.9 ms of CPU per request with forty, 5.4 with eight.
+    Requests beyond the limit wait on the event loop, costing nothing. Called at startup, in
+    the event loop whose pool it sizes.
+    """
+    anyio.to_thread.current_default_thread_limiter().total_tokens = threads
 
 
 def app_from_environment() -> FastAPI:
