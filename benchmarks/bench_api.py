@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import socket
 import subprocess
@@ -61,6 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from copied_workspace import copy_until, play_seed, workspace_counts  # noqa: E402
 from engine_databases import DEFAULT_POSTGRES_URL, fresh_postgres_schema, postgres_unavailable  # noqa: E402
+from latency_figures import latency_ms  # noqa: E402
 from run_info import source_state  # noqa: E402
 
 TARGET_P95_MS = 100.0
@@ -118,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-url", default=os.environ.get("BACKOFFICE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
     parser.add_argument("--workspace", metavar="URL", help="measure over this workspace, built before (by copied_workspace: "
                         "`python benchmarks/copied_workspace.py URL --cases N`), instead of building one in a fresh schema")
+    parser.add_argument("--server-src", type=Path, default=ROOT / "src", metavar="DIR",
+                        help="the source the server runs (default: this checkout's src; another checkout's to compare)")
     parser.add_argument("--json", type=Path, default=DATA / "bench-api.json",
                         help="where to write the figures (default benchmarks/data/bench-api.json)")
     args = parser.parse_args(argv)
@@ -138,18 +140,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"queue: {workload.queue} (worked by {workload.worker}); {len(workload.toggles):,} cases to move "
               f"back and forth; {args.clients} clients, {args.workers} server process(es)")
         tokens = make_tokens(url, workload, clients=args.clients)
-        with ServerProcess(url, workers=args.workers) as base:
-            wall, measured = run_clients(base, workload, tokens, clients=args.clients, requests=args.requests,
-                                         duration=args.duration)
+        server = ServerProcess(url, workers=args.workers, source=args.server_src)
+        with server as base:
+            wall, measured, cpu = run_clients(base, workload, tokens, clients=args.clients, requests=args.requests,
+                                              duration=args.duration, server_pid=server.process.pid)
     figures = summarize(measured, wall)
+    answered = sum(figure.get("count", 0) for figure in figures.values())
+    cpu_figures = cpu.per_request(answered)
     report = {"command": " ".join(["python", "benchmarks/bench_api.py", *(sys.argv[1:] if argv is None else argv)]),
               "backoffice_at": source_state(ROOT / "src"), "cases": counts["cases"], "events": counts["events"], "tasks": counts["tasks"],
               "seed_cases": seed_cases, "build_seconds": round(built, 1), "clients": args.clients,
               "server_workers": args.workers, "requests_per_client": args.requests,
               "duration_limit_s": args.duration, "measured_seconds": round(wall, 2), "queue": workload.queue,
-              "target_p95_ms": TARGET_P95_MS, "load_average": os.getloadavg(), "operations": figures}
+              "target_p95_ms": TARGET_P95_MS, "load_average": os.getloadavg(),
+              "server_source": args.server_src.name if args.server_src != ROOT / "src" else "src",
+              "cpu": cpu_figures, "operations": figures}
     args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
     print_table(figures, wall)
+    print(f"CPU per request answered ({answered:,}): server {cpu_figures['server_ms_per_request']} ms, "
+          f"clients {cpu_figures['clients_ms_per_request']} ms, PostgreSQL {cpu_figures['database_ms_per_request']} ms, "
+          f"whole machine {cpu_figures['machine_ms_per_request']} ms "
+          f"(server {cpu_figures['server_cpu_s']} s, clients {cpu_figures['clients_cpu_s']} s, machine busy "
+          f"{cpu_figures['machine_busy_s']} s of {cpu_figures['machine_capacity_s']} s)")
     print(f"figures: {args.json}")
     return 0
 
@@ -225,9 +237,10 @@ def make_tokens(url: str, workload: Workload, *, clients: int) -> list[dict[str,
 class ServerProcess:
     """`backoffice serve` as a subprocess on a free loopback port over `url`; yields its base URL; stopped after."""
 
-    def __init__(self, url: str, *, workers: int) -> None:
+    def __init__(self, url: str, *, workers: int, source: Path = ROOT / "src") -> None:
         self.url = url
         self.workers = workers
+        self.source = source
 
     def __enter__(self) -> str:
         import httpx
@@ -235,7 +248,7 @@ class ServerProcess:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        environment = dict(os.environ, PYTHONPATH=str(ROOT / "src"), BACKOFFICE_ACCESS_LOG="false",
+        environment = dict(os.environ, PYTHONPATH=str(self.source), BACKOFFICE_ACCESS_LOG="false",
                            BACKOFFICE_LOG_LEVEL="warning")
         command = [sys.executable, "-c", "import sys; from backoffice.cli.app import main; sys.exit(main())",
                    "serve", "--db", self.url, "--host", "127.0.0.1", "--port", str(port),
@@ -269,8 +282,8 @@ class ServerProcess:
 # --- the clients ---
 
 def run_clients(base: str, workload: Workload, tokens: list[dict[str, str]], *, clients: int, requests: int,
-                duration: float) -> tuple[float, list[Measured]]:
-    """Run the clients at once (after one warm-up round each); return the measured wall time and their figures."""
+                duration: float, server_pid: int) -> tuple[float, list[Measured], "CpuUsed"]:
+    """Run the clients at once (after one warm-up round each); return the measured wall time, their figures and the CPU used."""
     ready = threading.Barrier(clients + 1)
     measured = [Measured() for _ in range(clients)]
     stop_at: list[float] = []
@@ -281,11 +294,102 @@ def run_clients(base: str, workload: Workload, tokens: list[dict[str, str]], *, 
         thread.start()
     ready.wait()          # every client has warmed up
     began = time.perf_counter()
+    cpu_before = CpuTimes.now(server_pid)
     stop_at.append(began + duration)
     ready.wait()          # and starts now
     for thread in threads:
         thread.join()
-    return time.perf_counter() - began, measured
+    wall = time.perf_counter() - began
+    return wall, measured, CpuUsed(cpu_before, CpuTimes.now(server_pid), wall)
+
+
+# --- the CPU the run used ---
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+@dataclass(frozen=True)
+class CpuTimes:
+    """CPU seconds so far: the server's processes (the one started and its children), this process, every
+    PostgreSQL process running (the server's connections, and whatever else uses the database server),
+    the machine's busy time."""
+
+    server: float
+    clients: float
+    database: float
+    machine_busy: float
+
+    @classmethod
+    def now(cls, server_pid: int) -> "CpuTimes":
+        own = os.times()
+        processes = _processes()
+        return cls(server=_tree_cpu(processes, server_pid), clients=own.user + own.system,
+                   database=sum(cpu for _, name, cpu in processes.values() if name.startswith("postgres")),
+                   machine_busy=_machine_busy())
+
+
+@dataclass(frozen=True)
+class CpuUsed:
+    before: CpuTimes
+    after: CpuTimes
+    wall: float
+
+    def per_request(self, answered: int) -> dict[str, float]:
+        server = self.after.server - self.before.server
+        clients = self.after.clients - self.before.clients
+        database = self.after.database - self.before.database
+        busy = self.after.machine_busy - self.before.machine_busy
+        per = (lambda seconds: round(1000 * seconds / answered, 2) if answered else 0.0)
+        return {"server_cpu_s": round(server, 1), "clients_cpu_s": round(clients, 1),
+                "database_cpu_s": round(database, 1), "machine_busy_s": round(busy, 1),
+                "machine_capacity_s": round(self.wall * (os.cpu_count() or 1), 1),
+                "server_ms_per_request": per(server), "clients_ms_per_request": per(clients),
+                "database_ms_per_request": per(database),
+                "machine_ms_per_request": per(busy)}
+
+
+def _processes() -> dict[int, tuple[int, str, float]]:
+    """Every process: pid -> (parent pid, name, user and system CPU seconds) (Linux /proc; empty elsewhere)."""
+    found: dict[int, tuple[int, str, float]] = {}
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            line = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = line[line.index("(") + 1:line.rindex(")")]
+        fields = line.rsplit(")", 1)[1].split()
+        # After the name: state, ppid, ... utime (the line's 14th field) and stime (its 15th).
+        found[int(entry.name)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / _TICKS)
+    return found
+
+
+def _tree_cpu(processes: dict[int, tuple[int, str, float]], pid: int) -> float:
+    """User and system CPU seconds of a process and its descendants still running."""
+    tree = {pid}
+    grew = True
+    while grew:
+        grew = False
+        for child, (parent, _, _) in processes.items():
+            if parent in tree and child not in tree:
+                tree.add(child)
+                grew = True
+    return sum(processes[member][2] for member in tree if member in processes)
+
+
+def _machine_busy() -> float:
+    """The machine's CPU seconds not idle nor waiting, over all cores (Linux /proc/stat; 0 elsewhere)."""
+    try:
+        first = Path("/proc/stat").read_text().splitlines()[0].split()
+    except OSError:
+        return 0.0
+    ticks = [int(value) for value in first[1:]]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
+    return (sum(ticks[:8]) - idle) / _TICKS
 
 
 def client(base: str, workload: Workload, tokens: dict[str, str], index: int, clients: int, requests: int,
@@ -366,10 +470,8 @@ def summarize(measured: list[Measured], wall: float) -> dict[str, dict[str, obje
         if not seconds:
             figures[operation] = {"count": 0, "statuses": statuses}
             continue
-        figure: dict[str, object] = {
-            "count": len(seconds), "statuses": statuses, "per_second": round(len(seconds) / wall, 1),
-            "p50_ms": _ms(_quantile(seconds, 0.50)), "p95_ms": _ms(_quantile(seconds, 0.95)),
-            "p99_ms": _ms(_quantile(seconds, 0.99)), "max_ms": _ms(seconds[-1])}
+        figure: dict[str, object] = {"count": len(seconds), "statuses": statuses,
+                                     "per_second": round(len(seconds) / wall, 1), **latency_ms(seconds)}
         if operation in OPERATIONS:
             figure["target"] = "PASS" if figure["p95_ms"] < TARGET_P95_MS else "FAIL"
         figures[operation] = figure
@@ -378,15 +480,6 @@ def summarize(measured: list[Measured], wall: float) -> dict[str, dict[str, obje
     if failures:
         figures["client failures"] = {"count": 0, "failures": failures}
     return figures
-
-
-def _quantile(ordered: list[float], fraction: float) -> float:
-    """The nearest-rank quantile: the smallest value with at least `fraction` of them at or below it."""
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
-
-
-def _ms(seconds: float) -> float:
-    return round(1000 * seconds, 1)
 
 
 def print_table(figures: dict[str, dict[str, object]], wall: float) -> None:

@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import socket
-import statistics
 import sys
 import threading
 import time
@@ -39,6 +37,7 @@ import sqlalchemy as sa  # noqa: E402
 
 from copied_workspace import copy_until, play_seed, workspace_counts  # noqa: E402
 from engine_databases import DEFAULT_POSTGRES_URL, fresh_postgres_schema, postgres_unavailable  # noqa: E402
+from latency_figures import latency_ms  # noqa: E402
 
 PAGES = (
     # (label, who asks, path; {case} is replaced by a case id, cycling through the seed's cases)
@@ -167,11 +166,9 @@ def measure(url: str, case_ids: list[int], *, requests: int) -> dict[str, dict[s
             asked = re.compile(re.escape(path).replace(re.escape("{case}"), "[0-9]+") + "$")
             # The last `requests` of them: the server may note the first probe's end after the list was cleared.
             served = [duration for path_served, duration in timed.durations if asked.match(path_served)]
-            seconds = sorted(served[-requests:])
+            seconds = served[-requests:]
             figures[label] = {"path": path, "as": who, "requests": len(seconds), "statuses": statuses,
-                              "p50_ms": round(1000 * statistics.median(seconds), 1),
-                              "p95_ms": round(1000 * seconds[max(0, math.ceil(0.95 * len(seconds)) - 1)], 1),
-                              "max_ms": round(1000 * seconds[-1], 1)}
+                              **latency_ms(seconds)}
     finally:
         for client in clients.values():
             client.close()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from backoffice.api.app import create_app, utc_now
+from backoffice.api.app import create_app, limit_request_threads, utc_now
 from backoffice.engine import Engine
 from backoffice.services.settings import ServerSettings
 from backoffice.store import SqlStore
@@ -27,11 +27,12 @@ API_EXACT = ("/health", "/ready", "/metrics", "/openapi.json", "/docs", "/docs/o
 class Server:
     """An ASGI app handing each request to the API or the web app, by its path; closes the store at shutdown."""
 
-    def __init__(self, api, web, engine: Engine, *, owns_store: bool) -> None:
+    def __init__(self, api, web, engine: Engine, *, owns_store: bool, request_threads: int) -> None:
         self.api = api
         self.web = web
         self.engine = engine
         self.owns_store = owns_store
+        self.request_threads = request_threads
 
     def is_api(self, path: str) -> bool:
         return path in API_EXACT or path.startswith(API_PATHS)
@@ -47,6 +48,7 @@ class Server:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                limit_request_threads(self.request_threads)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.owns_store:
@@ -66,7 +68,7 @@ def create_server(settings: ServerSettings | None = None, *, clock: Callable[[],
     owns_store = engine is None
     engine = engine or Engine(SqlStore.open(settings.database))
     return Server(create_app(settings, clock=clock, engine=engine), create_web_app(settings, engine=engine, clock=clock),
-                  engine, owns_store=owns_store)
+                  engine, owns_store=owns_store, request_threads=settings.request_threads)
 
 
 def server_from_environment() -> Server:

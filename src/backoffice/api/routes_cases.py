@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Path, Query, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 
-from backoffice.api.principal import Caller
+from backoffice.api.answers import json_answer
+from backoffice.api.principal import Caller, Token, authenticated, authenticates_inside
 from backoffice.api.problems import ApiError, Forbidden, documented
 from backoffice.api.schemas import (BranchOut, CaseDetail, CaseOut, CasePage, CommentOut, EventOut,
                                     ExceptionOut, RaiseExceptionRequest, ResolveExceptionRequest, SlaOut, TaskOut,
@@ -84,11 +85,14 @@ def list_cases(served: Served, caller: Caller,
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail, responses=documented(404))
-def show_case(case_id: CaseId, served: Served, caller: Caller, response: Response) -> CaseDetail:
+@authenticates_inside
+def show_case(case_id: CaseId, served: Served, token: Token, request: Request) -> Response:
     """Show a case with its timeline, tasks, votes and exceptions; its ETag is the case version."""
+    caller = authenticated(request, token)
     engine = served.engine
     case = served.visibility.case(caller, case_id)
-    history = engine.history(case.id)
+    # The case is in hand (read and seen just now): its parts are read by its id, not each after reading it again.
+    history = engine.store.events(case.id)
     tasks = engine.tasks(case_id=case.id, status=None, limit=1000)
     rounds = sorted({task.round for task in tasks if task.kind is TaskKind.APPROVAL})
     votes = [vote for round_ in rounds for vote in engine.store.votes(case.id, round_)]
@@ -99,24 +103,25 @@ def show_case(case_id: CaseId, served: Served, caller: Caller, response: Respons
                        due_at=t.due_at, settled_at=t.settled_at) for t in engine.store.timers(case.id)]
     branches = branches_of(engine, case)
     parent = parent_of(engine, served.visibility, caller, case)
-    _with_etag(response, case)
-    return CaseDetail(**CaseOut.of(case).model_dump(), timeline=[EventOut.of(event) for event in history],
+    return json_answer(CaseDetail(**CaseOut.of(case).model_dump(), timeline=[EventOut.of(event) for event in history],
                       tasks=[TaskOut.of(task) for task in tasks], votes=[VoteOut.of(vote) for vote in votes],
                       exceptions=exceptions_of(history), evidence=sorted(engine.store.evidence_names(case.id)),
                       sla=SlaOut(resolution_due_at=due, paused=paused.since is not None,
                                  paused_seconds=paused.seconds,
                                  paused_because=paused_because(engine, case, paused, branches)), timers=timers,
-                      comments=[CommentOut.of(comment) for comment in engine.comments(case.id)],
+                      comments=[CommentOut.of(comment) for comment in engine.store.comments(case.id)],
                       branches=[BranchOut.of(seen) for seen in branches],
                       parent=ParentOut(case_id=parent.case_id, state=parent.state, branch=parent.branch)
-                      if parent is not None else None)
+                      if parent is not None else None), headers={"ETag": etag(case.version)})
 
 
 @router.post("/cases/{case_id}/transitions", response_model=CaseOut,
              responses=documented(403, 404, 409, 412, 428))
-def transition_case(case_id: CaseId, body: TransitionRequest, served: Served, caller: Caller, response: Response,
-                    if_match: IfMatch = None) -> CaseOut:
+@authenticates_inside
+def transition_case(case_id: CaseId, body: TransitionRequest, served: Served, token: Token, request: Request,
+                    if_match: IfMatch = None) -> Response:
     """Move a case to another state; If-Match must carry the case version you read (412 when stale)."""
+    caller = authenticated(request, token)
     before = served.visibility.case(caller, case_id)
     if not served.visibility.takes_part(caller, before):
         # Seeing every case (an auditor, a team lead) is not moving it, even by a transition open to anyone.
@@ -126,8 +131,7 @@ def transition_case(case_id: CaseId, body: TransitionRequest, served: Served, ca
     case = served.engine.transition(case_id, body.to, actor=caller.actor(), expected_version=version,
                                     now=served.clock(), data=body.data)
     served.metrics.transitions.labels(case.workflow, before.state, case.state).inc()
-    _with_etag(response, case)
-    return CaseOut.of(case)
+    return json_answer(CaseOut.of(case), headers={"ETag": etag(case.version)})
 
 
 @router.post("/cases/{case_id}/votes", response_model=CaseOut, responses=documented(403, 404, 409))

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
-from backoffice.api.principal import Caller, Principal
+from backoffice.api.answers import json_answer
+from backoffice.api.principal import Caller, Principal, Token, authenticated, authenticates_inside
 from backoffice.api.problems import ApiError, Forbidden, Problem, detail_of, documented, field_problems, status_of
 from backoffice.api.schemas import (BulkItemResult, BulkResult, BulkTaskRequest, CompleteRequest, NextTaskRequest,
                                     ReassignRequest, TaskOut, TaskPage)
@@ -26,14 +27,16 @@ ME = "me"
 
 
 @router.get("", response_model=TaskPage, responses=documented(403))
-def list_tasks(served: Served, caller: Caller,
+@authenticates_inside
+def list_tasks(served: Served, token: Token, request: Request,
                queue: Annotated[str | None, Query(max_length=200, description="Tasks waiting in this queue.")] = None,
                assignee: Annotated[str | None, Query(max_length=200,
                                                      description="Tasks given to this person; 'me' for yours.")] = None,
                status: Annotated[Literal["open", "completed", "cancelled", "any"], Query()] = "open",
                cursor: Annotated[str | None, Query(max_length=200)] = None,
-               limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> TaskPage:
+               limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> Response:
     """List tasks: a queue's, a person's (assignee=me), or, without either, every task the caller may see."""
+    caller = authenticated(request, token)
     visibility = served.visibility
     if queue is not None:
         visibility.check_queue(caller, queue)
@@ -49,19 +52,21 @@ def list_tasks(served: Served, caller: Caller,
                                                after_id=decode_cursor(cursor), limit=page_size + 1)
     items = found[:page_size]
     after = items[-1].id if len(found) > page_size else None
-    return TaskPage(items=[TaskOut.of(task) for task in items], next_cursor=encode_cursor(after))
+    return json_answer(TaskPage(items=[TaskOut.of(task) for task in items], next_cursor=encode_cursor(after)))
 
 
 @router.post("/next", response_model=TaskOut,
              responses={204: {"description": "No task is waiting that the caller may take."}, **documented(403)})
-def claim_next(body: NextTaskRequest, served: Served, caller: Caller, response: Response) -> TaskOut | Response:
+@authenticates_inside
+def claim_next(body: NextTaskRequest, served: Served, token: Token, request: Request) -> Response:
     """Claim the most urgent task the caller may take in these queues; 204 when there is none."""
+    caller = authenticated(request, token)
     for queue in body.queues:
         served.visibility.check_queue(caller, queue)
     task = served.engine.next_task(body.queues, actor=caller.actor(), now=served.clock())
     if task is None:
         return Response(status_code=204)
-    return TaskOut.of(task)
+    return json_answer(TaskOut.of(task))
 
 
 @router.get("/{task_id}", response_model=TaskOut, responses=documented(404))
@@ -78,10 +83,12 @@ def claim(task_id: TaskId, served: Served, caller: Caller) -> TaskOut:
 
 
 @router.post("/{task_id}/release", response_model=TaskOut, responses=documented(404, 409))
-def release(task_id: TaskId, served: Served, caller: Caller) -> TaskOut:
+@authenticates_inside
+def release(task_id: TaskId, served: Served, token: Token, request: Request) -> Response:
     """Give a task you hold back to its queue."""
+    caller = authenticated(request, token)
     served.visibility.task(caller, task_id)
-    return TaskOut.of(served.engine.release(task_id, actor=caller.actor(), now=served.clock()))
+    return json_answer(TaskOut.of(served.engine.release(task_id, actor=caller.actor(), now=served.clock())))
 
 
 @router.post("/{task_id}/reassign", response_model=TaskOut, responses=documented(403, 404, 409))

@@ -13,7 +13,8 @@ from backoffice.api.principal import Caller
 from backoffice.api.problems import documented
 from backoffice.api.schemas import CalendarRequest, DeployOut, DeployRequest, Strict, VersionOut, WorkflowOut
 from backoffice.definitions.model import CalendarSpec
-from backoffice.api.services import Served
+from backoffice.api.services import Served, Services
+from backoffice.engine.versions import DeployedVersion
 from backoffice.services.visibility import DEPLOYS, OPERATES, require
 
 router = APIRouter(prefix="/v1", tags=["workflows"], responses=documented(400, 401, 413, 422))
@@ -47,16 +48,9 @@ def deploy(body: DeployRequest, served: Served, caller: Caller, response: Respon
     require(caller, DEPLOYS, "deploy workflow definitions")
     with uploaded_definition(body) as definition:
         deployed = served.engine.deploy(definition, actor=caller.actor(), now=served.clock())
-    if deployed.pending:
-        # A version that weakens a control waits for a second person (issue 8): accepted, not deployed.
-        response.status_code = 202
-        return DeployOut(workflow=deployed.workflow, version=deployed.version, status="pending",
-                         content_hash=deployed.content_hash, deployed_at=deployed.deployed_at,
-                         deployed_by=deployed.deployed_by, created=deployed.created)
-    stored = served.engine.store.version(deployed.workflow, deployed.version)
-    if not deployed.created:
+    if not deployed.created and not deployed.pending:
         response.status_code = 200
-    return DeployOut(**VersionOut.of(stored).model_dump(), created=deployed.created)
+    return _deploy_answer(served, deployed, response)
 
 
 @router.put("/workflows/{workflow}/calendar", response_model=DeployOut,
@@ -76,7 +70,13 @@ def change_calendar(workflow: WorkflowName, body: CalendarRequest, served: Serve
         raise RequestValidationError([{**problem, "loc": ("body", *problem["loc"])}
                                       for problem in invalid.errors(include_url=False, include_context=False)])
     deployed = served.engine.change_calendar(workflow, calendar, actor=caller.actor(), now=served.clock())
+    return _deploy_answer(served, deployed, response)
+
+
+def _deploy_answer(served: Services, deployed: DeployedVersion, response: Response) -> DeployOut:
+    """The answer to a deploy or a calendar change: the version stored, or 202 when it waits for a second person."""
     if deployed.pending:
+        # A version that weakens a control waits for a second person (issue 8): accepted, not deployed.
         response.status_code = 202
         return DeployOut(workflow=deployed.workflow, version=deployed.version, status="pending",
                          content_hash=deployed.content_hash, deployed_at=deployed.deployed_at,

@@ -40,7 +40,9 @@ class Services:
     intake: IntakeLimiter
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    # Async on purpose: FastAPI runs a plain function dependency in the thread pool, a hop per request
+    # (a wake-up and a hand-back across threads) for reading an attribute.
     return request.app.state.services
 
 

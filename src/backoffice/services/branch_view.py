@@ -38,7 +38,8 @@ class ParentSeen:
 
 def branches_of(engine: Engine, case: Case) -> list[BranchSeen]:
     """Return the branches and sub-cases a case opened (open and closed, in the order opened)."""
-    return [BranchSeen(row, engine.case(row.child_id).state) for row in engine.branches(case.id)]
+    # The case is in hand: its branches are read by its id (Engine.branches would read the case again).
+    return [BranchSeen(row, engine.case(row.child_id).state) for row in engine.store.case_branches(case.id)]
 
 
 def parent_of(engine: Engine, visibility: Visibility, principal: Principal, case: Case) -> ParentSeen | None:

@@ -52,6 +52,8 @@ class ApiSettings(OidcSettings):
     intake_per_minute: int = Field(600, ge=1, le=1_000_000,
                                    description="Most cases one caller (or webhook source) starts a minute, per process.")
     page_limit: int = Field(100, ge=1, le=1000, description="Most items one page of a list returns.")
+    request_threads: int = Field(8, ge=1, le=1000, description="Requests one server process works on at once (its "
+                                                               "thread pool); the others wait their turn.")
     log_level: str = Field("info", pattern="^(debug|info|warning|error)$", description="Lowest level logged.")
     access_log: bool = Field(True, description="Log one JSON line per request.")
     session_hours: int = Field(12, ge=1, le=24 * 30,

@@ -15,6 +15,7 @@ sight; a case they may not see is answered as absent (404), so ids leak nothing.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -47,6 +48,10 @@ class Visibility:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # The definitions of the versions stored, built once: a version never changes once stored. The lock
+        # makes the first requests after a start wait for one build instead of each building every version.
+        self._built: dict[tuple[str, int], Definition] = {}
+        self._building = threading.Lock()
 
     # --- cases ---
 
@@ -137,8 +142,8 @@ class Visibility:
     def all_queues_of(self, principal: Principal) -> set[str]:
         """Return the queues the principal works in any deployed definition."""
         queues = set(principal.queues)
-        for stored in self.engine.versions():
-            queues |= self.queues_of(principal, self.engine.running(stored.workflow, stored.version).definition)
+        for _, _, definition in self._deployed():
+            queues |= self.queues_of(principal, definition)
         return queues
 
     # --- lists, filtered in SQL ---
@@ -148,10 +153,10 @@ class Visibility:
         if principal.holds(*READS_EVERY_CASE):
             return Sight(principal.id, roles=principal.roles, member_of=principal.queues, everything=True)
         case_queues = []
-        for stored in self.engine.versions():
-            queues = self.queues_of(principal, self.engine.running(stored.workflow, stored.version).definition)
+        for workflow, version, definition in self._deployed():
+            queues = self.queues_of(principal, definition)
             if queues:
-                case_queues.append((stored.workflow, stored.version, tuple(sorted(queues))))
+                case_queues.append((workflow, version, tuple(sorted(queues))))
         return Sight(principal.id, roles=principal.roles, member_of=principal.queues, case_queues=tuple(case_queues))
 
     # --- pages ---
@@ -181,6 +186,19 @@ class Visibility:
                 return kept, None
             if scanned >= scan_budget:
                 return kept, after
+
+    def _deployed(self) -> list[tuple[str, int, Definition]]:
+        """Every stored version and its definition: which versions there are is read now (one small read, no
+        content); each version's content is built once per engine, as a version never changes once stored."""
+        deployed = []
+        for key in self.engine.store.version_keys():
+            definition = self._built.get(key)
+            if definition is None:
+                with self._building:
+                    definition = self._built.get(key) or self.engine.running(*key).definition
+                    self._built[key] = definition
+            deployed.append((*key, definition))
+        return deployed
 
     def _definition(self, case: Case) -> Definition:
         return self.engine.running(case.workflow, case.definition_version).definition

@@ -19,6 +19,8 @@ from backoffice.errors import DatabaseUnavailable
 
 DEFAULT_DATABASE = "backoffice.db"
 BUSY_TIMEOUT_MS = 30_000
+POOL_SIZE = 20
+POOL_OVERFLOW = 20
 WRITE = "backoffice_write"
 """The execution option that marks a connection's transaction as writing (BEGIN IMMEDIATE on SQLite)."""
 
@@ -68,7 +70,12 @@ def create_engine(target: str | Path) -> sa.Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    # A server process works on up to BACKOFFICE_REQUEST_THREADS requests at once (8 unless set higher),
+    # each holding one connection at a time. With the default pool (5 kept, 10 more opened and closed again) a busy server kept opening
+    # connections: a new PostgreSQL backend each time (a fork, a login, cold caches, statements prepared
+    # again), one request in ten at 50 clients. Keeping 20 makes that rare; 20 more may open in a burst.
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW,
+                            connect_args={"connect_timeout": 10})
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"
