@@ -222,3 +222,35 @@ def test_blank_case_ids_and_lanes_read_as_missing_from_per_block_dictionaries(wr
     log = read_log(path, on_bad_rows="skip")
     assert log.skipped_rows == 1
     assert log.table.column("role").to_pylist() == [None]
+
+
+LANES_CSV = ("case_id,activity,timestamp,role,group,system\n"
+             "A,Submit,2024-01-01T09:00:00Z,{role},g1,ERP\n"
+             "A,Approve,2024-01-01T10:00:00Z,boss,g2,CRM\n")
+
+
+def lanes_read(log):
+    return [name for name in ("role", "group", "system") if log.has_values(name)]
+
+
+def test_lane_columns_after_the_first_seen_with_a_value_are_left_unread(write_csv):
+    path = write_csv(LANES_CSV.format(role="clerk"))
+    assert lanes_read(read_log(path)) == ["role", "group", "system"]
+    assert lanes_read(read_log(path, lane_columns=["role", "group", "system"])) == ["role"]
+    # Asked for one lane column, only that one is read; resources (no lane column here) need none.
+    assert lanes_read(read_log(path, lane_columns=["system"])) == ["system"]
+    assert lanes_read(read_log(path, lane_columns=[])) == []
+
+
+def test_a_lane_column_not_seen_with_a_value_keeps_the_next_ones_read(write_csv):
+    # "NA" is read as missing; the role's only value comes later, so it is read, and the
+    # group (seen with a value) too; the system, after the group, is not.
+    path = write_csv(LANES_CSV.format(role="NA"))
+    assert lanes_read(read_log(path, lane_columns=["role", "group", "system"])) == ["role", "group"]
+
+
+def test_skipping_bad_rows_reads_every_lane_column_asked_for(write_csv):
+    # The row whose role was seen may be the one skipped: then no later lane column may be left out.
+    path = write_csv(LANES_CSV.format(role="clerk").replace("2024-01-01T09:00:00Z", "later"))
+    log = read_log(path, on_bad_rows="skip", lane_columns=["role", "group", "system"])
+    assert len(log) == 1 and lanes_read(log) == ["role", "group", "system"]

@@ -22,7 +22,8 @@ from backoffice.errors import BadOption, UserError
 from backoffice.events.instances import LifecycleMode
 from backoffice.events.reader import OnBadRows, read_log
 from backoffice.events.schema import EventLog
-from backoffice.mapping.analyze import DEFAULT_MAX_ACTIVITIES, DEFAULT_MAX_PATHS, analyze, narrowed_for_map
+from backoffice.mapping.analyze import (DEFAULT_MAX_ACTIVITIES, DEFAULT_MAX_PATHS, analyze, lane_columns_for,
+                                        narrowed_for_map)
 from backoffice.mapping.model import Lanes, ProcessMap
 
 # The whole command tree is `app`, built on first use (see _full_app): the commands in this
@@ -159,7 +160,9 @@ def map_command(
                          timezone=timezone, timestamp_format=timestamp_format, encoding=encoding,
                          delimiter=delimiter, on_bad_rows=on_bad_rows, object_type=object_type,
                          # The map reads no attribute but a deadline: leaving the rest unread saves memory.
-                         synonyms=synonyms, attributes=[sla_from] if sla_from else False)
+                         synonyms=synonyms, attributes=[sla_from] if sla_from else False,
+                         # Nor a lane column but the one it draws.
+                         lane_columns=lane_columns_for(lanes))
     # Only the columns the map reads stay referenced, so the others are freed before its peak.
     log = narrowed_for_map(log, lanes=lanes)
     if not len(log):

@@ -34,6 +34,21 @@ DEFAULT_MAX_PATHS = 400
 LANE_PREFERENCE = (Lanes.ROLE, Lanes.GROUP, Lanes.SYSTEM)
 
 
+def lane_columns_for(lanes: Lanes | str | None) -> list[str]:
+    """The lane columns choose_lanes may pick from, in its order (read_log's `lane_columns`).
+
+    Asked for lanes, it reads only their column (none for resources, always read); else
+    the first of role, group and system with values.
+    """
+    if lanes is None:
+        return [kind.value for kind in LANE_PREFERENCE]
+    try:
+        chosen = Lanes(lanes)
+    except ValueError:
+        return [kind.value for kind in LANE_PREFERENCE]  # choose_lanes names the mistake
+    return [chosen.value] if chosen in LANE_PREFERENCE else []
+
+
 def choose_lanes(log: EventLog, lanes: Lanes | str | None) -> tuple[Lanes, str | None, str]:
     """Pick the lane column: the one asked for, else the first of role, group and system with values.
 
