@@ -57,9 +57,10 @@ def return_large_blocks() -> None:
         return
     try:
         import ctypes
-        import ctypes.util
 
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        # The process's own symbols hold libc's: ctypes.util.find_library would run
+        # ldconfig in a child process (and import subprocess) to name the file.
+        libc = ctypes.CDLL(None)
         if libc.mallopt(_M_MMAP_THRESHOLD, RETURNED_BLOCKS):
             _libc["handle"] = libc
     except (OSError, AttributeError):
