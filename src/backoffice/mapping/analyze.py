@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from backoffice.events.schema import ORDER, Column, EventLog
 from backoffice.mapping import exceptions as exception_section
 from backoffice.mapping import handoffs as handoff_section
 from backoffice.mapping import paths, rework, sla, variants
+from backoffice.mapping.beside import Beside, Done
 from backoffice.mapping.durations import parse_duration
 from backoffice.mapping.grouped import distinct_cases
 from backoffice.events.instances import LifecycleMode, Steps, read_steps
@@ -163,11 +163,8 @@ def analyze(log: EventLog, *, lanes: Lanes | str | None = None, sla_target: str 
     # path, merged by activity, spare sorting them again): the activities' facts are taken
     # once it is done, after the other sections on a small log, first on a large one.
     ws.prepare()
-    with ThreadPoolExecutor(max_workers=1) as beside:
-        if events > SIDE_BY_SIDE_STEPS:
-            edges_job = beside.submit(lambda done: done, paths.edges_and_waits(ws))
-        else:
-            edges_job = beside.submit(paths.edges_and_waits, ws)
+    edges_job = Done(paths.edges_and_waits(ws)) if events > SIDE_BY_SIDE_STEPS else Beside(paths.edges_and_waits, ws)
+    try:
         reasons = exception_section.reasons_by_activity(ws) if log.has_values(Column.REASON) else {}
         repeat_cases = rework.repeat_cases(ws)
 
@@ -183,6 +180,8 @@ def analyze(log: EventLog, *, lanes: Lanes | str | None = None, sla_target: str 
         facts = facts if facts is not None else activity_facts()
         kinds = _kinds(facts, shares, overrides)
         all_edges = edges_job.result()[0]
+    finally:
+        edges_job.wait()  # a section that failed leaves no thread working on
 
     all_activities = paths.build_activities(facts, kinds)
     starts, ends = paths.start_and_end(ws, variants.cases_per_variant(ws))
