@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     from backoffice.cli.allocator import return_large_blocks
     return_large_blocks()
     from backoffice.events.reader import read_log
-    from backoffice.mapping.analyze import analyze, narrowed_for_map
+    from backoffice.mapping.analyze import analyze, lane_columns_for, narrowed_for_map
     if args.steps:
         time_steps(steps)
     rows.append(("imports", time.perf_counter() - start, time.process_time() - cpu, page_faults() - faults, *memory()))
@@ -118,8 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         profiler.enable()
     reset_peak()
     start, cpu, faults = time.perf_counter(), time.process_time(), page_faults()
-    # As the command: the map gets the log narrowed to what it reads, the rest let go.
-    log = narrowed_for_map(read_log(args.log, attributes=False))
+    # As the command: the lane columns it will not draw left unread, the log narrowed to
+    # what the map reads, the rest let go.
+    log = narrowed_for_map(read_log(args.log, attributes=False, lane_columns=lane_columns_for(None)))
     rows.append(("read_log", time.perf_counter() - start, time.process_time() - cpu, page_faults() - faults, *memory()))
 
     reset_peak()
