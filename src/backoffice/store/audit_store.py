@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from backoffice.engine.audit import (GENESIS, AuditHead, AuditHeadMoved, AuditRecord, RowSeal, canonical_json, removed_row,
                                     seal_row)
+from backoffice.store.precompiled import Precompiled
 from backoffice.store.tables import (api_tokens, approval_votes, audit_chains, audit_legacy_rows, audit_records,
                                      case_branches, case_comments, case_exceptions, cases, definition_changes, delegations, events,
                                      evidence, group_members, people,
@@ -88,13 +89,14 @@ BOUND_TABLES: dict[str, BoundTable] = {bound.table.name: bound for bound in (
 worker changes as it runs (leases, attempts) without a change of its own to audit."""
 
 _AUDIT_COLUMNS = [name for name in audit_records.c.keys() if name != "id"]
-_INSERT_RECORD = sa.insert(audit_records)
-_ADVANCE_CHAIN = sa.update(audit_chains).where(audit_chains.c.chain == sa.bindparam("b_chain"),
-                                               audit_chains.c.seq == sa.bindparam("b_seq"),
-                                               audit_chains.c.hash == sa.bindparam("b_hash"))
-_START_CHAIN = sa.insert(audit_chains)
-_LOCK_CHAIN = (sa.select(audit_chains.c.seq, audit_chains.c.hash).where(audit_chains.c.chain == sa.bindparam("b_chain"))
-               .with_for_update())
+# Run on every change: precompiled (see store.precompiled).
+_INSERT_RECORD = Precompiled(sa.insert(audit_records))
+_ADVANCE_CHAIN = Precompiled(sa.update(audit_chains).where(audit_chains.c.chain == sa.bindparam("b_chain"),
+                                                           audit_chains.c.seq == sa.bindparam("b_seq"),
+                                                           audit_chains.c.hash == sa.bindparam("b_hash")))
+_START_CHAIN = Precompiled(sa.insert(audit_chains))
+_LOCK_CHAIN = Precompiled(sa.select(audit_chains.c.seq, audit_chains.c.hash)
+                          .where(audit_chains.c.chain == sa.bindparam("b_chain")).with_for_update())
 
 
 @functools.cache
@@ -299,12 +301,12 @@ class AuditWrites:
             # hold its chain, so it starts empty here and its head is inserted with its first record.
             return AuditHead(0, GENESIS, chain)
         # FOR UPDATE on PostgreSQL; on SQLite the whole database is this transaction's already.
-        row = self.connection.execute(_LOCK_CHAIN, dict(b_chain=chain)).first()
+        row = _LOCK_CHAIN.run(self.connection, dict(b_chain=chain)).first()
         if row is None:
             insert = (postgresql.insert if self.connection.dialect.name == "postgresql" else sqlite.insert)(
                 audit_chains).values(chain=chain, case_id=case_id, seq=0, hash=GENESIS).on_conflict_do_nothing()
             self.connection.execute(insert)
-            row = self.connection.execute(_LOCK_CHAIN, dict(b_chain=chain)).one()
+            row = _LOCK_CHAIN.run(self.connection, dict(b_chain=chain)).one()
         return AuditHead(row.seq, row.hash, chain)
 
     def known_audit_head(self, chain: str) -> AuditHead | None:
@@ -323,15 +325,15 @@ class AuditWrites:
         """
         if record.chain in self._fresh_chains and record.seq == 1:
             self._fresh_chains.discard(record.chain)
-            self.connection.execute(_START_CHAIN, dict(chain=record.chain, case_id=record.case_id, seq=record.seq,
+            _START_CHAIN.run(self.connection, dict(chain=record.chain, case_id=record.case_id, seq=record.seq,
                                                        hash=record.hash))
         else:
-            moved = self.connection.execute(_ADVANCE_CHAIN, dict(b_chain=record.chain, b_seq=record.seq - 1,
+            moved = _ADVANCE_CHAIN.run(self.connection, dict(b_chain=record.chain, b_seq=record.seq - 1,
                                                                  b_hash=record.prev_hash, seq=record.seq,
                                                                  hash=record.hash))
             if moved.rowcount != 1:
                 self._known_heads.pop(record.chain, None)
                 raise AuditHeadMoved(record.chain)
-        self.connection.execute(_INSERT_RECORD, {name: getattr(record, name) for name in _AUDIT_COLUMNS})
+        _INSERT_RECORD.run(self.connection, {name: getattr(record, name) for name in _AUDIT_COLUMNS})
         # Kept before the commit: should this transaction roll back, the next compare-and-set misses and reads.
         self._known_heads.remember(record.chain, AuditHead(record.seq, record.hash, record.chain))

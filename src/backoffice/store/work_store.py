@@ -22,6 +22,7 @@ from backoffice.engine.ports import RaisedException, Vote
 from backoffice.engine.sla import PausedTime
 from backoffice.engine.tasks import PRIORITY_RANK, Assignment, NewTask, Task, TaskKind, TaskStatus
 from backoffice.errors import NotAnApprover
+from backoffice.store.precompiled import Precompiled
 from backoffice.store.tables import approval_votes, case_exceptions, evidence, sla_clocks, tasks
 
 OPEN = str(TaskStatus.OPEN)
@@ -33,20 +34,24 @@ def _urgency() -> tuple[sa.ColumnElement, ...]:
 
 # Built once, given values as parameters (see sql_store: the statements of every change). Each
 # returns the rows it wrote as stored, for the audit record to seal without reading them again.
-_INSERT_TASK = sa.insert(tasks).returning(*tasks.c)
-_CLOSE_CASE_TASKS = sa.update(tasks).where(tasks.c.case_id == sa.bindparam("b_case"),
-                                           tasks.c.status == sa.bindparam("b_open")).returning(*tasks.c)
+_INSERT_TASK = Precompiled(sa.insert(tasks).returning(*tasks.c))
+_CLOSE_CASE_TASKS_STATEMENT = sa.update(tasks).where(tasks.c.case_id == sa.bindparam("b_case"),
+                                                     tasks.c.status == sa.bindparam("b_open")).returning(*tasks.c)
+# A branch cancelled by its join replaces the tasks' reason: the same statement, with the reason set.
+_CLOSE_CASE_TASKS = Precompiled(_CLOSE_CASE_TASKS_STATEMENT)
 _UNHELD = sa.or_(tasks.c.claimed_by.is_(None), tasks.c.claim_expires_at < sa.bindparam("b_now"))
-_CLAIM_TASK = (sa.update(tasks).where(tasks.c.id == sa.bindparam("b_id"), tasks.c.status == OPEN,
-                                      sa.or_(_UNHELD, tasks.c.claimed_by == sa.bindparam("b_actor")))
-               .returning(*tasks.c))
-_CLOSE_TASK = sa.update(tasks).where(tasks.c.id == sa.bindparam("b_id"), tasks.c.status == OPEN).returning(*tasks.c)
-_CLOSE_HELD_TASK = _CLOSE_TASK.where(tasks.c.claimed_by == sa.bindparam("b_holder"),
-                                     tasks.c.claim_expires_at >= sa.bindparam("b_at"))
-_SELECT_PAUSED = sa.select(sla_clocks).where(sla_clocks.c.case_id == sa.bindparam("b_case"))
+_CLAIM_TASK = Precompiled(sa.update(tasks).where(tasks.c.id == sa.bindparam("b_id"), tasks.c.status == OPEN,
+                                                 sa.or_(_UNHELD, tasks.c.claimed_by == sa.bindparam("b_actor")))
+                          .returning(*tasks.c))
+_CLOSE_TASK_STATEMENT = (sa.update(tasks).where(tasks.c.id == sa.bindparam("b_id"), tasks.c.status == OPEN)
+                         .returning(*tasks.c))
+_CLOSE_TASK = Precompiled(_CLOSE_TASK_STATEMENT)
+_CLOSE_HELD_TASK = Precompiled(_CLOSE_TASK_STATEMENT.where(tasks.c.claimed_by == sa.bindparam("b_holder"),
+                                                           tasks.c.claim_expires_at >= sa.bindparam("b_at")))
+_SELECT_PAUSED = Precompiled(sa.select(sla_clocks).where(sla_clocks.c.case_id == sa.bindparam("b_case")))
 
 
-_SELECT_TASK = sa.select(tasks).where(tasks.c.id == sa.bindparam("b_id"))
+_SELECT_TASK = Precompiled(sa.select(tasks).where(tasks.c.id == sa.bindparam("b_id")))
 
 
 @functools.cache
@@ -79,7 +84,7 @@ class WorkReads:
 
     def task(self, task_id: int) -> Task | None:
         with self._connect() as connection:
-            row = connection.execute(_SELECT_TASK, dict(b_id=task_id)).first()
+            row = _SELECT_TASK.run(connection, dict(b_id=task_id)).first()
         return task_of(row) if row is not None else None
 
     def tasks(self, *, queue: str | None = None, case_id: int | None = None, status: TaskStatus | None = None,
@@ -133,7 +138,7 @@ class WorkWrites:
                       assignee=task.assignment.assignee, priority=str(task.priority),
                       priority_rank=PRIORITY_RANK[task.priority], due_at=task.due_at, created_at=task.created_at,
                       reason=task.reason, escalate_at=task.escalate_at, escalated=False)
-        row = self.connection.execute(_INSERT_TASK, values).one()
+        row = _INSERT_TASK.run(self.connection, values).one()
         self.wrote(tasks, [row.id], [row])
         return Task(id=row.id, case_id=task.case_id, workflow=task.workflow,
                     state=task.state, round=task.round, kind=task.kind, status=TaskStatus.OPEN,
@@ -144,9 +149,10 @@ class WorkWrites:
     def close_case_tasks(self, case_id: int, *, status: TaskStatus, by: str, at: datetime,
                          reason: str | None = None) -> int:
         """Close a case's open tasks; `reason` (a branch cancelled by its join) replaces the tasks' reason."""
-        statement = _CLOSE_CASE_TASKS if reason is None else _CLOSE_CASE_TASKS.values(reason=reason)
-        closed = self.connection.execute(statement, dict(
-            b_case=case_id, b_open=OPEN, status=str(status), closed_by=by, closed_at=at)).all()
+        values = dict(b_case=case_id, b_open=OPEN, status=str(status), closed_by=by, closed_at=at)
+        if reason is not None:
+            values["reason"] = reason
+        closed = _CLOSE_CASE_TASKS.run(self.connection, values).all()
         self.wrote(tasks, [row.id for row in closed], closed)
         return len(closed)
 
@@ -155,8 +161,8 @@ class WorkWrites:
 
     def _claimed(self, task_id: int, *, actor: str, now: datetime, until: datetime) -> sa.Row | None:
         """Claim the task if nobody else holds it; return its row as claimed, or None."""
-        row = self.connection.execute(_CLAIM_TASK, dict(b_id=task_id, b_now=now, b_actor=actor, claimed_by=actor,
-                                                        claimed_at=now, claim_expires_at=until)).first()
+        row = _CLAIM_TASK.run(self.connection, dict(b_id=task_id, b_now=now, b_actor=actor, claimed_by=actor,
+                                                    claimed_at=now, claim_expires_at=until)).first()
         if row is not None:
             self.wrote(tasks, [task_id], [row])
         return row
@@ -189,7 +195,7 @@ class WorkWrites:
         values = dict(b_id=task_id, status=str(status), closed_by=by, closed_at=at)
         if holder is not None:
             values.update(b_holder=holder, b_at=at)
-        row = self.connection.execute(_CLOSE_TASK if holder is None else _CLOSE_HELD_TASK, values).first()
+        row = (_CLOSE_TASK if holder is None else _CLOSE_HELD_TASK).run(self.connection, values).first()
         if row is not None:
             self.wrote(tasks, [task_id], [row])
         return row is not None
@@ -253,7 +259,7 @@ class WorkWrites:
 
 
 def _paused(connection: sa.Connection, case_id: int) -> PausedTime:
-    row = connection.execute(_SELECT_PAUSED, dict(b_case=case_id)).first()
+    row = _SELECT_PAUSED.run(connection, dict(b_case=case_id)).first()
     return PausedTime(row.paused_seconds, row.paused_since) if row is not None else PausedTime()
 
 
