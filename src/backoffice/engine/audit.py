@@ -148,9 +148,19 @@ def seal_row(table: str, key: Any, values: Mapping[str, Any], *, case_id: int | 
 
     Null fields are left out, so a migration that adds a nullable column changes no digest.
     """
-    present = {name: value for name, value in values.items() if value is not None}
-    fields = {name: _digest(canonical_json(value))[:FIELD_DIGEST_LENGTH] for name, value in present.items()}
-    return RowSeal(table, key, case_id, _digest(canonical_json([table, key, present])), fields, dict(values))
+    texts = {name: canonical_json(value) for name, value in values.items() if value is not None}
+    fields = {name: _digest(text)[:FIELD_DIGEST_LENGTH] for name, text in texts.items()}
+    return RowSeal(table, key, case_id, _digest(_row_text(table, key, texts)), fields, dict(values))
+
+
+def _row_text(table: str, key: Any, texts: Mapping[str, str]) -> str:
+    """Return canonical_json([table, key, {name: value}]) from each value's canonical JSON, encoded once.
+
+    The encoder gives a value inside a list or object the same text it gives it alone (the same
+    separators, sorted keys and default), so the row's text is its fields' texts joined.
+    """
+    fields = ",".join([f"{_encode_text(name)}:{texts[name]}" for name in sorted(texts)])
+    return f"[{_encode_text(table)},{canonical_json(key)},{{{fields}}}]"
 
 
 def removed_row(table: str, key: Any) -> RowSeal:
