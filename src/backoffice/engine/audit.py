@@ -20,6 +20,7 @@ the engine, and the field.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -261,7 +262,7 @@ def chain_hash(prev_hash: str, body: Mapping[str, Any]) -> str:
 
 def mac_of(mac_key: bytes, record_hash: str) -> str:
     """Return HMAC-SHA256 (hex) of a record's hash under a key."""
-    return hmac.new(mac_key, record_hash.encode("ascii"), hashlib.sha256).hexdigest()
+    return hmac.digest(mac_key, record_hash.encode("ascii"), "sha256").hex()
 
 
 def seal(entry: AuditEntry, head: AuditHead, sealer: Sealer, rows: Sequence[RowSeal] = ()) -> AuditRecord:
@@ -306,7 +307,17 @@ def _digest(text: str) -> str:
 
 
 def _instant(moment: datetime) -> str:
+    if moment.tzinfo is timezone.utc:
+        return _utc_instant(moment)
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@functools.lru_cache(maxsize=1024)
+def _utc_instant(moment: datetime) -> str:
+    # Cached: one change seals the same few times (its `now`, the case's creation) in many fields and
+    # rows, and strftime costs more than the lookup. Only UTC times: equal ones are one instant (in a
+    # zone with daylight saving, two times an hour apart compare equal when only their `fold` differs).
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _json_default(value: Any) -> Any:

@@ -48,10 +48,17 @@ class BoundTable:
     keys: tuple[sa.Column, ...]
     case: sa.Column | None
 
+    def __post_init__(self) -> None:
+        # The names, looked up once: a key is taken from every row each change writes.
+        object.__setattr__(self, "key_names", tuple(column.name for column in self.keys))
+        object.__setattr__(self, "case_name", self.case.name if self.case is not None else None)
+
     def key_of(self, values: Any) -> Any:
         """Return a row's key from its values (a mapping), or from the key's values as a change passes them."""
+        if type(values) is int and len(self.key_names) == 1:
+            return values  # the common case: a row's id, as the write returned it
         if isinstance(values, dict) or hasattr(values, "keys"):
-            parts = [values[column.name] for column in self.keys]
+            parts = [values[name] for name in self.key_names]
         else:
             parts = list(values) if isinstance(values, (tuple, list)) else [values]
         return parts[0] if len(self.keys) == 1 else canonical_json(parts)
@@ -125,7 +132,7 @@ def record_of(row: sa.Row) -> AuditRecord:
 def _sealed(bound: BoundTable, row: sa.Row) -> RowSeal:
     values = dict(row._mapping)
     key = bound.key_of(values)
-    return seal_row(bound.table.name, key, values, case_id=values[bound.case.name] if bound.case is not None else None)
+    return seal_row(bound.table.name, key, values, case_id=values[bound.case_name] if bound.case_name else None)
 
 
 class KnownHeads(dict):
