@@ -156,7 +156,8 @@ class Precompiled:
         if autobegin and not connection.in_transaction():
             connection.begin()  # as Connection.execute would (autobegin): the driver's statement is then in it
         dialect = connection.dialect
-        plan = self.plan(dialect, tuple(sorted(parameters)))
+        # Keyed by the names in the order given (each caller gives them in its own fixed order): no sort per run.
+        plan = self.plan(dialect, tuple(parameters))
         sql, values = plan.sql, plan.values(parameters)
         cursor = connection.connection.dbapi_connection.cursor()
         try:

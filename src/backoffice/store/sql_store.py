@@ -9,6 +9,7 @@ propagates as it is.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
@@ -130,7 +131,7 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
         transaction to read."""
         shared = batch_connection(self)
         if shared is not None:
-            with shared.begin_nested():
+            with _savepoint(shared):
                 yield shared
             return
         # Never wait for a connection to write with while holding the request's reader (store.read_scope).
@@ -295,6 +296,42 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites, Direct
         row = _INSERT_EVENT.run(self.connection, values).one()
         self.wrote(events, [row.id], [row])
         return replace(event, id=row.id)
+
+
+_savepoint_depth = threading.local()
+
+
+def _savepoint_statements(depth: int) -> tuple[Precompiled, Precompiled, Precompiled]:
+    name = f"backoffice_change_{depth}"
+    return (Precompiled(sa.text(f"SAVEPOINT {name}")), Precompiled(sa.text(f"RELEASE SAVEPOINT {name}")),
+            Precompiled(sa.text(f"ROLLBACK TO SAVEPOINT {name}")))
+
+
+_SAVEPOINTS = [_savepoint_statements(depth) for depth in range(8)]
+
+
+@contextmanager
+def _savepoint(connection: sa.Connection) -> Iterator[None]:
+    """A SAVEPOINT around one change inside a batch (or another change of this thread): undone alone when
+    the block raises, released (kept, to commit with the rest) when it ends.
+
+    What `Connection.begin_nested` does, with each savepoint's statements precompiled: a group commit runs
+    two of them per change. Named by depth, so one change inside another has its own.
+    """
+    depth = getattr(_savepoint_depth, "value", 0)
+    statements = _SAVEPOINTS[depth] if depth < len(_SAVEPOINTS) else _savepoint_statements(depth)
+    begin, release, undo = statements
+    begin.run(connection)
+    _savepoint_depth.value = depth + 1
+    try:
+        yield
+    except BaseException:
+        undo.run(connection)
+        raise
+    else:
+        release.run(connection)
+    finally:
+        _savepoint_depth.value = depth
 
 
 def constraint_name(exc: sa.exc.IntegrityError) -> str | None:
