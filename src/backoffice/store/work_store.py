@@ -54,27 +54,32 @@ _SELECT_PAUSED = Precompiled(sa.select(sla_clocks).where(sla_clocks.c.case_id ==
 _SELECT_TASK = Precompiled(sa.select(tasks).where(tasks.c.id == sa.bindparam("b_id")))
 
 
-@functools.cache
-def _pick(workflows: int | None, postgresql: bool) -> sa.Select:
-    """The statement `next` picks its task with, for roles held everywhere (None) or in `workflows` workflows.
+def _one_of(column: sa.Column, prefix: str, count: int) -> sa.ColumnElement:
+    # One parameter per value (not an expanding list, which a precompiled statement cannot take).
+    return column.in_([sa.bindparam(f"{prefix}_{number}") for number in range(count)]) if count else sa.false()
 
-    Built once per shape, its queues, workflows and roles given as parameters: built per call, SQLAlchemy
-    spends more time keying it than the database running it.
+
+@functools.lru_cache(maxsize=512)
+def _pick(queues: int, roles: int | tuple[int, ...], postgresql: bool) -> Precompiled:
+    """The statement `next` picks its task with, for `queues` queues and roles held everywhere (`roles` of
+    them) or in some workflows (`roles`: how many in each).
+
+    Built and compiled once per shape, its queues, workflows and roles given as parameters: built per
+    call, SQLAlchemy spends more time keying it than the database running it.
     """
-    if workflows is None:
-        held = tasks.c.role.in_(sa.bindparam("b_roles", expanding=True))
+    if isinstance(roles, int):
+        held = _one_of(tasks.c.role, "b_roles", roles)
     else:
         # Roles granted in one workflow take that workflow's tasks only.
         held = sa.or_(sa.false(), *(sa.and_(tasks.c.workflow == sa.bindparam(f"b_workflow_{number}"),
-                                            tasks.c.role.in_(sa.bindparam(f"b_roles_{number}", expanding=True)))
-                                    for number in range(workflows)))
+                                            _one_of(tasks.c.role, f"b_roles_{number}", count))
+                                    for number, count in enumerate(roles)))
     eligible = sa.or_(tasks.c.assignee == sa.bindparam("b_actor"),
                       sa.and_(tasks.c.assignee.is_(None), sa.or_(tasks.c.role.is_(None), held)))
-    pick = (sa.select(tasks.c.id).where(tasks.c.status == OPEN, tasks.c.queue.in_(sa.bindparam("b_queues",
-                                                                                               expanding=True)),
+    pick = (sa.select(tasks.c.id).where(tasks.c.status == OPEN, _one_of(tasks.c.queue, "b_queues", queues),
                                         _UNHELD, eligible)
             .order_by(*_urgency()).limit(1))
-    return pick.with_for_update(skip_locked=True) if postgresql else pick
+    return Precompiled(pick.with_for_update(skip_locked=True) if postgresql else pick)
 
 
 class WorkReads:
@@ -169,17 +174,19 @@ class WorkWrites:
 
     def claim_next(self, queues: Sequence[str], *, actor: str, roles: Sequence[str], now: datetime,
                    until: datetime, roles_by_workflow: Mapping[str, Sequence[str]] | None = None) -> Task | None:
-        values: dict[str, object] = dict(b_actor=actor, b_queues=list(queues), b_now=now)
+        values: dict[str, object] = dict(b_actor=actor, b_now=now)
+        values.update((f"b_queues_{number}", queue) for number, queue in enumerate(queues))
+        postgresql = self.connection.dialect.name == "postgresql"
         if roles_by_workflow is None:
-            pick = _pick(None, self.connection.dialect.name == "postgresql")
-            values["b_roles"] = list(roles)
+            pick = _pick(len(queues), len(roles), postgresql)
+            values.update((f"b_roles_{number}", role) for number, role in enumerate(roles))
         else:
             granted = [(workflow, list(held)) for workflow, held in roles_by_workflow.items() if held]
-            pick = _pick(len(granted), self.connection.dialect.name == "postgresql")
+            pick = _pick(len(queues), tuple(len(held) for _, held in granted), postgresql)
             for number, (workflow, held) in enumerate(granted):
                 values[f"b_workflow_{number}"] = workflow
-                values[f"b_roles_{number}"] = held
-        task_id = self.connection.execute(pick, values).scalar()
+                values.update((f"b_roles_{number}_{index}", role) for index, role in enumerate(held))
+        task_id = pick.run(self.connection, values).scalar()
         row = self._claimed(task_id, actor=actor, now=now, until=until) if task_id is not None else None
         return task_of(row) if row is not None else None
 
