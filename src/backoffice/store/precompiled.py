@@ -161,7 +161,9 @@ class Precompiled:
         sql, values = plan.sql, plan.values(parameters)
         cursor = connection.connection.dbapi_connection.cursor()
         try:
-            listened = connection._has_events or connection.engine._has_events
+            # Listened to only when someone listens for statements (an engine's `begin` listener is no reason).
+            listened = (connection._has_events or connection.engine._has_events) and (
+                bool(connection.dispatch.before_cursor_execute) or bool(connection.dispatch.after_cursor_execute))
             if listened:
                 for listener in connection.dispatch.before_cursor_execute:
                     sql, values = listener(connection, cursor, sql, values, None, False)
