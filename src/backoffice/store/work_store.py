@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -277,5 +276,5 @@ def task_of(row: sa.Row) -> Task:
 def task_from(values: dict) -> Task:
     """Return the task of a row's values (the tasks table's columns, and no others)."""
     values.pop("priority_rank")
-    return replace(Task(**{**values, "kind": TaskKind(values["kind"]), "status": TaskStatus(values["status"]),
-                           "priority": Priority(values["priority"])}))
+    return Task(**{**values, "kind": TaskKind(values["kind"]), "status": TaskStatus(values["status"]),
+                   "priority": Priority(values["priority"])})
