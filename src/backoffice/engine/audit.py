@@ -20,6 +20,7 @@ the engine, and the field.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -148,9 +149,19 @@ def seal_row(table: str, key: Any, values: Mapping[str, Any], *, case_id: int | 
 
     Null fields are left out, so a migration that adds a nullable column changes no digest.
     """
-    present = {name: value for name, value in values.items() if value is not None}
-    fields = {name: _digest(canonical_json(value))[:FIELD_DIGEST_LENGTH] for name, value in present.items()}
-    return RowSeal(table, key, case_id, _digest(canonical_json([table, key, present])), fields, dict(values))
+    texts = {name: canonical_json(value) for name, value in values.items() if value is not None}
+    fields = {name: _digest(text)[:FIELD_DIGEST_LENGTH] for name, text in texts.items()}
+    return RowSeal(table, key, case_id, _digest(_row_text(table, key, texts)), fields, dict(values))
+
+
+def _row_text(table: str, key: Any, texts: Mapping[str, str]) -> str:
+    """Return canonical_json([table, key, {name: value}]) from each value's canonical JSON, encoded once.
+
+    The encoder gives a value inside a list or object the same text it gives it alone (the same
+    separators, sorted keys and default), so the row's text is its fields' texts joined.
+    """
+    fields = ",".join([f"{_encode_text(name)}:{texts[name]}" for name in sorted(texts)])
+    return f"[{_encode_text(table)},{canonical_json(key)},{{{fields}}}]"
 
 
 def removed_row(table: str, key: Any) -> RowSeal:
@@ -251,7 +262,7 @@ def chain_hash(prev_hash: str, body: Mapping[str, Any]) -> str:
 
 def mac_of(mac_key: bytes, record_hash: str) -> str:
     """Return HMAC-SHA256 (hex) of a record's hash under a key."""
-    return hmac.new(mac_key, record_hash.encode("ascii"), hashlib.sha256).hexdigest()
+    return hmac.digest(mac_key, record_hash.encode("ascii"), "sha256").hex()
 
 
 def seal(entry: AuditEntry, head: AuditHead, sealer: Sealer, rows: Sequence[RowSeal] = ()) -> AuditRecord:
@@ -296,7 +307,17 @@ def _digest(text: str) -> str:
 
 
 def _instant(moment: datetime) -> str:
+    if moment.tzinfo is timezone.utc:
+        return _utc_instant(moment)
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@functools.lru_cache(maxsize=1024)
+def _utc_instant(moment: datetime) -> str:
+    # Cached: one change seals the same few times (its `now`, the case's creation) in many fields and
+    # rows, and strftime costs more than the lookup. Only UTC times: equal ones are one instant (in a
+    # zone with daylight saving, two times an hour apart compare equal when only their `fold` differs).
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _json_default(value: Any) -> Any:

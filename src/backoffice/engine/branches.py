@@ -50,7 +50,7 @@ from backoffice.engine.controls import Exit
 from backoffice.engine.events import EngineEvent, change_attributes
 from backoffice.engine.ports import NewCase, StoreTransaction
 from backoffice.engine.rules import Routing, context, route
-from backoffice.engine.sla import PausedTime, resumed, stopped
+from backoffice.engine.sla import PausedTime, calendar_of, resumed, stopped
 from backoffice.engine.tasks import TaskStatus, work_on_entering
 from backoffice.engine.timers import TimerClock, sla_timer_due, timers_on_start
 from backoffice.errors import BranchesOpen, ContractViolation, ExpressionFailed, TransitionNotAllowed
@@ -151,7 +151,7 @@ class BranchOperations:
             opened.append(NewBranch(case.id, case.state, case.version, state.workflow or "", BranchKind.SUBCASE,
                                     child.id, True, now))
         else:
-            calendar = definition.business_calendar()
+            calendar = calendar_of(definition)
             for name, spec in state.branch_specs().items():
                 due = calendar.due(now, spec.sla) if spec.sla is not None else definition.sla_due(case.created_at)
                 child = self._start_branch(tx, definition, case, name, spec.start, actor=actor, now=now, due=due)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from backoffice.definitions.calendar import BusinessCalendar
 from backoffice.definitions.model import Definition
 from backoffice.engine.cases import Case
 
@@ -31,12 +32,33 @@ class PausedTime:
     since: datetime | None = None
 
 
+_CALENDARS: dict[int, tuple[Definition, BusinessCalendar]] = {}
+
+
+def calendar_of(definition: Definition) -> BusinessCalendar:
+    """Return `definition.business_calendar()`, found by the definition itself after the first time.
+
+    A definition is frozen (a deployed version never changes), but finding its calendar serializes the
+    calendar's settings to JSON on every call; SLAs and timers ask for it on every move. The definition is
+    kept beside its calendar, so an id is never reused while its entry stands. Bounded: when full, it starts
+    again empty.
+    """
+    found = _CALENDARS.get(id(definition))
+    if found is not None and found[0] is definition:
+        return found[1]
+    if len(_CALENDARS) >= 256:
+        _CALENDARS.clear()
+    calendar = definition.business_calendar()
+    _CALENDARS[id(definition)] = (definition, calendar)
+    return calendar
+
+
 def resolution_due(definition: Definition, case: Case, paused: PausedTime) -> datetime | None:
     """Return when the case's resolution SLA falls due, after its pauses; None when it has no such SLA."""
     duration = definition.sla.resolution if definition.sla is not None else None
     if duration is None:
         return None
-    calendar = definition.business_calendar()
+    calendar = calendar_of(definition)
     return calendar.add_business_time(case.created_at, calendar.business_seconds(duration) + paused.seconds)
 
 
@@ -62,5 +84,5 @@ def resumed(definition: Definition, paused: PausedTime, *, now: datetime) -> Pau
     """Return a stopped clock running again at `now`, the business time it stood added to its paused time."""
     if paused.since is None:
         return paused
-    stood = max(0.0, definition.business_calendar().business_seconds_between(paused.since, now))
+    stood = max(0.0, calendar_of(definition).business_seconds_between(paused.since, now))
     return PausedTime(paused.seconds + stood, None)

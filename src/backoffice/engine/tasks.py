@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from backoffice.definitions.model import REQUESTER, Definition, Party, Priority, StateKind
 from backoffice.engine.cases import Actor, Case
+from backoffice.engine.sla import calendar_of
 
 PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
 DEFAULT_LEASE = timedelta(minutes=30)
@@ -142,7 +143,7 @@ def work_on_entering(definition: Definition, case: Case, *, now: datetime, due_a
     state = definition.state(case.state)
     approval = definition.approval(case.state)
     if state.kind is StateKind.APPROVAL and approval is not None:
-        escalate_at = (definition.business_calendar().due(now, approval.timeout.after)
+        escalate_at = (calendar_of(definition).due(now, approval.timeout.after)
                        if approval.timeout is not None else None)
         return [NewTask(case.id, case.workflow, case.state, case.version, TaskKind.APPROVAL,
                         assignment_of(definition, party, case), case.priority, now, due_at,

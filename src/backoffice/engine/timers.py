@@ -28,7 +28,7 @@ from backoffice.definitions.model import Definition, Priority, SlaClock, Timer, 
 from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import Actor, Case, utc
 from backoffice.engine.events import EngineEvent, change_attributes
-from backoffice.engine.sla import PausedTime
+from backoffice.engine.sla import PausedTime, calendar_of
 from backoffice.engine.tasks import assignment_of
 from backoffice.errors import StaleVersion
 
@@ -103,7 +103,7 @@ def sla_timer_due(definition: Definition, spec: Timer, case: Case, paused: Pause
     duration = getattr(definition.sla, spec.sla.value, None) if definition.sla and spec.sla else None
     if duration is None or paused.since is not None:
         return None
-    calendar = definition.business_calendar()
+    calendar = calendar_of(definition)
     share = (spec.at or 0.0) * calendar.business_seconds(duration)
     return calendar.add_business_time(case.created_at, share + paused.seconds)
 
@@ -123,7 +123,7 @@ def timers_on_start(definition: Definition, case: Case, *, paused: PausedTime, n
 
 def timers_on_entering(definition: Definition, case: Case, *, now: datetime) -> list[NewTimer]:
     """Return the state timers of the state the case just entered, counted from `now`."""
-    calendar = definition.business_calendar()
+    calendar = calendar_of(definition)
     return [NewTimer(case.id, case.workflow, index, timer_name(definition, index), spec.kind, TimerClock.STATE,
                      case.state, calendar.due(now, spec.after), now)
             for index, spec in enumerate(definition.timers)

@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from backoffice.engine.audit import (GENESIS, AuditHead, AuditHeadMoved, AuditRecord, RowSeal, canonical_json, removed_row,
                                     seal_row)
+from backoffice.store.precompiled import Precompiled
 from backoffice.store.tables import (api_tokens, approval_votes, audit_chains, audit_legacy_rows, audit_records,
                                      case_branches, case_comments, case_exceptions, cases, definition_changes, delegations, events,
                                      evidence, group_members, people,
@@ -47,10 +48,17 @@ class BoundTable:
     keys: tuple[sa.Column, ...]
     case: sa.Column | None
 
+    def __post_init__(self) -> None:
+        # The names, looked up once: a key is taken from every row each change writes.
+        object.__setattr__(self, "key_names", tuple(column.name for column in self.keys))
+        object.__setattr__(self, "case_name", self.case.name if self.case is not None else None)
+
     def key_of(self, values: Any) -> Any:
         """Return a row's key from its values (a mapping), or from the key's values as a change passes them."""
+        if type(values) is int and len(self.key_names) == 1:
+            return values  # the common case: a row's id, as the write returned it
         if isinstance(values, dict) or hasattr(values, "keys"):
-            parts = [values[column.name] for column in self.keys]
+            parts = [values[name] for name in self.key_names]
         else:
             parts = list(values) if isinstance(values, (tuple, list)) else [values]
         return parts[0] if len(self.keys) == 1 else canonical_json(parts)
@@ -88,13 +96,14 @@ BOUND_TABLES: dict[str, BoundTable] = {bound.table.name: bound for bound in (
 worker changes as it runs (leases, attempts) without a change of its own to audit."""
 
 _AUDIT_COLUMNS = [name for name in audit_records.c.keys() if name != "id"]
-_INSERT_RECORD = sa.insert(audit_records)
-_ADVANCE_CHAIN = sa.update(audit_chains).where(audit_chains.c.chain == sa.bindparam("b_chain"),
-                                               audit_chains.c.seq == sa.bindparam("b_seq"),
-                                               audit_chains.c.hash == sa.bindparam("b_hash"))
-_START_CHAIN = sa.insert(audit_chains)
-_LOCK_CHAIN = (sa.select(audit_chains.c.seq, audit_chains.c.hash).where(audit_chains.c.chain == sa.bindparam("b_chain"))
-               .with_for_update())
+# Run on every change: precompiled (see store.precompiled).
+_INSERT_RECORD = Precompiled(sa.insert(audit_records))
+_ADVANCE_CHAIN = Precompiled(sa.update(audit_chains).where(audit_chains.c.chain == sa.bindparam("b_chain"),
+                                                           audit_chains.c.seq == sa.bindparam("b_seq"),
+                                                           audit_chains.c.hash == sa.bindparam("b_hash")))
+_START_CHAIN = Precompiled(sa.insert(audit_chains))
+_LOCK_CHAIN = Precompiled(sa.select(audit_chains.c.seq, audit_chains.c.hash)
+                          .where(audit_chains.c.chain == sa.bindparam("b_chain")).with_for_update())
 
 
 @functools.cache
@@ -123,7 +132,7 @@ def record_of(row: sa.Row) -> AuditRecord:
 def _sealed(bound: BoundTable, row: sa.Row) -> RowSeal:
     values = dict(row._mapping)
     key = bound.key_of(values)
-    return seal_row(bound.table.name, key, values, case_id=values[bound.case.name] if bound.case is not None else None)
+    return seal_row(bound.table.name, key, values, case_id=values[bound.case_name] if bound.case_name else None)
 
 
 class KnownHeads(dict):
@@ -299,12 +308,12 @@ class AuditWrites:
             # hold its chain, so it starts empty here and its head is inserted with its first record.
             return AuditHead(0, GENESIS, chain)
         # FOR UPDATE on PostgreSQL; on SQLite the whole database is this transaction's already.
-        row = self.connection.execute(_LOCK_CHAIN, dict(b_chain=chain)).first()
+        row = _LOCK_CHAIN.run(self.connection, dict(b_chain=chain)).first()
         if row is None:
             insert = (postgresql.insert if self.connection.dialect.name == "postgresql" else sqlite.insert)(
                 audit_chains).values(chain=chain, case_id=case_id, seq=0, hash=GENESIS).on_conflict_do_nothing()
             self.connection.execute(insert)
-            row = self.connection.execute(_LOCK_CHAIN, dict(b_chain=chain)).one()
+            row = _LOCK_CHAIN.run(self.connection, dict(b_chain=chain)).one()
         return AuditHead(row.seq, row.hash, chain)
 
     def known_audit_head(self, chain: str) -> AuditHead | None:
@@ -323,15 +332,15 @@ class AuditWrites:
         """
         if record.chain in self._fresh_chains and record.seq == 1:
             self._fresh_chains.discard(record.chain)
-            self.connection.execute(_START_CHAIN, dict(chain=record.chain, case_id=record.case_id, seq=record.seq,
+            _START_CHAIN.run(self.connection, dict(chain=record.chain, case_id=record.case_id, seq=record.seq,
                                                        hash=record.hash))
         else:
-            moved = self.connection.execute(_ADVANCE_CHAIN, dict(b_chain=record.chain, b_seq=record.seq - 1,
+            moved = _ADVANCE_CHAIN.run(self.connection, dict(b_chain=record.chain, b_seq=record.seq - 1,
                                                                  b_hash=record.prev_hash, seq=record.seq,
                                                                  hash=record.hash))
             if moved.rowcount != 1:
                 self._known_heads.pop(record.chain, None)
                 raise AuditHeadMoved(record.chain)
-        self.connection.execute(_INSERT_RECORD, {name: getattr(record, name) for name in _AUDIT_COLUMNS})
+        _INSERT_RECORD.run(self.connection, {name: getattr(record, name) for name in _AUDIT_COLUMNS})
         # Kept before the commit: should this transaction roll back, the next compare-and-set misses and reads.
         self._known_heads.remember(record.chain, AuditHead(record.seq, record.hash, record.chain))

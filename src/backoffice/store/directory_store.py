@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from backoffice.engine.directory import (Delegation, Grant, GranteeKind, Group, Person, Principal, PrincipalKind,
                                          ServiceAccount, Token)
 from backoffice.errors import DirectoryConflict
+from backoffice.store.precompiled import Precompiled
 from backoffice.store.tables import (api_tokens, delegations, group_members, people, person_groups, queue_members,
                                      role_grants, service_accounts)
 
@@ -49,8 +50,7 @@ _PERSON_AND_ROLES = (sa.select(people.c.active, _ROLES_IN_SCOPE.c.role)
 
 def _principal_and_roles(connection: sa.Connection, principal_id: str,
                          workflow: str | None) -> tuple[Principal | None, list[str]]:
-    rows = connection.execute(_PERSON_AND_ROLES, {"b_id": principal_id,
-                                                  "b_workflow": workflow or ALL_WORKFLOWS}).all()
+    rows = _RUN_PERSON_AND_ROLES.run(connection, {"b_id": principal_id, "b_workflow": workflow or ALL_WORKFLOWS}).all()
     if not rows:
         found = _principal(connection, principal_id)
         return found, (_granted_roles(connection, found, workflow) if found is not None and found.active else [])
@@ -141,6 +141,16 @@ _PERSON_AND_GRANTS = (sa.select(people.c.active, _ROLES_EVERYWHERE.c.role, _ROLE
 _SERVICE_GRANTS = sa.select(role_grants.c.role, role_grants.c.workflow).where(
     role_grants.c.grantee_kind == str(GranteeKind.SERVICE), role_grants.c.grantee == sa.bindparam("b_id"))
 
+# The gate's statements run precompiled (see store.precompiled): the directory is read afresh on every act,
+# only the statements' compiled text is kept.
+_RUN_PERSON_ACTIVE = Precompiled(_PERSON_ACTIVE)
+_RUN_SERVICE_ACTIVE = Precompiled(_SERVICE_ACTIVE)
+_RUN_ROLES_OF_PERSON = Precompiled(_ROLES_OF_PERSON)
+_RUN_ROLES_OF_SERVICE = Precompiled(_ROLES_OF_SERVICE)
+_RUN_PERSON_AND_ROLES = Precompiled(_PERSON_AND_ROLES)
+_RUN_PERSON_AND_GRANTS = Precompiled(_PERSON_AND_GRANTS)
+_RUN_SERVICE_GRANTS = Precompiled(_SERVICE_GRANTS)
+
 
 @dataclass(frozen=True)
 class GrantsOfOne:
@@ -158,7 +168,7 @@ class GrantsOfOne:
 
 
 def _grants_of_one(connection: sa.Connection, principal_id: str) -> GrantsOfOne:
-    rows = connection.execute(_PERSON_AND_GRANTS, {"b_id": principal_id}).all()
+    rows = _RUN_PERSON_AND_GRANTS.run(connection, {"b_id": principal_id}).all()
     if rows:
         return GrantsOfOne(Principal(principal_id, PrincipalKind.PERSON, bool(rows[0].active)),
                            tuple((row.role, row.workflow) for row in rows if row.role is not None))
@@ -166,23 +176,22 @@ def _grants_of_one(connection: sa.Connection, principal_id: str) -> GrantsOfOne:
     if found is None:
         return GrantsOfOne(None, ())
     return GrantsOfOne(found, tuple((row.role, row.workflow)
-                                    for row in connection.execute(_SERVICE_GRANTS, {"b_id": principal_id})))
+                                    for row in _RUN_SERVICE_GRANTS.run(connection, {"b_id": principal_id})))
 
 
 def _principal(connection: sa.Connection, principal_id: str) -> Principal | None:
-    active = connection.execute(_PERSON_ACTIVE, {"b_id": principal_id}).scalar()
+    active = _RUN_PERSON_ACTIVE.run(connection, {"b_id": principal_id}).scalar()
     if active is not None:
         return Principal(principal_id, PrincipalKind.PERSON, bool(active))
-    active = connection.execute(_SERVICE_ACTIVE, {"b_id": principal_id}).scalar()
+    active = _RUN_SERVICE_ACTIVE.run(connection, {"b_id": principal_id}).scalar()
     if active is not None:
         return Principal(principal_id, PrincipalKind.SERVICE, bool(active))
     return None
 
 
 def _granted_roles(connection: sa.Connection, principal: Principal, workflow: str | None) -> list[str]:
-    query = _ROLES_OF_SERVICE if principal.kind is PrincipalKind.SERVICE else _ROLES_OF_PERSON
-    return sorted(connection.execute(query, {"b_id": principal.id, "b_workflow": workflow or ALL_WORKFLOWS})
-                  .scalars())
+    query = _RUN_ROLES_OF_SERVICE if principal.kind is PrincipalKind.SERVICE else _RUN_ROLES_OF_PERSON
+    return sorted(query.run(connection, {"b_id": principal.id, "b_workflow": workflow or ALL_WORKFLOWS}).scalars())
 
 
 def _person(row: sa.Row) -> Person:

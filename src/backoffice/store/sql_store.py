@@ -9,6 +9,7 @@ propagates as it is.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
@@ -33,6 +34,7 @@ from backoffice.store.group_commit import batch_connection, bound_to_thread
 from backoffice.store.read_scope import release_shared_reader, shared_reader
 from backoffice.store.migrate import migrate
 from backoffice.store.outbox_store import OutboxReads, OutboxWrites
+from backoffice.store.precompiled import Precompiled
 from backoffice.store.timer_store import TimerReads, TimerWrites
 from backoffice.store.work_search import WorkSearchReads
 from backoffice.store.work_store import WorkReads, WorkWrites
@@ -43,20 +45,23 @@ from backoffice.store.tables import cases, events, metadata, workflow_versions
 # spends running them (benchmarks/profile_engine.py).
 # Each write of a bound row returns the row as stored (RETURNING every column), so the audit
 # record seals those values without reading the row again (see audit_store.AuditWrites.wrote).
-_INSERT_EVENT = sa.insert(events).returning(*events.c)
-_UPDATE_CASE = sa.update(cases).where(cases.c.id == sa.bindparam("b_id"),
-                                      cases.c.version == sa.bindparam("b_expected")).returning(*cases.c)
-_SELECT_CASE = sa.select(cases).where(cases.c.id == sa.bindparam("b_id"))
+# The hot ones run precompiled (store.precompiled): SQLAlchemy's SQL and type conversions, without its
+# execution machinery per call.
+_INSERT_EVENT = Precompiled(sa.insert(events).returning(*events.c))
+_UPDATE_CASE_STATEMENT = sa.update(cases).where(cases.c.id == sa.bindparam("b_id"),
+                                                cases.c.version == sa.bindparam("b_expected")).returning(*cases.c)
+_UPDATE_CASE = Precompiled(_UPDATE_CASE_STATEMENT)
+_SELECT_CASE = Precompiled(sa.select(cases).where(cases.c.id == sa.bindparam("b_id")))
 _VERSION_ID = sa.select(workflow_versions.c.id).where(
     workflow_versions.c.workflow == sa.bindparam("b_workflow"),
     workflow_versions.c.version == sa.bindparam("b_version")).scalar_subquery()
 # The version numbers alone: a deployed version's content never changes, so the engine keeps it
 # built once (Engine.running) and needs only to know which number is the latest.
-_LATEST_NUMBER = sa.select(sa.func.max(workflow_versions.c.version)).where(
-    workflow_versions.c.workflow == sa.bindparam("b_workflow"))
-_WORKFLOW_NAMES = sa.select(workflow_versions.c.workflow).distinct().order_by(workflow_versions.c.workflow)
-_INSERT_CASE = sa.insert(cases).values(workflow_version_id=_VERSION_ID).returning(*cases.c)
-_MOVE_CASE_TO_VERSION = _UPDATE_CASE.values(workflow_version_id=_VERSION_ID)
+_LATEST_NUMBER = Precompiled(sa.select(sa.func.max(workflow_versions.c.version)).where(
+    workflow_versions.c.workflow == sa.bindparam("b_workflow")))
+_WORKFLOW_NAMES = Precompiled(sa.select(workflow_versions.c.workflow).distinct().order_by(workflow_versions.c.workflow))
+_INSERT_CASE = Precompiled(sa.insert(cases).values(workflow_version_id=_VERSION_ID).returning(*cases.c))
+_MOVE_CASE_TO_VERSION = _UPDATE_CASE_STATEMENT.values(workflow_version_id=_VERSION_ID)
 
 UNIQUE_KEY = "uq_cases_workflow_idempotency_key"
 UNIQUE_VERSION = "uq_workflow_versions_workflow_version"
@@ -126,7 +131,7 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
         transaction to read."""
         shared = batch_connection(self)
         if shared is not None:
-            with shared.begin_nested():
+            with _savepoint(shared):
                 yield shared
             return
         # Never wait for a connection to write with while holding the request's reader (store.read_scope).
@@ -158,11 +163,11 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
 
     def latest_version_number(self, workflow: str) -> int | None:
         with self._connect() as connection:
-            return connection.execute(_LATEST_NUMBER, dict(b_workflow=workflow)).scalar()
+            return _LATEST_NUMBER.run(connection, dict(b_workflow=workflow)).scalar()
 
     def workflow_names(self) -> Sequence[str]:
         with self._connect() as connection:
-            return list(connection.execute(_WORKFLOW_NAMES).scalars())
+            return _WORKFLOW_NAMES.run(connection).scalars()
 
     def versions(self, workflow: str | None = None) -> Sequence[StoredVersion]:
         query = sa.select(workflow_versions).order_by(workflow_versions.c.workflow, workflow_versions.c.version)
@@ -173,7 +178,7 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
 
     def case(self, case_id: int) -> Case | None:
         with self._connect() as connection:
-            row = connection.execute(_SELECT_CASE, dict(b_id=case_id)).first()
+            row = _SELECT_CASE.run(connection, dict(b_id=case_id)).first()
         return _case(row) if row is not None else None
 
     def case_by_key(self, workflow: str, idempotency_key: str) -> tuple[Case, str | None] | None:
@@ -228,7 +233,7 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites, Direct
                       created_at=case.created_at, updated_at=case.created_at, duplicate_key=case.duplicate_key,
                       parent_id=case.parent_id, parent_state=case.parent_state, branch=case.branch)
         try:
-            result = self.connection.execute(_INSERT_CASE, values)
+            result = _INSERT_CASE.run(self.connection, values)
         except sa.exc.IntegrityError as exc:
             if constraint_name(exc) == UNIQUE_KEY:
                 raise DuplicateIdempotencyKey(case.workflow, case.idempotency_key or "") from exc
@@ -256,7 +261,7 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites, Direct
     def update_case(self, case: Case, *, expected_version: int) -> Case:
         # The version in the WHERE clause is the real guard: two writers that both read version
         # N cannot both move it to N + 1, whatever the engine checked before.
-        row = self.connection.execute(_UPDATE_CASE, dict(
+        row = _UPDATE_CASE.run(self.connection, dict(
             b_id=case.id, b_expected=expected_version, state=case.state, previous_state=case.previous_state,
             data=dict(case.data), priority=str(case.priority), queue=case.queue, owner=case.owner,
             updated_at=case.updated_at, version=expected_version + 1)).first()
@@ -288,9 +293,45 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites, Direct
                       resource=event.resource, role=event.role, system=event.system, lifecycle=str(event.lifecycle),
                       reason=event.reason, workflow=event.workflow, version=event.version,
                       attributes=dict(event.attributes), branch=event.branch)
-        row = self.connection.execute(_INSERT_EVENT, values).one()
+        row = _INSERT_EVENT.run(self.connection, values).one()
         self.wrote(events, [row.id], [row])
         return replace(event, id=row.id)
+
+
+_savepoint_depth = threading.local()
+
+
+def _savepoint_statements(depth: int) -> tuple[Precompiled, Precompiled, Precompiled]:
+    name = f"backoffice_change_{depth}"
+    return (Precompiled(sa.text(f"SAVEPOINT {name}")), Precompiled(sa.text(f"RELEASE SAVEPOINT {name}")),
+            Precompiled(sa.text(f"ROLLBACK TO SAVEPOINT {name}")))
+
+
+_SAVEPOINTS = [_savepoint_statements(depth) for depth in range(8)]
+
+
+@contextmanager
+def _savepoint(connection: sa.Connection) -> Iterator[None]:
+    """A SAVEPOINT around one change inside a batch (or another change of this thread): undone alone when
+    the block raises, released (kept, to commit with the rest) when it ends.
+
+    What `Connection.begin_nested` does, with each savepoint's statements precompiled: a group commit runs
+    two of them per change. Named by depth, so one change inside another has its own.
+    """
+    depth = getattr(_savepoint_depth, "value", 0)
+    statements = _SAVEPOINTS[depth] if depth < len(_SAVEPOINTS) else _savepoint_statements(depth)
+    begin, release, undo = statements
+    begin.run(connection)
+    _savepoint_depth.value = depth + 1
+    try:
+        yield
+    except BaseException:
+        undo.run(connection)
+        raise
+    else:
+        release.run(connection)
+    finally:
+        _savepoint_depth.value = depth
 
 
 def constraint_name(exc: sa.exc.IntegrityError) -> str | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -22,6 +21,7 @@ from backoffice.engine.ports import RaisedException, Vote
 from backoffice.engine.sla import PausedTime
 from backoffice.engine.tasks import PRIORITY_RANK, Assignment, NewTask, Task, TaskKind, TaskStatus
 from backoffice.errors import NotAnApprover
+from backoffice.store.precompiled import Precompiled
 from backoffice.store.tables import approval_votes, case_exceptions, evidence, sla_clocks, tasks
 
 OPEN = str(TaskStatus.OPEN)
@@ -33,43 +33,52 @@ def _urgency() -> tuple[sa.ColumnElement, ...]:
 
 # Built once, given values as parameters (see sql_store: the statements of every change). Each
 # returns the rows it wrote as stored, for the audit record to seal without reading them again.
-_INSERT_TASK = sa.insert(tasks).returning(*tasks.c)
-_CLOSE_CASE_TASKS = sa.update(tasks).where(tasks.c.case_id == sa.bindparam("b_case"),
-                                           tasks.c.status == sa.bindparam("b_open")).returning(*tasks.c)
+_INSERT_TASK = Precompiled(sa.insert(tasks).returning(*tasks.c))
+_CLOSE_CASE_TASKS_STATEMENT = sa.update(tasks).where(tasks.c.case_id == sa.bindparam("b_case"),
+                                                     tasks.c.status == sa.bindparam("b_open")).returning(*tasks.c)
+# A branch cancelled by its join replaces the tasks' reason: the same statement, with the reason set.
+_CLOSE_CASE_TASKS = Precompiled(_CLOSE_CASE_TASKS_STATEMENT)
 _UNHELD = sa.or_(tasks.c.claimed_by.is_(None), tasks.c.claim_expires_at < sa.bindparam("b_now"))
-_CLAIM_TASK = (sa.update(tasks).where(tasks.c.id == sa.bindparam("b_id"), tasks.c.status == OPEN,
-                                      sa.or_(_UNHELD, tasks.c.claimed_by == sa.bindparam("b_actor")))
-               .returning(*tasks.c))
-_CLOSE_TASK = sa.update(tasks).where(tasks.c.id == sa.bindparam("b_id"), tasks.c.status == OPEN).returning(*tasks.c)
-_CLOSE_HELD_TASK = _CLOSE_TASK.where(tasks.c.claimed_by == sa.bindparam("b_holder"),
-                                     tasks.c.claim_expires_at >= sa.bindparam("b_at"))
-_SELECT_PAUSED = sa.select(sla_clocks).where(sla_clocks.c.case_id == sa.bindparam("b_case"))
+_CLAIM_TASK = Precompiled(sa.update(tasks).where(tasks.c.id == sa.bindparam("b_id"), tasks.c.status == OPEN,
+                                                 sa.or_(_UNHELD, tasks.c.claimed_by == sa.bindparam("b_actor")))
+                          .returning(*tasks.c))
+_CLOSE_TASK_STATEMENT = (sa.update(tasks).where(tasks.c.id == sa.bindparam("b_id"), tasks.c.status == OPEN)
+                         .returning(*tasks.c))
+_CLOSE_TASK = Precompiled(_CLOSE_TASK_STATEMENT)
+_CLOSE_HELD_TASK = Precompiled(_CLOSE_TASK_STATEMENT.where(tasks.c.claimed_by == sa.bindparam("b_holder"),
+                                                           tasks.c.claim_expires_at >= sa.bindparam("b_at")))
+_SELECT_PAUSED = Precompiled(sa.select(sla_clocks).where(sla_clocks.c.case_id == sa.bindparam("b_case")))
 
 
-_SELECT_TASK = sa.select(tasks).where(tasks.c.id == sa.bindparam("b_id"))
+_SELECT_TASK = Precompiled(sa.select(tasks).where(tasks.c.id == sa.bindparam("b_id")))
 
 
-@functools.cache
-def _pick(workflows: int | None, postgresql: bool) -> sa.Select:
-    """The statement `next` picks its task with, for roles held everywhere (None) or in `workflows` workflows.
+def _one_of(column: sa.Column, prefix: str, count: int) -> sa.ColumnElement:
+    # One parameter per value (not an expanding list, which a precompiled statement cannot take).
+    return column.in_([sa.bindparam(f"{prefix}_{number}") for number in range(count)]) if count else sa.false()
 
-    Built once per shape, its queues, workflows and roles given as parameters: built per call, SQLAlchemy
-    spends more time keying it than the database running it.
+
+@functools.lru_cache(maxsize=512)
+def _pick(queues: int, roles: int | tuple[int, ...], postgresql: bool) -> Precompiled:
+    """The statement `next` picks its task with, for `queues` queues and roles held everywhere (`roles` of
+    them) or in some workflows (`roles`: how many in each).
+
+    Built and compiled once per shape, its queues, workflows and roles given as parameters: built per
+    call, SQLAlchemy spends more time keying it than the database running it.
     """
-    if workflows is None:
-        held = tasks.c.role.in_(sa.bindparam("b_roles", expanding=True))
+    if isinstance(roles, int):
+        held = _one_of(tasks.c.role, "b_roles", roles)
     else:
         # Roles granted in one workflow take that workflow's tasks only.
         held = sa.or_(sa.false(), *(sa.and_(tasks.c.workflow == sa.bindparam(f"b_workflow_{number}"),
-                                            tasks.c.role.in_(sa.bindparam(f"b_roles_{number}", expanding=True)))
-                                    for number in range(workflows)))
+                                            _one_of(tasks.c.role, f"b_roles_{number}", count))
+                                    for number, count in enumerate(roles)))
     eligible = sa.or_(tasks.c.assignee == sa.bindparam("b_actor"),
                       sa.and_(tasks.c.assignee.is_(None), sa.or_(tasks.c.role.is_(None), held)))
-    pick = (sa.select(tasks.c.id).where(tasks.c.status == OPEN, tasks.c.queue.in_(sa.bindparam("b_queues",
-                                                                                               expanding=True)),
+    pick = (sa.select(tasks.c.id).where(tasks.c.status == OPEN, _one_of(tasks.c.queue, "b_queues", queues),
                                         _UNHELD, eligible)
             .order_by(*_urgency()).limit(1))
-    return pick.with_for_update(skip_locked=True) if postgresql else pick
+    return Precompiled(pick.with_for_update(skip_locked=True) if postgresql else pick)
 
 
 class WorkReads:
@@ -79,7 +88,7 @@ class WorkReads:
 
     def task(self, task_id: int) -> Task | None:
         with self._connect() as connection:
-            row = connection.execute(_SELECT_TASK, dict(b_id=task_id)).first()
+            row = _SELECT_TASK.run(connection, dict(b_id=task_id)).first()
         return task_of(row) if row is not None else None
 
     def tasks(self, *, queue: str | None = None, case_id: int | None = None, status: TaskStatus | None = None,
@@ -133,7 +142,7 @@ class WorkWrites:
                       assignee=task.assignment.assignee, priority=str(task.priority),
                       priority_rank=PRIORITY_RANK[task.priority], due_at=task.due_at, created_at=task.created_at,
                       reason=task.reason, escalate_at=task.escalate_at, escalated=False)
-        row = self.connection.execute(_INSERT_TASK, values).one()
+        row = _INSERT_TASK.run(self.connection, values).one()
         self.wrote(tasks, [row.id], [row])
         return Task(id=row.id, case_id=task.case_id, workflow=task.workflow,
                     state=task.state, round=task.round, kind=task.kind, status=TaskStatus.OPEN,
@@ -144,9 +153,10 @@ class WorkWrites:
     def close_case_tasks(self, case_id: int, *, status: TaskStatus, by: str, at: datetime,
                          reason: str | None = None) -> int:
         """Close a case's open tasks; `reason` (a branch cancelled by its join) replaces the tasks' reason."""
-        statement = _CLOSE_CASE_TASKS if reason is None else _CLOSE_CASE_TASKS.values(reason=reason)
-        closed = self.connection.execute(statement, dict(
-            b_case=case_id, b_open=OPEN, status=str(status), closed_by=by, closed_at=at)).all()
+        values = dict(b_case=case_id, b_open=OPEN, status=str(status), closed_by=by, closed_at=at)
+        if reason is not None:
+            values["reason"] = reason
+        closed = _CLOSE_CASE_TASKS.run(self.connection, values).all()
         self.wrote(tasks, [row.id for row in closed], closed)
         return len(closed)
 
@@ -155,25 +165,27 @@ class WorkWrites:
 
     def _claimed(self, task_id: int, *, actor: str, now: datetime, until: datetime) -> sa.Row | None:
         """Claim the task if nobody else holds it; return its row as claimed, or None."""
-        row = self.connection.execute(_CLAIM_TASK, dict(b_id=task_id, b_now=now, b_actor=actor, claimed_by=actor,
-                                                        claimed_at=now, claim_expires_at=until)).first()
+        row = _CLAIM_TASK.run(self.connection, dict(b_id=task_id, b_now=now, b_actor=actor, claimed_by=actor,
+                                                    claimed_at=now, claim_expires_at=until)).first()
         if row is not None:
             self.wrote(tasks, [task_id], [row])
         return row
 
     def claim_next(self, queues: Sequence[str], *, actor: str, roles: Sequence[str], now: datetime,
                    until: datetime, roles_by_workflow: Mapping[str, Sequence[str]] | None = None) -> Task | None:
-        values: dict[str, object] = dict(b_actor=actor, b_queues=list(queues), b_now=now)
+        values: dict[str, object] = dict(b_actor=actor, b_now=now)
+        values.update((f"b_queues_{number}", queue) for number, queue in enumerate(queues))
+        postgresql = self.connection.dialect.name == "postgresql"
         if roles_by_workflow is None:
-            pick = _pick(None, self.connection.dialect.name == "postgresql")
-            values["b_roles"] = list(roles)
+            pick = _pick(len(queues), len(roles), postgresql)
+            values.update((f"b_roles_{number}", role) for number, role in enumerate(roles))
         else:
             granted = [(workflow, list(held)) for workflow, held in roles_by_workflow.items() if held]
-            pick = _pick(len(granted), self.connection.dialect.name == "postgresql")
+            pick = _pick(len(queues), tuple(len(held) for _, held in granted), postgresql)
             for number, (workflow, held) in enumerate(granted):
                 values[f"b_workflow_{number}"] = workflow
-                values[f"b_roles_{number}"] = held
-        task_id = self.connection.execute(pick, values).scalar()
+                values.update((f"b_roles_{number}_{index}", role) for index, role in enumerate(held))
+        task_id = pick.run(self.connection, values).scalar()
         row = self._claimed(task_id, actor=actor, now=now, until=until) if task_id is not None else None
         return task_of(row) if row is not None else None
 
@@ -189,7 +201,7 @@ class WorkWrites:
         values = dict(b_id=task_id, status=str(status), closed_by=by, closed_at=at)
         if holder is not None:
             values.update(b_holder=holder, b_at=at)
-        row = self.connection.execute(_CLOSE_TASK if holder is None else _CLOSE_HELD_TASK, values).first()
+        row = (_CLOSE_TASK if holder is None else _CLOSE_HELD_TASK).run(self.connection, values).first()
         if row is not None:
             self.wrote(tasks, [task_id], [row])
         return row is not None
@@ -253,7 +265,7 @@ class WorkWrites:
 
 
 def _paused(connection: sa.Connection, case_id: int) -> PausedTime:
-    row = connection.execute(_SELECT_PAUSED, dict(b_case=case_id)).first()
+    row = _SELECT_PAUSED.run(connection, dict(b_case=case_id)).first()
     return PausedTime(row.paused_seconds, row.paused_since) if row is not None else PausedTime()
 
 
@@ -264,5 +276,5 @@ def task_of(row: sa.Row) -> Task:
 def task_from(values: dict) -> Task:
     """Return the task of a row's values (the tasks table's columns, and no others)."""
     values.pop("priority_rank")
-    return replace(Task(**{**values, "kind": TaskKind(values["kind"]), "status": TaskStatus(values["status"]),
-                           "priority": Priority(values["priority"])}))
+    return Task(**{**values, "kind": TaskKind(values["kind"]), "status": TaskStatus(values["status"]),
+                   "priority": Priority(values["priority"])})
