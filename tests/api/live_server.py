@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from fastapi.testclient import TestClient
 
 from backoffice.api import ApiSettings, create_app
 from backoffice.engine import Engine
@@ -154,6 +155,24 @@ def serve(database: str, files: Path, *, settings: dict[str, str] | None = None,
 
 served = contextmanager(serve)
 """`serve` as a context manager, for a test that starts its own server: `with served(database, tmp_path) as api:`."""
+
+
+@contextmanager
+def in_process(database: str, files: Path, *,
+               arrange: Callable[[Engine], None] | None = None) -> Iterator[tuple[Engine, Clock, TestClient]]:
+    """Yield (engine, clock, client) of the app in this process over a fresh database with the purchase approval
+    deployed: for a test that watches the server's own statements or exception handlers, not the wire."""
+    clock = Clock()
+    with SqlStore.open(database) as store:
+        engine = Engine(store)
+        populate_directory(engine, T0)
+        engine.deploy(PURCHASE, actor=ADMIN, now=T0)
+        if arrange is not None:
+            arrange(engine)
+        app = create_app(ApiSettings(database=database, evidence_dir=str(files / "evidence")),
+                         clock=clock, engine=engine)
+        with TestClient(app) as client:
+            yield engine, clock, client
 
 
 def start(api: Api, person: str = "alice", *, key: str | None = None, payload: dict | None = None) -> dict:

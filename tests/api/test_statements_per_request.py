@@ -16,11 +16,9 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from backoffice.api import ApiSettings, create_app
 from backoffice.engine import Engine
-from backoffice.store import SqlStore
 
-from .live_server import ADMIN, PAYLOAD, PURCHASE, T0, Clock, populate_directory
+from .live_server import ADMIN, PAYLOAD, PURCHASE, T0, Clock, in_process
 
 # The most statements each operation may send, authentication included: one above what it sends
 # today, far below an N+1 over the six tasks in the queue or the four workflows (or authentication's
@@ -54,21 +52,16 @@ class Statements:
 
 @pytest.fixture
 def served(database: str, tmp_path):
-    clock = Clock()
-    with SqlStore.open(database) as store:
-        engine = Engine(store)
-        populate_directory(engine, T0)
-        engine.deploy(PURCHASE, actor=ADMIN, now=T0)
+    def more_workflows_in_purchasing(engine: Engine) -> None:
         # More workflows whose tasks share the purchasing queue: claiming the next task identifies
         # the worker in each, which must not cost a read of the directory per workflow.
         for copy in ("purchase-copy-1", "purchase-copy-2", "purchase-copy-3"):
             path = tmp_path / f"{copy}.yaml"
             path.write_text(PURCHASE.read_text().replace("id: purchase-approval\n", f"id: {copy}\n"))
             engine.deploy(path, actor=ADMIN, now=T0)
-        app = create_app(ApiSettings(database=database, evidence_dir=str(tmp_path / "evidence")),
-                         clock=clock, engine=engine)
-        with TestClient(app) as client:
-            yield engine, clock, client
+
+    with in_process(database, tmp_path, arrange=more_workflows_in_purchasing) as running:
+        yield running
 
 
 def _client_of(engine: Engine, clock: Clock, client: TestClient, person: str) -> dict:

@@ -8,14 +8,19 @@ parameters are wrong as well (401 before 422); a live token with wrong parameter
 
 from __future__ import annotations
 
+import ast
+import importlib
+import inspect
+import pkgutil
+import textwrap
+import typing
+
 import pytest
-from fastapi.testclient import TestClient
 
-from backoffice.api import ApiSettings, create_app
-from backoffice.engine import Engine
-from backoffice.store import SqlStore
+import backoffice.api
+from backoffice.api.principal import Token
 
-from .live_server import ADMIN, PURCHASE, T0, Clock, populate_directory
+from .live_server import ADMIN, in_process
 
 # (method, path, JSON body) of each endpoint, with a parameter wrong: a 422 once the caller is known.
 WRONG_PARAMETERS = (
@@ -29,15 +34,8 @@ WRONG_PARAMETERS = (
 
 @pytest.fixture
 def served(database: str, tmp_path):
-    clock = Clock()
-    with SqlStore.open(database) as store:
-        engine = Engine(store)
-        populate_directory(engine, T0)
-        engine.deploy(PURCHASE, actor=ADMIN, now=T0)
-        app = create_app(ApiSettings(database=database, evidence_dir=str(tmp_path / "evidence")),
-                         clock=clock, engine=engine)
-        with TestClient(app) as client:
-            yield engine, clock, client
+    with in_process(database, tmp_path) as running:
+        yield running
 
 
 @pytest.mark.parametrize("method,path,body", WRONG_PARAMETERS)
@@ -66,3 +64,37 @@ def test_a_token_revoked_between_two_requests_counts_on_the_next(served):
                                ("POST", "/v1/tasks/1/release", None),
                                ("POST", "/v1/cases/1/transitions", {"to": "prepare"})):
         assert client.request(method, path, json=body, headers=headers).status_code == 401, path
+
+
+def _first_call(endpoint) -> str | None:
+    """The name of the function the endpoint's first statement (after its docstring) calls, if it calls one."""
+    [definition] = ast.parse(textwrap.dedent(inspect.getsource(endpoint))).body
+    body = definition.body[1:] if ast.get_docstring(definition) else definition.body
+    first = body[0]
+    value = first.value if isinstance(first, (ast.Assign, ast.Expr)) else None
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
+        return value.func.id
+    return None
+
+
+def _endpoints_taking_the_token_as_sent() -> list:
+    """Every function of the API's modules with a parameter of type `Token` (the header as sent, unchecked)."""
+    found = []
+    for module_info in pkgutil.iter_modules(backoffice.api.__path__):
+        module = importlib.import_module(f"backoffice.api.{module_info.name}")
+        for function in vars(module).values():
+            if (inspect.isfunction(function) and function.__module__ == module.__name__
+                    and Token in typing.get_type_hints(function, include_extras=True).values()):
+                found.append(function)
+    return found
+
+
+def test_every_endpoint_given_the_token_as_sent_checks_it_before_anything_else():
+    # An endpoint that takes `Token` (the header as sent, nothing looked up) and forgot to check
+    # it would serve anyone who sends any text as a bearer token: each must be marked (so 401
+    # comes before 422) and begin with `authenticated(...)`.
+    endpoints = _endpoints_taking_the_token_as_sent()
+    assert len(endpoints) >= 5, endpoints
+    for endpoint in endpoints:
+        assert getattr(endpoint, "_backoffice_authenticates_inside", False), endpoint.__qualname__
+        assert _first_call(endpoint) == "authenticated", endpoint.__qualname__
