@@ -389,6 +389,16 @@ class IdempotencyKeyReused(UserError):
                          f"another payload; expected the same payload on a retry, or a new key for a new request")
 
 
+class IdempotencyKeyTaken(UserError):
+    """An idempotency key that started another requester's case: their case is neither returned nor named."""
+
+    def __init__(self, workflow: str, key: str) -> None:
+        self.workflow = workflow
+        self.key = key
+        super().__init__(f"idempotency key {key!r} of workflow {workflow!r} was used for another request; expected "
+                         f"a key of your own, new for each new request")
+
+
 class DuplicateIdempotencyKey(BackofficeError):
     """The store refused a second case with an idempotency key: the engine answers with the first case."""
 

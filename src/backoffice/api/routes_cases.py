@@ -20,6 +20,7 @@ from backoffice.api.services import MAX_ID, Served, decode_cursor, encode_cursor
 from backoffice.engine import Case, EngineEvent
 from backoffice.engine.sla import resolution_due
 from backoffice.engine.tasks import TaskKind
+from backoffice.errors import IdempotencyKeyTaken
 from backoffice.services.branch_view import branches_of, parent_of, paused_because
 from backoffice.services.case_view import exceptions_of as case_exceptions
 
@@ -48,15 +49,16 @@ def start_case(workflow: WorkflowName, served: Served, caller: Caller, response:
     """Start a case; the caller is its requester. With Idempotency-Key, a retry returns the first case (200)."""
     now = served.clock()
     served.intake.admit(caller.id, now)
-    case = served.engine.start_case(workflow, payload, actor=caller.actor(), now=now,
-                                    idempotency_key=idempotency_key)
-    # A case this call started was created now; a retry's case was created by the first call.
-    if case.created_at != now or case.requester != caller.id:
-        if not served.visibility.may_see_case(caller, case):
-            # Someone else's key: the answer must not hand over their case.
-            raise ApiError(409, f"the idempotency key {idempotency_key!r} was used for another request of "
-                                f"workflow {workflow!r}", pointer="/header/Idempotency-Key",
-                           expected="a key of your own, new for each new request", title="Idempotency key in use")
+    try:
+        case = served.engine.start_case(workflow, payload, actor=caller.actor(), now=now,
+                                        idempotency_key=idempotency_key)
+    except IdempotencyKeyTaken as taken:
+        raise ApiError(409, f"the idempotency key {idempotency_key!r} was used for another request of "
+                            f"workflow {workflow!r}", pointer="/header/Idempotency-Key",
+                       expected="a key of your own, new for each new request", title="Idempotency key in use") from taken
+    # A case this call started was created now; a retry's case (the caller's own: the engine hands
+    # nobody else's over) was created by the first call.
+    if case.created_at != now:
         response.status_code = 200
     else:
         served.metrics.cases_started.labels(case.workflow, str(case.definition_version)).inc()

@@ -50,7 +50,7 @@ from backoffice.engine.timers import TimerOperations, schedule_on_move, timers_o
 from backoffice.engine.versions import DeployedVersion, RunningVersion, running_version
 from backoffice.limits import MAX_KEY_LENGTH, check_id, check_page, check_payload, check_text
 from backoffice.errors import (BackofficeError, ContractViolation, InputRefused, DuplicateIdempotencyKey,
-                               IdempotencyKeyReused, StaleVersion,
+                               IdempotencyKeyReused, IdempotencyKeyTaken, StaleVersion,
                                TransitionNotAllowed, UnknownCase, UnknownWorkflow, VersionAlreadyDeployed,
                                VersionOutOfOrder, WorkflowNotActive)
 
@@ -159,6 +159,7 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
             WorkflowNotActive: its latest version is a draft or retired.
             ContractViolation: the payload breaks the inputs; every violation is listed.
             IdempotencyKeyReused: the key started a case with another payload.
+            IdempotencyKeyTaken: the key started a case of another requester (whose case is not handed over).
         """
         now = utc(now)
         check_text(workflow, "the workflow")
@@ -171,12 +172,14 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
                                    f"a key of 1 to {MAX_KEY_LENGTH} characters, such as mail-42")
         intake_hash = hashlib.sha256(canonical_json(dict(payload)).encode("utf-8")).hexdigest() \
             if isinstance(payload, Mapping) else None
+        requester: str | None = None
         try:
             # One transaction for the reads the intake is checked on and for its writes.
             with self.store.transaction() as tx:
                 actor = self.identify(actor, workflow=workflow, now=now)
+                requester = actor.on_behalf_of or actor.id
                 if idempotency_key is not None:
-                    earlier = self._replay(workflow, idempotency_key, intake_hash)
+                    earlier = self._replay(workflow, idempotency_key, intake_hash, requester)
                     if earlier is not None:
                         return earlier
                 running = self.running(workflow)
@@ -202,7 +205,7 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         except DuplicateIdempotencyKey:
             # A concurrent retry won the race: answer with its case, as a later retry would get (read
             # after the refused transaction, which PostgreSQL no longer lets run a statement).
-            earlier = self._replay(workflow, idempotency_key or "", intake_hash)
+            earlier = self._replay(workflow, idempotency_key or "", intake_hash, requester)
             if earlier is None:
                 raise
             return earlier
@@ -457,11 +460,15 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
                                        f"{original}", detail={"duplicate_of": original})
         return case
 
-    def _replay(self, workflow: str, key: str, intake_hash: str | None) -> Case | None:
+    def _replay(self, workflow: str, key: str, intake_hash: str | None, requester: str | None) -> Case | None:
         found = self.store.case_by_key(workflow, key)
         if found is None:
             return None
         case, stored_hash = found
+        # A key is its requester's: a retry is theirs, and a key someone else guessed or shares
+        # must never hand over their case (nor say which it is), from any interface.
+        if case.requester != requester:
+            raise IdempotencyKeyTaken(workflow, key)
         if stored_hash != intake_hash:
             raise IdempotencyKeyReused(workflow, key, case.id)
         return case

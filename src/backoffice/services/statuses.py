@@ -34,6 +34,7 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     e.VersionAlreadyDeployed: 409,
     e.VersionOutOfOrder: 409,
     e.IdempotencyKeyReused: 422,
+    e.IdempotencyKeyTaken: 409,
     e.ContractViolation: 422,
     e.DefinitionError: 422,
     e.ContractFileError: 422,
