@@ -21,6 +21,7 @@ from backoffice.engine.directory import (ADMINISTRATOR, TOKEN_PREFIX, Delegation
                                          NewToken, Person, PrincipalKind, ServiceAccount, Token, token_hash)
 from backoffice.engine.gate import canonical
 from backoffice.engine.hris import read_export
+from backoffice.engine.identity import check_unmistakable, lookalike
 from backoffice.errors import (AlreadyBootstrapped, BadOption, DelegationRefused, DirectoryConflict, ImportFileError,
                                UnknownActor)
 
@@ -52,6 +53,7 @@ class DirectoryOperations:
             count = tx.count_people()
             if count:
                 raise AlreadyBootstrapped(count)
+            self._unmistakable(admin_id, {})
             tx.insert_person(person)
             tx.insert_grant(Grant(GranteeKind.PERSON, admin_id, ADMINISTRATOR, granted_by=admin_id, granted_at=now))
             self._audit(tx, AuditEntry(AuditAction.DIRECTORY_BOOTSTRAPPED, actor=admin_id, at=now,
@@ -112,6 +114,7 @@ class DirectoryOperations:
         account = ServiceAccount(id=_new_id(account_id), description=description or "", active=True,
                                  created_at=now, updated_at=now)
         with self.store.transaction() as tx:
+            self._unmistakable(account.id)
             tx.insert_service_account(account)
             self._audit(tx, AuditEntry(AuditAction.SERVICE_ACCOUNT_ADDED, actor=who.id, at=now,
                                        detail={"service_account": account.id, "description": account.description}))
@@ -320,9 +323,10 @@ class DirectoryOperations:
         source = {"import": Path(path).name}
         with self.store.transaction() as tx:
             known = {p.id: p for p in self.store.people()}
+            lookalikes = self._lookalikes()
             for record in records:
                 try:
-                    counts = self._import_one(tx, record, known.get(record.id), who, now, source, counts)
+                    counts = self._import_one(tx, record, known.get(record.id), who, now, source, counts, lookalikes)
                 except (DirectoryConflict, UnknownActor) as exc:
                     field = "os_user" if "operating-system user" in str(exc) else "id"
                     problems.append((record.where, field, str(exc)))
@@ -336,11 +340,12 @@ class DirectoryOperations:
     # --- inside ---
 
     def _import_one(self: Engine, tx: StoreTransaction, record: Any, known: Person | None, who: Actor,
-                    now: datetime, source: dict[str, Any], counts: dict[str, int]) -> dict[str, int]:
+                    now: datetime, source: dict[str, Any], counts: dict[str, int],
+                    lookalikes: dict[str, str]) -> dict[str, int]:
         if known is None:
             person = Person(id=record.id, name=record.name, email=record.email, active=record.active,
                             os_user=record.os_user, created_at=now, updated_at=now)
-            self._add_person_in(tx, person, who, now, detail=source)
+            self._add_person_in(tx, person, who, now, detail=source, lookalikes=lookalikes)
             counts["people added"] += 1
         elif known.active != record.active:
             tx.set_person_active(record.id, record.active, at=now)
@@ -361,11 +366,30 @@ class DirectoryOperations:
         return counts
 
     def _add_person_in(self: Engine, tx: StoreTransaction, person: Person, who: Actor, now: datetime,
-                       detail: dict[str, Any]) -> None:
+                       detail: dict[str, Any], lookalikes: dict[str, str] | None = None) -> None:
+        self._unmistakable(person.id, lookalikes)
         tx.insert_person(person)
         self._audit(tx, AuditEntry(AuditAction.PERSON_ADDED, actor=who.id, at=now,
                                    detail={"person": person.id, "name": person.name, "email": person.email,
                                            "os_user": person.os_user, "active": person.active, **detail}))
+
+    def _lookalikes(self: Engine) -> dict[str, str]:
+        ids = [p.id for p in self.store.people()] + [a.id for a in self.store.service_accounts()]
+        return {lookalike(known): known for known in ids}
+
+    def _unmistakable(self: Engine, new_id: str, lookalikes: dict[str, str] | None = None) -> None:
+        """Refuse a new principal's id that could be taken for another's (see identity.check_unmistakable).
+
+        With `lookalikes` (an import's, built once), the id is added to it, so two rows of one
+        file cannot pass for each other either.
+        """
+        index = self._lookalikes() if lookalikes is None else lookalikes
+        try:
+            check_unmistakable(new_id, index)
+        except ValueError as exc:
+            what, _, expected = str(exc).partition("; expected ")
+            raise DirectoryConflict(what, expected) from exc
+        index.setdefault(lookalike(new_id), new_id)
 
     def _add_group_in(self: Engine, tx: StoreTransaction, group: Group, who: Actor, now: datetime,
                       detail: dict[str, Any]) -> bool:

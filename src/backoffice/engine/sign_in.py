@@ -22,7 +22,7 @@ from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import utc
 from backoffice.engine.directory import Grant, GranteeKind, Person, PrincipalKind
 from backoffice.engine.gate import canonical
-from backoffice.errors import SignInNotAllowed
+from backoffice.errors import DirectoryConflict, SignInNotAllowed
 
 if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
@@ -155,6 +155,10 @@ class SignInOperations:
                         email=identity.email, active=True, created_at=now, updated_at=now)
         if person.id == "backoffice" or person.id.startswith("backoffice-"):
             raise SignInNotAllowed(person.id, "the id is reserved for the engine's own acts")
+        try:
+            self._unmistakable(person.id)
+        except DirectoryConflict as taken:
+            raise SignInNotAllowed(person.id, taken.what) from taken
         tx.insert_person(person)
         self._audit(tx, AuditEntry(AuditAction.PERSON_ADDED, actor=SIGN_IN_ACTOR, at=now,
                                    detail={"person": person.id, "name": person.name, "email": person.email,
