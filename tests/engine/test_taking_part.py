@@ -14,6 +14,8 @@ from backoffice.errors import RoleRequired
 from ..directory_fixtures import seed
 from .service_request import ANN, DESK, later, payload
 
+KEPT = "sha256:" + "ab" * 32  # a kept file's reference, as an upload writes it
+
 
 def test_a_transition_open_to_anyone_is_refused_to_a_reader_and_an_outsider(deployed):
     seed(deployed, {"audra": ["auditor"], "tess": ["team-lead"], "hugo": ["payroll-clerk"]})
@@ -38,7 +40,7 @@ def test_a_reader_attaches_no_document_to_a_case(deployed):
     seed(deployed, {"audra": ["auditor"]})
     case = deployed.start_case("service-request", payload(), actor=ANN, now=later(0))
     with pytest.raises(RoleRequired, match="may not attach 'screenshot'"):
-        deployed.attach_evidence(case.id, "screenshot", actor=Actor("audra"), now=later(1), reference="sha256:ab")
+        deployed.attach_evidence(case.id, "screenshot", actor=Actor("audra"), now=later(1), reference=KEPT)
     assert deployed.store.evidence_names(case.id) == set()
-    deployed.attach_evidence(case.id, "screenshot", actor=ANN, now=later(1), reference="sha256:ab")
+    deployed.attach_evidence(case.id, "screenshot", actor=ANN, now=later(1), reference=KEPT)
     assert deployed.store.evidence_names(case.id) == {"screenshot"}

@@ -57,7 +57,7 @@ def download_evidence(case_id: Annotated[int, Path(ge=1, le=MAX_ID)], name: Evid
     fields = dict(part.split("=", 1) for part in kept[-1].reference.split(";")[1:] if "=" in part)
     digest = kept[-1].reference.split(";", 1)[0].removeprefix("sha256:")
     path = served.evidence.path_of(digest)
-    if not path.is_file():
+    if path is None or not path.is_file():
         raise ApiError(404, f"the file of evidence {name!r} (sha256 {digest}) is not in this server's evidence "
                             f"folder", pointer="/path/name", expected="the server's evidence folder to hold it",
                        title="Not found")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from backoffice.definitions.model import REQUESTER, Approval, Definition, StateKind, Transition
 from backoffice.engine.audit import AuditAction, AuditEntry
+from backoffice.engine.evidence_reference import check_reference
 from backoffice.engine.cases import Actor, Case, utc
 from backoffice.engine.controls import Exit, person, persons_of
 from backoffice.engine.events import EngineEvent
@@ -42,8 +43,14 @@ class ApprovalOperations:
 
     def attach_evidence(self: Engine, case_id: int, name: str, *, actor: Actor, now: datetime,
                         reference: str | None = None) -> None:
-        """Attach a named document (a scan, a report) to a case, with where it is kept."""
+        """Attach a named document (a scan, a report) to a case, with where it is kept.
+
+        Raises:
+            InputRefused: a reference that names a kept file (`sha256:...`) but is not one.
+        """
         now = utc(now)
+        if reference is not None:
+            check_reference(reference)
         case = self.case(case_id)
         actor = self.identify(actor, workflow=case.workflow, now=now)
         self._check_takes_part(self.running(case.workflow, case.definition_version).definition, case, actor,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 )
 # Markup a browser would render or run: never accepted as evidence.
 _MARKUP = (b"<!doctype", b"<html", b"<svg", b"<?xml", b"<script", b"<head", b"<body", b"<iframe", b"<object")
+# The name of a kept file: a sha256 in lower-case hex, nothing else (never a path of any kind).
+DIGEST = re.compile(r"[0-9a-f]{64}")
 ALLOWED = ("application/pdf", "image/png", "image/jpeg", "image/gif", "image/tiff", "application/zip", "text/plain")
 
 
@@ -78,7 +81,7 @@ class EvidenceFiles:
         """Sniff and store `content` (once per distinct content); return what was stored."""
         media_type = sniff(content)
         digest = hashlib.sha256(content).hexdigest()
-        target = self.path_of(digest)
+        target = self.root / digest[:2] / digest[2:]
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
@@ -93,5 +96,12 @@ class EvidenceFiles:
                 raise
         return StoredFile(digest, len(content), media_type)
 
-    def path_of(self, digest: str) -> Path:
+    def path_of(self, digest: str) -> Path | None:
+        """Return where the file of `digest` is kept, or None when `digest` is not a sha256.
+
+        A reference is data anyone with SQL access (or an old row) may have written: a digest
+        such as `../../key` must never lead out of the folder.
+        """
+        if not DIGEST.fullmatch(digest):
+            return None
         return self.root / digest[:2] / digest[2:]

@@ -206,7 +206,7 @@ def download(case_id: CaseId, index: Annotated[int, Path(ge=0, le=100_000)], req
         raise NotVisible(f"attachment {index} of case {case_id}")
     item = attachments[index]
     path = web.evidence.path_of(item.sha256 or "")
-    if not path.is_file():
+    if path is None or not path.is_file():
         raise NotVisible(f"file of attachment {item.name!r} (sha256 {item.sha256}) in this server's evidence folder")
     media_type = item.media_type if item.media_type in ALLOWED else "application/octet-stream"
     extension = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif",
