@@ -125,3 +125,22 @@ def test_a_path_written_into_an_evidence_row_by_sql_is_never_served(database, tm
         token = engine.create_token("alice", actor="root", now=API_T0).secret
         answer = client.get(f"/v1/cases/{case.id}/evidence/quote", headers={"Authorization": f"Bearer {token}"})
         assert answer.status_code == 404 and b"PRIVATE KEY" not in answer.content
+
+
+# --- what the engine runs by, changed in the database: named by `audit verify` ---
+
+def test_an_approved_definition_or_its_mode_changed_in_the_database_is_named(engine):
+    from backoffice.engine.audit_verify import verify
+    from backoffice.store.tables import workflow_modes, workflow_versions
+
+    deployed(engine)
+    engine.set_mode("spend-approval", manual=False, now=later(1), actor=Actor("olga", "operator"))
+    assert verify(engine.store).ok
+    with engine.store.engine.begin() as connection:
+        body = connection.execute(sa.select(workflow_versions.c.definition_json)).scalar_one()
+        weaker = body.replace('"requester":true', '"requester":false')
+        assert weaker != body
+        connection.execute(sa.update(workflow_versions).values(definition_json=weaker))
+        connection.execute(sa.update(workflow_modes).values(manual=True))
+    named = {str(problem).split(" was ")[0] for problem in verify(engine.store).problems}
+    assert {"workflow_versions row 1", "workflow_modes row spend-approval"} <= named, named
