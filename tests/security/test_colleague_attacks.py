@@ -144,3 +144,21 @@ def test_an_approved_definition_or_its_mode_changed_in_the_database_is_named(eng
         connection.execute(sa.update(workflow_modes).values(manual=True))
     named = {str(problem).split(" was ")[0] for problem in verify(engine.store).problems}
     assert {"workflow_versions row 1", "workflow_modes row spend-approval"} <= named, named
+
+
+# --- a delegation is given, never taken ---
+
+def test_a_delegate_cannot_write_himself_a_delegation_nor_one_to_himself(engine):
+    from datetime import timedelta
+
+    from backoffice.errors import DelegationRefused, NotAdministrator
+
+    case = in_approval(deployed(engine))
+    window = {"starts": later(3), "ends": later(3) + timedelta(days=2), "now": later(3)}
+    with pytest.raises(NotAdministrator):
+        engine.add_delegation("erin", "bob", actor=Actor("bob"), **window)
+    with pytest.raises(DelegationRefused, match="cannot delegate to themselves"):
+        engine.add_delegation("Bob ", "BOB", actor=Actor("bob"), **window)
+    assert engine.store.delegations() == []
+    with pytest.raises(Exception, match="may not act on behalf of erin"):
+        engine.approve(case.id, actor=Actor("bob", "manager", on_behalf_of="erin"), now=later(4))
