@@ -71,3 +71,20 @@ def test_a_signed_payload_that_breaks_the_contract_is_a_422_naming_the_field(hoo
     assert "/body/amount" in {problem["pointer"] for problem in answer.json()["errors"]}
     assert send(url, b"[1, 2]", timestamp=int(clock.now.timestamp())).status_code == 422
     assert send(url, b'{"amount": NaN}', timestamp=int(clock.now.timestamp())).status_code == 422
+
+
+def test_a_captured_delivery_is_used_once_not_under_another_key_nor_for_another_workflow(hooked):
+    url, engine, clock = hooked
+    body = json.dumps(PAYLOAD).encode()
+    stamp = str(int(clock.now.timestamp()))
+    headers = {"Content-Type": "application/json", "Webhook-Timestamp": stamp,
+               "Webhook-Signature": signature_of(SECRET, stamp, body)}
+    first = httpx.post(url + PATH, content=body, headers=headers)
+    assert first.status_code == 201, first.text
+    # Neither the Idempotency-Key nor the path is signed: someone who saw the delivery changes them.
+    again = httpx.post(url + PATH, content=body, headers={**headers, "Idempotency-Key": "fresh-1"})
+    elsewhere = httpx.post(url + "/v1/webhooks/erp/workflows/other-workflow/cases", content=body, headers=headers)
+    assert (again.status_code, elsewhere.status_code) == (409, 409), (again.text, elsewhere.text)
+    assert again.json()["errors"][0]["pointer"] == "/header/Webhook-Signature"
+    assert httpx.post(url + PATH, content=body, headers=headers).json()["id"] == first.json()["id"]
+    assert len(engine.cases()) == 1

@@ -5,7 +5,9 @@
 
 The signature covers the timestamp and the exact body bytes; a timestamp outside the replay
 window (five minutes either way by default) is refused, and an exact replay inside it returns
-the case the first delivery started (its idempotency key is derived from the signature).
+the case the first delivery started (its idempotency key is derived from the signature). A
+delivery is used once: sent again to another workflow or with another Idempotency-Key, neither
+of which the signature covers, it is refused (409).
 The acting principal is the source's service account in the directory: the secret proves who
 sends, the directory says what they may do, and the payload is checked against the workflow's
 data contract by the engine like any intake.
@@ -70,7 +72,17 @@ def webhook_intake(source: Annotated[str, Path(min_length=1, max_length=100)],
         raise NotAuthenticated("the webhook's signature does not match its timestamp and body")
     served.intake.admit(f"webhook:{source}", now)
     payload = _json_object(body)
-    key = idempotency_key or f"webhook:{source}:{hashlib.sha256(signature.encode()).hexdigest()[:32]}"
+    digest = hashlib.sha256(signature.strip().encode("utf-8", "replace")).hexdigest()
+    key = idempotency_key or f"webhook:{source}:{digest[:32]}"
+    # The signature covers the timestamp and the body, not the path nor the Idempotency-Key: a
+    # delivery seen by someone else (a proxy's log) must not start a second case within the window,
+    # in this workflow under another key or in another workflow whose inputs the body also fits.
+    first = served.engine.store.claim_webhook_delivery(source, digest, workflow=workflow, idempotency_key=key,
+                                                       at=now)
+    if first != (workflow, key):
+        raise ApiError(409, "this signed delivery was received already, for another workflow or idempotency key",
+                       pointer="/header/Webhook-Signature", title="Delivery replayed",
+                       expected="a new delivery, signed anew, for a new request")
     case = served.engine.start_case(workflow, payload, actor=Actor(sender.account), now=now, idempotency_key=key)
     if case.created_at != now:
         response.status_code = 200

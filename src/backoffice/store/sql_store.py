@@ -38,7 +38,7 @@ from backoffice.store.precompiled import Precompiled
 from backoffice.store.timer_store import TimerReads, TimerWrites
 from backoffice.store.work_search import WorkSearchReads
 from backoffice.store.work_store import WorkReads, WorkWrites
-from backoffice.store.tables import cases, events, metadata, workflow_versions
+from backoffice.store.tables import cases, events, metadata, webhook_deliveries, workflow_versions
 
 # The statements every change runs, built once and given their values as parameters: built per
 # call with literal values, SQLAlchemy spends more time coercing and keying them than SQLite
@@ -180,6 +180,27 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
         with self._connect() as connection:
             row = _SELECT_CASE.run(connection, dict(b_id=case_id)).first()
         return _case(row) if row is not None else None
+
+    def claim_webhook_delivery(self, source: str, signature_sha256: str, *, workflow: str, idempotency_key: str,
+                               at: datetime) -> tuple[str, str]:
+        """Record a signed delivery on its first use; return the (workflow, idempotency key) it was first used for.
+
+        A delivery sent again (a retry, or a replay) answers with what it was first sent for, so
+        the caller can tell an exact replay from one aimed at another workflow or key.
+        """
+        values = dict(source=source, signature_sha256=signature_sha256, workflow=workflow,
+                      idempotency_key=idempotency_key, received_at=at)
+        try:
+            with self.transaction() as tx:
+                tx.connection.execute(sa.insert(webhook_deliveries).values(**values))
+            return workflow, idempotency_key
+        except sa.exc.IntegrityError:
+            # The same delivery came before (or at the same time, through another process): read what it was.
+            query = sa.select(webhook_deliveries.c.workflow, webhook_deliveries.c.idempotency_key).where(
+                webhook_deliveries.c.source == source, webhook_deliveries.c.signature_sha256 == signature_sha256)
+            with self._connect() as connection:
+                row = connection.execute(query).one()
+            return row.workflow, row.idempotency_key
 
     def case_by_key(self, workflow: str, idempotency_key: str) -> tuple[Case, str | None] | None:
         query = sa.select(cases).where(cases.c.workflow == workflow, cases.c.idempotency_key == idempotency_key)

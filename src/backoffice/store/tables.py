@@ -369,6 +369,18 @@ workflow_modes = sa.Table(
     sa.Column("changed_at", UtcDateTime, nullable=False),
 )
 
+webhook_deliveries = sa.Table(
+    "webhook_deliveries", metadata,
+    # A signed webhook delivery is used once (migration 0013): its signature names the one workflow
+    # and idempotency key it was first sent for, neither of which the signature covers, so a captured
+    # delivery replayed to another workflow or under another Idempotency-Key is refused.
+    sa.Column("source", sa.Text, primary_key=True),
+    sa.Column("signature_sha256", Hash, primary_key=True),
+    sa.Column("workflow", sa.Text, nullable=False),
+    sa.Column("idempotency_key", sa.Text, nullable=False),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+)
+
 # --- the directory: who people are and what they may do (migration 0006) ---
 # Ids are canonical (`backoffice.engine.identity.canonical_id`): one spelling per person, so a
 # unique key here is a unique person.
