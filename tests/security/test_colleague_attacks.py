@@ -162,3 +162,32 @@ def test_a_delegate_cannot_write_himself_a_delegation_nor_one_to_himself(engine)
     assert engine.store.delegations() == []
     with pytest.raises(Exception, match="may not act on behalf of erin"):
         engine.approve(case.id, actor=Actor("bob", "manager", on_behalf_of="erin"), now=later(4))
+
+
+# --- two votes sent at once ---
+
+def test_a_persons_own_vote_and_one_cast_for_them_sent_at_once_count_once(engine):
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from backoffice.errors import AlreadyVoted, NotAnApprover
+
+    deployed(engine)
+    pair = (Actor("root", "manager", on_behalf_of="carol"), Actor("carol", "controller"))
+    for _ in range(4):
+        case = in_approval(engine)
+        barrier = Barrier(len(pair))
+
+        def vote(actor: Actor):
+            barrier.wait()
+            try:
+                return engine.approve(case.id, actor=actor, now=later(3))
+            except (AlreadyVoted, NotAnApprover) as refused:
+                return refused
+
+        with ThreadPoolExecutor(len(pair)) as pool:
+            answers = list(pool.map(vote, pair))
+        # carol votes once, herself or through root: one answer counts, the other is refused.
+        assert sum(not isinstance(answer, Exception) for answer in answers) == 1, answers
+        assert len(engine.store.votes(case.id, engine.tasks(case_id=case.id)[0].round)) == 1
+        assert engine.case(case.id).state == "approve-large"

@@ -74,18 +74,24 @@ class ApprovalOperations:
         now = utc(now)
         case = self.case(case_id)
         actor = self.identify(actor, workflow=case.workflow, now=now)
-        plan = self._plan_vote(case, actor, now=now, reject=reject)
-        task, cast, approval, transition = plan.task, plan.cast, plan.approval, plan.transition
-        decision = VoteDecision.REJECT if reject else VoteDecision.APPROVE
-        approvals = sum(v.decision == VoteDecision.APPROVE for v in cast)
-        vote = Vote(case_id=case.id, state=case.state, round=task.round, task_id=task.id,
-                    approver=person(actor.id) or actor.id, decision=str(decision), at=now, role=actor.role,
-                    on_behalf_of=person(actor.on_behalf_of or task.delegated_by), note=note)
-        detail = {"task_id": task.id, "vote": str(decision), "votes_for": approvals + (not reject),
-                  "quorum": approval.votes_needed(), **({"note": note} if note else {})}
-        if transition is not None:
-            moved = self._moved(case, transition.to, actor=actor, now=now, data=case.data)
         with self.store.transaction() as tx:
+            # One vote at a time on a case, planned on the votes cast so far: two votes sent at once
+            # (one person's under two roles, or theirs and their delegate's) are checked one after
+            # the other, never both against the votes before either (FOR UPDATE on PostgreSQL; on
+            # SQLite the writing transaction holds the database already).
+            tx.lock_case(case_id)
+            case = self.case(case_id)
+            plan = self._plan_vote(case, actor, now=now, reject=reject)
+            task, cast, approval, transition = plan.task, plan.cast, plan.approval, plan.transition
+            decision = VoteDecision.REJECT if reject else VoteDecision.APPROVE
+            approvals = sum(v.decision == VoteDecision.APPROVE for v in cast)
+            vote = Vote(case_id=case.id, state=case.state, round=task.round, task_id=task.id,
+                        approver=person(actor.id) or actor.id, decision=str(decision), at=now, role=actor.role,
+                        on_behalf_of=person(actor.on_behalf_of or task.delegated_by), note=note)
+            detail = {"task_id": task.id, "vote": str(decision), "votes_for": approvals + (not reject),
+                      "quorum": approval.votes_needed(), **({"note": note} if note else {})}
+            if transition is not None:
+                moved = self._moved(case, transition.to, actor=actor, now=now, data=case.data)
             if not tx.close_task(task.id, status=TaskStatus.COMPLETED, by=actor.id, at=now):
                 raise NotAnApprover(case.id, actor.id, [])
             tx.insert_vote(vote)
