@@ -30,6 +30,16 @@ def _join_value(text: str) -> str | int:
     return int(text) if text.isdigit() else text
 
 
+def _literal_duration(text: str) -> str:
+    """Return the ISO 8601 duration a timer writes as a literal: bare, quoted (SpiffWorkflow's Python),
+    or as FEEL (Camunda 8: =PT4H, =duration("PT4H")); anything else is returned for the caller to refuse."""
+    body = text.strip()
+    body = body[1:].strip() if body.startswith("=") else body
+    call = re.fullmatch(r"duration\(\s*(.*?)\s*\)", body)
+    body = call.group(1) if call else body
+    return body.strip("'\"")
+
+
 def slug(text: str) -> str:
     """Return lowercase words joined by dashes, starting with a letter; empty when nothing is left."""
     words = re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", text)
@@ -128,6 +138,13 @@ class StateMaker:
             found = self._arrive(flow.target, frozenset({split.id}))
             ways = [way for way in found if way.target != state_id]  # not the way straight to the join
             if not ways:
+                continue
+            if self.process.nodes[flow.target].tag == "parallelGateway" and not any(w.guards for w in ways):
+                # A split inside the branch sharing this join: its ways run at once too, each a branch here.
+                for way in ways:
+                    name = next((n for n, b in (carried or {}).items() if b.get("start") == way.target), None) \
+                        or way.target
+                    branches[name] = dict((carried or {}).get(name) or {"start": way.target})
                 continue
             if len(found) > 1 or ways[0].guards:
                 self.note(split, f"the branch through {flow.id!r} chooses by a condition whether or how it starts; "
@@ -293,7 +310,7 @@ class StateMaker:
 
     def _timer_after(self, node: Node) -> str | None:
         text = node.event_detail.get("timeDuration")
-        return iso_duration_to_text(text.strip("'\"")) if text else None
+        return iso_duration_to_text(_literal_duration(text)) if text else None
 
 
 def _action(node: Node) -> tuple[str, str]:
