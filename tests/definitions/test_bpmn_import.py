@@ -450,3 +450,12 @@ def test_a_parallel_split_whose_branches_do_no_work_is_passed_through(tmp_path):
     result = import_bpmn(path)
     assert list(result.definition["states"]) == ["s", "work", "e"]
     assert checked(result, tmp_path).errors == ()
+
+
+def test_an_untranslated_condition_on_several_lines_names_its_transition_on_one(tmp_path):
+    # Yaoqiang writes condition text with line breaks; the name must survive export and import unchanged.
+    path = model(tmp_path, '<bpmn:process id="p"><bpmn:startEvent id="s"/>'
+                 '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="e"><bpmn:conditionExpression>Condition\n\n'
+                 'true</bpmn:conditionExpression></bpmn:sequenceFlow><bpmn:endEvent id="e" name="End"/></bpmn:process>')
+    [transition] = import_bpmn(path).definition["transitions"]
+    assert transition["name"] == "to End (TODO guard: Condition true)"

@@ -187,7 +187,7 @@ class FlowWalker:
         label = name or path.name
         if path.untranslated:
             label = (f"{label or 'to ' + self.states[path.target]['title']} "
-                     f"(TODO guard: {' and '.join(path.untranslated)})")
+                     f"(TODO guard: {' and '.join(' '.join(c.split()) for c in path.untranslated)})")
         if label:
             transition["name"] = label
         guards = list(path.guards)
