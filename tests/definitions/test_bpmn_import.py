@@ -459,3 +459,18 @@ def test_an_untranslated_condition_on_several_lines_names_its_transition_on_one(
                  'true</bpmn:conditionExpression></bpmn:sequenceFlow><bpmn:endEvent id="e" name="End"/></bpmn:process>')
     [transition] = import_bpmn(path).definition["transitions"]
     assert transition["name"] == "to End (TODO guard: Condition true)"
+
+
+@pytest.mark.parametrize(("groups", "role", "listed"), [
+    ('=["sales", "accounting"]', "sales", False),  # a FEEL list of names is known when modelled
+    ('="sales"', "sales", False),
+    ("=approverGroups", "to-be-assigned", True),  # a FEEL variable is known only at run time
+])
+def test_camunda_8_candidate_groups_in_feel(tmp_path, groups, role, listed):
+    task = ('<bpmn:userTask id="t" name="Work"><bpmn:extensionElements><zeebe:assignmentDefinition '
+            f"candidateGroups='{groups}'/></bpmn:extensionElements></bpmn:userTask>")
+    path = model(tmp_path, '<bpmn:process id="p">' + FLOW.replace('<bpmn:userTask id="t" name="Work"/>', task)
+                 + "</bpmn:process>", head='xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" ')
+    result = import_bpmn(path)
+    assert result.definition["states"]["work"]["role"] == role
+    assert any(f.element == "t" and "computed at run time" in f.message for f in result.not_expressible) is listed

@@ -244,10 +244,25 @@ def _extensions(element: etree._Element) -> dict[str, str]:
                 elif _local(item) == "assignmentDefinition":  # Camunda 8 user tasks
                     for key in ("candidateGroups", "assignee", "candidateUsers"):
                         if item.get(key):
-                            found.setdefault(key, item.get(key).lstrip("="))
+                            found.setdefault(key, _feel_names(item.get(key)))
                 elif _local(item) == "failedJobRetryTimeCycle" and item.text:
                     found.setdefault("failedJobRetryTimeCycle", item.text.strip())
     return found
+
+
+_FEEL_STRINGS = re.compile(r'\s*(?:\[\s*)?("[^"]*"(?:\s*,\s*"[^"]*")*)?(?:\s*\])?\s*')
+
+
+def _feel_names(value: str) -> str:
+    """Return Camunda 8's names as a comma list: `sales, accounting` as written, a FEEL literal
+    (`=["sales", "accounting"]`, `="sales"`) read; any other FEEL (`=approverGroups`, known only at
+    run time) is kept with its `=` for the importer to list."""
+    if not value.startswith("="):
+        return value
+    literal = _FEEL_STRINGS.fullmatch(value[1:])
+    if literal and literal.group(1):
+        return ", ".join(re.findall(r'"([^"]*)"', literal.group(1)))
+    return value
 
 
 def _text_of(element: etree._Element, local: str) -> str | None:

@@ -199,11 +199,12 @@ class StateMaker:
     def _human(self, node: Node) -> None:
         ext = node.extensions
         groups = [g.strip() for g in ext.get("candidateGroups", "").split(",") if g.strip()]
-        dynamic = [g for g in groups if "{" in g]
+        dynamic = [g for g in groups if "{" in g or g.startswith("=")]  # JUEL ${...} or FEEL =...
         if dynamic:
             self.note(node, f"candidate groups {', '.join(dynamic)} are computed at run time; assign a role")
-        group_roles = [slug(g) for g in groups if "{" not in g and slug(g)]
-        for group, role in zip([g for g in groups if "{" not in g and slug(g)], group_roles):
+        static = [g for g in groups if g not in dynamic and slug(g)]
+        group_roles = [slug(g) for g in static]
+        for group, role in zip(static, group_roles):
             self.roles.setdefault(role, {"title": group, "queue": role})
         role = (group_roles[0] if group_roles else None) or self._lane_role(node)
         if role is None:
