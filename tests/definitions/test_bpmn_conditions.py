@@ -34,6 +34,10 @@ def test_simple_juel_feel_and_python_conditions_become_cel(written, cel):
     ("${x == 'y' && !rejected}", {"x": "y", "rejected": False}, True),
     ('amount > 1000 and x == "y"', {"amount": 2000, "x": "z"}, False),
     ("=amount <= 10 or vip", {"amount": 50, "vip": True}, True),
+    # JUEL's Java comparison, as Camunda's invoice example writes it; negated, the whole comparison is.
+    ("${clarified.equals('yes')}", {"clarified": "yes"}, True),
+    ("${!clarified.equals('yes')}", {"clarified": "yes"}, False),
+    ("${!clarified.equals('yes')}", {"clarified": "no"}, True),
 ])
 def test_the_translation_decides_as_the_original_would(written, data, expected):
     condition = translate_condition(written)

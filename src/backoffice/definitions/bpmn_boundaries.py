@@ -14,6 +14,9 @@ from backoffice.definitions.bpmn_flows import Way
 from backoffice.definitions.bpmn_reader import CONTAINERS, Node
 from backoffice.definitions.bpmn_states import OWNER_ROLE, article
 
+# Where an automated step's exhausted retries may send a case: to a person (the check's "manual twin").
+_MANUAL_KINDS = frozenset({"human_task", "review", "exception"})
+
 
 class BoundaryReader:
     """Read the boundary events of the imported process (a part of the importer)."""
@@ -40,7 +43,8 @@ class BoundaryReader:
             paths = self._leave(node)
             if node.event == "timer":
                 self._boundary_timer(node, sources, paths)
-            elif node.event == "error" and all(self.states[s]["kind"] == "automated" for s in sources) and paths:
+            elif node.event == "error" and all(self.states[s]["kind"] == "automated" for s in sources) and paths \
+                    and self.states[paths[0].target]["kind"] in _MANUAL_KINDS:
                 for step in self.steps:
                     if step["state"] in sources:
                         step["on_exhausted"] = paths[0].target

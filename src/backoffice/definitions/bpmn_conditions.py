@@ -38,6 +38,8 @@ _WORDS = {"and": "&&", "or": "||", "not": "!", "eq": "==", "ne": "!=", "lt": "<"
 _ENGINE_NAMES = frozenset({"execution", "task", "authentication", "environment", "this", "self"})
 _UNTRANSLATABLE_WORDS = frozenset({"empty", "instanceof", "div", "mod", "is", "if", "then", "else", "for",
                                    "some", "every", "satisfies", "between", "function", "lambda"})
+# JUEL's Java way to compare a name with a literal (Camunda's invoice example: ${clarified.equals('yes')}).
+_EQUALS_CALL = re.compile(r"""\b([A-Za-z_][\w.]*)\.equals\(\s*('(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|-?\d+(?:\.\d+)?|true|false)\s*\)""")
 _COMPARISONS = frozenset({"==", "!=", "<", ">", "<=", ">=", "="})
 _LOGIC = frozenset({"&&", "||", "!", "(", ")", None})
 
@@ -78,6 +80,7 @@ def translate_condition(text: str, language: str | None = None) -> Condition:
         body = body[1:]
     if not body.strip():
         return Condition(source, None, "the condition is empty")
+    body = _EQUALS_CALL.sub(r"(\1 == \2)", body)  # bracketed: a `!` before it negates the comparison
     output: list[str] = []
     fields: dict[str, str | None] = {}
     tokens = [(kind, value) for kind, value in _tokens(body) if kind != "space"]

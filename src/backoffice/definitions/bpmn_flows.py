@@ -56,16 +56,48 @@ class FlowWalker:
                                    f"({labels})")
                 continue
             join = min(joins, key=lambda n: sum(r[n.id] for r in reach))
+            if not any(self._works_before(flow.target, join.id) for flow in branches):
+                self.note(gateway, f"a parallel split whose branches do no work before its join {join.id!r}: "
+                                   "nothing runs in parallel, so both gateways were passed through", expressible=True)
+                self.joined.add(join.id)
+                continue
             if join.tag == "inclusiveGateway":
                 self.note(join, f"an inclusive join of the parallel split {gateway.id!r}: imported as a parallel "
                                 "join that waits for every branch")
             self.joined.add(join.id)
             self.parallel[gateway.id] = join.id
+        self._one_split_a_join()
         for gateway in gateways:
             if len(self.outgoing.get(gateway.id, [])) < 2 and len(self.incoming.get(gateway.id, [])) > 1 \
                     and gateway.id not in self.joined:
                 self.note(gateway, "a parallel join with no split before it (it waits for every flow that comes "
                                    "in): imported as passing on when one arrives")
+
+    def _one_split_a_join(self) -> None:
+        """Keep one split per join: where splits nest without joins of their own (unstructured concurrency),
+        the outermost keeps the join and the inner ones become choices inside its branches."""
+        nodes = self.process.nodes
+        by_join: dict[str, list[str]] = {}
+        for split, join in self.parallel.items():
+            by_join.setdefault(join, []).append(split)
+        for join, splits in by_join.items():
+            if len(splits) < 2:
+                continue
+            reach = {split: self._reachable(split, stop=join) for split in splits}
+            outer = next((s for s in splits if not any(s in reach[o] for o in splits if o != s)), splits[0])
+            for inner in splits:
+                if inner != outer:
+                    del self.parallel[inner]
+                    self.note(nodes[inner], f"a parallel split inside a branch of {outer!r}, sharing its join "
+                                            f"{join!r}: its ways were imported as more branches of the "
+                                            f"parallel state of {outer!r}, all joined there", expressible=True)
+
+    def _works_before(self, start: str, join: str) -> bool:
+        """Whether a branch from start passes a task, sub-process or waiting event before the join."""
+        quiet = GATEWAYS | {"intermediateThrowEvent"}
+        return any(node_id != join and (self.process.nodes[node_id].tag not in quiet
+                                        or self.process.nodes[node_id].event == "message")
+                   for node_id in self._reachable(start, stop=join))
 
     def _reachable(self, start: str, *, stop: str | None = None) -> dict[str, int]:
         distance, queue = {start: 0}, deque([start])
@@ -155,7 +187,7 @@ class FlowWalker:
         label = name or path.name
         if path.untranslated:
             label = (f"{label or 'to ' + self.states[path.target]['title']} "
-                     f"(TODO guard: {' and '.join(path.untranslated)})")
+                     f"(TODO guard: {' and '.join(' '.join(c.split()) for c in path.untranslated)})")
         if label:
             transition["name"] = label
         guards = list(path.guards)
@@ -240,6 +272,26 @@ class FlowWalker:
         for state in self.states.values():
             if state["kind"] == "parallel":
                 state["branches"] = {name: b for name, b in state["branches"].items() if b["start"] in seen}
+
+    def _ensure_success_end(self) -> None:
+        """A definition needs a done state a case can reach; a model whose every way ends in an error end
+        event, or loops, has none: its first end becomes the done state, and that is listed."""
+        if any(s["kind"] == "done" for s in self.states.values()):
+            return
+        end = next((sid for sid, s in self.states.items() if s["kind"] == "cancelled"), None)
+        if end is None:
+            return
+        self.states[end]["kind"] = "done"
+        by_state = {state: node for node, state in self.state_of.items()}
+        node = self.process.nodes.get(by_state.get(end, ""))
+        self.findings = [f for f in self.findings if not (node and f.element == node.id and "end event was "
+                                                          "imported as a cancelled" in f.message)]
+        message = (f"no way of the model ends without an error (or it loops), and a definition needs an end where "
+                   f"work succeeds: the end {end!r} was imported as the done state; say which end is success")
+        if node is not None:
+            self.note(node, message)
+        else:
+            self.note_process(message)
 
     def _close_dead_ends(self) -> None:
         """Give a way out to states that only loop among themselves (a case there could never end)."""

@@ -81,6 +81,8 @@ def import_bpmn(path: Path | str, *, process_id: str | None = None) -> BpmnImpor
     """
     document = read_bpmn(path)
     process = choose_process(document, process_id)
+    if process.problems:
+        raise process.problems[0]
     return _Importer(document, process).run()
 
 
@@ -141,6 +143,8 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
 
     def run(self) -> BpmnImport:
         nodes = self.process.nodes
+        for element, tag, line, message in self.process.notes:
+            self.findings.append(Finding(element, tag, line, message))
         for lane_id, name in self.process.lanes.items():
             extensions = self.process.lane_extensions.get(lane_id, {})
             role = (extensions["role"] or None) if "role" in extensions else (slug(name) or slug(lane_id))
@@ -176,6 +180,7 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
         self._close_open_ends()
         self._drop_unreachable(intake)
         self._close_dead_ends()
+        self._ensure_success_end()
         definition = self._definition()
         findings = sorted(self.findings, key=lambda f: (f.line, f.element))
         return BpmnImport(definition, self.process, findings, self.placeholders)

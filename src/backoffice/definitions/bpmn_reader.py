@@ -9,12 +9,14 @@ outside. Everything a reader can get wrong is refused here, with its line, befor
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
 
-from backoffice.errors import BpmnFileError
+from backoffice.errors import BpmnFileError, InputRefused
+from backoffice.limits import check_file_size
 
 MODEL = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BACKOFFICE = "urn:backoffice:bpmn:1"
@@ -91,6 +93,10 @@ class Process:
     extensions: dict[str, str] = field(default_factory=dict)
     lane_extensions: dict[str, dict[str, str]] = field(default_factory=dict)
     carried_definition: str | None = None  # the backoffice:definition extension, as written by bpmn export
+    # What makes this process unreadable (a flow to nowhere): refused only when this process is imported,
+    # so a broken pool beside it does not stop the one asked for.
+    problems: list[BpmnFileError] = field(default_factory=list)
+    notes: list[tuple[str, str, int, str]] = field(default_factory=list)  # (element, tag, line, message)
 
     @property
     def label(self) -> str:
@@ -112,21 +118,13 @@ def read_bpmn(path: Path | str) -> BpmnDocument:
             or boundary event refers to an element that does not exist (with its line).
     """
     path = Path(path)
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True)
-    try:
-        root = etree.parse(str(path), parser).getroot()
-    except OSError as exc:
-        raise BpmnFileError(path, f"cannot read the file ({exc.strerror or exc})", expected="a BPMN 2.0 file") \
-            from None
-    except etree.XMLSyntaxError as exc:
-        line = exc.position[0] if exc.position else None
-        raise BpmnFileError(path, f"is not well-formed XML ({exc.msg})", line=line,
-                            expected="a BPMN 2.0 XML file") from None
+    root = _parse(path)
     if etree.QName(root).namespace != MODEL or etree.QName(root).localname != "definitions":
         raise BpmnFileError(path, f"the root element is <{etree.QName(root).localname}> in namespace "
                             f"{etree.QName(root).namespace or '(none)'}, so this is not a BPMN 2.0 model",
                             line=root.sourceline, expected=f"<definitions> in the namespace {MODEL}")
-    participants = {p.get("processRef"): p.get("name") for p in root.iter(f"{{{MODEL}}}participant")}
+    _give_ids(root)
+    participants = {_ref(p.get("processRef")): p.get("name") for p in root.iter(f"{{{MODEL}}}participant")}
     messages = {m.get("id"): m.get("name") or "" for m in root.iter(f"{{{MODEL}}}message")}
     shapes = _shapes(root)
     processes = [_process(path, element, participants.get(element.get("id")), shapes)
@@ -135,6 +133,89 @@ def read_bpmn(path: Path | str) -> BpmnDocument:
         raise BpmnFileError(path, "the model holds no process", line=root.sourceline,
                             expected="at least one <process> with flow nodes")
     return BpmnDocument(path, processes, messages)
+
+
+# libxml2 reports a namespace name that is not a URI (IBM Process Designer writes spaces in them) as
+# an error, though the XML is well-formed and the name is only an identifier: those alone are let by.
+_NAMESPACE_URI_WARNINGS = frozenset({etree.ErrorTypes.WAR_NS_URI, etree.ErrorTypes.WAR_NS_URI_RELATIVE})
+
+
+def _parse(path: Path) -> etree._Element:
+    """Parse the file without entities, DTDs or network, past a size bound; refuse what cannot be read."""
+    try:
+        check_file_size(path, "the BPMN file")
+        data = path.read_bytes()
+    except InputRefused as exc:
+        raise BpmnFileError(path, exc.problem, expected=exc.expected) from None
+    except OSError as exc:
+        raise BpmnFileError(path, f"cannot read the file ({exc.strerror or exc})", expected="a BPMN 2.0 file") \
+            from None
+    _refuse_entities(path, data)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                             remove_comments=True)
+    try:
+        return etree.fromstring(data, parser, base_url=str(path))
+    except etree.XMLSyntaxError as exc:
+        if parser.error_log and all(e.type in _NAMESPACE_URI_WARNINGS for e in parser.error_log):
+            lenient = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                                      remove_comments=True, recover=True)
+            root = etree.fromstring(data, lenient, base_url=str(path))
+            if root is not None and all(e.type in _NAMESPACE_URI_WARNINGS for e in lenient.error_log):
+                return root
+        line = exc.position[0] if exc.position else None
+        raise BpmnFileError(path, f"is not well-formed XML ({exc.msg})", line=line,
+                            expected="a BPMN 2.0 XML file") from None
+    except ValueError as exc:  # lxml refuses some encodings' declarations on bytes it cannot decode
+        raise BpmnFileError(path, f"cannot be decoded ({exc})", expected="a BPMN 2.0 XML file in UTF-8, "
+                            "UTF-16 or the encoding it declares") from None
+
+
+def _refuse_entities(path: Path, data: bytes) -> None:
+    """Refuse entity declarations before parsing: no BPMN tool writes them, and they are how an
+    XML file reads local files (XXE) or blows up when expanded (billion laughs)."""
+    for encoding in ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"):
+        at = data.find("<!ENTITY".encode(encoding))
+        if at >= 0:
+            line = data[:at].decode(encoding, errors="replace").count("\n") + 1
+            raise BpmnFileError(path, "declares an XML entity (<!ENTITY>), which a BPMN model never needs and "
+                                "which can read local files or expand without bound; refused", line=line,
+                                expected="a BPMN 2.0 XML file without a DOCTYPE")
+
+
+_IDENTIFIED = FLOW_NODES | {"process", "sequenceFlow", "lane"}
+
+
+def _give_ids(root: etree._Element) -> None:
+    """Name the elements written without an id (the schema lets it be left out) by their tag and line."""
+    taken = {e.get("id") for e in root.iter() if isinstance(e.tag, str) and e.get("id")}
+    for element in root.iter():
+        if _is_model(element) and _local(element) in _IDENTIFIED and not element.get("id"):
+            base = f"{_local(element)}-line-{element.sourceline}"
+            candidate, number = base, 2
+            while candidate in taken:
+                candidate, number = f"{base}-{number}", number + 1
+            element.set("id", candidate)
+            taken.add(candidate)
+
+
+_PREFIXED = re.compile(r"[A-Za-z_][\w.\-]*:([A-Za-z_][\w.\-]*)")
+
+
+def _ref(text: str | None) -> str | None:
+    """Return the id a reference names: attachedToRef, processRef and messageRef are QNames, and some
+    tools (IBM Process Designer) write them, and flowNodeRef, with the prefix of the target namespace."""
+    if text is None:
+        return None
+    text = text.strip()
+    prefixed = _PREFIXED.fullmatch(text)
+    return prefixed.group(1) if prefixed else text
+
+
+def _called(element: etree._Element) -> str | None:
+    """calledElement is a QName: drop a prefix the file declares (Process:id), keep an engine's key as written."""
+    text = element.get("calledElement")
+    prefix, _, rest = (text or "").partition(":")
+    return rest if rest and prefix in element.nsmap and _PREFIXED.fullmatch(text.strip()) else text
 
 
 def _local(element: etree._Element) -> str:
@@ -163,10 +244,25 @@ def _extensions(element: etree._Element) -> dict[str, str]:
                 elif _local(item) == "assignmentDefinition":  # Camunda 8 user tasks
                     for key in ("candidateGroups", "assignee", "candidateUsers"):
                         if item.get(key):
-                            found.setdefault(key, item.get(key).lstrip("="))
+                            found.setdefault(key, _feel_names(item.get(key)))
                 elif _local(item) == "failedJobRetryTimeCycle" and item.text:
                     found.setdefault("failedJobRetryTimeCycle", item.text.strip())
     return found
+
+
+_FEEL_STRINGS = re.compile(r'\s*(?:\[\s*)?("[^"]*"(?:\s*,\s*"[^"]*")*)?(?:\s*\])?\s*')
+
+
+def _feel_names(value: str) -> str:
+    """Return Camunda 8's names as a comma list: `sales, accounting` as written, a FEEL literal
+    (`=["sales", "accounting"]`, `="sales"`) read; any other FEEL (`=approverGroups`, known only at
+    run time) is kept with its `=` for the importer to list."""
+    if not value.startswith("="):
+        return value
+    literal = _FEEL_STRINGS.fullmatch(value[1:])
+    if literal and literal.group(1):
+        return ", ".join(re.findall(r'"([^"]*)"', literal.group(1)))
+    return value
 
 
 def _text_of(element: etree._Element, local: str) -> str | None:
@@ -232,30 +328,33 @@ def _process(path: Path, element: etree._Element, participant: str | None,
         lanes[lane.get("id")] = " ".join((lane.get("name") or lane.get("id") or "").split())
         lane_extensions[lane.get("id")] = _extensions(lane)
         for ref in lane.iterchildren(f"{{{MODEL}}}flowNodeRef"):
-            lane_of[(ref.text or "").strip()] = lane.get("id")  # inner lanes come later and win
+            lane_of[_ref(ref.text) or ""] = lane.get("id")  # inner lanes come later and win
     lane_of = _lanes_of_nodes(element, lane_of, lanes, shapes)
     _collect(element, element.get("id"), nodes, flows, lane_of)
-    process_id = element.get("id") or f"process-line-{element.sourceline}"
+    process_id = element.get("id")
+    problems: list[BpmnFileError] = []
+    notes: list[tuple[str, str, int, str]] = []
     for flow in flows.values():
         for end, ref in (("source", flow.source), ("target", flow.target)):
             if ref not in nodes:
-                raise BpmnFileError(path, f"sequence flow {flow.id!r} has {end}Ref {ref!r}, which is no flow node "
-                                    f"of process {process_id!r}", line=flow.line,
-                                    expected="the id of a task, event or gateway of the same process",
-                                    element=flow.id)
+                problems.append(BpmnFileError(
+                    path, f"sequence flow {flow.id!r} has {end}Ref {ref!r}, which is no flow node of process "
+                    f"{process_id!r}", line=flow.line, expected="the id of a task, event or gateway of the same "
+                    "process", element=flow.id))
     for node in nodes.values():
         if node.tag == "boundaryEvent" and node.attached_to not in nodes:
-            raise BpmnFileError(path, f"boundary event {node.id!r} is attached to {node.attached_to!r}, which is "
-                                f"no activity of process {process_id!r}", line=node.line,
-                                expected="attachedToRef naming a task or sub-process", element=node.id)
+            problems.append(BpmnFileError(
+                path, f"boundary event {node.id!r} is attached to {node.attached_to!r}, which is no activity of "
+                f"process {process_id!r}", line=node.line, expected="attachedToRef naming a task or sub-process",
+                element=node.id))
         if node.default_flow and node.default_flow not in flows:
-            raise BpmnFileError(path, f"{node.tag} {node.id!r} names default flow {node.default_flow!r}, which "
-                                "does not exist", line=node.line, expected="the id of one of its outgoing flows",
-                                element=node.id)
+            # Only a marker on a flow that is not there: the gateway's other flows still say where to go.
+            notes.append((node.id, node.tag, node.line, f"names default flow {node.default_flow!r}, which does not "
+                          "exist; read as having no default flow"))
     return Process(id=process_id, name=element.get("name"), line=element.sourceline, nodes=nodes, flows=flows,
                    lanes=lanes, documentation=_text_of(element, "documentation"), participant=participant,
                    extensions=_extensions(element), lane_extensions=lane_extensions,
-                   carried_definition=_carried(element))
+                   carried_definition=_carried(element), problems=problems, notes=notes)
 
 
 def _carried(element: etree._Element) -> str | None:
@@ -276,7 +375,7 @@ def _collect(container: etree._Element, parent: str, nodes: dict[str, Node], flo
         if tag == "sequenceFlow":
             condition = next((c for c in child.iterchildren() if _local(c) == "conditionExpression"), None)
             flows[child.get("id")] = Flow(
-                id=child.get("id"), source=child.get("sourceRef"), target=child.get("targetRef"),
+                id=child.get("id"), source=_ref(child.get("sourceRef")), target=_ref(child.get("targetRef")),
                 name=" ".join((child.get("name") or "").split()) or None, line=child.sourceline,
                 condition=(condition.text or "").strip() or None if condition is not None else None,
                 language=condition.get("language") if condition is not None else None,
@@ -293,7 +392,7 @@ def _node(element: etree._Element, tag: str, parent: str, lane_of: dict[str, str
         local = _local(child)
         if local.endswith("EventDefinition") and local[:-len("EventDefinition")] in EVENT_DEFINITIONS:
             event = local[:-len("EventDefinition")]
-            detail = {k: v for k, v in child.attrib.items() if not k.startswith("{")}
+            detail = {k: _ref(v) if k.endswith("Ref") else v for k, v in child.attrib.items() if not k.startswith("{")}
             for part in child.iterchildren():
                 if _local(part) in ("timeDuration", "timeCycle", "timeDate"):
                     detail[_local(part)] = (part.text or "").strip()
@@ -307,8 +406,8 @@ def _node(element: etree._Element, tag: str, parent: str, lane_of: dict[str, str
     return Node(
         id=element.get("id"), tag=tag, name=" ".join((element.get("name") or "").split()) or None,
         line=element.sourceline, parent=parent, lane=lane_of.get(element.get("id")), event=event,
-        event_detail=detail, attached_to=element.get("attachedToRef"),
-        interrupting=element.get("cancelActivity", "true") != "false", default_flow=element.get("default"),
-        extensions=extensions, called_element=element.get("calledElement") or extensions.get("calledElement"),
+        event_detail=detail, attached_to=_ref(element.get("attachedToRef")),
+        interrupting=element.get("cancelActivity", "true") != "false", default_flow=_ref(element.get("default")),
+        extensions=extensions, called_element=_called(element) or extensions.get("calledElement"),
         loop=loop, for_compensation=element.get("isForCompensation") == "true",
         triggered_by_event=element.get("triggeredByEvent") == "true", documentation=_text_of(element, "documentation"))

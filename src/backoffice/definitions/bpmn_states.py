@@ -30,6 +30,16 @@ def _join_value(text: str) -> str | int:
     return int(text) if text.isdigit() else text
 
 
+def _literal_duration(text: str) -> str:
+    """Return the ISO 8601 duration a timer writes as a literal: bare, quoted (SpiffWorkflow's Python),
+    or as FEEL (Camunda 8: =PT4H, =duration("PT4H")); anything else is returned for the caller to refuse."""
+    body = text.strip()
+    body = body[1:].strip() if body.startswith("=") else body
+    call = re.fullmatch(r"duration\(\s*(.*?)\s*\)", body)
+    body = call.group(1) if call else body
+    return body.strip("'\"")
+
+
 def slug(text: str) -> str:
     """Return lowercase words joined by dashes, starting with a letter; empty when nothing is left."""
     words = re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", text)
@@ -129,6 +139,13 @@ class StateMaker:
             ways = [way for way in found if way.target != state_id]  # not the way straight to the join
             if not ways:
                 continue
+            if self.process.nodes[flow.target].tag == "parallelGateway" and not any(w.guards for w in ways):
+                # A split inside the branch sharing this join: its ways run at once too, each a branch here.
+                for way in ways:
+                    name = next((n for n, b in (carried or {}).items() if b.get("start") == way.target), None) \
+                        or way.target
+                    branches[name] = dict((carried or {}).get(name) or {"start": way.target})
+                continue
             if len(found) > 1 or ways[0].guards:
                 self.note(split, f"the branch through {flow.id!r} chooses by a condition whether or how it starts; "
                                  f"a branch always runs from one state, so it starts in {ways[0].target!r}: write "
@@ -182,11 +199,12 @@ class StateMaker:
     def _human(self, node: Node) -> None:
         ext = node.extensions
         groups = [g.strip() for g in ext.get("candidateGroups", "").split(",") if g.strip()]
-        dynamic = [g for g in groups if "{" in g]
+        dynamic = [g for g in groups if "{" in g or g.startswith("=")]  # JUEL ${...} or FEEL =...
         if dynamic:
             self.note(node, f"candidate groups {', '.join(dynamic)} are computed at run time; assign a role")
-        group_roles = [slug(g) for g in groups if "{" not in g and slug(g)]
-        for group, role in zip([g for g in groups if "{" not in g and slug(g)], group_roles):
+        static = [g for g in groups if g not in dynamic and slug(g)]
+        group_roles = [slug(g) for g in static]
+        for group, role in zip(static, group_roles):
             self.roles.setdefault(role, {"title": group, "queue": role})
         role = (group_roles[0] if group_roles else None) or self._lane_role(node)
         if role is None:
@@ -293,7 +311,7 @@ class StateMaker:
 
     def _timer_after(self, node: Node) -> str | None:
         text = node.event_detail.get("timeDuration")
-        return iso_duration_to_text(text.strip("'\"")) if text else None
+        return iso_duration_to_text(_literal_duration(text)) if text else None
 
 
 def _action(node: Node) -> tuple[str, str]:
