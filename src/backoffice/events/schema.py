@@ -309,9 +309,12 @@ def _stable_order(codes: np.ndarray) -> np.ndarray:
     if not len(codes) or int(codes.max()) < 1 << 16 or int(codes.min()) < 0:
         return _two_halves(codes) if len(codes) else np.zeros(0, np.int64)
     # A run may start at row i when all codes before it are below all codes from it on.
-    before = np.maximum.accumulate(codes)[:-1]
-    after = np.minimum.accumulate(codes[::-1])[::-1][1:]
+    # The two scans (each some 0.2 s on 15M rows) run side by side.
+    highest, lowest_after = side_by_side([partial(np.maximum.accumulate, codes),
+                                          lambda: np.minimum.accumulate(codes[::-1])[::-1]])
+    before, after = highest[:-1], lowest_after[1:]
     cuts = np.flatnonzero(before < after)
+    del highest, lowest_after
     del before, after
     cuts += 1
     starts = np.r_[0, cuts].astype(np.int64)
@@ -323,16 +326,21 @@ def _stable_order(codes: np.ndarray) -> np.ndarray:
         return _two_halves(codes)
     ends = np.r_[starts[1:], len(codes)]
     order = np.empty(len(codes), dtype=np.int64)
-    for start, end in zip(starts.tolist(), ends.tolist()):
-        run = codes[start:end]
-        low = int(run.min())
-        if int(run.max()) - low < 1 << 16:
-            part = np.argsort((run - low).astype(np.uint16), kind="stable")
-        else:
-            part = _two_halves(run)
-        part += start
-        order[start:end] = part
+    # Each run sorts alone into its own slice of `order`: two at a time.
+    side_by_side([partial(_sort_run, codes, order, start, end) for start, end in zip(starts.tolist(), ends.tolist())])
     return order
+
+
+def _sort_run(codes: np.ndarray, order: np.ndarray, start: int, end: int) -> None:
+    """Write into order[start:end] the stable order of codes[start:end] (as row numbers of `codes`)."""
+    run = codes[start:end]
+    low = int(run.min())
+    if int(run.max()) - low < 1 << 16:
+        part = np.argsort((run - low).astype(np.uint16), kind="stable")
+    else:
+        part = _two_halves(run)
+    part += start
+    order[start:end] = part
 
 
 def _two_halves(codes: np.ndarray) -> np.ndarray:
