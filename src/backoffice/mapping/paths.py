@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -13,6 +14,7 @@ from backoffice.events.instances import NOT_MEASURED
 from backoffice.mapping.model import (Activity, ActivityCount, DurationStats, Edge, LaneShare, ReasonCount, StepKind,
                                       TimeSink)
 from backoffice.mapping.workspace import NONE, Workspace
+from backoffice.side_by_side import side_by_side
 
 # Up to this many pairs (64 activities), a pair's key is its number.
 DIRECT_PAIRS = 1 << 12
@@ -40,14 +42,18 @@ def edges_and_waits(ws: Workspace) -> tuple[list[Edge], DurationColumns]:
     before[1:] = ws.activity[:-1]
     pair, pairs, found = pair_codes(before, ws.activity, width, ws.first, in_place=True)
     del before
-    count = np.bincount(pair, minlength=found)
-    cases = distinct_cases(ws.trace_starts, pair[ws.trace_rows], found, weights=ws.variant_cases)
-    handoffs = masked_counts(pair, ws.handoff, found)
+    # Counts that only read the pair numbers, two at a time (numpy lets go of the GIL;
+    # their temporaries are a few MB): 0.05 s of 0.7 on 15M events.
+    count, cases, handoffs = side_by_side([
+        partial(np.bincount, pair, minlength=found),
+        lambda: distinct_cases(ws.trace_starts, pair[ws.trace_rows], found, weights=ws.variant_cases),
+        partial(masked_counts, pair, ws.handoff, found)])
     # The last use of the pair numbers: their array becomes the sorted waits.
     by_path = sorted_durations(pair, ws.wait, found, consume=True)
     del pair
-    wait = by_path.stats()
-    waits_before = by_path.regrouped(pairs[:found] % width, width).stats()
+    # Both read the sorted waits; only the merge by activity holds a copy of them.
+    wait, waits_before = side_by_side([by_path.stats,
+                                       lambda: by_path.regrouped(pairs[:found] % width, width).stats()])
     del by_path
     names = ws.activities
     edges_found = [Edge(source=names[pairs[index] // width], target=names[pairs[index] % width],
