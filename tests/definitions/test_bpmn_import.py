@@ -474,3 +474,24 @@ def test_camunda_8_candidate_groups_in_feel(tmp_path, groups, role, listed):
     result = import_bpmn(path)
     assert result.definition["states"]["work"]["role"] == role
     assert any(f.element == "t" and "computed at run time" in f.message for f in result.not_expressible) is listed
+
+
+def test_a_collaboration_with_one_executable_process_imports_that_one_and_names_the_others(tmp_path):
+    # Camunda, Flowable and Zeebe deploy only the process marked executable; the other pools
+    # (here the customer) are parties no engine runs.
+    model = tmp_path / "pizza.bpmn"
+    model.write_text((MODELS / "bpmnio-pizza-collaboration.bpmn").read_text(encoding="utf-8").replace(
+        '<semantic:process id="_6-1" isExecutable="false">', '<semantic:process id="_6-1" isExecutable="true">'),
+        encoding="utf-8")
+    result = import_bpmn(model)
+    assert result.definition == import_bpmn(model, process_id="_6-1").definition
+    note = next(f for f in result.notes if f.tag == "process")
+    assert note.element == "_6-1" and "_6-2 (Pizza Customer, line 67)" in note.message
+    assert "--process" in note.message
+    # Two executable processes: a choice only a person can make.
+    both = tmp_path / "both.bpmn"
+    both.write_text(model.read_text(encoding="utf-8").replace(
+        '<semantic:process id="_6-2" isExecutable="false">', '<semantic:process id="_6-2" isExecutable="true">'),
+        encoding="utf-8")
+    with pytest.raises(BpmnFileError, match="holds 2 processes"):
+        import_bpmn(both)

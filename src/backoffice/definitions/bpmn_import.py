@@ -83,11 +83,23 @@ def import_bpmn(path: Path | str, *, process_id: str | None = None) -> BpmnImpor
     process = choose_process(document, process_id)
     if process.problems:
         raise process.problems[0]
-    return _Importer(document, process).run()
+    importer = _Importer(document, process)
+    others = [p for p in document.processes if p.nodes and p is not process]
+    if process_id is None and others:
+        listing = ", ".join(f"{p.id} ({p.label}, line {p.line})" for p in others)
+        importer.note_process(f"imported as the only one of the file's {len(others) + 1} processes marked "
+                              f"executable; left out: {listing} (--process ID imports one of them)",
+                              expressible=True)
+    return importer.run()
 
 
 def choose_process(document: BpmnDocument, process_id: str | None) -> Process:
-    """Return the process to import: the one asked for, or the only one with flow nodes."""
+    """Return the process to import: the one asked for, else the only one with flow nodes, else the only executable one.
+
+    A collaboration often draws the other parties as pools of their own (a customer, a
+    supplier) that no engine runs; Camunda, Flowable and Zeebe deploy only the process marked
+    executable, so when exactly one is, that is the one a team moving off them means.
+    """
     listing = ", ".join(f"{p.id} ({p.label}, line {p.line})" for p in document.processes)
     if process_id is not None:
         for process in document.processes:
@@ -98,6 +110,9 @@ def choose_process(document: BpmnDocument, process_id: str | None) -> Process:
     if not candidates:
         raise BpmnFileError(document.path, "its processes hold no flow nodes", line=document.processes[0].line,
                             expected="a process with a start event, tasks and flows")
+    executable = [p for p in candidates if p.executable]
+    if len(candidates) > 1 and len(executable) == 1:
+        return executable[0]
     if len(candidates) > 1:
         listing = ", ".join(f"{p.id} ({p.label}, line {p.line})" for p in candidates)
         raise BpmnFileError(document.path, f"holds {len(candidates)} processes: {listing}",

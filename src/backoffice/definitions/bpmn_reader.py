@@ -93,6 +93,7 @@ class Process:
     extensions: dict[str, str] = field(default_factory=dict)
     lane_extensions: dict[str, dict[str, str]] = field(default_factory=dict)
     carried_definition: str | None = None  # the backoffice:definition extension, as written by bpmn export
+    executable: bool | None = None  # isExecutable: what Camunda, Flowable and Zeebe deploy; None when not said
     # What makes this process unreadable (a flow to nowhere): refused only when this process is imported,
     # so a broken pool beside it does not stop the one asked for.
     problems: list[BpmnFileError] = field(default_factory=list)
@@ -354,7 +355,8 @@ def _process(path: Path, element: etree._Element, participant: str | None,
     return Process(id=process_id, name=element.get("name"), line=element.sourceline, nodes=nodes, flows=flows,
                    lanes=lanes, documentation=_text_of(element, "documentation"), participant=participant,
                    extensions=_extensions(element), lane_extensions=lane_extensions,
-                   carried_definition=_carried(element), problems=problems, notes=notes)
+                   carried_definition=_carried(element), problems=problems, notes=notes,
+                   executable={"true": True, "false": False}.get((element.get("isExecutable") or "").strip().lower()))
 
 
 def _carried(element: etree._Element) -> str | None:
