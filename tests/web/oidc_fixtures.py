@@ -4,20 +4,15 @@
         idp.issuer            # http://127.0.0.1:<port>, discovery at /.well-known/openid-configuration
 
 The provider's packages are installed once with `npm ci` from tests/web/oidc_provider/package-lock.json
-into a folder outside the repository keyed by the lock file's hash (BACKOFFICE_TEST_NODE_CACHE, or the
-temporary folder), so node_modules is never committed and a changed lock file installs afresh. Where
-Node.js or npm is missing, or the install fails (no registry reachable), the tests skip and say why.
+(tests/npm_packages.py); where Node.js or npm is missing, or the install fails, the tests skip and say why.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import select
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,8 +21,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ..npm_packages import installed
+
 PROVIDER_SOURCE = Path(__file__).resolve().parent / "oidc_provider"
-INSTALL_TIMEOUT_SECONDS = 300
 START_TIMEOUT_SECONDS = 30
 CLIENT_ID = "backoffice"
 CLIENT_SECRET = "test-client-secret-of-backoffice"
@@ -49,42 +45,10 @@ class RunningProvider:
 
 def provider_packages() -> Path:
     """Return a folder holding the provider script beside its installed node_modules; skip when impossible."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("Node.js and npm are needed to run the test OpenID Connect provider (oidc-provider); "
-                    f"not found on PATH (node: {node}, npm: {npm})")
-    lock = (PROVIDER_SOURCE / "package-lock.json").read_bytes()
-    key = hashlib.sha256(lock + (PROVIDER_SOURCE / "package.json").read_bytes()).hexdigest()[:16]
-    root = Path(os.environ.get("BACKOFFICE_TEST_NODE_CACHE") or tempfile.gettempdir())
-    folder = root / f"backoffice-test-oidc-provider-{key}"
-    if not (folder / "node_modules" / "oidc-provider" / "package.json").is_file():
-        _install(npm, folder)
+    folder = installed(PROVIDER_SOURCE, check="oidc-provider", what="the test OpenID Connect provider")
     # The script is copied each time (it is tiny): Node resolves its imports beside the script.
     shutil.copyfile(PROVIDER_SOURCE / "provider.js", folder / "provider.js")
     return folder
-
-
-def _install(npm: str, folder: Path) -> None:
-    # Installed beside, then renamed into place: two test runs at once never see half an install.
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=folder.name + "-", dir=folder.parent))
-    for name in ("package.json", "package-lock.json"):
-        shutil.copyfile(PROVIDER_SOURCE / name, staging / name)
-    try:
-        done = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=staging,
-                              capture_output=True, text=True, timeout=INSTALL_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        shutil.rmtree(staging, ignore_errors=True)
-        pytest.skip(f"npm ci of the test OpenID Connect provider took over {INSTALL_TIMEOUT_SECONDS} s")
-    if done.returncode != 0:
-        shutil.rmtree(staging, ignore_errors=True)
-        last = " | ".join(done.stderr.strip().splitlines()[-3:])
-        pytest.skip(f"npm ci of the test OpenID Connect provider failed (exit {done.returncode}): {last}")
-    try:
-        staging.rename(folder)
-    except OSError:
-        # Another run installed it meanwhile: theirs is as good.
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 @contextmanager

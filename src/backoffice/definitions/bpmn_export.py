@@ -71,6 +71,26 @@ def render_definition_bpmn(definition: Definition) -> str:
     return _Exporter(definition).render()
 
 
+
+def _boundary_place(x: float, y: float, w: float, h: float, slot: int) -> tuple[float, float, float, float]:
+    """Where the `slot`-th boundary event of a task sits: along its bottom edge, then its top, then its sides.
+
+    A state with many exceptions and timers gets more events than its bottom edge holds; drawn
+    in one row they would run past the task onto the next shape (a modeler shows them on top
+    of a gateway). Past every edge's room, the bottom row goes on, where nothing is drawn below.
+    """
+    step = EVENT + 6
+    across, down = max(1, int((w - 8) // step)), max(1, int((h - 8) // step))
+    rows = ((across, lambda k: (x + 8 + k * step, y + h - EVENT / 2)),    # bottom
+            (across, lambda k: (x + 8 + k * step, y - EVENT / 2)),        # top
+            (down, lambda k: (x - EVENT / 2, y + 8 + k * step)),          # left
+            (down, lambda k: (x + w - EVENT / 2, y + 8 + k * step)))      # right
+    for room, place in rows:
+        if slot < room:
+            return (*place(slot), EVENT, EVENT)
+        slot -= room
+    return (x + 8 + (across + slot) * step, y + h - EVENT / 2, EVENT, EVENT)
+
 class _Exporter:
     def __init__(self, definition: Definition) -> None:
         self.d = definition
@@ -317,7 +337,7 @@ class _Exporter:
             x, y, w, h = self.bounds[host]
             slot = placed.get(host, 0)
             placed[host] = slot + 1
-            self.bounds[boundary] = (x + 8 + slot * (EVENT + 6), y + h - EVENT / 2, EVENT, EVENT)
+            self.bounds[boundary] = _boundary_place(x, y, w, h, slot)
             found.append((boundary, host, attributes, definition))
             return boundary
 
