@@ -94,7 +94,10 @@ def resolve_columns(found: Sequence[str], given: Mapping[Column, str | None], *,
     start = _start_column(found, folded, used, start_timestamp, path)
     if start:
         used.add(start)
-    return ColumnMapping(fields=fields, attributes=tuple(name for name in found if name not in used), start=start)
+    # A header may name two columns alike (spreadsheet exports do); readers select columns by
+    # name and give the first of them, so each name is one attribute.
+    return ColumnMapping(fields=fields, attributes=tuple(name for name in dict.fromkeys(found) if name not in used),
+                         start=start)
 
 
 def _start_column(found: Sequence[str], folded: Mapping[str, str], used: set[str], given: str | None,
