@@ -292,3 +292,16 @@ def test_a_blank_case_id_is_still_missing_when_others_are_read_as_written(write_
     path = write_csv("case_id,activity,timestamp\nNA,Submit,2024-01-01T09:00:00Z\n ,Submit,2024-01-01T10:00:00Z\n")
     with pytest.raises(LogFileError, match=r"line 3: row 2: the case_id value in column 'case_id' is empty"):
         read_log(path)
+
+
+@pytest.mark.parametrize("written, expected", [
+    ("2024-03-01 10:00:00 +01:00", utc(2024, 3, 1, 9)),  # an offset after a space (Java, Oracle exports)
+    ("2024-03-01 10:00:00.250 +0100", utc(2024, 3, 1, 9, 0, 0, 250_000)),
+    ("3/1/2024 1:05:07 PM", utc(2024, 3, 1, 13, 5, 7)),  # US spreadsheets, 12-hour clock
+    ("3/1/2024 10:05 AM", utc(2024, 3, 1, 10, 5)),
+    ("01-03-2024 10:00:00.123", utc(2024, 3, 1, 10, 0, 0, 123_000)),  # day first, with fractions
+    ("2024-03-01 10:00:00,123", utc(2024, 3, 1, 10, 0, 0, 123_000)),  # a decimal comma (log4j)
+])
+def test_timestamps_as_other_exporters_write_them_are_read(write_csv, written, expected):
+    path = write_csv(f"case_id;activity;timestamp\nA;Submit;{written}\nA;Approve;{written}\n")
+    assert read_log(path).table.column("timestamp").to_pylist()[0] == expected
