@@ -15,7 +15,8 @@ from backoffice.events.schema import OPTIONAL, REQUIRED, Column
 # dropping spaces, underscores, dashes and dots. The XES standard names come first.
 ALIASES: dict[Column, tuple[str, ...]] = {
     Column.CASE_ID: ("case:concept:name", "case_id", "case", "caseid", "case id", "case number",
-                     "ticket", "ticket id", "request id", "trace id", "case:id"),
+                     "ticket", "ticket id", "request id", "trace id", "case:id",
+                     "case:trace"),  # the number an XES log without trace names gives each trace
     Column.ACTIVITY: ("concept:name", "activity", "activity name", "event", "event name", "task",
                       "step", "action", "operation"),
     Column.TIMESTAMP: ("time:timestamp", "timestamp", "time", "date", "datetime", "event time",
