@@ -305,3 +305,10 @@ def test_a_blank_case_id_is_still_missing_when_others_are_read_as_written(write_
 def test_timestamps_as_other_exporters_write_them_are_read(write_csv, written, expected):
     path = write_csv(f"case_id;activity;timestamp\nA;Submit;{written}\nA;Approve;{written}\n")
     assert read_log(path).table.column("timestamp").to_pylist()[0] == expected
+
+
+def test_an_object_centric_csv_is_named_as_such_not_mapped_by_its_event_ids(write_csv):
+    path = write_csv("ocel:eid,ocel:activity,ocel:timestamp,ocel:type:order,ocel:type:item\n"
+                     "e1,place order,2024-01-01T09:00:00Z,['o1'],\"['i1', 'i2']\"\n")
+    with pytest.raises(LogFileError, match=r"object-centric CSV .*; expected OCEL 2.0 JSON with --object-type"):
+        read_log(path)

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from backoffice.errors import MissingColumn, suggest
+from backoffice.errors import LogFileError, MissingColumn, suggest
 from backoffice.events.schema import OPTIONAL, REQUIRED, Column
 
 # Names other exporters use for the schema's fields, compared after folding case and
@@ -89,6 +89,12 @@ def resolve_columns(found: Sequence[str], given: Mapping[Column, str | None], *,
                 break
     for column in REQUIRED:
         if column not in fields:
+            if column is Column.CASE_ID and any(name.startswith("ocel:type:") for name in found):
+                # Guessing would name the event id column (ocel:eid): every event a case.
+                raise LogFileError(path, "the columns are those of an object-centric CSV (ocel:eid, ocel:type:...), "
+                                         "whose events belong to many objects and to no one case",
+                                   expected="OCEL 2.0 JSON with --object-type (pm4py converts OCEL 1.0), "
+                                            "or a log with a case id column")
             raise MissingColumn(path, str(column).replace("_", " "), found,
                                 _likely(column, found, fields.values()), OPTION_OF[column])
     used = set(fields.values())
