@@ -226,3 +226,23 @@ def test_docs_refuses_a_missing_folder_and_an_output_that_is_a_file(tmp_path):
 def test_each_command_has_help(command):
     result = run(command, "--help")
     assert result.returncode == 0 and "Usage" in result.stdout
+
+
+def test_an_ocel_log_is_drafted_conformed_and_judged_by_the_object_type_given(tmp_path):
+    # The reader asks for --object-type on an object-centric log: each command that reads one offers it.
+    log = Path(__file__).resolve().parents[1] / "data" / "ocel20_example.jsonocel"
+    asked = one_line_error(run("draft", log))
+    assert "expected --object-type, one of: Invoice, Payment, Purchase Order, Purchase Requisition" in asked
+    out = tmp_path / "orders.yaml"
+    drafted = run("draft", log, "--object-type", "Purchase Order", "-o", out)
+    assert drafted.returncode == 0, drafted.stderr
+    assert "of 2 cases" in drafted.stdout
+    role = re.search(r"^roles:\n  ([\w.-]+):", out.read_text(), re.M).group(1)
+    out.write_text(out.read_text().replace("{role: TBD}", f"{{role: {role}}}")
+                   .replace("{event: '', system: ''}", "{event: order.created, system: source-system}"))
+    conformed = run("conform", log, out, "--object-type", "Purchase Order")
+    assert conformed.returncode == 0, conformed.stderr
+    assert re.search(r"^2 cases: \d conform", conformed.stdout, re.M), conformed.stdout
+    judged = run("readiness", out, "--log", log, "--object-type", "Purchase Order")
+    assert judged.returncode in (0, 1) and "Traceback" not in judged.stderr, judged.stderr
+    assert "--log LOG with it" in one_line_error(run("readiness", out, "--object-type", "Purchase Order"))

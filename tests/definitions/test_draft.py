@@ -224,3 +224,20 @@ def _written(tmp_path, text: str):
     path = tmp_path / "draft.yaml"
     path.write_text(text)
     return path
+
+
+def test_a_csv_read_in_several_blocks_drafts_its_text_case_attributes(tmp_path):
+    # Arrow reads a CSV's text in blocks of about a megabyte, each with its own dictionary;
+    # the case attributes' check grouped them as they came and failed on a real log (Helpdesk).
+    path = tmp_path / "many.csv"
+    lines = ["case_id,activity,timestamp,channel,note"]
+    for case in range(12_000):
+        channel = ["web", "phone", "mail"][case % 3] if case < 6_000 else ["desk", "chat"][case % 2]
+        for step, activity in enumerate(["Receive", "Handle", "Close"]):
+            lines.append(f"c{case},{activity},2024-01-01T{9 + step:02d}:00:00Z,{channel},note {case}-{step} {'x' * 20}")
+    path.write_text("\n".join(lines) + "\n")
+    assert path.stat().st_size > 2_000_000
+    log = read_log(path)
+    assert log.table.column("channel").num_chunks > 1
+    text = draft_definition(log).text
+    assert "channel: string" in text and "note:" not in text.split("inputs:")[1].split("systems:")[0]

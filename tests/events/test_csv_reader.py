@@ -254,3 +254,61 @@ def test_skipping_bad_rows_reads_every_lane_column_asked_for(write_csv):
     path = write_csv(LANES_CSV.format(role="clerk").replace("2024-01-01T09:00:00Z", "later"))
     log = read_log(path, on_bad_rows="skip", lane_columns=["role", "group", "system"])
     assert len(log) == 1 and lanes_read(log) == ["role", "group", "system"]
+
+
+def test_a_utf8_byte_order_mark_does_not_stick_to_the_first_column_name(write_csv):
+    # Spreadsheets save "CSV UTF-8" with a byte order mark before the header.
+    path = write_csv("\ufeffcase_id,activity,timestamp\nA,Submit,2024-01-01T09:00:00Z\n".encode("utf-8"))
+    row = read_log(path).table.to_pylist()[0]
+    assert (row["case_id"], row["activity"]) == ("A", "Submit")
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_utf16_or_utf32_file_with_a_byte_order_mark_is_read_without_encoding(write_csv, codec):
+    import codecs
+    mark = {"utf-16-be": codecs.BOM_UTF16_BE}.get(codec, b"")
+    text = "case_id\tactivity\ttimestamp\nA\tPrüfen\t2024-01-01T09:00:00Z\nA\tSenden\t2024-01-01T10:00:00Z\n"
+    path = write_csv(mark + text.encode(codec), name="log.txt")
+    assert [(row["case_id"], row["activity"]) for row in read_log(path).table.to_pylist()] == \
+        [("A", "Prüfen"), ("A", "Senden")]
+
+
+def test_a_header_naming_two_columns_alike_reads_the_first(write_csv):
+    path = write_csv("case_id,activity,timestamp,note,note\nA,Submit,2024-01-01T09:00:00Z,first,second\n")
+    log = read_log(path)
+    assert log.attribute_columns == ["note"]
+    assert log.table.to_pylist()[0]["note"] == "first"
+
+
+def test_na_and_null_are_case_ids_and_activities_as_written(write_csv):
+    # The Sepsis log has a case "NA"; Arrow would read it as missing and the row as bad.
+    path = write_csv("case_id,activity,timestamp,resource\nNA,null,2024-01-01T09:00:00Z,NA\n"
+                     "NA,Submit,2024-01-01T10:00:00Z,\nB,N/A,2024-01-01T09:00:00Z,ann\n")
+    rows = [(row["case_id"], row["activity"]) for row in read_log(path).table.to_pylist()]
+    assert sorted(rows) == [("B", "N/A"), ("NA", "Submit"), ("NA", "null")]
+
+
+def test_a_blank_case_id_is_still_missing_when_others_are_read_as_written(write_csv):
+    path = write_csv("case_id,activity,timestamp\nNA,Submit,2024-01-01T09:00:00Z\n ,Submit,2024-01-01T10:00:00Z\n")
+    with pytest.raises(LogFileError, match=r"line 3: row 2: the case_id value in column 'case_id' is empty"):
+        read_log(path)
+
+
+@pytest.mark.parametrize("written, expected", [
+    ("2024-03-01 10:00:00 +01:00", utc(2024, 3, 1, 9)),  # an offset after a space (Java, Oracle exports)
+    ("2024-03-01 10:00:00.250 +0100", utc(2024, 3, 1, 9, 0, 0, 250_000)),
+    ("3/1/2024 1:05:07 PM", utc(2024, 3, 1, 13, 5, 7)),  # US spreadsheets, 12-hour clock
+    ("3/1/2024 10:05 AM", utc(2024, 3, 1, 10, 5)),
+    ("01-03-2024 10:00:00.123", utc(2024, 3, 1, 10, 0, 0, 123_000)),  # day first, with fractions
+    ("2024-03-01 10:00:00,123", utc(2024, 3, 1, 10, 0, 0, 123_000)),  # a decimal comma (log4j)
+])
+def test_timestamps_as_other_exporters_write_them_are_read(write_csv, written, expected):
+    path = write_csv(f"case_id;activity;timestamp\nA;Submit;{written}\nA;Approve;{written}\n")
+    assert read_log(path).table.column("timestamp").to_pylist()[0] == expected
+
+
+def test_an_object_centric_csv_is_named_as_such_not_mapped_by_its_event_ids(write_csv):
+    path = write_csv("ocel:eid,ocel:activity,ocel:timestamp,ocel:type:order,ocel:type:item\n"
+                     "e1,place order,2024-01-01T09:00:00Z,['o1'],\"['i1', 'i2']\"\n")
+    with pytest.raises(LogFileError, match=r"object-centric CSV .*; expected OCEL 2.0 JSON with --object-type"):
+        read_log(path)

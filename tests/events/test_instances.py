@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backoffice import read_log
-from backoffice.errors import BadOption, MissingColumn
+from backoffice.errors import BadOption, LogFileError, MissingColumn
 from backoffice.events.instances import NOT_MEASURED, read_steps
 from backoffice.mapping import analyze
 
@@ -213,3 +213,12 @@ def test_pairing_agrees_with_the_rule_walked_event_by_event(seed):
     rows = steps.log.table.column("event_index").to_pylist()
     measured = steps.processing.tolist() if steps.processing is not None else [NOT_MEASURED] * len(rows)
     assert sorted(zip(rows, [p // 10**6 if p != NOT_MEASURED else p for p in measured])) == expected
+
+
+def test_a_log_of_starts_only_says_no_instance_completes_not_that_filters_left_nothing(write_csv):
+    log = lifecycle_log(write_csv, [("c1", "A", "09:00", "schedule"), ("c1", "A", "09:10", "start"),
+                                    ("c1", "B", "09:20", "START")])
+    with pytest.raises(LogFileError, match=r"no activity instance completes: the 3 events are 2 starts and "
+                                           r"1 schedule or assign.*expected complete events, or --lifecycle events"):
+        analyze(log)
+    assert analyze(log, lifecycle="events").summary.steps == 3

@@ -163,3 +163,12 @@ def test_an_event_without_a_time_is_refused_by_its_id(tmp_path):
 
     with pytest.raises(LogFileError, match="event 'e1' has no time"):
         read_ocel(write(tmp_path, ocel(objects=ORDERS, events=[broken])), object_type="order")
+
+
+def test_an_event_time_written_as_a_number_is_named_as_not_text(tmp_path):
+    # Epoch seconds instead of ISO 8601 text: the message says what is there, not that nothing is.
+    broken = event(1, "create", "2024-01-01T09:00:00Z", "o1")
+    broken["time"] = 1704099600
+
+    with pytest.raises(LogFileError, match=r"event 'e1': time is 1704099600, not text; expected .*ISO 8601"):
+        read_ocel(write(tmp_path, ocel(objects=ORDERS, events=[broken])), object_type="order")

@@ -162,7 +162,8 @@ def test_references_and_line_breaks_in_values_read_as_xml_says(tmp_path):
 
     row = read_xes(path).table.to_pylist()[0]
 
-    assert row == {"a&b": 'x < y & é€ "q"', "single": 'it\'s "fine"', "breaks": "one two three\nfour"}
+    assert row == {"a&b": 'x < y & é€ "q"', "single": 'it\'s "fine"', "breaks": "one two three\nfour",
+                   "case:trace": "1"}  # the trace has no name: it is numbered
 
 
 def test_unusual_tag_layouts_read_the_same_as_the_usual_one(tmp_path):
@@ -469,3 +470,23 @@ def test_the_scan_and_the_full_parser_read_real_logs_alike(shared_logs, name):
         fully = xes_parse.parse_fully(path, handle, path.stat().st_size, None).to_table(path)
 
     assert read_xes(path).table.equals(fully)
+
+
+@pytest.mark.parametrize("variant", ["scan", "full parser"])
+def test_traces_without_names_are_numbered_as_cases_in_file_order(tmp_path, variant, monkeypatch):
+    # The standard leaves a trace's name optional; without one there is no column to name with --case.
+    from backoffice import read_log
+
+    def event(name: str, hour: int) -> str:
+        return (f'<event><string key="concept:name" value="{name}"/>'
+                f'<date key="time:timestamp" value="2024-03-01T{hour:02d}:00:00Z"/></event>')
+    path = write(tmp_path, xes(f"<trace>{event('A', 9)}{event('B', 10)}</trace><trace>{event('A', 8)}</trace>"))
+    if variant == "full parser":
+        monkeypatch.setattr(xes_reader, "scan", lambda *args: (_ for _ in ()).throw(xes_scan.NeedsFullParser()))
+    assert read_xes(path).table.column("case:trace").to_pylist() == ["1", "1", "2"]
+    rows = read_log(path).table.to_pylist()
+    assert [(row["case_id"], row["activity"]) for row in rows] == [("1", "A"), ("1", "B"), ("2", "A")]
+
+
+def test_named_traces_get_no_trace_number(tmp_path):
+    assert "case:trace" not in read_xes(write(tmp_path, TWO_CASES)).table.column_names

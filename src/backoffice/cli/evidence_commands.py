@@ -39,6 +39,8 @@ _Reason = Annotated[Optional[str], typer.Option("--reason", help="Column holding
 _Timezone = Annotated[str, typer.Option("--timezone", help="Zone of timestamps without an offset.")]
 _TimestampFormat = Annotated[Optional[str], typer.Option("--timestamp-format",
                                                          help="strptime format, e.g. '%d-%m-%Y %H:%M'.")]
+_ObjectType = Annotated[Optional[str], typer.Option("--object-type",
+                                                   help="OCEL: the object type whose objects are the cases.")]
 
 
 def _read(path: Path, *, attributes: bool, **columns: str | None) -> EventLog:
@@ -77,7 +79,7 @@ def draft_command(
     force: Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")] = False,
     log_format: _Format = None, case: _Case = None, activity: _Activity = None, timestamp: _Timestamp = None,
     resource: _Resource = None, role: _Role = None, system: _System = None, reason: _Reason = None,
-    timezone: _Timezone = "UTC", timestamp_format: _TimestampFormat = None,
+    timezone: _Timezone = "UTC", timestamp_format: _TimestampFormat = None, object_type: _ObjectType = None,
 ) -> None:
     """Draft a workflow definition from an event log: states, roles, transitions and exception reasons.
 
@@ -89,7 +91,7 @@ def draft_command(
         raise OutputFileError(out, "it exists; use --force to replace it")
     log = _read(log_path, attributes=True, format=log_format, case=case, activity=activity, timestamp=timestamp,
                 resource=resource, role=role, system=system, reason=reason, timezone=timezone,
-                timestamp_format=timestamp_format)
+                timestamp_format=timestamp_format, object_type=object_type)
     draft = draft_definition(log, coverage=coverage, workflow_id=workflow_id, title=title)
     summary = [f"drafted {draft.workflow_id}: {plural(draft.states, 'state')}, "
                f"{plural(draft.transitions, 'transition')}, {plural(draft.roles, 'role')}, "
@@ -140,7 +142,7 @@ def conform_command(
     top: Annotated[int, typer.Option(help="Example cases shown per deviation.")] = 3,
     log_format: _Format = None, case: _Case = None, activity: _Activity = None, timestamp: _Timestamp = None,
     resource: _Resource = None, role: _Role = None, system: _System = None, reason: _Reason = None,
-    timezone: _Timezone = "UTC", timestamp_format: _TimestampFormat = None,
+    timezone: _Timezone = "UTC", timestamp_format: _TimestampFormat = None, object_type: _ObjectType = None,
 ) -> None:
     """Replay a log, or the engine's live work (--db), against a definition: which cases conform, and every deviation.
 
@@ -169,7 +171,7 @@ def conform_command(
     mapping = _activity_map(activities) if activities else None
     log = _read(log_path, attributes=False, format=log_format, case=case, activity=activity, timestamp=timestamp,
                 resource=resource, role=role, system=system, reason=reason, timezone=timezone,
-                timestamp_format=timestamp_format)
+                timestamp_format=timestamp_format, object_type=object_type)
     report = conform(log, definition, activities=mapping, shared_resources=shared_resources or (),
                      detect_shared=not no_detect_shared)
     if json_path:

@@ -22,12 +22,12 @@ NOT_READY = 1
 """The exit status of a definition that fails the gate: a verdict, not an error (errors exit 2)."""
 
 
-def _as_is_map(log_path: Path) -> ProcessMap:
+def _as_is_map(log_path: Path, object_type: str | None = None) -> ProcessMap:
     """Read a log and map it; a bad log is a user error (status 2), raised by the reader."""
     from backoffice.events.reader import read_log
     from backoffice.mapping.analyze import analyze
     # The gate and the scores read no attribute: leaving them unread saves memory on large logs.
-    return analyze(read_log(log_path, attributes=False))
+    return analyze(read_log(log_path, attributes=False, object_type=object_type))
 
 
 def readiness_command(
@@ -37,6 +37,8 @@ def readiness_command(
         "on the main variants, and the taxonomy by the reasons the log records."))] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", metavar="OUT", help="Write the report as JSON.")]
     = None,
+    object_type: Annotated[Optional[str], typer.Option(
+        "--object-type", help="With an OCEL --log: the object type whose objects are the cases.")] = None,
 ) -> None:
     """Judge a definition against the ten-point readiness gate, each point pass or fail with its reason.
 
@@ -49,7 +51,9 @@ def readiness_command(
 
     # The definition first: a broken one is reported before a long log is read.
     definition = load_definition(path)
-    evidence = _as_is_map(log_path) if log_path is not None else None
+    if object_type is not None and log_path is None:
+        raise BadOption("--object-type", object_type, "--log LOG with it: it picks the cases of an OCEL log")
+    evidence = _as_is_map(log_path, object_type) if log_path is not None else None
     report = assess_readiness(definition, source=path, evidence=evidence)
     if json_path is not None:
         write_all({json_path: report.model_dump_json(indent=2)})

@@ -261,8 +261,11 @@ class _Drafter:
         names = [name for name in self.log.attribute_columns if self.log.has_values(name)][:MAX_INPUT_FIELDS * 2]
         if not names:
             return fields
-        stats = table.select([Column.CASE_ID, *names]).group_by(Column.CASE_ID).aggregate(
-            [(name, "count_distinct") for name in names])
+        selected = table.select([Column.CASE_ID, *names])
+        # A CSV's text attributes come as one dictionary per block, which group_by cannot unify.
+        selected = pa.table([column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) else column
+                             for column in selected.columns], names=selected.column_names)
+        stats = selected.group_by(Column.CASE_ID).aggregate([(name, "count_distinct") for name in names])
         for name in names:
             if pc.max(stats.column(f"{name}_count_distinct")).as_py() <= 1 and len(fields) < MAX_INPUT_FIELDS:
                 fields[name] = _field_type(table.schema.field(name).type)

@@ -8,14 +8,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from backoffice.errors import MissingColumn, suggest
+from backoffice.errors import LogFileError, MissingColumn, suggest
 from backoffice.events.schema import OPTIONAL, REQUIRED, Column
 
 # Names other exporters use for the schema's fields, compared after folding case and
 # dropping spaces, underscores, dashes and dots. The XES standard names come first.
 ALIASES: dict[Column, tuple[str, ...]] = {
     Column.CASE_ID: ("case:concept:name", "case_id", "case", "caseid", "case id", "case number",
-                     "ticket", "ticket id", "request id", "trace id", "case:id"),
+                     "ticket", "ticket id", "request id", "trace id", "case:id",
+                     "case:trace"),  # the number an XES log without trace names gives each trace
     Column.ACTIVITY: ("concept:name", "activity", "activity name", "event", "event name", "task",
                       "step", "action", "operation"),
     Column.TIMESTAMP: ("time:timestamp", "timestamp", "time", "date", "datetime", "event time",
@@ -88,13 +89,22 @@ def resolve_columns(found: Sequence[str], given: Mapping[Column, str | None], *,
                 break
     for column in REQUIRED:
         if column not in fields:
+            if column is Column.CASE_ID and any(name.startswith("ocel:type:") for name in found):
+                # Guessing would name the event id column (ocel:eid): every event a case.
+                raise LogFileError(path, "the columns are those of an object-centric CSV (ocel:eid, ocel:type:...), "
+                                         "whose events belong to many objects and to no one case",
+                                   expected="OCEL 2.0 JSON with --object-type (pm4py converts OCEL 1.0), "
+                                            "or a log with a case id column")
             raise MissingColumn(path, str(column).replace("_", " "), found,
                                 _likely(column, found, fields.values()), OPTION_OF[column])
     used = set(fields.values())
     start = _start_column(found, folded, used, start_timestamp, path)
     if start:
         used.add(start)
-    return ColumnMapping(fields=fields, attributes=tuple(name for name in found if name not in used), start=start)
+    # A header may name two columns alike (spreadsheet exports do); readers select columns by
+    # name and give the first of them, so each name is one attribute.
+    return ColumnMapping(fields=fields, attributes=tuple(name for name in dict.fromkeys(found) if name not in used),
+                         start=start)
 
 
 def _start_column(found: Sequence[str], folded: Mapping[str, str], used: set[str], given: str | None,

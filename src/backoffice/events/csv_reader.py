@@ -30,13 +30,33 @@ def _open_binary(path: Path) -> io.BufferedIOBase:
 
 
 def _sample(path: Path) -> bytes:
+    """The file's first bytes, without a UTF-8 byte order mark (Arrow skips it too)."""
     try:
         with _open_binary(path) as stream:
-            return stream.read(SNIFF_BYTES)
+            sample = stream.read(SNIFF_BYTES)
     except (EOFError, OSError) as exc:
         if isinstance(exc, gzip.BadGzipFile) or isinstance(exc, EOFError):
             raise TruncatedGzip(path, str(exc)) from exc
         raise
+    # Spreadsheets save "CSV UTF-8" with a mark, which would otherwise stick to the first column's name.
+    return sample.removeprefix(codecs.BOM_UTF8)
+
+
+# Byte order marks that name their encoding; UTF-32's come first, as they begin like UTF-16's.
+MARKED_ENCODINGS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def marked_encoding(path: Path, encoding: str | None) -> str | None:
+    """The encoding given, else the one a UTF-16 or UTF-32 byte order mark names, else None (UTF-8)."""
+    if encoding:
+        return encoding
+    try:
+        with _open_binary(path) as stream:
+            start = stream.read(4)
+    except (EOFError, OSError):
+        return None  # the reads that follow name the damage
+    return next((name for mark, name in MARKED_ENCODINGS if start.startswith(mark)), None)
 
 
 def _check_encoding(encoding: str | None) -> str:
@@ -75,7 +95,7 @@ def csv_columns(path: Path, *, delimiter: str | None = None, encoding: str | Non
 
 def read_csv(path: Path, *, text_columns: Iterable[str] = (), time_columns: Iterable[str] = (),
              columns: Iterable[str] | None = None, delimiter: str | None = None, encoding: str | None = None,
-             time_type: pa.DataType | None = None) -> RawEvents:
+             time_type: pa.DataType | None = None, verbatim_columns: Iterable[str] = ()) -> RawEvents:
     """Read a delimited file into the source's columns, in file order.
 
     Args:
@@ -90,6 +110,8 @@ def read_csv(path: Path, *, text_columns: Iterable[str] = (), time_columns: Iter
             ISO 8601 parser, in the reading threads), which spares holding them as text.
             When any value does not parse, the file is read again with them as text, so
             that the caller can name the bad row or skip it.
+        verbatim_columns: text columns whose values are taken as written, where only a blank
+            is missing: a case "NA" (the Sepsis log has one) is no missing value there.
 
     Raises:
         NotUtf8: the file is not UTF-8 and no encoding was given (names the line).
@@ -112,14 +134,22 @@ def read_csv(path: Path, *, text_columns: Iterable[str] = (), time_columns: Iter
                             types={name: TEXT for name in text_columns} | {name: pa.string() for name in time_columns})
     if table.num_rows == 0:
         raise EmptyLog(path, "the file holds a header but no rows")
+    # Arrow reads "NA", "null", "N/A"... as missing; read again, as written, the columns that
+    # must not lose such values, only when one has a missing value (rare: it is a bad row otherwise).
+    again = [name for name in verbatim_columns if name in table.column_names and table.column(name).null_count]
+    if again:
+        written = _read_table(path, delimiter, codec, encoding, columns=again,
+                              types={name: TEXT for name in again}, strings_can_be_null=False)
+        for name in again:
+            table = table.set_column(table.column_names.index(name), name, written.column(name))
     return RawEvents(table=table, line_of=lambda position: _line_of_row(path, delimiter, codec, position))
 
 
 def _read_table(path: Path, delimiter: str, codec: str, encoding: str | None, *, columns: Iterable[str] | None,
-                types: dict[str, pa.DataType]) -> pa.Table:
+                types: dict[str, pa.DataType], strings_can_be_null: bool = True) -> pa.Table:
     """Read the file with Arrow's multi-threaded reader, with Arrow's errors turned into ours."""
     convert = pacsv.ConvertOptions(column_types=types, include_columns=list(columns) if columns is not None else None,
-                                   strings_can_be_null=True, auto_dict_encode=True,
+                                   strings_can_be_null=strings_can_be_null, auto_dict_encode=True,
                                    auto_dict_max_cardinality=10_000)
     read = pacsv.ReadOptions(encoding=codec)
     try:

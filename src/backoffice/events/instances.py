@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from backoffice.errors import BadOption
+from backoffice.errors import BadOption, LogFileError
 from backoffice.events import arrow_numpy
 from backoffice.events.schema import START_TIMESTAMP, TIMESTAMP_TYPE, Column, EventLog
 from backoffice.wording import plural
@@ -203,6 +203,11 @@ def _instances(log: EventLog) -> Steps:
     # Back in case and completion order (the table's order), ties in file order.
     back = np.argsort(step_rows, kind="stable")
     step_rows, step_rows_sorted = step_rows[back], step_rows_sorted[back]
+    if not len(step_rows):
+        # Otherwise the map would find no case and blame its filters.
+        raise LogFileError(log.source, f"no activity instance completes: the {plural(rows, 'event')} are "
+                                       f"{_parts_named(counts)}, and a step is read where an instance completes",
+                           expected="complete events, or --lifecycle events to read each event as a step")
     steps_table = table.take(arrow_numpy.arrow(step_rows))
     matched_steps = int(np.count_nonzero(matched_close & is_step))
     unmatched_opens = int(counts[START]) - int(np.count_nonzero(matched_close))
@@ -234,6 +239,15 @@ def _instances(log: EventLog) -> Steps:
     return Steps(EventLog(steps_table, log.source, log.skipped_rows, log.notes),
                  started[step_rows_sorted], processing[step_rows_sorted],
                  StepReading("instances", "standard XES lifecycle", timestamps.value, note), rows)
+
+
+def _parts_named(counts: np.ndarray) -> str:
+    """The lifecycle parts a log holds, in words: "3 starts and 1 schedule or assign"."""
+    names = {START: ("start", "starts"), SUSPEND: ("suspend", "suspends"), RESUME: ("resume", "resumes"),
+             OTHER_END: ("abort, withdrawal or skip", "aborts, withdrawals or skips"),
+             FOLDED: ("schedule or assign", "schedules or assigns")}
+    found = [plural(int(counts[part]), *name) for part, name in names.items() if counts[part]]
+    return ", ".join(found[:-1]) + " and " + found[-1] if len(found) > 1 else "".join(found)
 
 
 def _within_group_cumsum(flags: np.ndarray, first_of_group: np.ndarray, group: np.ndarray) -> np.ndarray:

@@ -152,9 +152,12 @@ def _attributes(item: dict[str, Any], path: Path, what: str) -> list[dict[str, A
 
 
 def _related_ids(event: dict[str, Any], path: Path, index: int) -> list[str]:
-    for field in ("type", "time"):
-        if not isinstance(event.get(field), str):
+    for field, kind in (("type", "the event type's name"), ("time", "an ISO 8601 timestamp")):
+        if field not in event or event[field] is None:
             raise LogFileError(path, f"event {event.get('id', index)!r} has no {field}", expected=EXPECTED)
+        if not isinstance(event[field], str):
+            raise LogFileError(path, f"event {event.get('id', index)!r}: {field} is {json.dumps(event[field])}, "
+                                     f"not text", expected=f"{EXPECTED}, whose {field} is text: {kind}")
     relationships = event.get("relationships") or []
     if not isinstance(relationships, list):
         raise LogFileError(path, f"event {event.get('id', index)!r}: relationships are not a list",

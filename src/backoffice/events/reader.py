@@ -114,7 +114,8 @@ def read_log(path: Path | str, *, format: LogFormat | str | None = None,
              Column.REASON: reason, Column.LIFECYCLE: lifecycle, Column.GROUP: group}
 
     if kind is LogFormat.CSV:
-        from backoffice.events.csv_reader import csv_columns, read_csv, sample_values, sniff_delimiter
+        from backoffice.events.csv_reader import csv_columns, marked_encoding, read_csv, sample_values, sniff_delimiter
+        encoding = marked_encoding(path, encoding)  # a UTF-16 export (Excel's "Unicode text") says so itself
         if path.stat().st_size:
             delimiter = delimiter or sniff_delimiter(path, encoding)  # once, for the three reads below
         mapping = _projected(resolve_columns(csv_columns(path, delimiter=delimiter, encoding=encoding), given,
@@ -132,7 +133,8 @@ def read_log(path: Path | str, *, format: LogFormat | str | None = None,
                            + ([mapping.start] if mapping.start else []), time_columns=[time_column],
                            columns=[*mapping.fields.values(), *([mapping.start] if mapping.start else []),
                                     *mapping.attributes],
-                           delimiter=delimiter, encoding=encoding, time_type=time_type)
+                           delimiter=delimiter, encoding=encoding, time_type=time_type,
+                           verbatim_columns=[mapping.fields[Column.CASE_ID], mapping.fields[Column.ACTIVITY]])
     elif kind is LogFormat.PARQUET:
         from backoffice.events.parquet_reader import parquet_columns, read_parquet
         mapping = _projected(resolve_columns(parquet_columns(path), given, path=path,

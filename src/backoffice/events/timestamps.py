@@ -23,6 +23,12 @@ COMMON_FORMATS = (
     "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M",
     "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%Y/%m/%d %H:%M:%S", "%d.%m.%Y %H:%M:%S",
     "%d.%m.%Y %H:%M", "%Y%m%d%H%M%S", "%d-%m-%Y", "%d/%m/%Y", "%m/%d/%Y", "%Y-%m-%d %H:%M:%S.%f",
+    # Fractions after day-first dates, and a comma before them (log4j, ISO 8601's other mark).
+    "%d-%m-%Y %H:%M:%S.%f", "%d/%m/%Y %H:%M:%S.%f", "%d.%m.%Y %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S,%f",
+    # An offset after a space ("yyyy-MM-dd HH:mm:ss Z" in Java, Oracle and SQL Server exports).
+    "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S.%f %z",
+    # US spreadsheets: a 12-hour clock with AM or PM.
+    "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p",
 )
 
 

@@ -24,6 +24,9 @@ CODES = {"string": STRING, "date": DATE, "int": INT, "float": FLOAT, "boolean": 
 ARROW_TYPES = {INT: pa.int64(), FLOAT: pa.float64(), BOOLEAN: pa.bool_()}
 
 
+# The case id column of the standard, and the one standing in for it when no trace is named.
+TRACE_NAME, TRACE_NUMBER = "case:concept:name", "case:trace"
+
 # Attribute values as a parser finds them: (event or trace number, type code, key, value).
 Values = tuple[np.ndarray, np.ndarray, pa.Array, pa.Array]
 
@@ -52,6 +55,11 @@ class Found:
         for key, values in _columns(*self.trace_attributes, rows=self.traces).items():
             # An event attribute that already bears the name is the more specific one.
             columns.setdefault(f"case:{key}", values.take(arrow_numpy.arrow(np.asarray(self.event_traces, np.int64))))
+        if TRACE_NAME not in columns and TRACE_NUMBER not in columns:
+            # The standard leaves a trace's name optional: without any, each trace is still one
+            # case, numbered from 1 in file order (no column would be there to name with --case).
+            numbers = pa.array(np.asarray(self.event_traces, np.int64) + 1)
+            columns[TRACE_NUMBER] = pc.cast(numbers, pa.string())
         return pa.Table.from_arrays(list(columns.values()), names=list(columns))
 
 

@@ -15,7 +15,8 @@ attributes are columns named `case:` + key, repeated on each event of the trace.
 the key has that type and reads as one; everything else, dates included, stays text as
 written in the file (dates keep their offsets; parsing them is the timestamps module's job).
 A key used twice in one element keeps its last value; an event attribute literally named
-`case:x` wins over a trace attribute `x`. Nested attributes (children of an attribute,
+`case:x` wins over a trace attribute `x`. When no trace has a `concept:name`, a `case:trace`
+column numbers the traces from 1 in file order, so that each is still one case. Nested attributes (children of an attribute,
 lists, containers) and events outside traces are left out.
 """
 
