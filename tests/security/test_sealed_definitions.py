@@ -150,3 +150,13 @@ def test_an_edited_version_is_refused_over_http(database, tmp_path):  # noqa: F8
         assert answer.status_code == 409, answer.text
         assert "purchase-approval version 1" in answer.text and "definition_json" in answer.text
         assert written(engine.store) == before
+
+
+def test_a_process_reading_another_audit_key_is_told_which_key_to_read(engine):
+    from backoffice.engine.audit_keys import AuditKey
+
+    deployed(engine)
+    stranger = AuditKey.generate()
+    with pytest.raises(DefinitionAltered, match=f"sealed by audit key {engine.audit_key.key_id}, not by the key "
+                                                f"this process reads \\({stranger.key_id}\\): set BACKOFFICE_AUDIT_KEY"):
+        Engine(engine.store, audit_key=stranger).start_case("spend-approval", SPEND, actor=REQUESTER, now=later(1))

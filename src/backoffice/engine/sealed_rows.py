@@ -54,8 +54,11 @@ def row_problem(row: RowSeal | None, table: str, key: Any, records: Sequence[Aud
             return None
         return "was added to the database outside the engine: no audit record wrote it"
     by = f"system record #{writer.seq} (id {writer.id})"
-    if writer.expected_hash() != writer.hash or writer.key_id != sealer.key_id \
-            or writer.mac is None or writer.mac != sealer.mac(writer.hash):
+    if writer.key_id != sealer.key_id:
+        # Most often this process reads another key than the engine that wrote (a misconfiguration).
+        return (f"is vouched for by {by}, sealed by audit key {writer.key_id}, not by the key this process reads "
+                f"({sealer.key_id}): set BACKOFFICE_AUDIT_KEY to the database's key file (or the record was forged)")
+    if writer.expected_hash() != writer.hash or writer.mac is None or writer.mac != sealer.mac(writer.hash):
         return f"is vouched for by {by}, which is not sealed by this database's audit key (forged or altered)"
     if listed[2] is None:
         return None if row is None else f"was put back in the database outside the engine ({by} removed it)"
