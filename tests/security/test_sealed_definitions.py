@@ -160,3 +160,24 @@ def test_a_process_reading_another_audit_key_is_told_which_key_to_read(engine):
     with pytest.raises(DefinitionAltered, match=f"sealed by audit key {engine.audit_key.key_id}, not by the key "
                                                 f"this process reads \\({stranger.key_id}\\): set BACKOFFICE_AUDIT_KEY"):
         Engine(engine.store, audit_key=stranger).start_case("spend-approval", SPEND, actor=REQUESTER, now=later(1))
+
+
+def test_a_pending_change_edited_in_sql_is_never_deployed_under_the_hash_that_was_reviewed(engine, tmp_path):
+    from backoffice.store.tables import definition_changes
+
+    from .spend import LOWER_QUORUM, PAT, version_text
+
+    deployed(engine)
+    path = tmp_path / "spend-approval.yaml"
+    path.write_text(version_text(LOWER_QUORUM))
+    pending = engine.deploy(path, actor="lead", now=later(1))
+    assert pending.pending
+    # The body waiting for the second person loses the requester rule; the content hash column is left as reviewed.
+    with engine.store.engine.begin() as connection:
+        body = connection.execute(sa.select(definition_changes.c.definition_json)).scalar_one()
+        assert NO_SEPARATION[0] in body
+        connection.execute(sa.update(definition_changes).values(definition_json=body.replace(*NO_SEPARATION)))
+    with pytest.raises(DefinitionAltered, match="spend-approval version 2 .*definition_changes.*definition_json"):
+        engine.approve_change("spend-approval", 2, content_hash=pending.content_hash, actor=PAT, now=later(2))
+    assert [v.version for v in engine.versions("spend-approval")] == [1]
+    assert [change.status for change in engine.store.changes("spend-approval")] == ["pending"]
