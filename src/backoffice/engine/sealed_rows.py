@@ -12,7 +12,8 @@ list the row's digest as it is now.
 When: a version when the engine first loads it (versions are immutable, and the engine keeps the
 one it checked, so a later edit of the row is never run by this process; the next process
 checks it on load); a mode whenever the row differs from the one last checked (a mode changes
-through the engine, so the check costs a read only after a change).
+through the engine, so the check costs a read only after a change); a pending change when its
+second person approves it (governance), since the version deployed is built from that row.
 
 What this does not see (`audit verify` and the signed checkpoints do): records deleted from the
 chain (a row put back as an older record wrote it); versions deployed before rows were bound
