@@ -789,6 +789,25 @@ class AuditTrailBroken(BackofficeError):
                          + "; run `backoffice audit verify`")
 
 
+class DefinitionAltered(BackofficeError):
+    """What the engine runs by (a definition version, a workflow's mode) is not as its audited change wrote it.
+
+    Someone changed the row in the database, outside the engine: the engine refuses to run it
+    rather than run a control that may have been taken out. Not the caller's mistake; the data refuses.
+    """
+
+    exit_code = 1
+
+    def __init__(self, workflow: str, version: int | None, problem: str) -> None:
+        self.workflow = workflow
+        self.version = version
+        self.problem = problem
+        what = f"{workflow} version {version}" if version is not None else f"the mode of {workflow}"
+        self.message = (f"{what} {problem}, so the engine will not run it; nothing was written. Run "
+                        f"`backoffice audit verify` and deploy the definition again (a new version) through the engine")
+        super().__init__(self.message)
+
+
 class StepNotInDoubt(UserError):
     """Confirming an automated step whose outcome is not in doubt (any more)."""
 

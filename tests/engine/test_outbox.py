@@ -66,6 +66,20 @@ def test_manual_mode_sends_the_step_to_a_task_instead_of_the_outbox(automated, s
     assert automated.case(case.id).state == "triage"
 
 
+def test_a_mode_flipped_in_the_database_sends_the_step_nowhere(automated, store):
+    from backoffice.errors import DefinitionAltered
+    from backoffice.store.tables import workflow_modes
+
+    automated.set_mode("service-request", manual=True, now=T0, actor=OPERATOR)
+    case = automated.start_case("service-request", payload(), actor=ANN, now=T0)
+    # Back to the worker by hand, outside the engine: the step would run unattended.
+    with store.engine.begin() as connection:
+        connection.execute(sa.update(workflow_modes).values(manual=False))
+    with pytest.raises(DefinitionAltered, match="the mode of service-request"):
+        automated.transition(case.id, "notify", actor=DESK, expected_version=1, now=later(1))
+    assert (automated.case(case.id).state, outbox_rows(store), automated.tasks(case_id=case.id)) == ("new", 0, [])
+
+
 def test_switching_manual_mode_off_sends_steps_to_the_outbox_again(automated):
     automated.set_mode("service-request", manual=True, now=T0, actor=OPERATOR)
     automated.set_mode("service-request", manual=False, now=T0, actor=OPERATOR)

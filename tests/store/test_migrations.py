@@ -17,7 +17,7 @@ def test_opening_a_new_database_migrates_it_to_the_newest_revision(database):
     engine = create_engine(database)
     assert current_revision(engine) is None
     SqlStore.open(database).close()
-    assert current_revision(engine) == head_revision() == "0013"
+    assert current_revision(engine) == head_revision() == "0014"
     assert set(sa.inspect(engine).get_table_names()) >= {"workflow_versions", "cases", "events", "audit_records",
                                                           "audit_chains", VERSION_TABLE}
     engine.dispose()
@@ -26,7 +26,7 @@ def test_opening_a_new_database_migrates_it_to_the_newest_revision(database):
 def test_migrating_again_changes_nothing(store, database):
     with store.engine.begin() as connection:
         connection.execute(sa.text("INSERT INTO audit_chains (chain, seq, hash) VALUES ('case:7', 3, 'h')"))
-    assert migrate(database) == "0013"
+    assert migrate(database) == "0014"
     assert store.audit_heads()["case:7"].seq == 3
 
 
@@ -46,7 +46,7 @@ def test_processes_opening_a_new_database_at_once_migrate_it_once(database):
         heads = set(pool.map(open_store, range(6)))
     assert len(heads) == 1
     engine = create_engine(database)
-    assert current_revision(engine) == "0013"
+    assert current_revision(engine) == "0014"
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM audit_chains")).scalar() == 0
     engine.dispose()

@@ -172,3 +172,22 @@ def test_an_approval_is_headed_by_its_title_and_counts_voting_rounds_as_votes_ar
     assert again.index("voting round 1 of 2") < again.index("voting round 2 of 2")
     first_round = again[again.index("voting round 1 of 2"):again.index("voting round 2 of 2")]
     assert "hana" in first_round and "No vote yet." in again[again.index("voting round 2 of 2"):]
+
+
+def test_a_definition_edited_in_the_database_gets_a_409_page_and_no_form(site):
+    import sqlalchemy as sa
+
+    from backoffice.store.tables import cases, workflow_versions
+
+    where = workflow_versions.c.workflow == "supply-request"
+    with site.engine.store.engine.begin() as connection:
+        body = connection.execute(sa.select(workflow_versions.c.definition_json).where(where)).scalar_one()
+        connection.execute(sa.update(workflow_versions).where(where).values(definition_json=body + " "))
+        before = connection.execute(sa.select(sa.func.count()).select_from(cases)).scalar_one()
+    site.engine._running.clear()  # as the next server process starts: nothing of the version loaded yet
+    # The intake form is drawn from the version: it is refused already, with the reason, and nothing is started.
+    answer = site.client("alice").get("/requests/new/supply-request")
+    assert answer.status_code == 409, answer.text
+    assert "supply-request version" in answer.text and "definition_json" in answer.text
+    with site.engine.store.engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(cases)).scalar_one() == before

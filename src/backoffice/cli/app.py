@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from backoffice.cli.moments import parse_moment
-from backoffice.errors import BadOption, UserError
+from backoffice.errors import BadOption, DefinitionAltered, UserError
 from backoffice.events.instances import LifecycleMode
 from backoffice.events.reader import OnBadRows, read_log
 from backoffice.events.schema import EventLog
@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         _refuse_unreadable_arguments(arguments)
         _app_for(arguments)(args=arguments, standalone_mode=True)
-    except UserError as exc:
+    except (UserError, DefinitionAltered) as exc:
         if _state["debug"]:
             traceback.print_exc()
         errors.print(f"[bold red]error:[/bold red] {exc.message}", highlight=False, soft_wrap=True)

@@ -142,29 +142,21 @@ class ApprovalOperations:
         now = utc(now)
         case = self.case(case_id)
         actor = self.identify(actor, workflow=case.workflow, now=now)
-        approval = self.running(case.workflow, case.definition_version).definition.approval(case.state)
-        if approval is None:
-            raise NoApprovalHere(case.id, case.state)
-        if not approval.delegation:
-            raise DelegationNotAllowed(case.id, case.state)
-        task = self._approval_task(case, actor, now)
-        # The task goes to a person of the directory under their one spelling, who must be eligible:
-        # hold the role the task is for, as the delegating approver does.
+        # The task goes to a person of the directory under their one spelling.
         receiver = self.identify(to, workflow=case.workflow, now=now)
-        needed = task.role or self.running(case.workflow, case.definition_version).definition.state(case.state).role
-        if needed is not None and needed not in receiver.roles:
-            raise NotEligibleForTask(task.id, receiver.id, f"role {needed}")
-        # Nor excluded from this approval (the requester, a reviewer): their vote would be refused anyway.
-        rule = self._excluded_by(approval, case, persons_of(receiver))
-        if rule is not None:
-            raise SeparationOfDuties(case.id, str(receiver), rule)
-        to = receiver.id
         with self.store.transaction() as tx:
-            if not tx.reassign_task(task.id, Assignment(queue=None, assignee=to), delegated_by=actor.id):
+            # Checked on the case and its task as they are now, one change at a time on the case (as a
+            # vote is): a delegation planned on a task someone else delegated, claimed or voted on
+            # meanwhile would take it from them (FOR UPDATE on PostgreSQL; SQLite's writing
+            # transaction holds the database already).
+            tx.lock_case(case_id)
+            case = self.case(case_id)
+            task = self._planned_delegation(case, actor, receiver, now=now)
+            if not tx.reassign_task(task.id, Assignment(queue=None, assignee=receiver.id), delegated_by=actor.id):
                 raise NotAnApprover(case.id, actor.id, [])
             self._audit(tx, AuditEntry(AuditAction.APPROVAL_DELEGATED, actor=actor.id, role=actor.role, at=now,
                                        case_id=case.id, workflow=case.workflow, version=case.definition_version,
-                                       detail={"task_id": task.id, "to": to}))
+                                       detail={"task_id": task.id, "to": receiver.id}))
         return self.task(task.id)
 
     def tick(self: Engine, now: datetime) -> Sequence[Task]:
@@ -197,6 +189,28 @@ class ApprovalOperations:
         return escalated
 
     # --- inside ---
+
+    def _planned_delegation(self: Engine, case: Case, actor: Actor, receiver: Actor, *, now: datetime) -> Task:
+        """Check that the (identified) actor may hand their approval task on the case to the receiver; return it.
+
+        Raises what `delegate` raises before it writes (see there).
+        """
+        definition = self.running(case.workflow, case.definition_version).definition
+        approval = definition.approval(case.state)
+        if approval is None:
+            raise NoApprovalHere(case.id, case.state)
+        if not approval.delegation:
+            raise DelegationNotAllowed(case.id, case.state)
+        task = self._approval_task(case, actor, now)
+        # The receiver must be eligible: hold the role the task is for, as the delegating approver does.
+        needed = task.role or definition.state(case.state).role
+        if needed is not None and needed not in receiver.roles:
+            raise NotEligibleForTask(task.id, receiver.id, f"role {needed}")
+        # Nor excluded from this approval (the requester, a reviewer): their vote would be refused anyway.
+        rule = self._excluded_by(approval, case, persons_of(receiver))
+        if rule is not None:
+            raise SeparationOfDuties(case.id, str(receiver), rule)
+        return task
 
     def _plan_vote(self: Engine, case: Case, actor: Actor, *, now: datetime, reject: bool) -> _VotePlan:
         """Check that the (identified) actor may cast this vote now; return what casting it needs.

@@ -15,19 +15,22 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from backoffice.definitions.model import AutomatedStep, Definition, StateKind
-from backoffice.engine.audit import AuditAction, AuditEntry
+from backoffice.engine.audit import AuditAction, AuditEntry, seal_row
 from backoffice.engine.cases import Actor, Case, utc
 from backoffice.engine.controls import Exit
 from backoffice.engine.in_doubt import InDoubtOperations
 from backoffice.limits import check_id, check_page
 from backoffice.engine.outbox import NewOutboxEntry, OutboxEntry, OutboxKind, OutboxStatus, step_key
-from backoffice.engine.ports import StoreTransaction
+from backoffice.engine.ports import Store, StoreTransaction
 from backoffice.engine.roles import PlatformRole, require_role
+from backoffice.engine.sealed_rows import MODES_TABLE
 from backoffice.engine.tasks import Assignment, NewTask, TaskKind, _role_of_queue
 from backoffice.errors import ContractViolation, NotDeadLettered, TransitionNotAllowed, UnknownOutboxEntry
 
 if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
+
+_UNCHECKED = object()
 
 WORKER_ID = "backoffice-worker"
 """The engine's own acts, which no worker account makes: a step that a person confirmed done moves on
@@ -61,8 +64,26 @@ class AutomationOperations(InDoubtOperations):
                                        workflow=workflow, detail={"manual": manual, **who.on_behalf()}))
 
     def manual_mode(self: Engine, workflow: str) -> bool:
-        """Whether the workflow's automated steps go to people."""
-        return self.store.manual_mode(workflow)
+        """Whether the workflow's automated steps go to people.
+
+        Raises:
+            DefinitionAltered: the mode was changed in the database outside the engine.
+        """
+        return self._manual_mode(self.store, workflow)
+
+    def _manual_mode(self: Engine, source: Store | StoreTransaction, workflow: str) -> bool:
+        """Read the workflow's mode (in a transaction, or not), held to the audit record that set it.
+
+        The row is checked against the trail when it differs from the one this engine last
+        checked, so a read costs nothing more until the mode changes (see sealed_rows).
+        """
+        values = source.mode_row(workflow)
+        row = seal_row(MODES_TABLE, workflow, values, case_id=None) if values is not None else None
+        digest = row.digest if row is not None else None
+        if self._held_modes.get(workflow, _UNCHECKED) != digest:
+            self._hold_to_trail(row, MODES_TABLE, workflow, workflow=workflow, version=None)
+            self._held_modes[workflow] = digest
+        return bool(values["manual"]) if values is not None else False
 
     def outbox(self: Engine, *, status: OutboxStatus | None = None, case_id: int | None = None,
                after_id: int = 0, limit: int = 100) -> Sequence[OutboxEntry]:
@@ -134,7 +155,7 @@ class AutomationOperations(InDoubtOperations):
         step = definition.automated_step(case.state)
         if step is None or definition.state(case.state).kind is not StateKind.AUTOMATED:
             return
-        if tx.manual_mode(case.workflow):
+        if self._manual_mode(tx, case.workflow):
             tx.insert_task(self._manual_task(definition, case, action=step.action, now=now))
             return
         tx.insert_outbox(NewOutboxEntry(

@@ -92,6 +92,7 @@ class DirectoryOperations:
             raise DirectoryConflict(f"{who.id} cannot deactivate themselves",
                                     "another administrator to do it (the directory must keep one)")
         with self.store.transaction() as tx:
+            who = self._administrator_in(tx, actor, now=now, what="deactivate or reactivate people")
             found = tx.principal(target)
             if found is None:
                 raise UnknownActor(target)
@@ -167,6 +168,7 @@ class DirectoryOperations:
         role = _role(role)
         grantee = canonical(to)
         with self.store.transaction() as tx:
+            who = self._administrator_in(tx, actor, now=now, what="grant or revoke roles")
             kind = _grantee_kind(tx, grantee)
             if revoke:
                 changed = tx.delete_grant(kind, grantee, role, workflow)

@@ -13,14 +13,15 @@ case, its event and its audit record in one store transaction: all of it or none
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
+from dataclasses import asdict, replace
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from backoffice.definitions.model import REQUESTER, DefinitionStatus, Priority
-from backoffice.engine.audit import AuditAction, AuditEntry, AuditHeadMoved, canonical_json, chain_of, seal
+from backoffice.engine.audit import (AuditAction, AuditEntry, AuditHeadMoved, RowSeal, canonical_json, chain_of, seal,
+                                    seal_row)
 from backoffice.engine.audit_keys import AuditKey, AuditLocations
 from backoffice.engine.cases import Actor, Case, Decision, utc
 from backoffice.engine.controls import Exit, check_leaving
@@ -43,13 +44,14 @@ from backoffice.engine.ports import NewCase, Store, StoredVersion, StoreTransact
 from backoffice.engine.rerouting import RerouteOperations
 from backoffice.engine.sign_in import SignInOperations
 from backoffice.engine.taking_part import TakingPart
+from backoffice.engine.sealed_rows import VERSIONS_TABLE, row_problem
 from backoffice.engine.rules import Routing, check_transition, context, route
 from backoffice.engine.sla import PausedTime, after_move, resolution_due
 from backoffice.engine.tasks import NewTask, TaskStatus, work_on_entering
 from backoffice.engine.timers import TimerOperations, schedule_on_move, timers_on_start
 from backoffice.engine.versions import DeployedVersion, RunningVersion, running_version
 from backoffice.limits import MAX_KEY_LENGTH, check_id, check_page, check_payload, check_text
-from backoffice.errors import (BackofficeError, ContractViolation, InputRefused, DuplicateIdempotencyKey,
+from backoffice.errors import (BackofficeError, ContractViolation, DefinitionAltered, InputRefused, DuplicateIdempotencyKey,
                                IdempotencyKeyReused, IdempotencyKeyTaken, StaleVersion,
                                TransitionNotAllowed, UnknownCase, UnknownWorkflow, VersionAlreadyDeployed,
                                VersionOutOfOrder, WorkflowNotActive)
@@ -71,6 +73,8 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         self._audit_key = audit_key
         # Deployed versions never change, so each is rebuilt from its JSON once per engine.
         self._running: dict[tuple[str, int], RunningVersion] = {}
+        # The digest of each workflow's mode row as last held to the trail (None: no row), see _manual_mode.
+        self._held_modes: dict[str, str | None] = {}
 
     # --- definitions ---
 
@@ -141,8 +145,27 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         stored = self.store.version(workflow, version)
         if stored is None:
             raise UnknownWorkflow(workflow, [v.version for v in self.store.versions(workflow)], version)
+        # Held to the audited deploy that wrote it before anything runs on it (see sealed_rows): once
+        # per version and engine, as the version is kept, so a later edit of the row is never run here.
+        self._hold_to_trail(seal_row(VERSIONS_TABLE, stored.id, asdict(stored), case_id=None), VERSIONS_TABLE,
+                            stored.id, workflow=workflow, version=version)
         self._running[key] = running_version(stored)
         return self._running[key]
+
+    def _hold_to_trail(self, row: RowSeal | None, table: str, key: object, *, workflow: str,
+                       version: int | None) -> None:
+        """Refuse to run by a row (a version, a mode) that is not as the audit record that wrote it lists it.
+
+        Raises:
+            DefinitionAltered: the row was changed, added or removed outside the engine.
+        """
+        records = self.store.audit_records_about(workflow, version)
+        marks: dict[str, int] = {}
+        if isinstance(key, int) and not any(record.bound_rows() for record in records):
+            marks = self.store.legacy_row_marks()  # read only when no record could vouch for the row
+        problem = row_problem(row, table, key, records, sealer=self.audit_key, legacy_mark=marks.get(table, 0))
+        if problem is not None:
+            raise DefinitionAltered(workflow, version, f"({table} row {key}) {problem}")
 
     # --- cases ---
 

@@ -35,6 +35,7 @@ from backoffice.limits import check_actor_id
 
 if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
+    from backoffice.engine.ports import StoreTransaction
     from backoffice.store.directory_store import GrantsOfOne, TokenHolder
 
 
@@ -113,6 +114,17 @@ class GateOperations:
             raise NotAdministrator(who.id if who.on_behalf_of is None else f"{who.id} on behalf of {who.on_behalf_of}",
                                    what)
         return who
+
+    def _administrator_in(self: Engine, tx: StoreTransaction, actor: Actor | str, *, now: datetime,
+                          what: str) -> Actor:
+        """Identify the administrator again inside the transaction of their change, directory changes one at a time.
+
+        Checked before the transaction only, two administrators deactivating (or revoking) each
+        other at the same moment were both found active and both written: no administrator was
+        left. Here the second is checked after the first committed, and refused.
+        """
+        tx.lock_directory()
+        return self._administrator(actor, now=now, what=what)
 
     def roles_of(self: Engine, principal_id: str, workflow: str | None = None) -> Sequence[str]:
         """Return the roles the directory grants a principal (directly and through groups) in a workflow.

@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from backoffice.definitions.control_diff import ControlDiff, diff_controls
 from backoffice.definitions.model import Definition
-from backoffice.engine.audit import AuditAction, AuditEntry
+from backoffice.engine.audit import AuditAction, AuditEntry, seal_row
 from backoffice.engine.cases import Actor, utc
 from backoffice.engine.controls import person, persons_of
-from backoffice.engine.ports import StoredVersion, VersionChange
+from backoffice.engine.ports import StoredVersion, StoreTransaction, VersionChange
 from backoffice.engine.roles import PlatformRole, require_role
+from backoffice.engine.sealed_rows import CHANGES_TABLE
 from backoffice.engine.versions import DeployedVersion, read_version, running_version
 from backoffice.errors import ChangeAlreadyPending, ChangeApprovalRefused, ChangeNotPending
 
@@ -107,9 +108,10 @@ class GovernanceOperations:
                                         f"change-approver")
         require_role(actor, PlatformRole.CHANGE_APPROVER, what=f"approve a change to {workflow}")
         self._check_change_approvers(change, actor)
-        candidate = replace(change.candidate, deployed_at=now)
-        self._existing_version(candidate)
+        self._existing_version(change.candidate)
         with self.store.transaction() as tx:
+            change = self._sealed_change(tx, change, content_hash)
+            candidate = replace(change.candidate, deployed_at=now)
             if not tx.decide_change(change.id, status=APPROVED, by=actor.id, at=now, note=note):
                 raise ChangeNotPending(workflow, version, "it was decided meanwhile")
             stored = tx.insert_version(candidate)
@@ -181,6 +183,29 @@ class GovernanceOperations:
                                        detail={"content_hash": candidate.content_hash, **what,
                                                **plan.reasons(), **actor.on_behalf()}))
         return _pending_answer(stored, plan, created=True)
+
+    def _sealed_change(self: Engine, tx: StoreTransaction, change: VersionChange, content_hash: str) -> VersionChange:
+        """Return the pending change as its row is now, locked, held to the audit record that wrote it.
+
+        The version deployed is built from this row: a candidate edited in SQL after it was requested
+        (its body changed under the content hash the approver reviewed) would otherwise be deployed,
+        and sealed anew by the approval.
+
+        Raises:
+            DefinitionAltered: the change's row is not as its audited request wrote it.
+            ChangeNotPending, ChangeApprovalRefused: it was decided, or its requester changed, meanwhile.
+        """
+        found = tx.locked_change(change.id)
+        workflow, version = change.candidate.workflow, change.candidate.version
+        if found is None:
+            raise ChangeNotPending(workflow, version, "it was decided meanwhile")
+        locked, values = found
+        self._hold_to_trail(seal_row(CHANGES_TABLE, locked.id, values, case_id=None), CHANGES_TABLE, locked.id,
+                            workflow=workflow, version=version)
+        if locked.status != PENDING or locked.candidate.content_hash != change.candidate.content_hash \
+                or locked.requested_by != change.requested_by or locked.candidate.content_hash != content_hash.strip().lower():
+            raise ChangeNotPending(workflow, version, "it was decided or changed meanwhile")
+        return locked
 
     def _pending(self: Engine, workflow: str, version: int, content_hash: str) -> VersionChange:
         waiting = [c for c in self.store.changes(workflow) if c.candidate.version == version]

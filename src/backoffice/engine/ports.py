@@ -325,8 +325,8 @@ class StoreTransaction(Protocol):
     def set_case_tasks_priority(self, case_id: int, priority: Priority) -> int:
         """Give a case's open tasks a new priority; return how many."""
 
-    def manual_mode(self, workflow: str) -> bool:
-        """Whether the workflow's automated steps go to people."""
+    def mode_row(self, workflow: str) -> Mapping[str, Any] | None:
+        """Return the workflow's mode row (manual, changed_by, changed_at), or None when never set (automatic)."""
 
     def set_manual_mode(self, workflow: str, manual: bool, *, by: str, at: datetime) -> None:
         """Switch the workflow's automated steps to people (True) or back to the worker."""
@@ -343,6 +343,12 @@ class Store(Protocol):
 
     def versions(self, workflow: str | None = None) -> Sequence[StoredVersion]:
         """Return deployed versions, by workflow and version number."""
+
+    def audit_records_about(self, workflow: str, version: int | None) -> Sequence[AuditRecord]:
+        """Return the system chain's records about a workflow (and version, or of no version), newest first."""
+
+    def legacy_row_marks(self) -> dict[str, int]:
+        """Return, per bound table, the last row id written before rows were bound to records (0008)."""
 
     def latest_version_number(self, workflow: str) -> int | None:
         """Return the number of the workflow's latest deployed version, or None when none is deployed."""
@@ -424,5 +430,5 @@ class Store(Protocol):
     def due_timers(self, now: datetime, *, limit: int = 100) -> Sequence[ScheduledTimer]:
         """Return pending timers due by `now`, earliest first."""
 
-    def manual_mode(self, workflow: str) -> bool:
-        """Whether the workflow's automated steps go to people."""
+    def mode_row(self, workflow: str) -> Mapping[str, Any] | None:
+        """Return the workflow's mode row (manual, changed_by, changed_at), or None when never set (automatic)."""

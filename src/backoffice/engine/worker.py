@@ -202,7 +202,7 @@ class Worker:
         if case is None or case.state != entry.state:
             engine._step_skipped(entry, now=now, why=f"the case left {entry.state!r} before the step ran")
             return "done"
-        if engine.store.manual_mode(entry.workflow):
+        if engine._manual_mode(engine.store, entry.workflow):
             engine._step_to_people(entry, now=now, by=self.account)
             return "manual"
         step = engine.running(case.workflow, case.definition_version).definition.automated_step(entry.state)

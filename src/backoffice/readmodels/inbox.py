@@ -114,9 +114,11 @@ def inbox_item(engine: Engine, viewer: Viewer, task: Task, *, now: datetime) -> 
 
 def _over_snapshot(engine: Engine, snapshot: CaseSnapshot) -> Engine:
     """Return the core over the snapshot: the same checks, reading the rows read at once."""
-    core = Engine(snapshot)
-    # Deployed versions never change: share the ones this engine already rebuilt instead of parsing them again.
+    core = Engine(snapshot, audit_key=engine._audit_key)
+    # Deployed versions never change: share the ones this engine already rebuilt (and held to the trail)
+    # instead of parsing them again; and the modes it checked.
     core._running = engine._running
+    core._held_modes = engine._held_modes
     return core
 
 

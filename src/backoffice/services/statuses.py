@@ -79,6 +79,8 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     # problem names the first record at fault (the state of the data refuses, not the request).
     e.AuditTrailBroken: 409,
     e.TrailWentBack: 409,
+    # A definition version or mode changed in the database outside the engine: nothing runs on it.
+    e.DefinitionAltered: 409,
     # The server's own audit key or checkpoint folder cannot be used: not the caller's mistake,
     # and not a bug either; like an unreachable database, the server cannot serve it now.
     e.AuditKeyError: 503,

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from backoffice.engine.audit import (GENESIS, AuditHead, AuditHeadMoved, AuditRecord, RowSeal, canonical_json, removed_row,
+from backoffice.engine.audit import (GENESIS, SYSTEM_CHAIN, AuditHead, AuditHeadMoved, AuditRecord, RowSeal, canonical_json, removed_row,
                                     seal_row)
 from backoffice.store.precompiled import Precompiled
 from backoffice.store.tables import (api_tokens, approval_votes, audit_chains, audit_legacy_rows, audit_records,
@@ -104,6 +104,7 @@ _ADVANCE_CHAIN = Precompiled(sa.update(audit_chains).where(audit_chains.c.chain 
 _START_CHAIN = Precompiled(sa.insert(audit_chains))
 _LOCK_CHAIN = Precompiled(sa.select(audit_chains.c.seq, audit_chains.c.hash)
                           .where(audit_chains.c.chain == sa.bindparam("b_chain")).with_for_update())
+
 
 
 @functools.cache
@@ -223,6 +224,20 @@ class AuditReads:
                     query = query.where(bound.case.in_(list(case_ids or ())))
                 sealed.extend(_sealed(bound, row) for row in connection.execute(query))
         return sealed
+
+    def audit_records_about(self, workflow: str, version: int | None) -> Sequence[AuditRecord]:
+        """Return the system chain's records about a workflow (and version: None, those of no version), newest first.
+
+        What holds a definition version or a workflow's mode to the record that wrote it (see
+        `engine.sealed_rows`): read when the engine first loads one, not on every call.
+        """
+        query = (sa.select(audit_records)
+                 .where(audit_records.c.chain == SYSTEM_CHAIN, audit_records.c.workflow == workflow,
+                        audit_records.c.version == version if version is not None
+                        else audit_records.c.version.is_(None))
+                 .order_by(audit_records.c.id.desc()))
+        with self._connect() as connection:
+            return [record_of(row) for row in connection.execute(query)]
 
     def legacy_row_marks(self) -> dict[str, int]:
         """Return, per bound table, the last row id written before rows were bound to records (0008)."""

@@ -49,6 +49,13 @@ class ChangeWrites:
         self.wrote(definition_changes, [result.inserted_primary_key[0]])
         return VersionChange(**{**change.__dict__, "id": result.inserted_primary_key[0]})
 
+    def locked_change(self, change_id: int) -> tuple[VersionChange, dict[str, Any]] | None:
+        """Return a change and its row's values as stored (what its audit record sealed), locked until this
+        transaction ends (FOR UPDATE on PostgreSQL; on SQLite the writing transaction holds the database)."""
+        row = self.connection.execute(sa.select(definition_changes).where(definition_changes.c.id == change_id)
+                                      .with_for_update()).first()
+        return (change_of(row), dict(row._mapping)) if row is not None else None
+
     def decide_change(self, change_id: int, *, status: str, by: str, at: datetime, note: str | None) -> bool:
         result = self.connection.execute(
             sa.update(definition_changes)

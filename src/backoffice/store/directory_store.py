@@ -350,7 +350,10 @@ class DirectoryWrites:
         return self.connection.execute(sa.select(sa.func.count()).select_from(people)).scalar_one()
 
     def lock_directory(self) -> None:
-        """Serialize changes that count the directory (bootstrap): two at once must not both find it empty."""
+        """Serialize changes that count the directory (bootstrap: two at once must not both find it empty) or that
+        check their administrator inside (two administrators deactivating each other must not both be found active).
+
+        On SQLite the writing transaction holds the database already."""
         if self.connection.dialect.name == "postgresql":
             self.connection.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended('backoffice.directory', 0))"))
 

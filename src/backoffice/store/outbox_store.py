@@ -60,9 +60,9 @@ class OutboxReads:
         with self._connect() as connection:
             return [outbox_entry_of(row) for row in connection.execute(query)]
 
-    def manual_mode(self, workflow: str) -> bool:
+    def mode_row(self, workflow: str) -> dict[str, Any] | None:
         with self._connect() as connection:
-            return _manual(connection, workflow)
+            return _mode_row(connection, workflow)
 
     def lapsed_steps(self, now: datetime, *, limit: int = 100) -> Sequence[OutboxEntry]:
         """Return steps still running whose lease ran out before `now`: their worker died or hung mid-call."""
@@ -185,8 +185,8 @@ class OutboxWrites:
                     lease_expires_at=None))
         return result.rowcount == 1
 
-    def manual_mode(self, workflow: str) -> bool:
-        return _manual(self.connection, workflow)
+    def mode_row(self, workflow: str) -> dict[str, Any] | None:
+        return _mode_row(self.connection, workflow)
 
     def set_manual_mode(self, workflow: str, manual: bool, *, by: str, at: datetime) -> None:
         values = dict(manual=manual, changed_by=by, changed_at=at)
@@ -197,9 +197,10 @@ class OutboxWrites:
         self.wrote(workflow_modes, [workflow])
 
 
-def _manual(connection: sa.Connection, workflow: str) -> bool:
-    return bool(connection.execute(sa.select(workflow_modes.c.manual)
-                                   .where(workflow_modes.c.workflow == workflow)).scalar())
+def _mode_row(connection: sa.Connection, workflow: str) -> dict[str, Any] | None:
+    # The whole row, as the audit record that wrote it sealed it: the engine holds it to that record.
+    row = connection.execute(sa.select(workflow_modes).where(workflow_modes.c.workflow == workflow)).first()
+    return dict(row._mapping) if row is not None else None
 
 
 def outbox_entry_of(row: sa.Row) -> OutboxEntry:

@@ -200,6 +200,10 @@ audit_records = sa.Table(
     sa.Column("mac", Hash),
     sa.UniqueConstraint("chain", "seq"),
     sa.Index(None, "case_id"),
+    # The records that wrote a definition version or a workflow's mode, read when the engine loads
+    # one (migration 0014); only the system chain's records, so a case's records cost nothing more.
+    sa.Index("ix_audit_records_system_workflow_version", "workflow", "version",
+             sqlite_where=sa.text("chain = 'system'"), postgresql_where=sa.text("chain = 'system'")),
 )
 
 audit_chains = sa.Table(

@@ -1,0 +1,93 @@
+"""What the engine runs by, held to the audit record that wrote it before it is run.
+
+A definition version (its states, approvals, separation of duties, guards, roles, SLAs) and a
+workflow's mode decide what the engine lets people do. Both are rows of the database, bound
+to the audit record of the change that wrote them (`store.audit_store.BOUND_TABLES`). Someone
+who can write to the database could edit them in SQL, and `audit verify` would name the row,
+but only when someone runs it. So the engine checks the row it is about to run by against
+the record that wrote it, as `verify` does for one row: the record must be sealed by this
+database's audit key (an HMAC: whoever edits the row can recompute a sha256, not the seal) and
+list the row's digest as it is now.
+
+When: a version when the engine first loads it (versions are immutable, and the engine keeps the
+one it checked, so a later edit of the row is never run by this process; the next process
+checks it on load); a mode whenever the row differs from the one last checked (a mode changes
+through the engine, so the check costs a read only after a change); a pending change when its
+second person approves it (governance), since the version deployed is built from that row.
+
+What this does not see (`audit verify` and the signed checkpoints do): records deleted from the
+chain (a row put back as an older record wrote it); versions deployed before rows were bound
+(revision 0008), which no record lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from backoffice.engine.audit import AuditRecord, RowSeal
+
+VERSIONS_TABLE = "workflow_versions"
+MODES_TABLE = "workflow_modes"
+CHANGES_TABLE = "definition_changes"
+
+
+class RecordSealer(Protocol):
+    """What checks a record's seal: the audit key (see `audit_keys.AuditKey`)."""
+
+    key_id: str
+
+    def mac(self, record_hash: str) -> str: ...
+
+
+def row_problem(row: RowSeal | None, table: str, key: Any, records: Sequence[AuditRecord], *,
+                sealer: RecordSealer, legacy_mark: int) -> str | None:
+    """Return what is wrong with a row against the newest of `records` that lists it (None: it is as written).
+
+    Args:
+        row: the row as it is now, sealed (None: there is no such row).
+        records: records that may have written it, newest first.
+        legacy_mark: the last id of the table's rows written before rows were bound (0008); an
+            int key at or below it that no record lists is from before, and nothing vouches for it.
+    """
+    writer, listed = _writer(records, table, key)
+    if writer is None:
+        if row is None or (isinstance(key, int) and key <= legacy_mark):
+            return None
+        return "was added to the database outside the engine: no audit record wrote it"
+    by = f"system record #{writer.seq} (id {writer.id})"
+    if writer.key_id != sealer.key_id:
+        # Most often this process reads another key than the engine that wrote (a misconfiguration).
+        return (f"is vouched for by {by}, sealed by audit key {writer.key_id}, not by the key this process reads "
+                f"({sealer.key_id}): set BACKOFFICE_AUDIT_KEY to the database's key file (or the record was forged)")
+    if writer.expected_hash() != writer.hash or writer.mac is None or writer.mac != sealer.mac(writer.hash):
+        return f"is vouched for by {by}, which is not sealed by this database's audit key (forged or altered)"
+    if listed[2] is None:
+        return None if row is None else f"was put back in the database outside the engine ({by} removed it)"
+    if row is None:
+        return f"was removed from the database outside the engine ({by} wrote it)"
+    if row.digest != listed[2]:
+        fields = changed_fields(listed[3] if isinstance(listed[3], dict) else {}, row.fields)
+        return f"was changed in the database outside the engine: {fields or 'its fields changed'} (not as {by} wrote it)"
+    return None
+
+
+def changed_fields(written: Mapping[str, str], now: Mapping[str, str]) -> str:
+    """Return the fields that differ between two digests per field, as 'field x changed, field y cleared'."""
+    changed = []
+    for name in sorted(set(written) | set(now)):
+        if name not in now:
+            changed.append(f"field {name} cleared")
+        elif name not in written:
+            changed.append(f"field {name} set")
+        elif written[name] != now[name]:
+            changed.append(f"field {name} changed")
+    return ", ".join(changed)
+
+
+def _writer(records: Sequence[AuditRecord], table: str, key: Any) -> tuple[AuditRecord | None, list[Any]]:
+    for record in records:
+        for listed in record.bound_rows():
+            if listed[0] == table and listed[1] == key:
+                return record, listed
+    return None, []
