@@ -10,19 +10,17 @@ Skips, saying why, without Chromium, Playwright, Node.js or a reachable registry
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from backoffice.definitions import LIBRARY, check_definition, load_definition
+from backoffice.definitions import load_definition
 from backoffice.definitions.bpmn_export import render_definition_bpmn
-from backoffice.definitions.bpmn_import import import_bpmn, render_yaml
 
 from ..npm_packages import installed
 from ..web.browser import launch, needs_chromium, shot
-from .test_bpmn_export import NS, TEMPLATES, transitions
+from .test_bpmn_export import NS, TEMPLATES, imported_back, transitions
 
 SOURCE = Path(__file__).resolve().parent / "bpmn_js"
 DRAWN = ("participant", "lane", "task", "userTask", "serviceTask", "scriptTask", "sendTask", "receiveTask",
@@ -88,12 +86,8 @@ def test_every_template_opens_in_bpmn_js_and_what_it_saves_imports_to_the_same_d
 
     saved = tmp_path / f"{template.stem}.bpmn"
     saved.write_text(opened["saved"], encoding="utf-8")
-    result = import_bpmn(saved)
-    shutil.copytree(LIBRARY / "contracts", tmp_path / "contracts")
-    definition = tmp_path / template.name
-    definition.write_text(render_yaml(result, saved))
-    assert check_definition(definition).errors == ()
-    before, after = load_definition(template), load_definition(definition)
+    _, after = imported_back(saved, template, tmp_path)
+    before = load_definition(template)
     assert after.states == before.states
     assert transitions(after) == transitions(before)
     assert (set(after.roles), after.timers, after.exceptions, after.approvals) == \
