@@ -30,6 +30,8 @@ COMMON_FORMATS = (
     "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S.%f %z",
     # US spreadsheets: a 12-hour clock with AM or PM.
     "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p",
+    # A date written as digits (20240301), as spreadsheets and data warehouses store it in an integer.
+    "%Y%m%d",
 )
 
 
@@ -180,6 +182,10 @@ def iso_8601_type(samples: list[str]) -> pa.DataType | None:
 
 def _typed(values: pa.Array, timezone: str) -> pa.Array:
     """Typed timestamps in UTC: instants converted, local times placed in `timezone`."""
+    if values.type.unit == "ns":
+        # Nanoseconds (pandas' and Spark's unit) keep their microseconds: the cast's own check
+        # would refuse any value with nanoseconds to drop.
+        values = values.cast(pa.timestamp("us", values.type.tz), safe=False)
     if values.type.tz is not None or timezone == "UTC":
         return values.cast(TIMESTAMP_TYPE)
     return pc.assume_timezone(values.cast(pa.timestamp("us")), timezone, ambiguous="earliest",
