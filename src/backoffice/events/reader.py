@@ -274,7 +274,9 @@ def _timestamps(raw: RawEvents, name: str, *, path: Path, timezone: str,
         return parse_timestamps(raw.table.column(name), timezone=timezone, timestamp_format=timestamp_format,
                                 unix_time=True)
     except UnreadableEpoch as exc:
-        raise LogFileError(path, f"row {exc.position + 1}: the value {exc.value} in column {name!r} {exc.problem}",
+        written = raw.table.column(name)[exc.position].as_py()  # as the file has it, not as a number
+        written = written.strip() if isinstance(written, str) else exc.value
+        raise LogFileError(path, f"row {exc.position + 1}: the value {written} in column {name!r} {exc.problem}",
                            line=raw.line(exc.position), expected=exc.expected) from exc
 
 
