@@ -186,3 +186,14 @@ def test_the_map_refuses_unreadable_unix_time_with_status_2_and_writes_nothing(w
     assert named in result.stderr and "'timestamp'" in result.stderr and "expected" in result.stderr
     assert "Traceback" not in result.stderr
     assert not out.exists()
+
+
+def test_a_fraction_or_word_after_the_first_lines_of_whole_unix_times_is_still_read_or_named(write_csv):
+    # The first lines decide that the reader parses integers while reading; a later value that
+    # is no integer makes it read the column again as text.
+    rows = "".join(f"c{n},Submit,{1700000000 + n}\n" for n in range(30))
+    log = read_log(write_csv("case,activity,timestamp\n" + rows + "c99,Submit,1700000100.25\n"))
+    assert log.table.column("timestamp").to_pylist()[-1] == utc(2023, 11, 14, 22, 15, 0, 250_000)
+    with pytest.raises(LogFileError) as refused:
+        read_log(write_csv("case,activity,timestamp\n" + rows + "c99,Submit,later\n"))
+    assert refused.value.line == 32 and "row 31: cannot read 'later'" in str(refused.value)

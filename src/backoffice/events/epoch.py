@@ -55,6 +55,17 @@ def looks_like_epoch_text(first: str) -> bool:
     return bool(_NUMBER.match(first)) and not _COMPACT_DATE.match(first)
 
 
+def unix_time_type(samples: list[str]) -> pa.DataType | None:
+    """The number type a CSV reader can parse values like these into while reading, or None.
+
+    Integers when every sample is one, floats when some have a fraction; a file whose later
+    values disagree is read again as text, as for ISO 8601 (see csv_reader.read_csv).
+    """
+    if not samples or not all(looks_like_epoch_text(sample) for sample in samples):
+        return None
+    return pa.float64() if any("." in sample for sample in samples) else pa.int64()
+
+
 def numbers_from_text(values: pa.Array) -> pa.Array:
     """Text numbers as int64 (or float64 when any has a fraction); other text becomes missing.
 

@@ -19,7 +19,7 @@ from backoffice.events.columns import ColumnMapping, resolve_columns
 from backoffice.events.normalize import load_synonyms, normalize_activities
 from backoffice.events.raw import ProgressCallback, RawEvents
 from backoffice.events.schema import OPTIONAL, ORDER, START_TIMESTAMP, Column, EventLog
-from backoffice.events.epoch import UnreadableEpoch
+from backoffice.events.epoch import UnreadableEpoch, unix_time_type
 from backoffice.events.timestamps import ParsedTimestamps, check_timezone, iso_8601_type, parse_timestamps
 
 
@@ -125,10 +125,10 @@ def read_log(path: Path | str, *, format: LogFormat | str | None = None,
             mapping = _without_unused_lanes(mapping, lane_columns, policy, lambda name: sample_values(
                 path, name, delimiter=delimiter, encoding=encoding))
         time_column = mapping.fields[Column.TIMESTAMP]
-        # ISO 8601 timestamps are parsed by Arrow while it reads, in its threads, and never
-        # held as text; other formats are read as text for parse_timestamps.
-        time_type = None if timestamp_format else iso_8601_type(
-            sample_values(path, time_column, delimiter=delimiter, encoding=encoding))
+        # ISO 8601 timestamps and Unix time are parsed by Arrow while it reads, in its threads,
+        # and never held as text; other formats are read as text for parse_timestamps.
+        samples = sample_values(path, time_column, delimiter=delimiter, encoding=encoding)
+        time_type = None if timestamp_format else iso_8601_type(samples) or unix_time_type(samples)
         with reading_in_bulk():
             raw = read_csv(path, text_columns=[name for name in mapping.fields.values() if name != time_column]
                            + ([mapping.start] if mapping.start else []), time_columns=[time_column],
