@@ -175,9 +175,11 @@ def test_the_map_states_the_unit_it_read(write_csv, tmp_path):
         in json.loads(out.read_text())["notes"]
 
 
-@pytest.mark.parametrize(("first", "later", "named"), [("1700000000", "1700000360000", "line 2: row 1: the value 1700000000"),
-                                                     ("1700000000", "-1", "line 3: row 2: the value -1"),
-                                                     ("1700000000", "9" * 20, f"line 3: row 2: the value {'9' * 20}")])
+@pytest.mark.parametrize(("first", "later", "named"), [
+    ("1700000000", "1700000360000", "line 2: row 1: the value 1700000000"),
+    ("1700000000", "-1", "line 3: row 2: the value -1"),
+    ("1700000000", "9" * 20, f"line 3: row 2: the value {'9' * 20}"),
+])
 def test_the_map_refuses_unreadable_unix_time_with_status_2_and_writes_nothing(write_csv, tmp_path, first, later,
                                                                                 named):
     out = tmp_path / "map.json"
@@ -197,3 +199,32 @@ def test_a_fraction_or_word_after_the_first_lines_of_whole_unix_times_is_still_r
     with pytest.raises(LogFileError) as refused:
         read_log(write_csv("case,activity,timestamp\n" + rows + "c99,Submit,later\n"))
     assert refused.value.line == 32 and "row 31: cannot read 'later'" in str(refused.value)
+
+
+def test_xes_dates_in_basic_form_or_lowercase_are_read(tmp_path):
+    path = tmp_path / "log.xes"
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<log xes.version="1.0">\n<trace>'
+                    '<string key="concept:name" value="c1"/>'
+                    '<event><string key="concept:name" value="Submit"/>'
+                    '<date key="time:timestamp" value="20240301T110000+0100"/></event>'
+                    '<event><string key="concept:name" value="Approve"/>'
+                    '<date key="time:timestamp" value="2024-03-01t13:00:00z"/></event>'
+                    '</trace>\n</log>\n', encoding="utf-8")
+    assert read_log(path).table.column("timestamp").to_pylist() == [utc(2024, 3, 1, 10), utc(2024, 3, 1, 13)]
+
+
+def test_unix_time_ignores_the_zone_of_naive_timestamps_and_reads_a_start_column_too(write_csv):
+    log = read_log(write_csv("case,activity,start time,timestamp\nc1,Submit,1700000000000,1700000360000\n"),
+                   timezone="Europe/Amsterdam")
+    row = log.table.to_pylist()[0]
+    assert (row["start_timestamp"], row["timestamp"]) == (FIRST, LATER)
+    assert log.notes == ("timestamps in column 'timestamp' read as Unix time in milliseconds "
+                         "(2023-11-14 to 2023-11-14)",
+                         "timestamps in column 'start time' read as Unix time in milliseconds "
+                         "(2023-11-14 to 2023-11-14)")
+
+
+def test_nanoseconds_stored_as_floats_in_parquet_are_read(tmp_path):
+    log = read_log(write_parquet(tmp_path, pa.array([1.7e18, 1.70000036e18])))
+    assert log.table.column("timestamp").to_pylist() == [FIRST, LATER]
+    assert "Unix time in nanoseconds" in log.notes[0]

@@ -23,9 +23,9 @@ _END_SECONDS = 4_102_444_800
 # (name, ticks a second), smallest unit first.
 UNITS = (("seconds", 1), ("milliseconds", 1_000), ("microseconds", 1_000_000), ("nanoseconds", 1_000_000_000))
 # Text that reads as Unix time: digits, optionally a sign and a fraction.
-_NUMBER = re.compile(r"^\s*[+-]?\d+(\.\d*)?\s*$")
 _INTEGER_TEXT = r"^\s*[+-]?\d+\s*$"
 _NUMBER_TEXT = r"^\s*[+-]?\d+(\.\d*)?\s*$"
+_NUMBER = re.compile(_NUMBER_TEXT)
 # Compact dates written as digits (20240301, 202403011000, 20240301100000): the strptime
 # formats read those, not Unix time.
 _COMPACT_DATE = re.compile(r"^\s*(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(\d{4}|\d{6})?\s*$")
@@ -50,9 +50,14 @@ class EpochReading:
     unit: str
 
 
-def looks_like_epoch_text(first: str) -> bool:
+def looks_like_compact_date(text: str) -> bool:
+    """Tell whether digits are a date (20240301, 20240301100000) rather than a number of Unix time."""
+    return bool(_COMPACT_DATE.match(text))
+
+
+def looks_like_epoch_text(text: str) -> bool:
     """Tell whether a text value is a number of Unix time rather than a date written as digits."""
-    return bool(_NUMBER.match(first)) and not _COMPACT_DATE.match(first)
+    return bool(_NUMBER.match(text)) and not looks_like_compact_date(text)
 
 
 def unix_time_type(samples: list[str]) -> pa.DataType | None:

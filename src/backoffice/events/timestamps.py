@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from backoffice.errors import BadOption
-from backoffice.events.epoch import looks_like_epoch_text, numbers_from_text, read_epoch
+from backoffice.events.epoch import looks_like_compact_date, looks_like_epoch_text, numbers_from_text, read_epoch
 from backoffice.events.schema import TIMESTAMP_TYPE
 
 if TYPE_CHECKING:
@@ -105,10 +105,12 @@ def parse_timestamps(values: pa.Array | pa.ChunkedArray, *, timezone: str = "UTC
     if fast is not None:
         return ParsedTimestamps(values=fast, bad_positions=[])
     if timestamp_format is None:
-        values = _extended_iso_8601(values)
-        fast = _iso_8601(values, timezone)
-        if fast is not None:
-            return ParsedTimestamps(values=fast, bad_positions=[])
+        extended = _extended_iso_8601(values)
+        if extended is not values:  # tried again only when rewritten: a failed cast costs a whole pass
+            values = extended
+            fast = _iso_8601(values, timezone)
+            if fast is not None:
+                return ParsedTimestamps(values=fast, bad_positions=[])
     import duckdb  # the slower, more forgiving readers of other formats
 
     con = duckdb.connect()
@@ -148,9 +150,12 @@ def _unix_time_numbers(values: pa.Array) -> pa.Array | None:
     if not numeric and not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         return None
     first = values.drop_null()[:1].to_pylist()
-    if not first or not looks_like_epoch_text(str(first[0])):
+    if not first:
         return None
-    return values if numeric else numbers_from_text(values)
+    if numeric:
+        is_date = isinstance(first[0], int) and looks_like_compact_date(str(first[0]))
+        return None if is_date else values
+    return numbers_from_text(values) if looks_like_epoch_text(first[0]) else None
 
 
 def _extended_iso_8601(values: pa.Array) -> pa.Array:
