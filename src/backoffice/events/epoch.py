@@ -81,7 +81,7 @@ def numbers_from_text(values: pa.Array) -> pa.Array:
         kept, target = trimmed, pa.int64()
     else:
         number = pc.match_substring_regex(trimmed, _NUMBER_TEXT)
-        kept = pc.if_else(number, trimmed, pa.scalar(None, pa.string()))
+        kept = pc.if_else(number, trimmed, pa.scalar(None, trimmed.type))
         target = pa.int64() if pc.all(pc.or_kleene(pc.match_substring_regex(kept, _INTEGER_TEXT),
                                                    pc.is_null(kept))).as_py() else pa.float64()
     try:
