@@ -107,7 +107,8 @@ def read_csv(path: Path, *, text_columns: Iterable[str] = (), time_columns: Iter
         delimiter: the field separator; None sniffs it from the first lines.
         encoding: the text encoding; None means UTF-8, and a non-UTF-8 file is refused.
         time_type: a timestamp type to parse the time columns into while reading (Arrow's
-            ISO 8601 parser, in the reading threads), which spares holding them as text.
+            ISO 8601 parser, in the reading threads), or a number type for Unix time, which
+            spares holding them as text.
             When any value does not parse, the file is read again with them as text, so
             that the caller can name the bad row or skip it.
         verbatim_columns: text columns whose values are taken as written, where only a blank

@@ -19,7 +19,8 @@ from backoffice.events.columns import ColumnMapping, resolve_columns
 from backoffice.events.normalize import load_synonyms, normalize_activities
 from backoffice.events.raw import ProgressCallback, RawEvents
 from backoffice.events.schema import OPTIONAL, ORDER, START_TIMESTAMP, Column, EventLog
-from backoffice.events.timestamps import check_timezone, iso_8601_type, parse_timestamps
+from backoffice.events.epoch import UnreadableEpoch, unix_time_type
+from backoffice.events.timestamps import ParsedTimestamps, check_timezone, iso_8601_type, parse_timestamps
 
 
 class LogFormat(StrEnum):
@@ -124,10 +125,10 @@ def read_log(path: Path | str, *, format: LogFormat | str | None = None,
             mapping = _without_unused_lanes(mapping, lane_columns, policy, lambda name: sample_values(
                 path, name, delimiter=delimiter, encoding=encoding))
         time_column = mapping.fields[Column.TIMESTAMP]
-        # ISO 8601 timestamps are parsed by Arrow while it reads, in its threads, and never
-        # held as text; other formats are read as text for parse_timestamps.
-        time_type = None if timestamp_format else iso_8601_type(
-            sample_values(path, time_column, delimiter=delimiter, encoding=encoding))
+        # ISO 8601 timestamps and Unix time are parsed by Arrow while it reads, in its threads,
+        # and never held as text; other formats are read as text for parse_timestamps.
+        samples = sample_values(path, time_column, delimiter=delimiter, encoding=encoding)
+        time_type = None if timestamp_format else iso_8601_type(samples) or unix_time_type(samples)
         with reading_in_bulk():
             raw = read_csv(path, text_columns=[name for name in mapping.fields.values() if name != time_column]
                            + ([mapping.start] if mapping.start else []), time_columns=[time_column],
@@ -221,7 +222,8 @@ def _event_log(handed: list[RawEvents], mapping: ColumnMapping, *, path: Path, t
     table = raw.table
     rows = table.num_rows
     source_ts = mapping.fields[Column.TIMESTAMP]
-    parsed = parse_timestamps(table.column(source_ts), timezone=timezone, timestamp_format=timestamp_format)
+    parsed = _timestamps(raw, source_ts, path=path, timezone=timezone, timestamp_format=timestamp_format)
+    readings = [_unix_time_note(source_ts, parsed)] if parsed.unix_time_unit else []
     columns: dict[str, pa.Array | pa.ChunkedArray] = {
         Column.CASE_ID: _text(table.column(mapping.fields[Column.CASE_ID])),
         Column.ACTIVITY: _text(table.column(mapping.fields[Column.ACTIVITY])),
@@ -232,8 +234,9 @@ def _event_log(handed: list[RawEvents], mapping: ColumnMapping, *, path: Path, t
             columns[column] = _text(table.column(mapping.fields[column]))
     if mapping.start:
         # A start that cannot be read is no start: the step keeps its end, without a processing time.
-        columns[START_TIMESTAMP] = parse_timestamps(table.column(mapping.start), timezone=timezone,
-                                                    timestamp_format=timestamp_format).values
+        started = _timestamps(raw, mapping.start, path=path, timezone=timezone, timestamp_format=timestamp_format)
+        columns[START_TIMESTAMP] = started.values
+        readings += [_unix_time_note(mapping.start, started)] if started.unix_time_unit else []
     for name in mapping.attributes:
         if name not in columns:
             columns[name] = table.column(name)
@@ -256,12 +259,33 @@ def _event_log(handed: list[RawEvents], mapping: ColumnMapping, *, path: Path, t
             raise EmptyLog(path, f"every one of the {rows} rows was skipped as unreadable")
     events = events.set_column(events.column_names.index(Column.ACTIVITY), Column.ACTIVITY,
                                normalize_activities(events.column(Column.ACTIVITY), synonyms))
-    notes = (f"{bad_count} unreadable rows skipped",) if bad_count else ()
+    notes = (*readings, *((f"{bad_count} unreadable rows skipped",) if bad_count else ()))
     # From here on only `columns` holds the events: sorting moves them one column at a time
     # and frees each source column as its sorted copy is made.
     columns = dict(zip(events.column_names, events.columns))
     del raw, table, events, bad, parsed
     return EventLog.from_columns(columns, source=str(path), skipped_rows=bad_count, notes=notes)
+
+
+def _timestamps(raw: RawEvents, name: str, *, path: Path, timezone: str,
+                timestamp_format: str | None) -> ParsedTimestamps:
+    """Parse a timestamp column of the file, numbers as Unix time; a column that cannot be is named."""
+    try:
+        return parse_timestamps(raw.table.column(name), timezone=timezone, timestamp_format=timestamp_format,
+                                unix_time=True)
+    except UnreadableEpoch as exc:
+        written = raw.table.column(name)[exc.position].as_py()  # as the file has it, not as a number
+        written = written.strip() if isinstance(written, str) else exc.value
+        raise LogFileError(path, f"row {exc.position + 1}: the value {written} in column {name!r} {exc.problem}",
+                           line=raw.line(exc.position), expected=exc.expected) from exc
+
+
+def _unix_time_note(name: str, parsed: ParsedTimestamps) -> str:
+    """Say which unit numbers were read in, and the span that gave, for a person to check."""
+    extremes = pc.min_max(parsed.values)
+    first, last = (extremes[end].as_py() for end in ("min", "max"))
+    span = f" ({first:%Y-%m-%d} to {last:%Y-%m-%d})" if first is not None else ""
+    return f"timestamps in column {name!r} read as Unix time in {parsed.unix_time_unit}{span}"
 
 
 def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:

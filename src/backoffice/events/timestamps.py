@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from backoffice.errors import BadOption
+from backoffice.events.epoch import looks_like_compact_date, looks_like_epoch_text, numbers_from_text, read_epoch
 from backoffice.events.schema import TIMESTAMP_TYPE
 
 if TYPE_CHECKING:
@@ -29,14 +30,21 @@ COMMON_FORMATS = (
     "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S.%f %z",
     # US spreadsheets: a 12-hour clock with AM or PM.
     "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p",
+    # A date written as digits (20240301), as spreadsheets and data warehouses store it in an integer.
+    "%Y%m%d",
 )
 
 
 _OFFSET = re.compile(r"(Z|[+-]\d\d(:?\d\d)?)$", re.IGNORECASE)
 # A date, optionally a time (T or space), optionally fractions and an offset: what Arrow's
 # ISO 8601 parser reads.
-_ISO_8601 = re.compile(r"^\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d{1,9})?)?)?(Z|[+-]\d\d(:?\d\d)?)?$",
-                       re.IGNORECASE)
+_ISO_8601 = re.compile(r"^\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d{1,9})?)?)?(Z|[+-]\d\d(:?\d\d)?)?$")
+# ISO 8601 that Arrow does not read as written: the basic form (20240301T100000Z,
+# 20240301T1000+0100) and a lowercase t or z. It is rewritten into the extended form first.
+_OTHER_ISO_8601 = re.compile(r"^(\d{8}[Tt]\d{4}(\d\d(\.\d{1,9})?)?|\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d(:\d\d(\.\d{1,9})?)?)"
+                             r"([Zz]|[+-]\d\d(:?\d\d)?)?$")
+_BASIC_WITH_SECONDS = r"^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)"
+_BASIC_WITHOUT_SECONDS = r"^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)"
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,8 @@ class ParsedTimestamps:
 
     values: pa.Array
     bad_positions: list[int]
+    # The unit of Unix time the values were read in ("milliseconds"...), None for dates as text.
+    unix_time_unit: str | None = None
 
 
 def check_timezone(timezone: str) -> None:
@@ -60,7 +70,8 @@ def check_timezone(timezone: str) -> None:
 
 
 def parse_timestamps(values: pa.Array | pa.ChunkedArray, *, timezone: str = "UTC",
-                     timestamp_format: str | None = None, max_bad: int = 1) -> ParsedTimestamps:
+                     timestamp_format: str | None = None, max_bad: int = 1,
+                     unix_time: bool = False) -> ParsedTimestamps:
     """Parse timestamps into UTC.
 
     Values with an offset are converted to UTC; values without one are read as local time
@@ -71,6 +82,12 @@ def parse_timestamps(values: pa.Array | pa.ChunkedArray, *, timezone: str = "UTC
         timezone: the zone of naive values.
         timestamp_format: a strptime format; None tries ISO 8601, then common formats.
         max_bad: stop collecting bad positions after this many (all are nulls anyway).
+        unix_time: read numbers (typed, or text of digits) as Unix time, the unit told by
+            magnitude (see events.epoch); for columns known to hold timestamps.
+
+    Raises:
+        UnreadableEpoch: with unix_time, numbers before 1970 or after 2100 in every unit,
+            or of mixed units.
     """
     if isinstance(values, pa.ChunkedArray):
         values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
@@ -78,9 +95,22 @@ def parse_timestamps(values: pa.Array | pa.ChunkedArray, *, timezone: str = "UTC
         values = values.cast(values.type.value_type)
     if pa.types.is_timestamp(values.type):
         return ParsedTimestamps(values=_typed(values, timezone), bad_positions=[])
+    if unix_time and timestamp_format is None:
+        numbers = _unix_time_numbers(values)
+        if numbers is not None:
+            reading = read_epoch(numbers)
+            return ParsedTimestamps(values=reading.values, bad_positions=_bad(reading.values, values, max_bad),
+                                    unix_time_unit=reading.unit)
     fast = _iso_8601(values, timezone) if timestamp_format is None else None
     if fast is not None:
         return ParsedTimestamps(values=fast, bad_positions=[])
+    if timestamp_format is None:
+        extended = _extended_iso_8601(values)
+        if extended is not values:  # tried again only when rewritten: a failed cast costs a whole pass
+            values = extended
+            fast = _iso_8601(values, timezone)
+            if fast is not None:
+                return ParsedTimestamps(values=fast, bad_positions=[])
     import duckdb  # the slower, more forgiving readers of other formats
 
     con = duckdb.connect()
@@ -97,12 +127,50 @@ def parse_timestamps(values: pa.Array | pa.ChunkedArray, *, timezone: str = "UTC
         parsed = _parse_text(con, timestamp_format)
     parsed = parsed.cast(TIMESTAMP_TYPE).combine_chunks() if isinstance(parsed, pa.ChunkedArray) \
         else parsed.cast(TIMESTAMP_TYPE)
+    return ParsedTimestamps(values=parsed, bad_positions=_bad(parsed, values, max_bad))
+
+
+def _bad(parsed: pa.Array, values: pa.Array, max_bad: int) -> list[int]:
+    """Positions of values given that could not be read, up to max_bad (all when 0)."""
     bad_mask = pc.and_(pc.is_null(parsed), pc.is_valid(values))
-    bad = []
-    if pc.any(bad_mask).as_py():
-        bad = pc.indices_nonzero(bad_mask).to_pylist() if max_bad <= 0 else \
-            pc.indices_nonzero(bad_mask)[:max_bad].to_pylist()
-    return ParsedTimestamps(values=parsed, bad_positions=bad)
+    if not pc.any(bad_mask).as_py():
+        return []
+    return pc.indices_nonzero(bad_mask).to_pylist() if max_bad <= 0 else \
+        pc.indices_nonzero(bad_mask)[:max_bad].to_pylist()
+
+
+def _unix_time_numbers(values: pa.Array) -> pa.Array | None:
+    """The values as numbers when they are Unix time, else None.
+
+    Typed numbers are, unless the first is a date written as digits (20240301, read by the
+    strptime formats as before); text is when its first value is a number of that kind.
+    """
+    numeric = pa.types.is_integer(values.type) or pa.types.is_floating(values.type) or \
+        pa.types.is_decimal(values.type)
+    if not numeric and not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return None
+    first = values.drop_null()[:1].to_pylist()
+    if not first:
+        return None
+    if numeric:
+        is_date = isinstance(first[0], int) and looks_like_compact_date(str(first[0]))
+        return None if is_date else values
+    return numbers_from_text(values) if looks_like_epoch_text(first[0]) else None
+
+
+def _extended_iso_8601(values: pa.Array) -> pa.Array:
+    """ISO 8601's basic form and lowercase letters rewritten into the extended form Arrow reads.
+
+    Only when the first value is of that kind; vectorised (one upper-casing, two regex passes).
+    """
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return values
+    first = values.drop_null()[:1].to_pylist()
+    if not first or not _OTHER_ISO_8601.match(first[0].strip()) or _ISO_8601.match(first[0].strip()):
+        return values
+    upper = pc.utf8_upper(pc.utf8_trim_whitespace(values))
+    extended = pc.replace_substring_regex(upper, _BASIC_WITH_SECONDS, r"\1-\2-\3T\4:\5:\6")
+    return pc.replace_substring_regex(extended, _BASIC_WITHOUT_SECONDS, r"\1-\2-\3T\4:\5")
 
 
 def iso_8601_type(samples: list[str]) -> pa.DataType | None:
@@ -119,6 +187,10 @@ def iso_8601_type(samples: list[str]) -> pa.DataType | None:
 
 def _typed(values: pa.Array, timezone: str) -> pa.Array:
     """Typed timestamps in UTC: instants converted, local times placed in `timezone`."""
+    if values.type.unit == "ns":
+        # Nanoseconds (pandas' and Spark's unit) keep their microseconds: the cast's own check
+        # would refuse any value with nanoseconds to drop.
+        values = values.cast(pa.timestamp("us", values.type.tz), safe=False)
     if values.type.tz is not None or timezone == "UTC":
         return values.cast(TIMESTAMP_TYPE)
     return pc.assume_timezone(values.cast(pa.timestamp("us")), timezone, ambiguous="earliest",
