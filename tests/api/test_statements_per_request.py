@@ -24,10 +24,13 @@ from .live_server import ADMIN, PAYLOAD, PURCHASE, T0, Clock, in_process
 # today, far below an N+1 over the six tasks in the queue or the four workflows (or authentication's
 # old eight reads). SQLite counts more: each read's connection sends its own BEGIN through the event.
 # Listing a queue reads which workflow versions there are (one read, without their content) to decide
-# what the caller sees; the first request of a process also reads each version's content once (three
-# here, the copies no case has used yet). Showing a case reads the case once, then its parts by its id.
-BOUNDS = {"sqlite": {"list a queue": 14, "show a case": 20, "claim next": 13, "transition": 18},
-          "postgresql": {"list a queue": 8, "show a case": 11, "claim next": 10, "transition": 15}}
+# what the caller sees. The first request of a process also loads each version it has not loaded yet
+# (three here, the copies no case has used): its content, and the sealed audit record that wrote it,
+# to check the row was not edited in the database; later requests load none (counted apart as
+# "list a queue"). Showing a case reads the case once, then its parts by its id.
+BOUNDS = {"sqlite": {"first request": 20, "list a queue": 8, "show a case": 20, "claim next": 13, "transition": 18},
+          "postgresql": {"first request": 11, "list a queue": 5, "show a case": 11, "claim next": 10,
+                         "transition": 15}}
 
 
 class Statements:
@@ -97,12 +100,13 @@ def test_each_operation_sends_a_bounded_number_of_statements(served):
         headers_of(person)
     statements = Statements(engine.store.engine)
     counts = {}
-    with statements.counting():
-        answer = client.get("/v1/tasks", params={"queue": "purchasing", "status": "open", "limit": 50},
-                            headers=headers_of("bea"))
-    assert answer.status_code == 200, answer.text
-    assert len(answer.json()["items"]) == 6
-    counts["list a queue"] = list(statements.sent)
+    for operation in ("first request", "list a queue"):
+        with statements.counting():
+            answer = client.get("/v1/tasks", params={"queue": "purchasing", "status": "open", "limit": 50},
+                                headers=headers_of("bea"))
+        assert answer.status_code == 200, answer.text
+        assert len(answer.json()["items"]) == 6
+        counts[operation] = list(statements.sent)
     with statements.counting():
         answer = client.get(f"/v1/cases/{cases[0]['id']}", headers=headers_of("otto"))
     assert answer.status_code == 200, answer.text
