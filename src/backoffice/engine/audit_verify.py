@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from backoffice.engine.audit import GENESIS, LEGACY_CHAIN, SYSTEM_CHAIN, AuditHead, AuditRecord, RowSeal, chain_of
 from backoffice.engine.audit_keys import AuditKey, AuditLocations
 from backoffice.engine.checkpoints import Checkpoint, CheckpointStore, sign_checkpoint
+from backoffice.engine.sealed_rows import changed_fields
 from backoffice.errors import AuditKeyError, CheckpointStoreError, TrailWentBack
 
 LEGACY_ROWS = "legacy-rows:"
@@ -350,7 +351,7 @@ def _check_rows(bindings: Mapping[tuple[str, Any], tuple[AuditRecord, list[Any]]
                                          chain=record.chain, seq=record.seq, record_id=record.id, table=table,
                                          key=row_key))
         elif row.digest != listed[2]:
-            fields = _changed_fields(listed[3] if isinstance(listed[3], dict) else {}, row.fields)
+            fields = changed_fields(listed[3] if isinstance(listed[3], dict) else {}, row.fields)
             what = ", ".join(f"field {name} {how}" for name, how in fields) or "its fields"
             problems.append(AuditProblem(f"{table} row {row_key} was changed outside the engine: {what} "
                                          f"(not as {by} wrote it)", chain=record.chain, seq=record.seq,
@@ -375,18 +376,6 @@ def _check_legacy_marks(marks: Mapping[str, int], signed: Mapping[str, tuple[int
     return [AuditProblem(f"the mark of {table} rows written before binding says {marks.get(table, 0)}, the signed "
                          f"checkpoint saw {pinned.get(table, 0)}: it was moved", table=table)
             for table in sorted(set(marks) | set(pinned)) if marks.get(table, 0) != pinned.get(table, 0)]
-
-
-def _changed_fields(written: Mapping[str, str], now: Mapping[str, str]) -> list[tuple[str, str]]:
-    changed = []
-    for name in sorted(set(written) | set(now)):
-        if name not in now:
-            changed.append((name, "cleared"))
-        elif name not in written:
-            changed.append((name, "set"))
-        elif written[name] != now[name]:
-            changed.append((name, "changed"))
-    return changed
 
 
 def _case_of(chain: str) -> int | None:

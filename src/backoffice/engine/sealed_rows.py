@@ -68,21 +68,22 @@ def row_problem(row: RowSeal | None, table: str, key: Any, records: Sequence[Aud
         return f"was removed from the database outside the engine ({by} wrote it)"
     if row.digest != listed[2]:
         fields = changed_fields(listed[3] if isinstance(listed[3], dict) else {}, row.fields)
-        return f"was changed in the database outside the engine: {fields or 'its fields changed'} (not as {by} wrote it)"
+        what = ", ".join(f"field {name} {how}" for name, how in fields) or "its fields changed"
+        return f"was changed in the database outside the engine: {what} (not as {by} wrote it)"
     return None
 
 
-def changed_fields(written: Mapping[str, str], now: Mapping[str, str]) -> str:
-    """Return the fields that differ between two digests per field, as 'field x changed, field y cleared'."""
+def changed_fields(written: Mapping[str, str], now: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The fields that differ between two digests per field, each with how: "changed", "set" or "cleared"."""
     changed = []
     for name in sorted(set(written) | set(now)):
         if name not in now:
-            changed.append(f"field {name} cleared")
+            changed.append((name, "cleared"))
         elif name not in written:
-            changed.append(f"field {name} set")
+            changed.append((name, "set"))
         elif written[name] != now[name]:
-            changed.append(f"field {name} changed")
-    return ", ".join(changed)
+            changed.append((name, "changed"))
+    return changed
 
 
 def _writer(records: Sequence[AuditRecord], table: str, key: Any) -> tuple[AuditRecord | None, list[Any]]:
