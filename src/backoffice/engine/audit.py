@@ -150,8 +150,27 @@ def seal_row(table: str, key: Any, values: Mapping[str, Any], *, case_id: int | 
     Null fields are left out, so a migration that adds a nullable column changes no digest.
     """
     texts = {name: canonical_json(value) for name, value in values.items() if value is not None}
-    fields = {name: _digest(text)[:FIELD_DIGEST_LENGTH] for name, text in texts.items()}
+    fields = {name: _field_digest(text) for name, text in texts.items()}
     return RowSeal(table, key, case_id, _digest(_row_text(table, key, texts)), fields, dict(values))
+
+
+_FIELD_DIGESTS: dict[str, str] = {}
+_FIELD_DIGESTS_LIMIT = 20_000
+_FIELD_TEXT_CACHED = 200
+"""Short field texts whose digests are kept: most fields of the rows a change writes (its workflow, state, queue,
+actor, time, case id) repeat from row to row and change to change, and a lookup costs less than a sha256."""
+
+
+def _field_digest(text: str) -> str:
+    """Return a field's short digest: the first hex digits of sha256 over its canonical JSON."""
+    found = _FIELD_DIGESTS.get(text)
+    if found is None:
+        found = hashlib.sha256(text.encode("utf-8")).hexdigest()[:FIELD_DIGEST_LENGTH]
+        if len(text) <= _FIELD_TEXT_CACHED:
+            if len(_FIELD_DIGESTS) >= _FIELD_DIGESTS_LIMIT:
+                _FIELD_DIGESTS.clear()
+            _FIELD_DIGESTS[text] = found
+    return found
 
 
 def _row_text(table: str, key: Any, texts: Mapping[str, str]) -> str:

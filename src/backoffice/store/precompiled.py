@@ -80,7 +80,7 @@ class _Plan:
     """One statement compiled for one dialect and one set of parameter names."""
 
     __slots__ = ("sql", "names", "positional", "processors", "fixed", "keys", "row", "result_types", "returns",
-                 "result_processors")
+                 "result_processors", "_simple", "_converted")
 
     def __init__(self, statement: sa.Executable, dialect: sa.Dialect, keys: Sequence[str]) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=list(keys))
@@ -102,12 +102,22 @@ class _Plan:
             self.keys.append(key)
             self.fixed.append(None if key is not None else bind.value)
             self.processors.append(processors.get(name))
+        # The common shape, every value the caller's (none fixed in the statement): taken in one step,
+        # then only the values with a type processor (times, JSON) converted.
+        self._simple = all(key is not None for key in self.keys)
+        self._converted = [(index, processor) for index, processor in enumerate(self.processors)
+                           if processor is not None]
         self.returns = bool(compiled._result_columns)
         self.result_types = [entry[3] for entry in compiled._result_columns]
         self.row = _row_class([entry[0] for entry in compiled._result_columns]) if self.returns else None
         self.result_processors: list | None = None
 
     def values(self, parameters: Mapping[str, Any]) -> Any:
+        if self._simple:
+            values = [parameters[key] for key in self.keys]
+            for index, processor in self._converted:
+                values[index] = processor(values[index])
+            return tuple(values) if self.positional else dict(zip(self.names, values))
         values = []
         for key, fixed, processor in zip(self.keys, self.fixed, self.processors):
             value = parameters[key] if key is not None else fixed
@@ -135,11 +145,18 @@ class Precompiled:
     def __init__(self, statement: sa.Executable) -> None:
         self.statement = statement
         self._plans: weakref.WeakKeyDictionary[sa.Dialect, dict[tuple[str, ...], _Plan]] = weakref.WeakKeyDictionary()
+        self._last: tuple[weakref.ref, dict[tuple[str, ...], _Plan]] | None = None
 
     def plan(self, dialect: sa.Dialect, keys: tuple[str, ...]) -> _Plan:
-        plans = self._plans.get(dialect)
-        if plans is None:
-            plans = self._plans[dialect] = {}
+        # The plans of the dialect last run on, kept by a weak reference (a process runs on one database).
+        last = self._last
+        if last is not None and last[0]() is dialect:
+            plans = last[1]
+        else:
+            plans = self._plans.get(dialect)
+            if plans is None:
+                plans = self._plans[dialect] = {}
+            self._last = (weakref.ref(dialect), plans)
         plan = plans.get(keys)
         if plan is None:
             plan = plans[keys] = _Plan(self.statement, dialect, keys)
@@ -162,8 +179,11 @@ class Precompiled:
         cursor = connection.connection.dbapi_connection.cursor()
         try:
             # Listened to only when someone listens for statements (an engine's `begin` listener is no reason).
-            listened = (connection._has_events or connection.engine._has_events) and (
-                bool(connection.dispatch.before_cursor_execute) or bool(connection.dispatch.after_cursor_execute))
+            if connection._has_events or connection.engine._has_events:
+                dispatch = connection.dispatch
+                listened = bool(dispatch.before_cursor_execute) or bool(dispatch.after_cursor_execute)
+            else:
+                listened = False
             if listened:
                 for listener in connection.dispatch.before_cursor_execute:
                     sql, values = listener(connection, cursor, sql, values, None, False)
