@@ -56,3 +56,47 @@ def test_a_server_that_does_not_answer_is_a_clear_error():
 def test_a_database_the_engine_does_not_run_on_is_refused():
     with pytest.raises(DatabaseUnavailable, match="SQLite or PostgreSQL, not mysql"):
         database_url("mysql://ops@db/ops")
+
+
+def _backend_pid(store: SqlStore) -> int:
+    with store.engine.connect() as connection:
+        return connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+
+
+def test_on_postgresql_a_pooled_connection_that_died_while_idle_is_replaced_before_use(database, monkeypatch):
+    # A server restart or an idle timeout kills pooled connections: one idle in the pool for a while is
+    # pinged before it is handed out, and a dead one is replaced, so the next transaction does not fail.
+    if not database.startswith("postgresql"):
+        pytest.skip("SQLite opens a file: there is no server to lose")
+    from backoffice.store import connect
+
+    killer = create_engine(database)
+    try:
+        with SqlStore.open(database) as store:
+            dead = _backend_pid(store)
+            with killer.connect() as connection:
+                assert connection.exec_driver_sql(f"SELECT pg_terminate_backend({dead})").scalar()
+            monkeypatch.setattr(connect, "PING_AFTER_IDLE_S", 0.0)  # as if it had sat in the pool that long
+            assert _backend_pid(store) != dead
+    finally:
+        killer.dispose()
+
+
+def test_on_postgresql_a_connection_back_from_a_transaction_a_moment_ago_is_not_pinged(database, monkeypatch):
+    # The ping is one round trip: a busy writer's connection, back in the pool a moment ago, goes without it.
+    if not database.startswith("postgresql"):
+        pytest.skip("SQLite connections are not pinged")
+    import psycopg
+
+    sent: list[str] = []
+    original = psycopg.Cursor.execute
+
+    def execute(cursor, query, *args, **kwargs):
+        sent.append(str(query))
+        return original(cursor, query, *args, **kwargs)
+
+    with SqlStore.open(database) as store:
+        _backend_pid(store)
+        monkeypatch.setattr(psycopg.Cursor, "execute", execute)
+        _backend_pid(store)
+    assert sent == ["SELECT pg_backend_pid()"]

@@ -9,6 +9,7 @@ writer committed in between, instead of waiting.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -75,8 +76,44 @@ def create_engine(target: str | Path) -> sa.Engine:
     # each holding one connection at a time. With the default pool (5 kept, 10 more opened and closed again) a busy server kept opening
     # connections: a new PostgreSQL backend each time (a fork, a login, cold caches, statements prepared
     # again), one request in ten at 50 clients. Keeping 20 makes that rare; 20 more may open in a burst.
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW,
-                            connect_args={"connect_timeout": 10})
+    engine = sa.create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW,
+                              connect_args={"connect_timeout": 10})
+    event.listen(engine.pool, "connect", _fresh)
+    event.listen(engine.pool, "checkin", _fresh)
+    event.listen(engine.pool, "checkout", _ping_if_idle)
+    return engine
+
+
+PING_AFTER_IDLE_S = 1.0
+"""A pooled PostgreSQL connection idle this long is pinged before it is handed out; one back sooner is not."""
+
+
+def _fresh(dbapi_connection, connection_record, *_args) -> None:
+    connection_record.info["backoffice_used_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection, connection_record, _proxy) -> None:
+    """Check a connection that sat in the pool before handing it out; a dead one is replaced by a new one.
+
+    What `pool_pre_ping` does, but only after PING_AFTER_IDLE_S in the pool: a server restart or
+    an idle timeout leaves dead connections in the pool, and none is handed out unchecked. A
+    connection back from a transaction a moment ago is not pinged again: that was one round trip
+    more on every transaction of a busy writer (a BEGIN, the statements, the COMMIT, and the ping).
+    """
+    used_at = connection_record.info.get("backoffice_used_at")
+    if used_at is not None and time.monotonic() - used_at < PING_AFTER_IDLE_S:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        if dbapi_connection.info.transaction_status != 0:  # the ping's own transaction, ended (0 is idle)
+            dbapi_connection.rollback()
+    except Exception as exc:
+        # The pool drops this connection and hands out another (a new one when they are all dead).
+        raise sa.exc.DisconnectionError(f"a pooled connection no longer answers: {exc}") from exc
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"

@@ -5,9 +5,9 @@
 
 A request of the API or the web app makes a dozen or two small reads (who holds the token,
 their roles and queues, the case, its events, tasks, votes...). Each read through
-`SqlStore._connect` used to check a connection out of the pool, which pings the server first
-(`pool_pre_ping`) and rolls back when it goes back: three round trips and the pool's Python for
-each query, a third of a request's time at scale. Inside `shared_reads`, the reads of one store
+`SqlStore._connect` used to check a connection out of the pool, which pinged the server first
+(then on every checkout; now only after a second idle, see `store.connect`) and rolls back when it
+goes back: three round trips and the pool's Python for each query, a third of a request's time at scale. Inside `shared_reads`, the reads of one store
 share one connection, opened at the first read and closed when the block ends.
 
 The shared connection is in autocommit: each statement sees what is committed when it starts,
