@@ -102,6 +102,24 @@ _ADVANCE_CHAIN = Precompiled(sa.update(audit_chains).where(audit_chains.c.chain 
                                                            audit_chains.c.seq == sa.bindparam("b_seq"),
                                                            audit_chains.c.hash == sa.bindparam("b_hash")))
 _START_CHAIN = Precompiled(sa.insert(audit_chains))
+
+
+def _record_after(head: sa.CTE) -> Precompiled:
+    # INSERT INTO audit_records (...) SELECT <the record's values> FROM <the head's write>: one statement that
+    # appends the record only when the head's write matched (PostgreSQL: a write in a WITH, one round trip).
+    values = [sa.bindparam(f"r_{name}", type_=audit_records.c[name].type) for name in _AUDIT_COLUMNS]
+    return Precompiled(sa.insert(audit_records).from_select(_AUDIT_COLUMNS, sa.select(*values).select_from(head)))
+
+
+_ADVANCE_CHAIN_AND_RECORD = _record_after(
+    sa.update(audit_chains).where(audit_chains.c.chain == sa.bindparam("b_chain"),
+                                  audit_chains.c.seq == sa.bindparam("b_seq"),
+                                  audit_chains.c.hash == sa.bindparam("b_hash"))
+    .values(seq=sa.bindparam("n_seq"), hash=sa.bindparam("n_hash")).returning(audit_chains.c.chain).cte("head"))
+_START_CHAIN_AND_RECORD = _record_after(
+    sa.insert(audit_chains).values(chain=sa.bindparam("n_chain"), case_id=sa.bindparam("n_case_id"),
+                                   seq=sa.bindparam("n_seq"), hash=sa.bindparam("n_hash"))
+    .returning(audit_chains.c.chain).cte("head"))
 _LOCK_CHAIN = Precompiled(sa.select(audit_chains.c.seq, audit_chains.c.hash)
                           .where(audit_chains.c.chain == sa.bindparam("b_chain")).with_for_update())
 
@@ -345,6 +363,9 @@ class AuditWrites:
         Raises:
             AuditHeadMoved: the head is not where the record follows.
         """
+        if self.connection.dialect.name == "postgresql":
+            self._insert_audit_in_one(record)
+            return
         if record.chain in self._fresh_chains and record.seq == 1:
             self._fresh_chains.discard(record.chain)
             _START_CHAIN.run(self.connection, dict(chain=record.chain, case_id=record.case_id, seq=record.seq,
@@ -358,4 +379,21 @@ class AuditWrites:
                 raise AuditHeadMoved(record.chain)
         _INSERT_RECORD.run(self.connection, {name: getattr(record, name) for name in _AUDIT_COLUMNS})
         # Kept before the commit: should this transaction roll back, the next compare-and-set misses and reads.
+        self._known_heads.remember(record.chain, AuditHead(record.seq, record.hash, record.chain))
+
+    def _insert_audit_in_one(self, record: AuditRecord) -> None:
+        """`insert_audit` in one statement (PostgreSQL): the head's write and the record's insert, the insert
+        made only when the write matched; the same compare-and-set, one round trip instead of two."""
+        values = {f"r_{name}": getattr(record, name) for name in _AUDIT_COLUMNS}
+        if record.chain in self._fresh_chains and record.seq == 1:
+            self._fresh_chains.discard(record.chain)
+            _START_CHAIN_AND_RECORD.run(self.connection, dict(n_chain=record.chain, n_case_id=record.case_id,
+                                                              n_seq=record.seq, n_hash=record.hash, **values))
+        else:
+            appended = _ADVANCE_CHAIN_AND_RECORD.run(self.connection, dict(
+                b_chain=record.chain, b_seq=record.seq - 1, b_hash=record.prev_hash, n_seq=record.seq,
+                n_hash=record.hash, **values))
+            if appended.rowcount != 1:
+                self._known_heads.pop(record.chain, None)
+                raise AuditHeadMoved(record.chain)
         self._known_heads.remember(record.chain, AuditHead(record.seq, record.hash, record.chain))
