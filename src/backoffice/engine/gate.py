@@ -69,8 +69,9 @@ class GateOperations:
         now = utc(now)
         if isinstance(actor, str):
             actor = Actor(canonical(actor))
-        real, granted = read(canonical(actor.id), workflow)
-        real = self._check_active(canonical(actor.id), real)
+        principal_id = canonical(actor.id)  # checked and folded once: the same id for the read and the check
+        real, granted = read(principal_id, workflow)
+        real = self._check_active(principal_id, real)
         held = list(granted)
         authority = held
         acted_for = canonical(actor.on_behalf_of) if actor.on_behalf_of is not None else None
