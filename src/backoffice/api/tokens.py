@@ -34,10 +34,11 @@ class DirectoryTokens:
         except IdentityError as exc:
             # A token of someone deactivated (or removed) since proves nothing any more.
             raise NotAuthenticated(str(exc)) from exc
-        # What `principal_of` answers, from the same read: roles granted everywhere, then those of
-        # grants scoped to a workflow (the gate applies them per act; for what they may see they count).
-        roles = tuple(dict.fromkeys([*holder.roles, *holder.direct_roles]))
-        return Principal(actor.id, roles=roles, queues=holder.queues, role=actor.role,
+        # What `principal_of` answers, from the same read: roles granted everywhere, and those of
+        # grants scoped to one workflow, which count in that workflow only (to act and to see).
+        listed = tuple(dict.fromkeys([*holder.roles, *holder.direct_roles]))
+        return Principal(actor.id, roles=holder.roles, queues=holder.queues, role=actor.role,
+                         scoped=holder.scoped, listed=listed,
                          service=holder.principal is not None and holder.principal.kind is PrincipalKind.SERVICE,
                          name=holder.name)
 
