@@ -1,5 +1,13 @@
 """A token scoped to one role reads no more than that role does: the scope bounds what it sees, not only its acts.
 
+Three ways a token scoped to one role did more than that role, each refused now (the first in
+the API's one place a bearer token becomes a principal, the others in the engine's gate and
+directory, so the command line and the Python API refuse them alike):
+
+- it read as its holder: an auditor's token scoped to the buyer role;
+- it minted its holder a token for every role they hold (POST /v1/tokens with no roles);
+- an administrator's token scoped to the buyer role still granted roles, made people and tokens.
+
 An auditor (who reads everything) makes herself a token scoped to the buyer role, for a
 purchasing script. The token acted as a buyer only, but read as the auditor: the whole audit
 trail, every case and its evidence pack, the directory. A script's token that leaks must
@@ -14,12 +22,17 @@ only returned when made: listing tokens shows ids and labels, never a secret).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from backoffice.engine import Engine
+from backoffice.errors import NotAdministrator
+from backoffice.store import SqlStore
+
 from ..api.live_server import ADMIN, PAYLOAD, T0, in_process
-from ..cli.test_engine_commands import database  # noqa: F401 (fixture: both databases)
+from ..cli.test_engine_commands import backoffice, database  # noqa: F401 (fixtures: both databases)
+from ..directory_fixtures import ADMIN as ROOT, SEEDED_AT, seed
 
 
 @pytest.fixture
@@ -57,3 +70,53 @@ def test_the_same_persons_unscoped_token_still_reads_as_an_auditor(served):
     assert client.get("/v1/audit/verify", headers=whole).status_code == 200
     assert client.get(f"/v1/cases/{case['id']}", headers=whole).status_code == 200
     assert sorted(client.get("/v1/me", headers=whole).json()["roles"]) == ["auditor", "buyer"]
+
+
+def test_a_scoped_token_does_not_mint_a_token_for_every_role_of_its_holder(served):
+    engine, client, case = served
+    scoped = bearer(engine, "otto", ("buyer",))
+    before = len(engine.store.tokens("otto"))
+    for roles in ([], ["auditor"], ["buyer", "auditor"]):
+        answer = client.post("/v1/tokens", json={"principal": "otto", "roles": roles, "label": "mine"}, headers=scoped)
+        assert answer.status_code in (400, 422), (roles, answer.status_code, answer.text)
+        assert "buyer" in answer.json()["detail"] and "secret" not in answer.json()
+    assert len(engine.store.tokens("otto")) == before
+    # Within its scope it still makes one (a script's next token).
+    same = client.post("/v1/tokens", json={"principal": "otto", "roles": ["buyer"], "label": "next"}, headers=scoped)
+    assert same.status_code == 201, same.text
+
+
+def test_an_administrators_token_scoped_to_another_role_administers_nothing(engine: Engine):
+    engine.grant("buyer", to=ROOT, actor=ROOT, now=T0)
+    actor = engine.authenticate(bearer(engine, ROOT, ("buyer",))["Authorization"].split()[1], now=T0)
+    with pytest.raises(NotAdministrator, match="acting in role buyer"):
+        engine.grant("auditor", to="ann", actor=actor, now=T0)
+    with pytest.raises(NotAdministrator):
+        engine.add_person("zed", name="Zed", actor=actor, now=T0)
+    with pytest.raises(NotAdministrator):
+        engine.create_token("ann", actor=actor, now=T0)
+    assert "auditor" not in engine.roles_of("ann")
+    assert engine.store.principal("zed") is None
+    # The same administrator, acting in no role, administers as before.
+    engine.grant("auditor", to="ann", actor=ROOT, now=T0)
+    assert "auditor" in engine.roles_of("ann")
+
+
+def test_scoped_tokens_mint_and_administer_nothing_wider_on_the_command_line(database, backoffice,  # noqa: F811
+                                                                             monkeypatch):
+    now = datetime.now(timezone.utc)
+    with SqlStore.open(database) as store:
+        engine = seed(Engine(store))
+        engine.grant("buyer", to=ROOT, actor=ROOT, now=SEEDED_AT)
+        hana = engine.create_token("hana", actor=ROOT, now=now, roles=("buyer",), valid_for=timedelta(days=1)).secret
+        root = engine.create_token(ROOT, actor=ROOT, now=now, roles=("buyer",), valid_for=timedelta(days=1)).secret
+        tokens = len(engine.store.tokens())
+    monkeypatch.setenv("BACKOFFICE_TOKEN", hana)
+    status, out, err = backoffice("directory", "token", "create", "--label", "wider")
+    assert status == 2 and "buyer only" in err and "bo_" not in out
+    monkeypatch.setenv("BACKOFFICE_TOKEN", root)
+    status, _, err = backoffice("directory", "grant", "auditor", "--to", "ann")
+    assert status == 2 and "acting in role buyer" in err
+    with SqlStore.open(database) as store:
+        assert len(store.tokens()) == tokens
+        assert "auditor" not in Engine(store).roles_of("ann")
