@@ -6,7 +6,8 @@ directory, so the command line and the Python API refuse them alike):
 
 - it read as its holder: an auditor's token scoped to the buyer role;
 - it minted its holder a token for every role they hold (POST /v1/tokens with no roles);
-- an administrator's token scoped to the buyer role still granted roles, made people and tokens.
+- an administrator's token scoped to the buyer role still granted roles, made people and tokens;
+- it delegated its holder's other roles (an approver's vote) to a colleague.
 
 An auditor (who reads everything) makes herself a token scoped to the buyer role, for a
 purchasing script. The token acted as a buyer only, but read as the auditor: the whole audit
@@ -27,7 +28,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from backoffice.engine import Engine
-from backoffice.errors import NotAdministrator
+from backoffice.errors import DelegationRefused, NotAdministrator
 from backoffice.store import SqlStore
 
 from ..api.live_server import ADMIN, PAYLOAD, T0, in_process
@@ -120,3 +121,17 @@ def test_scoped_tokens_mint_and_administer_nothing_wider_on_the_command_line(dat
     with SqlStore.open(database) as store:
         assert len(store.tokens()) == tokens
         assert "auditor" not in Engine(store).roles_of("ann")
+
+
+def test_a_scoped_token_delegates_no_other_role_of_its_holder(engine: Engine):
+    # hana holds budget-holder and buyer; her script's token is scoped to buyer.
+    actor = engine.authenticate(bearer(engine, "hana", ("buyer",))["Authorization"].split()[1], now=T0)
+    for role in ("budget-holder", None):
+        with pytest.raises(DelegationRefused, match="acting in role buyer"):
+            engine.add_delegation("hana", "ivan", starts=T0, ends=T0 + timedelta(days=2), actor=actor, now=T0,
+                                  role=role)
+    assert engine.store.delegations() == []
+    engine.grant("buyer", to="bea", actor=ROOT, now=T0)
+    made = engine.add_delegation("hana", "bea", starts=T0, ends=T0 + timedelta(days=2), actor=actor, now=T0,
+                                 role="buyer")
+    assert made.role == "buyer"

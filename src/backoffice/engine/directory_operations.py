@@ -270,6 +270,10 @@ class DirectoryOperations:
             who = self._administrator(actor, now=now, what=f"delegate the authority of {source.id}")
         if PrincipalKind.SERVICE in (source.kind, target.kind):
             raise DelegationRefused(source.id, target.id, "only people delegate and receive delegations")
+        if who.role is not None and who.role != ADMINISTRATOR and role != who.role:
+            # Acting in one role (a token scoped to it), one passes on that role only, as one acts in it only.
+            raise DelegationRefused(source.id, target.id, f"acting in role {who.role}, {source.id} delegates "
+                                                          f"{who.role} only, not {role or 'every role they hold'}")
         if source.id == target.id:
             raise DelegationRefused(source.id, target.id, "a person cannot delegate to themselves")
         if not starts < ends or ends - starts > MAX_DELEGATION or ends <= now:
