@@ -17,7 +17,19 @@ Tried and held (no change needed; see the other files of this suite for the earl
 - list filters (requester=, queue=, state=), cursors and assignee= of another person: the
   caller's sight is a clause of the query, another person's tasks are 403 for a non-auditor;
 - a read-only token scope (`roles=`) acting in another role: refused by the gate;
-- a token of a person deactivated since, expired or revoked: 401.
+- a token of a person deactivated since, expired or revoked: 401; at its exact expiry second too
+  (`now >= expires_at`);
+- a task's assignee, role and queue edited in SQL to a colleague, who then claims and completes it:
+  the transition's own role check refuses him (the task row is not trusted for the move);
+- the map's HTML report and the web's live map with names holding `</script>` or quotes: Jinja
+  escapes, `tojson` escapes `<`, and the SVG is built by lxml; the API serves the report sandboxed;
+- the web app's pages with absurd query values (weeks 1e400, ids past 64 bits, NUL, 5000-character
+  searches, unknown sorts): 4xx or the page, never a 5xx; `next=` after sign-in stays on the site.
+
+Left (reported, not fixed here): a case row's state or data edited in SQL is acted on until
+`audit verify` names it (a check on every act would read the case's last audit record on the
+engine's write path); a notification's recipient in an outbox row edited in SQL is delivered
+(the outbox is not sealed); /metrics answers without a token (aggregates only, as Prometheus scrapes).
 """
 
 from __future__ import annotations
