@@ -8,6 +8,7 @@ role count on the very next call (nothing is kept between calls).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -37,7 +38,11 @@ def test_a_person_with_direct_group_scoped_grants_and_queues_is_what_the_directo
     principal = DirectoryTokens(engine).authenticate(_token(engine, "ann"), now=NOW)
 
     assert principal == principal_of(engine, "ann")
-    assert set(principal.roles) == {"resolver", "service-desk", "budget-holder"}
+    # Her budget-holder role is granted in the purchase approval only: it counts there only (roles_in).
+    assert set(principal.roles) == {"resolver", "service-desk"}
+    assert set(principal.every_role) == {"resolver", "service-desk", "budget-holder"}
+    assert principal.scoped == (("purchase-approval", "budget-holder"),)
+    assert "budget-holder" in principal.roles_in("purchase-approval")
     assert principal.queues == ("approvals", "service-desk")
     assert principal.service is False and principal.name == "Ann"
 
@@ -51,7 +56,9 @@ def test_a_service_account_and_a_role_scoped_token(engine):
 
     assert principal == principal_of(engine, account)
     assert principal.service is True and "worker" in principal.roles
-    assert scoped == principal_of(engine, "lead", role="service-desk")
+    # A token scoped to a role reads as that role only (the rest of what its holder holds is not its own).
+    assert scoped == replace(principal_of(engine, "lead", role="service-desk"), roles=("service-desk",),
+                             listed=("service-desk",))
 
 
 @pytest.mark.parametrize("change", ["revoke the token", "deactivate the holder", "withdraw the token's role"])

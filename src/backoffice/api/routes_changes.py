@@ -20,7 +20,7 @@ from backoffice.api.problems import documented
 from backoffice.api.schemas import DeployRequest, Note, Strict
 from backoffice.api.services import Served
 from backoffice.engine.ports import VersionChange
-from backoffice.services.visibility import DEPLOYS, READS_EVERYTHING, require
+from backoffice.services.visibility import DEPLOYS, READS_EVERYTHING, require_somewhere
 
 router = APIRouter(prefix="/v1", tags=["governed change"], responses=documented(400, 401, 413, 422))
 
@@ -95,7 +95,7 @@ class ChangeDecisionRequest(Strict):
 @router.post("/workflows/control-diff", response_model=ControlDiffOut, responses=documented(403, 409))
 def control_diff(body: DeployRequest, served: Served, caller: Caller) -> ControlDiffOut:
     """Say what deploying a definition would do to the controls, against the deployed version; change nothing."""
-    require(caller, REVIEWS_CHANGES, "read control diffs")
+    require_somewhere(caller, REVIEWS_CHANGES, "read control diffs")
     with uploaded_definition(body) as definition:
         plan = served.engine.plan_deploy(definition, actor=caller.actor(), now=served.clock())
     return ControlDiffOut(workflow=plan.candidate.workflow, version=plan.candidate.version,
@@ -112,7 +112,7 @@ def list_changes(served: Served, caller: Caller,
                  status: Annotated[Literal["pending", "approved", "rejected", "all"], Query()] = "pending",
                  ) -> list[ChangeOut]:
     """List the versions waiting for a second person (or decided ones), with their control diff."""
-    require(caller, REVIEWS_CHANGES, "read the changes waiting for approval")
+    require_somewhere(caller, REVIEWS_CHANGES, "read the changes waiting for approval")
     changes = served.engine.changes(workflow, status=None if status == "all" else status)
     return [ChangeOut.of(change) for change in changes]
 

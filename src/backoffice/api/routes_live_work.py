@@ -48,7 +48,7 @@ def _live_log(served: Served, caller, workflow: str, version: int | None) -> Eve
         UnknownWorkflow: the workflow, or that version of it, is not deployed (404).
         ApiError: 409, no case has started yet (nothing to analyse).
     """
-    require(caller, ANALYSES, "map live work")
+    require(caller, ANALYSES, "map live work", workflow=workflow)
     from backoffice.store.event_log import read_engine_log, read_live_work
     store = served.engine.store
     if version is None:
@@ -96,7 +96,7 @@ def live_conformance(workflow: WorkflowName, served: Served, caller: Caller, ver
                                                                          "(default: now).")] = None,
                      ) -> VersionsReport:
     """Check each case of a workflow against the deployed version it runs on (as `backoffice conform --db --json`)."""
-    require(caller, ANALYSES, "check the conformance of live work")
+    require(caller, ANALYSES, "check the conformance of live work", workflow=workflow)
     from backoffice.definitions.conformance import conform_versions
     from backoffice.store.event_log import ENGINE_STATES, read_live_work
     if as_of is not None and as_of.tzinfo is None:

@@ -26,7 +26,7 @@ probes = APIRouter(tags=["probes"])
 @router.get("/me", response_model=PrincipalOut, tags=["directory"])
 def who_am_i(caller: Caller) -> PrincipalOut:
     """Say who the token proves the caller is, with the roles and queues the directory gives them."""
-    return PrincipalOut(id=caller.id, roles=list(caller.roles), queues=list(caller.queues), service=caller.service)
+    return PrincipalOut(id=caller.id, roles=list(caller.every_role), queues=list(caller.queues), service=caller.service)
 
 
 @router.get("/dead-letters", response_model=OutboxPage, tags=["operations"], responses=documented(403))

@@ -15,7 +15,7 @@ from backoffice.api.schemas import CalendarRequest, DeployOut, DeployRequest, St
 from backoffice.definitions.model import CalendarSpec
 from backoffice.api.services import Served, Services
 from backoffice.engine.versions import DeployedVersion
-from backoffice.services.visibility import DEPLOYS, OPERATES, require
+from backoffice.services.visibility import DEPLOYS, OPERATES, require, require_somewhere
 
 router = APIRouter(prefix="/v1", tags=["workflows"], responses=documented(400, 401, 413, 422))
 
@@ -45,7 +45,7 @@ def list_versions(workflow: WorkflowName, served: Served, caller: Caller) -> lis
                         **documented(403, 409)})
 def deploy(body: DeployRequest, served: Served, caller: Caller, response: Response) -> DeployOut:
     """Deploy a definition (and the contract files it names) as an immutable version."""
-    require(caller, DEPLOYS, "deploy workflow definitions")
+    require_somewhere(caller, DEPLOYS, "deploy workflow definitions")
     with uploaded_definition(body) as definition:
         deployed = served.engine.deploy(definition, actor=caller.actor(), now=served.clock())
     if not deployed.created and not deployed.pending:

@@ -34,10 +34,18 @@ class DirectoryTokens:
         except IdentityError as exc:
             # A token of someone deactivated (or removed) since proves nothing any more.
             raise NotAuthenticated(str(exc)) from exc
-        # What `principal_of` answers, from the same read: roles granted everywhere, then those of
-        # grants scoped to a workflow (the gate applies them per act; for what they may see they count).
-        roles = tuple(dict.fromkeys([*holder.roles, *holder.direct_roles]))
+        # What `principal_of` answers, from the same read: roles granted everywhere, and those of
+        # grants scoped to one workflow, which count in that workflow only (to act and to see).
+        roles, scoped = holder.roles, holder.scoped
+        listed = tuple(dict.fromkeys([*roles, *holder.direct_roles]))
+        if holder.token.roles:
+            # A token scoped to roles reads as those roles only, as it acts: a script's token of an
+            # auditor, scoped to the buyer role, does not read the audit trail when it leaks.
+            roles = tuple(role for role in roles if role in holder.token.roles)
+            scoped = tuple((workflow, role) for workflow, role in scoped if role in holder.token.roles)
+            listed = tuple(role for role in listed if role in holder.token.roles)
         return Principal(actor.id, roles=roles, queues=holder.queues, role=actor.role,
+                         scoped=scoped, listed=listed,
                          service=holder.principal is not None and holder.principal.kind is PrincipalKind.SERVICE,
                          name=holder.name)
 

@@ -291,3 +291,14 @@ class AutomationOperations(InDoubtOperations):
         with self.store.transaction() as tx:
             if not tx.finish_outbox(entry, status=OutboxStatus.DONE, at=now, error=why):
                 raise StepLeaseLost(entry.id)
+
+    def _step_refused(self: Engine, entry: OutboxEntry, *, now: datetime, why: str) -> None:
+        """Park an entry that is not the step its case's definition names (edited or added outside the engine): dead,
+        with why, the case left where it is; nothing was called. A replay finds it refused again.
+
+        Raises:
+            StepLeaseLost: another worker holds the entry now (nothing is written).
+        """
+        with self.store.transaction() as tx:
+            if not tx.finish_outbox(entry, status=OutboxStatus.DEAD, at=now, error=why):
+                raise StepLeaseLost(entry.id)

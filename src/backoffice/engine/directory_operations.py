@@ -216,6 +216,11 @@ class DirectoryOperations:
         if not timedelta(minutes=1) <= valid_for <= MAX_TOKEN_LIFE:
             raise BadOption("--days", str(valid_for), f"a lifetime from one minute to {MAX_TOKEN_LIFE.days} days")
         held = set(self.store.granted_roles(target, None)) | {g.role for g in self.store.grants(target.id)}
+        if who.role is not None and who.role != ADMINISTRATOR and set(roles or held) - {who.role}:
+            # Acting in one role (a token scoped to it), one makes tokens of that scope only: a leaked
+            # buyer's token does not mint its holder a token for everything they hold.
+            raise BadOption("--role", ", ".join(roles) or "(every role held)",
+                            f"{who.role} only: acting in role {who.role}, a token you make is scoped to it")
         for role in roles:
             if role not in held:
                 raise BadOption("--role", role, f"a role {target.id} holds ({', '.join(sorted(held)) or 'none'})")
@@ -265,6 +270,10 @@ class DirectoryOperations:
             who = self._administrator(actor, now=now, what=f"delegate the authority of {source.id}")
         if PrincipalKind.SERVICE in (source.kind, target.kind):
             raise DelegationRefused(source.id, target.id, "only people delegate and receive delegations")
+        if who.role is not None and who.role != ADMINISTRATOR and role != who.role:
+            # Acting in one role (a token scoped to it), one passes on that role only, as one acts in it only.
+            raise DelegationRefused(source.id, target.id, f"acting in role {who.role}, {source.id} delegates "
+                                                          f"{who.role} only, not {role or 'every role they hold'}")
         if source.id == target.id:
             raise DelegationRefused(source.id, target.id, "a person cannot delegate to themselves")
         if not starts < ends or ends - starts > MAX_DELEGATION or ends <= now:

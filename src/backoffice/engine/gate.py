@@ -110,6 +110,10 @@ class GateOperations:
     def _administrator(self: Engine, actor: Actor | str, *, now: datetime, what: str) -> Actor:
         """Identify the actor and require the administrator role (acting for nobody: admin acts are their own)."""
         who = self.identify(actor, workflow=None, now=now)
+        if who.role is not None and who.role != ADMINISTRATOR:
+            # Acting in another role (a token scoped to it) is not acting as administrator: an administrator's
+            # token scoped to the buyer role grants nothing, whatever else its holder holds.
+            raise NotAdministrator(f"{who.id} acting in role {who.role}", what)
         if who.on_behalf_of is not None or ADMINISTRATOR not in self.store.granted_roles(
                 self._principal(who.id), None):
             raise NotAdministrator(who.id if who.on_behalf_of is None else f"{who.id} on behalf of {who.on_behalf_of}",

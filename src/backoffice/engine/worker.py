@@ -202,10 +202,19 @@ class Worker:
         if case is None or case.state != entry.state:
             engine._step_skipped(entry, now=now, why=f"the case left {entry.state!r} before the step ran")
             return "done"
+        step = engine.running(case.workflow, case.definition_version).definition.automated_step(entry.state)
+        if step is None or step.action != entry.action:
+            # The outbox is no record of what to run (its rows change at every poll, unsealed): the case's
+            # definition is. A row edited or added in SQL to run another action is parked, never called.
+            named = f"names {step.action!r}" if step is not None else "names no automated step there"
+            engine._step_refused(entry, now=now, why=f"the entry asks for action {entry.action!r} in state "
+                                                     f"{entry.state!r}, but version {case.definition_version} of "
+                                                     f"{case.workflow} {named}: it was not written by the engine, "
+                                                     f"and nothing was called")
+            return "dead"
         if engine._manual_mode(engine.store, entry.workflow):
             engine._step_to_people(entry, now=now, by=self.account)
             return "manual"
-        step = engine.running(case.workflow, case.definition_version).definition.automated_step(entry.state)
         timeout = timedelta(seconds=step.timeout.seconds) if step is not None and step.timeout else None
         call = ActionCall(case_id=case.id, action=entry.action, data=case.data,
                           idempotency_key=entry.idempotency_key, attempt=entry.attempts,

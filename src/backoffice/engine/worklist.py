@@ -24,15 +24,23 @@ class Viewer:
 
     Attributes:
         person: the canonical id of the signed-in person.
-        roles: every role the directory grants them (in any workflow).
+        roles: the roles the directory grants them in every workflow.
         queues: the queues they work: memberships, and the queues of the roles they hold.
         sees_everything: an administrator, an auditor or a team lead reads every case (services.visibility).
+        scoped_roles: (workflow, role) of each role granted to them in one workflow only: it counts there only.
+        every_case_of: the workflows whose every case they read (a reader of all, granted there only).
     """
 
     person: str
     roles: tuple[str, ...] = ()
     queues: tuple[str, ...] = ()
     sees_everything: bool = False
+    scoped_roles: tuple[tuple[str, str], ...] = ()
+    every_case_of: tuple[str, ...] = ()
+
+    def roles_in(self, workflow: str) -> tuple[str, ...]:
+        """The roles they hold in `workflow`: those granted everywhere, and those granted there only."""
+        return (*self.roles, *(role for scope, role in self.scoped_roles if scope == workflow))
 
 
 @dataclass(frozen=True)

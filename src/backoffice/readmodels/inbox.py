@@ -65,13 +65,14 @@ def inbox(engine: Engine, viewer: Viewer, *, now: datetime, limit: int = 100, sk
 
     `skip` leaves out the first approvals of that order (the pages before), `limit` is the page's length.
     """
-    actor = Actor(viewer.person, roles=viewer.roles)
     waiting: list[Task] = []
     seen: set[int] = set()
     for work in engine.store.work_items(viewer, TaskFilter(kind=str(TaskKind.APPROVAL)), now=now,
                                         limit=(skip + limit) * 3):
         task = work.task
         # An approval open to a role the viewer holds, or given to them: theirs to vote on.
+        # The roles they hold in the task's workflow: one granted in another workflow counts there only.
+        actor = Actor(viewer.person, roles=viewer.roles_in(task.workflow))
         if task.case_id in seen or not task.may_be_taken_by(actor):
             continue
         seen.add(task.case_id)

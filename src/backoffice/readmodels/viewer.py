@@ -10,7 +10,8 @@ from backoffice.services.visibility import READS_EVERY_CASE
 
 
 def viewer_of(engine: Engine, person: str) -> Viewer:
-    """Return the viewer `person` is: their roles (every grant), and their queues (memberships and roles' queues).
+    """Return the viewer `person` is: their roles (in every workflow, and in one), and their queues (memberships and
+    the queues of the roles they hold in each workflow).
 
     `person` is who the session proves; nothing a client sends changes what follows from it.
 
@@ -18,16 +19,21 @@ def viewer_of(engine: Engine, person: str) -> Viewer:
         UnknownActor, InactiveActor: not an active principal of the directory.
     """
     person = canonical_id(person)
-    roles = tuple(dict.fromkeys([*engine.roles_of(person), *(grant.role for grant in engine.store.grants(person))]))
+    # A role granted in one workflow only counts there (as in the gate): its queues, its tasks, its cases.
+    roles = tuple(engine.roles_of(person))
+    scoped = tuple(sorted({(grant.workflow, grant.role) for grant in engine.store.grants(person)
+                           if grant.workflow is not None}))
     queues = dict.fromkeys(queue for queue, member in engine.store.queue_members() if member == person)
     latest = {}
     for stored in engine.versions():
         latest[stored.workflow] = stored.version
     for workflow, version in latest.items():
         definition = engine.running(workflow, version).definition
+        held = (*roles, *(role for scope, role in scoped if scope == workflow))
         queues.update(dict.fromkeys(role.queue for role_id, role in definition.roles.items()
-                                    if role.queue is not None and role_id in roles))
+                                    if role.queue is not None and role_id in held))
         queues.update(dict.fromkeys(queue_id for queue_id, queue in definition.queues.items()
-                                    if queue.role is not None and queue.role in roles))
+                                    if queue.role is not None and queue.role in held))
     return Viewer(person=person, roles=roles, queues=tuple(queues),
-                  sees_everything=any(role in roles for role in READS_EVERY_CASE))
+                  sees_everything=any(role in roles for role in READS_EVERY_CASE), scoped_roles=scoped,
+                  every_case_of=tuple(sorted({workflow for workflow, role in scoped if role in READS_EVERY_CASE})))

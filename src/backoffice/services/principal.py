@@ -20,7 +20,9 @@ class Principal:
 
     Attributes:
         id: the canonical person or service-account id.
-        roles: every role the directory grants them.
+        roles: the roles the directory grants them in every workflow: what `holds` answers by.
+        scoped: (workflow, role) of each role granted to them in one workflow only: it counts
+            there only (`roles_in`, `holds_in`), for what they see as for what they do.
         queues: the work queues they are a member of.
         service: True for a service account (a system or a script), False for a person.
         role: the one role the token is scoped to, when it is; the holder then acts in it only.
@@ -33,6 +35,22 @@ class Principal:
     service: bool = False
     role: str | None = None
     name: str | None = None
+    scoped: tuple[tuple[str, str], ...] = ()
+    listed: tuple[str, ...] | None = None
+    """Every role they hold anywhere, in the order they are shown to them (default: `roles`)."""
+
+    @property
+    def every_role(self) -> tuple[str, ...]:
+        """Every role they hold, in every workflow or in one: what they are shown (/me, the web's own page)."""
+        return self.roles if self.listed is None else self.listed
+
+    def roles_in(self, workflow: str) -> tuple[str, ...]:
+        """The roles they hold in `workflow`: those granted everywhere, and those granted there only."""
+        return (*self.roles, *(role for scope, role in self.scoped if scope == workflow))
+
+    def holds_in(self, workflow: str, *roles: str) -> bool:
+        """Whether they hold any of `roles` in `workflow`."""
+        return any(role in self.roles_in(workflow) for role in roles)
 
     def actor(self) -> Actor:
         """Return the engine's actor for this principal: who, and the role their token is scoped to.
@@ -43,21 +61,24 @@ class Principal:
         return Actor(self.id, self.role)
 
     def holds(self, *roles: str) -> bool:
-        """Whether they hold any of `roles`."""
+        """Whether they hold any of `roles` in every workflow (a role granted in one workflow counts there only)."""
         return any(role in self.roles for role in roles)
 
 
 def principal_of(engine: Engine, principal_id: str, *, role: str | None = None) -> Principal:
     """Return the principal the directory knows under `principal_id` (already checked active by the caller).
 
-    Roles granted in one workflow only count there (the gate applies them per act); for what
-    the holder may see, every role they hold anywhere counts.
+    Roles granted in one workflow only count there, for what the holder may do (the gate, per
+    act) as for what they may see (`roles_in`): a grant in one workflow reads nothing of another.
     """
     store = engine.store
     found = store.principal(principal_id)
-    roles = tuple(dict.fromkeys([*engine.roles_of(principal_id), *(g.role for g in store.grants(principal_id))]))
+    everywhere = tuple(engine.roles_of(principal_id))
+    grants = store.grants(principal_id)
+    listed = tuple(dict.fromkeys([*everywhere, *(g.role for g in grants)]))
+    scoped = tuple(sorted({(g.workflow, g.role) for g in grants if g.workflow is not None}))
     queues = tuple(queue for queue, member in store.queue_members() if member == principal_id)
     person = store.person(principal_id)
-    return Principal(principal_id, roles=roles, queues=queues, role=role,
+    return Principal(principal_id, roles=everywhere, queues=queues, role=role, scoped=scoped, listed=listed,
                      service=found is not None and found.kind is PrincipalKind.SERVICE,
                      name=person.name if person is not None else None)

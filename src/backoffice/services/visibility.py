@@ -8,6 +8,9 @@
   queues of the roles they hold (a definition's `roles: {clerk: {queue: intake}}`);
 - anyone sees a case they own, or whose task is theirs (assigned, delegated, claimed or done by them).
 
+A role granted in one workflow only (`role@workflow`) counts in that workflow only, here as in
+the gate: an auditor or team lead of one workflow reads every case of it, and nothing of another.
+
 What a principal may *do* is not decided here: the engine's core checks decide that (roles,
 separation of duties, the state's control). This module only keeps what is not theirs out of
 sight; a case they may not see is answered as absent (404), so ids leak nothing.
@@ -57,7 +60,7 @@ class Visibility:
 
     def may_see_case(self, principal: Principal, case: Case) -> bool:
         """Whether the principal may read the case (see the module's rules)."""
-        if principal.holds(*READS_EVERY_CASE):
+        if principal.holds_in(case.workflow, *READS_EVERY_CASE):
             return True
         if principal.id in (case.requester, case.owner):
             return True
@@ -72,10 +75,12 @@ class Visibility:
         An administrator does; someone who sees it only through a role that reads every case
         (an auditor, a team lead) does not. What they may do beyond that the engine's gate decides in each act.
         """
-        if principal.holds(ADMIN):
+        if principal.holds_in(case.workflow, ADMIN):
             return True
         taking_part = Principal(principal.id, roles=tuple(role for role in principal.roles
-                                                          if role not in READS_EVERY_CASE), queues=principal.queues)
+                                                          if role not in READS_EVERY_CASE), queues=principal.queues,
+                                scoped=tuple((workflow, role) for workflow, role in principal.scoped
+                                             if role not in READS_EVERY_CASE))
         return self.may_see_case(taking_part, case)
 
     def case(self, principal: Principal, case_id: int) -> Case:
@@ -94,11 +99,11 @@ class Visibility:
 
     def may_see_task(self, principal: Principal, task: Task) -> bool:
         """Whether the task is the principal's to see: theirs, their role's, or in one of their queues."""
-        if principal.holds(*READS_EVERY_CASE):
+        if principal.holds_in(task.workflow, *READS_EVERY_CASE):
             return True
         if principal.id in (task.assignee, task.claimed_by, task.closed_by, task.delegated_by):
             return True
-        if task.assignee is None and task.role is not None and task.role in principal.roles:
+        if task.assignee is None and task.role is not None and task.role in principal.roles_in(task.workflow):
             return True
         return task.queue is not None and task.queue in principal.queues
 
@@ -131,11 +136,12 @@ class Visibility:
     def queues_of(self, principal: Principal, definition: Definition) -> set[str]:
         """Return the queues the principal works in one definition: memberships, and their roles' queues."""
         queues = set(principal.queues)
+        roles = principal.roles_in(definition.id)
         for role_id, role in definition.roles.items():
-            if role.queue is not None and role_id in principal.roles:
+            if role.queue is not None and role_id in roles:
                 queues.add(role.queue)
         for queue_id, queue in definition.queues.items():
-            if queue.role is not None and queue.role in principal.roles:
+            if queue.role is not None and queue.role in roles:
                 queues.add(queue_id)
         return queues
 
@@ -152,12 +158,16 @@ class Visibility:
         """Return what the principal may read, for the store's lists to filter by in SQL (the rules above)."""
         if principal.holds(*READS_EVERY_CASE):
             return Sight(principal.id, roles=principal.roles, member_of=principal.queues, everything=True)
+        # A role granted in one workflow counts there only: its tasks, and every case of it for a reader of all.
+        scoped_roles = tuple(sorted(principal.scoped))
+        every_case_of = tuple(sorted({workflow for workflow, role in principal.scoped if role in READS_EVERY_CASE}))
         case_queues = []
         for workflow, version, definition in self._deployed():
             queues = self.queues_of(principal, definition)
             if queues:
                 case_queues.append((workflow, version, tuple(sorted(queues))))
-        return Sight(principal.id, roles=principal.roles, member_of=principal.queues, case_queues=tuple(case_queues))
+        return Sight(principal.id, roles=principal.roles, member_of=principal.queues, case_queues=tuple(case_queues),
+                     scoped_roles=scoped_roles, every_case_of=every_case_of)
 
     # --- pages ---
 
@@ -204,12 +214,26 @@ class Visibility:
         return self.engine.running(case.workflow, case.definition_version).definition
 
 
-def require(principal: Principal, roles: Sequence[str], doing: str) -> None:
-    """Refuse `doing` to a principal holding none of `roles`.
+def require(principal: Principal, roles: Sequence[str], doing: str, *, workflow: str | None = None) -> None:
+    """Refuse `doing` to a principal holding none of `roles` in every workflow (or, given, in `workflow`).
+
+    A role granted in one workflow only counts for `doing` something to that workflow.
 
     Raises:
         Forbidden: naming the roles that may.
     """
-    if not principal.holds(*roles):
+    if not (principal.holds(*roles) if workflow is None else principal.holds_in(workflow, *roles)):
+        raise Forbidden(f"{principal.id} may not {doing}; expected a person holding one of the roles "
+                        f"{', '.join(roles)}")
+
+
+def require_somewhere(principal: Principal, roles: Sequence[str], doing: str) -> None:
+    """Refuse `doing` to a principal holding none of `roles` in any workflow: for a first check before the engine's
+    own, per workflow (a deploy, a control diff), where the workflow is only known from what is sent.
+
+    Raises:
+        Forbidden: naming the roles that may.
+    """
+    if not any(role in principal.every_role for role in roles):
         raise Forbidden(f"{principal.id} may not {doing}; expected a person holding one of the roles "
                         f"{', '.join(roles)}")

@@ -90,6 +90,7 @@ class TokenHolder:
         roles: the roles granted in every workflow, directly and through groups (what the gate's
             `roles_of` answers), sorted.
         direct_roles: the roles of every grant naming the holder, in any workflow (`grants(id)`).
+        scoped: (workflow, role) of each grant naming the holder in one workflow only, sorted.
         queues: the queues the holder is a member of, sorted.
     """
 
@@ -99,6 +100,7 @@ class TokenHolder:
     roles: tuple[str, ...]
     direct_roles: tuple[str, ...]
     queues: tuple[str, ...]
+    scoped: tuple[tuple[str, str], ...] = ()
 
 
 def _token_holder(connection: sa.Connection, hashed: str) -> TokenHolder | None:
@@ -123,9 +125,11 @@ def _token_holder(connection: sa.Connection, hashed: str) -> TokenHolder | None:
         (kind == own_kind and grantee == holder)
         or (principal.kind is PrincipalKind.PERSON and kind == str(GranteeKind.GROUP) and grantee in groups))})
     direct = tuple(role for role, workflow, kind, grantee in grants if grantee == holder)
+    scoped = tuple(sorted({(workflow, role) for role, workflow, kind, grantee in grants
+                           if grantee == holder and workflow != ALL_WORKFLOWS}))
     queues = tuple(sorted(r.name for r in rows if r.what == "queue"))
     return TokenHolder(token, principal, row.person_name if principal.kind is PrincipalKind.PERSON else None,
-                       tuple(everywhere), direct, queues)
+                       tuple(everywhere), direct, queues, scoped)
 
 
 # A person and their grants in every workflow, in one statement: for an operation that identifies

@@ -42,6 +42,9 @@ class Sight:
         case_queues: per deployed workflow version, the queues they work there (memberships and
             their roles' queues): a case waiting in one of them is theirs to see.
         everything: they read every case and task (administrator, auditor, team lead).
+        scoped_roles: (workflow, role) of the roles they hold in one workflow only: a task open to
+            one of them is theirs to see in that workflow only.
+        every_case_of: the workflows whose every case and task they read (a reader of all, there only).
     """
 
     person: str
@@ -49,6 +52,14 @@ class Sight:
     member_of: tuple[str, ...] = ()
     case_queues: tuple[tuple[str, int, tuple[str, ...]], ...] = ()
     everything: bool = False
+    scoped_roles: tuple[tuple[str, str], ...] = ()
+    every_case_of: tuple[str, ...] = ()
+
+
+def _scoped(table: sa.Table, scoped_roles: Sequence[tuple[str, str]]) -> list[sa.ColumnElement[bool]]:
+    """A task open to a role its holder holds in its workflow only."""
+    return [sa.and_(table.c.assignee.is_(None), table.c.workflow == workflow, table.c.role == role)
+            for workflow, role in scoped_roles]
 
 
 def _task_in_sight(sight: Sight, table: sa.Table = tasks) -> sa.ColumnElement[bool]:
@@ -57,7 +68,8 @@ def _task_in_sight(sight: Sight, table: sa.Table = tasks) -> sa.ColumnElement[bo
     return sa.or_(table.c.assignee == me, table.c.claimed_by == me, table.c.closed_by == me,
                   table.c.delegated_by == me,
                   sa.and_(table.c.assignee.is_(None), table.c.role.in_(list(sight.roles))),
-                  table.c.queue.in_(list(sight.member_of)))
+                  table.c.queue.in_(list(sight.member_of)), *_scoped(table, sight.scoped_roles),
+                  *([table.c.workflow.in_(list(sight.every_case_of))] if sight.every_case_of else []))
 
 
 def _case_in_sight(sight: Sight) -> sa.ColumnElement[bool]:
@@ -70,7 +82,8 @@ def _case_in_sight(sight: Sight) -> sa.ColumnElement[bool]:
                       for workflow, version, queues in sight.case_queues if queues]
     # Each arm can use an index of its own (requester, owner, queue; a task's case and person), so a
     # principal who sees few of many cases reads few rows.
-    return sa.or_(cases.c.requester == sight.person, cases.c.owner == sight.person, *in_their_queue,
+    every_case = [cases.c.workflow.in_(list(sight.every_case_of))] if sight.every_case_of else []
+    return sa.or_(cases.c.requester == sight.person, cases.c.owner == sight.person, *in_their_queue, *every_case,
                   cases.c.id.in_(sa.select(any_task.c.case_id).where(_task_in_sight(sight, any_task))))
 
 
@@ -78,7 +91,8 @@ def _task_visible(viewer: Viewer, table: sa.Table = tasks) -> sa.ColumnElement[b
     me = viewer.person
     return sa.or_(table.c.assignee == me, table.c.claimed_by == me, table.c.delegated_by == me,
                   sa.and_(table.c.assignee.is_(None), table.c.role.in_(list(viewer.roles))),
-                  table.c.queue.in_(list(viewer.queues)))
+                  table.c.queue.in_(list(viewer.queues)), *_scoped(table, viewer.scoped_roles),
+                  *([table.c.workflow.in_(list(viewer.every_case_of))] if viewer.every_case_of else []))
 
 
 def _case_visible(viewer: Viewer) -> sa.ColumnElement[bool]:
@@ -87,8 +101,9 @@ def _case_visible(viewer: Viewer) -> sa.ColumnElement[bool]:
     open_task = tasks.alias("visible_task")
     theirs = (sa.select(open_task.c.id).where(open_task.c.case_id == cases.c.id, open_task.c.status == OPEN,
                                                _task_visible(viewer, open_task)).exists())
+    every_case = [cases.c.workflow.in_(list(viewer.every_case_of))] if viewer.every_case_of else []
     return sa.or_(cases.c.requester == viewer.person, cases.c.owner == viewer.person,
-                  cases.c.queue.in_(list(viewer.queues)), theirs)
+                  cases.c.queue.in_(list(viewer.queues)), theirs, *every_case)
 
 
 def _text_matches(text: str) -> sa.ColumnElement[bool]:

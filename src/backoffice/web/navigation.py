@@ -18,9 +18,13 @@ class NavItem:
     label: str
     path: str
     roles: tuple[str, ...] | None = None
+    in_one_workflow: bool = False
+    """Shown for a role granted in one workflow too (the page then shows that workflow's figures only)."""
 
     def shown_to(self, user: Principal) -> bool:
-        return self.roles is None or user.holds(*self.roles)
+        if self.roles is None:
+            return True
+        return any(role in user.every_role for role in self.roles) if self.in_one_workflow else user.holds(*self.roles)
 
 
 NAVIGATION: list[NavItem] = [
@@ -30,8 +34,8 @@ NAVIGATION: list[NavItem] = [
     NavItem("Approvals", "/approvals"),
     NavItem("Exceptions", "/exceptions"),
     NavItem("Board", "/board"),
-    NavItem("Dashboards", "/dashboards", roles=DASHBOARD_ROLES),
-    NavItem("Live map", "/live-map", roles=DASHBOARD_ROLES),
+    NavItem("Dashboards", "/dashboards", roles=DASHBOARD_ROLES, in_one_workflow=True),
+    NavItem("Live map", "/live-map", roles=DASHBOARD_ROLES, in_one_workflow=True),
     NavItem("Administration", "/admin", roles=("administrator",)),
 ]
 

@@ -138,6 +138,7 @@ def dashboards(request: Request, user: CurrentUser, web: Web, workflow: QueryTex
                weeks: QueryText = None):
     require_dashboards(user)
     chosen = Filter(web, workflow, version, weeks, default_weeks=DEFAULT_WEEKS)
+    require_dashboards(user, chosen.workflow)
     charts, window = [], None
     if chosen.workflow is not None:
         drawn = _dashboard(web, chosen)
@@ -151,6 +152,7 @@ def dashboard_csv(key: str, request: Request, user: CurrentUser, web: Web, workf
                   version: QueryText = None, weeks: QueryText = None):
     require_dashboards(user)
     chosen = Filter(web, workflow, version, weeks, default_weeks=DEFAULT_WEEKS)
+    require_dashboards(user, chosen.workflow)
     if chosen.workflow is None:
         raise UnknownWorkflow("(none)", [])
     drawn = _dashboard(web, chosen)
@@ -175,6 +177,7 @@ def live_map_page(request: Request, user: CurrentUser, web: Web, workflow: Query
                   version: QueryText = None, weeks: QueryText = None):
     require_dashboards(user)
     chosen = Filter(web, workflow, version, weeks, default_weeks=LIVE_MAP_DEFAULT_WEEKS)
+    require_dashboards(user, chosen.workflow)
     live = None
     if chosen.workflow is not None:
         def read():
