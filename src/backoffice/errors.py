@@ -808,6 +808,24 @@ class DefinitionAltered(BackofficeError):
         super().__init__(self.message)
 
 
+class CaseAltered(DefinitionAltered):
+    """A case's row (its state, data, version, routing) is not as the audit record that last wrote it lists it.
+
+    Someone changed it in the database, outside the engine (say, set its state to skip an
+    approval): the engine refuses to act on it, from every interface, as it refuses an altered
+    definition (409 over HTTP, exit 1 on the CLI). Not the caller's mistake; the data refuses.
+    """
+
+    def __init__(self, case_id: int, problem: str) -> None:
+        self.case_id = case_id
+        self.workflow = ""
+        self.version = None
+        self.problem = problem
+        self.message = (f"case {case_id} {problem}, so the engine will not act on it; nothing was written. Run "
+                        f"`backoffice audit verify`: the case must be put back as its last record wrote it")
+        BackofficeError.__init__(self, self.message)
+
+
 class StepNotInDoubt(UserError):
     """Confirming an automated step whose outcome is not in doubt (any more)."""
 

@@ -44,14 +44,14 @@ from backoffice.engine.ports import NewCase, Store, StoredVersion, StoreTransact
 from backoffice.engine.rerouting import RerouteOperations
 from backoffice.engine.sign_in import SignInOperations
 from backoffice.engine.taking_part import TakingPart
-from backoffice.engine.sealed_rows import VERSIONS_TABLE, row_problem
+from backoffice.engine.sealed_rows import CASES_TABLE, VERSIONS_TABLE, row_problem
 from backoffice.engine.rules import Routing, check_transition, context, route
 from backoffice.engine.sla import PausedTime, after_move, resolution_due
 from backoffice.engine.tasks import NewTask, TaskStatus, work_on_entering
 from backoffice.engine.timers import TimerOperations, schedule_on_move, timers_on_start
 from backoffice.engine.versions import DeployedVersion, RunningVersion, running_version
 from backoffice.limits import MAX_KEY_LENGTH, check_id, check_page, check_payload, check_text
-from backoffice.errors import (BackofficeError, ContractViolation, DefinitionAltered, InputRefused, DuplicateIdempotencyKey,
+from backoffice.errors import (BackofficeError, CaseAltered, ContractViolation, DefinitionAltered, InputRefused, DuplicateIdempotencyKey,
                                IdempotencyKeyReused, IdempotencyKeyTaken, StaleVersion,
                                TransitionNotAllowed, UnknownCase, UnknownWorkflow, VersionAlreadyDeployed,
                                VersionOutOfOrder, WorkflowNotActive)
@@ -295,16 +295,46 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         return stored
 
     def case(self, case_id: int) -> Case:
-        """Return a case.
+        """Return a case, held to the audit record that last wrote its row (every act reads its case here).
 
         Raises:
             UnknownCase: there is no such case.
+            CaseAltered: its row was changed in the database outside the engine.
         """
         check_id(case_id, "the case id")
+        if hasattr(type(self.store), "case_as_written"):  # not a read-only snapshot of rows read at once
+            return self._case_to_act_on(case_id)
         found = self.store.case(case_id)
         if found is None:
             raise UnknownCase(case_id)
         return found
+
+    def _case_to_act_on(self, case_id: int) -> Case:
+        """Return a case to act on, held to the audit record that last wrote its row.
+
+        Its state, data, version, routing and branch decide what the engine lets people do next: a
+        row edited in the database outside the engine is refused here, before anything is written
+        (see `sealed_rows`), as a definition version is. One read: the case and its writer at once.
+
+        Raises:
+            UnknownCase: there is no such case.
+            CaseAltered: the row is not as the record that last wrote it lists it.
+        """
+        found = self.store.case_as_written(case_id)
+        if found is None:
+            raise UnknownCase(case_id)
+        case, row, writer = found
+        if row is None:
+            return case  # written by this very transaction, after it was checked
+        records = [writer] if writer is not None else []
+        marks: dict[str, int] = {}
+        if writer is None:
+            marks = self.store.legacy_row_marks()  # read only when no record lists the row (legacy, or added)
+        problem = row_problem(row, CASES_TABLE, case_id, records, sealer=self.audit_key,
+                              legacy_mark=marks.get(CASES_TABLE, 0))
+        if problem is not None:
+            raise CaseAltered(case_id, problem)
+        return case
 
     def cases(self, *, workflow: str | None = None, state: str | None = None, queue: str | None = None,
               after_id: int = 0, limit: int = 100) -> Sequence[Case]:

@@ -30,6 +30,7 @@ from backoffice.engine.audit import AuditRecord, RowSeal
 VERSIONS_TABLE = "workflow_versions"
 MODES_TABLE = "workflow_modes"
 CHANGES_TABLE = "definition_changes"
+CASES_TABLE = "cases"
 
 
 class RecordSealer(Protocol):

@@ -330,6 +330,10 @@ class AuditWrites:
         self._written.clear()
         return sealed
 
+    def pending_writes(self, table: str) -> Any:
+        """Return the keys of the rows of a bound table written since the last audit record of this transaction."""
+        return self._written.get(table, ())
+
     def unbound_writes(self) -> list[str]:
         """Return the rows written after the last audit record of this transaction (none, when all is well)."""
         return [f"{name} {key}" for name, keys in sorted(self._written.items()) for key in sorted(keys, key=str)]

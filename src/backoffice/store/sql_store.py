@@ -19,7 +19,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from backoffice.definitions.model import Priority
-from backoffice.engine.audit import chain_of
+from backoffice.engine.audit import AuditRecord, RowSeal, chain_of, seal_row
 from backoffice.engine.cases import Case
 from backoffice.engine.events import EngineEvent, Lifecycle
 from backoffice.engine.ports import NewCase, StoredVersion
@@ -38,7 +38,7 @@ from backoffice.store.precompiled import Precompiled
 from backoffice.store.timer_store import TimerReads, TimerWrites
 from backoffice.store.work_search import WorkSearchReads
 from backoffice.store.work_store import WorkReads, WorkWrites
-from backoffice.store.tables import cases, events, metadata, webhook_deliveries, workflow_versions
+from backoffice.store.tables import audit_records, cases, events, metadata, webhook_deliveries, workflow_versions
 
 # The statements every change runs, built once and given their values as parameters: built per
 # call with literal values, SQLAlchemy spends more time coercing and keying them than SQLite
@@ -52,6 +52,19 @@ _UPDATE_CASE_STATEMENT = sa.update(cases).where(cases.c.id == sa.bindparam("b_id
                                                 cases.c.version == sa.bindparam("b_expected")).returning(*cases.c)
 _UPDATE_CASE = Precompiled(_UPDATE_CASE_STATEMENT)
 _SELECT_CASE = Precompiled(sa.select(cases).where(cases.c.id == sa.bindparam("b_id")))
+# The case an act is about to act on, with the newest record of its chain that lists its row (the
+# record that last wrote it): one statement, both by index (the case by id, the chain's records by
+# (chain, seq) newest first, usually the first one). Every read of a case by the engine (see `case_as_written`).
+_WRITER_ID = (sa.select(audit_records.c.id)
+              .where(audit_records.c.chain == sa.bindparam("b_chain"),
+                     audit_records.c.rows.like(sa.bindparam("b_listed")))
+              .order_by(audit_records.c.seq.desc()).limit(1).scalar_subquery())
+_SELECT_CASE_AND_WRITER = Precompiled(
+    sa.select(*cases.c, *(column.label(f"w_{column.name}") for column in audit_records.c))
+    .select_from(cases.outerjoin(audit_records, audit_records.c.id == _WRITER_ID))
+    .where(cases.c.id == sa.bindparam("b_id")))
+_CASE_COLUMNS = tuple(cases.c.keys())
+_RECORD_COLUMNS = tuple(audit_records.c.keys())
 _VERSION_ID = sa.select(workflow_versions.c.id).where(
     workflow_versions.c.workflow == sa.bindparam("b_workflow"),
     workflow_versions.c.version == sa.bindparam("b_version")).scalar_subquery()
@@ -74,6 +87,7 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self._known_heads = KnownHeads()
+        self._open = threading.local()  # this thread's open transactions (see `case_as_written`)
 
     @classmethod
     def open(cls, target: str | Path = DEFAULT_DATABASE, *, upgrade: bool = True) -> SqlStore:
@@ -113,7 +127,13 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
         """
         with self._writing() as connection:
             tx = SqlTransaction(connection, self._known_heads)
-            yield tx
+            if not hasattr(self._open, "txs"):
+                self._open.txs = []
+            self._open.txs.append(tx)
+            try:
+                yield tx
+            finally:
+                self._open.txs.remove(tx)
             unbound = tx.unbound_writes()
             if unbound and audited:
                 # A bug, not a user's mistake: every change to a bound row ends with its audit record.
@@ -180,6 +200,29 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
         with self._connect() as connection:
             row = _SELECT_CASE.run(connection, dict(b_id=case_id)).first()
         return _case(row) if row is not None else None
+
+    def case_as_written(self, case_id: int) -> tuple[Case, RowSeal | None, AuditRecord | None] | None:
+        """Return a case to act on, its row sealed as it is now, and the newest record of its chain that
+        lists that row (None: no record does); or None when there is no such case.
+
+        The seal is None when an open transaction of this thread wrote the row and has not yet
+        recorded it: the engine wrote it, in this very act, after checking it.
+        """
+        listed = f'%["{cases.name}",{int(case_id)},%'
+        with self._connect() as connection:
+            row = _SELECT_CASE_AND_WRITER.run(connection, dict(b_id=case_id, b_chain=chain_of(case_id),
+                                                                b_listed=listed)).first()
+        if row is None:
+            return None
+        case = _case(row)
+        if any(case_id in tx.pending_writes(cases.name) for tx in getattr(self._open, "txs", ())):
+            return case, None, None
+        values = {name: row._mapping[name] for name in _CASE_COLUMNS}
+        seal = seal_row(cases.name, case_id, values, case_id=case_id)
+        writer = None
+        if row.w_id is not None:
+            writer = AuditRecord(**{name: row._mapping[f"w_{name}"] for name in _RECORD_COLUMNS})
+        return case, seal, writer
 
     def claim_webhook_delivery(self, source: str, signature_sha256: str, *, workflow: str, idempotency_key: str,
                                at: datetime) -> tuple[str, str]:

@@ -1,0 +1,125 @@
+"""A case row edited in SQL is never acted on: the engine holds it to the audit record that last wrote it.
+
+A colleague with access to the database moves a case past its approval (`UPDATE cases SET
+state = ...`), or changes its data or version. `audit verify` names the row afterwards; these
+tests show the engine refuses to act on the case meanwhile, from the Python API, the command
+line and HTTP, on both databases, writes nothing, and that `verify` still names it. A case
+nobody touched works as before.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from backoffice.engine import Actor, Engine, verify
+from backoffice.errors import CaseAltered, DefinitionAltered
+from backoffice.store import SqlStore
+from backoffice.store.tables import cases
+
+from ..api.live_server import ADMIN as API_ADMIN, PAYLOAD, T0 as API_T0, in_process
+from ..cli.test_engine_commands import backoffice, database  # noqa: F401 (fixtures: both databases)
+from ..directory_fixtures import Login
+from .spend import BUYER, CAROL, ERIN, REVIEWER, deployed, engine, in_approval, later, seed_database  # noqa: F401
+from .test_sealed_definitions import written
+
+ORDERED = {"po_number": "PO-1"}
+
+
+def edit(store: SqlStore, case_id: int, **values: object) -> None:
+    """Change a case's row in SQL, as a colleague with database access would."""
+    with store.engine.begin() as connection:
+        assert connection.execute(sa.update(cases).where(cases.c.id == case_id).values(**values)).rowcount == 1
+
+
+def named_by_verify(store: SqlStore, case_id: int) -> str:
+    report = verify(store)
+    assert not report.ok
+    problem = str(report.first)
+    assert "cases" in problem and str(case_id) in problem, problem
+    return problem
+
+
+def test_a_case_moved_past_its_approval_in_sql_is_refused_and_nothing_is_written(engine):
+    deployed(engine)
+    case = in_approval(engine, amount=500.0)      # approve-small: waits for a manager's vote
+    other = in_approval(engine, amount=500.0)
+    edit(engine.store, case.id, state="order")    # the approval skipped
+    before = written(engine.store)
+    with pytest.raises(CaseAltered) as refused:
+        engine.transition(case.id, "done", actor=BUYER, expected_version=case.version, now=later(3), data=ORDERED)
+    message = str(refused.value)
+    assert f"case {case.id}" in message and "field state changed" in message and "audit verify" in message, message
+    assert isinstance(refused.value, DefinitionAltered)  # the same family: 409 over HTTP, exit 1 on the CLI
+    assert written(engine.store) == before
+    assert engine.store.case(case.id).state == "order"  # left as the edit put it, for whoever investigates
+    named_by_verify(engine.store, case.id)
+    # The case nobody touched is approved and moves on as ever.
+    approved = engine.approve(other.id, actor=ERIN, now=later(3))
+    assert approved.state == "order"
+
+
+@pytest.mark.parametrize("values", [{"data": {"item": "laptops", "amount": 50.0}}, {"version": 9},
+                                    {"definition_version": 1, "owner": "bob"}, {"queue": "elsewhere"}],
+                         ids=["data", "version", "owner", "queue"])
+def test_any_edited_field_of_the_case_row_is_refused_for_every_act(engine, values):
+    deployed(engine)
+    case = in_approval(engine, amount=500.0)
+    edit(engine.store, case.id, **values)
+    current = engine.store.case(case.id)
+    before = written(engine.store)
+    with pytest.raises(CaseAltered):
+        engine.approve(case.id, actor=ERIN, now=later(3))
+    with pytest.raises(CaseAltered):
+        engine.transition(case.id, "rejected", actor=ERIN, expected_version=current.version, now=later(3))
+    with pytest.raises(CaseAltered):
+        engine.raise_exception(case.id, "waiver", actor=CAROL, now=later(3))
+    assert written(engine.store) == before
+    named_by_verify(engine.store, case.id)
+
+
+def test_a_case_put_back_as_its_record_wrote_it_works_again(engine):
+    deployed(engine)
+    case = in_approval(engine, amount=500.0)
+    edit(engine.store, case.id, state="order")
+    with pytest.raises(CaseAltered):
+        engine.approve(case.id, actor=ERIN, now=later(3))
+    edit(engine.store, case.id, state="approve-small")
+    assert engine.approve(case.id, actor=ERIN, now=later(3)).state == "order"
+    assert verify(engine.store).ok
+
+
+def test_an_edited_case_is_refused_on_the_command_line(database, backoffice):  # noqa: F811
+    seed_database(database)
+    with SqlStore.open(database) as store:
+        case = in_approval(deployed(Engine(store)), amount=500.0)
+        edit(store, case.id, state="order")
+        before = written(store)
+    status, out, err = backoffice("case", "transition", str(case.id), "done", "--expected-version",
+                                  str(case.version), "--data", '{"po_number": "PO-1"}', Login("bert"))
+    assert status == 1, (out, err)
+    assert f"case {case.id}" in err and "state" in err and "audit verify" in err, err
+    assert "Traceback" not in err
+    with SqlStore.open(database) as store:
+        assert written(store) == before
+        named_by_verify(store, case.id)
+
+
+def test_an_edited_case_is_refused_over_http(database, tmp_path):  # noqa: F811
+    with in_process(database, tmp_path) as (engine, _, client):
+        token = engine.create_token("alice", actor=API_ADMIN, now=API_T0).secret
+        headers = {"Authorization": f"Bearer {token}"}
+        started = [client.post("/v1/workflows/purchase-approval/cases", json=PAYLOAD, headers=headers).json()
+                   for _ in range(2)]
+        edited, untouched = started
+        edit(engine.store, edited["id"], data={**PAYLOAD, "amount": 1})
+        before = written(engine.store)
+        answer = client.post(f"/v1/cases/{edited['id']}/transitions", json={"to": "prepare"},
+                             headers={**headers, "If-Match": f'"{edited["version"]}"'})
+        assert answer.status_code == 409, answer.text
+        assert f"case {edited['id']}" in answer.text and "field data changed" in answer.text, answer.text
+        assert written(engine.store) == before
+        named_by_verify(engine.store, edited["id"])
+        answer = client.post(f"/v1/cases/{untouched['id']}/transitions", json={"to": "prepare"},
+                             headers={**headers, "If-Match": f'"{untouched["version"]}"'})
+        assert answer.status_code == 200, answer.text
