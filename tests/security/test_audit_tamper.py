@@ -255,12 +255,15 @@ def test_records_cut_off_the_end_with_the_head_moved_back_are_named(purchase, st
 
 def test_a_cut_chain_written_on_again_by_the_engine_is_named(purchase, store):
     case = purchase.start_case("purchase-approval", {"item": "desk", "amount": 300}, actor=REQUESTER, now=T0)
+    with store.engine.connect() as connection:  # the case row as record #1 wrote it, kept by the attacker
+        as_started = dict(connection.execute(sa.select(cases).where(cases.c.id == case.id)).one()._mapping)
     purchase.transition(case.id, "prepare", actor=BUYER, expected_version=1, now=at(1))
     checkpoint(store, now=at(2))
     first = chain(store, case.id)[0]
+    # Put back exactly as #1 wrote it (a row edited otherwise is refused by the engine: test_sealed_cases).
     sql(store, sa.delete(audit_records).where(audit_records.c.chain == first.chain, audit_records.c.seq > 1),
         sa.update(audit_chains).where(audit_chains.c.chain == first.chain).values(seq=1, hash=first.hash),
-        sa.update(cases).where(cases.c.id == case.id).values(version=1, state="new", previous_state=None))
+        sa.update(cases).where(cases.c.id == case.id).values(**as_started))
     # The engine writes #2 again, sealed with the key: only the checkpoint knows it is not the #2 it signed.
     purchase.attach_evidence(case.id, "quote", actor=BUYER, now=at(3), reference="dms://q/1")
     assert f"case {case.id}, record #2" in broken(store)

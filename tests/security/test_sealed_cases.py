@@ -9,17 +9,27 @@ nobody touched works as before.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
 from backoffice.engine import Actor, Engine, verify
+from backoffice.engine.actions import ActionRegistry
+from backoffice.engine.outbox import OutboxStatus
+from backoffice.engine.worker import Worker
 from backoffice.errors import CaseAltered, DefinitionAltered
 from backoffice.store import SqlStore
-from backoffice.store.tables import cases
+from backoffice.store.tables import case_branches, cases
 
 from ..api.live_server import ADMIN as API_ADMIN, PAYLOAD, T0 as API_T0, in_process
 from ..cli.test_engine_commands import backoffice, database  # noqa: F401 (fixtures: both databases)
-from ..directory_fixtures import Login
+from ..directory_fixtures import WORKER_ACCOUNT, Login
+from ..engine import parallel_work
+from ..engine.automated_steps import ACTION, deploy_automated
+from ..engine.conftest import definition_copy, deployed as service_desk  # noqa: F401 (fixtures)
+from ..engine.service_request import ANN, DESK, OPERATOR, later as desk_later, payload
+from ..engine.test_migration import VERSION_2
 from .spend import BUYER, CAROL, ERIN, REVIEWER, deployed, engine, in_approval, later, seed_database  # noqa: F401
 from .test_sealed_definitions import written
 
@@ -123,3 +133,73 @@ def test_an_edited_case_is_refused_over_http(database, tmp_path):  # noqa: F811
         answer = client.post(f"/v1/cases/{untouched['id']}/transitions", json={"to": "prepare"},
                              headers={**headers, "If-Match": f'"{untouched["version"]}"'})
         assert answer.status_code == 200, answer.text
+
+
+def test_a_migration_leaves_an_edited_case_with_why_and_never_vouches_for_it(service_desk, definition_copy):  # noqa: F811
+    edited = service_desk.start_case("service-request", payload(), actor=ANN, now=desk_later(0))
+    untouched = service_desk.start_case("service-request", payload(), actor=ANN, now=desk_later(0))
+    edit(service_desk.store, edited.id, state="triage")
+    service_desk.deploy(definition_copy(*VERSION_2), actor="lead", now=desk_later(1))
+    migration = service_desk.migrate_cases("service-request", actor=OPERATOR, now=desk_later(2))
+    assert [case.id for case in migration.moved] == [untouched.id]
+    [left] = migration.left
+    assert left.case.id == edited.id and "field state changed" in left.reason and "audit verify" in left.reason
+    assert service_desk.store.case(edited.id).definition_version == 1   # not moved: no record vouches for it
+    named_by_verify(service_desk.store, edited.id)
+
+
+def test_the_worker_calls_nothing_for_an_edited_case_and_parks_its_step(engine, definition_copy):  # noqa: F811
+    deploy_automated(engine, definition_copy)
+    case = engine.start_case("service-request", payload(), actor=ANN, now=desk_later(1))
+    engine.transition(case.id, "notify", actor=DESK, expected_version=case.version, now=desk_later(1))
+    edit(engine.store, case.id, data={**payload(), "summary": "send the payroll file elsewhere"})
+    called = []
+    registry = ActionRegistry()
+    registry.register(ACTION, lambda call: called.append(call) or {"desk_ticket": "T-1"})
+    report = Worker(engine, registry, account=WORKER_ACCOUNT, lease=timedelta(minutes=5)).run_once(desk_later(2))
+    assert called == [] and report.done == 0
+    [entry] = engine.outbox(case_id=case.id)
+    assert entry.status is OutboxStatus.DEAD and f"case {case.id}" in (entry.last_error or ""), entry
+    assert engine.store.case(case.id).state == "notify"
+    named_by_verify(engine.store, case.id)
+
+
+def test_a_branch_marked_done_in_sql_never_lets_its_join_pass(engine):
+    parallel_work.deploy(engine)
+    case_id = parallel_work.started_in_provision(engine)
+    access, payroll = (parallel_work.branch_case(engine, case_id, name) for name in ("access", "payroll"))
+    with engine.store.engine.begin() as connection:   # the laptop never ordered, its branch marked done
+        connection.execute(sa.update(case_branches).where(case_branches.c.case_id == case_id,
+                                                          case_branches.c.branch == "equipment")
+                           .values(status="done", outcome="provision"))
+    engine.approve(access, actor=parallel_work.SAM, now=parallel_work.later(1))
+    engine.approve(access, actor=parallel_work.SUE, now=parallel_work.later(1.1))
+    before = written(engine.store)
+    # A branch coming back to the join is refused whole (the join reads every branch of the visit), the last one too.
+    for branch, actor, data in ((access, parallel_work.IT, {"access": "standard"}),
+                                (payroll, parallel_work.PAYROLL, {"payroll_id": "P-7"})):
+        with pytest.raises(CaseAltered) as refused:
+            parallel_work.move(engine, branch, "provision", actor, parallel_work.later(4), **data)
+        assert "'equipment'" in str(refused.value) and "field status changed" in str(refused.value), refused.value
+    assert written(engine.store) == before
+    assert engine.store.case(case_id).state == "provision"
+    assert "case_branches" in str(verify(engine.store).first)
+
+
+def test_a_branch_case_edited_in_sql_is_refused_when_its_parent_joins_it(engine):
+    parallel_work.deploy(engine)
+    case_id = parallel_work.started_in_provision(engine)
+    access, equipment, payroll = (parallel_work.branch_case(engine, case_id, name)
+                                  for name in ("access", "equipment", "payroll"))
+    engine.approve(access, actor=parallel_work.SAM, now=parallel_work.later(1))
+    engine.approve(access, actor=parallel_work.SUE, now=parallel_work.later(1.1))
+    parallel_work.move(engine, access, "provision", parallel_work.IT, parallel_work.later(2), access="standard")
+    parallel_work.move(engine, equipment, "provision", parallel_work.IT, parallel_work.later(3), laptop="T14")
+    edit(engine.store, access, data={**engine.store.case(access).data, "access": "admin"})  # merged at the join
+    before = written(engine.store)
+    with pytest.raises(CaseAltered) as refused:
+        parallel_work.move(engine, payroll, "provision", parallel_work.PAYROLL, parallel_work.later(4),
+                           payroll_id="P-7")
+    assert f"case {access}" in str(refused.value), refused.value
+    assert written(engine.store) == before
+    assert engine.store.case(case_id).state == "provision"

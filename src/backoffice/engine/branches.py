@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 from backoffice.definitions.model import BRANCH_CANCELLED, Definition, Priority, StateKind
 from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.branches_model import BranchKind, BranchStatus, CaseBranch, NewBranch
+from backoffice.engine.sealed_rows import BRANCHES_TABLE, row_problem
 from backoffice.engine.cases import Actor, Case
 from backoffice.engine.controls import Exit
 from backoffice.engine.events import EngineEvent, change_attributes
@@ -53,7 +54,7 @@ from backoffice.engine.rules import Routing, context, route
 from backoffice.engine.sla import PausedTime, calendar_of, resumed, stopped
 from backoffice.engine.tasks import TaskStatus, work_on_entering
 from backoffice.engine.timers import TimerClock, sla_timer_due, timers_on_start
-from backoffice.errors import BranchesOpen, ContractViolation, ExpressionFailed, TransitionNotAllowed
+from backoffice.errors import BranchesOpen, CaseAltered, ContractViolation, ExpressionFailed, TransitionNotAllowed
 
 if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
@@ -85,6 +86,19 @@ class BranchOperations:
         return found
 
     # --- inside: called by Engine._write_move, in the move's transaction ---
+
+    def _lock_checked(self: Engine, tx: StoreTransaction, case_id: int) -> Case:
+        """Lock a case another case's move acts on (a parent joined, a branch cancelled, a child's data merged),
+        then read it held to the audit record that last wrote it (`Engine.case`), as a case acted on directly is.
+
+        Read after the lock, in a statement of its own: it sees the record of whoever held the lock before.
+        On the branch paths only (a join, a cancel, a clock), never on a plain move.
+
+        Raises:
+            CaseAltered: the case's row was changed in the database outside the engine.
+        """
+        tx.lock_case(case_id)
+        return self.case(case_id)
 
     def _refuse_branch_moves(self: Engine, tx: StoreTransaction, definition: Definition, case: Case, to: str, *,
                              how: Exit) -> None:
@@ -231,7 +245,7 @@ class BranchOperations:
     def _close_child(self: Engine, tx: StoreTransaction, child: Case, *, actor: Actor, now: datetime,
                      finished: bool) -> None:
         # The parent first: whoever holds its lock joins, the other waits and then sees both branches closed.
-        parent = tx.lock_case(child.parent_id or 0)
+        parent = self._lock_checked(tx, child.parent_id or 0)
         row = tx.branch_of_child_now(child.id)
         if row is None or row.status is not BranchStatus.OPEN:
             return  # cancelled by a join or by its case ending: this move was the cancellation itself
@@ -246,7 +260,7 @@ class BranchOperations:
             self._branch_audit(tx, parent, closed, actor=actor, now=now, joined=False)
             return
         state = definition.states[parent.state]
-        rows = tx.branches_of(parent.id, parent.state, closed.round)
+        rows = self._branches_checked(tx, parent, closed.round)
         done = [row for row in rows if row.status is BranchStatus.DONE]
         still_open = [row for row in rows if row.status is BranchStatus.OPEN]
         needed = state.branches_needed()
@@ -282,6 +296,28 @@ class BranchOperations:
                          detail={"joined": [row.branch for row in done], "cancelled": [r.branch for r in still_open],
                                  **({"failed_branch": closed.branch} if failed else {})})
 
+    def _branches_checked(self: Engine, tx: StoreTransaction, parent: Case, round: int) -> list[CaseBranch]:
+        """Return the branches a join decides by, each held to the audit record that last wrote it.
+
+        A branch marked done (or cancelled) by hand in the database would let the join pass without
+        it: refused, as an edited case is. The row this join just closed is the engine's own write.
+
+        Raises:
+            CaseAltered: a branch row is not as the record that last wrote it lists it.
+        """
+        rows, records = tx.branches_as_written(parent.id, parent.state, round)
+        marks: dict[str, int] | None = None
+        for row, seal in rows:
+            if seal is None:
+                continue
+            if marks is None and not any(record.bound_rows() for record in records):
+                marks = self.store.legacy_row_marks()
+            problem = row_problem(seal, BRANCHES_TABLE, row.id, records, sealer=self.audit_key,
+                                  legacy_mark=(marks or {}).get(BRANCHES_TABLE, 0))
+            if problem is not None:
+                raise CaseAltered(parent.id, f"has a branch {row.branch!r} whose row (case_branches {row.id}) {problem}")
+        return [row for row, _ in rows]
+
     def _branch_audit(self: Engine, tx: StoreTransaction, parent: Case, closed: CaseBranch, *, actor: Actor,
                       now: datetime, joined: bool) -> None:
         self._audit(tx, AuditEntry(AuditAction.BRANCH_CLOSED, actor=actor.id, role=actor.role, at=now,
@@ -296,7 +332,7 @@ class BranchOperations:
         data = dict(parent.data)
         state = definition.states[parent.state]
         for row in sorted(done, key=lambda r: (r.closed_at or r.opened_at, r.id)):
-            child = last if row.child_id == last.id else tx.lock_case(row.child_id)
+            child = last if row.child_id == last.id else self._lock_checked(tx, row.child_id)
             if row.kind is BranchKind.SUBCASE:
                 for target, source in (state.returns or {}).items():
                     value = _field(child.data, source)
@@ -332,7 +368,7 @@ class BranchOperations:
         waiting case with the branches that decided it, its SLA timers are moved, and the change
         is passed up to the case it is itself a branch of.
         """
-        case = tx.lock_case(case_id)
+        case = self._lock_checked(tx, case_id)
         definition = self.running(case.workflow, case.definition_version).definition
         if definition.sla is None or not definition.states[case.state].kind.opens_branches \
                 or definition.pauses_sla(case.state):
@@ -345,7 +381,7 @@ class BranchOperations:
         if all(stands.values()) == (paused.since is not None):
             return
         if all(stands.values()):
-            waiting = {row.branch: tx.lock_case(row.child_id).state for row in rows}
+            waiting = {row.branch: self._lock_checked(tx, row.child_id).state for row in rows}
             why = "every open branch waits: " + ", ".join(f"{name} in {state!r}" for name, state in waiting.items())
             self._set_clock(tx, definition, case, stopped(paused, now=now), actor=actor, now=now, why=why,
                             branches=waiting)
@@ -388,7 +424,7 @@ class BranchOperations:
                                    detail={"state": row.state, "branch": row.branch, "case": row.child_id,
                                            "status": str(BranchStatus.CANCELLED), "reason": why,
                                            **actor.on_behalf()}))
-        child = tx.lock_case(row.child_id)
+        child = self._lock_checked(tx, row.child_id)
         definition = self.running(child.workflow, child.definition_version).definition
         if definition.states[child.state].kind.is_end:
             return

@@ -25,7 +25,7 @@ from backoffice.engine.events import EngineEvent, change_attributes
 from backoffice.engine.roles import PlatformRole, require_role
 from backoffice.engine.timers import TimerClock, TimerStatus, sla_timers, timers_on_entering
 from backoffice.engine.versions import RunningVersion
-from backoffice.errors import StaleVersion, WorkflowNotActive
+from backoffice.errors import CaseAltered, StaleVersion, WorkflowNotActive
 
 if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
@@ -121,11 +121,16 @@ class MigrationOperations:
                         migration.moved.append(self._migrate(case, new, actor=who, now=now))
                     except StaleVersion:
                         migration.left.append(CaseLeft(case, "it changed while migrating; run the migration again"))
+                    except CaseAltered as altered:
+                        migration.left.append(CaseLeft(case, f"{altered.problem}; run `backoffice audit verify`"))
 
     def _migrate(self: Engine, case: Case, new: RunningVersion, *, actor: Actor, now: datetime) -> Case:
         definition = new.definition
         moved = replace(case, definition_version=new.stored.version, updated_at=now)
         with self.store.transaction() as tx:
+            # Held to the record that last wrote it, in the migration's transaction: the listed row was read
+            # outside it, and a migration's write would otherwise vouch for a row edited in SQL.
+            self.case(case.id)
             stored = tx.move_case_to_version(moved, expected_version=case.version)
             fired = {timer.name for timer in tx.case_timers(case.id) if timer.status is TimerStatus.FIRED}
             tx.cancel_timers(case.id, at=now)

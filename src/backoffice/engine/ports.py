@@ -213,6 +213,14 @@ class StoreTransaction(Protocol):
     def branches_of(self, case_id: int, state: str, round: int) -> Sequence[CaseBranch]:
         """Return the branches a case opened on one visit (`round`) of a state."""
 
+    def branches_as_written(self, case_id: int, state: str, round: int
+                            ) -> tuple[list[tuple[CaseBranch, RowSeal | None]], list[AuditRecord]]:
+        """Return `branches_of`, each sealed as it is now (None: written by this transaction, not yet recorded),
+        and the records that may have written them, newest first (see `Engine._branches_checked`)."""
+
+    def pending_writes(self, table: str) -> Any:
+        """Return the keys of the rows of a bound table written since this transaction's last audit record."""
+
     def open_branches_of(self, case_id: int) -> Sequence[CaseBranch]:
         """Return a case's branches still open."""
 
@@ -361,6 +369,10 @@ class Store(Protocol):
 
     def case(self, case_id: int) -> Case | None:
         """Return a case, or None."""
+
+    def case_as_written(self, case_id: int) -> tuple[Case, RowSeal | None, AuditRecord | None] | None:
+        """Return a case, its row sealed as it is now (None: written by an open transaction of this thread, not
+        yet recorded) and the newest record of its chain that lists the row (None: none does); None: no case."""
 
     def case_by_key(self, workflow: str, idempotency_key: str) -> tuple[Case, str | None] | None:
         """Return the case started with this idempotency key and the hash of its intake payload, or None."""

@@ -31,6 +31,7 @@ VERSIONS_TABLE = "workflow_versions"
 MODES_TABLE = "workflow_modes"
 CHANGES_TABLE = "definition_changes"
 CASES_TABLE = "cases"
+BRANCHES_TABLE = "case_branches"
 
 
 class RecordSealer(Protocol):

@@ -30,7 +30,7 @@ from backoffice.engine.cases import Actor, Case, utc
 from backoffice.engine.events import EngineEvent, change_attributes
 from backoffice.engine.sla import PausedTime, calendar_of
 from backoffice.engine.tasks import assignment_of
-from backoffice.errors import StaleVersion
+from backoffice.errors import CaseAltered, StaleVersion
 
 if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
@@ -164,6 +164,8 @@ class TimerOperations:
                 outcome = self._fire(timer, now)
             except StaleVersion:
                 continue  # the case moved meanwhile: the timer stays pending and the next tick looks again
+            except CaseAltered:
+                continue  # its case was edited outside the engine: nothing is written; `audit verify` names it
             if outcome is not None:
                 fired.append(outcome)
         return fired

@@ -34,13 +34,14 @@ from typing import Any
 from backoffice.engine.actions import Action, ActionCall, ActionRegistry, RaiseException
 from backoffice.engine.audit_verify import checkpoint
 from backoffice.engine.automation import MAYBE_DELIVERED, StepLeaseLost
-from backoffice.engine.cases import utc
+from backoffice.engine.cases import Case, utc
 from backoffice.engine.engine import Engine
 from backoffice.engine.notifications import NOTIFICATION_RETRY
 from backoffice.engine.identity import canonical_id
 from backoffice.engine.outbox import NOTIFY_ACTION, OutboxEntry, OutboxKind, retry_delay
 from backoffice.engine.roles import PlatformRole, require_role
-from backoffice.errors import AuditKeyError, BackofficeError, CheckpointStoreError, TrailWentBack
+from backoffice.errors import (AuditKeyError, BackofficeError, CaseAltered, CheckpointStoreError, TrailWentBack,
+                               UnknownCase)
 from backoffice.limits import check_lease, check_payload
 
 DEFAULT_LEASE = timedelta(minutes=5)
@@ -198,7 +199,14 @@ class Worker:
 
     def _run(self, entry: OutboxEntry, now: datetime) -> str:
         engine = self.engine
-        case = engine.store.case(entry.case_id)
+        try:
+            # Held to the audit record that last wrote it (Engine.case), before anything is called for it.
+            case: Case | None = engine.case(entry.case_id)
+        except UnknownCase:
+            case = None
+        except CaseAltered as altered:
+            engine._step_refused(entry, now=now, why=f"{altered}; nothing was called")
+            return "dead"
         if case is None or case.state != entry.state:
             engine._step_skipped(entry, now=now, why=f"the case left {entry.state!r} before the step ran")
             return "done"

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from backoffice.engine.branches_model import BranchKind, BranchStatus, CaseBranch, NewBranch
 from backoffice.engine.cases import Case
 from backoffice.errors import UnknownCase
-from backoffice.store.tables import case_branches, cases
+from backoffice.engine.audit import AuditRecord, RowSeal, chain_of, seal_row
+from backoffice.store.tables import audit_records, case_branches, cases
 
 _OF_CHILD = sa.select(case_branches).where(case_branches.c.child_id == sa.bindparam("b_child"))
 _LOCK_CASE = sa.select(cases).where(cases.c.id == sa.bindparam("b_id"))
@@ -60,6 +61,24 @@ class BranchWrites:
         query = sa.select(case_branches).where(case_branches.c.case_id == case_id, case_branches.c.state == state,
                                                case_branches.c.round == round).order_by(case_branches.c.id)
         return [branch_of(row) for row in self.connection.execute(query)]
+
+    def branches_as_written(self, case_id: int, state: str, round: int
+                            ) -> tuple[list[tuple[CaseBranch, RowSeal | None]], list[AuditRecord]]:
+        """Return `branches_of`, each row sealed as it is now (None: this transaction wrote it and has not yet
+        recorded it), with the records that may have written them, newest first: those of the case's chain and of
+        its branches' chains that list a branch row. Two reads, on a join only (see `Engine._join`)."""
+        query = sa.select(case_branches).where(case_branches.c.case_id == case_id, case_branches.c.state == state,
+                                               case_branches.c.round == round).order_by(case_branches.c.id)
+        found = self.connection.execute(query).all()
+        pending = self.pending_writes(case_branches.name)
+        rows = [(branch_of(row), None if row.id in pending else
+                 seal_row(case_branches.name, row.id, dict(row._mapping), case_id=case_id)) for row in found]
+        chains = [chain_of(case_id)] + [chain_of(row.child_id) for row in found if row.child_id is not None]
+        records = self.connection.execute(
+            sa.select(audit_records).where(audit_records.c.chain.in_(chains),
+                                           audit_records.c.rows.like(f'%["{case_branches.name}",%'))
+            .order_by(audit_records.c.id.desc())).all()
+        return rows, [AuditRecord(**row._mapping) for row in records]
 
     def open_branches_of(self, case_id: int) -> Sequence[CaseBranch]:
         query = sa.select(case_branches).where(case_branches.c.case_id == case_id,
