@@ -9,6 +9,12 @@ the record that wrote it, as `verify` does for one row: the record must be seale
 database's audit key (an HMAC: whoever edits the row can recompute a sha256, not the seal) and
 list the row's digest as it is now.
 
+A case's row (its state, data, version, routing, its place among branches) decides what the
+engine lets people do with it, so the engine holds it to the newest record of its chain that lists
+it whenever it reads the case (`Engine.case`: every act reads its case there), in the same
+statement as the case (see `SqlStore.case_as_written`); a join holds the branch rows it decides by,
+and the cases it locks, the same way (`BranchOperations._branches_checked`, `_lock_checked`).
+
 When: a version when the engine first loads it (versions are immutable, and the engine keeps the
 one it checked, so a later edit of the row is never run by this process; the next process
 checks it on load); a mode whenever the row differs from the one last checked (a mode changes
@@ -57,7 +63,8 @@ def row_problem(row: RowSeal | None, table: str, key: Any, records: Sequence[Aud
         if row is None or (isinstance(key, int) and key <= legacy_mark):
             return None
         return "was added to the database outside the engine: no audit record wrote it"
-    by = f"system record #{writer.seq} (id {writer.id})"
+    owner = "system" if writer.case_id is None else f"case {writer.case_id}"
+    by = f"{owner} record #{writer.seq} (id {writer.id})"
     if writer.key_id != sealer.key_id:
         # Most often this process reads another key than the engine that wrote (a misconfiguration).
         return (f"is vouched for by {by}, sealed by audit key {writer.key_id}, not by the key this process reads "
