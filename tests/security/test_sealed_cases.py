@@ -9,18 +9,20 @@ nobody touched works as before.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from backoffice.engine import Actor, Engine, verify
+from backoffice.engine.audit import canonical_json, seal_row
 from backoffice.engine.actions import ActionRegistry
 from backoffice.engine.outbox import OutboxStatus
 from backoffice.engine.worker import Worker
 from backoffice.errors import CaseAltered, DefinitionAltered
 from backoffice.store import SqlStore
-from backoffice.store.tables import case_branches, cases
+from backoffice.store.tables import audit_records, case_branches, cases
 
 from ..api.live_server import ADMIN as API_ADMIN, PAYLOAD, T0 as API_T0, in_process
 from ..cli.test_engine_commands import backoffice, database  # noqa: F401 (fixtures: both databases)
@@ -97,6 +99,28 @@ def test_a_case_put_back_as_its_record_wrote_it_works_again(engine):
     edit(engine.store, case.id, state="approve-small")
     assert engine.approve(case.id, actor=ERIN, now=later(3)).state == "order"
     assert verify(engine.store).ok
+
+
+def test_a_case_and_its_record_rewritten_without_the_audit_key_are_still_refused(engine):
+    deployed(engine)
+    case = in_approval(engine, amount=500.0)
+    edit(engine.store, case.id, state="order")
+    # The attacker also lists the edited row's digest in the record that wrote it (the seal cannot be redone).
+    with engine.store.engine.begin() as connection:
+        row = connection.execute(sa.select(cases).where(cases.c.id == case.id)).one()
+        forged = seal_row("cases", case.id, dict(row._mapping), case_id=case.id)
+        last = connection.execute(sa.select(audit_records).where(audit_records.c.chain == f"case:{case.id}")
+                                  .order_by(audit_records.c.seq.desc()).limit(1)).one()
+        listed = json.loads(last.rows)
+        [entry] = [item for item in listed if item[0] == "cases" and item[1] == case.id]
+        entry[2], entry[3] = forged.digest, dict(forged.fields)
+        connection.execute(sa.update(audit_records).where(audit_records.c.id == last.id)
+                           .values(rows=canonical_json(listed)))
+    for engine_now in (engine, Engine(engine.store, audit_key=engine.audit_key)):  # this process, and the next
+        with pytest.raises(CaseAltered) as refused:
+            engine_now.transition(case.id, "done", actor=BUYER, expected_version=case.version, now=later(3),
+                                  data=ORDERED)
+        assert "not sealed by this database's audit key" in str(refused.value), refused.value
 
 
 def test_an_edited_case_is_refused_on_the_command_line(database, backoffice):  # noqa: F811

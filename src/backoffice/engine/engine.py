@@ -13,6 +13,7 @@ case, its event and its audit record in one store transaction: all of it or none
 from __future__ import annotations
 
 import hashlib
+import operator
 from dataclasses import asdict, replace
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -20,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from backoffice.definitions.model import REQUESTER, DefinitionStatus, Priority
-from backoffice.engine.audit import (AuditAction, AuditEntry, AuditHeadMoved, RowSeal, canonical_json, chain_of, seal,
-                                    seal_row)
+from backoffice.engine.audit import (AuditAction, AuditEntry, AuditHeadMoved, AuditRecord, RowSeal, canonical_json,
+                                    chain_of, seal, seal_row)
 from backoffice.engine.audit_keys import AuditKey, AuditLocations
 from backoffice.engine.cases import Actor, Case, Decision, utc
 from backoffice.engine.controls import Exit, check_leaving
@@ -73,6 +74,8 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         self._audit_key = audit_key
         # Deployed versions never change, so each is rebuilt from its JSON once per engine.
         self._running: dict[tuple[str, int], RunningVersion] = {}
+        # Per case, the record this engine last sealed its row into and the row's values then (`_audit`).
+        self._vouched: dict[int, tuple[tuple, dict[str, Any]]] = {}
         # The digest of each workflow's mode row as last held to the trail (None: no row), see _manual_mode.
         self._held_modes: dict[str, str | None] = {}
 
@@ -323,9 +326,16 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         found = self.store.case_as_written(case_id)
         if found is None:
             raise UnknownCase(case_id)
-        case, row, writer = found
-        if row is None:
+        case, values, writer = found
+        if values is None:
             return case  # written by this very transaction, after it was checked
+        if writer is not None:
+            vouched = self._vouched.get(case_id)
+            if vouched is not None and vouched[1] == values and vouched[0] == _RECORD_FIELDS(writer):
+                # The row is exactly as this engine sealed it into that very record (every field of the record
+                # equal, its hash and seal included): what the full check below would find, without redoing it.
+                return case
+        row = seal_row(CASES_TABLE, case_id, values, case_id=case_id)
         records = [writer] if writer is not None else []
         marks: dict[str, int] = {}
         if writer is None:
@@ -555,15 +565,28 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         rows = tx.written_rows()
         chain = chain_of(entry.case_id)
         known = tx.known_audit_head(chain)
+        record = None
         if known is not None:
             # Sealed after the head this store last wrote, appended only if it is still the head.
             try:
-                tx.insert_audit(seal(entry, known, key, rows))
-                return
+                record = seal(entry, known, key, rows)
+                tx.insert_audit(record)
             except AuditHeadMoved:
-                pass
-        # Locked last, so the chain head is held for the shortest time by concurrent writers.
-        tx.insert_audit(seal(entry, tx.lock_audit_chain(chain, entry.case_id), key, rows))
+                record = None
+        if record is None:
+            # Locked last, so the chain head is held for the shortest time by concurrent writers.
+            record = seal(entry, tx.lock_audit_chain(chain, entry.case_id), key, rows)
+            tx.insert_audit(record)
+        for row in rows:
+            if row.table == CASES_TABLE and row.digest is not None:
+                # What the next act on the case checks its row against (`_case_to_act_on`); a rolled back
+                # record is never found in the database, so its entry is never used.
+                if len(self._vouched) >= _VOUCHED_LIMIT:
+                    self._vouched.clear()
+                self._vouched[row.key] = (_RECORD_FIELDS(record), row.values)
 
 
 _ABSENT = object()
+# The fields of a record but its id (given by the database): the record a case was last sealed into, compared whole.
+_RECORD_FIELDS = operator.attrgetter(*(name for name in AuditRecord.__dataclass_fields__ if name != "id"))
+_VOUCHED_LIMIT = 100_000

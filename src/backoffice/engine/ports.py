@@ -370,9 +370,9 @@ class Store(Protocol):
     def case(self, case_id: int) -> Case | None:
         """Return a case, or None."""
 
-    def case_as_written(self, case_id: int) -> tuple[Case, RowSeal | None, AuditRecord | None] | None:
-        """Return a case, its row sealed as it is now (None: written by an open transaction of this thread, not
-        yet recorded) and the newest record of its chain that lists the row (None: none does); None: no case."""
+    def case_as_written(self, case_id: int) -> tuple[Case, dict[str, Any] | None, AuditRecord | None] | None:
+        """Return a case, its row's values as they are now (None: written by an open transaction of this thread,
+        not yet recorded) and the newest record of its chain that lists the row (None: none does); None: no case."""
 
     def case_by_key(self, workflow: str, idempotency_key: str) -> tuple[Case, str | None] | None:
         """Return the case started with this idempotency key and the hash of its intake payload, or None."""

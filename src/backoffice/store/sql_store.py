@@ -16,10 +16,12 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from backoffice.definitions.model import Priority
-from backoffice.engine.audit import AuditRecord, RowSeal, chain_of, seal_row
+from backoffice.engine.audit import AuditRecord, chain_of
 from backoffice.engine.cases import Case
 from backoffice.engine.events import EngineEvent, Lifecycle
 from backoffice.engine.ports import NewCase, StoredVersion
@@ -201,11 +203,11 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
             row = _SELECT_CASE.run(connection, dict(b_id=case_id)).first()
         return _case(row) if row is not None else None
 
-    def case_as_written(self, case_id: int) -> tuple[Case, RowSeal | None, AuditRecord | None] | None:
-        """Return a case to act on, its row sealed as it is now, and the newest record of its chain that
+    def case_as_written(self, case_id: int) -> tuple[Case, dict[str, Any] | None, AuditRecord | None] | None:
+        """Return a case to act on, its row's values as they are now, and the newest record of its chain that
         lists that row (None: no record does); or None when there is no such case.
 
-        The seal is None when an open transaction of this thread wrote the row and has not yet
+        The values are None when an open transaction of this thread wrote the row and has not yet
         recorded it: the engine wrote it, in this very act, after checking it.
         """
         listed = f'%["{cases.name}",{int(case_id)},%'
@@ -217,12 +219,11 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
         case = _case(row)
         if any(case_id in tx.pending_writes(cases.name) for tx in getattr(self._open, "txs", ())):
             return case, None, None
-        values = {name: row._mapping[name] for name in _CASE_COLUMNS}
-        seal = seal_row(cases.name, case_id, values, case_id=case_id)
+        mapping = row._mapping
         writer = None
         if row.w_id is not None:
-            writer = AuditRecord(**{name: row._mapping[f"w_{name}"] for name in _RECORD_COLUMNS})
-        return case, seal, writer
+            writer = AuditRecord(**{name: mapping[f"w_{name}"] for name in _RECORD_COLUMNS})
+        return case, {name: mapping[name] for name in _CASE_COLUMNS}, writer
 
     def claim_webhook_delivery(self, source: str, signature_sha256: str, *, workflow: str, idempotency_key: str,
                                at: datetime) -> tuple[str, str]:
