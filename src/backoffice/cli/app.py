@@ -17,6 +17,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from backoffice.cli.map_params import PlainParamsCommand, PlainParamsGroup
 from backoffice.cli.moments import parse_moment
 from backoffice.errors import BadOption, DefinitionAltered, UserError
 from backoffice.events.instances import LifecycleMode
@@ -89,7 +90,8 @@ def _read_file(path: Path, **options) -> EventLog:
                         **options)
 
 
-@_commands.command("map")
+# PlainParamsCommand: the same options, converted without a pydantic TypeAdapter each (cli/map_params.py).
+@_commands.command("map", cls=PlainParamsCommand)
 def map_command(
     log_path: Annotated[Optional[Path], typer.Argument(
         metavar="[LOG]", help="CSV, XES, XES.gz, Parquet or OCEL 2.0 JSON file; or --db.")] = None,
@@ -303,9 +305,9 @@ def __getattr__(name: str) -> typer.Typer:
 # the command that is timed against other tools, runs through an app that holds only it,
 # with the same options, help and global --debug.
 map_app = typer.Typer(help=_commands.info.help, no_args_is_help=True, pretty_exceptions_enable=False,
-                      add_completion=False)
+                      add_completion=False, cls=PlainParamsGroup)
 map_app.callback()(_options)
-map_app.command("map")(map_command)
+map_app.command("map", cls=PlainParamsCommand)(map_command)
 
 
 def _app_for(arguments: list[str]) -> typer.Typer:
