@@ -43,18 +43,13 @@ def _converter(annotation: Any, info: Any):
     kind = _plain(annotation)
     if getattr(info, "parser", None) is not None or getattr(info, "click_type", None) is not None:
         return None
-    if kind is str:
-        def text(value, param, ctx):
-            if type(value) is str:
+    if kind in (str, bool):
+        # Text and flags arrive from click already as what they are: take them as they are.
+        def exactly(value, param, ctx, kind=kind):
+            if type(value) is kind:
                 return value
             raise _Refused
-        return text
-    if kind is bool:
-        def flag(value, param, ctx):
-            if type(value) is bool:
-                return value
-            raise _Refused
-        return flag
+        return exactly
     if kind in (int, float):
         if getattr(info, "min", None) is not None or getattr(info, "max", None) is not None or \
                 getattr(info, "clamp", False):
