@@ -5,13 +5,14 @@
 
 The workspace is built by copied_workspace (beside this file): a seed of real work played
 through the engine by the demo's simulation, its rows copied in SQL until there are --cases
-cases, in a fresh PostgreSQL schema dropped at the end. The server is a real `backoffice serve`
+cases and the cases' histories lengthened until there are --events events (the issue's 100,000
+and 1,000,000 by default), in a fresh PostgreSQL schema dropped at the end. The server is a real `backoffice serve`
 (Uvicorn, backoffice.server), started as a subprocess on a free loopback port with --workers
 server processes, over that schema. API tokens are made for the people who act through the
 engine's directory operations (Engine.create_token, by the administrator), one per client and
 person, as an integrator would be given them.
 
-Then --clients clients, each a thread with its own HTTP connection, run rounds of four
+Then --clients clients, each a thread with its own HTTP/1.1 connection (kept alive, `http.client`), run rounds of four
 operations until each has sent --requests measured requests or --duration seconds have passed:
 
     list a queue   GET  /v1/tasks?queue=Q&status=open&limit=50, as a person who works Q, following
@@ -156,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
               "duration_limit_s": args.duration, "measured_seconds": round(wall, 2), "queue": workload.queue,
               "target_p95_ms": TARGET_P95_MS, "load_average": os.getloadavg(),
               "server_source": args.server_src.name if args.server_src != ROOT / "src" else "src",
+              "server_at": source_state(args.server_src),
               "cpu": cpu_figures, "operations": figures}
     args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
     print_table(figures, wall)
