@@ -57,8 +57,11 @@ def play_seed(url: str, *, cases: int) -> list[int]:
             return [row[0] for row in connection.execute(sa.text("SELECT id FROM cases ORDER BY id"))]
 
 
-def copy_until(url: str, *, cases: int) -> dict[str, int]:
-    """Copy the seed's cases (with their rows in COPIED) until there are `cases`; return the row counts."""
+def copy_until(url: str, *, cases: int, events: int = 0) -> dict[str, int]:
+    """Copy the seed's cases (with their rows in COPIED) until there are `cases`; return the row counts.
+
+    With `events`, the cases' histories are then lengthened until the workspace holds at least
+    that many events (see `lengthen_histories`)."""
     from backoffice.store.connect import create_engine
 
     engine = create_engine(url)
@@ -92,6 +95,8 @@ def copy_until(url: str, *, cases: int) -> dict[str, int]:
         if copy % 10 == 0 or copy == copies:
             print(f"\rcopies: {copy}/{copies}", end="", file=sys.stderr)
     print(file=sys.stderr)
+    if events:
+        lengthen_histories(engine, events=events)
     with engine.begin() as connection:
         for name in COPIED:
             if "id" in tables[name].c:
@@ -103,6 +108,36 @@ def copy_until(url: str, *, cases: int) -> dict[str, int]:
                   for name in ("cases", "events", "tasks")}
     engine.dispose()
     return counts
+
+
+def lengthen_histories(engine: sa.engine.Engine, *, events: int) -> None:
+    """Add to each case, in id order, the events it has again, until the workspace holds `events`.
+
+    The simulation's cases hold five to six events each, so 100,000 cases hold some 550,000;
+    the issue's workspace holds a million. A case's rows are repeated as written (activity,
+    person, role, workflow, attributes), each a new id and an hour earlier than the row it
+    repeats, as if the case had gone round the same states before: the events table and each
+    case's history have the volume asked for, and the cases' states, tasks and clocks stay as
+    played. Like the copies, these events have no audit records of their own: timing only."""
+    with engine.begin() as connection:
+        have = connection.execute(sa.text("SELECT COUNT(*) FROM events")).scalar_one()
+        while have < events:
+            top = connection.execute(sa.text("SELECT MAX(id) FROM events")).scalar_one()
+            # The cases whose events, repeated once, make up what is missing (each case at most once a pass).
+            last_case = connection.execute(sa.text(
+                "SELECT case_id FROM (SELECT case_id, SUM(COUNT(*)) OVER (ORDER BY case_id) AS running "
+                "FROM events WHERE id <= :top GROUP BY case_id) AS totals WHERE running >= :missing "
+                "ORDER BY case_id LIMIT 1"), {"top": top, "missing": events - have}).scalar_one_or_none()
+            bound = "" if last_case is None else "AND case_id <= :last_case"
+            added = connection.execute(sa.text(
+                "INSERT INTO events (id, case_id, activity, timestamp, resource, role, system, lifecycle, reason, "
+                "workflow, version, attributes, branch) "
+                "SELECT id + :top, case_id, activity, timestamp - interval '1 hour', resource, role, system, "
+                "lifecycle, reason, workflow, version, attributes, branch "
+                f"FROM events WHERE id <= :top {bound}"), {"top": top, "last_case": last_case}).rowcount
+            have += added
+            print(f"\revents: {have:,}", end="", file=sys.stderr)
+        print(file=sys.stderr)
 
 
 def workspace_counts(url: str) -> dict[str, int]:
@@ -119,17 +154,27 @@ def workspace_counts(url: str) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
+    import os
     import time
+    from pathlib import Path
 
     parser = argparse.ArgumentParser(description="Build a benchmark workspace: a seed played, then copied in SQL.")
     parser.add_argument("url", help="the PostgreSQL database (or schema, by options=-csearch_path=...) to fill")
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--seed-cases", type=int, default=400)
+    parser.add_argument("--events", type=int, default=1_000_000,
+                        help="events the workspace holds at least (histories lengthened; 0: as the copies give)")
     args = parser.parse_args(argv)
+    # The engine seals each act's audit record with a key: the one bench_api gives its server (a
+    # workspace sealed with another key is refused: every answer a 500), unless the environment names one.
+    data = Path(__file__).resolve().parent / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("BACKOFFICE_AUDIT_KEY", str(data / "bench-api-audit.key"))
+    os.environ.setdefault("BACKOFFICE_CHECKPOINTS", str(data / "bench-api-checkpoints"))
     began = time.perf_counter()
     seed_ids = play_seed(args.url, cases=min(args.seed_cases, args.cases))
     seeded = time.perf_counter() - began
-    counts = copy_until(args.url, cases=args.cases)
+    counts = copy_until(args.url, cases=args.cases, events=args.events)
     print(f"workspace: {counts['cases']:,} cases, {counts['events']:,} events, {counts['tasks']:,} tasks "
           f"(seed of {len(seed_ids)} played in {seeded:.0f} s; built in {time.perf_counter() - began:.0f} s)")
     return 0

@@ -122,15 +122,18 @@ def test_map_needs_a_log_or_a_database_not_both(write_csv, tmp_path):
 
 @pytest.mark.skipif(importlib.util.find_spec("pandas") is None,
                     reason="pandas is not installed, so nothing could import it")
-def test_mapping_a_csv_imports_neither_pandas_nor_duckdb(write_csv, tmp_path):
+def test_mapping_a_csv_imports_neither_pandas_nor_duckdb_nor_pydantic_nor_rich(write_csv, tmp_path):
     # Each costs a few tenths of a second and tens of MiB at start: the map needs neither.
+    # pydantic (about 0.07 s with the schemas built) would come with the map's models or with
+    # Typer's conversion of the options (see cli/map_params.py); rich (some 15 ms) only with a
+    # terminal summary, an error or a progress bar on a terminal.
     script = ("import sys\n"
               "from backoffice.cli.app import main\n"
               "try:\n"
               f"    main(['map', {str(write_csv(INVOICES))!r}, '--json', {str(tmp_path / 'map.json')!r}, '--quiet'])\n"
               "except SystemExit as exit:\n"
               "    assert not exit.code, exit.code\n"
-              "print(sorted(name for name in ('pandas', 'duckdb') if name in sys.modules))\n")
+              "print(sorted(name for name in ('pandas', 'duckdb', 'pydantic', 'rich') if name in sys.modules))\n")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
@@ -175,3 +178,15 @@ def test_a_map_that_needs_duckdb_for_its_timestamps_exits_without_noise(write_cs
                  "--quiet")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+
+
+def test_the_written_paths_are_printed_as_they_are_however_long_or_bracketed(write_csv, tmp_path):
+    # Printed as plain text: rich would read "[x]" as markup and wrap a long path at 80 columns.
+    folder = tmp_path / ("a-folder-with-a-long-name-" * 4) / "[draft]"
+    folder.mkdir(parents=True)
+    out = folder / "map[1].json"
+    result = subprocess.run([sys.executable, "-m", "backoffice.cli.app", "map", str(write_csv(INVOICES)), "--json",
+                             str(out), "--quiet"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"JSON: {out}"]
+    assert json.loads(out.read_text())["summary"]["events"] == 4

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
+from backoffice.cli.map_params import PlainParamsCommand, PlainParamsGroup
 from backoffice.cli.moments import parse_moment
 from backoffice.errors import BadOption, DefinitionAltered, UserError
 from backoffice.events.instances import LifecycleMode
@@ -30,8 +30,34 @@ from backoffice.mapping.model import Lanes, ProcessMap
 # module are registered on `_commands` now, the others when `app` is asked for.
 _commands = typer.Typer(help="Backoffice: map how back-office work really moves, from the evidence in event logs.",
                         no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
-console = Console()
-errors = Console(stderr=True)
+
+
+class _ConsoleOnFirstUse:
+    """A rich Console made when something is first printed through it.
+
+    Importing rich costs some 15 ms of CPU, which every scripted `map` (no terminal, one plain
+    line of output) would pay for nothing; the terminal summary, errors and the tour still use
+    rich, through this.
+    """
+
+    def __init__(self, **options) -> None:
+        self._options = options
+        self._console = None
+
+    @property
+    def rich(self):
+        """The Console itself, for code that takes one (progress bars, the summary, the tour)."""
+        if self._console is None:
+            from rich.console import Console
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str):
+        return getattr(self.rich, name)
+
+
+console = _ConsoleOnFirstUse()
+errors = _ConsoleOnFirstUse(stderr=True)
 _state = {"debug": False}
 
 DEMO_LOG = "DomesticDeclarations.xes.gz"
@@ -58,7 +84,7 @@ def _progress():
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
     return Progress(TextColumn("reading"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                    console=errors, transient=True, disable=not errors.is_terminal)
+                    console=errors.rich, transient=True, disable=not errors.is_terminal)
 
 
 def render_outputs(process_map: ProcessMap, *, json_path: Path | None, html_path: Path | None,
@@ -79,9 +105,23 @@ def render_outputs(process_map: ProcessMap, *, json_path: Path | None, html_path
     return documents
 
 
+def _may_be_terminal(stream) -> bool:
+    """False when rich would surely say the stream is no terminal, so that rich need not load.
+
+    Rich counts a stream as a terminal when it is a tty or the environment forces it
+    (TTY_COMPATIBLE, FORCE_COLOR); anything else is its own decision.
+    """
+    if "TTY_COMPATIBLE" in os.environ or "FORCE_COLOR" in os.environ:
+        return True
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def _read_file(path: Path, **options) -> EventLog:
     """Read a log file with a progress bar on long reads (options as for `read_log`)."""
-    if not errors.is_terminal:
+    if not _may_be_terminal(sys.stderr) or not errors.is_terminal:
         return read_log(path, **options)
     with _progress() as progress:
         task = progress.add_task("read", total=None)
@@ -89,7 +129,8 @@ def _read_file(path: Path, **options) -> EventLog:
                         **options)
 
 
-@_commands.command("map")
+# PlainParamsCommand: the same options, converted without a pydantic TypeAdapter each (cli/map_params.py).
+@_commands.command("map", cls=PlainParamsCommand)
 def map_command(
     log_path: Annotated[Optional[Path], typer.Argument(
         metavar="[LOG]", help="CSV, XES, XES.gz, Parquet or OCEL 2.0 JSON file; or --db.")] = None,
@@ -177,13 +218,14 @@ def map_command(
                              mermaid_path=mermaid_path, bpmn_path=bpmn_path))
     if not quiet:
         from backoffice.cli.terminal import show_map
-        show_map(console, process_map, top=top)
+        show_map(console.rich, process_map, top=top)
     if log.skipped_rows:
         errors.print(f"skipped {log.skipped_rows:,} unreadable rows (--on-bad-rows skip)")
     for label, path in (("JSON", json_path), ("HTML report", html_path), ("Mermaid", mermaid_path),
                         ("BPMN", bpmn_path)):
         if path:
-            console.print(f"{label}: {path}")
+            # Plain text: a path is no rich markup ("[1].json"), and it must not wrap at 80 columns.
+            typer.echo(f"{label}: {path}")
 
 
 @_commands.command()
@@ -205,8 +247,8 @@ def demo(map_only: Annotated[bool, typer.Option("--map-only", help="Only map a b
     """The tour: a demo workspace of simulated work, served with its sign-ins; --map-only maps a real log."""
     if not map_only:
         from backoffice.cli.demo_command import run_tour
-        run_tour(console, errors, folder=folder, host=host, port=port, serve=not no_serve, seed=seed, weeks=weeks,
-                 cases=cases, rebuild=rebuild)
+        run_tour(console.rich, errors.rich, folder=folder, host=host, port=port, serve=not no_serve, seed=seed,
+                 weeks=weeks, cases=cases, rebuild=rebuild)
         return
     from importlib import resources
 
@@ -303,9 +345,9 @@ def __getattr__(name: str) -> typer.Typer:
 # the command that is timed against other tools, runs through an app that holds only it,
 # with the same options, help and global --debug.
 map_app = typer.Typer(help=_commands.info.help, no_args_is_help=True, pretty_exceptions_enable=False,
-                      add_completion=False)
+                      add_completion=False, cls=PlainParamsGroup)
 map_app.callback()(_options)
-map_app.command("map")(map_command)
+map_app.command("map", cls=PlainParamsCommand)(map_command)
 
 
 def _app_for(arguments: list[str]) -> typer.Typer:

@@ -2,6 +2,9 @@
 
 These models are the documented JSON schema of the map (docs/map-schema.json is generated
 from them): change a field only with a new `schema_version`. Durations are in seconds.
+They are frozen records (`backoffice.mapping.records`) rather than pydantic models: a map
+pays neither pydantic's import nor the building of its schemas, and writes the same JSON;
+`ProcessMap.model_json_schema()` builds the pydantic models on demand.
 """
 
 from __future__ import annotations
@@ -9,20 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from backoffice.mapping.records import Frozen, field
 
 SCHEMA_VERSION = 2
-
-
-def _empty_list() -> list:
-    # Not `list` itself: pydantic asks for a factory's signature, and a builtin's is read by
-    # tokenizing its text signature, which compiles the tokenizer's patterns (some 15 ms of
-    # CPU at import).
-    return []
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
 
 
 class Lanes(StrEnum):
@@ -45,7 +37,7 @@ class StepKind(StrEnum):
 class DurationStats(Frozen):
     """A distribution of durations in seconds."""
 
-    count: int = Field(description="how many durations were measured")
+    count: int = field(description="how many durations were measured")
     total: float
     mean: float
     median: float
@@ -56,8 +48,8 @@ class DurationStats(Frozen):
 class ShareStats(Frozen):
     """A distribution of shares between 0 and 1 (one per case)."""
 
-    count: int = Field(description="how many shares were measured")
-    overall: float = Field(description="the sum of the parts over the sum of the wholes, over all cases")
+    count: int = field(description="how many shares were measured")
+    overall: float = field(description="the sum of the parts over the sum of the wholes, over all cases")
     mean: float
     median: float
     p10: float
@@ -67,25 +59,25 @@ class ShareStats(Frozen):
 class Reading(Frozen):
     """How the events were read as steps."""
 
-    mode: str = Field(description='"instances" (one step per activity instance) or "events" (one per event)')
-    lifecycle: str = Field(description='what the log holds: "standard XES lifecycle", "status words", '
+    mode: str = field(description='"instances" (one step per activity instance) or "events" (one per event)')
+    lifecycle: str = field(description='what the log holds: "standard XES lifecycle", "status words", '
                                        '"start and end columns" or "none"')
-    timestamps: str = Field(description='"start and complete" or "one per step"')
-    note: str = Field(description="the reading in a sentence, with what was paired, left out or unmatched")
+    timestamps: str = field(description='"start and complete" or "one per step"')
+    note: str = field(description="the reading in a sentence, with what was paired, left out or unmatched")
 
 
 class FlowEfficiency(Frozen):
     """Per case: time in work against time waiting."""
 
-    active: DurationStats = Field(description="per case, the processing time of its steps (at most its cycle time)")
-    waiting: DurationStats = Field(description="per case, cycle time minus active time")
-    efficiency: ShareStats = Field(description="per case with a cycle time above zero, active / cycle time")
+    active: DurationStats = field(description="per case, the processing time of its steps (at most its cycle time)")
+    waiting: DurationStats = field(description="per case, cycle time minus active time")
+    efficiency: ShareStats = field(description="per case with a cycle time above zero, active / cycle time")
 
 
 class LaneShare(Frozen):
     lane: str
-    events: int = Field(description="steps of the activity this lane did")
-    share: float = Field(description="of the activity's steps with a known lane")
+    events: int = field(description="steps of the activity this lane did")
+    share: float = field(description="of the activity's steps with a known lane")
 
 
 class ReasonCount(Frozen):
@@ -102,8 +94,8 @@ class ActivityCount(Frozen):
 class Summary(Frozen):
     source: str
     cases: int
-    events: int = Field(description="events read from the log")
-    steps: int = Field(description="steps on the map: one per activity instance, or per event (see reading)")
+    events: int = field(description="events read from the log")
+    steps: int = field(description="steps on the map: one per activity instance, or per event (see reading)")
     activities: int
     variants: int
     first_event: datetime | None
@@ -117,21 +109,21 @@ class Activity(Frozen):
     """One step of the map: how often, by whom, how long it takes and how long work waits before it."""
 
     name: str
-    events: int = Field(description="how many times it happened: its steps (activity instances, see reading)")
+    events: int = field(description="how many times it happened: its steps (activity instances, see reading)")
     cases: int
-    lane: str | None = Field(description="the lane doing at least 60% of its steps with a known lane; "
+    lane: str | None = field(description="the lane doing at least 60% of its steps with a known lane; "
                                          "None when shared or unknown")
-    shared: bool = Field(default=False, description="no lane does 60% of it: see lane_split")
-    lane_split: list[LaneShare] = Field(default_factory=_empty_list,
+    shared: bool = field(default=False, description="no lane does 60% of it: see lane_split")
+    lane_split: list[LaneShare] = field(factory=list,
                                         description="the lanes doing it, most steps first (at most 20)")
     kind: StepKind
-    wait_before: DurationStats | None = Field(description="waiting from the previous step's completion to "
+    wait_before: DurationStats | None = field(description="waiting from the previous step's completion to "
                                                           "this one's start")
-    processing: DurationStats | None = Field(default=None, description="start to complete of its instances, "
+    processing: DurationStats | None = field(default=None, description="start to complete of its instances, "
                                              "suspensions left out; None with one timestamp per step")
-    repeats: int = Field(description="steps beyond the first of this activity in the same case")
-    rework_cases: int = Field(default=0, description="cases where the step repeats")
-    exception_reasons: list[ReasonCount] = Field(default_factory=_empty_list,
+    repeats: int = field(description="steps beyond the first of this activity in the same case")
+    rework_cases: int = field(default=0, description="cases where the step repeats")
+    exception_reasons: list[ReasonCount] = field(factory=list,
                                                  description="exception reasons recorded on this step")
 
 
@@ -143,7 +135,7 @@ class Edge(Frozen):
     count: int
     cases: int
     wait: DurationStats
-    handoffs: int = Field(description="how many of these steps changed lane")
+    handoffs: int = field(description="how many of these steps changed lane")
 
 
 class Variant(Frozen):
@@ -169,7 +161,7 @@ class Handoff(Frozen):
 
 class ReworkActivity(Frozen):
     activity: str
-    cases: int = Field(description="cases where the activity happened more than once")
+    cases: int = field(description="cases where the activity happened more than once")
     repeats: int
 
 
@@ -189,7 +181,7 @@ class Rework(Frozen):
     loops: list[ReworkLoop]
     median_cycle_time_with: float | None
     median_cycle_time_without: float | None
-    added_time: float | None = Field(description="median cycle time with rework minus without, seconds")
+    added_time: float | None = field(description="median cycle time with rework minus without, seconds")
 
 
 class ResolutionStep(Frozen):
@@ -201,7 +193,7 @@ class ExceptionReason(Frozen):
     reason: str
     events: int
     cases: int
-    resolved_at: list[ResolutionStep] = Field(description="the step that followed the last event "
+    resolved_at: list[ResolutionStep] = field(description="the step that followed the last event "
                                                           "carrying this reason in each case")
 
 
@@ -219,7 +211,7 @@ class SlaOffender(Frozen):
 
 
 class Sla(Frozen):
-    target: str = Field(description="the target as given: a duration such as 5d, or the deadline attribute")
+    target: str = field(description="the target as given: a duration such as 5d, or the deadline attribute")
     cases_measured: int
     within: int
     attainment: float
@@ -230,8 +222,8 @@ class StepKindShare(Frozen):
     kind: StepKind
     activities: list[str]
     events: int
-    share_of_cases: float = Field(description="share of cases with at least one step of this kind")
-    wait_before: float = Field(description="total waiting before steps of this kind, seconds")
+    share_of_cases: float = field(description="share of cases with at least one step of this kind")
+    wait_before: float = field(description="total waiting before steps of this kind, seconds")
 
 
 class TimeSink(Frozen):
@@ -245,7 +237,7 @@ class TimeSink(Frozen):
 
 class CycleTime(Frozen):
     stats: DurationStats
-    histogram: list[tuple[float, float, int]] = Field(description="bins as (from seconds, to seconds, cases)")
+    histogram: list[tuple[float, float, int]] = field(description="bins as (from seconds, to seconds, cases)")
 
 
 class Filters(Frozen):
@@ -260,24 +252,24 @@ class ProcessMap(Frozen):
     """The as-is map of an event log."""
 
     schema_version: int = SCHEMA_VERSION
-    reading: Reading = Field(default=Reading(mode="events", lifecycle="none", timestamps="one per step", note=""),
+    reading: Reading = field(default=Reading(mode="events", lifecycle="none", timestamps="one per step", note=""),
                              description="how events were read as steps")
     lanes: Lanes
-    lane_choice: str = Field(default="", description="which lane attribute was used, and why")
+    lane_choice: str = field(default="", description="which lane attribute was used, and why")
     summary: Summary
     filters: Filters
     activities: list[Activity]
     edges: list[Edge]
-    variants: list[Variant] = Field(description="every variant, most cases first")
-    slowest_variants: list[int] = Field(description="ranks of the top variants by median cycle time")
+    variants: list[Variant] = field(description="every variant, most cases first")
+    slowest_variants: list[int] = field(description="ranks of the top variants by median cycle time")
     cycle_time: CycleTime
-    flow: FlowEfficiency | None = Field(default=None, description="active and waiting time per case; None with one "
+    flow: FlowEfficiency | None = field(default=None, description="active and waiting time per case; None with one "
                                                     "timestamp per step")
-    waiting_paths: list[TimeSink] = Field(description="paths with the most total waiting")
-    waiting_activities: list[TimeSink] = Field(description="activities with the most total waiting before them")
+    waiting_paths: list[TimeSink] = field(description="paths with the most total waiting")
+    waiting_activities: list[TimeSink] = field(description="activities with the most total waiting before them")
     handoffs: list[Handoff]
     rework: Rework
     exceptions: Exceptions | None
     sla: Sla | None
     step_kinds: list[StepKindShare]
-    notes: list[str] = Field(description="what the reader should know: truncation, skipped rows")
+    notes: list[str] = field(description="what the reader should know: truncation, skipped rows")

