@@ -53,4 +53,7 @@ def test_a_case_altered_in_the_database_exports_nothing_and_names_the_row(api):
     answer = api.client("otto").get(f"/v1/cases/{case['id']}/evidence-pack")
     assert answer.status_code == 409, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
-    assert "does not verify" in answer.json()["detail"] and "cases" in answer.json()["detail"]
+    # The engine refuses to touch a case whose row is not as its record wrote it (test_sealed_cases), before the
+    # export's own verification would say the same: the row and the field are named either way.
+    detail = answer.json()["detail"]
+    assert f"cases row {case['id']}" in detail and "requester" in detail, detail

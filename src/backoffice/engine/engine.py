@@ -343,7 +343,7 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         problem = row_problem(row, CASES_TABLE, case_id, records, sealer=self.audit_key,
                               legacy_mark=marks.get(CASES_TABLE, 0))
         if problem is not None:
-            raise CaseAltered(case_id, problem)
+            raise CaseAltered(case_id, f"({CASES_TABLE} row {case_id}) {problem}")
         return case
 
     def cases(self, *, workflow: str | None = None, state: str | None = None, queue: str | None = None,
