@@ -88,3 +88,21 @@ def test_a_captured_delivery_is_used_once_not_under_another_key_nor_for_another_
     assert again.json()["errors"][0]["pointer"] == "/header/Webhook-Signature"
     assert httpx.post(url + PATH, content=body, headers=headers).json()["id"] == first.json()["id"]
     assert len(engine.cases()) == 1
+
+
+def test_deliveries_that_can_no_longer_be_replayed_are_forgotten(hooked):
+    import sqlalchemy as sa
+
+    from backoffice.store.tables import webhook_deliveries
+
+    url, engine, clock = hooked
+    assert send(url, json.dumps(PAYLOAD).encode(), timestamp=int(clock.now.timestamp())).status_code == 201
+    # Two of the widest replay windows (an hour each) later, the first delivery could not pass the
+    # timestamp check again: the next delivery's claim forgets it.
+    clock.advance(seconds=2 * 3600 + 120)
+    later = json.dumps({**PAYLOAD, "item": "a second chair"}).encode()
+    assert send(url, later, timestamp=int(clock.now.timestamp())).status_code == 201
+    with engine.store.engine.connect() as connection:
+        kept = connection.execute(sa.select(sa.func.count()).select_from(webhook_deliveries)).scalar_one()
+    assert kept == 1
+    assert len(engine.cases()) == 2

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
@@ -26,6 +27,7 @@ from backoffice.api.problems import ApiError, NotAuthenticated, documented
 from backoffice.api.schemas import CaseOut
 from backoffice.api.services import Served, etag
 from backoffice.engine.cases import Actor
+from backoffice.services.settings import WEBHOOK_WINDOW_MOST_SECONDS
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=documented(400, 401, 413, 422))
 
@@ -77,8 +79,12 @@ def webhook_intake(source: Annotated[str, Path(min_length=1, max_length=100)],
     # The signature covers the timestamp and the body, not the path nor the Idempotency-Key: a
     # delivery seen by someone else (a proxy's log) must not start a second case within the window,
     # in this workflow under another key or in another workflow whose inputs the body also fits.
+    # A delivery's timestamp was within one window of its receipt, so two windows after it came it
+    # cannot pass the check above again: its row is then forgotten, so the table stays small. The
+    # widest window is used, so that widening the setting later lets no forgotten delivery back in.
+    longest = timedelta(seconds=WEBHOOK_WINDOW_MOST_SECONDS)
     first = served.engine.store.claim_webhook_delivery(source, digest, workflow=workflow, idempotency_key=key,
-                                                       at=now)
+                                                       at=now, forget_received_before=now - 2 * longest)
     if first != (workflow, key):
         raise ApiError(409, "this signed delivery was received already, for another workflow or idempotency key",
                        pointer="/header/Webhook-Signature", title="Delivery replayed",

@@ -18,6 +18,10 @@ from backoffice.errors import BadOption
 from backoffice.services.oidc_settings import OidcSettings
 from backoffice.store.connect import DEFAULT_DATABASE
 
+# The widest replay window a webhook source may be given, in seconds: the API forgets a delivery
+# two such windows after it came, whatever the window is set to now or later.
+WEBHOOK_WINDOW_MOST_SECONDS = 3600
+
 ENV_PREFIX = "BACKOFFICE_"
 SETTINGS_FILE_VARIABLE = "BACKOFFICE_SETTINGS"
 ONE_MIB = 1024 * 1024
@@ -47,7 +51,7 @@ class ApiSettings(OidcSettings):
     webhook_sources: dict[str, WebhookSource] = Field(
         default_factory=dict, description='Signed webhook senders, as JSON: {"erp": {"secret": "...", '
                                           '"account": "svc-erp"}}.')
-    webhook_window_seconds: int = Field(300, ge=10, le=3600,
+    webhook_window_seconds: int = Field(300, ge=10, le=WEBHOOK_WINDOW_MOST_SECONDS,
                                         description="How far a webhook's timestamp may be from now.")
     intake_per_minute: int = Field(600, ge=1, le=1_000_000,
                                    description="Most cases one caller (or webhook source) starts a minute, per process.")

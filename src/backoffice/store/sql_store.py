@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from typing import Any
@@ -84,6 +84,10 @@ UNIQUE_KEY = "uq_cases_workflow_idempotency_key"
 UNIQUE_VERSION = "uq_workflow_versions_workflow_version"
 
 
+# How often a store deletes the webhook deliveries that can no longer be sent again.
+DELIVERIES_FORGOTTEN_EVERY = timedelta(minutes=1)
+
+
 class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads, DirectoryReads, AuditReads,
                CommentReads, BranchReads):
     """The engine's storage in one SQL database (see `backoffice.engine.ports.Store`)."""
@@ -92,6 +96,7 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
         self.engine = engine
         self._known_heads = KnownHeads()
         self._open = threading.local()  # this thread's open transactions (see `case_as_written`)
+        self._deliveries_forgotten_at: datetime | None = None  # see `claim_webhook_delivery`
 
     @classmethod
     def open(cls, target: str | Path = DEFAULT_DATABASE, *, upgrade: bool = True) -> SqlStore:
@@ -228,17 +233,30 @@ class SqlStore(WorkReads, WorkSearchReads, OutboxReads, TimerReads, ChangeReads,
         return case, {name: mapping[name] for name in _CASE_COLUMNS}, writer
 
     def claim_webhook_delivery(self, source: str, signature_sha256: str, *, workflow: str, idempotency_key: str,
-                               at: datetime) -> tuple[str, str]:
+                               at: datetime, forget_received_before: datetime | None = None) -> tuple[str, str]:
         """Record a signed delivery on its first use; return the (workflow, idempotency key) it was first used for.
 
         A delivery sent again (a retry, or a replay) answers with what it was first sent for, so
         the caller can tell an exact replay from one aimed at another workflow or key.
+
+        Args:
+            forget_received_before: deliveries received before this moment can no longer be
+                sent again (their timestamp is outside the replay window), so their rows are
+                deleted, in the same transaction, at most once a minute of `at` per store:
+                without it the table grows by every delivery ever received.
         """
         values = dict(source=source, signature_sha256=signature_sha256, workflow=workflow,
                       idempotency_key=idempotency_key, received_at=at)
+        last = self._deliveries_forgotten_at
+        forget = forget_received_before is not None and (last is None or at - last >= DELIVERIES_FORGOTTEN_EVERY)
         try:
             with self.transaction() as tx:
                 tx.connection.execute(sa.insert(webhook_deliveries).values(**values))
+                if forget:
+                    tx.connection.execute(sa.delete(webhook_deliveries).where(
+                        webhook_deliveries.c.received_at < forget_received_before))
+            if forget:
+                self._deliveries_forgotten_at = at
             return workflow, idempotency_key
         except sa.exc.IntegrityError:
             # The same delivery came before (or at the same time, through another process): read what it was.
