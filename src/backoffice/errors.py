@@ -826,6 +826,25 @@ class CaseAltered(DefinitionAltered):
         BackofficeError.__init__(self, self.message)
 
 
+class DirectoryAltered(DefinitionAltered):
+    """A directory row the gate decides by (a person, a grant, a delegation, a token) is not as its record lists it.
+
+    Someone added or changed it in the database, outside the engine (say, granted themselves the
+    administrator role): the engine refuses to act on it, as it refuses an altered definition
+    (409 over HTTP, exit 1 on the CLI). Not the caller's mistake; the data refuses.
+    """
+
+    def __init__(self, table: str, key: object, problem: str) -> None:
+        self.table = table
+        self.key = key
+        self.workflow = ""
+        self.version = None
+        self.problem = problem
+        self.message = (f"{table} row {key} {problem}, so the engine will not act on it; nothing was written. Run "
+                        f"`backoffice audit verify`: the directory must be changed through the engine")
+        BackofficeError.__init__(self, self.message)
+
+
 class StepNotInDoubt(UserError):
     """Confirming an automated step whose outcome is not in doubt (any more)."""
 

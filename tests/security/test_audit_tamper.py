@@ -172,7 +172,8 @@ def rehash_from(store: SqlStore, records: list[AuditRecord], index: int, **chang
 # --- the directory: who may act, and as what ---
 
 def test_a_role_grant_inserted_in_the_database_is_named(purchase, store):
-    # Mallory makes himself an administrator without the engine: the gate would believe the row.
+    # Mallory makes himself an administrator without the engine: `verify` names the row, and the gate refuses
+    # to act on it (DirectoryAltered, nothing written; see test_sealed_directory.py).
     sql(store, sa.insert(role_grants).values(grantee_kind="person", grantee="bea", role="administrator", workflow="",
                                              granted_by="admin", granted_at=T0))
     with store.engine.connect() as connection:

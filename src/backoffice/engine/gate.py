@@ -14,6 +14,10 @@ HTTP server, a script) and trusts only its id, its chosen role and whom it acts 
   roles delegated to the delegator: delegation is not transitive) and holds themselves (a
   delegate must be eligible).
 
+Every directory row the gate decides by (the principal's, the grants that count, the delegations
+used, a token's) is held to the audit record that last wrote it (`directory_seal`): one added or
+edited in SQL is refused (`DirectoryAltered`; a token's, as an unknown token).
+
 The act is recorded with the real actor as the event's resource and the audit record's actor,
 and the person acted for in `on_behalf_of` ("X on behalf of Y"); `Actor.persons` gives both,
 for separation of duties to count.
@@ -21,16 +25,19 @@ for separation of duties to count.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from backoffice.definitions.model import REQUESTER
+from backoffice.engine.audit import seal_row
 from backoffice.engine.cases import Actor, utc
 from backoffice.engine.directory import ADMINISTRATOR, Principal, PrincipalKind, Token, token_hash
+from backoffice.engine.directory_seal import API_TOKENS, DELEGATIONS, HeldRows, decided_by
 from backoffice.engine.identity import canonical_id
-from backoffice.errors import (BadActorId, BadToken, InactiveActor, NotAdministrator, NotAuthorizedOnBehalf,
-                               RoleNotHeld, UnknownActor)
+from backoffice.engine.sealed_rows import row_problem
+from backoffice.errors import (BadActorId, BadToken, DirectoryAltered, InactiveActor, NotAdministrator,
+                               NotAuthorizedOnBehalf, RoleNotHeld, UnknownActor)
 from backoffice.limits import check_actor_id
 
 if TYPE_CHECKING:
@@ -61,7 +68,48 @@ class GateOperations:
             RoleNotHeld: the chosen role is not among the roles held (they are named).
             NotAuthorizedOnBehalf: `on_behalf_of` without the administrator role or a covering delegation.
         """
-        return self._identify_from(actor, workflow=workflow, now=now, read=self.store.principal_and_roles)
+        return self._identify_from(actor, workflow=workflow, now=now, read=self._principal_and_roles_held)
+
+    def _principal_and_roles_held(self: Engine, principal_id: str, workflow: str | None
+                                  ) -> tuple[Principal | None, Sequence[str]]:
+        """The gate's read of a principal and their roles, every row it counted held to its audit record.
+
+        Raises:
+            DirectoryAltered: a row it counted was added or changed in the database outside the engine.
+        """
+        read = getattr(self.store, "principal_roles_and_rows", None)
+        if read is None:  # a read-only snapshot of rows read at once
+            return self.store.principal_and_roles(principal_id, workflow)
+        principal, roles, rows, head = read(principal_id, workflow)
+        self._hold_directory(rows, head)
+        return principal, roles
+
+    def _hold_directory(self: Engine, rows: Iterable[tuple[str, Any, tuple, Mapping[str, Any]]],
+                        head: tuple | None) -> None:
+        """Hold each directory row the gate decided by to the record that last wrote it (see `directory_seal`).
+
+        Rows this engine held as they are, since the system chain's head last moved, cost nothing;
+        the writers of the others are read in one statement.
+
+        Raises:
+            DirectoryAltered: one is not as that record lists it (or no record wrote it).
+        """
+        held = self.__dict__.get("_directory_held")
+        if held is None:
+            held = self.__dict__["_directory_held"] = HeldRows()
+        unheld = held.unheld(rows, head)
+        if not unheld:
+            return
+        writers = self.store.directory_writers([(table, key) for table, key, _, _ in unheld])
+        marks = self.store.legacy_row_marks() if len(writers) < len(unheld) else {}
+        for table, key, decided, values in unheld:
+            writer = writers.get((table, key))
+            problem = row_problem(seal_row(table, key, values, case_id=None), table, key,
+                                  [writer] if writer is not None else [], sealer=self.audit_key,
+                                  legacy_mark=marks.get(table, 0))
+            if problem is not None:
+                raise DirectoryAltered(table, key, problem)
+            held.hold(table, key, decided)
 
     def _identify_from(self: Engine, actor: Actor | str, *, workflow: str | None, now: datetime,
                        read: Callable[[str, str | None], tuple[Principal | None, Sequence[str]]]) -> Actor:
@@ -98,6 +146,8 @@ class GateOperations:
             if principal_id not in read:
                 read[principal_id] = self.store.grants_of_one(principal_id)
             found = read[principal_id]
+            if found.rows and hasattr(self.store, "directory_writers"):
+                self._hold_directory(found.rows_in(workflow), found.head)
             return found.principal, found.roles_in(workflow)
 
         def identify(actor: Actor | str, *, workflow: str | None, now: datetime) -> Actor:
@@ -150,7 +200,12 @@ class GateOperations:
                 scope of several roles).
         """
         now = utc(now)
-        token = self.store.token_by_hash(token_hash(secret.strip())) if secret and secret.strip() else None
+        hashed = token_hash(secret.strip()) if secret and secret.strip() else None
+        if hasattr(self.store, "directory_writers"):
+            found = self.store.token_holder(hashed) if hashed is not None else None
+            token = self._token_held(found.token, found.rows, found.head) if found is not None else None
+        else:
+            token = self.store.token_by_hash(hashed) if hashed is not None else None
         _check_live(token, now)
         role = _role_in_scope(token, role)
         return Actor(token.principal, role, on_behalf_of=on_behalf_of)
@@ -171,6 +226,8 @@ class GateOperations:
         now = utc(now)
         found = self.store.token_holder(token_hash(secret.strip())) if secret and secret.strip() else None
         token = found.token if found is not None else None
+        if found is not None and found.rows:
+            token = self._token_held(token, found.rows, found.head)
         _check_live(token, now)
         role = _role_in_scope(token, None)
         holder = canonical(token.principal)
@@ -182,6 +239,25 @@ class GateOperations:
         return Actor(real.id, role, (role,) if role is not None else tuple(held)), found
 
     # --- inside ---
+
+    def _token_held(self: Engine, token: Token, rows: Sequence[tuple[str, Any, tuple, Mapping[str, Any]]],
+                    head: tuple | None) -> Token | None:
+        """The token, or None when its row is not as its audit record lists it: answered as an unknown token,
+        so a token row inserted in the database authenticates nobody and says nothing of why.
+
+        `rows` start with the token's; the holder's that follow are held in the same read (one statement
+        for the writers of them all), the token's first, and refused as any other directory row.
+
+        Raises:
+            DirectoryAltered: a row of the holder (not the token's) is not as its record lists it.
+        """
+        try:
+            self._hold_directory(rows, head)
+        except DirectoryAltered as altered:
+            if altered.table == API_TOKENS:
+                return None
+            raise
+        return token
 
     def _principal(self: Engine, principal_id: str) -> Principal:
         return self._check_active(principal_id, self.store.principal(principal_id))
@@ -197,19 +273,25 @@ class GateOperations:
     def _authority_for(self: Engine, real: Principal, held: list[str], acted_for: str, *, workflow: str | None,
                        role: str | None, now: datetime) -> list[str]:
         """Return the roles `real` may use for `acted_for`: all of theirs for an administrator, else delegated ones."""
+        found, theirs = self._principal_and_roles_held(acted_for, workflow)
         try:
-            principal = self._principal(acted_for)
+            principal = self._check_active(acted_for, found)
         except (UnknownActor, InactiveActor) as exc:
             raise NotAuthorizedOnBehalf(real.id, acted_for, f"{acted_for!r} is "
                                         + ("not in the directory" if isinstance(exc, UnknownActor)
                                            else "deactivated")) from exc
-        theirs = list(self.store.granted_roles(principal, workflow))
+        theirs = list(theirs)
         if ADMINISTRATOR in held:
             return theirs
         if principal.kind is PrincipalKind.SERVICE or real.kind is PrincipalKind.SERVICE:
             raise NotAuthorizedOnBehalf(real.id, acted_for, "only an administrator acts for or as a service account")
         delegations = [d for d in self.store.delegations_to(real.id, acted_for)
                        if d.covers(workflow=workflow, role=role, at=now)]
+        if delegations and hasattr(self.store, "directory_writers"):
+            # The head the gate's read of the delegator just gave: the delegations are read without it.
+            rows_held = self.__dict__.get("_directory_held")
+            self._hold_directory([(DELEGATIONS, d.id, decided_by(DELEGATIONS, d.__dict__), dict(d.__dict__))
+                                  for d in delegations], rows_held.head if rows_held is not None else None)
         if not delegations:
             scope = f"in {workflow}" if workflow else "outside any workflow"
             scope += f" as {role}" if role else ""

@@ -14,12 +14,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from backoffice.engine.audit import SYSTEM_CHAIN, AuditRecord, canonical_json
+from backoffice.engine.directory_seal import decided_by
 from backoffice.engine.directory import (Delegation, Grant, GranteeKind, Group, Person, Principal, PrincipalKind,
                                          ServiceAccount, Token)
 from backoffice.errors import DirectoryConflict
 from backoffice.store.precompiled import Precompiled
-from backoffice.store.tables import (api_tokens, delegations, group_members, people, person_groups, queue_members,
-                                     role_grants, service_accounts)
+from backoffice.store.tables import (api_tokens, audit_chains, audit_records, delegations, group_members, people,
+                                     person_groups, queue_members, role_grants, service_accounts)
 
 ALL_WORKFLOWS = ""
 """How a grant in every workflow is stored (not NULL, so the unique key holds for it too)."""
@@ -48,6 +50,91 @@ _PERSON_AND_ROLES = (sa.select(people.c.active, _ROLES_IN_SCOPE.c.role)
                      .where(people.c.id == sa.bindparam("b_id")))
 
 
+# The same read, with what the engine holds to the audit trail (see engine.directory_seal): each grant's id and
+# what the gate decides by in it, and the system chain's head (a primary-key read in the same statement), whose
+# move tells the engine a directory change was made since it last held a row to its record.
+_SYSTEM_SEQ = sa.select(audit_chains.c.seq).where(audit_chains.c.chain == SYSTEM_CHAIN).scalar_subquery()
+_SYSTEM_HASH = sa.select(audit_chains.c.hash).where(audit_chains.c.chain == SYSTEM_CHAIN).scalar_subquery()
+_GRANTS_OF_PERSON = sa.select(role_grants).where(sa.or_(
+    sa.and_(role_grants.c.grantee_kind == str(GranteeKind.PERSON), role_grants.c.grantee == sa.bindparam("b_id")),
+    sa.and_(role_grants.c.grantee_kind == str(GranteeKind.GROUP), role_grants.c.grantee.in_(
+        sa.select(group_members.c.group_id).where(group_members.c.person_id == sa.bindparam("b_id"))))),
+    _IN_SCOPE).subquery()
+_PERSON_COLUMNS = tuple(people.c.keys())
+_SERVICE_COLUMNS = tuple(service_accounts.c.keys())
+_GRANT_COLUMNS = tuple(role_grants.c.keys())
+_PERSON_GRANTS_AND_HEAD = Precompiled(
+    sa.select(*(column.label(f"p_{column.name}") for column in people.c),
+              *(column.label(f"g_{column.name}") for column in _GRANTS_OF_PERSON.c),
+              _SYSTEM_SEQ.label("head_seq"), _SYSTEM_HASH.label("head_hash"))
+    .select_from(people.outerjoin(_GRANTS_OF_PERSON, sa.true()))
+    .where(people.c.id == sa.bindparam("b_id")))
+_SERVICE_AND_HEAD = Precompiled(sa.select(service_accounts, _SYSTEM_SEQ.label("head_seq"),
+                                          _SYSTEM_HASH.label("head_hash"))
+                                .where(service_accounts.c.id == sa.bindparam("b_id")))
+_GRANTS_OF_SERVICE = Precompiled(sa.select(role_grants).where(
+    role_grants.c.grantee_kind == str(GranteeKind.SERVICE), role_grants.c.grantee == sa.bindparam("b_id"), _IN_SCOPE))
+
+DirectoryRow = tuple[str, Any, tuple, dict]
+"""A directory row the gate decided by: (table, key, the values it decided by, every value, for its seal)."""
+
+
+def directory_row(table: str, values: dict[str, Any]) -> DirectoryRow:
+    return (table, values["id"], decided_by(table, values), values)
+
+
+def _principal_roles_and_rows(connection: sa.Connection, principal_id: str, workflow: str | None
+                              ) -> tuple[Principal | None, list[str], list[DirectoryRow], tuple | None]:
+    parameters = {"b_id": principal_id, "b_workflow": workflow or ALL_WORKFLOWS}
+    rows = _PERSON_GRANTS_AND_HEAD.run(connection, parameters).all()
+    if rows:
+        person = Principal(principal_id, PrincipalKind.PERSON, bool(rows[0].p_active))
+        head = (rows[0].head_seq, rows[0].head_hash)
+        if not person.active:
+            return person, [], [], head
+        first = rows[0]._mapping
+        used = [directory_row(people.name, {name: first[f"p_{name}"] for name in _PERSON_COLUMNS})]
+        for row in rows:
+            if row.g_id is not None:
+                mapping = row._mapping
+                used.append(directory_row(role_grants.name, {name: mapping[f"g_{name}"] for name in _GRANT_COLUMNS}))
+        return person, sorted({row.g_role for row in rows if row.g_role is not None}), used, head
+    row = _SERVICE_AND_HEAD.run(connection, {"b_id": principal_id}).first()
+    if row is None:
+        return None, [], [], None
+    account = Principal(principal_id, PrincipalKind.SERVICE, bool(row.active))
+    head = (row.head_seq, row.head_hash)
+    if not account.active:
+        return account, [], [], head
+    grants = _GRANTS_OF_SERVICE.run(connection, parameters).all()
+    mapping = row._mapping
+    used = [directory_row(service_accounts.name, {name: mapping[name] for name in _SERVICE_COLUMNS})]
+    used.extend(directory_row(role_grants.name, dict(grant._mapping)) for grant in grants)
+    return account, sorted({grant.role for grant in grants}), used, head
+
+
+_RECORD_COLUMNS = tuple(audit_records.c.keys())
+
+
+def _writers(connection: sa.Connection, rows: Sequence[tuple[str, Any]]) -> dict[tuple[str, Any], AuditRecord]:
+    """The newest record of the system chain listing each row, in one statement (a row none lists is left out)."""
+    newest = [sa.select(audit_records.c.id).where(
+        audit_records.c.chain == SYSTEM_CHAIN,
+        audit_records.c.rows.like("%" + _like_escaped(canonical_json([table, key])[:-1] + ",") + "%", escape="!"))
+        .order_by(audit_records.c.seq.desc()).limit(1).scalar_subquery() for table, key in rows]
+    records = [AuditRecord(**row._mapping) for row in connection.execute(
+        sa.select(audit_records).where(audit_records.c.id.in_(newest)).order_by(audit_records.c.seq.desc()))]
+    found: dict[tuple[str, Any], AuditRecord] = {}
+    for record in records:  # newest first: the first that lists a row is its writer
+        for listed in record.bound_rows():
+            found.setdefault((listed[0], listed[1]), record)
+    return {(table, key): found[(table, key)] for table, key in rows if (table, key) in found}
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+
+
 def _principal_and_roles(connection: sa.Connection, principal_id: str,
                          workflow: str | None) -> tuple[Principal | None, list[str]]:
     rows = _RUN_PERSON_AND_ROLES.run(connection, {"b_id": principal_id, "b_workflow": workflow or ALL_WORKFLOWS}).all()
@@ -62,24 +149,31 @@ def _principal_and_roles(connection: sa.Connection, principal_id: str,
 # in two statements read fresh each time: the token with its holder's person or service-account
 # row, then every grant naming the holder or one of their groups, their groups and their queues.
 _TOKEN_AND_HOLDER = (sa.select(api_tokens, people.c.active.label("person_active"), people.c.name.label("person_name"),
-                               service_accounts.c.active.label("service_active"))
+                               service_accounts.c.active.label("service_active"),
+                               *(column.label(f"p_{column.name}") for column in people.c),
+                               *(column.label(f"s_{column.name}") for column in service_accounts.c),
+                               _SYSTEM_SEQ.label("head_seq"), _SYSTEM_HASH.label("head_hash"))
                      .select_from(api_tokens.outerjoin(people, people.c.id == api_tokens.c.principal)
                                   .outerjoin(service_accounts, service_accounts.c.id == api_tokens.c.principal))
                      .where(api_tokens.c.token_hash == sa.bindparam("b_hash")))
 _HOLDER_GRANTS_GROUPS_QUEUES = sa.union_all(
     sa.select(sa.literal("grant").label("what"), role_grants.c.grantee_kind.label("kind"),
               role_grants.c.grantee.label("grantee"), role_grants.c.role.label("name"),
-              role_grants.c.workflow.label("workflow"))
+              role_grants.c.workflow.label("workflow"), role_grants.c.id.label("grant_id"),
+              role_grants.c.granted_by.label("granted_by"), role_grants.c.granted_at.label("granted_at"))
     .where(sa.or_(role_grants.c.grantee == sa.bindparam("b_id"),
                   sa.and_(role_grants.c.grantee_kind == str(GranteeKind.GROUP), role_grants.c.grantee.in_(
                       sa.select(group_members.c.group_id).where(group_members.c.person_id == sa.bindparam("b_id")))))),
-    sa.select(sa.literal("group"), sa.literal(""), sa.literal(""), group_members.c.group_id, sa.literal(""))
+    sa.select(sa.literal("group"), sa.literal(""), sa.literal(""), group_members.c.group_id, sa.literal(""),
+              sa.literal(0), sa.literal(""), sa.cast(sa.null(), role_grants.c.granted_at.type))
     .where(group_members.c.person_id == sa.bindparam("b_id")),
-    sa.select(sa.literal("queue"), sa.literal(""), sa.literal(""), queue_members.c.queue, sa.literal(""))
+    sa.select(sa.literal("queue"), sa.literal(""), sa.literal(""), queue_members.c.queue, sa.literal(""),
+              sa.literal(0), sa.literal(""), sa.cast(sa.null(), role_grants.c.granted_at.type))
     .where(queue_members.c.person_id == sa.bindparam("b_id")))
 # Run precompiled (store.precompiled), as the gate's statements are: every request authenticates, and
 # SQLAlchemy's execution of a statement (its cache key, context and rows) cost some 90 us of CPU more.
 _RUN_TOKEN_AND_HOLDER = Precompiled(_TOKEN_AND_HOLDER)
+_TOKEN_COLUMNS = tuple(api_tokens.c.keys())
 _RUN_HOLDER_GRANTS_GROUPS_QUEUES = Precompiled(_HOLDER_GRANTS_GROUPS_QUEUES)
 
 
@@ -105,6 +199,10 @@ class TokenHolder:
     direct_roles: tuple[str, ...]
     queues: tuple[str, ...]
     scoped: tuple[tuple[str, str], ...] = ()
+    rows: tuple[DirectoryRow, ...] = ()
+    """The rows authenticating by it decides by (the token, the holder, the grants that give `roles`)."""
+    head: tuple | None = None
+    """The system chain's head as read with them (see engine.directory_seal)."""
 
 
 def _token_holder(connection: sa.Connection, hashed: str) -> TokenHolder | None:
@@ -119,34 +217,53 @@ def _token_holder(connection: sa.Connection, hashed: str) -> TokenHolder | None:
         principal = Principal(holder, PrincipalKind.SERVICE, bool(row.service_active))
     else:
         principal = None
+    head = (row.head_seq, row.head_hash)
+    mapping = row._mapping
+    token_row = directory_row(api_tokens.name, {name: mapping[name] for name in _TOKEN_COLUMNS})
     if principal is None or not principal.active:
-        return TokenHolder(token, principal, None, (), (), ())
+        return TokenHolder(token, principal, None, (), (), (), rows=(token_row,), head=head)
     rows = _RUN_HOLDER_GRANTS_GROUPS_QUEUES.run(connection, {"b_id": holder}).all()
     groups = {r.name for r in rows if r.what == "group"}
-    grants = sorted(((r.name, r.workflow, r.kind, r.grantee) for r in rows if r.what == "grant"))
+    grants = sorted(((r.name, r.workflow, r.kind, r.grantee, r.grant_id, r.granted_by, r.granted_at)
+                     for r in rows if r.what == "grant"))
     own_kind = str(GranteeKind.SERVICE if principal.kind is PrincipalKind.SERVICE else GranteeKind.PERSON)
-    everywhere = sorted({role for role, workflow, kind, grantee in grants if workflow == ALL_WORKFLOWS and (
-        (kind == own_kind and grantee == holder)
-        or (principal.kind is PrincipalKind.PERSON and kind == str(GranteeKind.GROUP) and grantee in groups))})
+
+    def counts(kind: str, grantee: str) -> bool:
+        return (kind == own_kind and grantee == holder) or (
+            principal.kind is PrincipalKind.PERSON and kind == str(GranteeKind.GROUP) and grantee in groups)
+
+    counted = [grant for grant in grants if grant[1] == ALL_WORKFLOWS and counts(grant[2], grant[3])]
+    everywhere = sorted({role for role, *_ in counted})
+    grants = [grant[:4] for grant in grants]
+    if principal.kind is PrincipalKind.PERSON:
+        holder_row = directory_row(people.name, {name: mapping[f"p_{name}"] for name in _PERSON_COLUMNS})
+    else:
+        holder_row = directory_row(service_accounts.name, {name: mapping[f"s_{name}"] for name in _SERVICE_COLUMNS})
+    used = (token_row, holder_row, *(directory_row(role_grants.name, dict(
+        id=grant_id, grantee_kind=kind, grantee=grantee, role=role, workflow=workflow, granted_by=by, granted_at=at))
+        for role, workflow, kind, grantee, grant_id, by, at in counted))
     direct = tuple(role for role, workflow, kind, grantee in grants if grantee == holder)
     scoped = tuple(sorted({(workflow, role) for role, workflow, kind, grantee in grants
                            if grantee == holder and workflow != ALL_WORKFLOWS}))
     queues = tuple(sorted(r.name for r in rows if r.what == "queue"))
     return TokenHolder(token, principal, row.person_name if principal.kind is PrincipalKind.PERSON else None,
-                       tuple(everywhere), direct, queues, scoped)
+                       tuple(everywhere), direct, queues, scoped, rows=used, head=head)
 
 
 # A person and their grants in every workflow, in one statement: for an operation that identifies
 # the same person in several workflows (claiming the next task of queues that hold several
 # workflows' tasks), which then asks `GrantsOfOne.roles_in` per workflow instead of the database.
-_ROLES_EVERYWHERE = sa.select(role_grants.c.role, role_grants.c.workflow).where(sa.or_(
+_ROLES_EVERYWHERE = sa.select(role_grants).where(sa.or_(
     sa.and_(role_grants.c.grantee_kind == str(GranteeKind.PERSON), role_grants.c.grantee == sa.bindparam("b_id")),
     sa.and_(role_grants.c.grantee_kind == str(GranteeKind.GROUP), role_grants.c.grantee.in_(
         sa.select(group_members.c.group_id).where(group_members.c.person_id == sa.bindparam("b_id")))))).subquery()
-_PERSON_AND_GRANTS = (sa.select(people.c.active, _ROLES_EVERYWHERE.c.role, _ROLES_EVERYWHERE.c.workflow)
+_PERSON_AND_GRANTS = (sa.select(people.c.active, _ROLES_EVERYWHERE.c.role, _ROLES_EVERYWHERE.c.workflow,
+                                *(column.label(f"p_{column.name}") for column in people.c),
+                                *(column.label(f"g_{column.name}") for column in _ROLES_EVERYWHERE.c),
+                                _SYSTEM_SEQ.label("head_seq"), _SYSTEM_HASH.label("head_hash"))
                       .select_from(people.outerjoin(_ROLES_EVERYWHERE, sa.true()))
                       .where(people.c.id == sa.bindparam("b_id")))
-_SERVICE_GRANTS = sa.select(role_grants.c.role, role_grants.c.workflow).where(
+_SERVICE_GRANTS = sa.select(role_grants).where(
     role_grants.c.grantee_kind == str(GranteeKind.SERVICE), role_grants.c.grantee == sa.bindparam("b_id"))
 
 # The gate's statements run precompiled (see store.precompiled): the directory is read afresh on every act,
@@ -166,6 +283,15 @@ class GrantsOfOne:
 
     principal: Principal | None
     grants: tuple[tuple[str, str], ...]  # (role, workflow), ALL_WORKFLOWS for a grant in every workflow
+    rows: tuple[DirectoryRow, ...] = ()
+    """The rows of an active principal: theirs, then each grant's (see engine.directory_seal)."""
+    head: tuple | None = None
+    """The system chain's head as read with them (None: not read)."""
+
+    def rows_in(self, workflow: str | None) -> list[DirectoryRow]:
+        """The rows `roles_in(workflow)` decides by: the principal's, and the grants that count there."""
+        scope = (ALL_WORKFLOWS, workflow or ALL_WORKFLOWS)
+        return [row for row in self.rows if row[0] != role_grants.name or row[3]["workflow"] in scope]
 
     def roles_in(self, workflow: str | None) -> list[str]:
         """The roles held in `workflow` (None: those granted in every workflow), as `principal_and_roles` answers."""
@@ -178,13 +304,25 @@ class GrantsOfOne:
 def _grants_of_one(connection: sa.Connection, principal_id: str) -> GrantsOfOne:
     rows = _RUN_PERSON_AND_GRANTS.run(connection, {"b_id": principal_id}).all()
     if rows:
-        return GrantsOfOne(Principal(principal_id, PrincipalKind.PERSON, bool(rows[0].active)),
-                           tuple((row.role, row.workflow) for row in rows if row.role is not None))
+        person = Principal(principal_id, PrincipalKind.PERSON, bool(rows[0].active))
+        first = rows[0]._mapping
+        used = [directory_row(people.name, {name: first[f"p_{name}"] for name in _PERSON_COLUMNS})]
+        for row in rows:
+            if row.g_id is not None:
+                mapping = row._mapping
+                used.append(directory_row(role_grants.name, {name: mapping[f"g_{name}"] for name in _GRANT_COLUMNS}))
+        return GrantsOfOne(person, tuple((row.role, row.workflow) for row in rows if row.role is not None),
+                           rows=tuple(used) if person.active else (), head=(rows[0].head_seq, rows[0].head_hash))
     found = _principal(connection, principal_id)
     if found is None:
         return GrantsOfOne(None, ())
-    return GrantsOfOne(found, tuple((row.role, row.workflow)
-                                    for row in _RUN_SERVICE_GRANTS.run(connection, {"b_id": principal_id})))
+    grants = _RUN_SERVICE_GRANTS.run(connection, {"b_id": principal_id}).all()
+    used = ()
+    if found.active:
+        account = connection.execute(sa.select(service_accounts).where(service_accounts.c.id == principal_id)).one()
+        used = (directory_row(service_accounts.name, dict(account._mapping)),
+                *(directory_row(role_grants.name, dict(grant._mapping)) for grant in grants))
+    return GrantsOfOne(found, tuple((row.role, row.workflow) for row in grants), rows=used)
 
 
 def _principal(connection: sa.Connection, principal_id: str) -> Principal | None:
@@ -239,6 +377,17 @@ class DirectoryReads:
         # The gate's read on every act: one connection for both queries.
         with self._connect() as connection:
             return _principal_and_roles(connection, principal_id, workflow)
+
+    def principal_roles_and_rows(self, principal_id: str, workflow: str | None
+                                 ) -> tuple[Principal | None, list[str], list[DirectoryRow], tuple | None]:
+        """`principal_and_roles`, with the rows it decided by and the system chain's head (engine.directory_seal)."""
+        with self._connect() as connection:
+            return _principal_roles_and_rows(connection, principal_id, workflow)
+
+    def directory_writers(self, rows: Sequence[tuple[str, Any]]) -> dict[tuple[str, Any], AuditRecord]:
+        """Return the newest system record listing each (table, key), in one statement (absent: no record lists it)."""
+        with self._connect() as connection:
+            return _writers(connection, rows)
 
     def grants_of_one(self, principal_id: str) -> GrantsOfOne:
         # One read for an operation that identifies the same principal in several workflows.

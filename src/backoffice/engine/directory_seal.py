@@ -1,0 +1,68 @@
+"""The directory rows the gate decides by, held to the audit records that wrote them.
+
+Who may act, and as what, is read from the directory (people, service accounts, role grants,
+delegations, API tokens) on every act. Those rows are bound to the audit trail
+(`store.audit_store.BOUND_TABLES`), so `audit verify` names one added or edited in SQL; the gate
+holds each row it decides by to the system chain's record that last wrote it (`sealed_rows.row_problem`),
+so such a row is refused when used, not only named afterwards.
+
+Cheap on the hot path: the gate's reads return, besides the roles, the rows they counted (each
+row's key and the values the gate decides by) and the system chain's head, in the same statement.
+An engine keeps the rows it has held to their records (`HeldRows`) while that head stays where it
+was: every directory change the engine makes moves it, so a row it holds that is still as held
+costs nothing more; any other (new, changed, or first seen since the head moved) costs the
+read of its writer record, the writers of all such rows of one act in one statement (`directory_writers`).
+
+What this does not see (`audit verify` does): the group memberships a group's grant reaches a
+person through, and the queue memberships; a row put back as an older record wrote it after its
+record was deleted; and, between two directory changes, a row the engine held that someone
+deleted and inserted again exactly as it was while also moving the system chain's head back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+PEOPLE = "people"
+SERVICE_ACCOUNTS = "service_accounts"
+ROLE_GRANTS = "role_grants"
+DELEGATIONS = "delegations"
+API_TOKENS = "api_tokens"
+
+_LIMIT = 100_000
+
+
+def decided_by(table: str, values: Mapping[str, Any]) -> tuple:
+    """Return what the gate decides by in a directory row, from its values as stored."""
+    if table in (PEOPLE, SERVICE_ACCOUNTS):
+        return (bool(values["active"]),)
+    if table == ROLE_GRANTS:
+        return (values["grantee_kind"], values["grantee"], values["role"], values["workflow"])
+    if table == API_TOKENS:
+        return (values["token_hash"], values["principal"], str(values["principal_kind"]),
+                tuple(values["roles"] or ()), values["expires_at"], values["revoked_at"])
+    return tuple(values[name] for name in sorted(values))
+
+
+class HeldRows:
+    """The directory rows one engine has held to their records, valid while the system chain's head stays put."""
+
+    def __init__(self) -> None:
+        self.head: tuple | None = None
+        self.rows: dict[tuple[str, Any], tuple] = {}
+
+    def unheld(self, rows: Iterable[tuple], head: tuple | None) -> list[tuple]:
+        """Return the rows not held as they are now (all of them when the head moved, or is unknown)."""
+        if head is None or head != self.head:
+            self.rows.clear()
+            self.head = head
+        held = self.rows
+        return [row for row in rows if held.get((row[0], row[1])) != row[2]]
+
+    def hold(self, table: str, key: Any, decided: tuple) -> None:
+        if self.head is None:
+            return
+        if len(self.rows) >= _LIMIT:
+            self.rows.clear()
+        self.rows[(table, key)] = decided
