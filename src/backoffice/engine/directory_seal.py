@@ -33,15 +33,16 @@ API_TOKENS = "api_tokens"
 _LIMIT = 100_000
 
 
-def decided_by(table: str, values: Mapping[str, Any]) -> tuple:
-    """Return what the gate decides by in a directory row, from its values as stored."""
+def decided_by(table: str, values: Mapping[str, Any], prefix: str = "") -> tuple:
+    """Return what the gate decides by in a directory row, from its values as stored (each named `prefix` + name)."""
     if table in (PEOPLE, SERVICE_ACCOUNTS):
-        return (bool(values["active"]),)
+        return (bool(values[prefix + "active"]),)
     if table == ROLE_GRANTS:
-        return (values["grantee_kind"], values["grantee"], values["role"], values["workflow"])
+        return (values[prefix + "grantee_kind"], values[prefix + "grantee"], values[prefix + "role"],
+                values[prefix + "workflow"])
     if table == API_TOKENS:
-        return (values["token_hash"], values["principal"], str(values["principal_kind"]),
-                tuple(values["roles"] or ()), values["expires_at"], values["revoked_at"])
+        return (values[prefix + "token_hash"], values[prefix + "principal"], str(values[prefix + "principal_kind"]),
+                tuple(values[prefix + "roles"] or ()), values[prefix + "expires_at"], values[prefix + "revoked_at"])
     return tuple(values[name] for name in sorted(values))
 
 

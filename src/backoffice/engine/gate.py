@@ -84,7 +84,7 @@ class GateOperations:
         self._hold_directory(rows, head)
         return principal, roles
 
-    def _hold_directory(self: Engine, rows: Iterable[tuple[str, Any, tuple, Mapping[str, Any]]],
+    def _hold_directory(self: Engine, rows: Iterable[tuple[str, Any, tuple, Callable[[], Mapping[str, Any]]]],
                         head: tuple | None) -> None:
         """Hold each directory row the gate decided by to the record that last wrote it (see `directory_seal`).
 
@@ -104,7 +104,7 @@ class GateOperations:
         marks = self.store.legacy_row_marks() if len(writers) < len(unheld) else {}
         for table, key, decided, values in unheld:
             writer = writers.get((table, key))
-            problem = row_problem(seal_row(table, key, values, case_id=None), table, key,
+            problem = row_problem(seal_row(table, key, values(), case_id=None), table, key,
                                   [writer] if writer is not None else [], sealer=self.audit_key,
                                   legacy_mark=marks.get(table, 0))
             if problem is not None:
@@ -240,7 +240,7 @@ class GateOperations:
 
     # --- inside ---
 
-    def _token_held(self: Engine, token: Token, rows: Sequence[tuple[str, Any, tuple, Mapping[str, Any]]],
+    def _token_held(self: Engine, token: Token, rows: Sequence[tuple[str, Any, tuple, Callable[[], Mapping[str, Any]]]],
                     head: tuple | None) -> Token | None:
         """The token, or None when its row is not as its audit record lists it: answered as an unknown token,
         so a token row inserted in the database authenticates nobody and says nothing of why.
@@ -290,7 +290,7 @@ class GateOperations:
         if delegations and hasattr(self.store, "directory_writers"):
             # The head the gate's read of the delegator just gave: the delegations are read without it.
             rows_held = self.__dict__.get("_directory_held")
-            self._hold_directory([(DELEGATIONS, d.id, decided_by(DELEGATIONS, d.__dict__), dict(d.__dict__))
+            self._hold_directory([(DELEGATIONS, d.id, decided_by(DELEGATIONS, d.__dict__), lambda d=d: dict(d.__dict__))
                                   for d in delegations], rows_held.head if rows_held is not None else None)
         if not delegations:
             scope = f"in {workflow}" if workflow else "outside any workflow"

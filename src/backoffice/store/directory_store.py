@@ -66,8 +66,9 @@ _GRANT_COLUMNS = tuple(role_grants.c.keys())
 _PERSON_GRANTS_AND_HEAD = Precompiled(
     sa.select(*(column.label(f"p_{column.name}") for column in people.c),
               *(column.label(f"g_{column.name}") for column in _GRANTS_OF_PERSON.c),
-              _SYSTEM_SEQ.label("head_seq"), _SYSTEM_HASH.label("head_hash"))
-    .select_from(people.outerjoin(_GRANTS_OF_PERSON, sa.true()))
+              audit_chains.c.seq.label("head_seq"), audit_chains.c.hash.label("head_hash"))
+    .select_from(people.outerjoin(_GRANTS_OF_PERSON, sa.true())
+                 .outerjoin(audit_chains, audit_chains.c.chain == SYSTEM_CHAIN))
     .where(people.c.id == sa.bindparam("b_id")))
 _SERVICE_AND_HEAD = Precompiled(sa.select(service_accounts, _SYSTEM_SEQ.label("head_seq"),
                                           _SYSTEM_HASH.label("head_hash"))
@@ -75,12 +76,16 @@ _SERVICE_AND_HEAD = Precompiled(sa.select(service_accounts, _SYSTEM_SEQ.label("h
 _GRANTS_OF_SERVICE = Precompiled(sa.select(role_grants).where(
     role_grants.c.grantee_kind == str(GranteeKind.SERVICE), role_grants.c.grantee == sa.bindparam("b_id"), _IN_SCOPE))
 
-DirectoryRow = tuple[str, Any, tuple, dict]
-"""A directory row the gate decided by: (table, key, the values it decided by, every value, for its seal)."""
+DirectoryRow = tuple[str, Any, tuple, Callable[[], dict[str, Any]]]
+"""A directory row the gate decided by: (table, key, the values it decided by, every value, for its seal).
+
+Every value is built only when asked (a row the engine holds as it is needs none: see engine.directory_seal)."""
 
 
-def directory_row(table: str, values: dict[str, Any]) -> DirectoryRow:
-    return (table, values["id"], decided_by(table, values), values)
+def directory_row(table: str, mapping: Any, names: Sequence[str], prefix: str = "") -> DirectoryRow:
+    """A row read as the columns `names` of `table`, each labelled `prefix` + its name in `mapping`."""
+    return (table, mapping[prefix + "id"], decided_by(table, mapping, prefix),
+            lambda: {name: mapping[prefix + name] for name in names})
 
 
 def _principal_roles_and_rows(connection: sa.Connection, principal_id: str, workflow: str | None
@@ -93,11 +98,10 @@ def _principal_roles_and_rows(connection: sa.Connection, principal_id: str, work
         if not person.active:
             return person, [], [], head
         first = rows[0]._mapping
-        used = [directory_row(people.name, {name: first[f"p_{name}"] for name in _PERSON_COLUMNS})]
+        used = [directory_row(people.name, first, _PERSON_COLUMNS, "p_")]
         for row in rows:
             if row.g_id is not None:
-                mapping = row._mapping
-                used.append(directory_row(role_grants.name, {name: mapping[f"g_{name}"] for name in _GRANT_COLUMNS}))
+                used.append(directory_row(role_grants.name, row._mapping, _GRANT_COLUMNS, "g_"))
         return person, sorted({row.g_role for row in rows if row.g_role is not None}), used, head
     row = _SERVICE_AND_HEAD.run(connection, {"b_id": principal_id}).first()
     if row is None:
@@ -108,8 +112,8 @@ def _principal_roles_and_rows(connection: sa.Connection, principal_id: str, work
         return account, [], [], head
     grants = _GRANTS_OF_SERVICE.run(connection, parameters).all()
     mapping = row._mapping
-    used = [directory_row(service_accounts.name, {name: mapping[name] for name in _SERVICE_COLUMNS})]
-    used.extend(directory_row(role_grants.name, dict(grant._mapping)) for grant in grants)
+    used = [directory_row(service_accounts.name, mapping, _SERVICE_COLUMNS)]
+    used.extend(directory_row(role_grants.name, grant._mapping, _GRANT_COLUMNS) for grant in grants)
     return account, sorted({grant.role for grant in grants}), used, head
 
 
@@ -219,7 +223,7 @@ def _token_holder(connection: sa.Connection, hashed: str) -> TokenHolder | None:
         principal = None
     head = (row.head_seq, row.head_hash)
     mapping = row._mapping
-    token_row = directory_row(api_tokens.name, {name: mapping[name] for name in _TOKEN_COLUMNS})
+    token_row = directory_row(api_tokens.name, mapping, _TOKEN_COLUMNS)
     if principal is None or not principal.active:
         return TokenHolder(token, principal, None, (), (), (), rows=(token_row,), head=head)
     rows = _RUN_HOLDER_GRANTS_GROUPS_QUEUES.run(connection, {"b_id": holder}).all()
@@ -236,12 +240,12 @@ def _token_holder(connection: sa.Connection, hashed: str) -> TokenHolder | None:
     everywhere = sorted({role for role, *_ in counted})
     grants = [grant[:4] for grant in grants]
     if principal.kind is PrincipalKind.PERSON:
-        holder_row = directory_row(people.name, {name: mapping[f"p_{name}"] for name in _PERSON_COLUMNS})
+        holder_row = directory_row(people.name, mapping, _PERSON_COLUMNS, "p_")
     else:
-        holder_row = directory_row(service_accounts.name, {name: mapping[f"s_{name}"] for name in _SERVICE_COLUMNS})
+        holder_row = directory_row(service_accounts.name, mapping, _SERVICE_COLUMNS, "s_")
     used = (token_row, holder_row, *(directory_row(role_grants.name, dict(
-        id=grant_id, grantee_kind=kind, grantee=grantee, role=role, workflow=workflow, granted_by=by, granted_at=at))
-        for role, workflow, kind, grantee, grant_id, by, at in counted))
+        id=grant_id, grantee_kind=kind, grantee=grantee, role=role, workflow=workflow, granted_by=by, granted_at=at),
+        _GRANT_COLUMNS) for role, workflow, kind, grantee, grant_id, by, at in counted))
     direct = tuple(role for role, workflow, kind, grantee in grants if grantee == holder)
     scoped = tuple(sorted({(workflow, role) for role, workflow, kind, grantee in grants
                            if grantee == holder and workflow != ALL_WORKFLOWS}))
@@ -291,7 +295,7 @@ class GrantsOfOne:
     def rows_in(self, workflow: str | None) -> list[DirectoryRow]:
         """The rows `roles_in(workflow)` decides by: the principal's, and the grants that count there."""
         scope = (ALL_WORKFLOWS, workflow or ALL_WORKFLOWS)
-        return [row for row in self.rows if row[0] != role_grants.name or row[3]["workflow"] in scope]
+        return [row for row in self.rows if row[0] != role_grants.name or row[2][3] in scope]
 
     def roles_in(self, workflow: str | None) -> list[str]:
         """The roles held in `workflow` (None: those granted in every workflow), as `principal_and_roles` answers."""
@@ -306,11 +310,10 @@ def _grants_of_one(connection: sa.Connection, principal_id: str) -> GrantsOfOne:
     if rows:
         person = Principal(principal_id, PrincipalKind.PERSON, bool(rows[0].active))
         first = rows[0]._mapping
-        used = [directory_row(people.name, {name: first[f"p_{name}"] for name in _PERSON_COLUMNS})]
+        used = [directory_row(people.name, first, _PERSON_COLUMNS, "p_")]
         for row in rows:
             if row.g_id is not None:
-                mapping = row._mapping
-                used.append(directory_row(role_grants.name, {name: mapping[f"g_{name}"] for name in _GRANT_COLUMNS}))
+                used.append(directory_row(role_grants.name, row._mapping, _GRANT_COLUMNS, "g_"))
         return GrantsOfOne(person, tuple((row.role, row.workflow) for row in rows if row.role is not None),
                            rows=tuple(used) if person.active else (), head=(rows[0].head_seq, rows[0].head_hash))
     found = _principal(connection, principal_id)
@@ -320,8 +323,8 @@ def _grants_of_one(connection: sa.Connection, principal_id: str) -> GrantsOfOne:
     used = ()
     if found.active:
         account = connection.execute(sa.select(service_accounts).where(service_accounts.c.id == principal_id)).one()
-        used = (directory_row(service_accounts.name, dict(account._mapping)),
-                *(directory_row(role_grants.name, dict(grant._mapping)) for grant in grants))
+        used = (directory_row(service_accounts.name, account._mapping, _SERVICE_COLUMNS),
+                *(directory_row(role_grants.name, grant._mapping, _GRANT_COLUMNS) for grant in grants))
     return GrantsOfOne(found, tuple((row.role, row.workflow) for row in grants), rows=used)
 
 
