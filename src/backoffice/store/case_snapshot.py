@@ -41,6 +41,7 @@ class CaseSnapshot:
         self._votes = votes
         self._attached = attached
         self._principals: dict[tuple[str, str | None], tuple[Any, Sequence[str]]] = {}
+        self._principal_rows: dict[tuple[str, str | None], tuple[Any, ...]] = {}
 
     @classmethod
     def read(cls, store: Any, case_ids: Iterable[int]) -> CaseSnapshot:
@@ -123,6 +124,14 @@ class CaseSnapshot:
         if key not in self._principals:
             self._principals[key] = self._store.principal_and_roles(principal_id, workflow)
         return self._principals[key]
+
+    def principal_roles_and_rows(self, principal_id: str, workflow: str | None):
+        # As above, with the rows the gate holds to their audit records (engine/directory_seal): the
+        # engine holds them once, so the voter's check costs no statement per case.
+        key = (principal_id, workflow)
+        if key not in self._principal_rows:
+            self._principal_rows[key] = self._store.principal_roles_and_rows(principal_id, workflow)
+        return self._principal_rows[key]
 
     # --- nothing is written through a snapshot ---
 
