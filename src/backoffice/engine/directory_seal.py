@@ -1,7 +1,8 @@
 """The directory rows the gate decides by, held to the audit records that wrote them.
 
-Who may act, and as what, is read from the directory (people, service accounts, role grants,
-delegations, API tokens) on every act. Those rows are bound to the audit trail
+Who may act, and as what, is read from the directory (people, service accounts, role grants, the
+group memberships a group's grant reaches a person through, delegations, API tokens) on every act,
+and what they see from it too (their queue memberships, the grants scoped to one workflow). Those rows are bound to the audit trail
 (`store.audit_store.BOUND_TABLES`), so `audit verify` names one added or edited in SQL; the gate
 holds each row it decides by to the system chain's record that last wrote it (`sealed_rows.row_problem`),
 so such a row is refused when used, not only named afterwards.
@@ -13,10 +14,21 @@ was: every directory change the engine makes moves it, so a row it holds that is
 costs nothing more; any other (new, changed, or first seen since the head moved) costs the
 read of its writer record, the writers of all such rows of one act in one statement (`directory_writers`).
 
-What this does not see (`audit verify` does): the group memberships a group's grant reaches a
-person through, and the queue memberships; a row put back as an older record wrote it after its
-record was deleted; and, between two directory changes, a row the engine held that someone
-deleted and inserted again exactly as it was while also moving the system chain's head back.
+Memberships: a grant to a group counts for a person through their row in `group_members`, so the
+gate's reads return, with each group's grant, the group it reaches the person through, and hold
+that membership row (keyed as the trail lists it, the JSON of its two values) beside the grant: a
+membership inserted in SQL, or moved to another group (a new key), gives no role and is refused.
+The queues a person works (`queue_members`), which decide the tasks and cases they see, are held
+where they are read: with a token's holder (`token_holder`, the same statement as their grants)
+and by `Engine.queues_of` (the web's reads of who looks).
+
+What this does not see (`audit verify` does): a membership removed in SQL (it takes a role away,
+gives none); a group's own row (`person_groups`: the gate decides by the grant and the membership,
+not by it); a row put back as an older record wrote it after its record was deleted; and, between
+two directory changes, a row the engine held that someone deleted and inserted again exactly as it
+was while also moving the system chain's head back. People, service accounts and memberships
+written before revision 0008 are listed by no record and have no numeric key a legacy mark covers:
+they are refused until changed through the engine.
 """
 
 from __future__ import annotations

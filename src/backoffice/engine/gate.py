@@ -14,9 +14,11 @@ HTTP server, a script) and trusts only its id, its chosen role and whom it acts 
   roles delegated to the delegator: delegation is not transitive) and holds themselves (a
   delegate must be eligible).
 
-Every directory row the gate decides by (the principal's, the grants that count, the delegations
-used, a token's) is held to the audit record that last wrote it (`directory_seal`): one added or
-edited in SQL is refused (`DirectoryAltered`; a token's, as an unknown token).
+Every directory row the gate decides by (the principal's, the grants that count and the group
+memberships they reach the principal through, the delegations used, a token's, and the queue
+memberships a token's holder or `queues_of` reads) is held to the audit record that last wrote it
+(`directory_seal`): one added or edited in SQL is refused (`DirectoryAltered`; a token's, as an
+unknown token).
 
 The act is recorded with the real actor as the event's resource and the audit record's actor,
 and the person acted for in `on_behalf_of` ("X on behalf of Y"); `Actor.persons` gives both,
@@ -184,10 +186,30 @@ class GateOperations:
     def roles_of(self: Engine, principal_id: str, workflow: str | None = None) -> Sequence[str]:
         """Return the roles the directory grants a principal (directly and through groups) in a workflow.
 
+        Read as the gate reads them (one statement for a person), every row counted held to its record.
+
         Raises:
             UnknownActor, InactiveActor: not an active principal.
+            DirectoryAltered: a row it counted was added or changed in the database outside the engine.
         """
-        return self.store.granted_roles(self._principal(canonical(principal_id)), workflow)
+        principal_id = canonical(principal_id)
+        found, roles = self._principal_and_roles_held(principal_id, workflow)
+        self._check_active(principal_id, found)
+        return roles
+
+    def queues_of(self: Engine, person_id: str) -> Sequence[str]:
+        """Return the work queues a person is a member of (what they see beside their roles' queues), sorted.
+
+        Raises:
+            DirectoryAltered: a membership was added or changed in the database outside the engine.
+        """
+        person_id = canonical(person_id)
+        read = getattr(self.store, "queue_memberships", None)
+        if read is None:  # a read-only snapshot of rows read at once
+            return sorted(queue for queue, member in self.store.queue_members() if member == person_id)
+        queues, rows, head = read(person_id)
+        self._hold_directory(rows, head)
+        return queues
 
     def authenticate(self: Engine, secret: str, *, now: datetime, role: str | None = None,
                      on_behalf_of: str | None = None) -> Actor:

@@ -23,7 +23,7 @@ def viewer_of(engine: Engine, person: str) -> Viewer:
     roles = tuple(engine.roles_of(person))
     scoped = tuple(sorted({(grant.workflow, grant.role) for grant in engine.store.grants(person)
                            if grant.workflow is not None}))
-    queues = dict.fromkeys(queue for queue, member in engine.store.queue_members() if member == person)
+    queues = dict.fromkeys(engine.queues_of(person))   # each membership held to its record, as the roles are
     latest = {}
     for stored in engine.versions():
         latest[stored.workflow] = stored.version

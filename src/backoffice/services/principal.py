@@ -77,7 +77,9 @@ def principal_of(engine: Engine, principal_id: str, *, role: str | None = None) 
     grants = store.grants(principal_id)
     listed = tuple(dict.fromkeys([*everywhere, *(g.role for g in grants)]))
     scoped = tuple(sorted({(g.workflow, g.role) for g in grants if g.workflow is not None}))
-    queues = tuple(queue for queue, member in store.queue_members() if member == principal_id)
+    # Held to the records that wrote them, as the roles are (by the gate's `roles_of`): a membership
+    # inserted in SQL shows its queue to nobody (DirectoryAltered).
+    queues = tuple(engine.queues_of(principal_id)) if found is not None and found.kind is PrincipalKind.PERSON else ()
     person = store.person(principal_id)
     return Principal(principal_id, roles=everywhere, queues=queues, role=role, scoped=scoped, listed=listed,
                      service=found is not None and found.kind is PrincipalKind.SERVICE,

@@ -55,11 +55,24 @@ _PERSON_AND_ROLES = (sa.select(people.c.active, _ROLES_IN_SCOPE.c.role)
 # move tells the engine a directory change was made since it last held a row to its record.
 _SYSTEM_SEQ = sa.select(audit_chains.c.seq).where(audit_chains.c.chain == SYSTEM_CHAIN).scalar_subquery()
 _SYSTEM_HASH = sa.select(audit_chains.c.hash).where(audit_chains.c.chain == SYSTEM_CHAIN).scalar_subquery()
-_GRANTS_OF_PERSON = sa.select(role_grants).where(sa.or_(
-    sa.and_(role_grants.c.grantee_kind == str(GranteeKind.PERSON), role_grants.c.grantee == sa.bindparam("b_id")),
-    sa.and_(role_grants.c.grantee_kind == str(GranteeKind.GROUP), role_grants.c.grantee.in_(
-        sa.select(group_members.c.group_id).where(group_members.c.person_id == sa.bindparam("b_id"))))),
-    _IN_SCOPE).subquery()
+
+
+def _grants_reaching_person(*scope: sa.ColumnElement) -> sa.Subquery:
+    """The grants naming a person or reaching them through a group, each with the group it reaches them through.
+
+    `via_group` is NULL for a grant naming the person; for a group's grant it names the group, whose
+    membership row (group, person) the gate then holds to its record as it holds the grant's."""
+    direct = sa.select(role_grants, sa.cast(sa.null(), group_members.c.group_id.type).label("via_group")).where(
+        role_grants.c.grantee_kind == str(GranteeKind.PERSON), role_grants.c.grantee == sa.bindparam("b_id"), *scope)
+    through_group = (sa.select(role_grants, group_members.c.group_id.label("via_group"))
+                     .select_from(group_members.join(role_grants, sa.and_(
+                         role_grants.c.grantee_kind == str(GranteeKind.GROUP),
+                         role_grants.c.grantee == group_members.c.group_id)))
+                     .where(group_members.c.person_id == sa.bindparam("b_id"), *scope))
+    return sa.union_all(direct, through_group).subquery()
+
+
+_GRANTS_OF_PERSON = _grants_reaching_person(_IN_SCOPE)
 _PERSON_COLUMNS = tuple(people.c.keys())
 _SERVICE_COLUMNS = tuple(service_accounts.c.keys())
 _GRANT_COLUMNS = tuple(role_grants.c.keys())
@@ -88,6 +101,24 @@ def directory_row(table: str, mapping: Any, names: Sequence[str], prefix: str = 
             lambda: {name: mapping[prefix + name] for name in names})
 
 
+def membership_row(table: sa.Table, first: str, person_id: str) -> DirectoryRow:
+    """A group's (`group_members`) or a queue's (`queue_members`) membership row, from its two values.
+
+    Its key is the one the audit trail lists it under (the canonical JSON of both: see audit_store.BoundTable)."""
+    group_or_queue = table.c.keys()[0]
+    values = {group_or_queue: first, "person_id": person_id}
+    return (table.name, canonical_json([first, person_id]), decided_by(table.name, values), lambda: values)
+
+
+def grant_rows(mapping: Any, person_id: str) -> list[DirectoryRow]:
+    """The rows a grant read with `_grants_reaching_person` (labelled `g_`) gives a person a role by: the grant's,
+    and the group membership it reaches them through, if it does."""
+    rows = [directory_row(role_grants.name, mapping, _GRANT_COLUMNS, "g_")]
+    if mapping["g_via_group"] is not None:
+        rows.append(membership_row(group_members, mapping["g_via_group"], person_id))
+    return rows
+
+
 def _principal_roles_and_rows(connection: sa.Connection, principal_id: str, workflow: str | None
                               ) -> tuple[Principal | None, list[str], list[DirectoryRow], tuple | None]:
     parameters = {"b_id": principal_id, "b_workflow": workflow or ALL_WORKFLOWS}
@@ -101,7 +132,7 @@ def _principal_roles_and_rows(connection: sa.Connection, principal_id: str, work
         used = [directory_row(people.name, first, _PERSON_COLUMNS, "p_")]
         for row in rows:
             if row.g_id is not None:
-                used.append(directory_row(role_grants.name, row._mapping, _GRANT_COLUMNS, "g_"))
+                used.extend(grant_rows(row._mapping, principal_id))
         return person, sorted({row.g_role for row in rows if row.g_role is not None}), used, head
     row = _SERVICE_AND_HEAD.run(connection, {"b_id": principal_id}).first()
     if row is None:
@@ -238,35 +269,45 @@ def _token_holder(connection: sa.Connection, hashed: str) -> TokenHolder | None:
 
     counted = [grant for grant in grants if grant[1] == ALL_WORKFLOWS and counts(grant[2], grant[3])]
     everywhere = sorted({role for role, *_ in counted})
+    scoped_grants = [grant for grant in grants if grant[1] != ALL_WORKFLOWS and grant[3] == holder]
     grants = [grant[:4] for grant in grants]
     if principal.kind is PrincipalKind.PERSON:
         holder_row = directory_row(people.name, mapping, _PERSON_COLUMNS, "p_")
     else:
         holder_row = directory_row(service_accounts.name, mapping, _SERVICE_COLUMNS, "s_")
-    used = (token_row, holder_row, *(directory_row(role_grants.name, dict(
-        id=grant_id, grantee_kind=kind, grantee=grantee, role=role, workflow=workflow, granted_by=by, granted_at=at),
-        _GRANT_COLUMNS) for role, workflow, kind, grantee, grant_id, by, at in counted))
+    # Held to their records besides the token's and the holder's: the grants that give `roles`, and the group
+    # memberships those reach the holder through; the grants scoped to one workflow (`scoped`) and the queue
+    # memberships (`queues`), which decide what the holder sees.
+    used = [token_row, holder_row]
+    for role, workflow, kind, grantee, grant_id, by, at in (*counted, *scoped_grants):
+        used.append(directory_row(role_grants.name, dict(
+            id=grant_id, grantee_kind=kind, grantee=grantee, role=role, workflow=workflow, granted_by=by,
+            granted_at=at), _GRANT_COLUMNS))
+        if kind == str(GranteeKind.GROUP):
+            used.append(membership_row(group_members, grantee, holder))
+    used.extend(membership_row(queue_members, r.name, holder) for r in rows if r.what == "queue")
     direct = tuple(role for role, workflow, kind, grantee in grants if grantee == holder)
     scoped = tuple(sorted({(workflow, role) for role, workflow, kind, grantee in grants
                            if grantee == holder and workflow != ALL_WORKFLOWS}))
     queues = tuple(sorted(r.name for r in rows if r.what == "queue"))
     return TokenHolder(token, principal, row.person_name if principal.kind is PrincipalKind.PERSON else None,
-                       tuple(everywhere), direct, queues, scoped, rows=used, head=head)
+                       tuple(everywhere), direct, queues, scoped, rows=tuple(used), head=head)
 
 
 # A person and their grants in every workflow, in one statement: for an operation that identifies
 # the same person in several workflows (claiming the next task of queues that hold several
 # workflows' tasks), which then asks `GrantsOfOne.roles_in` per workflow instead of the database.
-_ROLES_EVERYWHERE = sa.select(role_grants).where(sa.or_(
-    sa.and_(role_grants.c.grantee_kind == str(GranteeKind.PERSON), role_grants.c.grantee == sa.bindparam("b_id")),
-    sa.and_(role_grants.c.grantee_kind == str(GranteeKind.GROUP), role_grants.c.grantee.in_(
-        sa.select(group_members.c.group_id).where(group_members.c.person_id == sa.bindparam("b_id")))))).subquery()
+_ROLES_EVERYWHERE = _grants_reaching_person()
 _PERSON_AND_GRANTS = (sa.select(people.c.active, _ROLES_EVERYWHERE.c.role, _ROLES_EVERYWHERE.c.workflow,
                                 *(column.label(f"p_{column.name}") for column in people.c),
                                 *(column.label(f"g_{column.name}") for column in _ROLES_EVERYWHERE.c),
                                 _SYSTEM_SEQ.label("head_seq"), _SYSTEM_HASH.label("head_hash"))
                       .select_from(people.outerjoin(_ROLES_EVERYWHERE, sa.true()))
                       .where(people.c.id == sa.bindparam("b_id")))
+# A person's queue memberships, each with the system chain's head (no row: a member of none).
+_RUN_QUEUES_AND_HEAD = Precompiled(
+    sa.select(queue_members.c.queue, _SYSTEM_SEQ.label("head_seq"), _SYSTEM_HASH.label("head_hash"))
+    .where(queue_members.c.person_id == sa.bindparam("b_id")))
 _SERVICE_GRANTS = sa.select(role_grants).where(
     role_grants.c.grantee_kind == str(GranteeKind.SERVICE), role_grants.c.grantee == sa.bindparam("b_id"))
 
@@ -293,9 +334,16 @@ class GrantsOfOne:
     """The system chain's head as read with them (None: not read)."""
 
     def rows_in(self, workflow: str | None) -> list[DirectoryRow]:
-        """The rows `roles_in(workflow)` decides by: the principal's, and the grants that count there."""
+        """The rows `roles_in(workflow)` decides by: the principal's, the grants that count there, and the group
+        memberships those reach them through (each follows its grant in `rows`)."""
         scope = (ALL_WORKFLOWS, workflow or ALL_WORKFLOWS)
-        return [row for row in self.rows if row[0] != role_grants.name or row[2][3] in scope]
+        kept, counts = [], True
+        for row in self.rows:
+            if row[0] == role_grants.name:
+                counts = row[2][3] in scope
+            if counts or row[0] not in (role_grants.name, group_members.name):
+                kept.append(row)
+        return kept
 
     def roles_in(self, workflow: str | None) -> list[str]:
         """The roles held in `workflow` (None: those granted in every workflow), as `principal_and_roles` answers."""
@@ -313,7 +361,7 @@ def _grants_of_one(connection: sa.Connection, principal_id: str) -> GrantsOfOne:
         used = [directory_row(people.name, first, _PERSON_COLUMNS, "p_")]
         for row in rows:
             if row.g_id is not None:
-                used.append(directory_row(role_grants.name, row._mapping, _GRANT_COLUMNS, "g_"))
+                used.extend(grant_rows(row._mapping, principal_id))
         return GrantsOfOne(person, tuple((row.role, row.workflow) for row in rows if row.role is not None),
                            rows=tuple(used) if person.active else (), head=(rows[0].head_seq, rows[0].head_hash))
     found = _principal(connection, principal_id)
@@ -391,6 +439,17 @@ class DirectoryReads:
         """Return the newest system record listing each (table, key), in one statement (absent: no record lists it)."""
         with self._connect() as connection:
             return _writers(connection, rows)
+
+    def queue_memberships(self, person_id: str) -> tuple[list[str], list[DirectoryRow], tuple | None]:
+        """The queues a person is a member of, sorted, with their membership rows and the system chain's head
+        (engine.directory_seal), in one statement."""
+        with self._connect() as connection:
+            found = _RUN_QUEUES_AND_HEAD.run(connection, {"b_id": person_id}).all()
+        if not found:
+            return [], [], None
+        queues = sorted(row.queue for row in found)
+        return queues, [membership_row(queue_members, queue, person_id) for queue in queues], \
+            (found[0].head_seq, found[0].head_hash)
 
     def grants_of_one(self, principal_id: str) -> GrantsOfOne:
         # One read for an operation that identifies the same principal in several workflows.

@@ -1,0 +1,182 @@
+"""A group or queue membership added or moved in SQL is never acted on: the gate holds the memberships it counts.
+
+A colleague with access to the database does not grant himself a role: he joins a group that
+holds it (`INSERT INTO group_members ...`), moves his membership of a harmless group to an
+administrators' group (`UPDATE group_members SET group_id = ...`), or joins a work queue to read
+its tasks (`INSERT INTO queue_members ...`). `audit verify` names the row afterwards; these tests
+show the engine refuses to act on it meanwhile (the Python API, the command line, HTTP through
+the real server, the web's reads of who looks), writes nothing, and that memberships made through
+the engine work as before.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from backoffice.engine import Actor, Engine
+from backoffice.errors import DefinitionAltered, DirectoryAltered
+from backoffice.readmodels import viewer_of
+from backoffice.services.principal import principal_of
+from backoffice.store import SqlStore
+from backoffice.store.tables import group_members, queue_members, role_grants
+
+from ..cli.test_engine_commands import backoffice, database  # noqa: F401 (fixtures: both databases)
+from ..directory_fixtures import Login
+from .spend import BUYER, T0, deployed, engine, in_approval, later, seed_database  # noqa: F401
+from .test_sealed_directory import everything_written, named_by_verify, sql
+
+
+def membership(group_or_queue: str, person: str) -> str:
+    """How the audit trail (and so an error) names a membership row: the JSON of its two values."""
+    return f'["{group_or_queue}","{person}"]'
+
+
+def admins_group(engine: Engine, *members: str) -> None:
+    """A group `admins` holding the administrator role, with `members` added through the engine."""
+    engine.add_group("admins", actor="root", now=T0)
+    engine.grant("administrator", to="admins", actor="root", now=T0)
+    for member in members:
+        engine.add_to_group("admins", member, actor="root", now=T0)
+
+
+def test_a_group_membership_inserted_in_sql_gives_no_role_and_nothing_is_written(engine):
+    deployed(engine)
+    admins_group(engine, "erin")
+    engine.start_case("spend-approval", {"item": "pens", "amount": 5.0}, actor=BUYER, now=later(1))  # bert held
+    sql(engine.store, sa.insert(group_members).values(group_id="admins", person_id="bert"))
+    before = everything_written(engine.store)
+    for engine_now in (engine, Engine(engine.store, audit_key=engine.audit_key)):  # this process, and the next
+        with pytest.raises(DirectoryAltered) as refused:
+            engine_now.grant("manager", to="bert", actor="bert", now=later(2))   # an administrator's act
+        message = str(refused.value)
+        assert f"group_members row {membership('admins', 'bert')} was added to the database outside the engine" \
+            in message, message
+        assert isinstance(refused.value, DefinitionAltered)   # 409 over HTTP, exit 1 on the CLI
+        with pytest.raises(DirectoryAltered):   # any act of his: the membership reaches a grant he then holds
+            engine_now.start_case("spend-approval", {"item": "pens", "amount": 5.0}, actor=BUYER, now=later(2))
+        with pytest.raises(DirectoryAltered):
+            engine_now.roles_of("bert")
+    assert everything_written(engine.store) == before
+    assert "manager" not in {grant.role for grant in engine.store.grants("bert")}
+    named_by_verify(engine.store, "group_members", membership("admins", "bert"))
+    # A member the engine added acts as an administrator, as ever.
+    assert engine.grant("buyer", to="lina", actor="erin", now=later(3))
+
+
+def test_a_group_membership_moved_in_sql_to_another_group_is_refused(engine):
+    deployed(engine)
+    admins_group(engine)
+    engine.add_group("staff", actor="root", now=T0)
+    engine.add_to_group("staff", "bert", actor="root", now=T0)   # a group that grants nothing
+    engine.start_case("spend-approval", {"item": "pens", "amount": 5.0}, actor=BUYER, now=later(1))
+    sql(engine.store, sa.update(group_members).where(group_members.c.group_id == "staff",
+                                                     group_members.c.person_id == "bert").values(group_id="admins"))
+    before = everything_written(engine.store)
+    with pytest.raises(DirectoryAltered) as refused:
+        engine.add_person("mole", name="Mole", actor="bert", now=later(2))
+    assert f"group_members row {membership('admins', 'bert')} was added to the database outside the engine" \
+        in str(refused.value), refused.value
+    assert everything_written(engine.store) == before
+
+
+def test_a_group_membership_inserted_in_sql_is_refused_when_claiming_the_next_task(engine):
+    deployed(engine)
+    in_approval(engine, amount=500.0)             # a manager's vote waits in manager-approvals
+    engine.add_group("approvers", actor="root", now=T0)
+    engine.grant("manager", to="approvers", workflow="spend-approval", actor="root", now=T0)
+    sql(engine.store, sa.insert(group_members).values(group_id="approvers", person_id="bert"))
+    before = everything_written(engine.store)
+    with pytest.raises(DirectoryAltered) as refused:   # the gate reads his grants in every workflow at once here
+        engine.next_task(["manager-approvals"], actor=Actor("bert"), now=later(3))
+    assert f"group_members row {membership('approvers', 'bert')}" in str(refused.value), refused.value
+    assert everything_written(engine.store) == before
+
+
+def test_a_groups_grant_inserted_in_sql_is_refused(engine):
+    deployed(engine)
+    engine.add_group("staff", actor="root", now=T0)
+    engine.add_to_group("staff", "bert", actor="root", now=T0)
+    forged = sql(engine.store, sa.insert(role_grants).values(grantee_kind="group", grantee="staff",
+                                                            role="administrator", workflow="", granted_by="root",
+                                                            granted_at=T0))
+    with pytest.raises(DirectoryAltered) as refused:
+        engine.grant("manager", to="bert", actor="bert", now=later(2))
+    assert f"role_grants row {forged} was added to the database outside the engine" in str(refused.value)
+
+
+def test_memberships_inserted_in_sql_refuse_a_token_to_authenticate_its_holder(engine):
+    made = engine.create_token("bert", actor="root", now=T0).secret
+    assert engine.authenticate_holder(made, now=later(1))[1].queues == ()    # held as they are
+    sql(engine.store, sa.insert(queue_members).values(queue="manager-approvals", person_id="bert"))
+    for engine_now in (engine, Engine(engine.store, audit_key=engine.audit_key)):
+        with pytest.raises(DirectoryAltered) as refused:
+            engine_now.authenticate_holder(made, now=later(2))
+        assert f"queue_members row {membership('manager-approvals', 'bert')} was added to the database outside " \
+               f"the engine" in str(refused.value), refused.value
+    sql(engine.store, sa.delete(queue_members))
+    admins_group(engine)
+    sql(engine.store, sa.insert(group_members).values(group_id="admins", person_id="bert"))
+    with pytest.raises(DirectoryAltered) as refused:
+        engine.authenticate_holder(made, now=later(3))
+    assert f"group_members row {membership('admins', 'bert')}" in str(refused.value), refused.value
+
+
+def test_a_queue_membership_inserted_in_sql_shows_its_queue_to_nobody_on_the_web(engine):
+    engine.add_to_queue("review", "lina", actor="root", now=T0)
+    assert principal_of(engine, "lina").queues == ("review",)
+    assert "review" in viewer_of(engine, "lina").queues
+    sql(engine.store, sa.insert(queue_members).values(queue="manager-approvals", person_id="lina"))
+    for read in (lambda: principal_of(engine, "lina"), lambda: viewer_of(engine, "lina")):
+        with pytest.raises(DirectoryAltered) as refused:
+            read()
+        assert f"queue_members row {membership('manager-approvals', 'lina')}" in str(refused.value)
+    named_by_verify(engine.store, "queue_members", membership("manager-approvals", "lina"))
+
+
+def test_memberships_made_through_the_engine_work(engine):
+    deployed(engine)
+    admins_group(engine, "lina")
+    engine.add_to_queue("review", "lina", actor="root", now=T0)
+    for hour in (1, 2):   # held once, then from what this engine held
+        assert "administrator" in engine.identify(Actor("lina"), workflow=None, now=later(hour)).roles
+        assert engine.queues_of("lina") == ["review"]
+    engine.add_to_group("admins", "lina", actor="root", now=later(3), remove=True)
+    assert "administrator" not in engine.identify(Actor("lina"), workflow=None, now=later(4)).roles
+
+
+def test_a_group_membership_inserted_in_sql_is_refused_on_the_command_line(database, backoffice):  # noqa: F811
+    seed_database(database)
+    with SqlStore.open(database) as store:
+        admins_group(Engine(store))
+        sql(store, sa.insert(group_members).values(group_id="admins", person_id="bert"))
+        before = everything_written(store)
+    status, out, err = backoffice("directory", "grant", "manager", "--to", "bert", Login("bert"))
+    assert status == 1, (out, err)
+    assert f"group_members row {membership('admins', 'bert')}" in err and "audit verify" in err, err
+    assert "Traceback" not in err
+    with SqlStore.open(database) as store:
+        assert everything_written(store)[1] == before[1]   # no grant (the login made a token, and its record)
+        assert "manager" not in {grant.role for grant in store.grants("bert")}
+
+
+def test_over_http_forged_group_and_queue_memberships_are_refused(api):
+    store = api.engine.store
+    alice, dave = api.client("alice"), api.client("dave")   # requesters: they work no queue, manage nothing
+    assert alice.get("/v1/tasks", params={"queue": "purchasing"}).status_code == 403
+    assert dave.get("/v1/people").status_code == 403
+    sql(store, sa.insert(queue_members).values(queue="purchasing", person_id="alice"))
+    before = everything_written(store)
+    answer = alice.get("/v1/tasks", params={"queue": "purchasing"})
+    assert answer.status_code == 409, answer.text
+    assert "queue_members row" in answer.text and "purchasing" in answer.text, answer.text
+    sql(store, sa.delete(queue_members).where(queue_members.c.person_id == "alice"))
+    assert everything_written(store) == before
+    admins_group(api.engine)
+    sql(store, sa.insert(group_members).values(group_id="admins", person_id="dave"))
+    before = everything_written(store)
+    answer = dave.get("/v1/people")
+    assert answer.status_code == 409, answer.text
+    assert "group_members row" in answer.text and "dave" in answer.text, answer.text
+    assert everything_written(store) == before
+    assert api.client("bea").get("/v1/tasks", params={"queue": "purchasing"}).status_code == 200
