@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from backoffice.engine import Actor, Engine
+from backoffice.engine.directory_seal import decided_by
 from backoffice.errors import DefinitionAltered, DirectoryAltered
 from backoffice.readmodels import viewer_of
 from backoffice.services.principal import principal_of
@@ -143,6 +144,12 @@ def test_memberships_made_through_the_engine_work(engine):
         assert engine.queues_of("lina") == ["review"]
     engine.add_to_group("admins", "lina", actor="root", now=later(3), remove=True)
     assert "administrator" not in engine.identify(Actor("lina"), workflow=None, now=later(4)).roles
+    # Put back in SQL once the engine removed it: the record that removed it says so.
+    sql(engine.store, sa.insert(group_members).values(group_id="admins", person_id="lina"))
+    with pytest.raises(DirectoryAltered) as refused:
+        engine.identify(Actor("lina"), workflow=None, now=later(5))
+    assert f"group_members row {membership('admins', 'lina')} was put back in the database outside the engine" \
+        in str(refused.value), refused.value
 
 
 def test_a_group_membership_inserted_in_sql_is_refused_on_the_command_line(database, backoffice):  # noqa: F811
@@ -180,3 +187,14 @@ def test_over_http_forged_group_and_queue_memberships_are_refused(api):
     assert "group_members row" in answer.text and "dave" in answer.text, answer.text
     assert everything_written(store) == before
     assert api.client("bea").get("/v1/tasks", params={"queue": "purchasing"}).status_code == 200
+
+
+@pytest.mark.parametrize("first, person", [("admins", "bert"), ('say "hi"\\', "zoë"), ("a,b", "日本")])
+def test_a_membership_is_held_under_the_key_the_audit_trail_lists_it_by(first, person):
+    from backoffice.store.audit_store import BOUND_TABLES
+    from backoffice.store.directory_store import membership_row
+
+    for table in (group_members, queue_members):
+        row = membership_row(table, first, person)
+        assert row[1] == BOUND_TABLES[table.name].key_of(row[3]())
+        assert row[2] == decided_by(table.name, row[3]())

@@ -41,6 +41,8 @@ SERVICE_ACCOUNTS = "service_accounts"
 ROLE_GRANTS = "role_grants"
 DELEGATIONS = "delegations"
 API_TOKENS = "api_tokens"
+GROUP_MEMBERS = "group_members"
+QUEUE_MEMBERS = "queue_members"
 
 _LIMIT = 100_000
 
@@ -55,6 +57,10 @@ def decided_by(table: str, values: Mapping[str, Any], prefix: str = "") -> tuple
     if table == API_TOKENS:
         return (values[prefix + "token_hash"], values[prefix + "principal"], str(values[prefix + "principal_kind"]),
                 tuple(values[prefix + "roles"] or ()), values[prefix + "expires_at"], values[prefix + "revoked_at"])
+    if table == GROUP_MEMBERS:  # the whole row, which is its key: (group, person)
+        return (values[prefix + "group_id"], values[prefix + "person_id"])
+    if table == QUEUE_MEMBERS:
+        return (values[prefix + "queue"], values[prefix + "person_id"])
     return tuple(values[name] for name in sorted(values))
 
 

@@ -105,9 +105,11 @@ def membership_row(table: sa.Table, first: str, person_id: str) -> DirectoryRow:
     """A group's (`group_members`) or a queue's (`queue_members`) membership row, from its two values.
 
     Its key is the one the audit trail lists it under (the canonical JSON of both: see audit_store.BoundTable)."""
-    group_or_queue = table.c.keys()[0]
-    values = {group_or_queue: first, "person_id": person_id}
-    return (table.name, canonical_json([first, person_id]), decided_by(table.name, values), lambda: values)
+    values = {table.c.keys()[0]: first, "person_id": person_id}
+    # canonical_json([first, person_id]), from its two texts: the list goes through the whole JSON encoder,
+    # a text through canonical_json's own steps (a few microseconds less per membership, on every act).
+    key = f"[{canonical_json(first)},{canonical_json(person_id)}]"
+    return (table.name, key, (first, person_id), lambda: values)   # (first, person_id): as decided_by gives it
 
 
 def grant_rows(mapping: Any, person_id: str) -> list[DirectoryRow]:
