@@ -239,6 +239,8 @@ def map_command(
         if path:
             # Plain text: a path is no rich markup ("[1].json"), and it must not wrap at 80 columns.
             typer.echo(f"{label}: {path}")
+    # The command line may end the process without the interpreter's teardown (see _leave_now).
+    _state["map_written"] = db is None
 
 
 @_commands.command()
@@ -403,6 +405,27 @@ def main(argv: list[str] | None = None) -> None:
             traceback.print_exc()
         errors.print(f"[bold red]error:[/bold red] {exc.message}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
+    except SystemExit as finished:
+        if argv is None and finished.code in (0, None) and _state.get("map_written"):
+            _leave_now()
+        raise
+
+
+def _leave_now() -> None:
+    """End the process at once after a `map` of a file: its reports are written and closed.
+
+    The interpreter's orderly exit would free, one by one, every module and object the
+    process made (numpy's, Arrow's, Typer's), which the system does at once when the process
+    ends: some 20 million instructions, 2 % of a small log's map. Nothing is left to do at
+    exit: no database is open (`map --db` exits as usual), the reports are renamed into
+    place, and a stream that cannot be flushed takes the usual exit, which reports it.
+    """
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return  # a closed or broken stream: the usual exit reports it
+    os._exit(0)
 
 
 if __name__ == "__main__":
