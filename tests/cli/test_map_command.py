@@ -190,3 +190,17 @@ def test_the_written_paths_are_printed_as_they_are_however_long_or_bracketed(wri
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [f"JSON: {out}"]
     assert json.loads(out.read_text())["summary"]["events"] == 4
+
+
+def test_a_map_run_as_the_program_leaves_at_once_with_every_line_and_report_written(write_csv, tmp_path):
+    # Run as the program, a map of a file ends the process without the interpreter's
+    # teardown (cli/app.py, _leave_now): the lines printed into a pipe must still come out,
+    # in order, and each report be whole, as after an orderly exit.
+    out, html = tmp_path / "map.json", tmp_path / "map.html"
+    result = subprocess.run([sys.executable, "-m", "backoffice.cli.app", "map", str(write_csv(INVOICES)), "--json",
+                             str(out), "--html", str(html), "--quiet"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"JSON: {out}", f"HTML report: {html}"]
+    assert json.loads(out.read_text())["summary"]["events"] == 4
+    assert html.read_text().rstrip().endswith("</html>")
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from backoffice.errors import BadOption
 
@@ -21,6 +20,9 @@ def parse_moment(text: str | None, option: str, zone: str) -> datetime | None:
     except ValueError as exc:
         raise BadOption(option, text, "a date or time such as 2024-03-31 or 2024-03-31T17:00+02:00") from exc
     if value.tzinfo is None:
+        # Imported here: every `map` imports this module, few name a moment without an offset.
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
         try:
             value = value.replace(tzinfo=ZoneInfo(zone))
         except (ZoneInfoNotFoundError, ValueError) as exc:
