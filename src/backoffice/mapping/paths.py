@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backoffice.mapping.grouped import (COUNT_SLICE, DurationColumns, KeyCounts, compact, distinct_cases,
-                                        duration_stats, sort_by_group)
+from backoffice.mapping.grouped import (DurationColumns, KeyCounts, compact, distinct_cases, duration_stats,
+                                        sort_by_group)
 from backoffice.events.instances import NOT_MEASURED
 from backoffice.mapping.model import (Activity, ActivityCount, DurationStats, Edge, LaneShare, ReasonCount, StepKind,
                                       TimeSink)
@@ -206,8 +206,7 @@ def service_shares(ws: Workspace, is_service_account) -> dict[str, float]:
     # length (np.bincount would copy int32 keys to int64). A missing resource's code may
     # be anything: clipped, then its kind set to 0.
     by_kind = np.zeros(3 * width, dtype=np.int64)
-    for start in range(0, ws.events, COUNT_SLICE):
-        end = start + COUNT_SLICE
+    for start, end, _, _ in ws.slices():
         key = np.multiply(ws.activity[start:end], 3, dtype=np.int32)
         kind = kind_of_resource.take(ws.resource_codes[start:end], mode="clip")
         if ws.resource_known is not None:

@@ -17,14 +17,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from backoffice.bulk import reading_in_bulk
 from backoffice.events import arrow_numpy
 from backoffice.events.schema import Column, EventLog
 from backoffice.mapping.sequences import number_sequences, traces
 from backoffice.wording import plural
 
 # Rows a section reads at a time when it walks the log in slices (`Workspace.slices`): its
-# temporaries stay a few MB, whatever the log.
-SLICE_ROWS = 1 << 20
+# temporaries stay a few MB whatever the log, each (an int64 a row: 2 MiB) under the size
+# that `reading_in_bulk` lets malloc reuse from the heap.
+SLICE_ROWS = 1 << 18
 NONE = -1  # the code of a missing value (no lane, no resource, no reason, no previous step)
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -192,15 +194,19 @@ class Workspace:
 
         A section that walks the log a slice at a time holds temporaries of a slice, not
         of the log; and a case never straddles two slices, so what is counted once per
-        case in each slice adds up.
+        case in each slice adds up. While the slices are walked, freed blocks of a few MiB
+        are reused from the heap (as when a file is read), so each slice's temporaries take
+        the pages of the one before instead of faulting in fresh ones (15M events: 100,000
+        page faults fewer).
         """
         size = size or SLICE_ROWS
         start, case = 0, 0
-        while start < self.events:
-            end_case = max(int(np.searchsorted(self.starts, start + size, side="left")), case + 1)
-            end = int(self.starts[end_case]) if end_case < self.cases else self.events
-            yield start, end, case, end_case
-            start, case = end, end_case
+        with reading_in_bulk():
+            while start < self.events:
+                end_case = max(int(np.searchsorted(self.starts, start + size, side="left")), case + 1)
+                end = int(self.starts[end_case]) if end_case < self.cases else self.events
+                yield start, end, case, end_case
+                start, case = end, end_case
 
     @cached_property
     def variant_cases(self) -> np.ndarray:
