@@ -74,10 +74,11 @@ def reading_in_bulk() -> Iterator[None]:
     Arrow's readers make and free buffers of 0.1 to a few MiB for each block of the file:
     each one a fresh mapping at a 64 KiB threshold, whose pages all fault on first touch
     (1.5M-event CSV: 130,000 faults and about 0.2 s of system time in the read alone,
-    against 31,000). Inside the block the threshold is 4 MiB; after it,
-    malloc_trim hands the free pages of every arena back, and the threshold returns to
-    64 KiB. Without `return_large_blocks` (another platform, another allocator, a library
-    caller), this does nothing.
+    against 31,000). The map's sections that walk the log a slice at a time
+    (`Workspace.slices`) free and make blocks alike. Inside the block the threshold is
+    4 MiB; after it, malloc_trim hands the free pages of every arena back, and the
+    threshold returns to 64 KiB. Without `return_large_blocks` (another platform, another
+    allocator, a library caller), this does nothing.
     """
     libc = _libc.get("handle")
     if libc is None:

@@ -9,19 +9,42 @@ from backoffice import read_log
 from backoffice.events.schema import ORDER
 from backoffice.mapping import analyze
 from backoffice.mapping.analyze import narrowed_for_map
-from backoffice.mapping.grouped import (COUNT_SLICE, SUM_SLICE, duration_stats, group_sums, masked_counts,
+from backoffice.mapping import workspace
+from backoffice.mapping.grouped import (COUNT_SLICE, SUM_SLICE, KeyCounts, duration_stats, group_sums, sort_by_group,
                                         sorted_durations)
 from backoffice.mapping.paths import activity_facts, edges_and_waits
 from backoffice.mapping.workspace import NONE, Scope, open_workspace
 
 
-def test_masked_counts_equal_bincount_of_the_masked_codes_across_slices():
+@pytest.mark.parametrize("width", [40, COUNT_SLICE + 1])  # a table of counts; past a slice, sorted slices
+def test_key_counts_over_slices_equal_one_count_and_number_the_keys_found_densely(width):
     generator = np.random.default_rng(7)
-    codes = generator.integers(0, 40, size=2 * COUNT_SLICE + 123)
-    mask = generator.random(len(codes)) < 0.3
-    # A code past the asked width still counts, as np.bincount's minlength allows.
-    codes[-1], mask[-1] = 57, True
-    assert masked_counts(codes, mask, 40).tolist() == np.bincount(codes[mask], minlength=40).tolist()
+    keys = generator.choice(generator.integers(0, width, size=30), size=5000)
+    counted = KeyCounts(width)
+    for start in range(0, len(keys), 700):
+        counted.count(keys[start:start + 700])
+    counted.count(keys[:0])
+    found, counts = counted.found()
+    expected_keys, expected_counts = np.unique(keys, return_counts=True)
+    assert found.tolist() == expected_keys.tolist() and counts.tolist() == expected_counts.tolist()
+    assert counted.numbers(keys).tolist() == np.searchsorted(expected_keys, keys).tolist()
+
+
+def test_key_counts_of_no_keys_find_none():
+    assert [part.tolist() for part in KeyCounts(COUNT_SLICE + 1).found()] == [[], []]
+    assert [part.tolist() for part in KeyCounts(5).found()] == [[], []]
+
+
+@pytest.mark.parametrize("high", [10**12, 1 << 60])  # packed beside the group codes; too wide, sorted by both
+def test_durations_sorted_with_groups_given_in_slices_equal_those_sorted_whole(high):
+    generator = np.random.default_rng(13)
+    group = generator.integers(0, 300, size=10_000)
+    micros = generator.integers(-5, high, size=10_000)
+    whole = sorted_durations(group.copy(), micros, 300)
+    sliced = sort_by_group(micros.copy(), (group[start:start + 999] for start in range(0, len(group), 999)), 300)
+    assert sliced.counts.tolist() == whole.counts.tolist()
+    assert np.array_equal(sliced.ordered, whole.ordered)
+    assert sort_by_group(np.zeros(0, np.int64), iter([]), 4).counts.tolist() == [0, 0, 0, 0]
 
 
 def test_duration_stats_that_consume_their_groups_equal_those_that_copy_them():
@@ -98,15 +121,58 @@ def test_durations_sorted_by_path_then_merged_by_activity_equal_durations_sorted
     generator = np.random.default_rng(3)
     width, rows = 7, 20_000
     fine = generator.integers(0, width * width + 1, size=rows)  # width * width: left out
+    fine[fine == 9] = 10  # a path no row takes
     micros = generator.integers(0, 10**13, size=rows)
     by_path = sorted_durations(fine.copy(), micros, width * width)
     coarse = np.arange(width * width) % width
-    merged = by_path.regrouped(coarse, width)
-    direct = sorted_durations(np.where(fine < width * width, fine % width, width), micros, width)
-    assert merged.counts.tolist() == direct.counts.tolist()
-    assert np.array_equal(merged.ordered, direct.ordered[:int(direct.counts.sum())])
+    merged = by_path.regrouped_stats(coarse, width)
+    direct = sorted_durations(np.where(fine < width * width, fine % width, width), micros, width).stats()
     for code in range(width):
-        assert merged.stats().fields(code) == direct.stats().fields(code)
+        assert merged.fields(code) == direct.fields(code)
+    assert merged.count.tolist() == direct.count.tolist()
+    no_activity = by_path.regrouped_stats(np.zeros(width * width, np.int64), width + 1)
+    assert no_activity.fields(width) == {"count": 0, "total": 0.0, "mean": 0.0, "median": 0.0, "p90": 0.0,
+                                         "max": 0.0}
+
+
+def test_the_waits_of_a_slice_or_of_rows_equal_the_whole_log_s(write_csv):
+    ws = open_workspace(lanes_log(write_csv), lane_column="role", scope=Scope())
+    assert ws.wait.any()
+    rows = np.arange(ws.events)
+    assert ws.waits_at(rows).tolist() == ws.wait.tolist()
+    assert np.concatenate([ws.waits(start, end) for start, end, _, _ in ws.slices(7)]).tolist() == ws.wait.tolist()
+    waited = (ws.times - np.r_[ws.times[:1], ws.times[:-1]])
+    assert ws.wait.tolist() == np.where(ws.first, 0, waited).tolist()
+
+
+def test_slices_hold_whole_cases_and_cover_the_log(write_csv):
+    ws = open_workspace(lanes_log(write_csv), lane_column="role", scope=Scope())
+    slices = list(ws.slices(5))
+    assert slices[0][0] == 0 and slices[-1][1] == ws.events and slices[-1][3] == ws.cases
+    for (_, end, _, end_case), (start, _, first_case, _) in zip(slices, slices[1:]):
+        assert end == start == ws.starts[first_case] and end_case == first_case
+    assert all(end - start >= 5 or end == ws.events for start, end, _, _ in slices)
+    assert len(list(ws.slices(10**6))) == 1
+
+
+def back_and_forth_log(write_csv):
+    """Cases passing work back and forth between the same lanes, several times each."""
+    rows = []
+    for case in range(25):
+        for step in range(3 + case % 6):
+            activity, role = (("Draft", "clerk"), ("Review", "auditor"), ("Sign", ""))[(step + case) % 3]
+            rows.append(f"c{case},{activity},2024-01-{1 + case % 9:02d}T{8 + step:02d}:{case:02d}:00Z,{role},"
+                        f"{'late' if step % 4 == 1 else ''}")
+    return read_log(write_csv("case_id,activity,timestamp,role,reason\n" + "\n".join(rows) + "\n"))
+
+
+@pytest.mark.parametrize("make_log", [lanes_log, back_and_forth_log])
+def test_a_map_read_a_few_rows_at_a_time_equals_the_map_read_whole(write_csv, monkeypatch, make_log):
+    log = make_log(write_csv)
+    whole = analyze(log).model_dump_json()
+    assert '"handoffs":[]' not in whole.replace(" ", "").replace("\n", "")
+    monkeypatch.setattr(workspace, "SLICE_ROWS", 3)
+    assert analyze(log).model_dump_json() == whole
 
 
 def test_activity_facts_from_the_paths_waits_equal_those_sorted_afresh(write_csv):

@@ -9,6 +9,7 @@ and cycle times are exact, and turned into seconds only in the results.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -144,20 +145,68 @@ class DurationColumns:
                 "median": float(self.median[group]), "p90": float(self.p90[group]), "max": float(self.max[group])}
 
 
-# Rows counted per slice by masked_counts: its temporaries stay a few MB whatever the log.
+# Rows counted at a time by the sections that walk the log in slices (and the widest table of
+# counts KeyCounts keeps): their temporaries stay a few MB whatever the log.
 COUNT_SLICE = 1 << 20
 
 
-def masked_counts(codes: np.ndarray, mask: np.ndarray, width: int) -> np.ndarray:
-    """np.bincount(codes[mask], minlength=width), without a copy of the masked codes as long as the log."""
-    counts = np.zeros(width, dtype=np.int64)
-    for start in range(0, len(codes), COUNT_SLICE):
-        part = codes[start:start + COUNT_SLICE][mask[start:start + COUNT_SLICE]]
-        found = np.bincount(part, minlength=len(counts))
-        if len(found) > len(counts):
-            counts = np.r_[counts, np.zeros(len(found) - len(counts), dtype=np.int64)]
-        counts += found
-    return counts
+class KeyCounts:
+    """How often each integer key in [0, width) occurs, counted a slice of rows at a time; then a dense number per key.
+
+    Keys are counted in a table of `width` counts when that is no longer than a slice
+    (pairs of up to 1,024 activities); past that, each slice's keys are sorted and
+    counted, and the counts merged. Either way, no array of the log's length.
+    """
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self._table = np.zeros(width, dtype=np.int64) if width <= COUNT_SLICE else None
+        self._parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self._found: tuple[np.ndarray, np.ndarray] | None = None
+        self._dense: np.ndarray | None = None
+
+    def count(self, keys: np.ndarray) -> None:
+        """Count these keys (each in [0, width)) once more."""
+        if self._table is not None:
+            self._table += np.bincount(keys, minlength=self.width)
+        elif len(keys):
+            self._parts.append(_runs(np.sort(keys)))
+
+    def found(self) -> tuple[np.ndarray, np.ndarray]:
+        """(the keys counted, increasing; how many times each): counting is over once this is asked."""
+        if self._found is None:
+            if self._table is not None:
+                keys = np.flatnonzero(self._table)
+                self._found = keys, self._table[keys]
+            elif self._parts:
+                keys = np.concatenate([keys for keys, _ in self._parts])
+                counts = np.concatenate([counts for _, counts in self._parts])
+                order = np.argsort(keys, kind="stable")
+                keys, counts = keys[order], counts[order]
+                starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+                self._found = keys[starts], np.add.reduceat(counts, starts)
+            else:
+                self._found = np.zeros(0, np.int64), np.zeros(0, np.int64)
+            self._parts = []
+        return self._found
+
+    def numbers(self, keys: np.ndarray) -> np.ndarray:
+        """The dense number of each key (every one of them counted): its rank among the keys found."""
+        found, _ = self.found()
+        if self._table is None:
+            return np.searchsorted(found, keys)
+        if self._dense is None:
+            self._dense = np.zeros(self.width, dtype=np.int64)
+            self._dense[found] = np.arange(len(found))
+        return self._dense[keys]
+
+
+def _runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a sorted array, and how many times each occurs."""
+    if not len(ordered):
+        return ordered, np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return ordered[starts], np.diff(np.r_[starts, len(ordered)])
 
 
 def sorted_within_groups(group: np.ndarray, micros: np.ndarray, width: int, *,
@@ -235,28 +284,71 @@ class SortedDurations:
         """Count, total, mean, median, 90th percentile and maximum per group (see duration_stats)."""
         return _stats_of_sorted(self.ordered, self.counts)
 
-    def regrouped(self, coarse: np.ndarray, width: int) -> SortedDurations:
-        """The same durations in coarser groups: group g's join group coarse[g] in [0, width).
+    def regrouped_stats(self, coarse: np.ndarray, width: int) -> DurationColumns:
+        """The statistics of the same durations in coarser groups: group g's join group coarse[g] in [0, width).
 
         Each group's run is sorted already, so a coarse group is its runs side by side,
         merged by a stable sort (timsort finds the runs and merges them): far less than
         sorting the durations again, and the same sorted values, so the same statistics.
+        One coarse group is merged at a time: a copy of the largest group's durations, not
+        of them all (15M events: 103 MiB at the map's peak).
         """
         starts = np.cumsum(self.counts) - self.counts
         order = np.argsort(coarse, kind="stable")
         order = order[self.counts[order] > 0]
-        pieces = [self.ordered[start:start + count]
-                  for start, count in zip(starts[order].tolist(), self.counts[order].tolist())]
-        merged = np.concatenate(pieces) if pieces else np.zeros(0, np.int64)
-        del pieces
         target = coarse[order]
+        columns = {name: np.zeros(width) for name in ("total", "mean", "median", "p90", "max")}
         counts = np.zeros(width, dtype=np.int64)
-        np.add.at(counts, target, self.counts[order])
-        runs = np.bincount(target, minlength=width)
-        ends = np.cumsum(counts)
-        for group in np.flatnonzero(runs > 1).tolist():
-            merged[ends[group] - counts[group]:ends[group]].sort(kind="stable")
-        return SortedDurations(merged, counts)
+        first = 0
+        while first < len(order):
+            group = int(target[first])
+            last = first + int(np.searchsorted(target[first:], group, side="right"))
+            pieces = [self.ordered[start:start + count] for start, count in
+                      zip(starts[order[first:last]].tolist(), self.counts[order[first:last]].tolist())]
+            merged = np.concatenate(pieces)
+            del pieces
+            if last - first > 1:
+                merged.sort(kind="stable")
+            one = _stats_of_sorted(merged, np.array([len(merged)], dtype=np.int64))
+            del merged
+            counts[group] = one.count[0]
+            for name, column in columns.items():
+                column[group] = getattr(one, name)[0]
+            first = last
+        return DurationColumns(count=counts, **columns)
+
+
+def sort_by_group(micros: np.ndarray, groups: Iterable[np.ndarray], width: int) -> SortedDurations:
+    """Sort durations by group code in [0, width), then value, with the group codes given a slice at a time.
+
+    The codes are never held whole: each slice is packed into the durations' own array
+    (as `sorted_within_groups` packs them), which is sorted in place. 15M events: one
+    array of the log's length instead of two.
+
+    Args:
+        micros: int64 durations, taken over: the array becomes the sorted durations.
+        groups: the group code of each duration, slices in the durations' order, covering them all.
+    """
+    if not len(micros):
+        return SortedDurations(micros, np.zeros(width, dtype=np.int64))
+    low = int(micros.min())
+    span_bits = int(int(micros.max()) - low).bit_length()
+    if span_bits + max(int(width).bit_length(), 1) > 62:
+        # Durations too far apart to pack beside a group code: sort by both keys.
+        return sorted_durations(np.concatenate(list(groups)), micros, width)
+    counts = np.zeros(width + 1, dtype=np.int64)
+    if low:
+        micros -= low
+    filled = 0
+    for group in groups:
+        counts += np.bincount(group, minlength=width + 1)
+        micros[filled:filled + len(group)] += np.left_shift(group, span_bits, dtype=np.int64)
+        filled += len(group)
+    micros.sort()
+    micros &= (1 << span_bits) - 1
+    if low:
+        micros += low
+    return SortedDurations(micros, counts[:width])
 
 
 def sorted_durations(group: np.ndarray, micros: np.ndarray, width: int, *, consume: bool = False) -> SortedDurations:

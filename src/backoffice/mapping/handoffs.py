@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 
-from backoffice.mapping.grouped import distinct_cases, duration_stats
+from backoffice.mapping.grouped import KeyCounts, first_in_case, sort_by_group
 from backoffice.mapping.model import Handoff
-from backoffice.mapping.paths import pair_codes
-from backoffice.mapping.workspace import Workspace, case_starts
-from backoffice.side_by_side import side_by_side
+from backoffice.mapping.workspace import Workspace
 
 
 def handoffs(ws: Workspace) -> list[Handoff]:
@@ -20,24 +16,45 @@ def handoffs(ws: Workspace) -> list[Handoff]:
     did the step, so we cannot claim the work changed hands.
     """
     width = max(len(ws.lanes), 1)
-    # The handoff steps alone: the others would only be counted for no pair and sorted for nothing.
-    rows = np.flatnonzero(ws.handoff)
+    # As the directly-follows section: the log is read a slice of whole cases at a time,
+    # twice (count and gather the waits, then pack each pair's number beside its waits);
+    # the one array as long as the handoffs is their waits'.
+    moved, touched = KeyCounts(width * width), KeyCounts(width * width)
+    waits = np.empty(int(np.count_nonzero(ws.handoff)), dtype=np.int64)
+    filled = 0
+    for start, end, first_case, end_case in ws.slices():
+        rows, key = _handed_over(ws, start, end, width)
+        moved.count(key)
+        # A case counts once for a pair: on its first handoff between those lanes (a slice
+        # holds whole cases, so the slices' counts add up).
+        case = np.searchsorted(ws.starts[first_case:end_case], rows, side="right")
+        touched.count(key[first_in_case(case, key, width * width)])
+        part = ws.waits_at(rows)
+        waits[filled:filled + len(part)] = part
+        filled += len(part)
+    keys, count = moved.found()
+    found = len(keys)
+    by_pair = sort_by_group(waits, (moved.numbers(_handed_over(ws, start, end, width)[1])
+                                    for start, end, _, _ in ws.slices()), found)
+    del waits
+    wait = by_pair.stats()
+    del by_pair
+    cases = np.zeros(found, dtype=np.int64)
+    cases[moved.numbers(touched.found()[0])] = touched.found()[1]
+    handed = [Handoff(from_lane=ws.lanes[key // width], to_lane=ws.lanes[key % width],
+                      count=int(count[index]), cases=int(cases[index]), wait=wait.fields(index))
+              for index, key in enumerate(keys.tolist())]
+    return sorted(handed, key=lambda handoff: (-handoff.count, handoff.from_lane, handoff.to_lane))
 
-    def lane_pairs():
-        # A handoff step is never a case's first: the lane before it is the row before's.
-        before = ws.lane[rows - 1].astype(np.int64)
-        return pair_codes(before, ws.lane[rows], width, np.zeros(len(rows), bool), in_place=True)
 
-    # The rows' cases are looked up beside the numbering of their lane pairs (an int32 a
-    # handoff, held a little earlier: 15M events, 27 MB, below the directly-follows peak).
-    (pair, pairs, count_found), case = side_by_side([lane_pairs, partial(ws.case_of, rows)])
-    count = np.bincount(pair, minlength=count_found)
-    cases = distinct_cases(case_starts(case), pair, count_found, case=case)
-    del case
-    waits = ws.wait[rows]
-    del rows
-    wait = duration_stats(pair, waits, count_found, consume=True)
-    found = [Handoff(from_lane=ws.lanes[pairs[index] // width], to_lane=ws.lanes[pairs[index] % width],
-                     count=int(count[index]), cases=int(cases[index]), wait=wait.fields(index))
-             for index in np.flatnonzero(count[:count_found]).tolist()]
-    return sorted(found, key=lambda handoff: (-handoff.count, handoff.from_lane, handoff.to_lane))
+def _handed_over(ws: Workspace, start: int, end: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The handoffs in rows [start, end): (their rows; each one's key, lane before * width + lane after).
+
+    A handoff step is never a case's first: the lane before it is the row before's.
+    """
+    rows = np.flatnonzero(ws.handoff[start:end])
+    rows += start
+    key = ws.lane[rows - 1].astype(np.int64)
+    key *= width
+    key += ws.lane[rows]
+    return rows, key

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 
-from backoffice.mapping.grouped import (COUNT_SLICE, DurationColumns, compact, distinct_cases, duration_stats,
-                                        masked_counts, sorted_durations)
+from backoffice.mapping.grouped import (DurationColumns, KeyCounts, compact, distinct_cases, duration_stats,
+                                        sort_by_group)
 from backoffice.events.instances import NOT_MEASURED
 from backoffice.mapping.model import (Activity, ActivityCount, DurationStats, Edge, LaneShare, ReasonCount, StepKind,
                                       TimeSink)
@@ -35,32 +34,57 @@ def edges_and_waits(ws: Workspace) -> tuple[list[Edge], DurationColumns]:
     are sorted by activity by merging runs, not sorted again (for `activity_facts`).
     """
     width = max(len(ws.activities), 1)
-    # Each event but a case's first closes the path from the step before it (the row
-    # before); the first events get a code past every path, which the counts leave out.
-    before = np.empty(ws.events, dtype=np.int64)
-    before[:1] = 0
-    before[1:] = ws.activity[:-1]
-    pair, pairs, found = pair_codes(before, ws.activity, width, ws.first, in_place=True)
-    del before
-    # Counts that only read the pair numbers, two at a time (numpy lets go of the GIL;
-    # their temporaries are a few MB): 0.05 s of 0.7 on 15M events.
-    count, cases, handoffs = side_by_side([
-        partial(np.bincount, pair, minlength=found),
-        lambda: distinct_cases(ws.trace_starts, pair[ws.trace_rows], found, weights=ws.variant_cases),
-        partial(masked_counts, pair, ws.handoff, found)])
-    # The last use of the pair numbers: their array becomes the sorted waits.
-    by_path = sorted_durations(pair, ws.wait, found, consume=True)
-    del pair
-    # Both read the sorted waits; only the merge by activity holds a copy of them.
-    wait, waits_before = side_by_side([by_path.stats,
-                                       lambda: by_path.regrouped(pairs[:found] % width, width).stats()])
+    # The log is read a slice at a time, twice: first to count the paths and gather the
+    # waits, then, once the paths are numbered, to pack each path's number beside its
+    # waits. The one array of the log's length is the waits' (15M events: 103 MiB).
+    followed, handed = KeyCounts(width * width), KeyCounts(width * width)
+    waits = np.empty(ws.events - ws.cases, dtype=np.int64)
+    filled = 0
+    for start, end, _, _ in ws.slices():
+        key, closes = _paths_closed(ws, start, end, width)
+        followed.count(key)
+        handed.count(key[ws.handoff[start:end][closes]])
+        part = ws.waits(start, end)[closes]
+        waits[filled:filled + len(part)] = part
+        filled += len(part)
+    keys, count = followed.found()
+    found = len(keys)
+    by_path = sort_by_group(waits, (followed.numbers(_paths_closed(ws, start, end, width)[0])
+                                    for start, end, _, _ in ws.slices()), found)
+    del waits
+    handoffs = np.zeros(found, dtype=np.int64)
+    handoffs[followed.numbers(handed.found()[0])] = handed.found()[1]
+    # How many cases take each path depends on the variant alone: counted on the variants'
+    # rows, where each case's first row closes no path (number `found`, counted for none).
+    rows = ws.trace_rows
+    trace_key = ws.activity[np.maximum(rows - 1, 0)].astype(np.int64) * width + ws.activity[rows]
+    opens = ws.first[rows]
+    trace_pair = np.full(len(rows), found, dtype=np.int64)
+    trace_pair[~opens] = followed.numbers(trace_key[~opens])
+    cases = distinct_cases(ws.trace_starts, trace_pair, found, weights=ws.variant_cases)
+    # Both read the sorted waits; the merge by activity holds a copy of one activity's.
+    wait, waits_before = side_by_side([by_path.stats, lambda: by_path.regrouped_stats(keys % width, width)])
     del by_path
     names = ws.activities
-    edges_found = [Edge(source=names[pairs[index] // width], target=names[pairs[index] % width],
-                        count=int(count[index]), cases=int(cases[index]), wait=wait.fields(index),
-                        handoffs=int(handoffs[index]))
-                   for index in np.flatnonzero(count[:found]).tolist()]
+    edges_found = [Edge(source=names[key // width], target=names[key % width], count=int(count[index]),
+                        cases=int(cases[index]), wait=wait.fields(index), handoffs=int(handoffs[index]))
+                   for index, key in enumerate(keys.tolist())]
     return sorted(edges_found, key=lambda edge: (-edge.count, edge.source, edge.target)), waits_before
+
+
+def _paths_closed(ws: Workspace, start: int, end: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The paths closed in rows [start, end): (each one's key, before * width + after; which rows close one).
+
+    Each step but a case's first closes the path from the step before it, the row before.
+    """
+    closes = ~ws.first[start:end]
+    key = np.empty(end - start, dtype=np.int64)
+    if end > start:
+        key[0] = ws.activity[start - 1] if start else 0
+        key[1:] = ws.activity[start:end - 1]
+    key *= width
+    key += ws.activity[start:end]
+    return key[closes], closes
 
 
 def pair_codes(before: np.ndarray, after: np.ndarray, width: int, left_out: np.ndarray, *,
@@ -150,11 +174,16 @@ def lane_splits(ws: Workspace) -> dict[int, list[LaneShare]]:
     """Per activity code, the lanes doing its steps (known lanes only), most steps first, ties by name."""
     width = max(len(ws.activities), 1)
     lanes = max(len(ws.lanes), 1)
-    size = max(width, lanes)
-    pair, pairs, found = pair_codes(ws.activity, ws.lane, size, ws.lane == NONE)
-    count = np.bincount(pair, minlength=found)[:found]
-    occurs = np.flatnonzero(count > 0)
-    activity, lane, count = pairs[:found][occurs] // size, pairs[:found][occurs] % size, count[occurs]
+    done = KeyCounts(width * lanes)  # activity * lanes + lane, a slice of the log at a time
+    for start, end, _, _ in ws.slices():
+        lane = ws.lane[start:end]
+        known = lane != NONE
+        key = ws.activity[start:end][known].astype(np.int64)
+        key *= lanes
+        key += lane[known]
+        done.count(key)
+    keys, count = done.found()
+    activity, lane = keys // lanes, keys % lanes
     known = np.bincount(activity, weights=count, minlength=width)
     splits: dict[int, list[LaneShare]] = {}
     for code, lane_code, n in zip(activity.tolist(), lane.tolist(), count.tolist()):
@@ -177,8 +206,7 @@ def service_shares(ws: Workspace, is_service_account) -> dict[str, float]:
     # length (np.bincount would copy int32 keys to int64). A missing resource's code may
     # be anything: clipped, then its kind set to 0.
     by_kind = np.zeros(3 * width, dtype=np.int64)
-    for start in range(0, ws.events, COUNT_SLICE):
-        end = start + COUNT_SLICE
+    for start, end, _, _ in ws.slices():
         key = np.multiply(ws.activity[start:end], 3, dtype=np.int32)
         kind = kind_of_resource.take(ws.resource_codes[start:end], mode="clip")
         if ws.resource_known is not None:
