@@ -14,6 +14,8 @@ import pytest
 
 from backoffice.definitions import check_definition, load_definition
 from backoffice.definitions.bpmn_import import import_bpmn, render_yaml
+from backoffice.definitions.bpmn_reader import MODEL as MODEL_NS
+from backoffice.definitions.bpmn_reader import read_bpmn
 from backoffice.errors import BpmnFileError
 
 MODELS = Path(__file__).resolve().parents[1] / "data" / "bpmn"
@@ -56,6 +58,14 @@ REAL_MODELS = [
     ("flowable-webservice-error-boundary.bpmn20.xml", None, set()),  # error boundary to a plain end
     ("camunda-throw-error-without-code.bpmn20.xml", None, {("endEvent", "theEnd")}),  # only an error end
     ("flowable-unstructured-two-forks.bpmn20.xml", None, set()),  # two splits, one join
+    # Found by running the import over some 7,800 public models (see ATTRIBUTION.md):
+    # two executable processes, the first calling the second: the caller is where the work starts.
+    ("camunda-parent-calls-child.bpmn20.xml", None, {("parallelGateway", "sid-DA1B0500-1B77-46BE-A118-FF3C4D86D05F")}),
+    ("camunda-boundary-timer-cycle.bpmn20.xml", None, {("boundaryEvent", "timer")}),  # R/PT1H: reminds once
+    ("flowable-get-variable-condition.bpmn20.xml", None,
+     {("userTask", "sid-2BB9CF04-D89F-4C35-94A2-EA07BCCA78CA"), ("inclusiveGateway", "inclusiveGw"),
+      ("parallelGateway", "sid-36B0D012-EC6A-4985-AA33-06C6A718337F")}),  # its execution.getVariable() is read
+    ("flowable-variable-functions.bpmn20.xml", None, {("userTask", "usertask2")}),  # var:equals(input,1) is read
 ]
 
 
@@ -219,13 +229,71 @@ def test_a_condition_beyond_comparisons_is_listed_and_leaves_the_transition_ungu
     assert "guard" not in to_reject
 
 
-def test_a_collaboration_lists_its_processes_unless_one_is_chosen():
-    with pytest.raises(BpmnFileError) as raised:
-        import_bpmn(MODELS / "bpmnio-pizza-collaboration.bpmn")
-    assert "_6-1 (Pizza vendor, line 5)" in str(raised.value) and "_6-2 (Pizza Customer" in str(raised.value)
-    assert "--process" in str(raised.value)
-    vendor = import_bpmn(MODELS / "bpmnio-pizza-collaboration.bpmn", process_id="_6-1").definition
-    assert vendor["trigger"] == {"event": "order.received", "system": "todo-trigger-system"}  # its message start
+def test_every_model_of_the_test_data_imports_and_passes_check(tmp_path):
+    # Each process of each file, so a model added to the folder is covered without a line here.
+    models = sorted(p for p in MODELS.iterdir() if p.is_file() and p.suffix in (".bpmn", ".xml"))
+    assert len(models) >= 20
+    for source in models:
+        for process in read_bpmn(source).processes:
+            if not process.nodes:
+                continue
+            result = import_bpmn(source, process_id=process.id)
+            written = tmp_path / f"{source.name}.{process.id}.yaml"
+            written.write_text(render_yaml(result, source), encoding="utf-8")
+            report = check_definition(written)
+            assert not report.errors, (source.name, process.id, [str(e) for e in report.errors])
+
+
+def test_of_several_processes_the_one_no_call_activity_calls_is_imported_and_the_called_one_named():
+    result = import_bpmn(MODELS / "camunda-parent-calls-child.bpmn20.xml")
+    assert result.process.id == "parent-process"
+    note = next(f for f in result.notes if f.tag == "process")
+    assert "left out: child-process (Child Process, line 78)" in note.message
+    call = next(s for s in result.definition["states"].values() if s["kind"] == "subcase")
+    assert call["workflow"] == "child-process"
+
+
+def test_a_timer_cycle_on_a_boundary_fires_once_after_its_first_period_and_says_so():
+    result = import_bpmn(MODELS / "camunda-boundary-timer-cycle.bpmn20.xml")
+    assert result.definition["timers"] == [{"name": "timer (timeCycle R/PT1H)", "kind": "reminder", "state": "task",
+                                            "after": "1h", "target": {"role": "to-be-assigned"}}]
+    assert any("fires again and again" in f.message and "1h after the task starts" in f.message
+               for f in result.not_expressible)
+
+
+def test_flowable_variable_functions_and_get_variable_become_guards():
+    functions = import_bpmn(MODELS / "flowable-variable-functions.bpmn20.xml").definition
+    guards = {t["to"]: t.get("guard") for t in functions["transitions"] if t["from"] == "the-start"}
+    assert guards == {"task-a": "(data.input == 1)", "task-b": "(data.input == 2)"}
+    assert functions["inputs"]["fields"]["input"]["type"] == "number"
+    read = import_bpmn(MODELS / "flowable-get-variable-condition.bpmn20.xml")
+    assert not any(f.tag == "sequenceFlow" for f in read.not_expressible)  # its getVariable condition reads
+
+
+def test_a_standard_loop_is_listed_as_a_loop_not_as_once_per_item(tmp_path):
+    model = tmp_path / "loop.bpmn"
+    model.write_text(f"""<?xml version="1.0"?>
+<definitions xmlns="{MODEL_NS}"><process id="p" isExecutable="true">
+  <startEvent id="s"/><sequenceFlow id="f1" sourceRef="s" targetRef="t"/>
+  <userTask id="t" name="Try again"><standardLoopCharacteristics/></userTask>
+  <sequenceFlow id="f2" sourceRef="t" targetRef="e"/><endEvent id="e"/>
+</process></definitions>""", encoding="utf-8")
+    finding = next(f for f in import_bpmn(model).not_expressible if f.element == "t")
+    assert "a loop activity (done again while its condition holds)" in finding.message
+
+
+def test_a_collaboration_of_processes_alike_imports_the_first_and_lists_the_others_as_a_choice_to_check():
+    # Neither pool is executable and neither calls the other: which one the work starts with
+    # only a person can say, so the first is imported and the choice listed, not refused.
+    guessed = import_bpmn(MODELS / "bpmnio-pizza-collaboration.bpmn")
+    assert guessed.process.id == "_6-1"
+    listed = next(f for f in guessed.not_expressible if f.tag == "process")
+    assert listed.element == "_6-1" and "_6-2 (Pizza Customer, line 67)" in listed.message
+    assert "--process" in listed.message and "only a person can say" in listed.message
+    vendor = import_bpmn(MODELS / "bpmnio-pizza-collaboration.bpmn", process_id="_6-1")
+    assert vendor.definition == guessed.definition
+    assert not any(f.tag == "process" for f in vendor.findings)  # chosen by name: nothing to list
+    assert vendor.definition["trigger"] == {"event": "order.received", "system": "todo-trigger-system"}
     with pytest.raises(BpmnFileError, match="no process 'nope'"):
         import_bpmn(MODELS / "bpmnio-pizza-collaboration.bpmn", process_id="nope")
 
@@ -488,10 +556,10 @@ def test_a_collaboration_with_one_executable_process_imports_that_one_and_names_
     note = next(f for f in result.notes if f.tag == "process")
     assert note.element == "_6-1" and "_6-2 (Pizza Customer, line 67)" in note.message
     assert "--process" in note.message
-    # Two executable processes: a choice only a person can make.
+    # Two executable processes: a choice only a person can make, listed as such.
     both = tmp_path / "both.bpmn"
     both.write_text(model.read_text(encoding="utf-8").replace(
         '<semantic:process id="_6-2" isExecutable="false">', '<semantic:process id="_6-2" isExecutable="true">'),
         encoding="utf-8")
-    with pytest.raises(BpmnFileError, match="holds 2 processes"):
-        import_bpmn(both)
+    assert any(f.tag == "process" and "only a person can say" in f.message
+               for f in import_bpmn(both).not_expressible)

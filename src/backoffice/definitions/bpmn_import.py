@@ -76,48 +76,55 @@ def import_bpmn(path: Path | str, *, process_id: str | None = None) -> BpmnImpor
         process_id: which process, when the file holds several (a collaboration).
 
     Raises:
-        BpmnFileError: the file is not a readable BPMN 2.0 model, names a process it does not
-            hold, or holds several processes and none was chosen.
+        BpmnFileError: the file is not a readable BPMN 2.0 model, holds no process with flow
+            nodes, or names a process it does not hold.
     """
     document = read_bpmn(path)
-    process = choose_process(document, process_id)
+    process, left_out, entries = choose_process(document, process_id)
     if process.problems:
         raise process.problems[0]
     importer = _Importer(document, process)
-    others = [p for p in document.processes if p.nodes and p is not process]
-    if process_id is None and others:
-        listing = ", ".join(f"{p.id} ({p.label}, line {p.line})" for p in others)
-        importer.note_process(f"imported as the only one of the file's {len(others) + 1} processes marked "
-                              f"executable; left out: {listing} (--process ID imports one of them)",
-                              expressible=True)
+    if left_out:
+        listing = ", ".join(f"{p.id} ({p.label}, line {p.line})" for p in left_out)
+        if entries > 1:
+            importer.note_process(f"{entries} of the file's processes could each be where the work starts (marked "
+                                  f"alike, and no call activity calls them) and only a person can say which: "
+                                  f"imported the first; left out: {listing} (--process ID imports one of them)")
+        else:
+            importer.note_process(f"imported as the entry of the file's {len(left_out) + 1} processes (the only "
+                                  f"one marked executable, or the only one no call activity calls); left out: "
+                                  f"{listing} (--process ID imports one of them)", expressible=True)
     return importer.run()
 
 
-def choose_process(document: BpmnDocument, process_id: str | None) -> Process:
-    """Return the process to import: the one asked for, else the only one with flow nodes, else the only executable one.
+def choose_process(document: BpmnDocument, process_id: str | None) -> tuple[Process, list[Process], int]:
+    """Return the process to import, the other processes with flow nodes left out, and of how many it was chosen.
 
-    A collaboration often draws the other parties as pools of their own (a customer, a
-    supplier) that no engine runs; Camunda, Flowable and Zeebe deploy only the process marked
-    executable, so when exactly one is, that is the one a team moving off them means.
+    The one asked for; else the only one with flow nodes. A collaboration often draws the other
+    parties as pools of their own (a customer, a supplier) that no engine runs: Camunda, Flowable
+    and Zeebe deploy only the processes marked executable, so those are preferred. Of those, a
+    process another one calls (a call activity's calledElement) is a sub-case, not where the work
+    starts. When several remain, the first that reads without a problem is imported, and the
+    choice is listed as one a person must check.
     """
     listing = ", ".join(f"{p.id} ({p.label}, line {p.line})" for p in document.processes)
     if process_id is not None:
         for process in document.processes:
             if process.id == process_id:
-                return process
+                return process, [], 1
         raise BpmnFileError(document.path, f"holds no process {process_id!r}", expected=f"one of {listing}")
     candidates = [p for p in document.processes if p.nodes]
     if not candidates:
         raise BpmnFileError(document.path, "its processes hold no flow nodes", line=document.processes[0].line,
                             expected="a process with a start event, tasks and flows")
-    executable = [p for p in candidates if p.executable]
-    if len(candidates) > 1 and len(executable) == 1:
-        return executable[0]
-    if len(candidates) > 1:
-        listing = ", ".join(f"{p.id} ({p.label}, line {p.line})" for p in candidates)
-        raise BpmnFileError(document.path, f"holds {len(candidates)} processes: {listing}",
-                            expected="--process ID to import one of them")
-    return candidates[0]
+    if len(candidates) == 1:
+        return candidates[0], [], 1
+    pool = [p for p in candidates if p.executable] or candidates
+    called = {n.called_element for p in candidates for n in p.nodes.values()
+              if n.tag == "callActivity" and n.called_element}
+    entries = [p for p in pool if p.id not in called] or pool
+    chosen = min(entries, key=lambda p: bool(p.problems))  # the first that reads, if one does
+    return chosen, [p for p in candidates if p is not chosen], len(entries)
 
 
 @dataclass

@@ -89,7 +89,10 @@ class StateMaker:
             state["description"] = "; ".join(part for part in (documentation, extra, where) if part)
         self.states[state_id] = state
         self.state_of[node.id] = state_id
-        if node.loop:
+        if node.loop == "standard":
+            self.note(node, "a loop activity (done again while its condition holds) has no counterpart; imported as "
+                            "done once")
+        elif node.loop:
             self.note(node, f"a {node.loop} activity (done once per item) has no counterpart; imported as done once")
         return state_id
 
@@ -120,8 +123,9 @@ class StateMaker:
         elif tag == "intermediateThrowEvent" and node.event and node.event != "link":
             self.note(node, f"{article(node.event)} throw event has no counterpart; the case passes on")
         elif tag in CONTAINERS and node.loop:
-            self.note(node, f"a {node.loop} sub-process (run once per item) has no counterpart; its steps were "
-                            "imported to run once")
+            how = "run again while its condition holds" if node.loop == "standard" else "run once per item"
+            self.note(node, f"a {'loop' if node.loop == 'standard' else node.loop} sub-process ({how}) has no "
+                            "counterpart; its steps were imported to run once")
         elif tag == "transaction":
             self.note(node, "a transaction sub-process: its states were imported, its rollback (cancel) was not")
 
@@ -310,8 +314,19 @@ class StateMaker:
         return "no time given"
 
     def _timer_after(self, node: Node) -> str | None:
+        """Return how long the timer waits, as a definition's duration; None when that is not fixed.
+
+        A cycle (R3/PT10M, R/PT1H: every ten minutes, three times or for ever) first fires one
+        period after it starts, and a definition's timer fires once: that first time is the one kept.
+        """
         text = node.event_detail.get("timeDuration")
-        return iso_duration_to_text(_literal_duration(text)) if text else None
+        if text:
+            return iso_duration_to_text(_literal_duration(text))
+        cycle = re.fullmatch(r"R\d*/(P[^/]+)", _literal_duration(node.event_detail.get("timeCycle") or ""))
+        return iso_duration_to_text(cycle.group(1)) if cycle else None
+
+    def _repeats(self, node: Node) -> bool:
+        return not node.event_detail.get("timeDuration") and self._timer_after(node) is not None
 
 
 def _action(node: Node) -> tuple[str, str]:
