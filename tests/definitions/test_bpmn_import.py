@@ -66,6 +66,7 @@ REAL_MODELS = [
      {("userTask", "sid-2BB9CF04-D89F-4C35-94A2-EA07BCCA78CA"), ("inclusiveGateway", "inclusiveGw"),
       ("parallelGateway", "sid-36B0D012-EC6A-4985-AA33-06C6A718337F")}),  # its execution.getVariable() is read
     ("flowable-variable-functions.bpmn20.xml", None, {("userTask", "usertask2")}),  # var:equals(input,1) is read
+    ("activiti-ad-hoc-sub-process.bpmn20.xml", None, {("adHocSubProcess", "adhocSubProcess")}),  # its ${completed}
 ]
 
 
@@ -268,6 +269,19 @@ def test_flowable_variable_functions_and_get_variable_become_guards():
     assert functions["inputs"]["fields"]["input"]["type"] == "number"
     read = import_bpmn(MODELS / "flowable-get-variable-condition.bpmn20.xml")
     assert not any(f.tag == "sequenceFlow" for f in read.not_expressible)  # its getVariable condition reads
+
+
+def test_an_ad_hoc_sub_process_of_tasks_becomes_a_checklist_of_them():
+    result = import_bpmn(MODELS / "activiti-ad-hoc-sub-process.bpmn20.xml")
+    states, transitions = result.definition["states"], result.definition["transitions"]
+    assert states["adhoc-sub-process"]["kind"] == "checklist"
+    assert states["adhoc-sub-process"]["items"] == ["task-in-subprocess", "task2-in-subprocess"]
+    assert all(states[item]["kind"] == "human_task" for item in states["adhoc-sub-process"]["items"])
+    # An item done goes back to its checklist; only the checklist moves on, once every item is done.
+    assert [(t["from"], t["to"]) for t in transitions] == [("the-start", "adhoc-sub-process"),
+                                                           ("adhoc-sub-process", "after-task"),
+                                                           ("after-task", "the-end")]
+    assert any("completion condition '${completed}'" in f.message for f in result.not_expressible)
 
 
 def test_a_standard_loop_is_listed_as_a_loop_not_as_once_per_item(tmp_path):

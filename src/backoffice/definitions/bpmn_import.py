@@ -6,7 +6,8 @@ catching events, start and end events), and everything between two of them (gate
 embedded sub-processes, throw events) folds into the transitions: the conditions met on the
 way become the transition's guard, in CEL. Lanes and candidate groups become roles; service,
 script, send and business rule tasks automated steps with a named action; boundary timers
-timers; error boundaries on automated steps the state their retries run out to.
+timers; error boundaries on automated steps the state their retries run out to; an ad-hoc
+sub-process of people's tasks a checklist of them.
 
 What the definition cannot hold is imported in the nearest form it can hold and listed with
 the element's id and line: inclusive and event-based gateways become a choice of one way, a parallel split without a join
@@ -146,6 +147,7 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
     reported_flows: set[str] = field(default_factory=set)
     extra_starts: list[Node] = field(default_factory=list)
     joined: set[str] = field(default_factory=set)
+    checklist_items: set[str] = field(default_factory=set)  # node ids of an ad-hoc sub-process's checklist items
     parallel: dict[str, str] = field(default_factory=dict)  # parallel split id -> its join's id
     start_node: Node | None = None
     exceptions: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -183,12 +185,13 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
         for node in nodes.values():
             if node.id not in skipped:
                 self._classify(node)
+        self._fill_checklists()
         for split, join in self.parallel.items():
             self._parallel_state(nodes[split], nodes[join])
         intake = self._intake()
         for node_id, state_id in list(self.state_of.items()):
-            if node_id in self.parallel:
-                continue  # a split's flows start its branches; the state's way on leaves from its join
+            if node_id in self.parallel or node_id in self.checklist_items:
+                continue  # a split's flows start its branches, the way on leaves from its join; an item's is done
             if node_id in nodes and self.states[state_id]["kind"] not in ("done", "cancelled"):
                 self._transitions_from(nodes[node_id], state_id)
         for start in self.extra_starts:

@@ -58,6 +58,7 @@ class Node:
     for_compensation: bool = False
     triggered_by_event: bool = False
     documentation: str | None = None
+    completion_condition: str | None = None  # an ad-hoc sub-process's
 
     @property
     def label(self) -> str:
@@ -412,4 +413,5 @@ def _node(element: etree._Element, tag: str, parent: str, lane_of: dict[str, str
         interrupting=element.get("cancelActivity", "true") != "false", default_flow=_ref(element.get("default")),
         extensions=extensions, called_element=_called(element) or extensions.get("calledElement"),
         loop=loop, for_compensation=element.get("isForCompensation") == "true",
-        triggered_by_event=element.get("triggeredByEvent") == "true", documentation=_text_of(element, "documentation"))
+        triggered_by_event=element.get("triggeredByEvent") == "true", documentation=_text_of(element, "documentation"),
+        completion_condition=_text_of(element, "completionCondition"))

@@ -57,6 +57,7 @@ class StateMaker:
     states: dict[str, dict[str, Any]]
     state_of: dict[str, str]
     roles: dict[str, dict[str, Any]]
+    checklist_items: set[str]
 
     def _state_id(self, node: Node) -> str:
         return self.free_id(node.extensions.get("state") or slug(node.name or "") or slug(node.id) or "step")
@@ -105,6 +106,8 @@ class StateMaker:
             self.note(node, "a collapsed sub-process whose steps the file does not hold: imported as one human task",
                       expressible=True)
             self._human(node)
+        elif tag == "adHocSubProcess" and self._ad_hoc_items(node):
+            self._ad_hoc_checklist(node)
         elif tag in HUMAN_TAGS:
             self._human(node)
         elif tag in AUTOMATED_TAGS or (tag == "intermediateThrowEvent" and node.event == "message"):
@@ -222,6 +225,41 @@ class StateMaker:
         state_id = self._add_state(node, "human_task", role=role, extra=extra)
         if len(group_roles) > 1:
             self.states[state_id]["_roles"] = group_roles
+
+    def _ad_hoc_items(self, node: Node) -> list[Node]:
+        """Return the tasks of an ad-hoc sub-process a checklist can hold: people's tasks, none tied by a flow.
+
+        An ad-hoc sub-process is tasks done in any order until it completes, which is what a
+        checklist is; flows between its tasks order some of them, which a checklist cannot say.
+        """
+        inside = [n for n in self.process.nodes.values() if n.parent == node.id]
+        ids = {n.id for n in inside}
+        if any(f.source in ids or f.target in ids for f in self.process.flows.values()):
+            return []
+        return [n for n in inside if n.tag in HUMAN_TAGS and n.tag not in CONTAINERS]
+
+    def _ad_hoc_checklist(self, node: Node) -> None:
+        """A checklist state of an ad-hoc sub-process; its items are filled in once they are states (_fill_checklists)."""
+        state_id = self._add_state(node, "checklist")
+        self.states[state_id]["items"] = []
+        self.note(node, "an ad-hoc sub-process (tasks in any order) was imported as a checklist whose items are its "
+                        "tasks", expressible=True)
+        others = [n for n in self.process.nodes.values() if n.parent == node.id and n not in self._ad_hoc_items(node)]
+        for other in others:
+            self.note(other, "only a person's task can be an item of a checklist (the ad-hoc sub-process "
+                             f"{node.id!r}); left out")
+        if node.completion_condition:
+            self.note(node, f"its completion condition {node.completion_condition!r} has no counterpart: the "
+                            "checklist waits for every item")
+
+    def _fill_checklists(self) -> None:
+        for node in self.process.nodes.values():
+            state = self.states.get(self.state_of.get(node.id, ""))
+            if node.tag == "adHocSubProcess" and state is not None and state["kind"] == "checklist" \
+                    and not state["items"]:
+                items = [n for n in self._ad_hoc_items(node) if n.id in self.state_of]
+                state["items"] = [self.state_of[n.id] for n in items]
+                self.checklist_items |= {n.id for n in items}  # done, an item goes back to its checklist: no way on
 
     def _automated(self, node: Node) -> None:
         ext = node.extensions
