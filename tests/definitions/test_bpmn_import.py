@@ -53,7 +53,9 @@ REAL_MODELS = [
       ("inclusiveGateway", "ExclusiveGateway_1ip75mm"), ("intermediateThrowEvent", "IntermediateThrowEvent_0d0om9q"),
       ("intermediateCatchEvent", "IntermediateThrowEvent_1vaa2b4"),
       ("userTask", "Task_1x2pxcn")}),  # two unconditioned flows out: an implicit parallel split
-    ("bpmnio-kitchen-sink.bpmn", "Process_0abj3w2", {("subProcess", "Task_1mvn5bz")}),  # an event sub-process
+    # A non-interrupting event sub-process: its tasks are imported (and their loop markers listed).
+    ("bpmnio-kitchen-sink.bpmn", "Process_0abj3w2",
+     {("subProcess", "Task_1mvn5bz"), ("task", "Task_11mt25q"), ("task", "Task_194rzhn"), ("task", "Task_1ug2w5g")}),
     # Found by running the import over some 2,600 public models (see ATTRIBUTION.md):
     ("flowable-webservice-error-boundary.bpmn20.xml", None, set()),  # error boundary to a plain end
     ("camunda-throw-error-without-code.bpmn20.xml", None, {("endEvent", "theEnd")}),  # only an error end
@@ -282,6 +284,14 @@ def test_an_ad_hoc_sub_process_of_tasks_becomes_a_checklist_of_them():
                                                            ("adhoc-sub-process", "after-task"),
                                                            ("after-task", "the-end")]
     assert any("completion condition '${completed}'" in f.message for f in result.not_expressible)
+
+
+def test_an_event_sub_process_is_reached_from_every_state_it_can_interrupt():
+    sink = import_bpmn(MODELS / "bpmnio-kitchen-sink.bpmn", process_id="Process_0abj3w2").definition
+    into = next(t for t in sink["transitions"] if t["to"] == "task-11mt25q")
+    assert into["from"] == ["task-1sga8pc", "task-0t0pnde"]  # every state but the intake
+    assert into["name"] == "message: StartEvent_1365x5u"
+    assert {"from": "task-11mt25q", "to": "task-194rzhn"} in sink["transitions"]
 
 
 def test_a_standard_loop_is_listed_as_a_loop_not_as_once_per_item(tmp_path):

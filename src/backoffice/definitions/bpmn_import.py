@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from backoffice.definitions.bpmn_boundaries import BoundaryReader, exported_timer
-from backoffice.definitions.bpmn_flows import FlowWalker
+from backoffice.definitions.bpmn_flows import FlowWalker, Way
 from backoffice.definitions.bpmn_reader import BpmnDocument, Flow, Node, Process, read_bpmn
-from backoffice.definitions.bpmn_states import OWNER_ROLE, UNASSIGNED_ROLE, StateMaker, slug
+from backoffice.definitions.bpmn_states import OWNER_ROLE, UNASSIGNED_ROLE, StateMaker, article, slug
 from backoffice.errors import BpmnFileError
 
 TRIGGER_SYSTEM = "todo-trigger-system"
@@ -147,7 +147,8 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
     reported_flows: set[str] = field(default_factory=set)
     extra_starts: list[Node] = field(default_factory=list)
     joined: set[str] = field(default_factory=set)
-    checklist_items: set[str] = field(default_factory=set)  # node ids of an ad-hoc sub-process's checklist items
+    checklist_items: set[str] = field(default_factory=set)
+    event_subprocesses: list[Node] = field(default_factory=list)  # node ids of an ad-hoc sub-process's checklist items
     parallel: dict[str, str] = field(default_factory=dict)  # parallel split id -> its join's id
     start_node: Node | None = None
     exceptions: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -202,6 +203,8 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
         self.transitions = [t for t in self.transitions if (t["from"], t["to"]) not in implicit or t.get("guard")
                             or (t.get("name") not in (None, "done"))]
         self._boundaries(skipped)
+        for sub_process in self.event_subprocesses:
+            self._event_subprocess(sub_process)
         self._close_open_ends()
         self._drop_unreachable(intake)
         self._close_dead_ends()
@@ -218,9 +221,13 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
             if node.triggered_by_event:
                 carried = [n for n in nodes.values() if n.parent == node.id and n.extensions.get("timer-kind")]
                 self.timers += [exported_timer(n, None) for n in carried]
+                starts = [n for n in nodes.values() if n.parent == node.id and n.tag == "startEvent"]
+                if not carried and len(starts) == 1:
+                    self.event_subprocesses.append(node)  # its steps are states, reached from every state (below)
+                    continue
                 if not carried:
-                    self.note(node, "an event sub-process (started by an event while the case runs) has no "
-                                    "counterpart; left out with everything inside it")
+                    self.note(node, "an event sub-process (started by an event while the case runs) with "
+                                    f"{len(starts)} start events has no counterpart; left out with everything inside it")
                 skipped.add(node.id)
             elif node.for_compensation:
                 self.note(node, "a compensation handler (undoing work) has no counterpart; left out")
@@ -234,6 +241,61 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
             changed = bool(inside)
             skipped |= inside
         return skipped
+
+    def _event_subprocess(self, sub_process: Node) -> None:
+        """Reach an event sub-process's steps from every state of where it sits, by its start event.
+
+        It starts when its event happens, whatever state the case is in: so, as a boundary event
+        on a sub-process is, it is a way on from each of those states, taken by whoever sees the
+        event. An interrupting one then ends the case where its steps end; a non-interrupting
+        one starts work beside the case, which a case in one state at a time cannot do.
+        """
+        nodes = self.process.nodes
+        start = next(n for n in nodes.values() if n.parent == sub_process.id and n.tag == "startEvent")
+
+        def within(node: Node, ancestor: str) -> bool:
+            while node.parent in nodes:
+                if node.parent == ancestor:
+                    return True
+                node = nodes[node.parent]
+            return node.parent == ancestor
+
+        others = [n.id for n in self.event_subprocesses if n is not sub_process]
+        sources = [state for node_id, state in self.state_of.items()
+                   if within(nodes[node_id], sub_process.parent) and not within(nodes[node_id], sub_process.id)
+                   and not any(within(nodes[node_id], other) for other in others)
+                   and self.states[state]["kind"] not in ("done", "cancelled", "intake")
+                   and state not in self._branch_states()]
+        event = start.event or "none"
+        paths = self._leave(start)
+        done = next((sid for sid, st in self.states.items() if st["kind"] == "done"), None)
+        if not paths and start.interrupting and done:
+            paths = [Way(target=done)]  # nothing but its end inside: the event ends the case
+        for source in dict.fromkeys(sources):
+            for path in paths:
+                self._add_transition(source, path, path.name or f"{event}: {start.label}")
+        if start.interrupting:
+            self.note(sub_process, f"an event sub-process started by {article(event)} event: imported as a way from "
+                                   f"each of the {len(set(sources))} states it can interrupt to its steps, taken by "
+                                   "whoever sees the event", expressible=True)
+        else:
+            self.note(sub_process, f"a non-interrupting event sub-process ({event}) starts work beside the case; "
+                                   "imported as a way on that leaves the state the case is in")
+
+    def _branch_states(self) -> set[str]:
+        """The states inside a parallel state's branches: a way out of a branch would leave its join waiting."""
+        starts = [b["start"] for s in self.states.values() if s["kind"] == "parallel"
+                  for b in s.get("branches", {}).values()]
+        found, queue = set(starts), list(starts)
+        joins = {sid for sid, s in self.states.items() if s["kind"] == "parallel"}
+        while queue:
+            current = queue.pop()
+            for t in self.transitions:
+                sources = t["from"] if isinstance(t["from"], list) else [t["from"]]
+                if current in sources and t["to"] not in found and t["to"] not in joins:
+                    found.add(t["to"])
+                    queue.append(t["to"])
+        return found
 
     # The definition
 
