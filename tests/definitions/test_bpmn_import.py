@@ -294,6 +294,24 @@ def test_an_event_sub_process_is_reached_from_every_state_it_can_interrupt():
     assert {"from": "task-11mt25q", "to": "task-194rzhn"} in sink["transitions"]
 
 
+def test_pool_names_wrapped_on_several_lines_are_read_as_one_line(tmp_path):
+    # bpmn-js's complex.bpmn: pools named "Bewerbungseingang - \nSachbearbeiter Personal", several processes
+    # listed in the header's comment: a line break there ended the comment and broke the YAML.
+    model = tmp_path / "pools.bpmn"
+    process = ('<process id="{0}" isExecutable="false"><startEvent id="{0}s"/>'
+               '<sequenceFlow id="{0}f" sourceRef="{0}s" targetRef="{0}e"/><endEvent id="{0}e"/></process>')
+    model.write_text(f"""<?xml version="1.0"?>
+<definitions xmlns="{MODEL_NS}"><collaboration id="c">
+  <participant id="pa" name="Intake -&#10;Clerk" processRef="a"/><participant id="pb" name="Review -
+Manager" processRef="b"/></collaboration>{process.format("a")}{process.format("b")}</definitions>""", encoding="utf-8")
+    result = import_bpmn(model)
+    assert result.definition["title"] == "Intake - Clerk"
+    assert "b (Review - Manager, line 4)" in next(f for f in result.not_expressible if f.tag == "process").message
+    written = tmp_path / "pools.yaml"
+    written.write_text(render_yaml(result, model), encoding="utf-8")
+    assert not check_definition(written).errors
+
+
 def test_a_standard_loop_is_listed_as_a_loop_not_as_once_per_item(tmp_path):
     model = tmp_path / "loop.bpmn"
     model.write_text(f"""<?xml version="1.0"?>

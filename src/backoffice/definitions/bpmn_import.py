@@ -396,12 +396,13 @@ def render_yaml(result: BpmnImport, source: Path | str) -> str:
     lines = [f"# Imported from {Path(source).name} (BPMN process {result.process.id}) by `backoffice bpmn import`.",
              "# Fill in what only a person can say (every value starting with TODO):"]
     lines += [f"#   - {item}" for item in result.placeholders]
+    # A comment is one line: a name or condition written on several (as modelers wrap them) is joined.
     if result.not_expressible:
         lines.append("# Not expressible in a definition (imported in the nearest form, or left out):")
-        lines += [f"#   - {finding}" for finding in result.not_expressible]
+        lines += [f"#   - {' '.join(str(finding).split())}" for finding in result.not_expressible]
     if result.notes:
         lines.append("# Notes on how the model was imported:")
-        lines += [f"#   - {finding}" for finding in result.notes]
+        lines += [f"#   - {' '.join(str(finding).split())}" for finding in result.notes]
     body = yaml.safe_dump(result.definition, sort_keys=False, allow_unicode=True, width=110)
     return "\n".join(lines) + "\n" + body
 

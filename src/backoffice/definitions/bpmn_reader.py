@@ -126,7 +126,7 @@ def read_bpmn(path: Path | str) -> BpmnDocument:
                             f"{etree.QName(root).namespace or '(none)'}, so this is not a BPMN 2.0 model",
                             line=root.sourceline, expected=f"<definitions> in the namespace {MODEL}")
     _give_ids(root)
-    participants = {_ref(p.get("processRef")): p.get("name") for p in root.iter(f"{{{MODEL}}}participant")}
+    participants = {_ref(p.get("processRef")): _one_line(p.get("name")) for p in root.iter(f"{{{MODEL}}}participant")}
     messages = {m.get("id"): m.get("name") or "" for m in root.iter(f"{{{MODEL}}}message")}
     shapes = _shapes(root)
     processes = [_process(path, element, participants.get(element.get("id")), shapes)
@@ -218,6 +218,11 @@ def _called(element: etree._Element) -> str | None:
     text = element.get("calledElement")
     prefix, _, rest = (text or "").partition(":")
     return rest if rest and prefix in element.nsmap and _PREFIXED.fullmatch(text.strip()) else text
+
+
+def _one_line(name: str | None) -> str | None:
+    """A name as one line: modelers wrap long names in the diagram, which a title or a listing cannot hold."""
+    return " ".join((name or "").split()) or None
 
 
 def _local(element: etree._Element) -> str:
@@ -353,7 +358,7 @@ def _process(path: Path, element: etree._Element, participant: str | None,
             # Only a marker on a flow that is not there: the gateway's other flows still say where to go.
             notes.append((node.id, node.tag, node.line, f"names default flow {node.default_flow!r}, which does not "
                           "exist; read as having no default flow"))
-    return Process(id=process_id, name=element.get("name"), line=element.sourceline, nodes=nodes, flows=flows,
+    return Process(id=process_id, name=_one_line(element.get("name")), line=element.sourceline, nodes=nodes, flows=flows,
                    lanes=lanes, documentation=_text_of(element, "documentation"), participant=participant,
                    extensions=_extensions(element), lane_extensions=lane_extensions,
                    carried_definition=_carried(element), problems=problems, notes=notes,
