@@ -312,6 +312,22 @@ Manager" processRef="b"/></collaboration>{process.format("a")}{process.format("b
     assert not check_definition(written).errors
 
 
+def test_a_called_process_known_only_at_run_time_is_listed_not_made_a_workflow_name(tmp_path):
+    model = tmp_path / "call.bpmn"
+    model.write_text(f"""<?xml version="1.0"?>
+<definitions xmlns="{MODEL_NS}" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0"><process id="p">
+<startEvent id="s"/><sequenceFlow id="f1" sourceRef="s" targetRef="c1"/>
+<callActivity id="c1" calledElement="${{processKey}}"/><sequenceFlow id="f2" sourceRef="c1" targetRef="c2"/>
+<callActivity id="c2"><extensionElements><zeebe:calledElement processId="=&quot;child-process&quot;"/>
+</extensionElements></callActivity><sequenceFlow id="f3" sourceRef="c2" targetRef="c3"/>
+<callActivity id="c3"><extensionElements><zeebe:calledElement processId="=childId"/></extensionElements></callActivity>
+<sequenceFlow id="f4" sourceRef="c3" targetRef="e"/><endEvent id="e"/></process></definitions>""", encoding="utf-8")
+    result = import_bpmn(model)
+    assert {sid: s["workflow"] for sid, s in result.definition["states"].items() if s["kind"] == "subcase"} == {
+        "c1": "todo-called-workflow", "c2": "child-process", "c3": "todo-called-workflow"}
+    assert {f.element for f in result.not_expressible if "computed at run time" in f.message} == {"c1", "c3"}
+
+
 def test_a_standard_loop_is_listed_as_a_loop_not_as_once_per_item(tmp_path):
     model = tmp_path / "loop.bpmn"
     model.write_text(f"""<?xml version="1.0"?>

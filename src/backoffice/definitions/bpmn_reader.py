@@ -247,7 +247,7 @@ def _extensions(element: etree._Element) -> dict[str, str]:
                 elif _local(item) == "connectorId" and item.text:
                     found.setdefault("connectorId", item.text.strip())
                 elif _local(item) == "calledElement" and item.get("processId"):
-                    found.setdefault("calledElement", item.get("processId"))
+                    found.setdefault("calledElement", _feel_names(item.get("processId")))
                 elif _local(item) == "assignmentDefinition":  # Camunda 8 user tasks
                     for key in ("candidateGroups", "assignee", "candidateUsers"):
                         if item.get(key):

@@ -284,6 +284,11 @@ class StateMaker:
         role = self._lane_role(node)
         if node.tag == "callActivity":
             called = node.called_element or ""
+            literal = re.fullmatch(r"=\s*\"([^\"]*)\"\s*", called)  # Camunda 8's FEEL string: ="child-process"
+            called = literal.group(1) if literal else called
+            if "{" in called or called.startswith("="):  # JUEL ${...} or FEEL: known only at run time
+                self.note(node, f"the called process {called!r} is computed at run time; name the sub-case's workflow")
+                called = ""
             workflow = slug(called) or "todo-called-workflow"
             held = next((p for p in self.document.processes if p.id == called), None)
             where = f" (this file holds it: import it with --process {called} -o {workflow}.yaml)" if held else ""
