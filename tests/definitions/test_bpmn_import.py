@@ -328,6 +328,25 @@ def test_a_called_process_known_only_at_run_time_is_listed_not_made_a_workflow_n
     assert {f.element for f in result.not_expressible if "computed at run time" in f.message} == {"c1", "c3"}
 
 
+def test_a_model_larger_than_a_definition_file_may_be_imports_up_to_its_own_bound(tmp_path):
+    # A BPMN file carries its diagram (shapes, waypoints): real models pass the 1 MiB a definition may be.
+    from backoffice.definitions.bpmn_reader import BPMN_FILE_BYTES
+    from backoffice.limits import MAX_FILE_BYTES
+
+    shapes = "".join(f'<dc:Bounds x="{i}" y="{i}" width="100" height="80"/>' for i in range(25_000))
+    model = tmp_path / "large.bpmn"
+    model.write_text(f"""<?xml version="1.0"?>
+<definitions xmlns="{MODEL_NS}" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"><process id="p">
+<startEvent id="s"/><sequenceFlow id="f" sourceRef="s" targetRef="e"/><endEvent id="e"/></process>
+<extensionElements>{shapes}</extensionElements></definitions>""", encoding="utf-8")
+    assert MAX_FILE_BYTES < model.stat().st_size < BPMN_FILE_BYTES
+    assert import_bpmn(model).definition["states"].keys() == {"s", "e"}
+    with model.open("a", encoding="utf-8") as more:
+        more.write(" " * BPMN_FILE_BYTES)
+    with pytest.raises(BpmnFileError, match="a BPMN file carries its diagram"):
+        import_bpmn(model)
+
+
 def test_a_standard_loop_is_listed_as_a_loop_not_as_once_per_item(tmp_path):
     model = tmp_path / "loop.bpmn"
     model.write_text(f"""<?xml version="1.0"?>

@@ -227,7 +227,8 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
                     continue
                 if not carried:
                     self.note(node, "an event sub-process (started by an event while the case runs) with "
-                                    f"{len(starts)} start events has no counterpart; left out with everything inside it")
+                                    f"{len(starts)} start events has no counterpart; left out with everything "
+                                    "inside it")
                 skipped.add(node.id)
             elif node.for_compensation:
                 self.note(node, "a compensation handler (undoing work) has no counterpart; left out")
@@ -261,11 +262,12 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
             return node.parent == ancestor
 
         others = [n.id for n in self.event_subprocesses if n is not sub_process]
+        in_branches = self._branch_states()
         sources = [state for node_id, state in self.state_of.items()
                    if within(nodes[node_id], sub_process.parent) and not within(nodes[node_id], sub_process.id)
                    and not any(within(nodes[node_id], other) for other in others)
                    and self.states[state]["kind"] not in ("done", "cancelled", "intake")
-                   and state not in self._branch_states()]
+                   and state not in in_branches]
         event = start.event or "none"
         paths = self._leave(start)
         done = next((sid for sid, st in self.states.items() if st["kind"] == "done"), None)
@@ -286,15 +288,16 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
         """The states inside a parallel state's branches: a way out of a branch would leave its join waiting."""
         starts = [b["start"] for s in self.states.values() if s["kind"] == "parallel"
                   for b in s.get("branches", {}).values()]
-        found, queue = set(starts), list(starts)
         joins = {sid for sid, s in self.states.items() if s["kind"] == "parallel"}
+        following: dict[str, set[str]] = {}
+        for t in self.transitions:
+            following.setdefault(t["from"], set()).add(t["to"])
+        found, queue = set(starts), list(starts)
         while queue:
-            current = queue.pop()
-            for t in self.transitions:
-                sources = t["from"] if isinstance(t["from"], list) else [t["from"]]
-                if current in sources and t["to"] not in found and t["to"] not in joins:
-                    found.add(t["to"])
-                    queue.append(t["to"])
+            for target in following.get(queue.pop(), ()):
+                if target not in found and target not in joins:
+                    found.add(target)
+                    queue.append(target)
         return found
 
     # The definition

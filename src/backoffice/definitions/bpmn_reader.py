@@ -16,7 +16,7 @@ from pathlib import Path
 from lxml import etree
 
 from backoffice.errors import BpmnFileError, InputRefused
-from backoffice.limits import check_file_size
+from backoffice.limits import MAX_FILE_BYTES, check_file_size, mib
 
 MODEL = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BACKOFFICE = "urn:backoffice:bpmn:1"
@@ -29,6 +29,11 @@ FLOW_NODES = frozenset({
     "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway",
 })
 CONTAINERS = frozenset({"subProcess", "transaction", "adHocSubProcess"})
+# A BPMN file carries its diagram: every shape's bounds and every flow's waypoints, most of its bytes
+# (a model of a few hundred tasks is megabytes from Signavio or ARIS). The bound is the definition
+# files' times this: still bounded, without refusing the large models teams most want to bring in.
+BPMN_DIAGRAM_FACTOR = 16
+BPMN_FILE_BYTES = MAX_FILE_BYTES * BPMN_DIAGRAM_FACTOR
 EVENT_DEFINITIONS = ("timer", "message", "error", "terminate", "signal", "escalation", "compensate",
                      "conditional", "link", "cancel")
 
@@ -145,10 +150,11 @@ _NAMESPACE_URI_WARNINGS = frozenset({etree.ErrorTypes.WAR_NS_URI, etree.ErrorTyp
 def _parse(path: Path) -> etree._Element:
     """Parse the file without entities, DTDs or network, past a size bound; refuse what cannot be read."""
     try:
-        check_file_size(path, "the BPMN file")
+        check_file_size(path, "the BPMN file", limit=BPMN_FILE_BYTES)
         data = path.read_bytes()
     except InputRefused as exc:
-        raise BpmnFileError(path, exc.problem, expected=exc.expected) from None
+        raise BpmnFileError(path, exc.problem, expected=f"at most {mib(BPMN_FILE_BYTES)} ({BPMN_DIAGRAM_FACTOR} times "
+                            "BACKOFFICE_MAX_FILE_BYTES: a BPMN file carries its diagram)") from None
     except OSError as exc:
         raise BpmnFileError(path, f"cannot read the file ({exc.strerror or exc})", expected="a BPMN 2.0 file") \
             from None
@@ -358,7 +364,8 @@ def _process(path: Path, element: etree._Element, participant: str | None,
             # Only a marker on a flow that is not there: the gateway's other flows still say where to go.
             notes.append((node.id, node.tag, node.line, f"names default flow {node.default_flow!r}, which does not "
                           "exist; read as having no default flow"))
-    return Process(id=process_id, name=_one_line(element.get("name")), line=element.sourceline, nodes=nodes, flows=flows,
+    return Process(id=process_id, name=_one_line(element.get("name")), line=element.sourceline, nodes=nodes,
+                   flows=flows,
                    lanes=lanes, documentation=_text_of(element, "documentation"), participant=participant,
                    extensions=_extensions(element), lane_extensions=lane_extensions,
                    carried_definition=_carried(element), problems=problems, notes=notes,

@@ -239,7 +239,7 @@ class StateMaker:
         return [n for n in inside if n.tag in HUMAN_TAGS and n.tag not in CONTAINERS]
 
     def _ad_hoc_checklist(self, node: Node) -> None:
-        """A checklist state of an ad-hoc sub-process; its items are filled in once they are states (_fill_checklists)."""
+        """A checklist state of an ad-hoc sub-process; its items are filled in once they are states."""
         state_id = self._add_state(node, "checklist")
         self.states[state_id]["items"] = []
         self.note(node, "an ad-hoc sub-process (tasks in any order) was imported as a checklist whose items are its "
