@@ -269,6 +269,11 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
                    and self.states[state]["kind"] not in ("done", "cancelled", "intake")
                    and state not in in_branches]
         event = start.event or "none"
+        if not sources:
+            self.note(sub_process, f"an event sub-process started by {article(event)} event, where no state waits "
+                                   "that it could interrupt (its sub-process has no task, or only parallel branches): "
+                                   "left out with everything inside it")
+            return
         paths = self._leave(start)
         done = next((sid for sid, st in self.states.items() if st["kind"] == "done"), None)
         if not paths and start.interrupting and done:
