@@ -33,14 +33,14 @@ def test_import_writes_the_draft_and_says_what_it_could_not_express(tmp_path):
     assert check.returncode == 0, check.stdout
 
 
-def test_a_collaboration_needs_a_process_named(tmp_path):
+def test_a_collaboration_imports_its_first_process_and_lists_the_choice_unless_one_is_named(tmp_path):
     output = tmp_path / "out.yaml"
     listed = run("bpmn", "import", str(MODELS / "bpmnio-pizza-collaboration.bpmn"), "-o", str(output))
-    assert listed.returncode == 2
-    assert "holds 2 processes: _6-1 (Pizza vendor, line 5), _6-2 (Pizza Customer, line 67)" in listed.stderr
-    assert not output.exists()
+    assert listed.returncode == 0, listed.stderr
+    assert "imported process _6-1 (Pizza vendor)" in listed.stdout
+    assert "left out: _6-2 (Pizza Customer, line 67) (--process ID imports one of them)" in listed.stdout
     chosen = run("bpmn", "import", str(MODELS / "bpmnio-pizza-collaboration.bpmn"), "--process", "_6-2",
-                 "-o", str(output))
+                 "-o", str(output), "--force")
     assert chosen.returncode == 0, chosen.stderr
     assert "line 79: eventBasedGateway '_6-180'" in chosen.stdout
 

@@ -38,6 +38,15 @@ def test_simple_juel_feel_and_python_conditions_become_cel(written, cel):
     ("${clarified.equals('yes')}", {"clarified": "yes"}, True),
     ("${!clarified.equals('yes')}", {"clarified": "yes"}, False),
     ("${!clarified.equals('yes')}", {"clarified": "no"}, True),
+    # A variable read by its name, as Camunda and Flowable models write it.
+    ("${execution.getVariable('form51outcome') == 'A'}", {"form51outcome": "A"}, True),
+    ("${execution.getVariableLocal(\"amount\") > 5}", {"amount": 3}, False),
+    # Flowable's variable functions: a comparison of a variable (bare or quoted) with a literal.
+    ("${var:equals(input, 1)}", {"input": 1}, True),
+    ("${vars:equals(decision, 'goUp')}", {"decision": "goDown"}, False),
+    ("${var:lowerThanOrEquals(myConditionVar, 10)}", {"myConditionVar": 10}, True),
+    ("${var:gt('myVar', 10) && !var:eq(done, true)}", {"myVar": 11, "done": False}, True),
+    ('${variables:get(myVar) == "go to A"}', {"myVar": "go to A"}, True),
 ])
 def test_the_translation_decides_as_the_original_would(written, data, expected):
     condition = translate_condition(written)
@@ -45,7 +54,9 @@ def test_the_translation_decides_as_the_original_would(written, data, expected):
 
 
 @pytest.mark.parametrize(("written", "why"), [
-    ("${execution.getVariable('approved')}", "calls execution.getVariable()"),
+    ("${execution.getVariable(name)}", "calls execution.getVariable()"),  # the variable is known at run time
+    ("${var:exists('myVar')}", "calls var:exists()"),
+    ("${vars:getOrDefault(myVar, 123) > 100}", "calls vars:getOrDefault()"),
     ("${reservationService.showUp()}", "calls reservationService.showUp()"),
     ("${empty comments}", "'empty'"),
     ("${task.assignee == 'x'}", "'task'"),

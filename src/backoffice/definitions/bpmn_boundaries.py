@@ -94,6 +94,9 @@ class BoundaryReader:
         if after is None:
             self.note(node, f"a boundary timer ({what}) is not a fixed duration; only durations such as PT4H "
                             "become timers, so set one by hand")
+        elif self._repeats(node):
+            self.note(node, f"a timer cycle ({what}) fires again and again, and a definition's timer once: imported "
+                            f"to fire once, {after} after the task starts")
         kind = "escalation" if node.interrupting else "reminder"
         for source in sources:
             role = self.states[source].get("role") or OWNER_ROLE

@@ -40,6 +40,17 @@ _UNTRANSLATABLE_WORDS = frozenset({"empty", "instanceof", "div", "mod", "is", "i
                                    "some", "every", "satisfies", "between", "function", "lambda"})
 # JUEL's Java way to compare a name with a literal (Camunda's invoice example: ${clarified.equals('yes')}).
 _EQUALS_CALL = re.compile(r"""\b([A-Za-z_][\w.]*)\.equals\(\s*('(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|-?\d+(?:\.\d+)?|true|false)\s*\)""")
+_LITERAL = r"""'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|-?\d+(?:\.\d+)?|true|false"""
+# Camunda's and Flowable's way to read a variable by its name: ${execution.getVariable('amount') > 5}.
+_GET_VARIABLE = re.compile(r"""\bexecution\.getVariable(?:Local)?\(\s*(['"])([A-Za-z_]\w*)\1\s*\)""")
+# Flowable's variable functions (${var:gt(amount, 5)}, ${variables:equals(decision, 'up')}): a comparison
+# of a variable, named bare or quoted, with a literal; var:get(name) reads it.
+_VARIABLE_FUNCTION = re.compile(
+    rf"""\b(?:var|vars|variables):(\w+)\(\s*(['"]?)([A-Za-z_]\w*)\2\s*(?:,\s*({_LITERAL})\s*)?\)""")
+_PREFIXED_CALL = re.compile(r"\b([A-Za-z_]\w*:[A-Za-z_]\w*)\s*\(")
+_FUNCTION_OPERATORS = {"equals": "==", "eq": "==", "notEquals": "!=", "ne": "!=", "gt": ">", "greaterThan": ">",
+                       "gte": ">=", "greaterThanOrEquals": ">=", "lt": "<", "lowerThan": "<", "lte": "<=",
+                       "lowerThanOrEquals": "<="}
 _COMPARISONS = frozenset({"==", "!=", "<", ">", "<=", ">=", "="})
 _LOGIC = frozenset({"&&", "||", "!", "(", ")", None})
 
@@ -81,6 +92,10 @@ def translate_condition(text: str, language: str | None = None) -> Condition:
     if not body.strip():
         return Condition(source, None, "the condition is empty")
     body = _EQUALS_CALL.sub(r"(\1 == \2)", body)  # bracketed: a `!` before it negates the comparison
+    body = _GET_VARIABLE.sub(r"\2", body)
+    body = _VARIABLE_FUNCTION.sub(_variable_function, body)
+    if call := _PREFIXED_CALL.search(re.sub(_LITERAL, '""', body)):
+        return Condition(source, None, f"it calls {call.group(1)}(), which only the engine it was written for knows")
     output: list[str] = []
     fields: dict[str, str | None] = {}
     tokens = [(kind, value) for kind, value in _tokens(body) if kind != "space"]
@@ -112,6 +127,16 @@ def translate_condition(text: str, language: str | None = None) -> Condition:
             elif fields[top] is None:
                 fields[top] = _type_beside(tokens, index)
     return _checked(source, _join(output), fields)
+
+
+def _variable_function(match: re.Match[str]) -> str:
+    """Rewrite one of Flowable's variable functions as the comparison it makes; leave any other as written."""
+    function, name, literal = match.group(1), match.group(3), match.group(4)
+    if function == "get" and literal is None:
+        return name
+    if function in _FUNCTION_OPERATORS and literal is not None:
+        return f"({name} {_FUNCTION_OPERATORS[function]} {literal})"
+    return match.group()
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:

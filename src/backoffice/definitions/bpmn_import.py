@@ -6,7 +6,8 @@ catching events, start and end events), and everything between two of them (gate
 embedded sub-processes, throw events) folds into the transitions: the conditions met on the
 way become the transition's guard, in CEL. Lanes and candidate groups become roles; service,
 script, send and business rule tasks automated steps with a named action; boundary timers
-timers; error boundaries on automated steps the state their retries run out to.
+timers; error boundaries on automated steps the state their retries run out to; an ad-hoc
+sub-process of people's tasks a checklist of them.
 
 What the definition cannot hold is imported in the nearest form it can hold and listed with
 the element's id and line: inclusive and event-based gateways become a choice of one way, a parallel split without a join
@@ -24,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from backoffice.definitions.bpmn_boundaries import BoundaryReader, exported_timer
-from backoffice.definitions.bpmn_flows import FlowWalker
+from backoffice.definitions.bpmn_flows import FlowWalker, Way
 from backoffice.definitions.bpmn_reader import BpmnDocument, Flow, Node, Process, read_bpmn
-from backoffice.definitions.bpmn_states import OWNER_ROLE, UNASSIGNED_ROLE, StateMaker, slug
+from backoffice.definitions.bpmn_states import OWNER_ROLE, UNASSIGNED_ROLE, StateMaker, article, slug
 from backoffice.errors import BpmnFileError
 
 TRIGGER_SYSTEM = "todo-trigger-system"
@@ -76,48 +77,55 @@ def import_bpmn(path: Path | str, *, process_id: str | None = None) -> BpmnImpor
         process_id: which process, when the file holds several (a collaboration).
 
     Raises:
-        BpmnFileError: the file is not a readable BPMN 2.0 model, names a process it does not
-            hold, or holds several processes and none was chosen.
+        BpmnFileError: the file is not a readable BPMN 2.0 model, holds no process with flow
+            nodes, or names a process it does not hold.
     """
     document = read_bpmn(path)
-    process = choose_process(document, process_id)
+    process, left_out, entries = choose_process(document, process_id)
     if process.problems:
         raise process.problems[0]
     importer = _Importer(document, process)
-    others = [p for p in document.processes if p.nodes and p is not process]
-    if process_id is None and others:
-        listing = ", ".join(f"{p.id} ({p.label}, line {p.line})" for p in others)
-        importer.note_process(f"imported as the only one of the file's {len(others) + 1} processes marked "
-                              f"executable; left out: {listing} (--process ID imports one of them)",
-                              expressible=True)
+    if left_out:
+        listing = ", ".join(f"{p.id} ({p.label}, line {p.line})" for p in left_out)
+        if entries > 1:
+            importer.note_process(f"{entries} of the file's processes could each be where the work starts (marked "
+                                  f"alike, and no call activity calls them) and only a person can say which: "
+                                  f"imported the first; left out: {listing} (--process ID imports one of them)")
+        else:
+            importer.note_process(f"imported as the entry of the file's {len(left_out) + 1} processes (the only "
+                                  f"one marked executable, or the only one no call activity calls); left out: "
+                                  f"{listing} (--process ID imports one of them)", expressible=True)
     return importer.run()
 
 
-def choose_process(document: BpmnDocument, process_id: str | None) -> Process:
-    """Return the process to import: the one asked for, else the only one with flow nodes, else the only executable one.
+def choose_process(document: BpmnDocument, process_id: str | None) -> tuple[Process, list[Process], int]:
+    """Return the process to import, the other processes with flow nodes left out, and of how many it was chosen.
 
-    A collaboration often draws the other parties as pools of their own (a customer, a
-    supplier) that no engine runs; Camunda, Flowable and Zeebe deploy only the process marked
-    executable, so when exactly one is, that is the one a team moving off them means.
+    The one asked for; else the only one with flow nodes. A collaboration often draws the other
+    parties as pools of their own (a customer, a supplier) that no engine runs: Camunda, Flowable
+    and Zeebe deploy only the processes marked executable, so those are preferred. Of those, a
+    process another one calls (a call activity's calledElement) is a sub-case, not where the work
+    starts. When several remain, the first that reads without a problem is imported, and the
+    choice is listed as one a person must check.
     """
     listing = ", ".join(f"{p.id} ({p.label}, line {p.line})" for p in document.processes)
     if process_id is not None:
         for process in document.processes:
             if process.id == process_id:
-                return process
+                return process, [], 1
         raise BpmnFileError(document.path, f"holds no process {process_id!r}", expected=f"one of {listing}")
     candidates = [p for p in document.processes if p.nodes]
     if not candidates:
         raise BpmnFileError(document.path, "its processes hold no flow nodes", line=document.processes[0].line,
                             expected="a process with a start event, tasks and flows")
-    executable = [p for p in candidates if p.executable]
-    if len(candidates) > 1 and len(executable) == 1:
-        return executable[0]
-    if len(candidates) > 1:
-        listing = ", ".join(f"{p.id} ({p.label}, line {p.line})" for p in candidates)
-        raise BpmnFileError(document.path, f"holds {len(candidates)} processes: {listing}",
-                            expected="--process ID to import one of them")
-    return candidates[0]
+    if len(candidates) == 1:
+        return candidates[0], [], 1
+    pool = [p for p in candidates if p.executable] or candidates
+    called = {n.called_element for p in candidates for n in p.nodes.values()
+              if n.tag == "callActivity" and n.called_element}
+    entries = [p for p in pool if p.id not in called] or pool
+    chosen = min(entries, key=lambda p: bool(p.problems))  # the first that reads, if one does
+    return chosen, [p for p in candidates if p is not chosen], len(entries)
 
 
 @dataclass
@@ -139,6 +147,8 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
     reported_flows: set[str] = field(default_factory=set)
     extra_starts: list[Node] = field(default_factory=list)
     joined: set[str] = field(default_factory=set)
+    checklist_items: set[str] = field(default_factory=set)
+    event_subprocesses: list[Node] = field(default_factory=list)  # node ids of an ad-hoc sub-process's checklist items
     parallel: dict[str, str] = field(default_factory=dict)  # parallel split id -> its join's id
     start_node: Node | None = None
     exceptions: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -176,12 +186,13 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
         for node in nodes.values():
             if node.id not in skipped:
                 self._classify(node)
+        self._fill_checklists()
         for split, join in self.parallel.items():
             self._parallel_state(nodes[split], nodes[join])
         intake = self._intake()
         for node_id, state_id in list(self.state_of.items()):
-            if node_id in self.parallel:
-                continue  # a split's flows start its branches; the state's way on leaves from its join
+            if node_id in self.parallel or node_id in self.checklist_items:
+                continue  # a split's flows start its branches, the way on leaves from its join; an item's is done
             if node_id in nodes and self.states[state_id]["kind"] not in ("done", "cancelled"):
                 self._transitions_from(nodes[node_id], state_id)
         for start in self.extra_starts:
@@ -192,6 +203,8 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
         self.transitions = [t for t in self.transitions if (t["from"], t["to"]) not in implicit or t.get("guard")
                             or (t.get("name") not in (None, "done"))]
         self._boundaries(skipped)
+        for sub_process in self.event_subprocesses:
+            self._event_subprocess(sub_process)
         self._close_open_ends()
         self._drop_unreachable(intake)
         self._close_dead_ends()
@@ -208,9 +221,14 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
             if node.triggered_by_event:
                 carried = [n for n in nodes.values() if n.parent == node.id and n.extensions.get("timer-kind")]
                 self.timers += [exported_timer(n, None) for n in carried]
+                starts = [n for n in nodes.values() if n.parent == node.id and n.tag == "startEvent"]
+                if not carried and len(starts) == 1:
+                    self.event_subprocesses.append(node)  # its steps are states, reached from every state (below)
+                    continue
                 if not carried:
-                    self.note(node, "an event sub-process (started by an event while the case runs) has no "
-                                    "counterpart; left out with everything inside it")
+                    self.note(node, "an event sub-process (started by an event while the case runs) with "
+                                    f"{len(starts)} start events has no counterpart; left out with everything "
+                                    "inside it")
                 skipped.add(node.id)
             elif node.for_compensation:
                 self.note(node, "a compensation handler (undoing work) has no counterpart; left out")
@@ -224,6 +242,68 @@ class _Importer(StateMaker, FlowWalker, BoundaryReader):
             changed = bool(inside)
             skipped |= inside
         return skipped
+
+    def _event_subprocess(self, sub_process: Node) -> None:
+        """Reach an event sub-process's steps from every state of where it sits, by its start event.
+
+        It starts when its event happens, whatever state the case is in: so, as a boundary event
+        on a sub-process is, it is a way on from each of those states, taken by whoever sees the
+        event. An interrupting one then ends the case where its steps end; a non-interrupting
+        one starts work beside the case, which a case in one state at a time cannot do.
+        """
+        nodes = self.process.nodes
+        start = next(n for n in nodes.values() if n.parent == sub_process.id and n.tag == "startEvent")
+
+        def within(node: Node, ancestor: str) -> bool:
+            while node.parent in nodes:
+                if node.parent == ancestor:
+                    return True
+                node = nodes[node.parent]
+            return node.parent == ancestor
+
+        others = [n.id for n in self.event_subprocesses if n is not sub_process]
+        in_branches = self._branch_states()
+        sources = [state for node_id, state in self.state_of.items()
+                   if within(nodes[node_id], sub_process.parent) and not within(nodes[node_id], sub_process.id)
+                   and not any(within(nodes[node_id], other) for other in others)
+                   and self.states[state]["kind"] not in ("done", "cancelled", "intake")
+                   and state not in in_branches]
+        event = start.event or "none"
+        if not sources:
+            self.note(sub_process, f"an event sub-process started by {article(event)} event, where no state waits "
+                                   "that it could interrupt (its sub-process has no task, or only parallel branches): "
+                                   "left out with everything inside it")
+            return
+        paths = self._leave(start)
+        done = next((sid for sid, st in self.states.items() if st["kind"] == "done"), None)
+        if not paths and start.interrupting and done:
+            paths = [Way(target=done)]  # nothing but its end inside: the event ends the case
+        for source in dict.fromkeys(sources):
+            for path in paths:
+                self._add_transition(source, path, path.name or f"{event}: {start.label}")
+        if start.interrupting:
+            self.note(sub_process, f"an event sub-process started by {article(event)} event: imported as a way from "
+                                   f"each of the {len(set(sources))} states it can interrupt to its steps, taken by "
+                                   "whoever sees the event", expressible=True)
+        else:
+            self.note(sub_process, f"a non-interrupting event sub-process ({event}) starts work beside the case; "
+                                   "imported as a way on that leaves the state the case is in")
+
+    def _branch_states(self) -> set[str]:
+        """The states inside a parallel state's branches: a way out of a branch would leave its join waiting."""
+        starts = [b["start"] for s in self.states.values() if s["kind"] == "parallel"
+                  for b in s.get("branches", {}).values()]
+        joins = {sid for sid, s in self.states.items() if s["kind"] == "parallel"}
+        following: dict[str, set[str]] = {}
+        for t in self.transitions:
+            following.setdefault(t["from"], set()).add(t["to"])
+        found, queue = set(starts), list(starts)
+        while queue:
+            for target in following.get(queue.pop(), ()):
+                if target not in found and target not in joins:
+                    found.add(target)
+                    queue.append(target)
+        return found
 
     # The definition
 
@@ -324,12 +404,13 @@ def render_yaml(result: BpmnImport, source: Path | str) -> str:
     lines = [f"# Imported from {Path(source).name} (BPMN process {result.process.id}) by `backoffice bpmn import`.",
              "# Fill in what only a person can say (every value starting with TODO):"]
     lines += [f"#   - {item}" for item in result.placeholders]
+    # A comment is one line: a name or condition written on several (as modelers wrap them) is joined.
     if result.not_expressible:
         lines.append("# Not expressible in a definition (imported in the nearest form, or left out):")
-        lines += [f"#   - {finding}" for finding in result.not_expressible]
+        lines += [f"#   - {' '.join(str(finding).split())}" for finding in result.not_expressible]
     if result.notes:
         lines.append("# Notes on how the model was imported:")
-        lines += [f"#   - {finding}" for finding in result.notes]
+        lines += [f"#   - {' '.join(str(finding).split())}" for finding in result.notes]
     body = yaml.safe_dump(result.definition, sort_keys=False, allow_unicode=True, width=110)
     return "\n".join(lines) + "\n" + body
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from lxml import etree
 
 from backoffice.errors import BpmnFileError, InputRefused
-from backoffice.limits import check_file_size
+from backoffice.limits import MAX_FILE_BYTES, check_file_size, mib
 
 MODEL = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BACKOFFICE = "urn:backoffice:bpmn:1"
@@ -29,6 +29,11 @@ FLOW_NODES = frozenset({
     "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway",
 })
 CONTAINERS = frozenset({"subProcess", "transaction", "adHocSubProcess"})
+# A BPMN file carries its diagram: every shape's bounds and every flow's waypoints, most of its bytes
+# (a model of a few hundred tasks is megabytes from Signavio or ARIS). The bound is the definition
+# files' times this: still bounded, without refusing the large models teams most want to bring in.
+BPMN_DIAGRAM_FACTOR = 16
+BPMN_FILE_BYTES = MAX_FILE_BYTES * BPMN_DIAGRAM_FACTOR
 EVENT_DEFINITIONS = ("timer", "message", "error", "terminate", "signal", "escalation", "compensate",
                      "conditional", "link", "cancel")
 
@@ -58,6 +63,7 @@ class Node:
     for_compensation: bool = False
     triggered_by_event: bool = False
     documentation: str | None = None
+    completion_condition: str | None = None  # an ad-hoc sub-process's
 
     @property
     def label(self) -> str:
@@ -125,7 +131,7 @@ def read_bpmn(path: Path | str) -> BpmnDocument:
                             f"{etree.QName(root).namespace or '(none)'}, so this is not a BPMN 2.0 model",
                             line=root.sourceline, expected=f"<definitions> in the namespace {MODEL}")
     _give_ids(root)
-    participants = {_ref(p.get("processRef")): p.get("name") for p in root.iter(f"{{{MODEL}}}participant")}
+    participants = {_ref(p.get("processRef")): _one_line(p.get("name")) for p in root.iter(f"{{{MODEL}}}participant")}
     messages = {m.get("id"): m.get("name") or "" for m in root.iter(f"{{{MODEL}}}message")}
     shapes = _shapes(root)
     processes = [_process(path, element, participants.get(element.get("id")), shapes)
@@ -144,10 +150,11 @@ _NAMESPACE_URI_WARNINGS = frozenset({etree.ErrorTypes.WAR_NS_URI, etree.ErrorTyp
 def _parse(path: Path) -> etree._Element:
     """Parse the file without entities, DTDs or network, past a size bound; refuse what cannot be read."""
     try:
-        check_file_size(path, "the BPMN file")
+        check_file_size(path, "the BPMN file", limit=BPMN_FILE_BYTES)
         data = path.read_bytes()
     except InputRefused as exc:
-        raise BpmnFileError(path, exc.problem, expected=exc.expected) from None
+        raise BpmnFileError(path, exc.problem, expected=f"at most {mib(BPMN_FILE_BYTES)} ({BPMN_DIAGRAM_FACTOR} times "
+                            "BACKOFFICE_MAX_FILE_BYTES: a BPMN file carries its diagram)") from None
     except OSError as exc:
         raise BpmnFileError(path, f"cannot read the file ({exc.strerror or exc})", expected="a BPMN 2.0 file") \
             from None
@@ -219,6 +226,11 @@ def _called(element: etree._Element) -> str | None:
     return rest if rest and prefix in element.nsmap and _PREFIXED.fullmatch(text.strip()) else text
 
 
+def _one_line(name: str | None) -> str | None:
+    """A name as one line: modelers wrap long names in the diagram, which a title or a listing cannot hold."""
+    return " ".join((name or "").split()) or None
+
+
 def _local(element: etree._Element) -> str:
     tag = element.tag
     return etree.QName(tag).localname if isinstance(tag, str) else ""
@@ -241,7 +253,7 @@ def _extensions(element: etree._Element) -> dict[str, str]:
                 elif _local(item) == "connectorId" and item.text:
                     found.setdefault("connectorId", item.text.strip())
                 elif _local(item) == "calledElement" and item.get("processId"):
-                    found.setdefault("calledElement", item.get("processId"))
+                    found.setdefault("calledElement", _feel_names(item.get("processId")))
                 elif _local(item) == "assignmentDefinition":  # Camunda 8 user tasks
                     for key in ("candidateGroups", "assignee", "candidateUsers"):
                         if item.get(key):
@@ -352,7 +364,8 @@ def _process(path: Path, element: etree._Element, participant: str | None,
             # Only a marker on a flow that is not there: the gateway's other flows still say where to go.
             notes.append((node.id, node.tag, node.line, f"names default flow {node.default_flow!r}, which does not "
                           "exist; read as having no default flow"))
-    return Process(id=process_id, name=element.get("name"), line=element.sourceline, nodes=nodes, flows=flows,
+    return Process(id=process_id, name=_one_line(element.get("name")), line=element.sourceline, nodes=nodes,
+                   flows=flows,
                    lanes=lanes, documentation=_text_of(element, "documentation"), participant=participant,
                    extensions=_extensions(element), lane_extensions=lane_extensions,
                    carried_definition=_carried(element), problems=problems, notes=notes,
@@ -409,7 +422,9 @@ def _node(element: etree._Element, tag: str, parent: str, lane_of: dict[str, str
         id=element.get("id"), tag=tag, name=" ".join((element.get("name") or "").split()) or None,
         line=element.sourceline, parent=parent, lane=lane_of.get(element.get("id")), event=event,
         event_detail=detail, attached_to=_ref(element.get("attachedToRef")),
-        interrupting=element.get("cancelActivity", "true") != "false", default_flow=_ref(element.get("default")),
+        interrupting="false" not in (element.get("cancelActivity"), element.get("isInterrupting")),
+        default_flow=_ref(element.get("default")),
         extensions=extensions, called_element=_called(element) or extensions.get("calledElement"),
         loop=loop, for_compensation=element.get("isForCompensation") == "true",
-        triggered_by_event=element.get("triggeredByEvent") == "true", documentation=_text_of(element, "documentation"))
+        triggered_by_event=element.get("triggeredByEvent") == "true", documentation=_text_of(element, "documentation"),
+        completion_condition=_text_of(element, "completionCondition"))

@@ -57,6 +57,7 @@ class StateMaker:
     states: dict[str, dict[str, Any]]
     state_of: dict[str, str]
     roles: dict[str, dict[str, Any]]
+    checklist_items: set[str]
 
     def _state_id(self, node: Node) -> str:
         return self.free_id(node.extensions.get("state") or slug(node.name or "") or slug(node.id) or "step")
@@ -89,7 +90,10 @@ class StateMaker:
             state["description"] = "; ".join(part for part in (documentation, extra, where) if part)
         self.states[state_id] = state
         self.state_of[node.id] = state_id
-        if node.loop:
+        if node.loop == "standard":
+            self.note(node, "a loop activity (done again while its condition holds) has no counterpart; imported as "
+                            "done once")
+        elif node.loop:
             self.note(node, f"a {node.loop} activity (done once per item) has no counterpart; imported as done once")
         return state_id
 
@@ -102,6 +106,8 @@ class StateMaker:
             self.note(node, "a collapsed sub-process whose steps the file does not hold: imported as one human task",
                       expressible=True)
             self._human(node)
+        elif tag == "adHocSubProcess" and self._ad_hoc_items(node):
+            self._ad_hoc_checklist(node)
         elif tag in HUMAN_TAGS:
             self._human(node)
         elif tag in AUTOMATED_TAGS or (tag == "intermediateThrowEvent" and node.event == "message"):
@@ -120,8 +126,9 @@ class StateMaker:
         elif tag == "intermediateThrowEvent" and node.event and node.event != "link":
             self.note(node, f"{article(node.event)} throw event has no counterpart; the case passes on")
         elif tag in CONTAINERS and node.loop:
-            self.note(node, f"a {node.loop} sub-process (run once per item) has no counterpart; its steps were "
-                            "imported to run once")
+            how = "run again while its condition holds" if node.loop == "standard" else "run once per item"
+            self.note(node, f"a {'loop' if node.loop == 'standard' else node.loop} sub-process ({how}) has no "
+                            "counterpart; its steps were imported to run once")
         elif tag == "transaction":
             self.note(node, "a transaction sub-process: its states were imported, its rollback (cancel) was not")
 
@@ -219,6 +226,41 @@ class StateMaker:
         if len(group_roles) > 1:
             self.states[state_id]["_roles"] = group_roles
 
+    def _ad_hoc_items(self, node: Node) -> list[Node]:
+        """Return the tasks of an ad-hoc sub-process a checklist can hold: people's tasks, none tied by a flow.
+
+        An ad-hoc sub-process is tasks done in any order until it completes, which is what a
+        checklist is; flows between its tasks order some of them, which a checklist cannot say.
+        """
+        inside = [n for n in self.process.nodes.values() if n.parent == node.id]
+        ids = {n.id for n in inside}
+        if any(f.source in ids or f.target in ids for f in self.process.flows.values()):
+            return []
+        return [n for n in inside if n.tag in HUMAN_TAGS and n.tag not in CONTAINERS]
+
+    def _ad_hoc_checklist(self, node: Node) -> None:
+        """A checklist state of an ad-hoc sub-process; its items are filled in once they are states."""
+        state_id = self._add_state(node, "checklist")
+        self.states[state_id]["items"] = []
+        self.note(node, "an ad-hoc sub-process (tasks in any order) was imported as a checklist whose items are its "
+                        "tasks", expressible=True)
+        others = [n for n in self.process.nodes.values() if n.parent == node.id and n not in self._ad_hoc_items(node)]
+        for other in others:
+            self.note(other, "only a person's task can be an item of a checklist (the ad-hoc sub-process "
+                             f"{node.id!r}); left out")
+        if node.completion_condition:
+            self.note(node, f"its completion condition {node.completion_condition!r} has no counterpart: the "
+                            "checklist waits for every item")
+
+    def _fill_checklists(self) -> None:
+        for node in self.process.nodes.values():
+            state = self.states.get(self.state_of.get(node.id, ""))
+            if node.tag == "adHocSubProcess" and state is not None and state["kind"] == "checklist" \
+                    and not state["items"]:
+                items = [n for n in self._ad_hoc_items(node) if n.id in self.state_of]
+                state["items"] = [self.state_of[n.id] for n in items]
+                self.checklist_items |= {n.id for n in items}  # done, an item goes back to its checklist: no way on
+
     def _automated(self, node: Node) -> None:
         ext = node.extensions
         action, how = _action(node)
@@ -242,6 +284,11 @@ class StateMaker:
         role = self._lane_role(node)
         if node.tag == "callActivity":
             called = node.called_element or ""
+            literal = re.fullmatch(r"=\s*\"([^\"]*)\"\s*", called)  # Camunda 8's FEEL string: ="child-process"
+            called = literal.group(1) if literal else called
+            if "{" in called or called.startswith("="):  # JUEL ${...} or FEEL: known only at run time
+                self.note(node, f"the called process {called!r} is computed at run time; name the sub-case's workflow")
+                called = ""
             workflow = slug(called) or "todo-called-workflow"
             held = next((p for p in self.document.processes if p.id == called), None)
             where = f" (this file holds it: import it with --process {called} -o {workflow}.yaml)" if held else ""
@@ -310,8 +357,19 @@ class StateMaker:
         return "no time given"
 
     def _timer_after(self, node: Node) -> str | None:
+        """Return how long the timer waits, as a definition's duration; None when that is not fixed.
+
+        A cycle (R3/PT10M, R/PT1H: every ten minutes, three times or for ever) first fires one
+        period after it starts, and a definition's timer fires once: that first time is the one kept.
+        """
         text = node.event_detail.get("timeDuration")
-        return iso_duration_to_text(_literal_duration(text)) if text else None
+        if text:
+            return iso_duration_to_text(_literal_duration(text))
+        cycle = re.fullmatch(r"R\d*/(P[^/]+)", _literal_duration(node.event_detail.get("timeCycle") or ""))
+        return iso_duration_to_text(cycle.group(1)) if cycle else None
+
+    def _repeats(self, node: Node) -> bool:
+        return not node.event_detail.get("timeDuration") and self._timer_after(node) is not None
 
 
 def _action(node: Node) -> tuple[str, str]:
