@@ -218,6 +218,11 @@ class StoreTransaction(Protocol):
         """Return `branches_of`, each sealed as it is now (None: written by this transaction, not yet recorded),
         and the records that may have written them, newest first (see `Engine._branches_checked`)."""
 
+    def approval_as_written(self, case_id: int, task_id: int, round: int
+                            ) -> tuple[RowSeal | None, list[tuple[Vote, RowSeal | None]], list[AuditRecord]]:
+        """Return an approval task's row and its round's votes, each sealed as it is now (None: written by this
+        transaction, not yet recorded), and the case's records that may have written them, newest first."""
+
     def pending_writes(self, table: str) -> Any:
         """Return the keys of the rows of a bound table written since this transaction's last audit record."""
 

@@ -17,12 +17,13 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from backoffice.definitions.model import Priority
+from backoffice.engine.audit import AuditRecord, RowSeal, chain_of, seal_row
 from backoffice.engine.ports import RaisedException, Vote
 from backoffice.engine.sla import PausedTime
 from backoffice.engine.tasks import PRIORITY_RANK, Assignment, NewTask, Task, TaskKind, TaskStatus
 from backoffice.errors import NotAnApprover
 from backoffice.store.precompiled import Precompiled
-from backoffice.store.tables import approval_votes, case_exceptions, evidence, sla_clocks, tasks
+from backoffice.store.tables import approval_votes, audit_records, case_exceptions, evidence, sla_clocks, tasks
 
 OPEN = str(TaskStatus.OPEN)
 
@@ -145,6 +146,28 @@ class WorkWrites:
     """Writes of tasks and what hangs on them, inside the transaction of the change that causes them."""
 
     connection: sa.Connection
+
+    def approval_as_written(self, case_id: int, task_id: int, round: int
+                            ) -> tuple[RowSeal | None, list[tuple[Vote, RowSeal | None]], list[AuditRecord]]:
+        """Return an approval task's row and the votes of its round, each sealed as it is now (None: written by
+        this transaction and not yet recorded, or no such task), with the records of the case's chain that list a
+        task or a vote, newest first. Three reads, on a vote, a delegation or an escalation only (see
+        `Engine._approval_held`)."""
+        task = _SELECT_TASK.run(self.connection, dict(b_id=task_id)).first()
+        found = self.connection.execute(sa.select(approval_votes).where(
+            approval_votes.c.case_id == case_id, approval_votes.c.round == round).order_by(approval_votes.c.id)).all()
+        written_tasks, written_votes = self.pending_writes(tasks.name), self.pending_writes(approval_votes.name)
+        task_seal = None if task is None or task.id in written_tasks else \
+            seal_row(tasks.name, task.id, dict(task._mapping), case_id=case_id)
+        votes = [(Vote(**{k: v for k, v in row._mapping.items() if k != "id"}),
+                  None if row.id in written_votes else
+                  seal_row(approval_votes.name, row.id, dict(row._mapping), case_id=case_id)) for row in found]
+        records = self.connection.execute(
+            sa.select(audit_records).where(audit_records.c.chain == chain_of(case_id),
+                                           sa.or_(audit_records.c.rows.like(f'%["{tasks.name}",%'),
+                                                  audit_records.c.rows.like(f'%["{approval_votes.name}",%')))
+            .order_by(audit_records.c.id.desc())).all()
+        return task_seal, votes, [AuditRecord(**row._mapping) for row in records]
 
     def insert_task(self, task: NewTask) -> Task:
         values = dict(case_id=task.case_id, workflow=task.workflow, state=task.state, round=task.round,
