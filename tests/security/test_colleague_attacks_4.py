@@ -35,6 +35,7 @@ a vote row deleted in SQL only lowers the count (it never lets a vote through th
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import pytest
@@ -43,11 +44,13 @@ import sqlalchemy as sa
 from backoffice.engine import Actor, Engine, verify
 from backoffice.errors import CaseAltered
 from backoffice.store import SqlStore
-from backoffice.store.tables import approval_votes, tasks
+from backoffice.store.tables import approval_votes, tasks, web_keys, web_sessions
+from backoffice.web.security import SESSION_COOKIE, sign
 
 from ..api.live_server import to_approval
 from ..cli.test_engine_commands import backoffice, database  # noqa: F401 (fixtures: both databases)
 from ..directory_fixtures import Login
+from ..web.site import build_site
 from .test_identity_attacks import PURCHASE, purchase_in_approval
 from .spend import T0, CAROL, DAVE, ERIN, deployed, engine, in_approval, later, seed_database  # noqa: F401
 from .test_sealed_definitions import written
@@ -181,3 +184,47 @@ def test_a_forged_vote_is_refused_over_http(api):
     assert answer.status_code == 409, answer.text
     assert "approval_votes" in answer.json()["detail"]
     assert api.engine.store.case(case["id"]).state == "approve"
+
+
+# --- a web session written in SQL ---
+
+@pytest.fixture
+def site(database: str, tmp_path):  # noqa: F811
+    """The API and web app over a fresh database, every person with a password (tests/web/site.py)."""
+    yield from build_site(database, tmp_path)
+
+
+def cookie_key(store: SqlStore) -> bytes:
+    """The key that signs the web app's cookies: a row of the database, so its attacker reads it."""
+    with store.engine.connect() as connection:
+        return bytes.fromhex(connection.execute(sa.select(web_keys.c.secret).where(web_keys.c.name == "cookies"))
+                             .scalar_one())
+
+
+def test_a_web_session_inserted_in_sql_signs_nobody_in(site):
+    alice = site.client("alice")                                 # any colleague with a session of her own
+    assert "<h1>Alice</h1>" in alice.get("/me").text
+    secret = "s" * 43
+    sql(site.engine.store, sa.insert(web_sessions).values(
+        token_hash=hashlib.sha256(secret.encode()).hexdigest(), person_id="hana", created_at=site.clock.now,
+        seen_at=site.clock.now, expires_at=site.clock.now + timedelta(hours=8)))
+    forger = site.anonymous()
+    forger.cookies.set(SESSION_COOKIE, sign(cookie_key(site.engine.store), secret))
+    answer = forger.get("/me")
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/sign-in"), answer.text
+    assert "Hana" not in answer.text
+
+
+def test_ones_own_web_session_moved_to_another_person_in_sql_signs_nobody_in(site):
+    alice = site.client("alice")
+    assert "<h1>Alice</h1>" in alice.get("/me").text
+    with site.engine.store.engine.begin() as connection:
+        assert connection.execute(sa.update(web_sessions).where(web_sessions.c.person_id == "alice")
+                                  .values(person_id="hana")).rowcount == 1
+    answer = alice.get("/me")
+    assert answer.status_code == 303 and "Hana" not in answer.text
+    # Hana's own sign-in is untouched, and so is the next one of alice.
+    assert "<h1>Hana</h1>" in site.client("hana").get("/me").text
+    again = site.anonymous()
+    assert site.sign_in(again, "alice").status_code == 303
+    assert "<h1>Alice</h1>" in again.get("/me").text
