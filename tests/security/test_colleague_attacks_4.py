@@ -40,14 +40,16 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 
 from backoffice.engine import Actor, Engine, verify
-from backoffice.errors import CaseAltered
+from backoffice.errors import CaseAltered, SignInRefused
+from backoffice.services.accounts import LocalAccounts
 from backoffice.store import SqlStore
-from backoffice.store.tables import approval_votes, tasks, web_keys, web_sessions
+from backoffice.store.tables import approval_votes, local_accounts, tasks, web_keys, web_sessions
 from backoffice.web.security import SESSION_COOKIE, sign
 
-from ..api.live_server import to_approval
+from ..api.live_server import ADMIN, to_approval
 from ..cli.test_engine_commands import backoffice, database  # noqa: F401 (fixtures: both databases)
 from ..directory_fixtures import Login
 from ..web.site import build_site
@@ -228,3 +230,31 @@ def test_ones_own_web_session_moved_to_another_person_in_sql_signs_nobody_in(sit
     again = site.anonymous()
     assert site.sign_in(again, "alice").status_code == 303
     assert "<h1>Alice</h1>" in again.get("/me").text
+
+
+# --- a password written in SQL ---
+
+def test_ones_own_password_hash_copied_in_sql_onto_another_account_signs_nobody_in(site):
+    LocalAccounts(site.engine).set_password("alice", "alice's password", actor="alice", now=site.clock.now)
+    with site.engine.store.engine.begin() as connection:
+        mine = connection.execute(sa.select(local_accounts.c.password_hash)
+                                  .where(local_accounts.c.person_id == "alice")).scalar_one()
+        assert connection.execute(sa.update(local_accounts).where(local_accounts.c.person_id == ADMIN)
+                                  .values(password_hash=mine)).rowcount == 1
+    answer = site.sign_in(site.anonymous(), ADMIN, "alice's password")
+    assert answer.status_code == 401 and SESSION_COOKIE not in answer.headers.get("set-cookie", "")
+    with pytest.raises(SignInRefused):
+        LocalAccounts(site.engine).verify(ADMIN, "alice's password", now=site.clock.now)
+
+
+def test_a_password_hash_of_ones_choice_written_in_sql_signs_nobody_in(site):
+    chosen = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash("a password I chose myself")
+    with site.engine.store.engine.begin() as connection:
+        assert connection.execute(sa.update(local_accounts).where(local_accounts.c.person_id == "hana")
+                                  .values(password_hash=chosen)).rowcount == 1
+    assert site.sign_in(site.anonymous(), "hana", "a password I chose myself").status_code == 401
+    # A password set through the engine signs in as ever.
+    LocalAccounts(site.engine).set_password("hana", "a password I chose myself", actor=ADMIN, now=site.clock.now)
+    fresh = site.anonymous()
+    assert site.sign_in(fresh, "hana", "a password I chose myself").status_code == 303
+    assert "<h1>Hana</h1>" in fresh.get("/me").text
