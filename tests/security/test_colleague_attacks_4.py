@@ -1,4 +1,9 @@
-"""An approval's own rows edited in SQL: the votes cast so far, and the approval tasks, are held to their records.
+"""Rows a decision reads, edited in SQL by a colleague with database access: each held to its record or key now.
+
+Four kinds, each of which went through before its fix: an approval's votes and tasks, an
+exception's reason, a web session, and a local password (see each section below).
+
+--- An approval's own rows: the votes cast so far, and the approval tasks, held to their records.
 
 A colleague with access to the database cannot touch the case row any more (CaseAltered), so
 they edit what the vote decides by instead: the vote rows of the approval (how many approved,
@@ -20,7 +25,22 @@ exit 1 on the command line), nothing is written, and `audit verify` still names 
 leaves an edited task where it is. From the Python API, the command line and HTTP, on SQLite and
 PostgreSQL.
 
+--- An exception's reason edited in SQL (needs_info, which sends the case back to review, made the
+waiver, which sends it to order): resolving it moved a case waiting on its requester past its large
+approval. `resolve_exception` now holds the open exception's row to its record first (CaseAltered).
+
+--- A web session written in SQL: the cookie's signing key is a row of the database, so whoever writes
+it inserted a session of a secret of their own for another person (or moved their own session to
+them) and was signed in as them. The database now keeps a digest keyed by the audit key over the
+secret and its person, which the cookie carries both of: a row written in SQL matches no cookie.
+
+--- A local password written in SQL: one's own hash copied onto an administrator's account (or a hash of
+a password of one's choosing) signed its writer in as them. Argon2id now hashes the password's digest
+under the audit key, bound to the person: neither can be made without the key.
+
 Tried and held (no change needed):
+- an exception row inserted in SQL for the waiver on a case in its large approval: resolving it is
+  refused by the control (the approval is left only by its decision); it is now CaseAltered first;
 - claiming, releasing or reassigning another person's task over HTTP and the web app (403, and the
   web forms without their CSRF token are refused); a task id of a case one cannot see: 404;
 - a vote, comment or attachment on a case one cannot see, by id, over HTTP: 404, nothing written;
@@ -46,7 +66,7 @@ from backoffice.engine import Actor, Engine, verify
 from backoffice.errors import CaseAltered, SignInRefused
 from backoffice.services.accounts import LocalAccounts
 from backoffice.store import SqlStore
-from backoffice.store.tables import approval_votes, local_accounts, tasks, web_keys, web_sessions
+from backoffice.store.tables import approval_votes, case_exceptions, local_accounts, tasks, web_keys, web_sessions
 from backoffice.web.security import SESSION_COOKIE, sign
 
 from ..api.live_server import ADMIN, to_approval
@@ -258,3 +278,15 @@ def test_a_password_hash_of_ones_choice_written_in_sql_signs_nobody_in(site):
     fresh = site.anonymous()
     assert site.sign_in(fresh, "hana", "a password I chose myself").status_code == 303
     assert "<h1>Hana</h1>" in fresh.get("/me").text
+
+
+# --- an exception written in SQL ---
+
+def test_an_exception_whose_reason_was_edited_in_sql_is_not_resolved(engine):
+    case = in_approval(deployed(engine), amount=5000.0)
+    engine.raise_exception(case.id, "needs_info", actor=DAVE, now=later(3))   # waits on its requester
+    sql(engine.store, sa.update(case_exceptions).where(case_exceptions.c.case_id == case.id)
+        .values(reason="waived"))                                 # resolved, it would go to order
+    refused_and_named(engine, case.id, lambda: engine.resolve_exception(case.id, actor=Actor("bob"), now=later(4)),
+                      "case_exceptions")
+    assert engine.case(case.id).state == "waiting"

@@ -18,14 +18,14 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from backoffice.definitions.model import REQUESTER, Approval, Definition, StateKind, Transition
-from backoffice.engine.audit import AuditAction, AuditEntry, AuditRecord, RowSeal
+from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.evidence_reference import check_reference
 from backoffice.engine.cases import Actor, Case, utc
 from backoffice.engine.controls import Exit, person, persons_of
 from backoffice.engine.events import EngineEvent
 from backoffice.engine.ports import Vote
 from backoffice.engine.rules import check_transition, filled
-from backoffice.engine.sealed_rows import row_problem
+from backoffice.engine.sealed_rows import held_row_problem
 from backoffice.engine.tasks import Assignment, Task, TaskKind, TaskStatus, assignment_of
 from backoffice.errors import (AlreadyVoted, BackofficeError, CaseAltered, DelegationNotAllowed, EvidenceMissing, NoApprovalHere, NotAnApprover,
                                NotEligibleForTask, SeparationOfDuties, TransitionNotAllowed)
@@ -265,7 +265,7 @@ class ApprovalOperations:
         and who, so nobody votes twice) and the approval task (whose it is, whether it was escalated
         so that one vote decides). A vote inserted or renamed in SQL, or a task given to someone or
         marked escalated there, would let a vote through that the approval refuses: refused, as an
-        edited case is. Legacy rows (written before rows were bound) are looked up only on a miss.
+        edited case is.
 
         Raises:
             CaseAltered: the task or a vote is not as the newest record of the case's chain that lists it.
@@ -274,9 +274,7 @@ class ApprovalOperations:
         for seal in [task_seal, *(vote_seal for _, vote_seal in votes)]:
             if seal is None:
                 continue
-            problem = _row_problem(self, seal, records, legacy={})
-            if problem is not None:
-                problem = _row_problem(self, seal, records, legacy=self.store.legacy_row_marks())
+            problem = held_row_problem(seal, records, sealer=self.audit_key, legacy_marks=self.store.legacy_row_marks)
             if problem is not None:
                 what = "approval task" if seal.table == "tasks" else "vote"
                 raise CaseAltered(case.id, f"has an {what} of its approval of {case.state!r} whose row "
@@ -374,8 +372,3 @@ def _outcome(definition: Definition, case: Case, actor: Actor, *, reject: bool, 
         refusals.append(allowed.reason or "")
     raise TransitionNotAllowed(case.id, case.state, chosen[0].to, refusals[0])
 
-
-def _row_problem(engine: Engine, seal: RowSeal, records: Sequence[AuditRecord], *, legacy: dict[str, int]) -> str | None:
-    """What is wrong with an approval row against the records that may have written it (None: as written)."""
-    return row_problem(seal, seal.table, seal.key, records, sealer=engine.audit_key,
-                       legacy_mark=legacy.get(seal.table, 0))

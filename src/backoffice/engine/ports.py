@@ -422,6 +422,10 @@ class Store(Protocol):
     def comments(self, case_id: int) -> Sequence[Comment]:
         """Return a case's comments, oldest first."""
 
+    def exception_as_written(self, case_id: int, exception_id: int) -> tuple[RowSeal | None, list[AuditRecord]]:
+        """Return a case's exception row sealed as it is now (None: none, or written by an open transaction of this
+        thread, not yet recorded), and the case's records that may have written it, newest first."""
+
     def open_exception(self, case_id: int) -> RaisedException | None:
         """Return the case's open exception, or None."""
 

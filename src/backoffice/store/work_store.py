@@ -137,6 +137,22 @@ class WorkReads:
             row = connection.execute(query).first()
         return RaisedException(**row._mapping) if row is not None else None
 
+    def exception_as_written(self, case_id: int, exception_id: int) -> tuple[RowSeal | None, list[AuditRecord]]:
+        """Return a case's exception row sealed as it is now (None: there is none, or an open transaction of this
+        thread wrote it and has not yet recorded it), with the records of the case's chain that list an exception,
+        newest first."""
+        with self._connect() as connection:
+            row = connection.execute(sa.select(case_exceptions).where(case_exceptions.c.id == exception_id,
+                                                                      case_exceptions.c.case_id == case_id)).first()
+            records = connection.execute(
+                sa.select(audit_records).where(audit_records.c.chain == chain_of(case_id),
+                                               audit_records.c.rows.like(f'%["{case_exceptions.name}",%'))
+                .order_by(audit_records.c.id.desc())).all()
+        pending = any(exception_id in tx.pending_writes(case_exceptions.name) for tx in getattr(self._open, "txs", ()))
+        seal = None if row is None or pending else \
+            seal_row(case_exceptions.name, row.id, dict(row._mapping), case_id=case_id)
+        return seal, [AuditRecord(**row._mapping) for row in records]
+
     def paused_time(self, case_id: int) -> PausedTime:
         with self._connect() as connection:
             return _paused(connection, case_id)
