@@ -1,7 +1,7 @@
 """Rows a decision reads, edited in SQL by a colleague with database access: each held to its record or key now.
 
-Four kinds, each of which went through before its fix: an approval's votes and tasks, an
-exception's reason, a web session, and a local password (see each section below).
+Five kinds, each of which went through before its fix: an approval's votes and tasks, the
+evidence it requires, an exception's reason, a web session, and a local password (see below).
 
 --- An approval's own rows: the votes cast so far, and the approval tasks, held to their records.
 
@@ -24,6 +24,10 @@ vote's transaction: an edited, inserted or renamed row is refused with CaseAlter
 exit 1 on the command line), nothing is written, and `audit verify` still names the row. `tick`
 leaves an edited task where it is. From the Python API, the command line and HTTP, on SQLite and
 PostgreSQL.
+
+--- The evidence an approval requires: a `quote` row inserted in SQL stood for a document nobody
+attached, and the approvers' votes counted. Each required document is now held to the record that
+attached it, in the vote's transaction (CaseAltered).
 
 --- An exception's reason edited in SQL (needs_info, which sends the case back to review, made the
 waiver, which sends it to order): resolving it moved a case waiting on its requester past its large
@@ -66,7 +70,7 @@ from backoffice.engine import Actor, Engine, verify
 from backoffice.errors import CaseAltered, SignInRefused
 from backoffice.services.accounts import LocalAccounts
 from backoffice.store import SqlStore
-from backoffice.store.tables import approval_votes, case_exceptions, local_accounts, tasks, web_keys, web_sessions
+from backoffice.store.tables import approval_votes, case_exceptions, evidence, local_accounts, tasks, web_keys, web_sessions
 from backoffice.web.security import SESSION_COOKIE, sign
 
 from ..api.live_server import ADMIN, to_approval
@@ -290,3 +294,50 @@ def test_an_exception_whose_reason_was_edited_in_sql_is_not_resolved(engine):
     refused_and_named(engine, case.id, lambda: engine.resolve_exception(case.id, actor=Actor("bob"), now=later(4)),
                       "case_exceptions")
     assert engine.case(case.id).state == "waiting"
+
+
+# --- held: acting by id on a case one cannot see, over HTTP ---
+
+def test_every_act_by_id_on_someone_elses_case_is_absent_and_writes_nothing(api):
+    case = to_approval(api)                                      # alice's purchase, waiting for hana, ivan, jade
+    with api.engine.store.engine.connect() as connection:
+        hanas = connection.execute(sa.select(tasks.c.id).where(tasks.c.case_id == case["id"],
+                                                               tasks.c.assignee == "hana")).scalar_one()
+    before = written(api.engine.store)
+    dave = api.client("dave")                                    # another requester, with no part in it
+    answers = {
+        "vote": dave.post(f"/v1/cases/{case['id']}/votes", json={"decision": "approve"}),
+        "comment": dave.post(f"/v1/cases/{case['id']}/comments", json={"body": "approved by phone"}),
+        "comments": dave.get(f"/v1/cases/{case['id']}/comments"),
+        "evidence": dave.post(f"/v1/cases/{case['id']}/evidence", data={"name": "quote"},
+                              files={"file": ("quote.txt", b"a quote", "text/plain")}),
+        "raise": dave.post(f"/v1/cases/{case['id']}/exceptions", json={"reason": "missing_quote"}),
+        "resolve": dave.post(f"/v1/cases/{case['id']}/exceptions/resolve", json={}),
+        "claim": dave.post(f"/v1/tasks/{hanas}/claim"),
+        "release": dave.post(f"/v1/tasks/{hanas}/release"),
+        "complete": dave.post(f"/v1/tasks/{hanas}/complete", json={"to": "ordered"}),
+        "reassign": dave.post(f"/v1/tasks/{hanas}/reassign", json={"person": "dave"}),
+        "task": dave.get(f"/v1/tasks/{hanas}"),
+    }
+    assert {name: answer.status_code for name, answer in answers.items()} == {name: 404 for name in answers}
+    bulk = dave.post("/v1/tasks/bulk", json={"action": "claim", "task_ids": [hanas]})
+    assert [result["status"] for result in bulk.json()["results"]] == [404]
+    assert written(api.engine.store) == before
+    task = api.engine.task(hanas)
+    assert (task.assignee, task.claimed_by, str(task.status)) == ("hana", None, "open")
+
+
+# --- the approval's evidence ---
+
+def test_a_document_inserted_in_sql_never_stands_for_the_evidence_an_approval_requires(engine):
+    engine.deploy(PURCHASE, actor="lead", now=T0)                # its approval requires a quote
+    case = engine.start_case("purchase-approval", {"item": "laptop", "amount": 1800}, actor=Actor("ann"), now=T0)
+    case = engine.transition(case.id, "prepare", actor=Actor("bea", "buyer"), expected_version=case.version, now=T0)
+    case = engine.transition(case.id, "approve", actor=Actor("bea", "buyer"), expected_version=case.version, now=T0,
+                             data={"supplier": "Acme"})
+    with pytest.raises(Exception, match="quote"):                 # no quote, no approval: as written
+        engine.approve(case.id, actor=Actor("hana"), now=later(1))
+    sql(engine.store, sa.insert(evidence).values(case_id=case.id, name="quote", reference="dms://quotes/none",
+                                                 attached_by="bea", attached_at=later(1)))
+    refused_and_named(engine, case.id, lambda: engine.approve(case.id, actor=Actor("hana"), now=later(2)),
+                      "evidence")

@@ -241,7 +241,7 @@ class ApprovalOperations:
         if rule is not None:
             raise SeparationOfDuties(case.id, str(actor), rule)
         if not reject:
-            self._check_evidence(approval, case)
+            self._check_evidence(approval, case, held_in=held_in)
         task = self._approval_task(case, actor, now)
         # Who this vote counts for: the actor, whom they act for, and whoever delegated the task to them.
         voters = persons_of(actor, task.delegated_by)
@@ -309,19 +309,37 @@ class ApprovalOperations:
                         f"separation_of_duties.actors_of names")
         return None
 
-    def _check_evidence(self: Engine, approval: Approval, case: Case) -> None:
+    def _check_evidence(self: Engine, approval: Approval, case: Case,
+                        held_in: StoreTransaction | None = None) -> None:
+        """Refuse an approval whose required documents are not attached or fields not filled.
+
+        In the vote's transaction (`held_in`) each required document is held to the record that
+        attached it: a row inserted in SQL would stand for a document nobody attached.
+        """
         if approval.evidence is None:
             return
-        attached = set(self.store.evidence_names(case.id))
+        attached = self._attached(case, approval.evidence.documents, held_in)
         parent = case
         while parent.parent_id is not None and parent.branch is not None:
             # A branch decides on its case's documents too: what was attached before the split counts.
             parent = self.case(parent.parent_id)
-            attached |= set(self.store.evidence_names(parent.id))
+            attached |= self._attached(parent, approval.evidence.documents, held_in)
         documents = [name for name in approval.evidence.documents if name not in attached]
         fields = [name for name in approval.evidence.fields if not filled(case.data, name)]
         if documents or fields:
             raise EvidenceMissing(case.id, documents, fields)
+
+    def _attached(self: Engine, case: Case, documents: Sequence[str], held_in: StoreTransaction | None) -> set[str]:
+        """Return the names of the case's evidence (held to their records when `held_in` is the vote's transaction)."""
+        if held_in is None or not documents:
+            return set(self.store.evidence_names(case.id))
+        rows, records = held_in.evidence_as_written(case.id, documents)
+        for name, seal in rows:
+            problem = None if seal is None else held_row_problem(seal, records, sealer=self.audit_key,
+                                                                 legacy_marks=self.store.legacy_row_marks)
+            if problem is not None:
+                raise CaseAltered(case.id, f"has evidence {name!r} whose row ({seal.table} {seal.key}) {problem}")
+        return {name for name, _ in rows}
 
     def _approval_task(self: Engine, case: Case, actor: Actor, now: datetime) -> Task:
         open_tasks = [t for t in self.store.tasks(case_id=case.id, status=TaskStatus.OPEN, kind=TaskKind.APPROVAL)]

@@ -218,6 +218,11 @@ class StoreTransaction(Protocol):
         """Return `branches_of`, each sealed as it is now (None: written by this transaction, not yet recorded),
         and the records that may have written them, newest first (see `Engine._branches_checked`)."""
 
+    def evidence_as_written(self, case_id: int, names: Sequence[str]
+                            ) -> tuple[list[tuple[str, RowSeal | None]], list[AuditRecord]]:
+        """Return the case's evidence of these names, each sealed as it is now (None: written by this transaction,
+        not yet recorded), and the case's records that may have written it, newest first."""
+
     def approval_as_written(self, case_id: int, task_id: int, round: int
                             ) -> tuple[RowSeal | None, list[tuple[Vote, RowSeal | None]], list[AuditRecord]]:
         """Return an approval task's row and its round's votes, each sealed as it is now (None: written by this

@@ -163,6 +163,25 @@ class WorkWrites:
 
     connection: sa.Connection
 
+    def evidence_as_written(self, case_id: int, names: Sequence[str]
+                            ) -> tuple[list[tuple[str, RowSeal | None]], list[AuditRecord]]:
+        """Return the case's evidence of these names, each sealed as it is now (None: written by this transaction and
+        not yet recorded), with the records of the case's chain that list evidence, newest first (none read when
+        no such evidence is attached)."""
+        found = self.connection.execute(sa.select(evidence).where(evidence.c.case_id == case_id,
+                                                                  evidence.c.name.in_(list(names)))
+                                        .order_by(evidence.c.id)).all()
+        if not found:
+            return [], []
+        pending = self.pending_writes(evidence.name)
+        rows = [(row.name, None if row.id in pending else
+                 seal_row(evidence.name, row.id, dict(row._mapping), case_id=case_id)) for row in found]
+        records = self.connection.execute(
+            sa.select(audit_records).where(audit_records.c.chain == chain_of(case_id),
+                                           audit_records.c.rows.like(f'%["{evidence.name}",%'))
+            .order_by(audit_records.c.id.desc())).all()
+        return rows, [AuditRecord(**row._mapping) for row in records]
+
     def approval_as_written(self, case_id: int, task_id: int, round: int
                             ) -> tuple[RowSeal | None, list[tuple[Vote, RowSeal | None]], list[AuditRecord]]:
         """Return an approval task's row and the votes of its round, each sealed as it is now (None: written by
