@@ -45,16 +45,18 @@ under the audit key, bound to the person: neither can be made without the key.
 Tried and held (no change needed):
 - an exception row inserted in SQL for the waiver on a case in its large approval: resolving it is
   refused by the control (the approval is left only by its decision); it is now CaseAltered first;
-- claiming, releasing or reassigning another person's task over HTTP and the web app (403, and the
-  web forms without their CSRF token are refused); a task id of a case one cannot see: 404;
-- a vote, comment or attachment on a case one cannot see, by id, over HTTP: 404, nothing written;
-- approving one's own request through a delegation to oneself, or through a colleague who delegates
-  it back: refused by separation of duties (the delegating approver counts as a voter);
-- the requester delegating to a colleague: refused, the requester may not delegate what they may not cast.
+- over HTTP, by id, on a case one cannot see (another requester): vote, comment, list comments,
+  upload evidence, raise and resolve an exception, show, claim, release, complete and reassign its
+  task, and a bulk claim: each 404, nothing written, the task untouched;
+- an approval task delegated back to someone who voted already (carol votes as manager, the
+  controller delegates his task to her): AlreadyVoted, the delegator and delegate both count;
+- the requester (himself a manager) delegating the approval task of his own request to a
+  colleague: the colleague's vote counts for the requester too and is refused (separation of duties).
 
 Left (reported, not fixed here): the `timers` table is not bound (a timer's due time edited in SQL
 fires a reminder or a priority escalation early: a notification and a priority, no decision);
-a vote row deleted in SQL only lowers the count (it never lets a vote through that was refused).
+a vote row deleted in SQL only lowers the count (its voter's task is closed, and reopening it is an
+edited task row, refused above).
 """
 
 from __future__ import annotations
@@ -67,10 +69,11 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from backoffice.engine import Actor, Engine, verify
-from backoffice.errors import CaseAltered, SignInRefused
+from backoffice.errors import AlreadyVoted, CaseAltered, SeparationOfDuties, SignInRefused
 from backoffice.services.accounts import LocalAccounts
 from backoffice.store import SqlStore
-from backoffice.store.tables import approval_votes, case_exceptions, evidence, local_accounts, tasks, web_keys, web_sessions
+from backoffice.store.tables import (approval_votes, case_exceptions, evidence, local_accounts, tasks, web_keys,
+                                     web_sessions)
 from backoffice.web.security import SESSION_COOKIE, sign
 
 from ..api.live_server import ADMIN, to_approval
@@ -286,6 +289,16 @@ def test_a_password_hash_of_ones_choice_written_in_sql_signs_nobody_in(site):
 
 # --- an exception written in SQL ---
 
+def test_an_exception_inserted_in_sql_is_not_resolved(engine):
+    case = in_approval(deployed(engine), amount=5000.0)          # approve-large: a manager and a controller
+    with pytest.raises(Exception, match="is a control"):          # raising the waiver here is refused, as written
+        engine.raise_exception(case.id, "waived", actor=DAVE, now=later(3))
+    sql(engine.store, sa.insert(case_exceptions).values(case_id=case.id, reason="waived", raised_in=case.state,
+                                                        raised_by="dave", raised_at=later(3)))
+    refused_and_named(engine, case.id, lambda: engine.resolve_exception(case.id, actor=DAVE, now=later(4)),
+                      "case_exceptions")
+
+
 def test_an_exception_whose_reason_was_edited_in_sql_is_not_resolved(engine):
     case = in_approval(deployed(engine), amount=5000.0)
     engine.raise_exception(case.id, "needs_info", actor=DAVE, now=later(3))   # waits on its requester
@@ -341,3 +354,22 @@ def test_a_document_inserted_in_sql_never_stands_for_the_evidence_an_approval_re
                                                  attached_by="bea", attached_at=later(1)))
     refused_and_named(engine, case.id, lambda: engine.approve(case.id, actor=Actor("hana"), now=later(2)),
                       "evidence")
+
+
+# --- held: delegations around the four eyes ---
+
+def test_a_task_delegated_back_to_who_voted_already_gives_no_second_vote(engine):
+    case = in_approval(deployed(engine), amount=5000.0)          # approve-large allows delegation
+    engine.approve(case.id, actor=CAROL, now=later(3))           # carol's vote, as manager
+    engine.delegate(case.id, actor=DAVE, to="carol", now=later(3.5))   # the controller's task handed to her
+    with pytest.raises(AlreadyVoted):
+        engine.approve(case.id, actor=CAROL, now=later(4))
+    assert engine.case(case.id).state == "approve-large"
+
+
+def test_the_requesters_task_delegated_away_never_votes_for_the_requester(engine):
+    case = in_approval(deployed(engine), amount=5000.0)          # bob, a manager himself, requested it
+    engine.delegate(case.id, actor=Actor("bob"), to="erin", now=later(3))
+    with pytest.raises(SeparationOfDuties, match="requested it"):
+        engine.approve(case.id, actor=ERIN, now=later(4))
+    assert engine.store.votes(case.id, case.version) == []
