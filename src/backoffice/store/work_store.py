@@ -57,6 +57,16 @@ _SELECT_EVIDENCE_NAMES = Precompiled(sa.select(evidence.c.name).where(evidence.c
 
 
 _SELECT_TASK = Precompiled(sa.select(tasks).where(tasks.c.id == sa.bindparam("b_id")))
+# What a vote holds to the trail (`approval_as_written`): its round's votes, and the records of the case's chain that
+# list a task or a vote. Precompiled, as they run on every vote.
+_SELECT_ROUND_VOTES = Precompiled(sa.select(approval_votes).where(approval_votes.c.case_id == sa.bindparam("b_case"),
+                                                                  approval_votes.c.round == sa.bindparam("b_round"))
+                                  .order_by(approval_votes.c.id))
+_SELECT_APPROVAL_WRITERS = Precompiled(
+    sa.select(audit_records).where(audit_records.c.chain == sa.bindparam("b_chain"),
+                                   sa.or_(audit_records.c.rows.like(sa.bindparam("b_tasks")),
+                                          audit_records.c.rows.like(sa.bindparam("b_votes"))))
+    .order_by(audit_records.c.id.desc()))
 
 
 def _one_of(column: sa.Column, prefix: str, count: int) -> sa.ColumnElement:
@@ -189,19 +199,15 @@ class WorkWrites:
         task or a vote, newest first. Three reads, on a vote, a delegation or an escalation only (see
         `Engine._approval_held`)."""
         task = _SELECT_TASK.run(self.connection, dict(b_id=task_id)).first()
-        found = self.connection.execute(sa.select(approval_votes).where(
-            approval_votes.c.case_id == case_id, approval_votes.c.round == round).order_by(approval_votes.c.id)).all()
+        found = _SELECT_ROUND_VOTES.run(self.connection, dict(b_case=case_id, b_round=round)).all()
         written_tasks, written_votes = self.pending_writes(tasks.name), self.pending_writes(approval_votes.name)
         task_seal = None if task is None or task.id in written_tasks else \
             seal_row(tasks.name, task.id, dict(task._mapping), case_id=case_id)
         votes = [(Vote(**{k: v for k, v in row._mapping.items() if k != "id"}),
                   None if row.id in written_votes else
                   seal_row(approval_votes.name, row.id, dict(row._mapping), case_id=case_id)) for row in found]
-        records = self.connection.execute(
-            sa.select(audit_records).where(audit_records.c.chain == chain_of(case_id),
-                                           sa.or_(audit_records.c.rows.like(f'%["{tasks.name}",%'),
-                                                  audit_records.c.rows.like(f'%["{approval_votes.name}",%')))
-            .order_by(audit_records.c.id.desc())).all()
+        records = _SELECT_APPROVAL_WRITERS.run(self.connection, dict(
+            b_chain=chain_of(case_id), b_tasks=f'%["{tasks.name}",%', b_votes=f'%["{approval_votes.name}",%')).all()
         return task_seal, votes, [AuditRecord(**row._mapping) for row in records]
 
     def insert_task(self, task: NewTask) -> Task:
