@@ -2,6 +2,10 @@
 
 Five kinds, each of which went through before its fix: an approval's votes and tasks, the
 evidence it requires, an exception's reason, a web session, and a local password (see below).
+And one through the web app only: its task acts (claim, release, reassign, bulk) on a task of a
+case one cannot see answered with the engine's refusal, which named whose task it was ("task 2 is
+for person hana") and of which workflow, task id after task id, where the API answers 404. Now
+the web app answers such a task, and an id of no task, alike as absent.
 
 --- An approval's own rows: the votes cast so far, and the approval tasks, held to their records.
 
@@ -373,3 +377,29 @@ def test_the_requesters_task_delegated_away_never_votes_for_the_requester(engine
     with pytest.raises(SeparationOfDuties, match="requested it"):
         engine.approve(case.id, actor=ERIN, now=later(4))
     assert engine.store.votes(case.id, case.version) == []
+
+
+# --- the web app's task acts on a task of a case one cannot see ---
+
+def test_the_web_answers_a_task_of_a_case_one_cannot_see_as_absent_naming_nobody(site):
+    case = site.engine.start_case("purchase-approval", {"item": "laptop", "amount": 1800}, actor=Actor("alice"),
+                                  now=site.clock.now)
+    case = site.engine.transition(case.id, "prepare", actor=Actor("bea"), expected_version=case.version,
+                                  now=site.clock.now)
+    case = site.engine.transition(case.id, "approve", actor=Actor("bea"), expected_version=case.version,
+                                  now=site.clock.now, data={"supplier": "Acme"})
+    ids = [task.id for task in site.engine.tasks(case_id=case.id)]   # hana's, ivan's and jade's votes
+    dave = site.client("dave")                                   # another requester, with no part in it
+    pages = [dave.post(f"/work/tasks/{ids[0]}/{action}", data=site.form(dave, {"person": "dave"}, page="/work"))
+             for action in ("claim", "release", "reassign")]
+    pages.append(dave.post("/work/bulk", data=site.form(dave, {"action": "claim", "task_id": ids}, page="/work")))
+    absent = dave.post("/work/tasks/999999/claim", data=site.form(dave, page="/work"))
+    for page in [*pages, absent]:
+        assert "you may see" in page.text, page.text
+        for leaked in ("hana", "ivan", "jade", "purchase-approval", "for person"):
+            assert leaked not in page.text, (leaked, page.text)
+    assert all(str(site.engine.task(task_id).status) == "open" and site.engine.task(task_id).claimed_by is None
+               for task_id in ids)
+    # Hana's own claim of her task is as ever.
+    hana = site.client("hana")
+    assert hana.post(f"/work/tasks/{ids[0]}/claim", data=site.form(hana, page="/work")).status_code == 303
