@@ -57,7 +57,7 @@ def _session_of(request: Request) -> tuple[str, str] | None:
 
 
 def open_session(request: Request, response: Response, person_id: str, *, now: datetime) -> None:
-    """Sign `person_id` in: a new session in the database, its secret (and person) in the signed cookie of `response`."""
+    """Sign `person_id` in: a new session in the database, its secret and person in the signed cookie of `response`."""
     web = request.app.state.web
     secret = secrets.token_urlsafe(32)   # letters, digits, - and _: never the separator
     web.sessions.open_session(token_hash(web.engine, secret, person_id), person_id, now=now,
