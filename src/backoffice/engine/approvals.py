@@ -25,12 +25,14 @@ from backoffice.engine.controls import Exit, person, persons_of
 from backoffice.engine.events import EngineEvent
 from backoffice.engine.ports import Vote
 from backoffice.engine.rules import check_transition, filled
+from backoffice.engine.sealed_rows import held_row_problem
 from backoffice.engine.tasks import Assignment, Task, TaskKind, TaskStatus, assignment_of
 from backoffice.errors import (AlreadyVoted, BackofficeError, CaseAltered, DelegationNotAllowed, EvidenceMissing, NoApprovalHere, NotAnApprover,
                                NotEligibleForTask, SeparationOfDuties, TransitionNotAllowed)
 
 if TYPE_CHECKING:
     from backoffice.engine.engine import Engine
+    from backoffice.engine.ports import StoreTransaction
 
 
 class VoteDecision(StrEnum):
@@ -81,7 +83,7 @@ class ApprovalOperations:
             # SQLite the writing transaction holds the database already).
             tx.lock_case(case_id)
             case = self.case(case_id)
-            plan = self._plan_vote(case, actor, now=now, reject=reject)
+            plan = self._plan_vote(case, actor, now=now, reject=reject, held_in=tx)
             task, cast, approval, transition = plan.task, plan.cast, plan.approval, plan.transition
             decision = VoteDecision.REJECT if reject else VoteDecision.APPROVE
             approvals = sum(v.decision == VoteDecision.APPROVE for v in cast)
@@ -152,6 +154,7 @@ class ApprovalOperations:
             tx.lock_case(case_id)
             case = self.case(case_id)
             task = self._planned_delegation(case, actor, receiver, now=now)
+            self._approval_held(tx, case, task)
             if not tx.reassign_task(task.id, Assignment(queue=None, assignee=receiver.id), delegated_by=actor.id):
                 raise NotAnApprover(case.id, actor.id, [])
             self._audit(tx, AuditEntry(AuditAction.APPROVAL_DELEGATED, actor=actor.id, role=actor.role, at=now,
@@ -174,20 +177,25 @@ class ApprovalOperations:
                 continue
             secondary = assignment_of(definition, approval.timeout.to, case)
             system = Actor("backoffice")
-            with self.store.transaction() as tx:
-                if not tx.reassign_task(task.id, secondary, escalated=True):
-                    continue  # decided or escalated meanwhile
-                detail = {"task_id": task.id, "state": task.state, "to": str(approval.timeout.to),
-                          "after": str(approval.timeout.after), "from": task.assignment.describe()}
-                event = tx.insert_event(EngineEvent(case_id=case.id, activity="escalate approval", timestamp=now,
-                                                    workflow=case.workflow, version=case.definition_version,
-                                                    resource=system.id, attributes=detail,
-                                                    branch=case.branch))
-                self._audit(tx, AuditEntry(AuditAction.APPROVAL_ESCALATED, actor=system.id, at=now, case_id=case.id,
-                                           workflow=case.workflow, version=case.definition_version,
-                                           detail={"event_id": event.id, **detail}))
-                self._notify(tx, case, kind="approval_escalated", subject=f"approval of {task.state} is yours",
-                             to=secondary.describe(), now=now, key=f"approval-timeout/{task.id}", detail=detail)
+            try:
+                with self.store.transaction() as tx:
+                    # The task row held to its record: an escalation time moved back in SQL hands nothing on.
+                    self._approval_held(tx, case, task)
+                    if not tx.reassign_task(task.id, secondary, escalated=True):
+                        continue  # decided or escalated meanwhile
+                    detail = {"task_id": task.id, "state": task.state, "to": str(approval.timeout.to),
+                              "after": str(approval.timeout.after), "from": task.assignment.describe()}
+                    event = tx.insert_event(EngineEvent(case_id=case.id, activity="escalate approval", timestamp=now,
+                                                        workflow=case.workflow, version=case.definition_version,
+                                                        resource=system.id, attributes=detail,
+                                                        branch=case.branch))
+                    self._audit(tx, AuditEntry(AuditAction.APPROVAL_ESCALATED, actor=system.id, at=now, case_id=case.id,
+                                               workflow=case.workflow, version=case.definition_version,
+                                               detail={"event_id": event.id, **detail}))
+                    self._notify(tx, case, kind="approval_escalated", subject=f"approval of {task.state} is yours",
+                                 to=secondary.describe(), now=now, key=f"approval-timeout/{task.id}", detail=detail)
+            except CaseAltered:
+                continue  # the task or a vote was edited outside the engine: not escalated; `audit verify` names it
             escalated.append(self.task(task.id))
         return escalated
 
@@ -215,8 +223,13 @@ class ApprovalOperations:
             raise SeparationOfDuties(case.id, str(receiver), rule)
         return task
 
-    def _plan_vote(self: Engine, case: Case, actor: Actor, *, now: datetime, reject: bool) -> _VotePlan:
+    def _plan_vote(self: Engine, case: Case, actor: Actor, *, now: datetime, reject: bool,
+                   held_in: StoreTransaction | None = None) -> _VotePlan:
         """Check that the (identified) actor may cast this vote now; return what casting it needs.
+
+        Args:
+            held_in: the vote's transaction: the task and the votes cast so far are then held to their records
+                (`_approval_held`); a check before the click (`vote_refusal`) reads them as they are.
 
         Raises what `approve` raises before it writes (see there).
         """
@@ -228,7 +241,7 @@ class ApprovalOperations:
         if rule is not None:
             raise SeparationOfDuties(case.id, str(actor), rule)
         if not reject:
-            self._check_evidence(approval, case)
+            self._check_evidence(approval, case, held_in=held_in)
         task = self._approval_task(case, actor, now)
         # Who this vote counts for: the actor, whom they act for, and whoever delegated the task to them.
         voters = persons_of(actor, task.delegated_by)
@@ -236,7 +249,7 @@ class ApprovalOperations:
             rule = self._excluded_by(approval, case, voters)
             if rule is not None:
                 raise SeparationOfDuties(case.id, f"{actor.id} (for {task.delegated_by})", rule)
-        cast = self.store.votes(case.id, task.round)
+        cast = self.store.votes(case.id, task.round) if held_in is None else self._approval_held(held_in, case, task)
         for earlier in cast:
             if voters & persons_of(Actor(earlier.approver), earlier.on_behalf_of):
                 raise AlreadyVoted(case.id, actor.id, earlier.approver, case.state)
@@ -244,6 +257,29 @@ class ApprovalOperations:
         decided = reject or task.escalated or approvals + 1 >= approval.votes_needed()
         transition = _outcome(definition, case, actor, reject=reject, now=now) if decided else None
         return _VotePlan(approval=approval, task=task, cast=cast, transition=transition)
+
+    def _approval_held(self: Engine, tx: StoreTransaction, case: Case, task: Task) -> list[Vote]:
+        """Return the votes of the task's round, once the task and each vote are held to the record that wrote them.
+
+        A vote decides by rows the case row does not hold: the votes cast so far (how many approved,
+        and who, so nobody votes twice) and the approval task (whose it is, whether it was escalated
+        so that one vote decides). A vote inserted or renamed in SQL, or a task given to someone or
+        marked escalated there, would let a vote through that the approval refuses: refused, as an
+        edited case is.
+
+        Raises:
+            CaseAltered: the task or a vote is not as the newest record of the case's chain that lists it.
+        """
+        task_seal, votes, records = tx.approval_as_written(case.id, task.id, task.round)
+        for seal in [task_seal, *(vote_seal for _, vote_seal in votes)]:
+            if seal is None:
+                continue
+            problem = held_row_problem(seal, records, sealer=self.audit_key, legacy_marks=self.store.legacy_row_marks)
+            if problem is not None:
+                what = "approval task" if seal.table == "tasks" else "vote"
+                raise CaseAltered(case.id, f"has an {what} of its approval of {case.state!r} whose row "
+                                           f"({seal.table} {seal.key}) {problem}")
+        return [vote for vote, _ in votes]
 
     def _excluded_by(self: Engine, approval: Approval, case: Case, voters: frozenset[str]) -> str | None:
         """Return the rule that excludes these persons from voting on the case, or None.
@@ -273,19 +309,37 @@ class ApprovalOperations:
                         f"separation_of_duties.actors_of names")
         return None
 
-    def _check_evidence(self: Engine, approval: Approval, case: Case) -> None:
+    def _check_evidence(self: Engine, approval: Approval, case: Case,
+                        held_in: StoreTransaction | None = None) -> None:
+        """Refuse an approval whose required documents are not attached or fields not filled.
+
+        In the vote's transaction (`held_in`) each required document is held to the record that
+        attached it: a row inserted in SQL would stand for a document nobody attached.
+        """
         if approval.evidence is None:
             return
-        attached = set(self.store.evidence_names(case.id))
+        attached = self._attached(case, approval.evidence.documents, held_in)
         parent = case
         while parent.parent_id is not None and parent.branch is not None:
             # A branch decides on its case's documents too: what was attached before the split counts.
             parent = self.case(parent.parent_id)
-            attached |= set(self.store.evidence_names(parent.id))
+            attached |= self._attached(parent, approval.evidence.documents, held_in)
         documents = [name for name in approval.evidence.documents if name not in attached]
         fields = [name for name in approval.evidence.fields if not filled(case.data, name)]
         if documents or fields:
             raise EvidenceMissing(case.id, documents, fields)
+
+    def _attached(self: Engine, case: Case, documents: Sequence[str], held_in: StoreTransaction | None) -> set[str]:
+        """Return the names of the case's evidence (held to their records when `held_in` is the vote's transaction)."""
+        if held_in is None or not documents:
+            return set(self.store.evidence_names(case.id))
+        rows, records = held_in.evidence_as_written(case.id, documents)
+        for name, seal in rows:
+            problem = None if seal is None else held_row_problem(seal, records, sealer=self.audit_key,
+                                                                 legacy_marks=self.store.legacy_row_marks)
+            if problem is not None:
+                raise CaseAltered(case.id, f"has evidence {name!r} whose row ({seal.table} {seal.key}) {problem}")
+        return {name for name, _ in rows}
 
     def _approval_task(self: Engine, case: Case, actor: Actor, now: datetime) -> Task:
         open_tasks = [t for t in self.store.tasks(case_id=case.id, status=TaskStatus.OPEN, kind=TaskKind.APPROVAL)]
@@ -335,3 +389,4 @@ def _outcome(definition: Definition, case: Case, actor: Actor, *, reject: bool, 
             return transition
         refusals.append(allowed.reason or "")
     raise TransitionNotAllowed(case.id, case.state, chosen[0].to, refusals[0])
+

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
 import re
 import stat
@@ -36,6 +37,7 @@ from backoffice.errors import AuditKeyError
 KEY_ENV = "BACKOFFICE_AUDIT_KEY"
 CHECKPOINTS_ENV = "BACKOFFICE_CHECKPOINTS"
 _MAC_LABEL = b"backoffice audit record seal v1\x00"
+_SECRET_LABEL = b"backoffice kept secret digest v1\x00"
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,8 @@ class AuditKey:
                                     serialization.NoEncryption())
         # A key of its own for the MACs, so the signing key is never used for two purposes.
         self._mac_key = hashlib.sha256(_MAC_LABEL + raw).digest()
+        # And one for digests of secrets held outside the database (a web session's), never a record's.
+        self._secret_key = hashlib.sha256(_SECRET_LABEL + raw).digest()
         self.public = PublicKey(private.public_key().public_bytes(serialization.Encoding.Raw,
                                                                   serialization.PublicFormat.Raw))
         self.key_id = self.public.key_id
@@ -171,6 +175,14 @@ class AuditKey:
 
     def sign(self, message: bytes) -> bytes:
         return self._private.sign(message)
+
+    def secret_digest(self, purpose: str, text: str) -> str:
+        """Return the keyed digest (HMAC-SHA256, hex) of a secret and what it proves, for one purpose.
+
+        The database keeps this digest instead of a plain sha256: whoever can write to the database,
+        but not read this key, cannot make a row that a secret of their choosing matches.
+        """
+        return hmac.digest(self._secret_key, f"{purpose}\x00{text}".encode("utf-8"), "sha256").hex()
 
 
 def key_id_of(public_raw: bytes) -> str:

@@ -17,8 +17,9 @@ from backoffice.definitions.model import Definition, ExceptionReason, StateKind
 from backoffice.engine.cases import Actor, Case, utc
 from backoffice.engine.controls import Exit, check_leaving
 from backoffice.engine.rules import context
+from backoffice.engine.sealed_rows import held_row_problem
 from backoffice.engine.tasks import NewTask, TaskKind, TaskStatus, assignment_of
-from backoffice.errors import (BackofficeError, ContractViolation, ExceptionNotAllowed, NoOpenException,
+from backoffice.errors import (BackofficeError, CaseAltered, ContractViolation, ExceptionNotAllowed, NoOpenException,
                                NotEligibleForTask, UnknownExceptionReason)
 from backoffice.limits import check_payload
 
@@ -147,6 +148,13 @@ class ExceptionOperations:
         raised = self.store.open_exception(case.id)
         if raised is None:
             raise NoOpenException(case.id)
+        # The exception's row held to its record before anything is decided by it: its reason (where resolving
+        # sends the case) edited in SQL, or a row inserted there, would move the case where no raise could.
+        seal, records = self.store.exception_as_written(case.id, raised.id)
+        problem = None if seal is None else held_row_problem(seal, records, sealer=self.audit_key,
+                                                             legacy_marks=self.store.legacy_row_marks)
+        if problem is not None:
+            raise CaseAltered(case.id, f"has an open exception whose row (case_exceptions {raised.id}) {problem}")
         definition = self.running(case.workflow, case.definition_version).definition
         spec = definition.exceptions[raised.reason]
         self._check_resolver(definition, case, spec, actor)

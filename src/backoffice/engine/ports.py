@@ -218,6 +218,16 @@ class StoreTransaction(Protocol):
         """Return `branches_of`, each sealed as it is now (None: written by this transaction, not yet recorded),
         and the records that may have written them, newest first (see `Engine._branches_checked`)."""
 
+    def evidence_as_written(self, case_id: int, names: Sequence[str]
+                            ) -> tuple[list[tuple[str, RowSeal | None]], list[AuditRecord]]:
+        """Return the case's evidence of these names, each sealed as it is now (None: written by this transaction,
+        not yet recorded), and the case's records that may have written it, newest first."""
+
+    def approval_as_written(self, case_id: int, task_id: int, round: int
+                            ) -> tuple[RowSeal | None, list[tuple[Vote, RowSeal | None]], list[AuditRecord]]:
+        """Return an approval task's row and its round's votes, each sealed as it is now (None: written by this
+        transaction, not yet recorded), and the case's records that may have written them, newest first."""
+
     def pending_writes(self, table: str) -> Any:
         """Return the keys of the rows of a bound table written since this transaction's last audit record."""
 
@@ -416,6 +426,10 @@ class Store(Protocol):
 
     def comments(self, case_id: int) -> Sequence[Comment]:
         """Return a case's comments, oldest first."""
+
+    def exception_as_written(self, case_id: int, exception_id: int) -> tuple[RowSeal | None, list[AuditRecord]]:
+        """Return a case's exception row sealed as it is now (None: none, or written by an open transaction of this
+        thread, not yet recorded), and the case's records that may have written it, newest first."""
 
     def open_exception(self, case_id: int) -> RaisedException | None:
         """Return the case's open exception, or None."""

@@ -28,7 +28,7 @@ chain (a row put back as an older record wrote it); versions deployed before row
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from backoffice.engine.audit import AuditRecord, RowSeal
@@ -46,6 +46,20 @@ class RecordSealer(Protocol):
     key_id: str
 
     def mac(self, record_hash: str) -> str: ...
+
+
+def held_row_problem(row: RowSeal, records: Sequence[AuditRecord], *, sealer: RecordSealer,
+                     legacy_marks: Callable[[], Mapping[str, int]]) -> str | None:
+    """Return what is wrong with a row a case's act decides by (a vote, an approval task, an exception), or None.
+
+    As `row_problem`, the legacy marks read only when the row is not as written (a row from
+    before rows were bound, which no record lists, is then let be): one read less on every act.
+    """
+    problem = row_problem(row, row.table, row.key, records, sealer=sealer, legacy_mark=0)
+    if problem is None:
+        return None
+    return row_problem(row, row.table, row.key, records, sealer=sealer,
+                       legacy_mark=legacy_marks().get(row.table, 0))
 
 
 def row_problem(row: RowSeal | None, table: str, key: Any, records: Sequence[AuditRecord], *,

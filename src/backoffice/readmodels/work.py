@@ -14,7 +14,7 @@ operations, with the viewer as the actor; bulk acts report one result per task.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from enum import StrEnum
@@ -131,11 +131,16 @@ class ItemResult:
 
 
 def act(engine: Engine, action: BulkAction | str, task_ids: Iterable[int], *, viewer: Viewer, now: datetime,
-        queue: str | None = None, person: str | None = None) -> list[ItemResult]:
+        queue: str | None = None, person: str | None = None,
+        seen: Callable[[int], object] | None = None) -> list[ItemResult]:
     """Apply one act to each task, through the engine's own operation; return a result per task.
 
     Each task gets the result it would have had alone: a refusal (not eligible, claimed by
     someone else, not a lead) is reported for its task and the others go on.
+
+    Args:
+        seen: raises for a task the viewer may not see (`Visibility.task`), which is then answered
+            as absent: the engine's refusal would name whose task it is and of which workflow.
 
     Raises:
         InputRefused: an unknown act, more than MAX_BULK tasks, or a reassignment saying nowhere.
@@ -156,6 +161,8 @@ def act(engine: Engine, action: BulkAction | str, task_ids: Iterable[int], *, vi
     results = []
     for task_id in ids:
         try:
+            if seen is not None:
+                seen(task_id)
             task = _one(engine, action, task_id, actor=actor, now=now, queue=queue or None, person=person or None)
         except BackofficeError as refused:
             results.append(ItemResult(task_id, False, str(refused)))

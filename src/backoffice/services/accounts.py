@@ -9,6 +9,11 @@ still passes the engine's gate. Wrong passwords in a row lock the account for a 
 the database so every server process counts the same attempts. An unknown person, a wrong
 password, a locked account and a deactivated person get the same refusal, so a guesser learns
 nothing about which ids exist.
+
+What Argon2id hashes is not the password itself but its digest keyed by the audit key and bound to
+the person (`_keyed`): whoever can write to the database, but not read that key, can neither copy
+their own hash onto someone else's account nor write the hash of a password of their choosing.
+Hashes made before this (of the bare password) no longer match: their people's passwords are set again.
 """
 
 from __future__ import annotations
@@ -65,7 +70,7 @@ class LocalAccounts:
         person = self.engine.identify(person_id, workflow=None, now=now)
         if who.id != person.id:
             who = self.engine._administrator(actor, now=now, what="set another person's password")
-        hashed = self.hasher.hash(password)
+        hashed = self.hasher.hash(self._keyed(person.id, password))
         with self.engine.store.transaction() as tx:
             AccountStore.set_password(tx.connection, person.id, hashed, by=who.id, at=now)
             self.engine._audit(tx, AuditEntry(AuditAction.PASSWORD_SET, actor=who.id, at=now,
@@ -87,11 +92,11 @@ class LocalAccounts:
             person = None
         account = self.store.account(person) if person is not None else None
         if account is None:
-            _check(_DUMMY_HASH, password)
+            _check(_DUMMY_HASH, self._keyed(person_id, password))
             raise SignInRefused()
         if account.locked_until is not None and now < account.locked_until:
             raise SignInRefused()
-        if not _check(account.password_hash, password):
+        if not _check(account.password_hash, self._keyed(person, password)):
             locked = self.store.record_failure(person, now=now, limit=self.attempts, lock_until=now + self.lock_for)
             if locked:
                 with self.engine.store.transaction() as tx:
@@ -102,6 +107,10 @@ class LocalAccounts:
         if account.failed_attempts or account.locked_until is not None:
             self.store.record_success(person)
         return person
+
+    def _keyed(self, person_id: str, password: str) -> str:
+        """What is hashed for a person's password: its digest under the audit key, bound to the person."""
+        return self.engine.audit_key.secret_digest("local password", f"{person_id}\x00{password}")
 
 
 def _check(password_hash: str, password: str) -> bool:

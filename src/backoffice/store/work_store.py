@@ -17,12 +17,13 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from backoffice.definitions.model import Priority
+from backoffice.engine.audit import AuditRecord, RowSeal, chain_of, seal_row
 from backoffice.engine.ports import RaisedException, Vote
 from backoffice.engine.sla import PausedTime
 from backoffice.engine.tasks import PRIORITY_RANK, Assignment, NewTask, Task, TaskKind, TaskStatus
 from backoffice.errors import NotAnApprover
 from backoffice.store.precompiled import Precompiled
-from backoffice.store.tables import approval_votes, case_exceptions, evidence, sla_clocks, tasks
+from backoffice.store.tables import approval_votes, audit_records, case_exceptions, evidence, sla_clocks, tasks
 
 OPEN = str(TaskStatus.OPEN)
 
@@ -56,6 +57,16 @@ _SELECT_EVIDENCE_NAMES = Precompiled(sa.select(evidence.c.name).where(evidence.c
 
 
 _SELECT_TASK = Precompiled(sa.select(tasks).where(tasks.c.id == sa.bindparam("b_id")))
+# What a vote holds to the trail (`approval_as_written`): its round's votes, and the records of the case's chain that
+# list a task or a vote. Precompiled, as they run on every vote.
+_SELECT_ROUND_VOTES = Precompiled(sa.select(approval_votes).where(approval_votes.c.case_id == sa.bindparam("b_case"),
+                                                                  approval_votes.c.round == sa.bindparam("b_round"))
+                                  .order_by(approval_votes.c.id))
+_SELECT_APPROVAL_WRITERS = Precompiled(
+    sa.select(audit_records).where(audit_records.c.chain == sa.bindparam("b_chain"),
+                                   sa.or_(audit_records.c.rows.like(sa.bindparam("b_tasks")),
+                                          audit_records.c.rows.like(sa.bindparam("b_votes"))))
+    .order_by(audit_records.c.id.desc()))
 
 
 def _one_of(column: sa.Column, prefix: str, count: int) -> sa.ColumnElement:
@@ -136,6 +147,22 @@ class WorkReads:
             row = connection.execute(query).first()
         return RaisedException(**row._mapping) if row is not None else None
 
+    def exception_as_written(self, case_id: int, exception_id: int) -> tuple[RowSeal | None, list[AuditRecord]]:
+        """Return a case's exception row sealed as it is now (None: there is none, or an open transaction of this
+        thread wrote it and has not yet recorded it), with the records of the case's chain that list an exception,
+        newest first."""
+        with self._connect() as connection:
+            row = connection.execute(sa.select(case_exceptions).where(case_exceptions.c.id == exception_id,
+                                                                      case_exceptions.c.case_id == case_id)).first()
+            records = connection.execute(
+                sa.select(audit_records).where(audit_records.c.chain == chain_of(case_id),
+                                               audit_records.c.rows.like(f'%["{case_exceptions.name}",%'))
+                .order_by(audit_records.c.id.desc())).all()
+        pending = any(exception_id in tx.pending_writes(case_exceptions.name) for tx in getattr(self._open, "txs", ()))
+        seal = None if row is None or pending else \
+            seal_row(case_exceptions.name, row.id, dict(row._mapping), case_id=case_id)
+        return seal, [AuditRecord(**row._mapping) for row in records]
+
     def paused_time(self, case_id: int) -> PausedTime:
         with self._connect() as connection:
             return _paused(connection, case_id)
@@ -145,6 +172,43 @@ class WorkWrites:
     """Writes of tasks and what hangs on them, inside the transaction of the change that causes them."""
 
     connection: sa.Connection
+
+    def evidence_as_written(self, case_id: int, names: Sequence[str]
+                            ) -> tuple[list[tuple[str, RowSeal | None]], list[AuditRecord]]:
+        """Return the case's evidence of these names, each sealed as it is now (None: written by this transaction and
+        not yet recorded), with the records of the case's chain that list evidence, newest first (none read when
+        no such evidence is attached)."""
+        found = self.connection.execute(sa.select(evidence).where(evidence.c.case_id == case_id,
+                                                                  evidence.c.name.in_(list(names)))
+                                        .order_by(evidence.c.id)).all()
+        if not found:
+            return [], []
+        pending = self.pending_writes(evidence.name)
+        rows = [(row.name, None if row.id in pending else
+                 seal_row(evidence.name, row.id, dict(row._mapping), case_id=case_id)) for row in found]
+        records = self.connection.execute(
+            sa.select(audit_records).where(audit_records.c.chain == chain_of(case_id),
+                                           audit_records.c.rows.like(f'%["{evidence.name}",%'))
+            .order_by(audit_records.c.id.desc())).all()
+        return rows, [AuditRecord(**row._mapping) for row in records]
+
+    def approval_as_written(self, case_id: int, task_id: int, round: int
+                            ) -> tuple[RowSeal | None, list[tuple[Vote, RowSeal | None]], list[AuditRecord]]:
+        """Return an approval task's row and the votes of its round, each sealed as it is now (None: written by
+        this transaction and not yet recorded, or no such task), with the records of the case's chain that list a
+        task or a vote, newest first. Three reads, on a vote, a delegation or an escalation only (see
+        `Engine._approval_held`)."""
+        task = _SELECT_TASK.run(self.connection, dict(b_id=task_id)).first()
+        found = _SELECT_ROUND_VOTES.run(self.connection, dict(b_case=case_id, b_round=round)).all()
+        written_tasks, written_votes = self.pending_writes(tasks.name), self.pending_writes(approval_votes.name)
+        task_seal = None if task is None or task.id in written_tasks else \
+            seal_row(tasks.name, task.id, dict(task._mapping), case_id=case_id)
+        votes = [(Vote(**{k: v for k, v in row._mapping.items() if k != "id"}),
+                  None if row.id in written_votes else
+                  seal_row(approval_votes.name, row.id, dict(row._mapping), case_id=case_id)) for row in found]
+        records = _SELECT_APPROVAL_WRITERS.run(self.connection, dict(
+            b_chain=chain_of(case_id), b_tasks=f'%["{tasks.name}",%', b_votes=f'%["{approval_votes.name}",%')).all()
+        return task_seal, votes, [AuditRecord(**row._mapping) for row in records]
 
     def insert_task(self, task: NewTask) -> Task:
         values = dict(case_id=task.case_id, workflow=task.workflow, state=task.state, round=task.round,

@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 
 from backoffice.engine.tasks import TaskKind
-from backoffice.errors import InputRefused
+from backoffice.errors import InputRefused, NotVisible, UnknownTask
 from backoffice.readmodels import viewer_of
 from backoffice.readmodels.board import age_text, summary_of
 from backoffice.readmodels.saved_filters import delete_filter, save_filter, saved_filters
@@ -24,6 +24,7 @@ from backoffice.readmodels.work import (FILTER_FIELDS, act, claim_next, decode_p
                                         my_work, place_of, query_string)
 from backoffice.web.context import Web
 from backoffice.web.render import redirect, render
+from backoffice.services.principal import Principal
 from backoffice.web.sessions import CurrentUser
 
 router = APIRouter()
@@ -100,7 +101,7 @@ def one_task(task_id: int, action: str, request: Request, user: CurrentUser, web
              queue: Text = "", person: Text = "", back: Annotated[str, Form(max_length=500)] = ""):
     """Claim, release or reassign one task; the engine decides, and its answer is the flash."""
     [result] = act(web.engine, action, [task_id], viewer=viewer_of(web.engine, user.id), now=web.clock(),
-                   queue=queue, person=person)
+                   queue=queue, person=person, seen=_seen_by(web, user))
     if not result.done:
         return render(request, "work_results.html", {"results": [result], "action": action, "back": _back(back)},
                       status=409)
@@ -114,7 +115,7 @@ def bulk(request: Request, user: CurrentUser, web: Web, action: Text = "",
          queue: Text = "", person: Text = "", back: Annotated[str, Form(max_length=500)] = ""):
     """Apply one act to every ticked task; show each task's result."""
     results = act(web.engine, action, task_id, viewer=viewer_of(web.engine, user.id), now=web.clock(),
-                  queue=queue, person=person)
+                  queue=queue, person=person, seen=_seen_by(web, user))
     return render(request, "work_results.html", {"results": results, "action": action, "back": _back(back)})
 
 
@@ -135,6 +136,17 @@ def delete(filter_id: int, request: Request, user: CurrentUser, web: Web):
     if not delete_filter(web.engine, viewer_of(web.engine, user.id), filter_id):
         raise InputRefused("the filter", f"filter {filter_id} is not one of yours", "one of your saved filters")
     return redirect(request, "/work", flash="Filter deleted.")
+
+
+def _seen_by(web, user: Principal):
+    """The check that a task is one the signed-in person may see; one that is not, or no task at all, is answered
+    alike as absent (as the API's 404): an act's refusal would name whose task it is, and of which workflow."""
+    def check(task_id: int) -> None:
+        try:
+            web.visibility.task(user, task_id)
+        except UnknownTask:
+            raise NotVisible(f"task {task_id}") from None
+    return check
 
 
 def _back(path: str) -> str:

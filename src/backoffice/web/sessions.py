@@ -1,7 +1,8 @@
 """Who is signed in: the browser's session, checked on every request, and the `CurrentUser` dependency.
 
-A session is a random secret in a signed cookie; the database keeps only its sha256, with its
-person, expiry and end. A request proves a person only while the session is live (not signed
+A session is a random secret and its person in a signed cookie; the database keeps only a digest
+of both keyed by the audit key (`token_hash`), with its person, expiry and end, so a session row
+written in SQL proves nothing. A request proves a person only while the session is live (not signed
 out, not expired) and the person is active in the directory: deactivating someone signs them
 out at their next click, in every browser. Roles and queues come from the directory each time.
 
@@ -11,17 +12,20 @@ out at their next click, in every browser. Roles and queues come from the direct
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, Request, Response
 
 from backoffice.errors import IdentityError, UserError
 from backoffice.services.principal import Principal, principal_of
+from backoffice.store.account_store import WebSession
 from backoffice.web.security import SESSION_COOKIE, set_cookie, unsign
+
+if TYPE_CHECKING:
+    from backoffice.engine import Engine
 
 # A session's expiry moves forward as it is used, at most once per this while (one write, not one per click).
 TOUCH_EVERY = timedelta(minutes=5)
@@ -35,27 +39,49 @@ class SignInRequired(UserError):
         super().__init__("sign in to see this page")
 
 
-def token_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+def token_hash(engine: Engine, secret: str, person_id: str) -> str:
+    """The digest the database keeps of a session: keyed by the audit key, over the secret and its person.
+
+    A plain sha256 let whoever writes the database sign in as anyone: the cookie's signing key is a
+    row of the database too, so they inserted a session of a secret of their own for another
+    person, or moved their own session to them. Neither matches a digest under a key they cannot read.
+    """
+    return engine.audit_key.secret_digest("web session", f"{person_id}\x00{secret}")
+
+
+def _session_of(request: Request) -> tuple[str, str] | None:
+    """Return the (secret, person id) the request's cookie carries, or None (absent, malformed, forged)."""
+    value = unsign(request.app.state.web.cookie_key, request.cookies.get(SESSION_COOKIE))
+    secret, separator, person_id = (value or "").partition(":")
+    return (secret, person_id) if separator and secret and person_id else None
 
 
 def open_session(request: Request, response: Response, person_id: str, *, now: datetime) -> None:
-    """Sign `person_id` in: a new session in the database, its secret in the signed cookie of `response`."""
+    """Sign `person_id` in: a new session in the database, its secret and person in the signed cookie of `response`."""
     web = request.app.state.web
-    secret = secrets.token_urlsafe(32)
-    web.sessions.open_session(token_hash(secret), person_id, now=now,
+    secret = secrets.token_urlsafe(32)   # letters, digits, - and _: never the separator
+    web.sessions.open_session(token_hash(web.engine, secret, person_id), person_id, now=now,
                               expires_at=now + timedelta(hours=web.settings.session_hours))
-    set_cookie(response, request, SESSION_COOKIE, secret)
+    set_cookie(response, request, SESSION_COOKIE, f"{secret}:{person_id}")
+
+
+def _stored_session(request: Request) -> WebSession | None:
+    """Return the database's session the request's cookie proves, or None: its digest and its person must match."""
+    carried = _session_of(request)
+    if carried is None:
+        return None
+    secret, person_id = carried
+    web = request.app.state.web
+    found = web.sessions.session(token_hash(web.engine, secret, person_id))
+    return found if found is not None and found.person_id == person_id else None
 
 
 def close_session(request: Request, response: Response, *, now: datetime) -> None:
     """Sign out: end the request's session in the database and delete its cookie."""
     web = request.app.state.web
-    secret = unsign(web.cookie_key, request.cookies.get(SESSION_COOKIE))
-    if secret is not None:
-        found = web.sessions.session(token_hash(secret))
-        if found is not None:
-            web.sessions.end_session(found.id, now=now)
+    found = _stored_session(request)
+    if found is not None:
+        web.sessions.end_session(found.id, now=now)
     set_cookie(response, request, SESSION_COOKIE, None)
 
 
@@ -65,10 +91,7 @@ def signed_in(request: Request) -> Principal | None:
         return request.state.user
     request.state.user = None
     web = request.app.state.web
-    secret = unsign(web.cookie_key, request.cookies.get(SESSION_COOKIE))
-    if secret is None:
-        return None
-    session = web.sessions.session(token_hash(secret))
+    session = _stored_session(request)
     now = web.clock()
     if session is None or not session.live(now):
         return None
