@@ -73,7 +73,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from backoffice.engine import Actor, Engine, verify
-from backoffice.errors import AlreadyVoted, CaseAltered, SeparationOfDuties, SignInRefused
+from backoffice.errors import AlreadyVoted, CaseAltered, RoleRequired, SeparationOfDuties, SignInRefused
 from backoffice.services.accounts import LocalAccounts
 from backoffice.store import SqlStore
 from backoffice.store.tables import (approval_votes, case_exceptions, evidence, local_accounts, tasks, web_keys,
@@ -85,7 +85,7 @@ from ..cli.test_engine_commands import backoffice, database  # noqa: F401 (fixtu
 from ..directory_fixtures import Login
 from ..web.site import build_site
 from .test_identity_attacks import PURCHASE, purchase_in_approval
-from .spend import T0, CAROL, DAVE, ERIN, deployed, engine, in_approval, later, seed_database  # noqa: F401
+from .spend import REQUESTER, T0, CAROL, DAVE, ERIN, deployed, engine, in_approval, later, seed_database  # noqa: F401
 from .test_sealed_definitions import written
 
 
@@ -403,3 +403,13 @@ def test_the_web_answers_a_task_of_a_case_one_cannot_see_as_absent_naming_nobody
     # Hana's own claim of her task is as ever.
     hana = site.client("hana")
     assert hana.post(f"/work/tasks/{ids[0]}/claim", data=site.form(hana, page="/work")).status_code == 303
+
+
+def test_a_comment_through_the_python_api_needs_a_part_in_the_case(engine):
+    """The API and the web refused a comment from whoever takes no part in the case; the Python API took it."""
+    case = in_approval(deployed(engine))
+    with pytest.raises(RoleRequired, match=f"comment on case {case.id}"):
+        engine.add_comment(case.id, "Approved, trust me", actor=Actor("lina"), now=later(2))
+    assert engine.comments(case.id) == []
+    engine.add_comment(case.id, "Quote attached", actor=REQUESTER, now=later(2))     # the requester takes part
+    assert [c.author for c in engine.comments(case.id)] == [REQUESTER.id]

@@ -44,6 +44,8 @@ class CommentOperations:
         Raises:
             UnknownCase: there is no such case.
             InputRefused: the text is empty, longer than 10,000 characters, or not storable (a NUL byte).
+            RoleRequired: the actor takes no part in the case (`_check_takes_part`): a colleague of
+                another case or department, or someone who only reads every case (an auditor).
         """
         now = utc(now)
         case = self.case(case_id)
@@ -54,6 +56,9 @@ class CommentOperations:
         if len(text) > MAX_COMMENT:
             raise InputRefused("the comment", f"it is {len(text)} characters long", f"at most {MAX_COMMENT}")
         who = self.identify(actor, workflow=case.workflow, now=now)
+        # The rule the API and the web apply before they call this, held here for every caller.
+        self._check_takes_part(self.running(case.workflow, case.definition_version).definition, case, who,
+                               requester=True, what=f"comment on case {case.id}")
         with self.store.transaction() as tx:
             comment = tx.insert_comment(Comment(id=0, case_id=case.id, author=who.id, body=text, created_at=now,
                                                 on_behalf_of=who.on_behalf_of))
