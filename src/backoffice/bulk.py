@@ -34,6 +34,12 @@ RETURNED_BLOCKS = 64 * 1024
 # (a CSV block, a Parquet row group's column), are reused from the heap. Larger gains
 # nothing more, and costs memory: bpic2012 peaked at 266 MiB with 4 MiB, 346 MiB with 32 MiB.
 REUSED_BLOCKS = 4 * 1024 * 1024
+# Logs of up to this many events are read and mapped with freed blocks of up to HELD_BLOCKS
+# kept in the heap for reuse (`hold_blocks_for`): there a page fault less on each fresh page
+# is worth more than the memory (1.5M-event CSV: 7 % less CPU, 36,000 faults fewer, peak 210
+# -> 300 MiB). On a 15M-event log the peak is the limit: held blocks raised it by 15 %.
+SMALL_LOG_EVENTS = 4_000_000
+HELD_BLOCKS = 16 * 1024 * 1024
 _libc: dict[str, object] = {}
 
 
@@ -77,16 +83,38 @@ def reading_in_bulk() -> Iterator[None]:
     against 31,000). The map's sections that walk the log a slice at a time
     (`Workspace.slices`) free and make blocks alike. Inside the block the threshold is
     4 MiB; after it, malloc_trim hands the free pages of every arena back, and the
-    threshold returns to 64 KiB. Without `return_large_blocks` (another platform, another
-    allocator, a library caller), this does nothing.
+    threshold returns to 64 KiB. Once `hold_blocks_for` has chosen to keep larger blocks
+    (a small log), this changes nothing. Without `return_large_blocks` (another platform,
+    another allocator, a library caller), this does nothing.
     """
     libc = _libc.get("handle")
-    if libc is None:
+    if libc is None or "held" in _libc:
         yield
         return
     libc.mallopt(_M_MMAP_THRESHOLD, REUSED_BLOCKS)
     try:
         yield
     finally:
+        libc.malloc_trim(0)
+        libc.mallopt(_M_MMAP_THRESHOLD, RETURNED_BLOCKS)
+
+
+def hold_blocks_for(events: int) -> None:
+    """Choose by a log's size how large a freed block malloc keeps from now on.
+
+    A small log (SMALL_LOG_EVENTS or fewer) keeps blocks of up to HELD_BLOCKS in the heap for
+    reuse, its read included; a larger one keeps `return_large_blocks`'s 64 KiB (the readers
+    4 MiB), so that what a step frees goes back to the system before the next one's peak. Called
+    with an estimate before the read, then with the count read: a log larger than its estimate
+    hands the heap's free pages back and returns to 64 KiB. Without `return_large_blocks` this
+    does nothing.
+    """
+    libc = _libc.get("handle")
+    if libc is None:
+        return
+    if events <= SMALL_LOG_EVENTS:
+        libc.mallopt(_M_MMAP_THRESHOLD, HELD_BLOCKS)
+        _libc["held"] = HELD_BLOCKS
+    elif _libc.pop("held", None) is not None:
         libc.malloc_trim(0)
         libc.mallopt(_M_MMAP_THRESHOLD, RETURNED_BLOCKS)

@@ -26,11 +26,12 @@ from typing import Annotated, Optional  # noqa: E402
 
 import typer  # noqa: E402
 
+from backoffice.bulk import hold_blocks_for
 from backoffice.cli.map_params import PlainParamsCommand, PlainParamsGroup
 from backoffice.cli.moments import parse_moment
 from backoffice.errors import BadOption, DefinitionAltered, UserError
 from backoffice.events.instances import LifecycleMode
-from backoffice.events.reader import OnBadRows, read_log
+from backoffice.events.reader import OnBadRows, read_log, rough_event_count
 from backoffice.events.schema import EventLog
 from backoffice.mapping.analyze import (DEFAULT_MAX_ACTIVITIES, DEFAULT_MAX_PATHS, analyze, lane_columns_for,
                                         narrowed_for_map)
@@ -208,6 +209,9 @@ def map_command(
         from backoffice.store.event_log import read_engine_log
         log = read_engine_log(db, workflow=workflow)
     else:
+        rough = rough_event_count(log_path, log_format)
+        if rough is not None:
+            hold_blocks_for(rough)
         log = _read_file(log_path, format=log_format, case=case, activity=activity, timestamp=timestamp,
                          resource=resource, role=role, system=system, reason=reason, group=group,
                          lifecycle=lifecycle_column, start_timestamp=start_timestamp,
@@ -219,6 +223,7 @@ def map_command(
                          lane_columns=lane_columns_for(lanes))
     # Only the columns the map reads stay referenced, so the others are freed before its peak.
     log = narrowed_for_map(log, lanes=lanes)
+    hold_blocks_for(len(log))
     if not len(log):
         raise BadOption("--db", db, "a database whose engine has written events (deploy and start a case first)")
     process_map = analyze(log, lanes=lanes, sla_target=sla, sla_from=sla_from,

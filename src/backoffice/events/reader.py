@@ -51,6 +51,30 @@ def detect_format(path: Path) -> LogFormat:
     raise UnknownLogFormat(path)
 
 
+def rough_event_count(path: Path, format: str | None = None) -> int | None:
+    """Guess how many events a log file holds without reading it, or None where a guess costs a read.
+
+    Parquet says in its footer; a plain CSV is its size over the length of its first lines.
+    Good enough to choose how memory is handed back while reading (`bulk.hold_blocks_for`), never
+    for a result. A file that cannot be opened is left to `read_log` to name.
+    """
+    try:
+        kind = LogFormat(format) if format else detect_format(Path(path))
+        if kind is LogFormat.PARQUET:
+            import pyarrow.parquet as pq
+
+            return pq.ParquetFile(path).metadata.num_rows
+        if kind is LogFormat.CSV and not str(path).lower().endswith(".gz"):
+            size = os.path.getsize(path)
+            with open(path, "rb") as file:
+                head = file.read(1 << 18)
+            lines = head.count(b"\n")
+            return size // max(1, len(head) // lines) if lines else None
+    except (OSError, ValueError, UnknownLogFormat):  # Arrow's errors are both; `read_log` names them
+        pass
+    return None
+
+
 @no_cycle_collection()
 def read_log(path: Path | str, *, format: LogFormat | str | None = None,
              case: str | None = None, activity: str | None = None, timestamp: str | None = None,
