@@ -13,6 +13,8 @@ one included, counts in its workflow as ever.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -112,3 +114,38 @@ def test_scoped_grants_made_through_the_engine_count_on_the_web_a_groups_too(web
     assert answer.status_code == 200 and PAYLOAD["item"] in answer.text
     assert mole.get("/cases/999999").status_code == 404
 
+
+# --- the other reads of grants that decide an act: a token's scope, a delegate's eligibility ---
+
+
+def test_no_token_is_scoped_to_a_role_granted_in_sql(web):
+    site, _ = web
+    engine = site.engine
+    forged = forged_scoped_grant(site, "auditor")
+    before = everything_written(engine.store)
+    for actor in (ADMIN, "mole"):       # an administrator making it for him, and he himself
+        with pytest.raises(DirectoryAltered) as refused:
+            engine.create_token("mole", roles=("auditor",), actor=actor, now=T0)
+        assert f"role_grants row {forged} was added to the database outside the engine" in str(refused.value)
+    assert everything_written(engine.store) == before
+    # A grant made through the engine scopes a token as ever.
+    sql(engine.store, sa.delete(role_grants).where(role_grants.c.id == forged))
+    engine.grant("auditor", to="mole", actor=ADMIN, now=T0, workflow=PURCHASE)
+    assert engine.create_token("mole", roles=("auditor",), actor="mole", now=T0).token.roles == ("auditor",)
+
+
+def test_a_grant_inserted_in_sql_makes_nobody_an_eligible_delegate(web):
+    site, _ = web
+    engine = site.engine
+    starts = site.clock.now
+    window = {"starts": starts, "ends": starts + timedelta(days=3), "now": starts}
+    # bob is the supply request's clerk (granted through the engine); mole grants himself the role in SQL.
+    forged = forged_scoped_grant(site, "clerk", workflow="supply-request")
+    before = everything_written(engine.store)
+    with pytest.raises(DirectoryAltered) as refused:
+        engine.add_delegation("bob", "mole", actor="bob", workflow="supply-request", role="clerk", **window)
+    assert f"role_grants row {forged} was added to the database outside the engine" in str(refused.value)
+    assert everything_written(engine.store) == before
+    sql(engine.store, sa.delete(role_grants).where(role_grants.c.id == forged))
+    engine.grant("clerk", to="mole", actor=ADMIN, now=T0, workflow="supply-request")
+    assert engine.add_delegation("bob", "mole", actor="bob", workflow="supply-request", role="clerk", **window)
