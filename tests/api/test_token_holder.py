@@ -39,10 +39,13 @@ def test_a_person_with_direct_group_scoped_grants_and_queues_is_what_the_directo
 
     assert principal == principal_of(engine, "ann")
     # Her budget-holder role is granted in the purchase approval only: it counts there only (roles_in).
+    # Her group's auditor role in the service desk's workflow counts there, as the gate counts it.
     assert set(principal.roles) == {"resolver", "service-desk"}
-    assert set(principal.every_role) == {"resolver", "service-desk", "budget-holder"}
-    assert principal.scoped == (("purchase-approval", "budget-holder"),)
+    assert set(principal.every_role) == {"resolver", "service-desk", "budget-holder", "auditor"}
+    assert principal.scoped == (("purchase-approval", "budget-holder"), ("service-request", "auditor"))
     assert "budget-holder" in principal.roles_in("purchase-approval")
+    assert "auditor" in principal.roles_in("service-request") and "auditor" not in principal.roles_in(
+        "purchase-approval")
     assert principal.queues == ("approvals", "service-desk")
     assert principal.service is False and principal.name == "Ann"
 

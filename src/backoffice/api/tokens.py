@@ -37,7 +37,7 @@ class DirectoryTokens:
         # What `principal_of` answers, from the same read: roles granted everywhere, and those of
         # grants scoped to one workflow, which count in that workflow only (to act and to see).
         roles, scoped = holder.roles, holder.scoped
-        listed = tuple(dict.fromkeys([*roles, *holder.direct_roles]))
+        listed = tuple(dict.fromkeys([*roles, *(role for _, role in scoped)]))
         if holder.token.roles:
             # A token scoped to roles reads as those roles only, as it acts: a script's token of an
             # auditor, scoped to the buyer role, does not read the audit trail when it leaks.

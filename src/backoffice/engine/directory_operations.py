@@ -215,7 +215,15 @@ class DirectoryOperations:
             who = self._administrator(actor, now=now, what=f"make a token for {target.id}")
         if not timedelta(minutes=1) <= valid_for <= MAX_TOKEN_LIFE:
             raise BadOption("--days", str(valid_for), f"a lifetime from one minute to {MAX_TOKEN_LIFE.days} days")
-        held = set(self.store.granted_roles(target, None)) | {g.role for g in self.store.grants(target.id)}
+        if roles:
+            # Every role they hold, in every workflow or in one, each grant held to its record (as the gate
+            # holds them): a token is never scoped to a role granted in SQL.
+            everywhere, scoped = self.roles_in_every_workflow_and_one(target.id)
+            held = set(everywhere) | {role for _, role in scoped}
+        else:
+            # A token of every role carries none of its own: its holder's grants are held each time it is
+            # used (authenticate_holder). Here they only refuse a scoped maker, which a forged one cannot widen.
+            held = set(self.store.granted_roles(target, None)) | {g.role for g in self.store.grants(target.id)}
         if who.role is not None and who.role != ADMINISTRATOR and set(roles or held) - {who.role}:
             # Acting in one role (a token scoped to it), one makes tokens of that scope only: a leaked
             # buyer's token does not mint its holder a token for everything they hold.
@@ -279,8 +287,9 @@ class DirectoryOperations:
         if not starts < ends or ends - starts > MAX_DELEGATION or ends <= now:
             raise DelegationRefused(source.id, target.id, f"the window {starts.isoformat()} to {ends.isoformat()} "
                                     f"must end after it starts, in the future, within {MAX_DELEGATION.days} days")
-        theirs = set(self.store.granted_roles(source, workflow))
-        eligible = set(self.store.granted_roles(target, workflow))
+        # Read as the gate reads them, each grant held to its record: a grant inserted in SQL makes nobody eligible.
+        theirs = set(self.roles_of(source.id, workflow))
+        eligible = set(self.roles_of(target.id, workflow))
         wanted = {_role(role)} if role is not None else theirs
         if role is not None and role not in theirs:
             raise DelegationRefused(source.id, target.id, f"{source.id} does not hold {role!r} themselves "

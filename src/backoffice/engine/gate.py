@@ -197,6 +197,28 @@ class GateOperations:
         self._check_active(principal_id, found)
         return roles
 
+    def roles_in_every_workflow_and_one(self: Engine, principal_id: str
+                                        ) -> tuple[list[str], tuple[tuple[str, str], ...]]:
+        """Return the roles a principal holds in every workflow, and (workflow, role) of each held in one only.
+
+        What decides what someone sees in each workflow (the web's principal and viewer): one read of
+        every grant reaching them, directly and through groups (a group's grant scoped to a workflow
+        counts there, as it does when they act), each row held to its record as the gate holds the rows
+        it acts by: a grant added in SQL widens nobody's sight.
+
+        Raises:
+            UnknownActor, InactiveActor: not an active principal.
+            DirectoryAltered: a grant, membership or the principal's row was added or changed outside the engine.
+        """
+        principal_id = canonical(principal_id)
+        found = self.store.grants_of_one(principal_id)
+        self._check_active(principal_id, found.principal)
+        if found.rows and hasattr(self.store, "directory_writers"):
+            self._hold_directory(found.rows, found.head)
+        # A grant in every workflow reads with no workflow (the store's ALL_WORKFLOWS, the empty text).
+        scoped = tuple(sorted({(workflow, role) for role, workflow in found.grants if workflow}))
+        return found.roles_in(None), scoped
+
     def queues_of(self: Engine, person_id: str) -> Sequence[str]:
         """Return the work queues a person is a member of (what they see beside their roles' queues), sorted.
 

@@ -20,9 +20,9 @@ def viewer_of(engine: Engine, person: str) -> Viewer:
     """
     person = canonical_id(person)
     # A role granted in one workflow only counts there (as in the gate): its queues, its tasks, its cases.
-    roles = tuple(engine.roles_of(person))
-    scoped = tuple(sorted({(grant.workflow, grant.role) for grant in engine.store.grants(person)
-                           if grant.workflow is not None}))
+    # Read as the gate reads them, each grant (a group's too) held to its record: one inserted in SQL shows nothing.
+    everywhere, scoped = engine.roles_in_every_workflow_and_one(person)
+    roles = tuple(everywhere)
     queues = dict.fromkeys(engine.queues_of(person))   # each membership held to its record, as the roles are
     latest = {}
     for stored in engine.versions():

@@ -70,13 +70,14 @@ def principal_of(engine: Engine, principal_id: str, *, role: str | None = None) 
 
     Roles granted in one workflow only count there, for what the holder may do (the gate, per
     act) as for what they may see (`roles_in`): a grant in one workflow reads nothing of another.
+    Both are read as the gate reads them (directly and through groups, every workflow at once),
+    each row held to the record that wrote it: a grant inserted in SQL shows nothing (DirectoryAltered).
     """
     store = engine.store
     found = store.principal(principal_id)
-    everywhere = tuple(engine.roles_of(principal_id))
-    grants = store.grants(principal_id)
-    listed = tuple(dict.fromkeys([*everywhere, *(g.role for g in grants)]))
-    scoped = tuple(sorted({(g.workflow, g.role) for g in grants if g.workflow is not None}))
+    everywhere, scoped = engine.roles_in_every_workflow_and_one(principal_id)
+    everywhere = tuple(everywhere)
+    listed = tuple(dict.fromkeys([*everywhere, *(role for _, role in scoped)]))
     # Held to the records that wrote them, as the roles are (by the gate's `roles_of`): a membership
     # inserted in SQL shows its queue to nobody (DirectoryAltered).
     queues = tuple(engine.queues_of(principal_id)) if found is not None and found.kind is PrincipalKind.PERSON else ()

@@ -225,7 +225,8 @@ class TokenHolder:
         roles: the roles granted in every workflow, directly and through groups (what the gate's
             `roles_of` answers), sorted.
         direct_roles: the roles of every grant naming the holder, in any workflow (`grants(id)`).
-        scoped: (workflow, role) of each grant naming the holder in one workflow only, sorted.
+        scoped: (workflow, role) of each grant reaching the holder (directly or through a group) in one
+            workflow only, sorted.
         queues: the queues the holder is a member of, sorted.
     """
 
@@ -271,7 +272,8 @@ def _token_holder(connection: sa.Connection, hashed: str) -> TokenHolder | None:
 
     counted = [grant for grant in grants if grant[1] == ALL_WORKFLOWS and counts(grant[2], grant[3])]
     everywhere = sorted({role for role, *_ in counted})
-    scoped_grants = [grant for grant in grants if grant[1] != ALL_WORKFLOWS and grant[3] == holder]
+    # A group's grant in one workflow counts there, as the gate counts it when the holder acts.
+    scoped_grants = [grant for grant in grants if grant[1] != ALL_WORKFLOWS and counts(grant[2], grant[3])]
     grants = [grant[:4] for grant in grants]
     if principal.kind is PrincipalKind.PERSON:
         holder_row = directory_row(people.name, mapping, _PERSON_COLUMNS, "p_")
@@ -289,8 +291,7 @@ def _token_holder(connection: sa.Connection, hashed: str) -> TokenHolder | None:
             used.append(membership_row(group_members, grantee, holder))
     used.extend(membership_row(queue_members, r.name, holder) for r in rows if r.what == "queue")
     direct = tuple(role for role, workflow, kind, grantee in grants if grantee == holder)
-    scoped = tuple(sorted({(workflow, role) for role, workflow, kind, grantee in grants
-                           if grantee == holder and workflow != ALL_WORKFLOWS}))
+    scoped = tuple(sorted({(workflow, role) for role, workflow, *_ in scoped_grants}))
     queues = tuple(sorted(r.name for r in rows if r.what == "queue"))
     return TokenHolder(token, principal, row.person_name if principal.kind is PrincipalKind.PERSON else None,
                        tuple(everywhere), direct, queues, scoped, rows=tuple(used), head=head)
