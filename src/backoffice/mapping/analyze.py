@@ -101,8 +101,10 @@ def narrowed_for_map(log: EventLog, *, lanes: Lanes | str | None = None) -> Even
 
 
 # Past this many steps the directly-follows section runs before the others, not beside them,
-# so that their temporaries do not add up: memory, not a second core, limits large logs.
-SIDE_BY_SIDE_STEPS = 4_000_000
+# so that their temporaries do not add up: memory, not a second core, limits the largest logs.
+# Since the sections walk the log a slice at a time, beside costs no more peak at 15M steps
+# (952-1,088 MiB against 963-1,087, seven runs each) and saves 0.6-0.9 s of 5 s of wall.
+SIDE_BY_SIDE_STEPS = 40_000_000
 
 
 @no_cycle_collection()
