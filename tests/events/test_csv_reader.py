@@ -184,6 +184,17 @@ def test_a_file_that_is_not_utf8_names_the_line_and_asks_for_encoding(write_csv)
         read_log(path)
 
 
+@pytest.mark.parametrize("where", ["case_id", "timestamp", "attribute"])
+def test_bytes_that_are_not_utf8_in_any_column_read_name_their_line(write_csv, where):
+    # UTF-8 is checked after Arrow's read, through each text column's dictionaries.
+    rows = {"case_id": b'A,a,2024-01-01,x\n"B\xe9",b,2024-01-02,y\n',
+            "timestamp": b"A,a,2024-01-01,x\nB,b,2024-01-0\xe9,y\n",
+            "attribute": b"A,a,2024-01-01,x\nB,b,2024-01-02,Gr\xfc\xdfe\n"}[where]
+    path = write_csv(b"case_id,activity,timestamp,note\n" + rows)
+    with pytest.raises(NotUtf8, match=r"line 3.*--encoding"):
+        read_log(path, attributes=["note"])
+
+
 def test_an_unknown_timezone_is_refused(write_csv):
     path = write_csv("case_id,activity,timestamp\nA,a,2024-01-01\n")
     with pytest.raises(BadOption, match="--timezone 'Mars/Olympus'"):
