@@ -16,7 +16,41 @@ def test_the_threshold_is_set_without_running_ldconfig():
               "os.environ.pop('MALLOC_MMAP_THRESHOLD_', None)\n"
               "from backoffice import bulk\n"
               "bulk.return_large_blocks()\n"
-              "print('handle' in bulk._libc, 'ctypes.util' in sys.modules)\n")
+              "print(bulk.allocator_is_set(), 'ctypes.util' in sys.modules)\n")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "False"]
+
+
+ARENAS = ("import ctypes, os, sys, tempfile, threading\n"
+          "os.environ.pop('MALLOC_MMAP_THRESHOLD_', None)\n"
+          "os.environ.pop('MALLOC_ARENA_MAX', None)\n"
+          "import numpy as np\n"
+          "from backoffice import bulk\n"
+          "bulk.return_large_blocks()\n"
+          "bulk.hold_blocks_for(int(sys.argv[1]))\n"
+          "def allocate():\n"
+          "    kept = [np.ones(50_000) for _ in range(40)]\n"
+          "threads = [threading.Thread(target=allocate) for _ in range(4)]\n"
+          "[thread.start() for thread in threads]\n"
+          "[thread.join() for thread in threads]\n"
+          "libc = ctypes.CDLL(None)\n"
+          "libc.fopen.restype = ctypes.c_void_p\n"
+          "with tempfile.NamedTemporaryFile(suffix='.xml') as report:\n"
+          "    stream = libc.fopen(report.name.encode(), b'w')\n"
+          "    libc.malloc_info(0, ctypes.c_void_p(stream))\n"
+          "    libc.fclose(ctypes.c_void_p(stream))\n"
+          "    print(open(report.name).read().count('<heap nr='))\n")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="arenas are glibc's; elsewhere bulk does nothing")
+def test_a_small_log_s_threads_share_one_arena_and_a_large_one_s_do_not():
+    # A block one reading thread frees is reused by the others only within one arena.
+    def heaps(events: int) -> int:
+        result = subprocess.run([sys.executable, "-c", ARENAS, str(events)], capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 0, result.stderr
+        return int(result.stdout)
+
+    assert heaps(1_000) == 1
+    assert heaps(100_000_000) > 1
