@@ -9,7 +9,7 @@ from backoffice import read_log
 from backoffice.events.schema import ORDER
 from backoffice.mapping import analyze
 from backoffice.mapping.analyze import narrowed_for_map
-from backoffice.mapping import workspace
+from backoffice.mapping import grouped, workspace
 from backoffice.mapping.grouped import (COUNT_SLICE, SUM_SLICE, KeyCounts, duration_stats, group_sums, sort_by_group,
                                         sorted_durations)
 from backoffice.mapping.paths import activity_facts, edges_and_waits
@@ -173,6 +173,28 @@ def test_a_map_read_a_few_rows_at_a_time_equals_the_map_read_whole(write_csv, mo
     assert '"handoffs":[]' not in whole.replace(" ", "").replace("\n", "")
     monkeypatch.setattr(workspace, "SLICE_ROWS", 3)
     assert analyze(log).model_dump_json() == whole
+    # A log too large to keep its slices' keys computes them again on the second walk.
+    monkeypatch.setattr(grouped, "KEPT_KEY_ROWS", 0)
+    assert analyze(log).model_dump_json() == whole
+
+
+@pytest.mark.parametrize("kept", [True, False])
+def test_keyed_waits_sort_the_durations_by_the_keys_numbers_whether_keys_are_kept_or_walked_again(
+        monkeypatch, kept):
+    generator = np.random.default_rng(5)
+    keys = generator.choice(generator.integers(0, 900, size=25), size=4000)
+    waits = generator.integers(0, 10**9, size=4000)
+    if not kept:
+        monkeypatch.setattr(grouped, "KEPT_KEY_ROWS", 0)
+    slices = [slice(start, start + 600) for start in range(0, len(keys), 600)]
+    walk = grouped.KeyedWaits(900, len(keys))
+    for part in slices:
+        walk.add(keys[part], waits[part])
+    found, counts, by_key = walk.sorted(lambda: (keys[part] for part in slices))
+    expected_keys, expected_counts = np.unique(keys, return_counts=True)
+    assert found.tolist() == expected_keys.tolist() and counts.tolist() == expected_counts.tolist()
+    whole = sorted_durations(np.searchsorted(expected_keys, keys), waits, len(expected_keys))
+    assert by_key.counts.tolist() == whole.counts.tolist() and np.array_equal(by_key.ordered, whole.ordered)
 
 
 def test_activity_facts_from_the_paths_waits_equal_those_sorted_afresh(write_csv):

@@ -9,7 +9,7 @@ and cycle times are exact, and turned into seconds only in the results.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -199,6 +199,48 @@ class KeyCounts:
             self._dense = np.zeros(self.width, dtype=np.int64)
             self._dense[found] = np.arange(len(found))
         return self._dense[keys]
+
+
+# A log of up to this many keyed rows keeps each slice's keys from the first walk for the
+# second (`KeyedWaits`), instead of computing them again: 8 bytes a row, at most 32 MB.
+KEPT_KEY_ROWS = 4_000_000
+
+
+class KeyedWaits:
+    """Durations keyed by an integer in [0, width), gathered a slice of the log at a time, then sorted by key.
+
+    The sections that walk the log in slices do it twice: first to count each key and
+    gather the durations into one array, then, once the keys that occur are numbered, to
+    pack each one's number beside its duration (`sort_by_group`). The one array of the log's
+    length is the durations'; up to KEPT_KEY_ROWS rows, the slices' keys are kept from the
+    first walk rather than computed again in the second.
+    """
+
+    def __init__(self, width: int, rows: int) -> None:
+        self.counts = KeyCounts(width)
+        self._waits = np.empty(rows, dtype=np.int64)
+        self._filled = 0
+        self._kept: list[np.ndarray] | None = [] if rows <= KEPT_KEY_ROWS else None
+
+    def add(self, keys: np.ndarray, waits: np.ndarray) -> None:
+        """The next slice's keys and, row for row, their durations."""
+        self.counts.count(keys)
+        self._waits[self._filled:self._filled + len(waits)] = waits
+        self._filled += len(waits)
+        if self._kept is not None:
+            self._kept.append(keys)
+
+    def sorted(self, keys_again: Callable[[], Iterable[np.ndarray]]) -> tuple[np.ndarray, np.ndarray, SortedDurations]:
+        """(the keys found, increasing; how often each; the durations sorted by the keys' numbers).
+
+        keys_again: walks the slices again and yields the same keys, for a log too large
+            to keep them. The durations are handed over to the result.
+        """
+        keys, count = self.counts.found()
+        slices = self._kept if self._kept is not None else keys_again()
+        by_key = sort_by_group(self._waits, (self.counts.numbers(part) for part in slices), len(keys))
+        self._waits, self._kept = np.zeros(0, np.int64), None
+        return keys, count, by_key
 
 
 def _runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

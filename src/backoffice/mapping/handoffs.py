@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backoffice.mapping.grouped import KeyCounts, first_in_case, sort_by_group
+from backoffice.mapping.grouped import KeyCounts, KeyedWaits, first_in_case
 from backoffice.mapping.model import Handoff
 from backoffice.mapping.workspace import Workspace
 
@@ -16,27 +16,21 @@ def handoffs(ws: Workspace) -> list[Handoff]:
     did the step, so we cannot claim the work changed hands.
     """
     width = max(len(ws.lanes), 1)
-    # As the directly-follows section: the log is read a slice of whole cases at a time,
-    # twice (count and gather the waits, then pack each pair's number beside its waits);
-    # the one array as long as the handoffs is their waits'.
-    moved, touched = KeyCounts(width * width), KeyCounts(width * width)
-    waits = np.empty(int(np.count_nonzero(ws.handoff)), dtype=np.int64)
-    filled = 0
+    # As the directly-follows section, the log is read a slice of whole cases at a time (see
+    # KeyedWaits): the one array as long as the handoffs is their waits'.
+    walk, touched = KeyedWaits(width * width, int(np.count_nonzero(ws.handoff))), KeyCounts(width * width)
     for start, end, first_case, end_case in ws.slices():
         rows, key = _handed_over(ws, start, end, width)
-        moved.count(key)
+        walk.add(key, ws.waits_at(rows))
         # A case counts once for a pair: on its first handoff between those lanes (a slice
         # holds whole cases, so the slices' counts add up).
         case = np.searchsorted(ws.starts[first_case:end_case], rows, side="right")
         touched.count(key[first_in_case(case, key, width * width)])
-        part = ws.waits_at(rows)
-        waits[filled:filled + len(part)] = part
-        filled += len(part)
-    keys, count = moved.found()
+    keys, count, by_pair = walk.sorted(lambda: (_handed_over(ws, start, end, width)[1]
+                                                for start, end, _, _ in ws.slices()))
+    moved = walk.counts
     found = len(keys)
-    by_pair = sort_by_group(waits, (moved.numbers(_handed_over(ws, start, end, width)[1])
-                                    for start, end, _, _ in ws.slices()), found)
-    del waits
+    del walk
     wait = by_pair.stats()
     del by_pair
     cases = np.zeros(found, dtype=np.int64)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backoffice.mapping.grouped import (DurationColumns, KeyCounts, compact, distinct_cases, duration_stats,
-                                        sort_by_group)
+from backoffice.mapping.grouped import (DurationColumns, KeyCounts, KeyedWaits, compact, distinct_cases,
+                                        duration_stats)
 from backoffice.events.instances import NOT_MEASURED
 from backoffice.mapping.model import (Activity, ActivityCount, DurationStats, Edge, LaneShare, ReasonCount, StepKind,
                                       TimeSink)
@@ -34,24 +34,18 @@ def edges_and_waits(ws: Workspace) -> tuple[list[Edge], DurationColumns]:
     are sorted by activity by merging runs, not sorted again (for `activity_facts`).
     """
     width = max(len(ws.activities), 1)
-    # The log is read a slice at a time, twice: first to count the paths and gather the
-    # waits, then, once the paths are numbered, to pack each path's number beside its
-    # waits. The one array of the log's length is the waits' (15M events: 103 MiB).
-    followed, handed = KeyCounts(width * width), KeyCounts(width * width)
-    waits = np.empty(ws.events - ws.cases, dtype=np.int64)
-    filled = 0
+    # The log is read a slice at a time (see KeyedWaits): no temporary of the log's length
+    # but the waits' (15M events: 103 MiB).
+    walk, handed = KeyedWaits(width * width, ws.events - ws.cases), KeyCounts(width * width)
     for start, end, _, _ in ws.slices():
         key, closes = _paths_closed(ws, start, end, width)
-        followed.count(key)
+        walk.add(key, ws.waits(start, end)[closes])
         handed.count(key[ws.handoff[start:end][closes]])
-        part = ws.waits(start, end)[closes]
-        waits[filled:filled + len(part)] = part
-        filled += len(part)
-    keys, count = followed.found()
+    keys, count, by_path = walk.sorted(lambda: (_paths_closed(ws, start, end, width)[0]
+                                                for start, end, _, _ in ws.slices()))
+    followed = walk.counts
     found = len(keys)
-    by_path = sort_by_group(waits, (followed.numbers(_paths_closed(ws, start, end, width)[0])
-                                    for start, end, _, _ in ws.slices()), found)
-    del waits
+    del walk
     handoffs = np.zeros(found, dtype=np.int64)
     handoffs[followed.numbers(handed.found()[0])] = handed.found()[1]
     # How many cases take each path depends on the variant alone: counted on the variants'
