@@ -54,3 +54,34 @@ def test_a_small_log_s_threads_share_one_arena_and_a_large_one_s_do_not():
 
     assert heaps(1_000) == 1
     assert heaps(100_000_000) > 1
+
+
+HEAP_AFTER_FREEING = ("import ctypes, os, sys\n"
+                      "for name in ('MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_'):\n"
+                      "    os.environ.pop(name, None)\n"
+                      "from backoffice import bulk\n"
+                      "bulk.return_large_blocks()\n"
+                      "bulk.hold_blocks_for(int(sys.argv[1]))\n"
+                      "libc = ctypes.CDLL(None)\n"
+                      "libc.malloc.restype = ctypes.c_void_p\n"
+                      "blocks = [libc.malloc(1 << 20) for _ in range(40)]\n"
+                      "for block in reversed(blocks):\n"
+                      "    libc.free(ctypes.c_void_p(block))\n"
+                      "class Info(ctypes.Structure):\n"
+                      "    _fields_ = [(name, ctypes.c_size_t) for name in ('arena', 'ordblks', 'smblks', 'hblks',\n"
+                      "                'hblkhd', 'usmblks', 'fsmblks', 'uordblks', 'fordblks', 'keepcost')]\n"
+                      "libc.mallinfo2.restype = Info\n"
+                      "print(libc.mallinfo2().arena >> 20)\n")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the heap's top is glibc's; elsewhere bulk does nothing")
+def test_a_small_log_s_heap_keeps_its_free_top_and_a_large_one_s_hands_it_back():
+    # Freed at the top and handed back, the next block's pages would fault in again.
+    def heap_mib(events: int) -> int:
+        result = subprocess.run([sys.executable, "-c", HEAP_AFTER_FREEING, str(events)], capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return int(result.stdout)
+
+    assert heap_mib(1_000) >= 40
+    assert heap_mib(100_000_000) < 40
