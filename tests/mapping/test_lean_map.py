@@ -194,7 +194,36 @@ def test_keyed_waits_sort_the_durations_by_the_keys_numbers_whether_keys_are_kep
     expected_keys, expected_counts = np.unique(keys, return_counts=True)
     assert found.tolist() == expected_keys.tolist() and counts.tolist() == expected_counts.tolist()
     whole = sorted_durations(np.searchsorted(expected_keys, keys), waits, len(expected_keys))
-    assert by_key.counts.tolist() == whole.counts.tolist() and np.array_equal(by_key.ordered, whole.ordered)
+    assert by_key.counts.tolist() == whole.counts.tolist()
+    # Each group holds the same durations (sorted, or only grouped on a small log), so the same statistics.
+    starts = np.cumsum(whole.counts) - whole.counts
+    for start, count in zip(starts.tolist(), whole.counts.tolist()):
+        assert np.array_equal(np.sort(by_key.ordered[start:start + count]), whole.ordered[start:start + count])
+    assert_same_stats(by_key.stats(), whole.stats())
+
+
+def assert_same_stats(found, expected):
+    for name in ("count", "total", "mean", "median", "p90", "max"):
+        assert np.allclose(getattr(found, name), getattr(expected, name), rtol=1e-12, atol=0), name
+
+
+def test_statistics_selected_from_runs_in_no_order_equal_those_of_sorted_runs():
+    # Groups of 0, 1, 2 and many durations; the coarse groups merge several runs each.
+    generator = np.random.default_rng(11)
+    width = 40
+    group = generator.integers(0, width - 3, size=20_000)
+    group[:3] = [width - 2, width - 1, width - 1]
+    micros = generator.integers(0, 10**12, size=len(group))
+    whole = sorted_durations(group.copy(), micros, width)
+    selected = grouped.grouped_by_key(micros, group.astype(np.uint16), np.bincount(group, minlength=width))
+    assert not selected.sorted_within and selected.counts.tolist() == whole.counts.tolist()
+    assert_same_stats(selected.stats(), whole.stats())
+    coarse = np.arange(width) % 7
+    assert_same_stats(selected.regrouped_stats(coarse, 7), whole.regrouped_stats(coarse, 7))
+    # Selection works on copies: the runs, read by another thread at the same time, stay as they were.
+    before = selected.ordered.copy()
+    selected.stats()
+    assert np.array_equal(selected.ordered, before)
 
 
 def test_activity_facts_from_the_paths_waits_equal_those_sorted_afresh(write_csv):

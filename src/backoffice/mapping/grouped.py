@@ -228,7 +228,8 @@ class KeyedWaits:
         self._waits[self._filled:self._filled + len(waits)] = waits
         self._filled += len(waits)
         if self._kept is not None:
-            self._kept.append(keys)
+            # Kept in the narrowest type that holds them: pairs of up to 256 activities in 2 bytes.
+            self._kept.append(keys.astype(np.min_scalar_type(max(self.counts.width - 1, 0))))
 
     def sorted(self, keys_again: Callable[[], Iterable[np.ndarray]]) -> tuple[np.ndarray, np.ndarray, SortedDurations]:
         """(the keys found, increasing; how often each; the durations sorted by the keys' numbers).
@@ -237,8 +238,20 @@ class KeyedWaits:
             to keep them. The durations are handed over to the result.
         """
         keys, count = self.counts.found()
-        slices = self._kept if self._kept is not None else keys_again()
-        by_key = sort_by_group(self._waits, (self.counts.numbers(part) for part in slices), len(keys))
+        if self._kept is not None and len(keys) <= SELECTED_GROUPS:
+            # A small log: its numbers (2 bytes a row) and a grouped copy fit beside it, and
+            # no sort is needed.
+            numbers = np.empty(self._filled, dtype=np.uint16)
+            filled = 0
+            while self._kept:
+                part = self._kept.pop(0)
+                numbers[filled:filled + len(part)] = self.counts.numbers(part)
+                filled += len(part)
+            waits, self._waits = self._waits, np.zeros(0, np.int64)
+            by_key = grouped_by_key(waits, numbers, count)
+        else:
+            slices = self._kept if self._kept is not None else keys_again()
+            by_key = sort_by_group(self._waits, (self.counts.numbers(part) for part in slices), len(keys))
         self._waits, self._kept = np.zeros(0, np.int64), None
         return keys, count, by_key
 
@@ -311,19 +324,24 @@ def group_sums(ordered: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> n
 
 @dataclass(frozen=True)
 class SortedDurations:
-    """Durations (int64 microseconds) sorted by group code, then value.
+    """Durations (int64 microseconds) by group code: each group's run sorted, or only grouped.
 
     Attributes:
         ordered: the durations, group 0's first; past the groups' own may follow others
             (the left-out code's), which nothing reads.
         counts: per group code in [0, width), how many durations it has.
+        sorted_within: each group's run is in increasing order; when False the runs are in
+            no order, and the order statistics are selected (`_stats_of_grouped`).
     """
 
     ordered: np.ndarray
     counts: np.ndarray
+    sorted_within: bool = True
 
     def stats(self) -> DurationColumns:
         """Count, total, mean, median, 90th percentile and maximum per group (see duration_stats)."""
+        if not self.sorted_within:
+            return _stats_of_grouped(self.ordered, self.counts)
         return _stats_of_sorted(self.ordered, self.counts)
 
     def regrouped_stats(self, coarse: np.ndarray, width: int) -> DurationColumns:
@@ -349,9 +367,12 @@ class SortedDurations:
                       zip(starts[order[first:last]].tolist(), self.counts[order[first:last]].tolist())]
             merged = np.concatenate(pieces)
             del pieces
-            if last - first > 1:
-                merged.sort(kind="stable")
-            one = _stats_of_sorted(merged, np.array([len(merged)], dtype=np.int64))
+            if not self.sorted_within:
+                one = _stats_of_grouped(merged, np.array([len(merged)], dtype=np.int64), copy=False)
+            else:
+                if last - first > 1:
+                    merged.sort(kind="stable")
+                one = _stats_of_sorted(merged, np.array([len(merged)], dtype=np.int64))
             del merged
             counts[group] = one.count[0]
             for name, column in columns.items():
@@ -391,6 +412,62 @@ def sort_by_group(micros: np.ndarray, groups: Iterable[np.ndarray], width: int) 
     if low:
         micros += low
     return SortedDurations(micros, counts[:width])
+
+
+# Durations are grouped without sorting them (`grouped_by_key`) when there are at most this
+# many groups: each group's order statistics are then selected in linear time, one numpy
+# call per group, where sorting all of them costs n log n (1.3M waits: about 0.09 s of
+# CPU sorted against 0.04 s grouped and selected).
+SELECTED_GROUPS = 1024
+
+
+def grouped_by_key(micros: np.ndarray, numbers: np.ndarray, counts: np.ndarray) -> SortedDurations:
+    """The durations grouped by number (uint16, each below len(counts)), each group's run in no order.
+
+    Args:
+        counts: how many durations each number has.
+
+    A stable sort of 16-bit numbers is a linear-time radix sort; the durations are gathered once.
+    """
+    order = np.argsort(numbers, kind="stable")
+    return SortedDurations(micros[order], counts, sorted_within=False)
+
+
+def _stats_of_grouped(grouped: np.ndarray, counts: np.ndarray, *, copy: bool = True) -> DurationColumns:
+    """_stats_of_sorted's statistics of runs in no order, their order statistics selected (np.partition).
+
+    The ranks and the interpolation are _stats_of_sorted's, so are the values. Each run is
+    selected in a copy unless `copy` is False: another thread may read the same runs.
+    """
+    width = len(counts)
+    starts = np.cumsum(counts) - counts
+    has = counts > 0
+    safe = np.maximum(counts, 1)
+    total = np.zeros(width)
+    if has.any():
+        total[has] = np.add.reduceat(grouped[:int(counts.sum())], starts[has], dtype=np.float64) / MICROSECONDS
+    ranks = {share: share * (safe - 1) for share in (0.5, 0.9)}
+    below = {share: np.floor(rank).astype(np.int64) for share, rank in ranks.items()}
+    above = {share: np.minimum(below[share] + 1, safe - 1) for share in ranks}
+    wanted = np.stack([below[0.5], above[0.5], below[0.9], above[0.9], safe - 1], axis=1)
+    picked = np.zeros((width, 5), dtype=np.int64)
+    for group in np.flatnonzero(has).tolist():
+        start, count = int(starts[group]), int(counts[group])
+        run = grouped[start:start + count]
+        run = run.copy() if copy else run
+        ranks_wanted = wanted[group]
+        run.partition(np.unique(ranks_wanted))
+        picked[group] = run[ranks_wanted]
+    values = picked.astype(np.float64)
+
+    def quantile(share: float, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        fraction = ranks[share] - below[share]
+        return np.where(has, (low + fraction * (high - low)) / MICROSECONDS, 0.0)
+
+    return DurationColumns(count=counts, total=total, mean=np.where(has, total / safe, 0.0),
+                           median=quantile(0.5, values[:, 0], values[:, 1]),
+                           p90=quantile(0.9, values[:, 2], values[:, 3]),
+                           max=np.where(has, picked[:, 4], 0) / MICROSECONDS)
 
 
 def sorted_durations(group: np.ndarray, micros: np.ndarray, width: int, *, consume: bool = False) -> SortedDurations:
