@@ -456,7 +456,8 @@ def _stats_of_grouped(grouped: np.ndarray, counts: np.ndarray, *, copy: bool = T
         run = grouped[start:start + count]
         run = run.copy() if copy else run
         ranks_wanted = wanted[group]
-        run.partition(np.unique(ranks_wanted))
+        # Not np.unique: it imports numpy.ma on first use (see `compact`).
+        run.partition(sorted(set(ranks_wanted.tolist())))
         picked[group] = run[ranks_wanted]
     values = picked.astype(np.float64)
 
