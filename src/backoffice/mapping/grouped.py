@@ -514,11 +514,14 @@ def _stats_of_sorted(ordered: np.ndarray, counts: np.ndarray) -> DurationColumns
                            median=quantile(0.5), p90=quantile(0.9), max=maximum)
 
 
-def quantile_of(micros: np.ndarray, share: float) -> float | None:
-    """One quantile of durations in seconds (linear interpolation), or None when there are none."""
+def quantile_of(micros: np.ndarray, share: float, *, ordered: bool = False) -> float | None:
+    """One quantile of durations in seconds (linear interpolation), or None when there are none.
+
+    ordered: the durations are sorted already (they are not sorted again).
+    """
     if not len(micros):
         return None
-    ordered = np.sort(micros)
+    ordered = micros if ordered else np.sort(micros)
     rank = share * (len(ordered) - 1)
     below = int(np.floor(rank))
     above = min(below + 1, len(ordered) - 1)
