@@ -46,14 +46,15 @@ ARENAS = ("import ctypes, os, sys, tempfile, threading\n"
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="arenas are glibc's; elsewhere bulk does nothing")
 def test_a_small_log_s_threads_share_one_arena_and_a_large_one_s_do_not():
     # A block one reading thread frees is reused by the others only within one arena.
-    def heaps(events: int) -> int:
-        result = subprocess.run([sys.executable, "-c", ARENAS, str(events)], capture_output=True, text=True,
-                                timeout=120)
-        assert result.returncode == 0, result.stderr
-        return int(result.stdout)
+    assert number_printed(ARENAS, 1_000) == 1
+    assert number_printed(ARENAS, 100_000_000) > 1
 
-    assert heaps(1_000) == 1
-    assert heaps(100_000_000) > 1
+
+def number_printed(script: str, events: int) -> int:
+    """What a fresh process running `script` for a log of `events` events prints: one number."""
+    result = subprocess.run([sys.executable, "-c", script, str(events)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout)
 
 
 HEAP_AFTER_FREEING = ("import ctypes, os, sys\n"
@@ -77,11 +78,5 @@ HEAP_AFTER_FREEING = ("import ctypes, os, sys\n"
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the heap's top is glibc's; elsewhere bulk does nothing")
 def test_a_small_log_s_heap_keeps_its_free_top_and_a_large_one_s_hands_it_back():
     # Freed at the top and handed back, the next block's pages would fault in again.
-    def heap_mib(events: int) -> int:
-        result = subprocess.run([sys.executable, "-c", HEAP_AFTER_FREEING, str(events)], capture_output=True,
-                                text=True, timeout=120)
-        assert result.returncode == 0, result.stderr
-        return int(result.stdout)
-
-    assert heap_mib(1_000) >= 40
-    assert heap_mib(100_000_000) < 40
+    assert number_printed(HEAP_AFTER_FREEING, 1_000) >= 40
+    assert number_printed(HEAP_AFTER_FREEING, 100_000_000) < 40
