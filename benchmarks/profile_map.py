@@ -4,7 +4,7 @@
     python benchmarks/profile_map.py LOG.parquet --steps --cprofile 30
 
 Stages: imports, read_log, analyze, JSON, run as the command runs them (Arrow's system
-allocator, glibc's 64 KiB mmap threshold, no attribute columns). For each: wall time, CPU
+allocator, glibc's thresholds and arenas chosen by the log's size, no attribute columns). For each: wall time, CPU
 time (all threads), page faults, the resident memory after it, and the peak during it (Linux:
 the peak counter is reset between stages through /proc/self/clear_refs). --steps times each step of reading and each section of the
 map (wall time, CPU time of all threads and page faults, summed over calls; sections that run
@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     pyarrow.set_memory_pool(pyarrow.system_memory_pool())
     from backoffice.cli.allocator import return_large_blocks
     return_large_blocks()
-    from backoffice.events.reader import read_log
+    from backoffice.bulk import hold_blocks_for
+    from backoffice.events.reader import read_log, rough_event_count
     from backoffice.mapping.analyze import analyze, lane_columns_for, narrowed_for_map
     if args.steps:
         time_steps(steps)
@@ -120,7 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     start, cpu, faults = time.perf_counter(), time.process_time(), page_faults()
     # As the command: the lane columns it will not draw left unread, the log narrowed to
     # what the map reads, the rest let go.
+    # and what it keeps of freed memory chosen by the log's guessed size, then its size read.
+    rough = rough_event_count(args.log)
+    if rough is not None:
+        hold_blocks_for(rough)
     log = narrowed_for_map(read_log(args.log, attributes=False, lane_columns=lane_columns_for(None)))
+    hold_blocks_for(len(log))
     rows.append(("read_log", time.perf_counter() - start, time.process_time() - cpu, page_faults() - faults, *memory()))
 
     reset_peak()
