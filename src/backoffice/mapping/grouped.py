@@ -202,7 +202,8 @@ class KeyCounts:
 
 
 # A log of up to this many keyed rows keeps each slice's keys from the first walk for the
-# second (`KeyedWaits`), instead of computing them again: 8 bytes a row, at most 32 MB.
+# second (`KeyedWaits`), instead of computing them again: at most 8 bytes a row (2 for the
+# pairs of up to 256 activities), at most 32 MB.
 KEPT_KEY_ROWS = 4_000_000
 
 
@@ -350,6 +351,7 @@ class SortedDurations:
         Each group's run is sorted already, so a coarse group is its runs side by side,
         merged by a stable sort (timsort finds the runs and merges them): far less than
         sorting the durations again, and the same sorted values, so the same statistics.
+        Runs in no order (`sorted_within` False) are laid side by side and selected from.
         One coarse group is merged at a time: a copy of the largest group's durations, not
         of them all (15M events: 103 MiB at the map's peak).
         """
