@@ -799,13 +799,20 @@ class DefinitionAltered(BackofficeError):
     exit_code = 1
 
     def __init__(self, workflow: str, version: int | None, problem: str) -> None:
+        what = f"{workflow} version {version}" if version is not None else f"the mode of {workflow}"
+        self._refuse(what, problem, will_not="run it",
+                     remedy=" and deploy the definition again (a new version) through the engine",
+                     workflow=workflow, version=version)
+
+    def _refuse(self, what: str, problem: str, *, will_not: str, remedy: str, workflow: str = "",
+                version: int | None = None) -> None:
+        """Set the data and the one sentence every altered row is refused with: what, how, and what to do."""
         self.workflow = workflow
         self.version = version
         self.problem = problem
-        what = f"{workflow} version {version}" if version is not None else f"the mode of {workflow}"
-        self.message = (f"{what} {problem}, so the engine will not run it; nothing was written. Run "
-                        f"`backoffice audit verify` and deploy the definition again (a new version) through the engine")
-        super().__init__(self.message)
+        self.message = (f"{what} {problem}, so the engine will not {will_not}; nothing was written. Run "
+                        f"`backoffice audit verify`{remedy}")
+        BackofficeError.__init__(self, self.message)
 
 
 class CaseAltered(DefinitionAltered):
@@ -818,12 +825,8 @@ class CaseAltered(DefinitionAltered):
 
     def __init__(self, case_id: int, problem: str) -> None:
         self.case_id = case_id
-        self.workflow = ""
-        self.version = None
-        self.problem = problem
-        self.message = (f"case {case_id} {problem}, so the engine will not act on it; nothing was written. Run "
-                        f"`backoffice audit verify`: the case must be put back as its last record wrote it")
-        BackofficeError.__init__(self, self.message)
+        self._refuse(f"case {case_id}", problem, will_not="act on it",
+                     remedy=": the case must be put back as its last record wrote it")
 
 
 class DirectoryAltered(DefinitionAltered):
@@ -837,12 +840,8 @@ class DirectoryAltered(DefinitionAltered):
     def __init__(self, table: str, key: object, problem: str) -> None:
         self.table = table
         self.key = key
-        self.workflow = ""
-        self.version = None
-        self.problem = problem
-        self.message = (f"{table} row {key} {problem}, so the engine will not act on it; nothing was written. Run "
-                        f"`backoffice audit verify`: the directory must be changed through the engine")
-        BackofficeError.__init__(self, self.message)
+        self._refuse(f"{table} row {key}", problem, will_not="act on it",
+                     remedy=": the directory must be changed through the engine")
 
 
 class StepNotInDoubt(UserError):

@@ -57,10 +57,9 @@ Tried and held (no change needed):
 - the requester (himself a manager) delegating the approval task of his own request to a
   colleague: the colleague's vote counts for the requester too and is refused (separation of duties).
 
-Left (reported, not fixed here): the `timers` table is not bound (a timer's due time edited in SQL
-fires a reminder or a priority escalation early: a notification and a priority, no decision);
-a vote row deleted in SQL only lowers the count (its voter's task is closed, and reopening it is an
-edited task row, refused above).
+Left (reported, not fixed here): a vote row deleted in SQL only lowers the count (its voter's task
+is closed, and reopening it is an edited task row, refused above). A timer edited in SQL, left here
+before, is now held to its record (test_sealed_timers).
 """
 
 from __future__ import annotations

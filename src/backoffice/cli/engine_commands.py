@@ -505,6 +505,9 @@ def worker_command(
             if report.checkpoint_refused:
                 Console(stderr=True, highlight=False, soft_wrap=True).print(
                     f"[bold red]{report.checkpoint_refused}[/bold red]")
+            for why in report.timers_refused:
+                Console(stderr=True, highlight=False, soft_wrap=True).print(f"a timer was not fired: {why}",
+                                                                            markup=False)
             if report.in_doubt:
                 console.print("steps in doubt wait for a person to confirm them: backoffice step in-doubt")
             if report.elsewhere and (once or report.elsewhere != said):

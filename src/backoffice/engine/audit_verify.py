@@ -18,7 +18,8 @@ Also `checkpoint` (below) refuses to sign a trail that went back since the last 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -26,7 +27,7 @@ from typing import Any, Protocol
 from backoffice.engine.audit import GENESIS, LEGACY_CHAIN, SYSTEM_CHAIN, AuditHead, AuditRecord, RowSeal, chain_of
 from backoffice.engine.audit_keys import AuditKey, AuditLocations
 from backoffice.engine.checkpoints import Checkpoint, CheckpointStore, sign_checkpoint
-from backoffice.engine.sealed_rows import changed_fields
+from backoffice.engine.sealed_rows import TIMER_ROWS, changed_fields, first_sealed_timer, timer_row_problem
 from backoffice.errors import AuditKeyError, CheckpointStoreError, TrailWentBack
 
 LEGACY_ROWS = "legacy-rows:"
@@ -54,6 +55,10 @@ class AuditSource(Protocol):
     def unrecorded_case_ids(self) -> list[int]: ...
 
     def legacy_row_marks(self) -> dict[str, int]: ...
+
+    def pending_timer_rows(self, case_ids: Sequence[int]) -> list[RowSeal]: ...
+
+    def first_timer_listings(self, *, limit: int = 20) -> list[AuditRecord]: ...
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,7 @@ def verify(store: AuditSource, *, key: AuditKey | None = None, checkpoints: Chec
     names.add(SYSTEM_CHAIN)  # its window reads the rows of no case: a forged one is found without records too
     ordered = sorted(names, key=_chain_order)
     records = rows = legacy = 0
+    timers_sealed_from = functools.cache(lambda: first_sealed_timer(store.first_timer_listings(), sealer=key))
     for start in range(0, len(ordered), _WINDOW):
         window = ordered[start:start + _WINDOW]
         by_chain: dict[str, list[AuditRecord]] = {name: [] for name in window}
@@ -158,6 +164,8 @@ def verify(store: AuditSource, *, key: AuditKey | None = None, checkpoints: Chec
                                      anchored=held_to is not None)
         found, legacy_here = _check_rows(_bindings(by_chain.values()), current, marks)
         problems += found
+        if case_ids:
+            problems += _check_pending_timers(store.pending_timer_rows(case_ids), by_chain, key, timers_sealed_from)
         rows += len(current) - legacy_here
         legacy += legacy_here
     return AuditReport(problems, records, len(ordered), rows, held_to, legacy)
@@ -367,6 +375,21 @@ def _check_rows(bindings: Mapping[tuple[str, Any], tuple[AuditRecord, list[Any]]
         problems.append(AuditProblem(f"{table} row {row_key}{case} was added outside the engine: no audit record wrote it",
                                      chain=chain_of(row.case_id), table=table, key=row_key))
     return problems, legacy
+
+
+def _check_pending_timers(timers: Sequence[RowSeal], by_chain: Mapping[str, Sequence[AuditRecord]], key: AuditKey,
+                          sealed_from: Callable[[], int | None]) -> list[AuditProblem]:
+    # Pending timers are not bound rows (see sealed_rows.TIMER_ROWS): each is held, as `fire_timers` holds it, to
+    # the newest record of its case that lists it, so a timer the engine refuses to fire is named here too.
+    problems = []
+    for timer in timers:
+        chain = chain_of(timer.case_id)
+        records = [record for record in reversed(by_chain.get(chain, ())) if TIMER_ROWS in record.detail]
+        problem = timer_row_problem(timer, records, sealer=key, sealed_from=sealed_from)
+        if problem is not None:
+            problems.append(AuditProblem(f"timers row {timer.key} of case {timer.case_id} {problem}", chain=chain,
+                                         table="timers", key=timer.key))
+    return problems
 
 
 def _check_legacy_marks(marks: Mapping[str, int], signed: Mapping[str, tuple[int, str]]) -> list[AuditProblem]:

@@ -45,7 +45,7 @@ from backoffice.engine.ports import NewCase, Store, StoredVersion, StoreTransact
 from backoffice.engine.rerouting import RerouteOperations
 from backoffice.engine.sign_in import SignInOperations
 from backoffice.engine.taking_part import TakingPart
-from backoffice.engine.sealed_rows import CASES_TABLE, VERSIONS_TABLE, row_problem
+from backoffice.engine.sealed_rows import CASES_TABLE, TIMER_ROWS, VERSIONS_TABLE, row_problem
 from backoffice.engine.rules import Routing, check_transition, context, route
 from backoffice.engine.sla import PausedTime, after_move, resolution_due
 from backoffice.engine.tasks import NewTask, TaskStatus, work_on_entering
@@ -563,6 +563,10 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         """Append the record of a change to its case's chain, binding the rows the change wrote since the last one."""
         key = self.audit_key
         rows = tx.written_rows()
+        timer_rows = tx.written_timers(entry.case_id)
+        if timer_rows:
+            # The timers the change wrote, listed in the detail: what `fire_timers` holds each to (sealed_rows).
+            entry = replace(entry, detail={**(entry.detail or {}), TIMER_ROWS: timer_rows})
         chain = chain_of(entry.case_id)
         known = tx.known_audit_head(chain)
         record = None

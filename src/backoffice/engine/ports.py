@@ -340,6 +340,9 @@ class StoreTransaction(Protocol):
     def settle_timer(self, timer_id: int, *, status: TimerStatus, at: datetime) -> bool:
         """Settle a pending timer; False when it was settled meanwhile."""
 
+    def written_timers(self, case_id: int | None) -> list[list[object]]:
+        """Return the case's timers written since its last record, as the next one lists them (see sealed_rows)."""
+
     def set_case_tasks_priority(self, case_id: int, priority: Priority) -> int:
         """Give a case's open tasks a new priority; return how many."""
 
@@ -455,6 +458,12 @@ class Store(Protocol):
 
     def due_timers(self, now: datetime, *, limit: int = 100) -> Sequence[ScheduledTimer]:
         """Return pending timers due by `now`, earliest first."""
+
+    def timer_as_written(self, timer_id: int) -> tuple[ScheduledTimer, RowSeal, list[AuditRecord]] | None:
+        """Return a timer, its row sealed as it is now, and its case's records that list timers, newest first."""
+
+    def first_timer_listings(self, *, limit: int = 20) -> list[AuditRecord]:
+        """Return the earliest records that list timers, in order of arrival."""
 
     def mode_row(self, workflow: str) -> Mapping[str, Any] | None:
         """Return the workflow's mode row (manual, changed_by, changed_at), or None when never set (automatic)."""

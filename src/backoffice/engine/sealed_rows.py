@@ -28,6 +28,7 @@ chain (a row put back as an older record wrote it); versions deployed before row
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -115,3 +116,79 @@ def _writer(records: Sequence[AuditRecord], table: str, key: Any) -> tuple[Audit
             if listed[0] == table and listed[1] == key:
                 return record, listed
     return None, []
+
+
+TIMER_ROWS = "timer_rows"
+"""The key of a record's detail that lists the timers its change wrote: [[id, digest, {field: short digest},
+inserted], ...] (inserted: the change scheduled it, rather than moved, settled or cancelled it).
+
+Timers are not among the tables `audit verify` holds (`BOUND_TABLES`): were they, every timer pending
+when they joined would be named as added outside the engine, and the mark of older rows that would
+spare them is pinned by the signed checkpoints. So the record lists them in its detail, sealed with
+it, and the engine holds a timer to that listing before it fires it (`timer_row_problem`)."""
+
+
+def timer_row_problem(row: RowSeal, records: Sequence[AuditRecord], *, sealer: RecordSealer,
+                      sealed_from: Callable[[], int | None]) -> str | None:
+    """Return what is wrong with a timer row about to fire, against the newest of `records` that lists it, or None.
+
+    Args:
+        row: the timer's row as it is now, sealed.
+        records: the records of the timer's case's chain that list timers, newest first.
+        sealed_from: the smallest id of a timer scheduled under a sealed listing (None: none was yet). A
+            timer below it that no record lists was scheduled before timers were listed, and nothing
+            vouches for it; it is let be, as rows from before binding are.
+    """
+    for record in records:
+        listed = _timer_listing(record, row.key)
+        if listed is None:
+            continue
+        problem = _listing_seal_problem(record, sealer)
+        if problem is not None:
+            return problem
+        if row.digest != listed[1]:
+            fields = changed_fields(listed[2] if isinstance(listed[2], dict) else {}, row.fields)
+            what = ", ".join(f"field {name} {how}" for name, how in fields) or "its fields changed"
+            return (f"was changed in the database outside the engine: {what} (not as case {record.case_id} "
+                    f"record #{record.seq} (id {record.id}) wrote it)")
+        return None
+    first = sealed_from()
+    if isinstance(row.key, int) and 1 <= row.key and (first is None or row.key < first):
+        return None
+    return f"was added to the database outside the engine: no audit record of case {row.case_id} wrote it"
+
+
+def first_sealed_timer(records: Sequence[AuditRecord], *, sealer: RecordSealer) -> int | None:
+    """Return the smallest id of a timer scheduled (inserted) by the first of `records` (oldest first) that
+    scheduled one under this database's seal. A timer from before, settled or moved since, is listed too, not
+    as inserted: it does not count, or the older timers still pending would be taken for forged ones."""
+    for record in records:
+        listing = _timer_listings(record)
+        ids = [listed[0] for listed in listing if isinstance(listed[0], int) and len(listed) > 3 and listed[3] is True]
+        if ids and _listing_seal_problem(record, sealer) is None:
+            return min(ids)
+    return None
+
+
+def _listing_seal_problem(record: AuditRecord, sealer: RecordSealer) -> str | None:
+    by = f"case {record.case_id} record #{record.seq} (id {record.id})"
+    if record.key_id != sealer.key_id:
+        return (f"is vouched for by {by}, sealed by audit key {record.key_id}, not by the key this process reads "
+                f"({sealer.key_id}): set BACKOFFICE_AUDIT_KEY to the database's key file (or the record was forged)")
+    if record.expected_hash() != record.hash or record.mac is None or record.mac != sealer.mac(record.hash):
+        return f"is vouched for by {by}, which is not sealed by this database's audit key (forged or altered)"
+    return None
+
+
+def _timer_listings(record: AuditRecord) -> list[list[Any]]:
+    try:
+        detail = json.loads(record.detail)
+    except ValueError:
+        return []
+    listing = detail.get(TIMER_ROWS) if isinstance(detail, dict) else None
+    return [listed for listed in listing if isinstance(listed, list) and len(listed) in (3, 4)] \
+        if isinstance(listing, list) else []
+
+
+def _timer_listing(record: AuditRecord, key: Any) -> list[Any] | None:
+    return next((listed for listed in _timer_listings(record) if listed[0] == key), None)

@@ -14,10 +14,17 @@ Firing one (`TimerOperations.fire_timers`) writes, in one transaction: the timer
 notification to its target through the outbox, the audit record, and for an escalation the
 case raised one priority level (the case, its event, its open tasks). The settle is
 conditional, so two workers never fire one timer twice.
+
+Before it fires a timer the engine holds its row to the newest record of its case's chain that lists
+it (every change that writes a timer lists it in its record: `sealed_rows.TIMER_ROWS`): a due time
+moved back in SQL, a reminder made an escalation, a timer moved to another case or task, or one
+inserted there, is refused (CaseAltered), nothing is written, the timer stays pending for `audit`
+and a person to look at, and the tick goes on with the other timers.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -28,6 +35,7 @@ from backoffice.definitions.model import Definition, Priority, SlaClock, Timer, 
 from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import Actor, Case, utc
 from backoffice.engine.events import EngineEvent, change_attributes
+from backoffice.engine.sealed_rows import first_sealed_timer, timer_row_problem
 from backoffice.engine.sla import PausedTime, calendar_of
 from backoffice.engine.tasks import assignment_of
 from backoffice.errors import CaseAltered, StaleVersion
@@ -37,6 +45,7 @@ if TYPE_CHECKING:
     from backoffice.engine.ports import StoreTransaction
 
 TIMER_ACTOR = "backoffice-timer"
+_LOG = logging.getLogger(__name__)
 _ESCALATED = {Priority.LOW: Priority.NORMAL, Priority.NORMAL: Priority.HIGH, Priority.HIGH: Priority.URGENT,
               Priority.URGENT: Priority.URGENT}
 
@@ -155,8 +164,13 @@ def schedule_on_move(tx: StoreTransaction, definition: Definition, before: Case,
 class TimerOperations:
     """Firing due timers; mixed into `Engine`."""
 
-    def fire_timers(self: Engine, now: datetime, *, limit: int = 100) -> Sequence[FiredTimer]:
-        """Fire every pending timer due by `now` (up to `limit`); return what each did."""
+    def fire_timers(self: Engine, now: datetime, *, limit: int = 100,
+                    refused: list[CaseAltered] | None = None) -> Sequence[FiredTimer]:
+        """Fire every pending timer due by `now` (up to `limit`); return what each did.
+
+        A timer whose row, or whose case's, was edited outside the engine is not fired (nothing is
+        written, it stays pending) and the others are: its refusal is logged and added to `refused`.
+        """
         now = utc(now)
         fired = []
         for timer in self.store.due_timers(now, limit=limit):
@@ -164,8 +178,13 @@ class TimerOperations:
                 outcome = self._fire(timer, now)
             except StaleVersion:
                 continue  # the case moved meanwhile: the timer stays pending and the next tick looks again
-            except CaseAltered:
-                continue  # its case was edited outside the engine: nothing is written; `audit verify` names it
+            except CaseAltered as altered:
+                # Its case, or the timer's own row, was edited outside the engine: nothing is written, the timer
+                # stays pending, and the others fire (one forged row must not stop every reminder).
+                _LOG.warning("timer %s not fired: %s", timer.id, altered)
+                if refused is not None:
+                    refused.append(altered)
+                continue
             if outcome is not None:
                 fired.append(outcome)
         return fired
@@ -176,6 +195,9 @@ class TimerOperations:
         return self.store.timers(case_id)
 
     def _fire(self: Engine, timer: ScheduledTimer, now: datetime) -> FiredTimer | None:
+        timer = self._timer_held(timer)
+        if timer is None or timer.status is not TimerStatus.PENDING or timer.due_at is None or timer.due_at > now:
+            return None  # settled, moved or gone meanwhile, through the engine
         case = self.case(timer.case_id)
         definition = self.running(case.workflow, case.definition_version).definition
         spec = definition.timers[timer.timer]
@@ -201,6 +223,31 @@ class TimerOperations:
                                        workflow=case.workflow, version=case.definition_version,
                                        detail={"timer_id": timer.id, **detail}))
         return FiredTimer(replace(timer, status=TimerStatus.FIRED, settled_at=now), target, priority)
+
+    def _timer_held(self: Engine, timer: ScheduledTimer) -> ScheduledTimer | None:
+        """Return the timer as its row is now, once held to the newest record of its case that lists it.
+
+        Raises:
+            CaseAltered: the row is not as that record lists it, or no record lists it.
+        """
+        found = self.store.timer_as_written(timer.id)
+        if found is None:
+            return None
+        held, seal, records = found
+        problem = timer_row_problem(seal, records, sealer=self.audit_key, sealed_from=self._timers_sealed_from)
+        if problem is not None:
+            raise CaseAltered(held.case_id, f"has a timer whose row (timers {held.id}) {problem}")
+        return held
+
+    def _timers_sealed_from(self: Engine) -> int | None:
+        # Read once a process, and only for a timer no record lists: the records are append-only, so once
+        # found it holds; before any timer is listed it is looked for again.
+        first = self.__dict__.get("_first_sealed_timer")
+        if first is None:
+            first = first_sealed_timer(self.store.first_timer_listings(), sealer=self.audit_key)
+            if first is not None:
+                self.__dict__["_first_sealed_timer"] = first
+        return first
 
     def _escalate(self: Engine, tx: StoreTransaction, case: Case, priority: Priority, *, timer: ScheduledTimer,
                   detail: dict[str, object], now: datetime) -> None:

@@ -53,7 +53,9 @@ NOTIFICATION_TIMEOUT = timedelta(minutes=1)
 class WorkerReport:
     """What one `run_once` did: approvals handed on, timers fired, entries run and how they settled.
 
-    `elsewhere` counts, by action, the due steps this worker left to a worker that has their action.
+    `elsewhere` counts, by action, the due steps this worker left to a worker that has their action;
+    `timers_refused` says why each due timer held back was not fired (its row, or its case's, was edited
+    outside the engine).
     """
 
     escalated_approvals: int = 0
@@ -69,6 +71,7 @@ class WorkerReport:
     in_doubt: int = 0
     timed_out: int = 0
     elsewhere: Mapping[str, int] = field(default_factory=dict)
+    timers_refused: tuple[str, ...] = ()
 
 
 class _Abandoned(Exception):
@@ -118,7 +121,8 @@ class Worker:
         require_role(self.engine.identify(self.account, workflow=None, now=now), PlatformRole.WORKER,
                      what="run automated steps")
         escalated = len(self.engine.tick(now))
-        fired = len(self.engine.fire_timers(now))
+        refused: list[CaseAltered] = []
+        fired = len(self.engine.fire_timers(now, refused=refused))
         doubted = self.engine._sweep_in_doubt(now)
         # Without a notify action this worker leaves notifications to one that has it.
         kinds = (OutboxKind.STEP, OutboxKind.NOTIFICATION) if NOTIFY_ACTION in self.registry else (OutboxKind.STEP,)
@@ -149,6 +153,7 @@ class Worker:
                 counts["lost"] += 1
         elsewhere = self.engine.store.due_elsewhere(now, actions)
         return WorkerReport(escalated_approvals=escalated, timers=fired, claimed=claimed, elsewhere=elsewhere,
+                            timers_refused=tuple(str(altered) for altered in refused),
                             **counts, **self._checkpoint_if_due(now))
 
     def _checkpoint_if_due(self, now: datetime) -> dict[str, object]:

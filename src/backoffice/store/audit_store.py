@@ -93,7 +93,8 @@ BOUND_TABLES: dict[str, BoundTable] = {bound.table.name: bound for bound in (
     _bound(definition_changes, definition_changes.c.id),
 )}
 """The tables `audit verify` holds to the trail. Not bound: the outbox, timers and SLA clocks, which the
-worker changes as it runs (leases, attempts) without a change of its own to audit."""
+worker changes as it runs (leases, attempts) without a change of its own to audit. (Timers are listed in
+their records' detail instead, and held before they fire: see `engine.sealed_rows.TIMER_ROWS`.)"""
 
 _AUDIT_COLUMNS = [name for name in audit_records.c.keys() if name != "id"]
 # Run on every change: precompiled (see store.precompiled).
