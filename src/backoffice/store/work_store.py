@@ -58,14 +58,19 @@ _SELECT_EVIDENCE_NAMES = Precompiled(sa.select(evidence.c.name).where(evidence.c
 
 _SELECT_TASK = Precompiled(sa.select(tasks).where(tasks.c.id == sa.bindparam("b_id")))
 # What a vote holds to the trail (`approval_as_written`): its round's votes, and the records of the case's chain that
-# list a task or a vote. Precompiled, as they run on every vote.
+# list a task or a vote. Precompiled, as they run on every vote. The chain's name is built in SQL from the case id and
+# the rows' marks are written in the SQL: SQLite prepares a statement again on every run when a parameter stands on
+# the right of a LIKE or is compared with `chain` (the column of a partial index's condition), see sql_store.
+_CHAIN_OF_BOUND_CASE = (sa.literal_column(f"'{chain_of(0)[:-1]}'", sa.Text)
+                        + sa.cast(sa.bindparam("b_case", type_=sa.Integer), sa.Text))
 _SELECT_ROUND_VOTES = Precompiled(sa.select(approval_votes).where(approval_votes.c.case_id == sa.bindparam("b_case"),
                                                                   approval_votes.c.round == sa.bindparam("b_round"))
                                   .order_by(approval_votes.c.id))
 _SELECT_APPROVAL_WRITERS = Precompiled(
-    sa.select(audit_records).where(audit_records.c.chain == sa.bindparam("b_chain"),
-                                   sa.or_(audit_records.c.rows.like(sa.bindparam("b_tasks")),
-                                          audit_records.c.rows.like(sa.bindparam("b_votes"))))
+    sa.select(audit_records).where(audit_records.c.chain == _CHAIN_OF_BOUND_CASE,
+                                   sa.or_(audit_records.c.rows.like(sa.literal_column(f"""'%["{tasks.name}",%'""")),
+                                          audit_records.c.rows.like(
+                                              sa.literal_column(f"""'%["{approval_votes.name}",%'"""))))
     .order_by(audit_records.c.id.desc()))
 
 
@@ -206,8 +211,7 @@ class WorkWrites:
         votes = [(Vote(**{k: v for k, v in row._mapping.items() if k != "id"}),
                   None if row.id in written_votes else
                   seal_row(approval_votes.name, row.id, dict(row._mapping), case_id=case_id)) for row in found]
-        records = _SELECT_APPROVAL_WRITERS.run(self.connection, dict(
-            b_chain=chain_of(case_id), b_tasks=f'%["{tasks.name}",%', b_votes=f'%["{approval_votes.name}",%')).all()
+        records = _SELECT_APPROVAL_WRITERS.run(self.connection, dict(b_case=case_id)).all()
         return task_seal, votes, [AuditRecord(**row._mapping) for row in records]
 
     def insert_task(self, task: NewTask) -> Task:
