@@ -183,6 +183,16 @@ def _row_text(table: str, key: Any, texts: Mapping[str, str]) -> str:
     return f"[{_encode_text(table)},{canonical_json(key)},{{{fields}}}]"
 
 
+def listed_rows(rows_text: str) -> list[list[Any]]:
+    """Return the rows a record's `rows` text lists: [table, key, digest, {field: short digest}] each (empty when
+    the text is not a JSON list)."""
+    try:
+        rows = json.loads(rows_text)
+    except ValueError:
+        return []
+    return [row for row in rows if isinstance(row, list) and len(row) == 4] if isinstance(rows, list) else []
+
+
 def removed_row(table: str, key: Any) -> RowSeal:
     """Return the listing of a row a change deleted (a grant revoked, a member removed): no digest."""
     return RowSeal(table, key, None, None)
@@ -231,11 +241,7 @@ class AuditRecord:
 
     def bound_rows(self) -> list[list[Any]]:
         """Return the rows this record lists (empty when its `rows` text is not a JSON list)."""
-        try:
-            rows = json.loads(self.rows)
-        except ValueError:
-            return []
-        return [row for row in rows if isinstance(row, list) and len(row) == 4] if isinstance(rows, list) else []
+        return listed_rows(self.rows)
 
     def as_json(self) -> dict[str, Any]:
         return {**self.body(), "id": self.id, "hash": self.hash, "mac": self.mac}

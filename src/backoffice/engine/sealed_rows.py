@@ -32,7 +32,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from backoffice.engine.audit import AuditRecord, RowSeal
+from backoffice.engine.audit import AuditRecord, RowSeal, listed_rows
 
 VERSIONS_TABLE = "workflow_versions"
 MODES_TABLE = "workflow_modes"
@@ -84,7 +84,7 @@ def row_problem(row: RowSeal | None, table: str, key: Any, records: Sequence[Aud
         # Most often this process reads another key than the engine that wrote (a misconfiguration).
         return (f"is vouched for by {by}, sealed by audit key {writer.key_id}, not by the key this process reads "
                 f"({sealer.key_id}): set BACKOFFICE_AUDIT_KEY to the database's key file (or the record was forged)")
-    if writer.expected_hash() != writer.hash or writer.mac is None or writer.mac != sealer.mac(writer.hash):
+    if not _sealed_by(writer, sealer):
         return f"is vouched for by {by}, which is not sealed by this database's audit key (forged or altered)"
     if listed[2] is None:
         return None if row is None else f"was put back in the database outside the engine ({by} removed it)"
@@ -112,10 +112,46 @@ def changed_fields(written: Mapping[str, str], now: Mapping[str, str]) -> list[t
 
 def _writer(records: Sequence[AuditRecord], table: str, key: Any) -> tuple[AuditRecord | None, list[Any]]:
     for record in records:
-        for listed in record.bound_rows():
+        for listed in _listed_rows(record.rows):
             if listed[0] == table and listed[1] == key:
                 return record, listed
     return None, []
+
+
+# What the checks above derive from audit records alone, kept by the record's own content: a vote holds its task
+# and every vote of its round to the same few records, and parsed each record's rows and checked its seal again
+# for each of them, on every vote. Nothing derived from a row checked is kept: each row is sealed as it is now and
+# compared afresh, so a row edited after a check is caught as before. A record edited in SQL has other content,
+# is found in neither, and is checked in full.
+_PARSED_ROWS: dict[str, list[list[Any]]] = {}
+_SEALED_RECORDS: dict[tuple, RecordSealer] = {}
+_KEPT_LIMIT = 20_000
+
+
+def _listed_rows(rows_text: str) -> list[list[Any]]:
+    """The rows a record's `rows` text lists (AuditRecord.bound_rows), parsed once per text; read, never changed."""
+    found = _PARSED_ROWS.get(rows_text)
+    if found is None:
+        found = listed_rows(rows_text)
+        if len(_PARSED_ROWS) >= _KEPT_LIMIT:
+            _PARSED_ROWS.clear()
+        _PARSED_ROWS[rows_text] = found
+    return found
+
+
+def _sealed_by(record: AuditRecord, sealer: RecordSealer) -> bool:
+    """Whether the record's hash is that of its fields and its seal that of this audit key; a record found so
+    before, every field the same (value and type) and under the same key object, is not hashed again."""
+    values = tuple(record.__dict__.values())
+    kept = (id(sealer), sealer.key_id, values, tuple(map(type, values)))
+    if _SEALED_RECORDS.get(kept) is sealer:
+        return True
+    if record.expected_hash() != record.hash or record.mac is None or record.mac != sealer.mac(record.hash):
+        return False
+    if len(_SEALED_RECORDS) >= _KEPT_LIMIT:
+        _SEALED_RECORDS.clear()
+    _SEALED_RECORDS[kept] = sealer
+    return True
 
 
 TIMER_ROWS = "timer_rows"
