@@ -73,6 +73,17 @@ _SELECT_APPROVAL_WRITERS = Precompiled(
                                               sa.literal_column(f"""'%["{approval_votes.name}",%'"""))))
     .order_by(audit_records.c.id.desc()))
 
+# The records of a case's chain that list an exception, or evidence (an exception resolved, a vote whose approval
+# requires documents): built once, in the same form, for the same reason.
+_SELECT_EXCEPTION_WRITERS = (sa.select(audit_records).where(
+    audit_records.c.chain == _CHAIN_OF_BOUND_CASE,
+    audit_records.c.rows.like(sa.literal_column(f"""'%["{case_exceptions.name}",%'""")))
+    .order_by(audit_records.c.id.desc()))
+_SELECT_EVIDENCE_WRITERS = (sa.select(audit_records).where(
+    audit_records.c.chain == _CHAIN_OF_BOUND_CASE,
+    audit_records.c.rows.like(sa.literal_column(f"""'%["{evidence.name}",%'""")))
+    .order_by(audit_records.c.id.desc()))
+
 
 def _one_of(column: sa.Column, prefix: str, count: int) -> sa.ColumnElement:
     # One parameter per value (not an expanding list, which a precompiled statement cannot take).
@@ -159,10 +170,7 @@ class WorkReads:
         with self._connect() as connection:
             row = connection.execute(sa.select(case_exceptions).where(case_exceptions.c.id == exception_id,
                                                                       case_exceptions.c.case_id == case_id)).first()
-            records = connection.execute(
-                sa.select(audit_records).where(audit_records.c.chain == chain_of(case_id),
-                                               audit_records.c.rows.like(f'%["{case_exceptions.name}",%'))
-                .order_by(audit_records.c.id.desc())).all()
+            records = connection.execute(_SELECT_EXCEPTION_WRITERS, dict(b_case=case_id)).all()
         pending = any(exception_id in tx.pending_writes(case_exceptions.name) for tx in getattr(self._open, "txs", ()))
         seal = None if row is None or pending else \
             seal_row(case_exceptions.name, row.id, dict(row._mapping), case_id=case_id)
@@ -191,10 +199,7 @@ class WorkWrites:
         pending = self.pending_writes(evidence.name)
         rows = [(row.name, None if row.id in pending else
                  seal_row(evidence.name, row.id, dict(row._mapping), case_id=case_id)) for row in found]
-        records = self.connection.execute(
-            sa.select(audit_records).where(audit_records.c.chain == chain_of(case_id),
-                                           audit_records.c.rows.like(f'%["{evidence.name}",%'))
-            .order_by(audit_records.c.id.desc())).all()
+        records = self.connection.execute(_SELECT_EVIDENCE_WRITERS, dict(b_case=case_id)).all()
         return rows, [AuditRecord(**row._mapping) for row in records]
 
     def approval_as_written(self, case_id: int, task_id: int, round: int
