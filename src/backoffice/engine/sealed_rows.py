@@ -78,14 +78,10 @@ def row_problem(row: RowSeal | None, table: str, key: Any, records: Sequence[Aud
         if row is None or (isinstance(key, int) and key <= legacy_mark):
             return None
         return "was added to the database outside the engine: no audit record wrote it"
-    owner = "system" if writer.case_id is None else f"case {writer.case_id}"
-    by = f"{owner} record #{writer.seq} (id {writer.id})"
-    if writer.key_id != sealer.key_id:
-        # Most often this process reads another key than the engine that wrote (a misconfiguration).
-        return (f"is vouched for by {by}, sealed by audit key {writer.key_id}, not by the key this process reads "
-                f"({sealer.key_id}): set BACKOFFICE_AUDIT_KEY to the database's key file (or the record was forged)")
-    if not _sealed_by(writer, sealer):
-        return f"is vouched for by {by}, which is not sealed by this database's audit key (forged or altered)"
+    problem = _writer_seal_problem(writer, sealer)
+    if problem is not None:
+        return problem
+    by = _named(writer)
     if listed[2] is None:
         return None if row is None else f"was put back in the database outside the engine ({by} removed it)"
     if row is None:
@@ -179,7 +175,7 @@ def timer_row_problem(row: RowSeal, records: Sequence[AuditRecord], *, sealer: R
         listed = _timer_listing(record, row.key)
         if listed is None:
             continue
-        problem = _listing_seal_problem(record, sealer)
+        problem = _writer_seal_problem(record, sealer)
         if problem is not None:
             return problem
         if row.digest != listed[1]:
@@ -201,17 +197,24 @@ def first_sealed_timer(records: Sequence[AuditRecord], *, sealer: RecordSealer) 
     for record in records:
         listing = _timer_listings(record)
         ids = [listed[0] for listed in listing if isinstance(listed[0], int) and len(listed) > 3 and listed[3] is True]
-        if ids and _listing_seal_problem(record, sealer) is None:
+        if ids and _writer_seal_problem(record, sealer) is None:
             return min(ids)
     return None
 
 
-def _listing_seal_problem(record: AuditRecord, sealer: RecordSealer) -> str | None:
-    by = f"case {record.case_id} record #{record.seq} (id {record.id})"
-    if record.key_id != sealer.key_id:
-        return (f"is vouched for by {by}, sealed by audit key {record.key_id}, not by the key this process reads "
+def _named(record: AuditRecord) -> str:
+    owner = "system" if record.case_id is None else f"case {record.case_id}"
+    return f"{owner} record #{record.seq} (id {record.id})"
+
+
+def _writer_seal_problem(writer: AuditRecord, sealer: RecordSealer) -> str | None:
+    """What is wrong with the record that vouches for a row (its key, its seal), or None."""
+    by = _named(writer)
+    if writer.key_id != sealer.key_id:
+        # Most often this process reads another key than the engine that wrote (a misconfiguration).
+        return (f"is vouched for by {by}, sealed by audit key {writer.key_id}, not by the key this process reads "
                 f"({sealer.key_id}): set BACKOFFICE_AUDIT_KEY to the database's key file (or the record was forged)")
-    if record.expected_hash() != record.hash or record.mac is None or record.mac != sealer.mac(record.hash):
+    if not _sealed_by(writer, sealer):
         return f"is vouched for by {by}, which is not sealed by this database's audit key (forged or altered)"
     return None
 

@@ -198,3 +198,20 @@ class Precompiled:
             return PrecompiledResult(rows, cursor.rowcount)
         finally:
             cursor.close()
+
+
+def sql_text(text: str) -> sa.ColumnElement:
+    """A fixed text written into the statement, not bound as a parameter.
+
+    SQLite prepares a statement again on every run when a parameter stands on the right of a
+    LIKE, or is compared with the column of a partial index's condition (`audit_records.chain`,
+    by ix_audit_records_system_...): such values are written into the SQL instead.
+    """
+    return sa.literal_column("'" + text.replace("'", "''") + "'", sa.Text)
+
+
+def case_chain(case_id: sa.ColumnElement) -> sa.ColumnElement:
+    """The name of a case's audit chain (`engine.audit.chain_of`), built in SQL from its id (see `sql_text`)."""
+    from backoffice.engine.audit import chain_of
+
+    return sql_text(chain_of(0)[:-1]) + sa.cast(case_id, sa.Text)

@@ -36,7 +36,7 @@ from backoffice.store.group_commit import batch_connection, bound_to_thread
 from backoffice.store.read_scope import release_shared_reader, shared_reader
 from backoffice.store.migrate import migrate
 from backoffice.store.outbox_store import OutboxReads, OutboxWrites
-from backoffice.store.precompiled import Precompiled
+from backoffice.store.precompiled import Precompiled, case_chain, sql_text
 from backoffice.store.timer_store import TimerReads, TimerWrites
 from backoffice.store.work_search import WorkSearchReads
 from backoffice.store.work_store import WorkReads, WorkWrites
@@ -63,9 +63,8 @@ _SELECT_CASE = Precompiled(sa.select(cases).where(cases.c.id == sa.bindparam("b_
 # preparing this join cost about 50 us of CPU on each run, five times running it.
 _CASE_ID_TEXT = sa.cast(cases.c.id, sa.Text)
 _WRITER_ID = (sa.select(audit_records.c.id)
-              .where(audit_records.c.chain == sa.literal_column(f"'{chain_of(0)[:-1]}'", sa.Text) + _CASE_ID_TEXT,
-                     audit_records.c.rows.like(sa.literal_column(f"""'%["{cases.name}",'""", sa.Text)
-                                               + _CASE_ID_TEXT + sa.literal_column("',%'", sa.Text)))
+              .where(audit_records.c.chain == case_chain(cases.c.id),
+                     audit_records.c.rows.like(sql_text(f'%["{cases.name}",') + _CASE_ID_TEXT + sql_text(",%")))
               .order_by(audit_records.c.seq.desc()).limit(1).correlate(cases).scalar_subquery())
 _SELECT_CASE_AND_WRITER = Precompiled(
     sa.select(*cases.c, *(column.label(f"w_{column.name}") for column in audit_records.c))

@@ -17,11 +17,11 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from backoffice.definitions.model import Priority, TimerKind
-from backoffice.engine.audit import AuditRecord, RowSeal, chain_of, seal_row
+from backoffice.engine.audit import AuditRecord, RowSeal, seal_row
 from backoffice.engine.sealed_rows import TIMER_ROWS
 from backoffice.engine.tasks import PRIORITY_RANK, TaskStatus
 from backoffice.engine.timers import NewTimer, ScheduledTimer, TimerClock, TimerStatus
-from backoffice.store.precompiled import Precompiled
+from backoffice.store.precompiled import Precompiled, case_chain, sql_text
 from backoffice.store.tables import audit_records, tasks, timers
 
 PENDING = str(TimerStatus.PENDING)
@@ -32,9 +32,9 @@ PENDING = str(TimerStatus.PENDING)
 _INSERT_TIMER = Precompiled(sa.insert(timers).returning(*timers.c))
 # Run for every timer fired: the timer held to the records of its case that list timers (see `timer_as_written`).
 _SELECT_TIMER = Precompiled(sa.select(timers).where(timers.c.id == sa.bindparam("b_id")))
-_TIMER_LISTINGS = Precompiled(sa.select(audit_records).where(audit_records.c.chain == sa.bindparam("b_chain"),
-                                                             audit_records.c.detail.like(sa.bindparam("b_listing")))
-                              .order_by(audit_records.c.id.desc()))
+_TIMER_LISTINGS = Precompiled(sa.select(audit_records).where(
+    audit_records.c.chain == case_chain(sa.bindparam("b_case", type_=sa.Integer)),
+    audit_records.c.detail.like(sql_text(f'%"{TIMER_ROWS}"%'))).order_by(audit_records.c.id.desc()))
 _SETTLE_TIMER = Precompiled(sa.update(timers).where(timers.c.id == sa.bindparam("b_id"),
                                                     timers.c.status == sa.bindparam("b_pending"))
                             .returning(*timers.c))
@@ -63,7 +63,7 @@ class TimerReads:
             row = _SELECT_TIMER.run(connection, {"b_id": timer_id}).first()
             if row is None:
                 return None
-            records = _TIMER_LISTINGS.run(connection, {"b_chain": chain_of(row.case_id), "b_listing": _LISTED}).all()
+            records = _TIMER_LISTINGS.run(connection, {"b_case": row.case_id}).all()
         return (timer_of(row), seal_row(timers.name, row.id, dict(row._mapping), case_id=row.case_id),
                 [AuditRecord(**record._mapping) for record in records])
 

@@ -17,12 +17,12 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from backoffice.definitions.model import Priority
-from backoffice.engine.audit import AuditRecord, RowSeal, chain_of, seal_row
+from backoffice.engine.audit import AuditRecord, RowSeal, seal_row
 from backoffice.engine.ports import RaisedException, Vote
 from backoffice.engine.sla import PausedTime
 from backoffice.engine.tasks import PRIORITY_RANK, Assignment, NewTask, Task, TaskKind, TaskStatus
 from backoffice.errors import NotAnApprover
-from backoffice.store.precompiled import Precompiled
+from backoffice.store.precompiled import Precompiled, case_chain, sql_text
 from backoffice.store.tables import approval_votes, audit_records, case_exceptions, evidence, sla_clocks, tasks
 
 OPEN = str(TaskStatus.OPEN)
@@ -61,27 +61,26 @@ _SELECT_TASK = Precompiled(sa.select(tasks).where(tasks.c.id == sa.bindparam("b_
 # list a task or a vote. Precompiled, as they run on every vote. The chain's name is built in SQL from the case id and
 # the rows' marks are written in the SQL: SQLite prepares a statement again on every run when a parameter stands on
 # the right of a LIKE or is compared with `chain` (the column of a partial index's condition), see sql_store.
-_CHAIN_OF_BOUND_CASE = (sa.literal_column(f"'{chain_of(0)[:-1]}'", sa.Text)
-                        + sa.cast(sa.bindparam("b_case", type_=sa.Integer), sa.Text))
+_CHAIN_OF_BOUND_CASE = case_chain(sa.bindparam("b_case", type_=sa.Integer))
 _SELECT_ROUND_VOTES = Precompiled(sa.select(approval_votes).where(approval_votes.c.case_id == sa.bindparam("b_case"),
                                                                   approval_votes.c.round == sa.bindparam("b_round"))
                                   .order_by(approval_votes.c.id))
 _SELECT_APPROVAL_WRITERS = Precompiled(
     sa.select(audit_records).where(audit_records.c.chain == _CHAIN_OF_BOUND_CASE,
-                                   sa.or_(audit_records.c.rows.like(sa.literal_column(f"""'%["{tasks.name}",%'""")),
+                                   sa.or_(audit_records.c.rows.like(sql_text(f'%["{tasks.name}",%')),
                                           audit_records.c.rows.like(
-                                              sa.literal_column(f"""'%["{approval_votes.name}",%'"""))))
+                                              sql_text(f'%["{approval_votes.name}",%'))))
     .order_by(audit_records.c.id.desc()))
 
 # The records of a case's chain that list an exception, or evidence (an exception resolved, a vote whose approval
 # requires documents): built once, in the same form, for the same reason.
 _SELECT_EXCEPTION_WRITERS = (sa.select(audit_records).where(
     audit_records.c.chain == _CHAIN_OF_BOUND_CASE,
-    audit_records.c.rows.like(sa.literal_column(f"""'%["{case_exceptions.name}",%'""")))
+    audit_records.c.rows.like(sql_text(f'%["{case_exceptions.name}",%')))
     .order_by(audit_records.c.id.desc()))
 _SELECT_EVIDENCE_WRITERS = (sa.select(audit_records).where(
     audit_records.c.chain == _CHAIN_OF_BOUND_CASE,
-    audit_records.c.rows.like(sa.literal_column(f"""'%["{evidence.name}",%'""")))
+    audit_records.c.rows.like(sql_text(f'%["{evidence.name}",%')))
     .order_by(audit_records.c.id.desc()))
 
 
