@@ -9,6 +9,7 @@ writer committed in between, instead of waiting.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 
@@ -140,10 +141,30 @@ def _sqlite_connect(dbapi_connection, connection_record) -> None:
     # Take BEGIN out of the driver's hands: _sqlite_begin says when and how a transaction starts.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode = WAL", f"busy_timeout = {BUSY_TIMEOUT_MS}", "foreign_keys = ON",
-                   "synchronous = FULL"):
+    for pragma in (f"busy_timeout = {BUSY_TIMEOUT_MS}", "foreign_keys = ON", "synchronous = FULL"):
         cursor.execute(f"PRAGMA {pragma}")
+    _in_wal_mode(cursor)
     cursor.close()
+
+
+def _in_wal_mode(cursor) -> None:
+    """Put the file in WAL mode, once: the mode is kept in the file.
+
+    Switching needs the file to itself, and SQLite answers "database is locked" at once, without
+    its busy timeout, when another process opening the same new file switches it at that moment
+    (seen when processes open a new database together): the mode is read again then, and the
+    switch tried again a bounded number of times.
+    """
+    for attempt in range(50):
+        if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 49:
+                raise
+            time.sleep(0.01 * (attempt + 1))
 
 
 _BEGIN_WRITING = Precompiled(sa.text("BEGIN IMMEDIATE"))
