@@ -123,6 +123,29 @@ def test_a_timer_inserted_in_sql_fires_nothing(deployed):
     named_by_verify(deployed.store, "timers", forged)
 
 
+def test_timers_inserted_in_sql_by_the_batch_do_not_hold_back_the_real_ones(deployed):
+    # More forged timers due early than a tick fires: refused ones are stepped over, not counted, so the real
+    # timers behind them still fire in this tick.
+    case = deployed.start_case("service-request", payload(), actor=ANN, now=T0)
+    late = timer_named(deployed, case.id, "late")
+    forged = {sql(deployed.store, sa.insert(timers).values(
+        case_id=case.id, workflow="service-request", timer=late.timer, name="late", kind=str(TimerKind.REMINDER),
+        clock="resolution", status="pending", due_at=T0, created_at=T0)) for _ in range(12)}
+    real = {timer.id for timer in deployed.timers(case.id)
+            if timer.status is TimerStatus.PENDING and timer.due_at <= LATE_DUE} - forged
+    refused: list[CaseAltered] = []
+    fired = deployed.fire_timers(LATE_DUE, limit=5, refused=refused)
+    assert {f.timer.id for f in fired} == real and real
+    assert len(refused) == len(forged)
+    assert {timer.id for timer in deployed.timers(case.id) if timer.status is TimerStatus.PENDING} >= forged
+    # The limit still holds on what fires (two a tick here, the earliest first), and a tick reads a bounded
+    # number of pages: with one timer a page, the twelve forged rows due first leave it nothing to fire.
+    other = deployed.start_case("service-request", payload(summary="Other"), actor=ANN, now=T0)
+    assert deployed.fire_timers(LATE_DUE, limit=1) == []
+    earliest = sorted((timer.due_at, timer.id) for timer in deployed.timers(other.id))[:2]
+    assert [(f.timer.due_at, f.timer.id) for f in deployed.fire_timers(LATE_DUE, limit=2)] == earliest
+
+
 def test_timers_written_through_the_engine_fire_as_ever_and_verify(deployed):
     case = deployed.start_case("service-request", payload(), actor=ANN, now=T0)
     case = deployed.transition(case.id, "triage", actor="bob", expected_version=case.version, now=T0)

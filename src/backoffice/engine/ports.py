@@ -456,8 +456,9 @@ class Store(Protocol):
     def timers(self, case_id: int) -> Sequence[ScheduledTimer]:
         """Return a case's timers in the order they were scheduled."""
 
-    def due_timers(self, now: datetime, *, limit: int = 100) -> Sequence[ScheduledTimer]:
-        """Return pending timers due by `now`, earliest first."""
+    def due_timers(self, now: datetime, *, limit: int = 100,
+                   after: tuple[datetime, int] | None = None) -> Sequence[ScheduledTimer]:
+        """Return pending timers due by `now`, earliest first (by due time, then id): those after `after` if given."""
 
     def timer_as_written(self, timer_id: int) -> tuple[ScheduledTimer, RowSeal, list[AuditRecord]] | None:
         """Return a timer, its row sealed as it is now, and its case's records that list timers, newest first."""

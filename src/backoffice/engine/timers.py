@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 
 TIMER_ACTOR = "backoffice-timer"
 _LOG = logging.getLogger(__name__)
+_PAGES_A_TICK = 10
+"""The most pages of due timers one tick reads, each of `limit`: forged rows due early are stepped over, boundedly."""
 _ESCALATED = {Priority.LOW: Priority.NORMAL, Priority.NORMAL: Priority.HIGH, Priority.HIGH: Priority.URGENT,
               Priority.URGENT: Priority.URGENT}
 
@@ -166,27 +168,38 @@ class TimerOperations:
 
     def fire_timers(self: Engine, now: datetime, *, limit: int = 100,
                     refused: list[CaseAltered] | None = None) -> Sequence[FiredTimer]:
-        """Fire every pending timer due by `now` (up to `limit`); return what each did.
+        """Fire every pending timer due by `now` (up to `limit` fired); return what each did.
 
         A timer whose row, or whose case's, was edited outside the engine is not fired (nothing is
         written, it stays pending) and the others are: its refusal is logged and added to `refused`.
         """
         now = utc(now)
-        fired = []
-        for timer in self.store.due_timers(now, limit=limit):
-            try:
-                outcome = self._fire(timer, now)
-            except StaleVersion:
-                continue  # the case moved meanwhile: the timer stays pending and the next tick looks again
-            except CaseAltered as altered:
-                # Its case, or the timer's own row, was edited outside the engine: nothing is written, the timer
-                # stays pending, and the others fire (one forged row must not stop every reminder).
-                _LOG.warning("timer %s not fired: %s", timer.id, altered)
-                if refused is not None:
-                    refused.append(altered)
-                continue
-            if outcome is not None:
-                fired.append(outcome)
+        fired: list[FiredTimer] = []
+        # Page by (due time, id) past the timers left pending: refused or stale ones do not fill the tick, so
+        # forged rows due early cannot hold back every real timer behind them. Bounded: a tick reads at most
+        # _PAGES_A_TICK pages, and what it leaves waits for the next.
+        after = None
+        for _page in range(_PAGES_A_TICK):
+            due = self.store.due_timers(now, limit=limit, after=after)
+            for timer in due:
+                try:
+                    outcome = self._fire(timer, now)
+                except StaleVersion:
+                    continue  # the case moved meanwhile: the timer stays pending and the next tick looks again
+                except CaseAltered as altered:
+                    # Its case, or the timer's own row, was edited outside the engine: nothing is written, the
+                    # timer stays pending, and the others fire (one forged row must not stop every reminder).
+                    _LOG.warning("timer %s not fired: %s", timer.id, altered)
+                    if refused is not None:
+                        refused.append(altered)
+                    continue
+                if outcome is not None:
+                    fired.append(outcome)
+                    if len(fired) == limit:
+                        return fired
+            if len(due) < limit:
+                break
+            after = (due[-1].due_at, due[-1].id)
         return fired
 
     def timers(self: Engine, case_id: int) -> Sequence[ScheduledTimer]:

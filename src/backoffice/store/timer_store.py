@@ -50,9 +50,14 @@ class TimerReads:
         with self._connect() as connection:
             return [timer_of(row) for row in _SELECT_CASE_TIMERS.run(connection, {"b_case": case_id})]
 
-    def due_timers(self, now: datetime, *, limit: int = 100) -> Sequence[ScheduledTimer]:
+    def due_timers(self, now: datetime, *, limit: int = 100,
+                   after: tuple[datetime, int] | None = None) -> Sequence[ScheduledTimer]:
         query = (sa.select(timers).where(timers.c.status == PENDING, timers.c.due_at <= now)
                  .order_by(timers.c.due_at, timers.c.id).limit(limit))
+        if after is not None:
+            due_at, timer_id = after
+            query = query.where(sa.or_(timers.c.due_at > due_at,
+                                       sa.and_(timers.c.due_at == due_at, timers.c.id > timer_id)))
         with self._connect() as connection:
             return [timer_of(row) for row in connection.execute(query)]
 
