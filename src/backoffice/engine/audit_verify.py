@@ -27,7 +27,8 @@ from typing import Any, Protocol
 from backoffice.engine.audit import GENESIS, LEGACY_CHAIN, SYSTEM_CHAIN, AuditHead, AuditRecord, RowSeal, chain_of
 from backoffice.engine.audit_keys import AuditKey, AuditLocations
 from backoffice.engine.checkpoints import Checkpoint, CheckpointStore, sign_checkpoint
-from backoffice.engine.sealed_rows import TIMER_ROWS, changed_fields, first_sealed_timer, timer_row_problem
+from backoffice.engine.sealed_rows import (SLA_CLOCK_ROW, TIMER_ROWS, changed_fields, clock_row_problem,
+                                          first_sealed_timer, timer_row_problem)
 from backoffice.errors import AuditKeyError, CheckpointStoreError, TrailWentBack
 
 LEGACY_ROWS = "legacy-rows:"
@@ -59,6 +60,8 @@ class AuditSource(Protocol):
     def pending_timer_rows(self, case_ids: Sequence[int]) -> list[RowSeal]: ...
 
     def first_timer_listings(self, *, limit: int = 20) -> list[AuditRecord]: ...
+
+    def clock_rows(self, case_ids: Sequence[int]) -> list[RowSeal]: ...
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,7 @@ def verify(store: AuditSource, *, key: AuditKey | None = None, checkpoints: Chec
         problems += found
         if case_ids:
             problems += _check_pending_timers(store.pending_timer_rows(case_ids), by_chain, key, timers_sealed_from)
+            problems += _check_clock_rows(store.clock_rows(case_ids), by_chain, key)
         rows += len(current) - legacy_here
         legacy += legacy_here
     return AuditReport(problems, records, len(ordered), rows, held_to, legacy)
@@ -389,6 +393,21 @@ def _check_pending_timers(timers: Sequence[RowSeal], by_chain: Mapping[str, Sequ
         if problem is not None:
             problems.append(AuditProblem(f"timers row {timer.key} of case {timer.case_id} {problem}", chain=chain,
                                          table="timers", key=timer.key))
+    return problems
+
+
+def _check_clock_rows(clocks: Sequence[RowSeal], by_chain: Mapping[str, Sequence[AuditRecord]],
+                      key: AuditKey) -> list[AuditProblem]:
+    # SLA clock rows are not bound rows either (see sealed_rows.SLA_CLOCK_ROW): each is held, as the engine holds it
+    # before it runs the case's clock, to the newest record of its case that gives it.
+    problems = []
+    for clock in clocks:
+        chain = chain_of(clock.case_id)
+        records = [record for record in reversed(by_chain.get(chain, ())) if SLA_CLOCK_ROW in record.detail]
+        problem = clock_row_problem(clock, records, sealer=key)
+        if problem is not None:
+            problems.append(AuditProblem(f"sla_clocks row {clock.key} of case {clock.case_id} {problem}", chain=chain,
+                                         table="sla_clocks", key=clock.key))
     return problems
 
 

@@ -376,8 +376,8 @@ class BranchOperations:
         rows = tx.open_branches_of(case.id)
         if not rows:
             return  # the branches joined: the move on runs the clock again
-        stands = {row.branch: tx.paused_time(row.child_id).since is not None for row in rows}
-        paused = tx.paused_time(case.id)
+        stands = {row.branch: self._paused_held(tx, row.child_id).since is not None for row in rows}
+        paused = self._paused_held(tx, case.id)
         if all(stands.values()) == (paused.since is not None):
             return
         if all(stands.values()):
@@ -397,7 +397,7 @@ class BranchOperations:
         """Run again the clock of a case its branches had stopped (they joined, or the case ends)."""
         if definition.sla is None or definition.pauses_sla(case.state):
             return
-        paused = tx.paused_time(case.id)
+        paused = self._paused_held(tx, case.id)
         if paused.since is not None:
             self._set_clock(tx, definition, case, resumed(definition, paused, now=now), actor=actor, now=now,
                             why=why, branches={})

@@ -479,7 +479,7 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
             tx.close_pending_steps(after.id, before.state, at=now,
                                    why=f"the case left {before.state!r} for {after.state!r} before the step ran")
         # Without an SLA there is no clock to pause: no read of it on every move.
-        paused = tx.paused_time(after.id) if definition.sla is not None else PausedTime()
+        paused = self._paused_held(tx, after.id) if definition.sla is not None else PausedTime()
         now_paused = after_move(definition, left=before.state, entered=after.state, paused=paused, now=now)
         if now_paused != paused:
             tx.set_paused_time(after.id, now_paused)
@@ -563,10 +563,14 @@ class Engine(QueueOperations, ApprovalOperations, ExceptionOperations, Automatio
         """Append the record of a change to its case's chain, binding the rows the change wrote since the last one."""
         key = self.audit_key
         rows = tx.written_rows()
+        # The case's clock row and the timers the change wrote, given in the detail: what the engine holds them to
+        # before it runs a clock or fires a timer (sealed_rows.SLA_CLOCK_ROW, TIMER_ROWS).
+        listed = tx.clock_listing(entry.case_id)
         timer_rows = tx.written_timers(entry.case_id)
         if timer_rows:
-            # The timers the change wrote, listed in the detail: what `fire_timers` holds each to (sealed_rows).
-            entry = replace(entry, detail={**(entry.detail or {}), TIMER_ROWS: timer_rows})
+            listed[TIMER_ROWS] = timer_rows
+        if listed:
+            entry = replace(entry, detail={**(entry.detail or {}), **listed})
         chain = chain_of(entry.case_id)
         known = tx.known_audit_head(chain)
         record = None

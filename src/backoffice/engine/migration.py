@@ -134,7 +134,7 @@ class MigrationOperations:
             stored = tx.move_case_to_version(moved, expected_version=case.version)
             fired = {timer.name for timer in tx.case_timers(case.id) if timer.status is TimerStatus.FIRED}
             tx.cancel_timers(case.id, at=now)
-            paused = tx.paused_time(case.id)
+            paused = self._paused_held(tx, case.id)
             answered = case.state != definition.intake_state
             for timer in sla_timers(definition, stored, paused=paused, now=now):
                 if timer.name not in fired and not (answered and timer.clock is TimerClock.FIRST_RESPONSE):

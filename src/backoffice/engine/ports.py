@@ -281,11 +281,15 @@ class StoreTransaction(Protocol):
     def resolve_exception(self, exception_id: int, *, resolution: str, by: str, at: datetime) -> bool:
         """Mark an open exception resolved; False when it was resolved already."""
 
-    def paused_time(self, case_id: int) -> PausedTime:
-        """Return the case's paused SLA time (none stored: zero, running)."""
+    def paused_time_as_written(self, case_id: int) -> tuple[PausedTime, RowSeal | None, list[AuditRecord]]:
+        """Return the case's paused SLA time (none stored: zero, running), its clock row sealed as it is now (None:
+        no row, or one this change wrote), and its chain's records that may give the row, newest first."""
 
     def set_paused_time(self, case_id: int, paused: PausedTime) -> None:
-        """Store the case's paused SLA time."""
+        """Store the case's paused SLA time; its next record gives the row (`clock_listing`)."""
+
+    def clock_listing(self, case_id: int | None) -> dict[str, object]:
+        """Return what the case's next record gives of its clock row (sealed_rows.SLA_CLOCK_ROW), or {}."""
 
     # --- the outbox and manual mode ---
 

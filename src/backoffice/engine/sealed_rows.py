@@ -178,16 +178,59 @@ def timer_row_problem(row: RowSeal, records: Sequence[AuditRecord], *, sealer: R
         problem = _writer_seal_problem(record, sealer)
         if problem is not None:
             return problem
-        if row.digest != listed[1]:
-            fields = changed_fields(listed[2] if isinstance(listed[2], dict) else {}, row.fields)
-            what = ", ".join(f"field {name} {how}" for name, how in fields) or "its fields changed"
-            return (f"was changed in the database outside the engine: {what} (not as case {record.case_id} "
-                    f"record #{record.seq} (id {record.id}) wrote it)")
-        return None
+        return _listed_digest_problem(row, listed[1], listed[2], record)
     first = sealed_from()
     if isinstance(row.key, int) and 1 <= row.key and (first is None or row.key < first):
         return None
     return f"was added to the database outside the engine: no audit record of case {row.case_id} wrote it"
+
+
+SLA_CLOCK_ROW = "sla_clock_row"
+"""The key of a record's detail that gives its case's SLA clock row (`sla_clocks`: the business seconds paused, and
+since when it stands) as the change left it: [digest, {field: short digest}]; null in a case's first record, which
+says the case has no such row yet.
+
+The row moves a case's SLA due times and its timers, and the SLA reports read it: paused seconds added in SQL would
+hide a breach, and the engine's next move would write due times that look right. It is not bound (`BOUND_TABLES`)
+for the reason timers are not: rows from before would be named. So the record lists it in its detail, and the
+engine holds the row to the newest record of its case that gives one before it runs a case's clock by it
+(`clock_row_problem`). A case whose records give none started before clocks were listed: nothing vouches for its
+row, and it is let be, as rows from before binding are. A row deleted in SQL is not looked for: the clock then
+counts the pause as worked time, which hides no breach."""
+
+
+def clock_row_problem(row: RowSeal, records: Sequence[AuditRecord], *, sealer: RecordSealer) -> str | None:
+    """Return what is wrong with a case's SLA clock row, against the newest of `records` that gives one, or None.
+
+    Args:
+        row: the `sla_clocks` row as it is now, sealed.
+        records: the records of the row's case's chain that may give its clock row, newest first.
+    """
+    for record in records:
+        try:
+            detail = json.loads(record.detail)
+        except ValueError:
+            continue
+        if not isinstance(detail, dict) or SLA_CLOCK_ROW not in detail:
+            continue
+        problem = _writer_seal_problem(record, sealer)
+        if problem is not None:
+            return problem
+        listed = detail[SLA_CLOCK_ROW]
+        if not isinstance(listed, list) or len(listed) != 2:
+            return f"was added to the database outside the engine: no audit record of case {row.case_id} wrote it"
+        return _listed_digest_problem(row, listed[0], listed[1], record)
+    return None
+
+
+def _listed_digest_problem(row: RowSeal, digest: Any, fields: Any, record: AuditRecord) -> str | None:
+    """What differs between a row as it is now and as a record lists it (its digest and per-field digests), or None."""
+    if row.digest == digest:
+        return None
+    changed = changed_fields(fields if isinstance(fields, dict) else {}, row.fields)
+    what = ", ".join(f"field {name} {how}" for name, how in changed) or "its fields changed"
+    return (f"was changed in the database outside the engine: {what} (not as case {record.case_id} "
+            f"record #{record.seq} (id {record.id}) wrote it)")
 
 
 def first_sealed_timer(records: Sequence[AuditRecord], *, sealer: RecordSealer) -> int | None:

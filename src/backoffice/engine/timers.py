@@ -35,7 +35,7 @@ from backoffice.definitions.model import Definition, Priority, SlaClock, Timer, 
 from backoffice.engine.audit import AuditAction, AuditEntry
 from backoffice.engine.cases import Actor, Case, utc
 from backoffice.engine.events import EngineEvent, change_attributes
-from backoffice.engine.sealed_rows import first_sealed_timer, timer_row_problem
+from backoffice.engine.sealed_rows import clock_row_problem, first_sealed_timer, timer_row_problem
 from backoffice.engine.sla import PausedTime, calendar_of
 from backoffice.engine.tasks import assignment_of
 from backoffice.errors import CaseAltered, StaleVersion
@@ -251,6 +251,19 @@ class TimerOperations:
         if problem is not None:
             raise CaseAltered(held.case_id, f"has a timer whose row (timers {held.id}) {problem}")
         return held
+
+    def _paused_held(self: Engine, tx: StoreTransaction, case_id: int) -> PausedTime:
+        """Return a case's paused SLA time, once its clock row is held to the newest record of its case giving it.
+
+        Raises:
+            CaseAltered: the row is not as that record gives it, or the case's records say it had none.
+        """
+        paused, seal, records = tx.paused_time_as_written(case_id)
+        if seal is not None:
+            problem = clock_row_problem(seal, records, sealer=self.audit_key)
+            if problem is not None:
+                raise CaseAltered(case_id, f"has an SLA clock whose row (sla_clocks {case_id}) {problem}")
+        return paused
 
     def _timers_sealed_from(self: Engine) -> int | None:
         # Read once a process, and only for a timer no record lists: the records are append-only, so once

@@ -327,6 +327,7 @@ class SqlTransaction(WorkWrites, OutboxWrites, TimerWrites, ChangeWrites, Direct
             raise
         row = result.one()
         self.wrote(cases, [row.id], [row])
+        self.no_clock_yet(row.id)
         self._fresh_chains.add(chain_of(row.id))
         return Case(id=row.id, workflow=case.workflow,
                     definition_version=case.definition_version, state=case.state, data=case.data,

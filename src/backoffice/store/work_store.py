@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from backoffice.definitions.model import Priority
 from backoffice.engine.audit import AuditRecord, RowSeal, seal_row
 from backoffice.engine.ports import RaisedException, Vote
+from backoffice.engine.sealed_rows import SLA_CLOCK_ROW
 from backoffice.engine.sla import PausedTime
 from backoffice.engine.tasks import PRIORITY_RANK, Assignment, NewTask, Task, TaskKind, TaskStatus
 from backoffice.errors import NotAnApprover
@@ -49,6 +50,10 @@ _CLOSE_TASK = Precompiled(_CLOSE_TASK_STATEMENT)
 _CLOSE_HELD_TASK = Precompiled(_CLOSE_TASK_STATEMENT.where(tasks.c.claimed_by == sa.bindparam("b_holder"),
                                                            tasks.c.claim_expires_at >= sa.bindparam("b_at")))
 _SELECT_PAUSED = Precompiled(sa.select(sla_clocks).where(sla_clocks.c.case_id == sa.bindparam("b_case")))
+# Read only when a case has a clock row: the records of its chain that may give it (see sealed_rows.SLA_CLOCK_ROW).
+_CLOCK_LISTINGS = Precompiled(sa.select(audit_records).where(
+    audit_records.c.chain == case_chain(sa.bindparam("b_case", type_=sa.Integer)),
+    audit_records.c.detail.like(sql_text(f'%"{SLA_CLOCK_ROW}"%'))).order_by(audit_records.c.id.desc()))
 # What showing a case reads of it, precompiled (some 90 us of CPU less each than executed): its tasks, its evidence's names.
 _SELECT_CASE_TASKS = Precompiled(sa.select(tasks).where(tasks.c.id > sa.bindparam("b_after"),
                                                         tasks.c.case_id == sa.bindparam("b_case"))
@@ -178,6 +183,13 @@ class WorkReads:
     def paused_time(self, case_id: int) -> PausedTime:
         with self._connect() as connection:
             return _paused(connection, case_id)
+
+    def clock_rows(self, case_ids: Sequence[int]) -> list[RowSeal]:
+        """Return the SLA clock rows of these cases, each sealed as it is now (what `audit verify` holds)."""
+        with self._connect() as connection:
+            rows = connection.execute(sa.select(sla_clocks).where(sla_clocks.c.case_id.in_(list(case_ids)))
+                                      .order_by(sla_clocks.c.case_id)).all()
+        return [_sealed_clock(row) for row in rows]
 
 
 class WorkWrites:
@@ -335,15 +347,51 @@ class WorkWrites:
             self.wrote(case_exceptions, [exception_id])
         return result.rowcount == 1
 
-    def paused_time(self, case_id: int) -> PausedTime:
-        return _paused(self.connection, case_id)
+    def paused_time_as_written(self, case_id: int) -> tuple[PausedTime, RowSeal | None, list[AuditRecord]]:
+        """Return a case's paused time, its clock row sealed as it is now, and the records of its chain that may
+        give that row, newest first. No seal (nothing to hold) when it has no row, or this change wrote it and its
+        record is still to come."""
+        row = _SELECT_PAUSED.run(self.connection, dict(b_case=case_id)).first()
+        if row is None:
+            return PausedTime(), None, []
+        paused = PausedTime(row.paused_seconds, row.paused_since)
+        if self.__dict__.get("_clock_rows", {}).get(case_id) is not None:
+            return paused, None, []
+        records = _CLOCK_LISTINGS.run(self.connection, dict(b_case=case_id)).all()
+        return (paused, _sealed_clock(row),
+                [AuditRecord(**record._mapping) for record in records])
 
     def set_paused_time(self, case_id: int, paused: PausedTime) -> None:
         values = dict(paused_seconds=paused.seconds, paused_since=paused.since)
-        updated = self.connection.execute(sa.update(sla_clocks).where(sla_clocks.c.case_id == case_id)
-                                          .values(**values))
-        if updated.rowcount == 0:
-            self.connection.execute(sa.insert(sla_clocks).values(case_id=case_id, **values))
+        row = self.connection.execute(sa.update(sla_clocks).where(sla_clocks.c.case_id == case_id)
+                                      .values(**values).returning(*sla_clocks.c)).first()
+        if row is None:
+            row = self.connection.execute(sa.insert(sla_clocks).values(case_id=case_id, **values)
+                                          .returning(*sla_clocks.c)).one()
+        # The case's next record gives the row as written (`clock_listing`).
+        self.__dict__.setdefault("_clock_rows", {})[case_id] = row
+
+    def no_clock_yet(self, case_id: int) -> None:
+        """Note that a case just inserted has no clock row: its first record says so (see `clock_listing`)."""
+        self.__dict__.setdefault("_clock_rows", {}).setdefault(case_id, None)
+
+    def clock_listing(self, case_id: int | None) -> dict[str, object]:
+        """Return what the case's next record gives of its clock row, under sealed_rows.SLA_CLOCK_ROW: the row as
+        this change wrote it, null in a new case's first record, nothing ({}) when the change left it alone."""
+        written = self.__dict__.get("_clock_rows")
+        if not written or case_id not in written:
+            return {}
+        row = written.pop(case_id)
+        if row is None:
+            return {SLA_CLOCK_ROW: None}
+        return {SLA_CLOCK_ROW: _sealed_clock(row).listed()[2:]}
+
+
+def _sealed_clock(row: sa.Row) -> RowSeal:
+    # Its seconds as a float, as the column reads back: SQLite's RETURNING gives a whole REAL as an integer, and
+    # the digest of the row written must be the one a later read computes.
+    values = {**row._mapping, "paused_seconds": float(row.paused_seconds)}
+    return seal_row(sla_clocks.name, row.case_id, values, case_id=row.case_id)
 
 
 def _paused(connection: sa.Connection, case_id: int) -> PausedTime:
