@@ -156,3 +156,16 @@ def test_a_branch_clock_edited_in_sql_is_refused_when_the_parent_clock_is_settle
     refused_naming(engine, buy, "was changed in the database outside the engine: field paused_since cleared",
                    lambda: move(engine, docs, "waiting-on-requester", CLERK, at(3)))
     named_by_verify(engine.store, "sla_clocks", buy)
+
+
+def test_a_clock_inserted_in_sql_is_refused_over_http(api):
+    from ..api.live_server import move, start
+    case = start(api)                                                  # alice's purchase, in its intake state
+    sql(api.engine.store, sa.insert(sla_clocks).values(case_id=case["id"], paused_seconds=A_MONTH, paused_since=None))
+    before = everything_written(api.engine.store)
+    answer = move(api, "alice", case, "prepare")
+    assert answer.status_code == 409, answer.text
+    assert f"has an SLA clock whose row (sla_clocks {case['id']}) was added to the database outside the engine" \
+        in answer.json()["detail"], answer.text
+    assert everything_written(api.engine.store) == before
+    assert api.engine.case(case["id"]).state == case["state"]
