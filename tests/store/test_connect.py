@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import sqlalchemy as sa
 
 from backoffice.errors import DatabaseUnavailable
 from backoffice.store import SqlStore, create_engine, database_url
+from backoffice.store.connect import WRITE
 
 
 def test_a_path_is_a_sqlite_file_and_a_postgres_url_uses_psycopg(tmp_path):
@@ -31,6 +33,40 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout_and_foreign_keys(tmp_path):
         assert pragma("busy_timeout") == 30000
         assert pragma("foreign_keys") == 1
         assert pragma("synchronous") == 2  # FULL: a committed change survives a power cut
+    engine.dispose()
+
+
+def _write_lock_free(path: Path) -> bool:
+    """Whether another connection could take SQLite's write lock on the file now (without waiting)."""
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError as exc:
+        assert "locked" in str(exc)
+        return False
+    finally:
+        other.close()
+
+
+def test_a_sqlite_writing_transaction_takes_the_write_lock_as_it_begins_and_a_reading_one_reads_one_snapshot(
+        tmp_path):
+    path = tmp_path / "ops.db"
+    engine = create_engine(path)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    with engine.connect().execution_options(**{WRITE: True}) as connection, connection.begin():
+        assert not _write_lock_free(path)  # BEGIN IMMEDIATE: held before any write
+    with engine.connect() as connection, connection.begin():
+        assert connection.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
+        assert _write_lock_free(path)  # a reader does not hold up writers (and the mark above went with its checkout)
+        writer = sqlite3.connect(path, isolation_level=None)
+        writer.execute("INSERT INTO t VALUES (1)")
+        writer.close()
+        assert connection.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0  # in a transaction (BEGIN)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM t").scalar() == 1
     engine.dispose()
 
 

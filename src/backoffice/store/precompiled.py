@@ -162,15 +162,10 @@ class Precompiled:
             plan = plans[keys] = _Plan(self.statement, dialect, keys)
         return plan
 
-    def run(self, connection: sa.Connection, parameters: Mapping[str, Any] | None = None, *,
-            autobegin: bool = True) -> PrecompiledResult:
-        """Run the statement with these values in the connection's transaction; every returned row fetched.
-
-        `autobegin=False` runs it even outside a transaction: the statement that begins one (BEGIN IMMEDIATE,
-        from SQLAlchemy's own `begin` event).
-        """
+    def run(self, connection: sa.Connection, parameters: Mapping[str, Any] | None = None) -> PrecompiledResult:
+        """Run the statement with these values in the connection's transaction; every returned row fetched."""
         parameters = parameters or {}
-        if autobegin and not connection.in_transaction():
+        if not connection.in_transaction():
             connection.begin()  # as Connection.execute would (autobegin): the driver's statement is then in it
         dialect = connection.dialect
         # Keyed by the names in the order given (each caller gives them in its own fixed order): no sort per run.
