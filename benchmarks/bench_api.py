@@ -18,7 +18,9 @@ operations until each has sent --requests measured requests or --duration second
     list a queue   GET  /v1/tasks?queue=Q&status=open&limit=50, as a person who works Q, following
                    next_cursor through the queue and starting again at its end
     show a case    GET  /v1/cases/{id}, as the auditor (who reads every case), through the
-                   client's own share of the cases (id modulo the number of clients)
+                   client's own share of the cases (id modulo the number of clients) that the
+                   seed played through the engine: the engine refuses a copy (no audit record
+                   wrote its row), so neither showing nor moving uses copies
     claim next     POST /v1/tasks/next {"queues": [Q]}, as that worker; the task claimed is
                    released again at once (POST /v1/tasks/{id}/release, timed as "release",
                    without a target), so the queue keeps its work for the next round
@@ -140,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("BACKOFFICE_CHECKPOINTS", str(DATA / "bench-api-checkpoints"))
     with _workspace(args) as (url, counts, seed_cases, built):
         workload = read_workload(url)
-        print(f"queue: {workload.queue} (worked by {workload.worker}); {len(workload.toggles):,} cases to move "
+        print(f"queue: {workload.queue} (worked by {workload.worker}); {len(workload.case_ids):,} cases to show, "
+              f"{len(workload.toggles):,} to move "
               f"back and forth; {args.clients} clients, {args.workers} server process(es)")
         tokens = make_tokens(url, workload, clients=args.clients)
         server = ServerProcess(url, workers=args.workers, source=args.server_src)
@@ -203,6 +206,11 @@ def read_workload(url: str) -> Workload:
         queues = connection.execute(sa.text(
             "SELECT queue, role, COUNT(*) FROM tasks WHERE status = 'open' AND kind = 'work' AND queue IS NOT NULL "
             "GROUP BY queue, role ORDER BY COUNT(*) DESC, queue")).all()
+        # Only cases the engine started can be shown or moved: each case row is held to the audit record
+        # that wrote it, and a copy (copied_workspace) has none, so the engine refuses it (409, "added to
+        # the database outside the engine"). Showing and moving copies measured that refusal instead.
+        played = ("id IN (SELECT case_id FROM audit_records WHERE action = 'case.started' "
+                  "AND case_id IS NOT NULL)")
         toggles = []
         movers = {}
         for workflow, one, other, who in TOGGLES:
@@ -210,9 +218,9 @@ def read_workload(url: str) -> Workload:
             movers[(workflow, other)] = (one, who)
             rows = connection.execute(sa.text(
                 "SELECT id, state, version FROM cases WHERE workflow = :workflow AND state IN (:one, :other) "
-                "ORDER BY id"), {"workflow": workflow, "one": one, "other": other}).all()
+                f"AND {played} ORDER BY id"), {"workflow": workflow, "one": one, "other": other}).all()
             toggles += [(row.id, workflow, row.state, row.version) for row in rows]
-        case_ids = [row[0] for row in connection.execute(sa.text("SELECT id FROM cases ORDER BY id"))]
+        case_ids = [row[0] for row in connection.execute(sa.text(f"SELECT id FROM cases WHERE {played} ORDER BY id"))]
     engine.dispose()
     for queue, role, _ in queues:
         workers = [someone.id for someone in CAST if role in someone.roles]

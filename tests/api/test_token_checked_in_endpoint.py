@@ -1,7 +1,7 @@
 """The busiest endpoints check the bearer token in their own thread; what they answer stays what every endpoint answers.
 
-List a queue, show a case, claim next, release and a transition take the token as sent and check
-it first thing (`principal.authenticated`) instead of through a dependency. These tests hold the
+List a queue, show a case, claim next, release and a transition take no dependency: each checks
+the request's token first thing (`principal.authenticated`) instead of through one. These tests hold the
 answers to the old ones: no token, an unknown one or a revoked one is 401, also when the request's
 parameters are wrong as well (401 before 422); a live token with wrong parameters is 422.
 """
@@ -13,12 +13,13 @@ import importlib
 import inspect
 import pkgutil
 import textwrap
-import typing
 
 import pytest
 
 import backoffice.api
-from backoffice.api.principal import Token
+from backoffice.api.app import create_app
+from backoffice.api.principal import checks_inside
+from backoffice.services.settings import ApiSettings
 
 from .live_server import ADMIN, in_process
 
@@ -77,24 +78,38 @@ def _first_call(endpoint) -> str | None:
     return None
 
 
-def _endpoints_taking_the_token_as_sent() -> list:
-    """Every function of the API's modules with a parameter of type `Token` (the header as sent, unchecked)."""
+def _marked_endpoints() -> list:
+    """Every function of the API's modules marked as checking the token itself (`authenticates_inside`)."""
     found = []
     for module_info in pkgutil.iter_modules(backoffice.api.__path__):
         module = importlib.import_module(f"backoffice.api.{module_info.name}")
-        for function in vars(module).values():
-            if (inspect.isfunction(function) and function.__module__ == module.__name__
-                    and Token in typing.get_type_hints(function, include_extras=True).values()):
-                found.append(function)
+        found += [function for function in vars(module).values()
+                  if inspect.isfunction(function) and function.__module__ == module.__name__
+                  and checks_inside(function)]
     return found
 
 
-def test_every_endpoint_given_the_token_as_sent_checks_it_before_anything_else():
-    # An endpoint that takes `Token` (the header as sent, nothing looked up) and forgot to check
-    # it would serve anyone who sends any text as a bearer token: each must be marked (so 401
-    # comes before 422) and begin with `authenticated(...)`.
-    endpoints = _endpoints_taking_the_token_as_sent()
+def test_every_endpoint_checking_the_token_itself_checks_it_before_anything_else():
+    # An endpoint that takes no `Caller` and forgot to check the token would serve anyone: each
+    # marked one must begin with `authenticated(...)`.
+    endpoints = _marked_endpoints()
     assert len(endpoints) >= 5, endpoints
     for endpoint in endpoints:
-        assert getattr(endpoint, "_backoffice_authenticates_inside", False), endpoint.__qualname__
         assert _first_call(endpoint) == "authenticated", endpoint.__qualname__
+
+
+def test_every_v1_endpoint_without_a_caller_checks_the_token_itself(tmp_path):
+    # The other way round: an endpoint of /v1 whose dependencies prove nobody (no `Caller`) must be one
+    # that checks the token itself, or one whose own check is another (the signed webhooks).
+    app = create_app(ApiSettings(database=str(tmp_path / "routes.db")))
+    for route in app.routes:
+        if not getattr(route, "path", "").startswith("/v1/") or not hasattr(route, "dependant"):
+            continue
+        calls = set()
+        pending = list(route.dependant.dependencies)
+        while pending:
+            dependency = pending.pop()
+            calls.add(getattr(dependency.call, "__name__", ""))
+            pending += dependency.dependencies
+        if "current_principal" not in calls and not checks_inside(route.endpoint):
+            assert route.path.startswith("/v1/webhooks/"), (route.path, route.endpoint.__qualname__)

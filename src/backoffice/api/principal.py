@@ -69,47 +69,44 @@ Caller = Annotated[Principal, Depends(current_principal)]
 #
 # FastAPI runs each plain-function dependency in the thread pool, then the endpoint in it again: two
 # hand-overs between the event loop and a worker thread per request, a tenth of a request's CPU at
-# issue 9's load. The busiest endpoints take the token as read from the header (`Token`, no database)
-# and check it first thing in their own thread (`authenticated`): one hand-over. What the check does
-# and answers is `current_principal`'s. One order stays as it was: a request whose token proves
-# nothing is answered 401 even when its parameters are wrong too (`authenticate_before_validation`).
-
-async def bearer_credentials(request: Request) -> str:
-    """The dependency of an endpoint that checks its token itself: the bearer token as sent (401 when malformed)."""
-    return bearer_token(request)
-
-
-Token = Annotated[str, Depends(bearer_credentials)]
+# issue 9's load. The busiest endpoints take only the `Request` and check its token first thing in
+# their own thread (`authenticated`): one hand-over. They take no dependency at all (not even an async
+# one for the token or the services): FastAPI solves each dependency as a request of its own (its path,
+# query, header and cookie parameters read again), 0.1 ms of CPU a request for two of them. What the
+# check does and answers is `current_principal`'s. One order stays as it was: a request whose token
+# proves nothing is answered 401 even when its parameters are wrong too (`authenticate_before_validation`).
 
 Endpoint = TypeVar("Endpoint", bound=Callable)
 _CHECKS_INSIDE = "_backoffice_authenticates_inside"
 
 
 def authenticates_inside(endpoint: Endpoint) -> Endpoint:
-    """Mark an endpoint that takes a `Token` and calls `authenticated` before anything else."""
+    """Mark an endpoint that takes the `Request` and calls `authenticated` before anything else."""
     setattr(endpoint, _CHECKS_INSIDE, True)
     return endpoint
 
 
-def authenticated(request: Request, token: str) -> Principal:
-    """Return the principal the token proves, as `current_principal` does (in the caller's thread).
+def checks_inside(endpoint: Callable) -> bool:
+    """Whether the endpoint is marked by `authenticates_inside`."""
+    return getattr(endpoint, _CHECKS_INSIDE, False)
+
+
+def authenticated(request: Request) -> Principal:
+    """Return the principal the request's bearer token proves, as `current_principal` does (in the caller's thread).
 
     Raises:
-        NotAuthenticated: the token is unknown, expired, revoked, or its holder is inactive.
+        NotAuthenticated: no bearer token, or one that is unknown, expired, revoked, or whose holder is inactive.
     """
-    services = request.app.state.services
-    principal = services.authenticator.authenticate(token, now=services.clock())
-    request.state.principal = principal.id
-    return principal
+    return current_principal(request)
 
 
 async def authenticate_before_validation(request: Request, error: RequestValidationError) -> Response:
     """Answer a request whose parameters are wrong: 401 first when its endpoint checks the token inside and the
     token proves nothing (as a `Caller` endpoint answers), else the validation problem (422)."""
     route = request.scope.get("route")
-    if getattr(getattr(route, "endpoint", None), _CHECKS_INSIDE, False):
+    if checks_inside(getattr(route, "endpoint", None)):
         try:
-            await run_in_threadpool(authenticated, request, bearer_token(request))
+            await run_in_threadpool(authenticated, request)
         except NotAuthenticated as refused:
             return await backoffice_error_handler(request, refused)
     return await validation_error_handler(request, error)

@@ -11,12 +11,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 
 from backoffice.api.answers import json_answer
-from backoffice.api.principal import Caller, Token, authenticated, authenticates_inside
+from backoffice.api.principal import Caller, authenticated, authenticates_inside
 from backoffice.api.problems import ApiError, Forbidden, documented
 from backoffice.api.schemas import (BranchOut, CaseDetail, CaseOut, CasePage, CommentOut, EventOut,
                                     ExceptionOut, RaiseExceptionRequest, ResolveExceptionRequest, SlaOut, TaskOut,
                                     ParentOut, TimerOut, TransitionRequest, VoteOut, VoteRequest)
-from backoffice.api.services import MAX_ID, Served, decode_cursor, encode_cursor, etag, expected_version
+from backoffice.api.services import (MAX_ID, Served, decode_cursor, encode_cursor, etag, expected_version,
+                                    served_by)
 from backoffice.engine import Case, EngineEvent
 from backoffice.engine.sla import resolution_due
 from backoffice.engine.tasks import TaskKind
@@ -88,9 +89,10 @@ def list_cases(served: Served, caller: Caller,
 
 @router.get("/cases/{case_id}", response_model=CaseDetail, responses=documented(404))
 @authenticates_inside
-def show_case(case_id: CaseId, served: Served, token: Token, request: Request) -> Response:
+def show_case(case_id: CaseId, request: Request) -> Response:
     """Show a case with its timeline, tasks, votes and exceptions; its ETag is the case version."""
-    caller = authenticated(request, token)
+    caller = authenticated(request)
+    served = served_by(request)
     engine = served.engine
     case = served.visibility.case(caller, case_id)
     # The case is in hand (read and seen just now): its parts are read by its id, not each after reading it again.
@@ -120,10 +122,11 @@ def show_case(case_id: CaseId, served: Served, token: Token, request: Request) -
 @router.post("/cases/{case_id}/transitions", response_model=CaseOut,
              responses=documented(403, 404, 409, 412, 428))
 @authenticates_inside
-def transition_case(case_id: CaseId, body: TransitionRequest, served: Served, token: Token, request: Request,
+def transition_case(case_id: CaseId, body: TransitionRequest, request: Request,
                     if_match: IfMatch = None) -> Response:
     """Move a case to another state; If-Match must carry the case version you read (412 when stale)."""
-    caller = authenticated(request, token)
+    caller = authenticated(request)
+    served = served_by(request)
     before = served.visibility.case(caller, case_id)
     if not served.visibility.takes_part(caller, before):
         # Seeing every case (an auditor, a team lead) is not moving it, even by a transition open to anyone.

@@ -11,11 +11,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from backoffice.api.answers import json_answer
-from backoffice.api.principal import Caller, Principal, Token, authenticated, authenticates_inside
+from backoffice.api.principal import Caller, Principal, authenticated, authenticates_inside
 from backoffice.api.problems import ApiError, Forbidden, Problem, detail_of, documented, field_problems, status_of
 from backoffice.api.schemas import (BulkItemResult, BulkResult, BulkTaskRequest, CompleteRequest, NextTaskRequest,
                                     ReassignRequest, TaskOut, TaskPage)
-from backoffice.api.services import MAX_ID, Served, Services, decode_cursor, encode_cursor
+from backoffice.api.services import MAX_ID, Served, Services, decode_cursor, encode_cursor, served_by
 from backoffice.services.visibility import READS_EVERYTHING
 from backoffice.engine.tasks import Task, TaskStatus
 from backoffice.errors import BackofficeError
@@ -28,7 +28,7 @@ ME = "me"
 
 @router.get("", response_model=TaskPage, responses=documented(403))
 @authenticates_inside
-def list_tasks(served: Served, token: Token, request: Request,
+def list_tasks(request: Request,
                queue: Annotated[str | None, Query(max_length=200, description="Tasks waiting in this queue.")] = None,
                assignee: Annotated[str | None, Query(max_length=200,
                                                      description="Tasks given to this person; 'me' for yours.")] = None,
@@ -36,7 +36,8 @@ def list_tasks(served: Served, token: Token, request: Request,
                cursor: Annotated[str | None, Query(max_length=200)] = None,
                limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> Response:
     """List tasks: a queue's, a person's (assignee=me), or, without either, every task the caller may see."""
-    caller = authenticated(request, token)
+    caller = authenticated(request)
+    served = served_by(request)
     visibility = served.visibility
     if queue is not None:
         visibility.check_queue(caller, queue)
@@ -58,9 +59,10 @@ def list_tasks(served: Served, token: Token, request: Request,
 @router.post("/next", response_model=TaskOut,
              responses={204: {"description": "No task is waiting that the caller may take."}, **documented(403)})
 @authenticates_inside
-def claim_next(body: NextTaskRequest, served: Served, token: Token, request: Request) -> Response:
+def claim_next(body: NextTaskRequest, request: Request) -> Response:
     """Claim the most urgent task the caller may take in these queues; 204 when there is none."""
-    caller = authenticated(request, token)
+    caller = authenticated(request)
+    served = served_by(request)
     for queue in body.queues:
         served.visibility.check_queue(caller, queue)
     task = served.engine.next_task(body.queues, actor=caller.actor(), now=served.clock())
@@ -84,9 +86,10 @@ def claim(task_id: TaskId, served: Served, caller: Caller) -> TaskOut:
 
 @router.post("/{task_id}/release", response_model=TaskOut, responses=documented(404, 409))
 @authenticates_inside
-def release(task_id: TaskId, served: Served, token: Token, request: Request) -> Response:
+def release(task_id: TaskId, request: Request) -> Response:
     """Give a task you hold back to its queue."""
-    caller = authenticated(request, token)
+    caller = authenticated(request)
+    served = served_by(request)
     served.visibility.task(caller, task_id)
     return json_answer(TaskOut.of(served.engine.release(task_id, actor=caller.actor(), now=served.clock())))
 

@@ -40,10 +40,15 @@ class Services:
     intake: IntakeLimiter
 
 
+def served_by(request: Request) -> Services:
+    """The app's services, for an endpoint that takes no dependency (`principal.authenticates_inside`)."""
+    return request.app.state.services
+
+
 async def services(request: Request) -> Services:
     # Async on purpose: FastAPI runs a plain function dependency in the thread pool, a hop per request
     # (a wake-up and a hand-back across threads) for reading an attribute.
-    return request.app.state.services
+    return served_by(request)
 
 
 Served = Annotated[Services, Depends(services)]
