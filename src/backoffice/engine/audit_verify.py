@@ -385,29 +385,29 @@ def _check_pending_timers(timers: Sequence[RowSeal], by_chain: Mapping[str, Sequ
                           sealed_from: Callable[[], int | None]) -> list[AuditProblem]:
     # Pending timers are not bound rows (see sealed_rows.TIMER_ROWS): each is held, as `fire_timers` holds it, to
     # the newest record of its case that lists it, so a timer the engine refuses to fire is named here too.
-    problems = []
-    for timer in timers:
-        chain = chain_of(timer.case_id)
-        records = [record for record in reversed(by_chain.get(chain, ())) if TIMER_ROWS in record.detail]
-        problem = timer_row_problem(timer, records, sealer=key, sealed_from=sealed_from)
-        if problem is not None:
-            problems.append(AuditProblem(f"timers row {timer.key} of case {timer.case_id} {problem}", chain=chain,
-                                         table="timers", key=timer.key))
-    return problems
+    return _check_listed(timers, by_chain, TIMER_ROWS,
+                         lambda timer, records: timer_row_problem(timer, records, sealer=key, sealed_from=sealed_from))
 
 
 def _check_clock_rows(clocks: Sequence[RowSeal], by_chain: Mapping[str, Sequence[AuditRecord]],
                       key: AuditKey) -> list[AuditProblem]:
     # SLA clock rows are not bound rows either (see sealed_rows.SLA_CLOCK_ROW): each is held, as the engine holds it
     # before it runs the case's clock, to the newest record of its case that gives it.
+    return _check_listed(clocks, by_chain, SLA_CLOCK_ROW,
+                         lambda clock, records: clock_row_problem(clock, records, sealer=key))
+
+
+def _check_listed(rows: Sequence[RowSeal], by_chain: Mapping[str, Sequence[AuditRecord]], detail_key: str,
+                  problem_of: Callable[[RowSeal, list[AuditRecord]], str | None]) -> list[AuditProblem]:
+    """Name each row, listed in its case's records' detail under `detail_key`, that is not as they give it."""
     problems = []
-    for clock in clocks:
-        chain = chain_of(clock.case_id)
-        records = [record for record in reversed(by_chain.get(chain, ())) if SLA_CLOCK_ROW in record.detail]
-        problem = clock_row_problem(clock, records, sealer=key)
+    for row in rows:
+        chain = chain_of(row.case_id)
+        records = [record for record in reversed(by_chain.get(chain, ())) if detail_key in record.detail]
+        problem = problem_of(row, records)
         if problem is not None:
-            problems.append(AuditProblem(f"sla_clocks row {clock.key} of case {clock.case_id} {problem}", chain=chain,
-                                         table="sla_clocks", key=clock.key))
+            problems.append(AuditProblem(f"{row.table} row {row.key} of case {row.case_id} {problem}", chain=chain,
+                                         table=row.table, key=row.key))
     return problems
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from backoffice.engine.audit import (GENESIS, SYSTEM_CHAIN, AuditHead, AuditHeadMoved, AuditRecord, RowSeal, canonical_json, removed_row,
                                     seal_row)
-from backoffice.store.precompiled import Precompiled
+from backoffice.store.precompiled import Precompiled, case_chain, sql_text
 from backoffice.store.tables import (api_tokens, approval_votes, audit_chains, audit_legacy_rows, audit_records,
                                      case_branches, case_comments, case_exceptions, cases, definition_changes, delegations, events,
                                      evidence, group_members, people,
@@ -402,3 +402,14 @@ class AuditWrites:
                 self._known_heads.pop(record.chain, None)
                 raise AuditHeadMoved(record.chain)
         self._known_heads.remember(record.chain, AuditHead(record.seq, record.hash, record.chain))
+
+
+def case_records_giving(detail_key: str) -> Precompiled:
+    """The records of a case's chain (parameter `b_case`) whose detail gives `detail_key`, newest first.
+
+    What the engine holds a row listed in a record's detail to (timers, a case's SLA clock: see
+    `engine.sealed_rows`). The LIKE only narrows: each caller reads the key from the parsed detail.
+    """
+    return Precompiled(sa.select(audit_records).where(
+        audit_records.c.chain == case_chain(sa.bindparam("b_case", type_=sa.Integer)),
+        audit_records.c.detail.like(sql_text(f'%"{detail_key}"%'))).order_by(audit_records.c.id.desc()))

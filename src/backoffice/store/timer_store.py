@@ -21,7 +21,8 @@ from backoffice.engine.audit import AuditRecord, RowSeal, seal_row
 from backoffice.engine.sealed_rows import TIMER_ROWS
 from backoffice.engine.tasks import PRIORITY_RANK, TaskStatus
 from backoffice.engine.timers import NewTimer, ScheduledTimer, TimerClock, TimerStatus
-from backoffice.store.precompiled import Precompiled, case_chain, sql_text
+from backoffice.store.audit_store import case_records_giving
+from backoffice.store.precompiled import Precompiled
 from backoffice.store.tables import audit_records, tasks, timers
 
 PENDING = str(TimerStatus.PENDING)
@@ -32,9 +33,7 @@ PENDING = str(TimerStatus.PENDING)
 _INSERT_TIMER = Precompiled(sa.insert(timers).returning(*timers.c))
 # Run for every timer fired: the timer held to the records of its case that list timers (see `timer_as_written`).
 _SELECT_TIMER = Precompiled(sa.select(timers).where(timers.c.id == sa.bindparam("b_id")))
-_TIMER_LISTINGS = Precompiled(sa.select(audit_records).where(
-    audit_records.c.chain == case_chain(sa.bindparam("b_case", type_=sa.Integer)),
-    audit_records.c.detail.like(sql_text(f'%"{TIMER_ROWS}"%'))).order_by(audit_records.c.id.desc()))
+_TIMER_LISTINGS = case_records_giving(TIMER_ROWS)
 _SETTLE_TIMER = Precompiled(sa.update(timers).where(timers.c.id == sa.bindparam("b_id"),
                                                     timers.c.status == sa.bindparam("b_pending"))
                             .returning(*timers.c))
