@@ -7,8 +7,8 @@ move gave its tasks and timers due times a month later, written and sealed by th
 right; the SLA reports counted the breach away. Now every change that writes the row gives it in its
 record, and a case's first record says it has none, and the engine holds the row to the newest record
 of its case that gives it before it runs the case's clock by it: refused (CaseAltered), nothing
-written; `audit verify` names the row. From the Python API and the command line, on SQLite and
-PostgreSQL.
+written; `audit verify`, the case page's audit panel and an evidence pack's export name the row. From
+the Python API, the command line, HTTP and the web app, on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -20,14 +20,17 @@ import pytest
 import sqlalchemy as sa
 
 from backoffice.engine import Engine, verify
+from backoffice.engine.evidence_pack import export_pack
 from backoffice.engine.sealed_rows import SLA_CLOCK_ROW
-from backoffice.errors import CaseAltered
+from backoffice.errors import AuditTrailBroken, CaseAltered
 from backoffice.store import SqlStore
 from backoffice.store.tables import audit_records, sla_clocks, tasks, timers
 
 from ..cli.test_task_commands import DESK, PAYLOAD, TEMPLATE, backoffice, database  # noqa: F401 (fixtures)
 from ..directory_fixtures import Login
 from ..engine.service_request import ANN, DESK as DESK_ACTOR, later, payload
+from ..web.site import CLERK as WEB_CLERK, build_site
+from ..web.test_front_door_http import GOOD
 from .forged_rows import named_by_verify, sql
 
 A_MONTH = 30 * 24 * 3600.0
@@ -37,6 +40,12 @@ A_MONTH = 30 * 24 * 3600.0
 def deployed(engine: Engine) -> Engine:
     engine.deploy(TEMPLATE, actor="lead", now=later(0))
     return engine
+
+
+@pytest.fixture
+def site(database: str, tmp_path):  # noqa: F811
+    """The API and web app over a fresh database, every person with a password (tests/web/site.py)."""
+    yield from build_site(database, tmp_path)
 
 
 def waiting_on_requester(engine: Engine) -> int:
@@ -169,3 +178,28 @@ def test_a_clock_inserted_in_sql_is_refused_over_http(api):
         in answer.json()["detail"], answer.text
     assert everything_written(api.engine.store) == before
     assert api.engine.case(case["id"]).state == case["state"]
+
+
+# --- where a person reads the clock: the case page and the evidence pack hold it as `audit verify` does ---
+
+def test_a_clock_edited_in_sql_is_named_on_the_case_page(site):
+    # The case page shows the paused time the row holds; before, its audit panel said "Verified" over a forged one.
+    case_id = int(site.start("alice", "supply-request", GOOD).headers["location"].rsplit("/", 1)[1])
+    site.engine.raise_exception(case_id, "needs_info", actor=WEB_CLERK, now=site.clock.now, note="Which toner?")
+    alice = site.client("alice")
+    assert '<span class="badge good">Verified</span>' in alice.get(f"/cases/{case_id}").text
+    sql(site.engine.store, sa.update(sla_clocks).where(sla_clocks.c.case_id == case_id).values(paused_seconds=A_MONTH))
+    page = alice.get(f"/cases/{case_id}").text
+    assert '<span class="badge good">Verified</span>' not in page
+    assert (f"The audit chain of this request is broken: sla_clocks row {case_id} of case {case_id} was changed in "
+            f"the database outside the engine: field paused_seconds changed") in page, page
+
+
+def test_an_evidence_pack_is_not_exported_over_a_clock_edited_in_sql(deployed):
+    case_id = waiting_on_requester(deployed)
+    assert export_pack(deployed.store, case_id, now=later(2))["case_id"] == case_id
+    sql(deployed.store, sa.update(sla_clocks).where(sla_clocks.c.case_id == case_id).values(paused_seconds=A_MONTH))
+    with pytest.raises(AuditTrailBroken) as refused:
+        export_pack(deployed.store, case_id, now=later(3))
+    assert f"sla_clocks row {case_id} of case {case_id} was changed in the database outside the engine" \
+        in str(refused.value), str(refused.value)

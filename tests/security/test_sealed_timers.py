@@ -21,8 +21,10 @@ import sqlalchemy as sa
 
 from backoffice.definitions.model import Priority, TimerKind
 from backoffice.engine import Engine
+from backoffice.engine.evidence_pack import export_pack
 from backoffice.engine.timers import TimerStatus
-from backoffice.errors import CaseAltered
+from backoffice.errors import AuditTrailBroken, CaseAltered
+from backoffice.services.case_view import case_audit
 from backoffice.store import SqlStore
 from backoffice.store.tables import audit_records, outbox, timers
 
@@ -194,3 +196,17 @@ def test_timers_scheduled_before_timers_were_listed_fire_as_before(deployed, mon
     fired = {f.timer.id for f in deployed.fire_timers(LATE_DUE)}
     assert fired == {timer.id for case in (older, newer) for timer in deployed.timers(case.id)} - {forged, first.timer.id}
     assert "was added to the database outside the engine" in named_by_verify(deployed.store, "timers", forged)
+
+
+def test_a_timer_moved_in_sql_is_named_by_the_case_audit_the_case_page_and_evidence_pack_read(deployed):
+    # `audit verify` named such a timer, but the check of one case (the case page's audit panel, an evidence pack)
+    # passed over pending timers: a pack was signed and exported over a timer the engine refuses to fire.
+    case = deployed.start_case("service-request", payload(), actor=ANN, now=T0)
+    late = timer_named(deployed, case.id, "late")
+    assert case_audit(deployed, case.id).ok
+    sql(deployed.store, sa.update(timers).where(timers.c.id == late.id).values(due_at=T0))
+    problems = case_audit(deployed, case.id).problems
+    assert problems and problems[0].startswith(f"timers row {late.id} of case {case.id} was changed in the database "
+                                               "outside the engine: field due_at changed"), problems
+    with pytest.raises(AuditTrailBroken, match=f"timers row {late.id} of case {case.id} was changed"):
+        export_pack(deployed.store, case.id, now=T0 + timedelta(minutes=1))

@@ -175,12 +175,22 @@ def verify(store: AuditSource, *, key: AuditKey | None = None, checkpoints: Chec
     return AuditReport(problems, records, len(ordered), rows, held_to, legacy)
 
 
-def verify_chain(chain: str, records: Sequence[AuditRecord], rows: Sequence[RowSeal], *, key: AuditKey,
-                 signed: tuple[int, str] | None) -> list[AuditProblem]:
-    """Check one chain's records (as `verify` does) and the rows of its case; return the problems found."""
+def verify_case(store: AuditSource, case_id: int, records: Sequence[AuditRecord], rows: Sequence[RowSeal], *,
+                key: AuditKey, signed: tuple[int, str] | None) -> list[AuditProblem]:
+    """Check one case as `verify` checks it: its chain's `records`, its bound `rows`, its pending timers and its SLA
+    clock.
+
+    The case page and the evidence pack read this, so a timer or a clock row edited in SQL is named there as the
+    engine would refuse it, not only by `audit verify`.
+    """
+    chain = chain_of(case_id)
     problems = _check_chain(chain, records, key, signed, None)
     found, _ = _check_rows(_bindings([records]), {(row.table, row.key): row for row in rows}, {})
-    return problems + found
+    problems += found
+    by_chain = {chain: list(records)}
+    sealed_from = functools.cache(lambda: first_sealed_timer(store.first_timer_listings(), sealer=key))
+    problems += _check_pending_timers(store.pending_timer_rows([case_id]), by_chain, key, sealed_from)
+    return problems + _check_clock_rows(store.clock_rows([case_id]), by_chain, key)
 
 
 def _bindings(chains: Iterable[Sequence[AuditRecord]]) -> dict[tuple[str, Any], tuple[AuditRecord, list[Any]]]:

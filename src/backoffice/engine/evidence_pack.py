@@ -25,7 +25,7 @@ from typing import Any
 
 from backoffice.engine.audit import GENESIS, AuditRecord, RowSeal, canonical_json, chain_of, seal_row
 from backoffice.engine.audit_keys import AuditKey, PublicKey
-from backoffice.engine.audit_verify import AuditSource, audit_defaults, checkpoint, verify_chain
+from backoffice.engine.audit_verify import AuditSource, audit_defaults, checkpoint, verify_case
 from backoffice.engine.checkpoints import CheckpointStore, leaf_hash, root_from_proof
 from backoffice.errors import AuditTrailBroken, UnknownCase
 
@@ -49,7 +49,7 @@ def export_pack(store: AuditSource, case_id: int, *, now: datetime, key: AuditKe
     seq, _ = signed.heads[chain]
     records = [record for record in store.audit_chain_records([chain]) if record.seq <= seq]
     rows = store.bound_rows([case_id])
-    problems = verify_chain(chain, records, rows, key=key, signed=signed.heads.get(chain))
+    problems = verify_case(store, case_id, records, rows, key=key, signed=signed.heads.get(chain))
     if problems:
         raise AuditTrailBroken([str(problem) for problem in problems])
     return {

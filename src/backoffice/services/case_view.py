@@ -12,7 +12,7 @@ from datetime import datetime
 
 from backoffice.engine import AuditRecord, Case, Engine, EngineEvent
 from backoffice.engine.audit import chain_of
-from backoffice.engine.audit_verify import audit_defaults, verify_chain
+from backoffice.engine.audit_verify import audit_defaults, verify_case
 from backoffice.engine.sla import resolution_due
 from backoffice.errors import AuditKeyError, CheckpointStoreError
 
@@ -136,7 +136,8 @@ class CaseAudit:
 
 
 def case_audit(engine: Engine, case_id: int) -> CaseAudit:
-    """Return the audit records of a case's chain, checked as `audit verify` checks them (seals, links, bound rows)."""
+    """Return the audit records of a case's chain, checked as `audit verify` checks them (seals, links, bound rows,
+    pending timers and the SLA clock)."""
     store = engine.store
     chain = chain_of(case_id)
     records = tuple(store.audit_chain_records([chain]))
@@ -144,7 +145,7 @@ def case_audit(engine: Engine, case_id: int) -> CaseAudit:
         key, checkpoints = audit_defaults(store, None, None, create=False)
         latest = checkpoints.latest()
         signed = latest.heads.get(chain) if latest is not None and latest.signed_by(key.public) else None
-        problems = verify_chain(chain, records, store.bound_rows([case_id]), key=key, signed=signed)
+        problems = verify_case(store, case_id, records, store.bound_rows([case_id]), key=key, signed=signed)
     except (AuditKeyError, CheckpointStoreError) as exc:
         return CaseAudit(records, (), unverified=str(exc))
     return CaseAudit(records, tuple(str(problem) for problem in problems))
