@@ -187,10 +187,12 @@ def test_a_clock_edited_in_sql_is_named_on_the_case_page(site):
     case_id = int(site.start("alice", "supply-request", GOOD).headers["location"].rsplit("/", 1)[1])
     site.engine.raise_exception(case_id, "needs_info", actor=WEB_CLERK, now=site.clock.now, note="Which toner?")
     alice = site.client("alice")
-    assert '<span class="badge good">Verified</span>' in alice.get(f"/cases/{case_id}").text
+    page = alice.get(f"/cases/{case_id}").text
+    assert '<span class="badge good">Verified</span>' in page and "Not as the audit trail gives it" not in page
     sql(site.engine.store, sa.update(sla_clocks).where(sla_clocks.c.case_id == case_id).values(paused_seconds=A_MONTH))
     page = alice.get(f"/cases/{case_id}").text
     assert '<span class="badge good">Verified</span>' not in page
+    assert "Not as the audit trail gives it: sla_clocks row" in page, page    # beside the clock, not only below
     assert (f"The audit chain of this request is broken: sla_clocks row {case_id} of case {case_id} was changed in "
             f"the database outside the engine: field paused_seconds changed") in page, page
 

@@ -15,6 +15,7 @@ from backoffice.engine.audit import chain_of
 from backoffice.engine.audit_verify import audit_defaults, verify_case
 from backoffice.engine.sla import resolution_due
 from backoffice.errors import AuditKeyError, CheckpointStoreError
+from backoffice.store.tables import sla_clocks
 
 # The SLA clock warns when less than this share of the resolution time is left.
 WARN_SHARE = 0.25
@@ -130,6 +131,10 @@ class CaseAudit:
     problems: tuple[str, ...]
     unverified: str | None = None
 
+    clock_problem: str | None = None
+    """What is wrong with the case's SLA clock row, when the trail does not give it as it is: the clock shown is
+    read from that row, so the page says so beside it, not only in the audit panel."""
+
     @property
     def ok(self) -> bool:
         return self.unverified is None and not self.problems
@@ -148,4 +153,5 @@ def case_audit(engine: Engine, case_id: int) -> CaseAudit:
         problems = verify_case(store, case_id, records, store.bound_rows([case_id]), key=key, signed=signed)
     except (AuditKeyError, CheckpointStoreError) as exc:
         return CaseAudit(records, (), unverified=str(exc))
-    return CaseAudit(records, tuple(str(problem) for problem in problems))
+    clock_problem = next((str(problem) for problem in problems if problem.table == sla_clocks.name), None)
+    return CaseAudit(records, tuple(str(problem) for problem in problems), clock_problem=clock_problem)
