@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from .live_server import PAYLOAD, start, move, to_approval
 
 PROBLEM = "application/problem+json"
@@ -176,6 +178,26 @@ def test_malformed_json_and_unknown_fields_are_422_naming_the_field(api):
                         headers={"If-Match": '"1"'})
     assert extra.status_code == 422
     assert extra.json()["errors"][0]["pointer"] == "/body/actor"
+
+
+@pytest.mark.parametrize("body, status, detail", [
+    (b'{\n  "to": "prepare",\n  "data": \n}', 422, "Expecting value at line 4, column 1 (character 33)"),
+    (b'{"to": "pr\xffepare"}', 400, "byte 0xff at byte 11 is not UTF-8"),
+    (b'{"to": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400, "it nests arrays or objects too deeply to read"),
+    (b'{"to": ' + b"7" * 5000 + b"}", 400, "it holds an integer of 5000 digits, more than the 4300 read"),
+], ids=["syntax", "not-utf8", "nested-too-deep", "integer-too-long"])
+def test_a_body_that_is_not_json_is_named_where_and_why_and_moves_nothing(api, body, status, detail):
+    # Before, three of these were a bare "There was an error parsing the body", and a syntax error pointed at
+    # /body/35 as if character 35 were a field.
+    case = start(api)
+    answer = api.client("alice").post(f"/v1/cases/{case['id']}/transitions", content=body,
+                                      headers={"If-Match": '"1"', "Content-Type": "application/json"})
+    assert answer.status_code == status and answer.headers["content-type"] == PROBLEM, answer.text
+    problem = answer.json()
+    assert problem["detail"].startswith(f"the body is not valid JSON: {detail}"), problem
+    assert problem["errors"] == [{"pointer": "/body", "detail": problem["detail"].split(": ", 1)[1],
+                                  "expected": "one JSON document in UTF-8 (RFC 8259)"}]
+    assert api.engine.case(case["id"]).version == case["version"]
 
 
 def test_an_unknown_path_is_a_problem_not_an_html_page(api):

@@ -154,9 +154,13 @@ async def backoffice_error_handler(request: Request, error: Exception) -> JSONRe
 
 
 async def validation_error_handler(request: Request, error: RequestValidationError) -> JSONResponse:
+    items = error.errors()
+    if items and items[0].get("type") == "json_invalid":
+        # FastAPI puts the character offset where a field belongs (/body/11): say where in the text instead.
+        return _body_not_json(request, 422, _json_syntax_error(items[0], error.body))
     problems = [FieldProblem(pointer="".join(f"/{part}" for part in item["loc"]),
                              detail=item["msg"], expected=_expected_from_pydantic(item))
-                for item in error.errors()]
+                for item in items]
     where = ", ".join(p.pointer for p in problems[:5])
     return problem_response(request, status=422, title="Invalid request",
                             detail=f"the request does not match what this endpoint takes (at {where})",
@@ -168,8 +172,45 @@ async def http_error_handler(request: Request, error: StarletteHTTPException) ->
     detail = error.detail if isinstance(error.detail, str) else str(error.detail)
     if error.status_code == 404 and detail == "Not Found":
         detail = f"no endpoint {request.url.path}; expected a path listed in /openapi.json"
+    if error.status_code == 400 and detail == _FASTAPI_UNREADABLE_BODY:
+        return _body_not_json(request, 400, _unreadable_json(error.__cause__))
     return problem_response(request, status=error.status_code, title=titles.get(error.status_code, "Error"),
                             detail=detail, headers=getattr(error, "headers", None))
+
+
+_FASTAPI_UNREADABLE_BODY = "There was an error parsing the body"
+"""FastAPI's whole answer to a JSON body its decoder fails on other than by syntax; the cause is the exception's."""
+
+
+def _body_not_json(request: Request, status: int, why: str) -> JSONResponse:
+    # 422 for a syntax error, as every endpoint documents; 400 where the decoder itself gave up, as FastAPI answers.
+    return problem_response(request, status=status, title="Body is not JSON", detail=f"the body is not valid JSON: {why}",
+                            errors=[FieldProblem(pointer="/body", detail=why, expected=_JSON_EXPECTED)])
+
+
+_JSON_EXPECTED = "one JSON document in UTF-8 (RFC 8259)"
+_INT_DIGITS = re.compile(r"limit \((\d+) digits\).*?has (\d+) digits")
+"""Python's refusal of an integer too long to convert (CVE-2020-10735): its limit and the integer's length."""
+
+
+def _json_syntax_error(item: Mapping[str, Any], body: object) -> str:
+    position = item["loc"][-1] if isinstance(item["loc"][-1], int) else 0
+    text = body if isinstance(body, str) else ""
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    reason = (item.get("ctx") or {}).get("error") or item.get("msg", "")
+    return f"{reason} at line {line}, column {column} (character {position + 1})"
+
+
+def _unreadable_json(cause: BaseException | None) -> str:
+    if isinstance(cause, UnicodeDecodeError):
+        return (f"byte 0x{cause.object[cause.start]:02x} at byte {cause.start + 1} is not UTF-8 "
+                f"({cause.reason})")
+    if isinstance(cause, RecursionError):
+        return "it nests arrays or objects too deeply to read"
+    if isinstance(cause, ValueError) and (digits := _INT_DIGITS.search(str(cause))):
+        return f"it holds an integer of {digits[2]} digits, more than the {digits[1]} read"
+    return f"it cannot be read ({type(cause).__name__ if cause is not None else 'no cause given'})"
 
 
 def _expected_from_pydantic(item: Mapping[str, Any]) -> str | None:
