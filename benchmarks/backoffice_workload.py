@@ -27,7 +27,7 @@ from backoffice.engine.tasks import TaskStatus
 from backoffice.store import SqlStore
 from backoffice.store.group_commit import GroupCommitter
 
-from engine_results import CLOCK, CaseRun, WorkerShare, approves, payload
+from engine_results import CLOCK, CaseRun, Moments, WorkerShare, approves, payload
 
 DEFINITION = Path(__file__).resolve().parent / "engine_processes" / "approval.yaml"
 WORKFLOW = "benchmark-approval"
@@ -107,19 +107,20 @@ def run_cases(database: str, cases: int, *, queue: bool = True) -> CaseRun:
     counter = CommitCounter(engine.store)
     setup = time.perf_counter() - setup_started
 
+    now = Moments()
     wall_started, cpu_started = time.perf_counter(), time.process_time()
     for number in range(cases):
-        case = engine.start_case(WORKFLOW, payload(number), actor=REQUESTER, now=CLOCK)
-        case = engine.transition(case.id, "review", actor=REVIEWER, expected_version=case.version, now=CLOCK)
+        case = engine.start_case(WORKFLOW, payload(number), actor=REQUESTER, now=now())
+        case = engine.transition(case.id, "review", actor=REVIEWER, expected_version=case.version, now=now())
         decision = {"approved": approves(number)}
         if queue:
-            task = engine.next_task(QUEUE, actor=REVIEWER, now=CLOCK, lease=LEASE)
+            task = engine.next_task(QUEUE, actor=REVIEWER, now=now(), lease=LEASE)
             if task is None or task.case_id != case.id:
                 raise RuntimeError(f"the reviewer was given {task!r}, not the review of case {case.id}")
-            engine.complete(task.id, actor=REVIEWER, now=CLOCK, to=decided_state(number), data=decision)
+            engine.complete(task.id, actor=REVIEWER, now=now(), to=decided_state(number), data=decision)
         else:
             engine.transition(case.id, decided_state(number), actor=REVIEWER, expected_version=case.version,
-                              now=CLOCK, data=decision)
+                              now=now(), data=decision)
     wall = time.perf_counter() - wall_started
     cpu = time.process_time() - cpu_started
 
@@ -146,18 +147,19 @@ def run_cases_grouped(database: str, cases: int, *, clients: int = GROUP_CLIENTS
     counter = CommitCounter(engine.store)
     committer = GroupCommitter(engine.store)
     setup = time.perf_counter() - setup_started
+    now = Moments()
 
     def review_task_claimed(case_id: int):
         # The reviewer opens this case's task (clients share the queue, so "next" would mix them up).
         [task] = engine.store.tasks(case_id=case_id, status=TaskStatus.OPEN, limit=2)
-        return engine.claim(task.id, actor=REVIEWER, now=CLOCK, lease=LEASE)
+        return engine.claim(task.id, actor=REVIEWER, now=now(), lease=LEASE)
 
     def one_case(number: int) -> None:
-        case = committer.run(lambda: engine.start_case(WORKFLOW, payload(number), actor=REQUESTER, now=CLOCK))
+        case = committer.run(lambda: engine.start_case(WORKFLOW, payload(number), actor=REQUESTER, now=now()))
         case = committer.run(lambda: engine.transition(case.id, "review", actor=REVIEWER,
-                                                       expected_version=case.version, now=CLOCK))
+                                                       expected_version=case.version, now=now()))
         task = committer.run(lambda: review_task_claimed(case.id))
-        committer.run(lambda: engine.complete(task.id, actor=REVIEWER, now=CLOCK, to=decided_state(number),
+        committer.run(lambda: engine.complete(task.id, actor=REVIEWER, now=now(), to=decided_state(number),
                                               data={"approved": approves(number)}))
 
     wall_started, cpu_started = time.perf_counter(), time.process_time()
@@ -228,6 +230,7 @@ def move_cases(database: str, worker: int, cases: Sequence[tuple[int, int]], *,
     reviewer = Actor(f"reviewer-{worker}", "reviewer")
     engine.running(WORKFLOW, 1)
     latencies: list[float] = []
+    now = Moments()
     if wait is not None:
         wait()
     started = time.perf_counter()
@@ -236,7 +239,7 @@ def move_cases(database: str, worker: int, cases: Sequence[tuple[int, int]], *,
             version = 1   # a case is at version 1 when started (Case.version)
             for to, data in (("review", None), (decided_state(number), {"approved": approves(number)})):
                 before = time.perf_counter()
-                version = engine.transition(case_id, to, actor=reviewer, expected_version=version, now=CLOCK,
+                version = engine.transition(case_id, to, actor=reviewer, expected_version=version, now=now(),
                                             data=data).version
                 latencies.append(time.perf_counter() - before)
         finished = time.perf_counter()

@@ -26,7 +26,7 @@ from sqlalchemy import event
 import backoffice_workload as workload
 import spiff_workload
 from engine_databases import fresh_sqlite
-from engine_results import CLOCK, approves, payload
+from engine_results import Moments, approves, payload
 
 DATA = Path(__file__).resolve().parent / "data" / "engine"
 CALLS = ("start_case", "transition", "next_task", "complete")
@@ -63,17 +63,21 @@ class CallTimes:
         self.commits[self.current] += 1
 
 
+MOMENT = Moments()
+"""Each call at its own moment, as bench_engine.py gives them."""
+
+
 def one_case(engine, number: int, times: CallTimes | None = None) -> None:
     """Run one case the way bench_engine's backoffice-queue variant does."""
     def call(name, function, *args, **kwargs):
         return times.timed(name, function, *args, **kwargs) if times else function(*args, **kwargs)
     case = call("start_case", engine.start_case, workload.WORKFLOW, payload(number), actor=workload.REQUESTER,
-                now=CLOCK)
+                now=MOMENT())
     case = call("transition", engine.transition, case.id, "review", actor=workload.REVIEWER,
-                expected_version=case.version, now=CLOCK)
-    task = call("next_task", engine.next_task, workload.QUEUE, actor=workload.REVIEWER, now=CLOCK,
+                expected_version=case.version, now=MOMENT())
+    task = call("next_task", engine.next_task, workload.QUEUE, actor=workload.REVIEWER, now=MOMENT(),
                 lease=workload.LEASE)
-    call("complete", engine.complete, task.id, actor=workload.REVIEWER, now=CLOCK, to=workload.decided_state(number),
+    call("complete", engine.complete, task.id, actor=workload.REVIEWER, now=MOMENT(), to=workload.decided_state(number),
          data={"approved": approves(number)})
 
 
