@@ -124,3 +124,23 @@ def test_a_statement_with_a_list_parameter_is_refused_at_its_first_run(database)
     with SqlStore.open(database) as store, store.engine.begin() as connection:
         with pytest.raises(ValueError, match="expanding"):
             Precompiled(expanding).run(connection, {"b_ids": [1, 2]})
+
+
+def test_times_bound_and_read_again_convert_as_sqlalchemy_converts_them(database):
+    """The conversions of times are remembered (`precompiled._time_memo`): the same instant given in UTC and in
+    another zone, given again, and read back again, gives what SQLAlchemy gives every time; a naive time is
+    still refused."""
+    plus_two = timezone(timedelta(hours=2))
+    instants = [T0, T0.astimezone(plus_two), T0, T0 + timedelta(microseconds=1), T0.astimezone(plus_two), T0]
+    with SqlStore.open(database) as store, store.engine.begin() as connection:
+        version_id = _version(connection)
+        for number, moment in enumerate(instants):
+            written = Precompiled(INSERT_CASE).run(
+                connection, _case_values(f"t{number}", version_id, created_at=moment, updated_at=moment)).one()
+            read = connection.execute(SELECT_CASE, {"b_id": written.id}).one()
+            _same(written, read)
+            _same(Precompiled(SELECT_CASE).run(connection, {"b_id": written.id}).one(), read)
+            assert written.created_at == moment and written.created_at.tzinfo == timezone.utc
+        with pytest.raises(ValueError, match="no time zone"):
+            Precompiled(INSERT_CASE).run(connection, _case_values("naive", version_id,
+                                                                  created_at=T0.replace(tzinfo=None)))

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import weakref
 from collections import namedtuple
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -101,7 +102,7 @@ class _Plan:
                 raise ValueError(f"no value for the parameter {name!r}")
             self.keys.append(key)
             self.fixed.append(None if key is not None else bind.value)
-            self.processors.append(processors.get(name))
+            self.processors.append(_time_memo(processors.get(name), bind.type, dialect, "bind"))
         # The common shape, every value the caller's (none fixed in the statement): taken in one step,
         # then only the values with a type processor (times, JSON) converted.
         self._simple = all(key is not None for key in self.keys)
@@ -128,14 +129,62 @@ class _Plan:
         fetched = cursor.fetchall()
         if self.result_processors is None:
             # Per column type and the driver's type code, as SQLAlchemy's result metadata picks them.
-            self.result_processors = [type_._cached_result_processor(dialect, described[1])
-                                      for type_, described in zip(self.result_types, cursor.description)]
+            self.result_processors = [
+                _time_memo(type_._cached_result_processor(dialect, described[1]), type_, dialect, "result")
+                for type_, described in zip(self.result_types, cursor.description)]
         processors = self.result_processors
         make = self.row._make
         if not any(processors):
             return [make(row) for row in fetched]
         return [make([value if processor is None else processor(value)
                       for processor, value in zip(processors, row)]) for row in fetched]
+
+
+# Times converted, by the kind of time type and dialect (see `_time_memo`): each change binds its `now` and reads
+# back the same few times in several columns (created, updated, closed, the event's), and SQLAlchemy's
+# conversion of one (the time zone check and shift, then formatting or parsing SQLite's text) cost more than a
+# lookup. Bounded: cleared when full.
+_TIME_MEMOS: dict[tuple, dict[Any, Any]] = {}
+_TIME_MEMO_LIMIT = 512
+
+
+def _time_memo(processor: Callable[[Any], Any] | None, type_: Any, dialect: sa.Dialect,
+               way: str) -> Callable[[Any], Any] | None:
+    """`processor`, remembering what it gave for a time (bind: an aware UTC datetime) or a text (result: SQLite's
+    stored time), when `type_` is a time type whose conversion depends on nothing but the value and the dialect.
+
+    Only those inputs, whose equality says the conversion is the same: an aware time in another zone compares
+    equal to the UTC time of the same instant, and one in a zone with daylight saving to times an hour apart (its
+    `fold` aside), so those are converted as before. A datetime is immutable: sharing the one remembered is safe.
+    """
+    if processor is None:
+        return None
+    impl = type_.impl_instance if isinstance(type_, sa.TypeDecorator) else type_
+    if not isinstance(impl, sa.DateTime) or type(type_).__init__ not in (sa.TypeDecorator.__init__,
+                                                                         sa.DateTime.__init__):
+        return processor
+    # By the dialect's kind, not the object: a memo must not keep a closed engine's dialect alive.
+    memo = _TIME_MEMOS.setdefault((type(type_), repr(impl), type(dialect), dialect.name, way), {})
+    utc = timezone.utc
+
+    def remember(value: Any) -> Any:
+        found = memo[value] = processor(value)
+        if len(memo) > _TIME_MEMO_LIMIT:
+            memo.clear()
+        return found
+
+    def bound(value: Any) -> Any:
+        if type(value) is not datetime or value.tzinfo is not utc:
+            return processor(value)
+        found = memo.get(value)
+        return found if found is not None else remember(value)
+
+    def read(value: Any) -> Any:
+        if type(value) is not str:
+            return processor(value)
+        found = memo.get(value)
+        return found if found is not None else remember(value)
+    return bound if way == "bind" else read
 
 
 class Precompiled:
