@@ -117,6 +117,29 @@ def test_a_worker_claims_the_next_task_of_their_queue_and_completes_it(api):
     assert api.engine.case(case["id"]).state == "approve"
 
 
+def test_a_page_of_tasks_is_what_each_task_answers_alone_by_queue_by_person_and_by_sight(api):
+    # The page is built from the rows as read (one statement for a queue's or a person's page, the caller's
+    # sight as a clause otherwise): each item must still be TaskOut.of the task the engine reads.
+    from backoffice.api.schemas import TaskOut
+
+    for _ in range(3):
+        move(api, "alice", start(api), "prepare")
+    bea = api.client("bea")
+    claimed = bea.post("/v1/tasks/next", json={"queues": ["purchasing"]}).json()
+    pages = {"queue": bea.get("/v1/tasks", params={"queue": "purchasing", "limit": 2}),
+             "person": bea.get("/v1/tasks", params={"assignee": "me", "status": "any"}),
+             "sight": bea.get("/v1/tasks", params={"status": "any"}),
+             "everything": api.client("root").get("/v1/tasks", params={"status": "any"})}
+    for how, page in pages.items():
+        assert page.status_code == 200, (how, page.text)
+        items = page.json()["items"]
+        assert items, how
+        assert items == [json.loads(TaskOut.of(api.engine.task(item["id"])).model_dump_json()) for item in items], how
+    assert pages["queue"].json()["next_cursor"] is not None and len(pages["queue"].json()["items"]) == 2
+    assert [item["id"] for item in pages["person"].json()["items"]] == [claimed["id"]]
+    assert pages["person"].json()["items"][0]["claimed_by"] == "bea"
+
+
 def test_a_task_claimed_by_someone_else_is_a_409_naming_the_holder(api):
     case = start(api)
     move(api, "alice", case, "prepare")

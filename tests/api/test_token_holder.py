@@ -1,7 +1,7 @@
 """The API's token check answers what the directory says now, in one read per request.
 
-`DirectoryTokens.authenticate` reads the token and its holder's grants, groups and queues in two
-statements; these tests hold its answer to what `principal_of` (the directory read piece by piece)
+`DirectoryTokens.authenticate` reads the token and its holder's grants, groups and queues in one
+statement; these tests hold its answer to what `principal_of` (the directory read piece by piece)
 answers for the same holder, and show that a revoked token, a deactivated holder and a withdrawn
 role count on the very next call (nothing is kept between calls).
 """

@@ -49,11 +49,15 @@ def list_tasks(request: Request,
     # a queue the caller works, or the tasks of a person they may list, are theirs whole (checked above).
     sight = None if queue is not None or person is not None else visibility.sight(caller)
     page_size = min(limit, served.settings.page_limit)
-    found = served.engine.store.tasks_in_sight(sight, queue=queue, status=wanted, person=person,
-                                               after_id=decode_cursor(cursor), limit=page_size + 1)
+    found = served.engine.store.task_rows_in_sight(sight, queue=queue, status=wanted, person=person,
+                                                   after_id=decode_cursor(cursor), limit=page_size + 1)
     items = found[:page_size]
     after = items[-1].id if len(found) > page_size else None
-    return json_answer(TaskPage(items=[TaskOut.of(task) for task in items], next_cursor=encode_cursor(after)))
+    # The page is answered from the rows as read, each validated as a TaskOut from its columns by pydantic in
+    # one call (the same fields, values and JSON as TaskOut.of a Task): building a Task, then a TaskOut, of each
+    # cost a millisecond of CPU for a page of fifty.
+    return json_answer(TaskPage.model_validate({"items": items, "next_cursor": encode_cursor(after)},
+                                               from_attributes=True))
 
 
 @router.post("/next", response_model=TaskOut,

@@ -19,7 +19,7 @@ from backoffice.engine.directory_seal import decided_by
 from backoffice.engine.directory import (Delegation, Grant, GranteeKind, Group, Person, Principal, PrincipalKind,
                                          ServiceAccount, Token)
 from backoffice.errors import DirectoryConflict
-from backoffice.store.precompiled import Precompiled
+from backoffice.store.precompiled import Precompiled, sql_text
 from backoffice.store.tables import (api_tokens, audit_chains, audit_records, delegations, group_members, people,
                                      person_groups, queue_members, role_grants, service_accounts)
 
@@ -182,36 +182,62 @@ def _principal_and_roles(connection: sa.Connection, principal_id: str,
     return person, (sorted(row.role for row in rows if row.role is not None) if person.active else [])
 
 
-# A bearer token and what the directory says of its holder, for authenticating one HTTP request
-# in two statements read fresh each time: the token with its holder's person or service-account
-# row, then every grant naming the holder or one of their groups, their groups and their queues.
-_TOKEN_AND_HOLDER = (sa.select(api_tokens, people.c.active.label("person_active"), people.c.name.label("person_name"),
-                               service_accounts.c.active.label("service_active"),
-                               *(column.label(f"p_{column.name}") for column in people.c),
-                               *(column.label(f"s_{column.name}") for column in service_accounts.c),
-                               _SYSTEM_SEQ.label("head_seq"), _SYSTEM_HASH.label("head_hash"))
-                     .select_from(api_tokens.outerjoin(people, people.c.id == api_tokens.c.principal)
-                                  .outerjoin(service_accounts, service_accounts.c.id == api_tokens.c.principal))
-                     .where(api_tokens.c.token_hash == sa.bindparam("b_hash")))
-_HOLDER_GRANTS_GROUPS_QUEUES = sa.union_all(
-    sa.select(sa.literal("grant").label("what"), role_grants.c.grantee_kind.label("kind"),
-              role_grants.c.grantee.label("grantee"), role_grants.c.role.label("name"),
-              role_grants.c.workflow.label("workflow"), role_grants.c.id.label("grant_id"),
-              role_grants.c.granted_by.label("granted_by"), role_grants.c.granted_at.label("granted_at"))
-    .where(sa.or_(role_grants.c.grantee == sa.bindparam("b_id"),
-                  sa.and_(role_grants.c.grantee_kind == str(GranteeKind.GROUP), role_grants.c.grantee.in_(
-                      sa.select(group_members.c.group_id).where(group_members.c.person_id == sa.bindparam("b_id")))))),
-    sa.select(sa.literal("group"), sa.literal(""), sa.literal(""), group_members.c.group_id, sa.literal(""),
-              sa.literal(0), sa.literal(""), sa.cast(sa.null(), role_grants.c.granted_at.type))
-    .where(group_members.c.person_id == sa.bindparam("b_id")),
-    sa.select(sa.literal("queue"), sa.literal(""), sa.literal(""), queue_members.c.queue, sa.literal(""),
-              sa.literal(0), sa.literal(""), sa.cast(sa.null(), role_grants.c.granted_at.type))
-    .where(queue_members.c.person_id == sa.bindparam("b_id")))
+# A bearer token and what the directory says of its holder, for authenticating one HTTP request in one
+# statement read fresh each time: four reads, each from the token's row found by its hash, joined into one
+# answer (UNION ALL) so that each is a row of one shape, the columns of the others NULL:
+#   "token"  the token, its holder's person or service-account row, and the system chain's head;
+#   "grant"  every grant naming the holder, or one of their groups;
+#   "group"  each group the holder is a member of;
+#   "queue"  each queue the holder is a member of.
+# It was two statements (the token and holder, then the rest by the holder's id): one round trip, and one
+# statement's setting up and reading on both sides, more on every request.
+
+
+def _holder_part(what: str, *, token: bool = False, grant: bool = False,
+                 name: sa.ColumnElement | None = None) -> list[sa.ColumnElement]:
+    """The columns of one kind of row of `_TOKEN_HOLDER_AND_GRANTS`, in the order every kind shares.
+
+    The columns of the other kinds are NULL: typed in the token's part, which comes first and gives the
+    answer its column names and types (how each value is read back); bare in the others, which keeps the
+    statement's text under the length up to which psycopg keeps its parsed form (4096 characters: a longer
+    text is parsed again on every run)."""
+    def absent(column: sa.ColumnElement, label: str) -> sa.ColumnElement:
+        # A bare NULL is written as it is; `sa.null()` would be labelled `NULL AS anon__12`.
+        return sa.type_coerce(sa.null(), column.type).label(label) if token else sa.literal_column("NULL")
+
+    def columns(table: sa.Table, prefix: str, own: bool) -> list[sa.ColumnElement]:
+        return [column.label(prefix + column.name) if own else absent(column, prefix + column.name)
+                for column in table.c]
+
+    return [sql_text(what).label("what"), *columns(api_tokens, "t_", token), *columns(people, "p_", token),
+            *columns(service_accounts, "s_", token),
+            _SYSTEM_SEQ.label("head_seq") if token else absent(audit_chains.c.seq, "head_seq"),
+            _SYSTEM_HASH.label("head_hash") if token else absent(audit_chains.c.hash, "head_hash"),
+            *columns(role_grants, "g_", grant),
+            name.label("name") if name is not None else absent(group_members.c.group_id, "name")]
+
+
+_THE_TOKEN = api_tokens.c.token_hash == sa.bindparam("b_hash")
+_HOLDER = api_tokens.c.principal
+_TOKEN_HOLDER_AND_GRANTS = sa.union_all(
+    sa.select(*_holder_part("token", token=True))
+    .select_from(api_tokens.outerjoin(people, people.c.id == _HOLDER)
+                 .outerjoin(service_accounts, service_accounts.c.id == _HOLDER))
+    .where(_THE_TOKEN),
+    # Every grant whose grantee is the holder's id (of any kind: `_token_holder` counts those of the holder's
+    # own kind), or one of the holder's groups.
+    sa.select(*_holder_part("grant", grant=True)).select_from(api_tokens, role_grants).where(_THE_TOKEN, sa.or_(
+        role_grants.c.grantee == _HOLDER,
+        sa.and_(role_grants.c.grantee_kind == str(GranteeKind.GROUP), role_grants.c.grantee.in_(
+            sa.select(group_members.c.group_id).where(group_members.c.person_id == _HOLDER))))),
+    sa.select(*_holder_part("group", name=group_members.c.group_id)).select_from(api_tokens, group_members)
+    .where(_THE_TOKEN, group_members.c.person_id == _HOLDER),
+    sa.select(*_holder_part("queue", name=queue_members.c.queue)).select_from(api_tokens, queue_members)
+    .where(_THE_TOKEN, queue_members.c.person_id == _HOLDER))
 # Run precompiled (store.precompiled), as the gate's statements are: every request authenticates, and
 # SQLAlchemy's execution of a statement (its cache key, context and rows) cost some 90 us of CPU more.
-_RUN_TOKEN_AND_HOLDER = Precompiled(_TOKEN_AND_HOLDER)
+_RUN_TOKEN_HOLDER_AND_GRANTS = Precompiled(_TOKEN_HOLDER_AND_GRANTS)
 _TOKEN_COLUMNS = tuple(api_tokens.c.keys())
-_RUN_HOLDER_GRANTS_GROUPS_QUEUES = Precompiled(_HOLDER_GRANTS_GROUPS_QUEUES)
 
 
 @dataclass(frozen=True)
@@ -244,26 +270,35 @@ class TokenHolder:
 
 
 def _token_holder(connection: sa.Connection, hashed: str) -> TokenHolder | None:
-    row = _RUN_TOKEN_AND_HOLDER.run(connection, {"b_hash": hashed}).first()
-    if row is None:
+    found = None
+    grant_rows_read, groups, queue_rows = [], set(), []
+    for row in _RUN_TOKEN_HOLDER_AND_GRANTS.run(connection, {"b_hash": hashed}):
+        what = row.what
+        if what == "grant":
+            grant_rows_read.append(row)
+        elif what == "group":
+            groups.add(row.name)
+        elif what == "queue":
+            queue_rows.append(row.name)
+        else:
+            found = row
+    if found is None:
         return None
-    token = _token(row)
+    mapping = found._mapping
+    token = _token_of(mapping, "t_")
     holder = token.principal
-    if row.person_active is not None:
-        principal = Principal(holder, PrincipalKind.PERSON, bool(row.person_active))
-    elif row.service_active is not None:
-        principal = Principal(holder, PrincipalKind.SERVICE, bool(row.service_active))
+    if found.p_active is not None:
+        principal = Principal(holder, PrincipalKind.PERSON, bool(found.p_active))
+    elif found.s_active is not None:
+        principal = Principal(holder, PrincipalKind.SERVICE, bool(found.s_active))
     else:
         principal = None
-    head = (row.head_seq, row.head_hash)
-    mapping = row._mapping
-    token_row = directory_row(api_tokens.name, mapping, _TOKEN_COLUMNS)
+    head = (found.head_seq, found.head_hash)
+    token_row = directory_row(api_tokens.name, mapping, _TOKEN_COLUMNS, "t_")
     if principal is None or not principal.active:
         return TokenHolder(token, principal, None, (), (), (), rows=(token_row,), head=head)
-    rows = _RUN_HOLDER_GRANTS_GROUPS_QUEUES.run(connection, {"b_id": holder}).all()
-    groups = {r.name for r in rows if r.what == "group"}
-    grants = sorted(((r.name, r.workflow, r.kind, r.grantee, r.grant_id, r.granted_by, r.granted_at)
-                     for r in rows if r.what == "grant"))
+    grants = sorted(((r.g_role, r.g_workflow, r.g_grantee_kind, r.g_grantee, r.g_id, r.g_granted_by, r.g_granted_at)
+                     for r in grant_rows_read))
     own_kind = str(GranteeKind.SERVICE if principal.kind is PrincipalKind.SERVICE else GranteeKind.PERSON)
 
     def counts(kind: str, grantee: str) -> bool:
@@ -274,7 +309,6 @@ def _token_holder(connection: sa.Connection, hashed: str) -> TokenHolder | None:
     everywhere = sorted({role for role, *_ in counted})
     # A group's grant in one workflow counts there, as the gate counts it when the holder acts.
     scoped_grants = [grant for grant in grants if grant[1] != ALL_WORKFLOWS and counts(grant[2], grant[3])]
-    grants = [grant[:4] for grant in grants]
     if principal.kind is PrincipalKind.PERSON:
         holder_row = directory_row(people.name, mapping, _PERSON_COLUMNS, "p_")
     else:
@@ -289,12 +323,11 @@ def _token_holder(connection: sa.Connection, hashed: str) -> TokenHolder | None:
             granted_at=at), _GRANT_COLUMNS))
         if kind == str(GranteeKind.GROUP):
             used.append(membership_row(group_members, grantee, holder))
-    used.extend(membership_row(queue_members, r.name, holder) for r in rows if r.what == "queue")
-    direct = tuple(role for role, workflow, kind, grantee in grants if grantee == holder)
+    used.extend(membership_row(queue_members, queue, holder) for queue in queue_rows)
+    direct = tuple(role for role, workflow, kind, grantee, *_ in grants if grantee == holder)
     scoped = tuple(sorted({(workflow, role) for role, workflow, *_ in scoped_grants}))
-    queues = tuple(sorted(r.name for r in rows if r.what == "queue"))
-    return TokenHolder(token, principal, row.person_name if principal.kind is PrincipalKind.PERSON else None,
-                       tuple(everywhere), direct, queues, scoped, rows=tuple(used), head=head)
+    return TokenHolder(token, principal, found.p_name if principal.kind is PrincipalKind.PERSON else None,
+                       tuple(everywhere), direct, tuple(sorted(queue_rows)), scoped, rows=tuple(used), head=head)
 
 
 # A person and their grants in every workflow, in one statement: for an operation that identifies
@@ -405,9 +438,16 @@ def _grant(row: sa.Row) -> Grant:
 
 
 def _token(row: sa.Row) -> Token:
-    return Token(id=row.id, principal=row.principal, principal_kind=PrincipalKind(row.principal_kind),
-                 label=row.label, roles=tuple(row.roles or ()), created_by=row.created_by,
-                 created_at=row.created_at, expires_at=row.expires_at, revoked_at=row.revoked_at)
+    return _token_of(row._mapping)
+
+
+def _token_of(mapping: Any, prefix: str = "") -> Token:
+    """A token from its row's values, each named `prefix` + its column's name."""
+    return Token(id=mapping[prefix + "id"], principal=mapping[prefix + "principal"],
+                 principal_kind=PrincipalKind(mapping[prefix + "principal_kind"]), label=mapping[prefix + "label"],
+                 roles=tuple(mapping[prefix + "roles"] or ()), created_by=mapping[prefix + "created_by"],
+                 created_at=mapping[prefix + "created_at"], expires_at=mapping[prefix + "expires_at"],
+                 revoked_at=mapping[prefix + "revoked_at"])
 
 
 def _delegation(row: sa.Row) -> Delegation:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -123,6 +124,27 @@ def _after_in_work_order(due: datetime | None, created: datetime, task_id: int) 
     if due is None:
         return sa.and_(tasks.c.due_at.is_(None), later_made)
     return sa.or_(tasks.c.due_at.is_(None), tasks.c.due_at > due, sa.and_(tasks.c.due_at == due, later_made))
+
+
+_TASK_PAGES: dict[tuple[bool, bool, bool], Precompiled] = {}
+
+
+def _task_page(shape: tuple[bool, bool, bool]) -> Precompiled:
+    """The page of tasks after an id, by a queue, a status and a person (each filter there or not: `shape`)."""
+    page = _TASK_PAGES.get(shape)
+    if page is None:
+        by_queue, by_status, by_person = shape
+        query = sa.select(tasks).where(tasks.c.id > sa.bindparam("b_after"))
+        if by_queue:
+            query = query.where(tasks.c.queue == sa.bindparam("b_queue"))
+        if by_status:
+            query = query.where(tasks.c.status == sa.bindparam("b_status"))
+        if by_person:
+            query = query.where(sa.or_(tasks.c.assignee == sa.bindparam("b_person"),
+                                       tasks.c.claimed_by == sa.bindparam("b_person")))
+        # Built once per shape (eight at most); two threads building one at once build the same statement.
+        page = _TASK_PAGES[shape] = Precompiled(query.order_by(tasks.c.id).limit(sa.bindparam("b_limit")))
+    return page
 
 
 _VERSION_KEYS = Precompiled(sa.select(workflow_versions.c.workflow, workflow_versions.c.version).order_by(
@@ -258,13 +280,30 @@ class WorkSearchReads:
         `sight` None lists without that clause: for a caller already allowed the whole queue, or
         the tasks of a person they may list (the API checks both before).
         """
+        return [task_of(row) for row in self.task_rows_in_sight(sight, queue=queue, status=status, person=person,
+                                                                after_id=after_id, limit=limit)]
+
+    def task_rows_in_sight(self, sight: Sight | None, *, queue: str | None = None, status: TaskStatus | None = None,
+                           person: str | None = None, after_id: int = 0, limit: int = 100) -> Sequence[Any]:
+        """`tasks_in_sight`'s rows as read: each the tasks table's columns, by name (`row.id`, `row.due_at`...).
+
+        For a page answered as it is read (the API's list of tasks): building each row's `Task` and
+        then its answer cost some 20 us of CPU a task, a millisecond for a page of fifty.
+        """
         if queue is not None:
             check_text(queue, "the queue filter")
         if person is not None and not _storable(person):
             return []
-        query = sa.select(tasks).where(tasks.c.id > after_id).order_by(tasks.c.id).limit(limit)
-        if sight is not None and not sight.everything:
-            query = query.where(_task_in_sight(sight))
+        if sight is None or sight.everything:
+            # Without the clause of what a caller sees, the page is one of a few fixed statements, run precompiled.
+            values: dict[str, Any] = {"b_after": after_id, "b_limit": limit}
+            for name, value in (("b_queue", queue), ("b_status", status), ("b_person", person)):
+                if value is not None:
+                    values[name] = str(value)
+            page = _task_page((queue is not None, status is not None, person is not None))
+            with self._connect() as connection:
+                return page.run(connection, values).all()
+        query = sa.select(tasks).where(tasks.c.id > after_id, _task_in_sight(sight)).order_by(tasks.c.id).limit(limit)
         if queue is not None:
             query = query.where(tasks.c.queue == queue)
         if status is not None:
@@ -272,7 +311,7 @@ class WorkSearchReads:
         if person is not None:
             query = query.where(sa.or_(tasks.c.assignee == person, tasks.c.claimed_by == person))
         with self._connect() as connection:
-            return [task_of(row) for row in connection.execute(query)]
+            return connection.execute(query).all()
 
     # --- saved filters ---
 
