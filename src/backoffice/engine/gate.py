@@ -255,7 +255,7 @@ class GateOperations:
         return Actor(token.principal, role, on_behalf_of=on_behalf_of)
 
     def authenticate_holder(self: Engine, secret: str, *, now: datetime) -> tuple[Actor, TokenHolder]:
-        """Authenticate a bearer token and identify its holder in one read of the directory (two statements).
+        """Authenticate a bearer token and identify its holder in one read of the directory (one statement).
 
         The checks of `authenticate` then `identify(..., workflow=None)`, on what the directory
         holds now: the token known, not revoked, not expired, its scope's one role; the holder
